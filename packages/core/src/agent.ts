@@ -1,0 +1,68 @@
+import type { Usage } from "./usage.js";
+
+/** What an agent CLI said, parsed from its output stream. */
+export type AgentEvent =
+  | { type: "text"; text: string }
+  | { type: "tool-call"; id?: string; name: string; input: unknown }
+  | { type: "tool-result"; id?: string; output: string; isError?: boolean; exitCode?: number }
+  | { type: "session"; sessionId: string; model?: string; tools?: string[] }
+  | { type: "usage"; usage: Usage }
+  | {
+      type: "result";
+      isError: boolean;
+      text?: string;
+      costUsd?: number;
+      turns?: number;
+      permissionDenials?: Array<{ tool: string; input?: unknown }>;
+    }
+  | { type: "error"; message: string }
+  /** A line the parser did not recognise, passed through rather than dropped. */
+  | { type: "raw"; line: string; stream: "stdout" | "stderr" };
+
+/** Parses one agent CLI's output, line by line. One parser per exec: it may keep state. */
+export interface AgentParser {
+  parse(line: string, stream: "stdout" | "stderr"): AgentEvent[];
+  /** Called once the process has exited; may emit what was buffered. */
+  end?(): AgentEvent[];
+}
+
+export interface AgentCommandInput {
+  prompt: string;
+  iteration: number;
+  /** The session id the previous exec reported, to resume it. */
+  resumeSessionId?: string;
+  /** The per-run HOME, as seen inside the sandbox. */
+  home: string;
+  cwd: string;
+}
+
+export interface AgentCommand {
+  argv: string[];
+  /** Sent on stdin. Use it for large prompts: one argv string is limited to 128 KiB on Linux. */
+  stdin?: string;
+  env?: Record<string, string>;
+}
+
+export interface AgentSetupInput {
+  /** The env the run hands over (explicit vars plus the credentials the agent declared). */
+  env: Record<string, string>;
+  /** The per-run HOME on the host (0700); files written here are visible inside the sandbox. */
+  home: string;
+}
+
+/** An agent: knows one CLI. It builds argv and parses output; it never spawns anything itself. */
+export interface Agent {
+  readonly name: string;
+  /**
+   * Env var names the agent reads. `credentials` are secret (their values are redacted
+   * everywhere) and taken from the host env when present; `passthrough` likewise but not secret.
+   */
+  readonly env?: { credentials?: string[]; passthrough?: string[] };
+  /**
+   * Checks credentials and prepares the per-run HOME (config files). Throws
+   * MissingCredentialsError before anything is spawned. Returns env to add to every exec.
+   */
+  setup?(input: AgentSetupInput): Promise<Record<string, string> | void> | Record<string, string> | void;
+  command(input: AgentCommandInput): AgentCommand;
+  parser(): AgentParser;
+}

@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { SandboxError } from "../errors.js";
+import { defineSandbox } from "../plugin.js";
+import { spawnStreaming } from "../process.js";
+import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { CORE_VERSION } from "../version.js";
+
+/**
+ * The `host` sandbox: no isolation at all. Commands run on the host, argv only, with only the
+ * env the run passes, in their own process group so abort kills everything they started.
+ * For trusted runs and tests.
+ */
+export const hostSandbox = defineSandbox({
+  name: "host",
+  version: CORE_VERSION,
+  packageName: "@corral/core",
+  description: "No isolation: runs on the host (trusted runs and tests)",
+  options: z.object({}).strict(),
+  create: (): Sandbox => ({
+    name: "host",
+    check: async () => ({ available: true, detail: "no isolation" }),
+    create: async (spec) => new HostSandboxHandle(spec),
+  }),
+});
+
+let nextId = 0;
+
+class HostSandboxHandle implements SandboxHandle {
+  readonly id = `host-${process.pid}-${++nextId}`;
+  readonly #spec: SandboxSpec;
+  readonly #running = new Set<AbortController>();
+  #closed = false;
+
+  constructor(spec: SandboxSpec) {
+    this.#spec = spec;
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.#closed) throw new SandboxError("This host sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) controller.abort();
+    this.#running.add(controller);
+    try {
+      return await spawnStreaming(argv, {
+        ...options,
+        cwd: options.cwd ?? this.#spec.workspace.cwd,
+        env: { ...this.#spec.env, ...options.env },
+        signal: controller.signal,
+      });
+    } finally {
+      this.#running.delete(controller);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const controller of this.#running) controller.abort();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,191 @@
+import { redact } from "./redact.js";
+
+/**
+ * Every error corral throws is a CorralError: a stable `code` for programs, a message and a
+ * `hint` that says what to do, and the underlying `cause`. Messages are redacted on creation.
+ */
+export class CorralError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint === undefined ? undefined : redact(options.hint);
+  }
+
+  /** A plain, redacted object for events, logs and NDJSON. */
+  toJSON(): { name: string; code: string; message: string; hint?: string } {
+    return { name: this.name, code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+/** Bad options, flags or config: the caller must change their input. CLI exit code 2. */
+export class UsageError extends CorralError {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+    super(options.code ?? "E_USAGE", message, options);
+  }
+}
+
+export class ConfigError extends UsageError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, code: "E_CONFIG" });
+  }
+}
+
+export class PluginNotFoundError extends UsageError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, code: "E_PLUGIN_NOT_FOUND" });
+  }
+}
+
+export class PluginApiVersionError extends UsageError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, code: "E_PLUGIN_API_VERSION" });
+  }
+}
+
+export class PluginOptionsError extends UsageError {
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+  constructor(message: string, issues: ReadonlyArray<{ path: string; message: string }>, options: { hint?: string } = {}) {
+    super(message, { ...options, code: "E_PLUGIN_OPTIONS" });
+    this.issues = issues;
+  }
+}
+
+export class DuplicatePluginError extends UsageError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, code: "E_PLUGIN_DUPLICATE" });
+  }
+}
+
+/** A prompt template that cannot be filled: unknown `{{KEY}}`, shadowed built-in, args without a template. */
+export class PromptTemplateError extends UsageError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, code: "E_PROMPT_TEMPLATE" });
+  }
+}
+
+/** A `` !`cmd` `` in a prompt failed or timed out inside the sandbox. */
+export class PromptExpansionError extends CorralError {
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  constructor(command: string, message: string, options: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+    super("E_PROMPT_EXPANSION", message, options);
+    this.command = command;
+    this.exitCode = options.exitCode;
+  }
+}
+
+/** The agent went silent for longer than `idleTimeout`. */
+export class IdleTimeoutError extends CorralError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, iteration: number) {
+    super("E_IDLE_TIMEOUT", `The agent printed nothing for ${formatMs(timeoutMs)} in iteration ${iteration}, so it was stopped.`, {
+      hint: "Raise idleTimeout (--idle-timeout) if the agent legitimately works quietly for long, or check that the model API answers.",
+    });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The run was aborted by its AbortSignal, SIGINT or SIGTERM. */
+export class AbortError extends CorralError {
+  constructor(reason?: unknown) {
+    super("E_ABORTED", `The run was aborted${typeof reason === "string" ? `: ${reason}` : "."}`, {
+      hint: "Nothing was lost: the branch and any uncommitted work are kept.",
+      cause: reason instanceof Error ? reason : undefined,
+    });
+  }
+}
+
+/** The agent process failed: non-zero exit, or the agent reported an error result. */
+export class AgentExecutionError extends CorralError {
+  readonly exitCode: number | undefined;
+  /** The last lines the agent printed (stdout and stderr), redacted. */
+  readonly outputTail: readonly string[];
+  constructor(message: string, options: { exitCode?: number; outputTail?: readonly string[]; hint?: string; cause?: unknown } = {}) {
+    const tail = (options.outputTail ?? []).map((line) => redact(line));
+    super("E_AGENT_EXECUTION", tail.length ? `${message}\n--- last output ---\n${tail.join("\n")}` : message, options);
+    this.exitCode = options.exitCode;
+    this.outputTail = tail;
+  }
+}
+
+/** The agent's credentials are missing: raised before anything is spawned. */
+export class MissingCredentialsError extends UsageError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, code: "E_MISSING_CREDENTIALS" });
+  }
+}
+
+/** The structured output tag was missing or its content did not match the schema. */
+export class StructuredOutputError extends CorralError {
+  readonly tag: string;
+  readonly raw: string;
+  constructor(tag: string, raw: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super("E_STRUCTURED_OUTPUT", message, options);
+    this.tag = tag;
+    this.raw = redact(raw);
+  }
+}
+
+/** The requested sandbox cannot run here. corral never falls back to less isolation. */
+export class SandboxUnavailableError extends CorralError {
+  constructor(sandbox: string, reason: string, options: { hint?: string; cause?: unknown } = {}) {
+    super("E_SANDBOX_UNAVAILABLE", `The ${sandbox} sandbox is not available: ${reason}`, options);
+  }
+}
+
+/** A sandbox failed while creating, running or closing. */
+export class SandboxError extends CorralError {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+    super(options.code ?? "E_SANDBOX", message, options);
+  }
+}
+
+/** The isolation could not give or take back a workspace. */
+export class IsolationError extends CorralError {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+    super(options.code ?? "E_ISOLATION", message, options);
+  }
+}
+
+/** A user hook (setup command) failed; the workspace and branch are kept. */
+export class HookError extends CorralError {
+  readonly hook: string;
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  readonly outputTail: readonly string[];
+  constructor(hook: string, command: string, message: string, options: { exitCode?: number; outputTail?: readonly string[]; cause?: unknown } = {}) {
+    const tail = (options.outputTail ?? []).map((line) => redact(line));
+    super("E_HOOK", tail.length ? `${message}\n--- last output ---\n${tail.join("\n")}` : message, {
+      hint: "Fix the hook command in your config (or --setup); the worktree and branch were kept for inspection.",
+      cause: options.cause,
+    });
+    this.hook = hook;
+    this.command = command;
+    this.exitCode = options.exitCode;
+    this.outputTail = tail;
+  }
+}
+
+export function isCorralError(error: unknown): error is CorralError {
+  return error instanceof CorralError;
+}
+
+/** Any thrown value as a CorralError, so callers can always read `code` and `hint`. */
+export function toCorralError(error: unknown): CorralError {
+  if (error instanceof CorralError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new CorralError("E_INTERNAL", message, {
+    cause: error,
+    hint: "This is unexpected; please report it with the run's log file.",
+  });
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s} s` : `${s.toFixed(1)} s`;
+}

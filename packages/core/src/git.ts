@@ -1,0 +1,66 @@
+import { execa } from "execa";
+
+/**
+ * Config that stops git from running code on the host: hooks, fsmonitor, pagers, external
+ * diff tools, credential helpers and transports that spawn commands.
+ */
+export const SAFE_GIT_CONFIG: readonly string[] = [
+  "core.hooksPath=/dev/null",
+  "core.fsmonitor=false",
+  "core.pager=cat",
+  "core.sshCommand=false",
+  "core.askPass=",
+  "credential.helper=",
+  "diff.external=",
+  "protocol.ext.allow=never",
+  "gc.auto=0",
+  "maintenance.auto=false",
+  "commit.gpgSign=false",
+  "tag.gpgSign=false",
+  "advice.detachedHead=false",
+];
+
+/** The host env with every GIT_* variable removed (GIT_DIR & co. would redirect git), LC_ALL=C. */
+export function scrubbedGitEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value === undefined || key.startsWith("GIT_")) continue;
+    env[key] = value;
+  }
+  env.LC_ALL = "C";
+  env.GIT_TERMINAL_PROMPT = "0";
+  env.GIT_CONFIG_NOSYSTEM = "1";
+  return env;
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/**
+ * Runs host-side git safely: argv only, scrubbed env, code-running config disabled. Rejects on a
+ * non-zero exit unless `allowFailure` is set. Every host-side git call in corral goes through here.
+ */
+export async function git(
+  args: readonly string[],
+  options: { cwd: string; allowFailure?: boolean; input?: string; env?: Record<string, string> },
+): Promise<GitResult> {
+  const argv = [...SAFE_GIT_CONFIG.flatMap((c) => ["-c", c]), ...args];
+  const result = await execa("git", argv, {
+    cwd: options.cwd,
+    env: { ...scrubbedGitEnv(), ...options.env },
+    extendEnv: false,
+    reject: false,
+    stripFinalNewline: true,
+    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
+  });
+  const out: GitResult = { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode: result.exitCode ?? -1 };
+  if (out.exitCode !== 0 && !options.allowFailure) {
+    const error = new Error(`git ${args.join(" ")} failed (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`);
+    Object.assign(error, out);
+    throw error;
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * @corral/core — the interfaces every corral plugin implements (Agent, Sandbox, Isolation,
+ * Display), the plugin registry, the run loop, events, errors, and the built-in `host` sandbox,
+ * `in-place` isolation and `command` agent.
+ */
+export type { Agent, AgentCommand, AgentCommandInput, AgentEvent, AgentParser, AgentSetupInput } from "./agent.js";
+export type {
+  Availability,
+  ExecOptions,
+  ExecResult,
+  Mount,
+  NetworkPolicy,
+  ResourceLimits,
+  Sandbox,
+  SandboxHandle,
+  SandboxSpec,
+} from "./sandbox.js";
+export { networkMode } from "./sandbox.js";
+export type { AcquireRequest, Commit, Isolation, ReleaseOptions, ReleaseResult, Workspace } from "./isolation.js";
+export type { Display } from "./display.js";
+export type { RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus } from "./events.js";
+export { isEvent } from "./events.js";
+export type { Usage } from "./usage.js";
+export { addUsage, emptyUsage, totalTokens } from "./usage.js";
+
+export {
+  PLUGIN_API_VERSION,
+  SUPPORTED_PLUGIN_API_VERSIONS,
+  assertSupportedApiVersion,
+  defineAgent,
+  defineDisplay,
+  defineIsolation,
+  defineSandbox,
+  instantiate,
+  isConfigured,
+  isPlugin,
+  validateOptions,
+} from "./plugin.js";
+export type { Configured, Plugin, PluginDefinition, PluginInstanceOf, PluginKind, PluginMeta } from "./plugin.js";
+export { Registry } from "./registry.js";
+export { FIRST_PARTY_PLUGINS, installCommand } from "./catalog.js";
+
+export { run, DEFAULT_COMPLETION_SIGNAL } from "./run.js";
+export type { RunOptions, RunResult } from "./run.js";
+export { Output, extractOutput, lastTagContent } from "./output.js";
+export type { OutputSpec } from "./output.js";
+export { BUILTIN_PROMPT_ARGS, fillTemplate, shellQuote } from "./prompt.js";
+
+export * from "./errors.js";
+export { createRedactor, redact, redactDeep } from "./redact.js";
+export type { Redactor } from "./redact.js";
+
+export { spawnStreaming, killGroup } from "./process.js";
+export type { SpawnOptions } from "./process.js";
+export { LineSplitter, TailBuffer } from "./lines.js";
+export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
+export type { GitResult } from "./git.js";
+export { packageVersion, CORE_VERSION } from "./version.js";
+
+export { hostSandbox } from "./builtins/host.js";
+export { inPlaceIsolation, commitsSince } from "./builtins/in-place.js";
+export { commandAgent } from "./builtins/command-agent.js";

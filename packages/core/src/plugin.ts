@@ -1,0 +1,149 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Agent } from "./agent.js";
+import type { Display } from "./display.js";
+import { PluginApiVersionError, PluginOptionsError } from "./errors.js";
+import type { Isolation } from "./isolation.js";
+import type { Sandbox } from "./sandbox.js";
+
+/** The plugin API this core speaks. A plugin stamps the version it was written against. */
+export const PLUGIN_API_VERSION = 1;
+/** Plugin API versions this core can load. */
+export const SUPPORTED_PLUGIN_API_VERSIONS: readonly number[] = [1];
+
+export type PluginKind = "agent" | "sandbox" | "isolation" | "display";
+
+export interface PluginInstanceOf {
+  agent: Agent;
+  sandbox: Sandbox;
+  isolation: Isolation;
+  display: Display;
+}
+
+export interface PluginMeta {
+  /** The name users type: `--sandbox bwrap`. */
+  name: string;
+  /** The plugin package's version. */
+  version: string;
+  /** The npm package that provides it, for install hints. */
+  packageName?: string;
+  description?: string;
+}
+
+/** A plugin: a plain object that the registry can check and that makes configured instances. */
+export interface Plugin<K extends PluginKind = PluginKind, O = any> {
+  readonly kind: K;
+  readonly apiVersion: number;
+  readonly meta: PluginMeta;
+  /** Validates options before the factory ever sees them (Standard Schema: zod, valibot, arktype…). */
+  readonly options?: StandardSchemaV1<unknown, O>;
+  /** Makes an instance from validated options. */
+  create(options: O): PluginInstanceOf[K];
+  /** Validates `input` and returns a configured plugin, ready to hand to `run()`. */
+  configure(input?: unknown): Configured<K, O>;
+}
+
+/** A plugin with validated options: what `run({ sandbox: bwrap({...}) })` receives. */
+export interface Configured<K extends PluginKind = PluginKind, O = any> {
+  readonly kind: K;
+  readonly plugin: Plugin<K, O>;
+  readonly options: O;
+}
+
+export interface PluginDefinition<K extends PluginKind, O> {
+  name: string;
+  version: string;
+  packageName?: string;
+  description?: string;
+  /** Defaults to the API version of the core the plugin was built with. */
+  apiVersion?: number;
+  options?: StandardSchemaV1<unknown, O>;
+  create(options: O): PluginInstanceOf[K];
+}
+
+function definePlugin<K extends PluginKind, O>(kind: K, definition: PluginDefinition<K, O>): Plugin<K, O> {
+  const plugin: Plugin<K, O> = {
+    kind,
+    apiVersion: definition.apiVersion ?? PLUGIN_API_VERSION,
+    meta: {
+      name: definition.name,
+      version: definition.version,
+      ...(definition.packageName ? { packageName: definition.packageName } : {}),
+      ...(definition.description ? { description: definition.description } : {}),
+    },
+    ...(definition.options ? { options: definition.options } : {}),
+    create: (options) => definition.create(options),
+    configure: (input) => ({ kind, plugin, options: validateOptions(plugin, input) }),
+  };
+  return Object.freeze(plugin);
+}
+
+export const defineAgent = <O = Record<string, never>>(d: PluginDefinition<"agent", O>) => definePlugin("agent", d);
+export const defineSandbox = <O = Record<string, never>>(d: PluginDefinition<"sandbox", O>) => definePlugin("sandbox", d);
+export const defineIsolation = <O = Record<string, never>>(d: PluginDefinition<"isolation", O>) => definePlugin("isolation", d);
+export const defineDisplay = <O = Record<string, never>>(d: PluginDefinition<"display", O>) => definePlugin("display", d);
+
+/** Refuses a plugin written against an API version this core does not support. */
+export function assertSupportedApiVersion(plugin: Pick<Plugin, "apiVersion" | "meta" | "kind">): void {
+  if (SUPPORTED_PLUGIN_API_VERSIONS.includes(plugin.apiVersion)) return;
+  const newer = plugin.apiVersion > PLUGIN_API_VERSION;
+  const pkg = plugin.meta.packageName ?? `the ${plugin.kind} plugin "${plugin.meta.name}"`;
+  throw new PluginApiVersionError(
+    `The ${plugin.kind} plugin "${plugin.meta.name}" ${plugin.meta.version} uses plugin API v${plugin.apiVersion}, but this @corral/core supports v${SUPPORTED_PLUGIN_API_VERSIONS.join(", v")}.`,
+    {
+      hint: newer
+        ? "Upgrade @corral/core (and the corral CLI) to a version that supports it: npm install @corral/core@latest"
+        : `Upgrade the plugin: npm install ${pkg}@latest`,
+    },
+  );
+}
+
+/**
+ * Validates plugin options synchronously with the plugin's Standard Schema. The error names the
+ * plugin and every bad field. Async schemas are not supported for options.
+ */
+export function validateOptions<O>(plugin: Pick<Plugin<PluginKind, O>, "kind" | "meta" | "options">, input: unknown): O {
+  const schema = plugin.options;
+  if (!schema) return (input ?? {}) as O;
+  const result = schema["~standard"].validate(input ?? {});
+  if (result instanceof Promise) {
+    throw new TypeError(`The ${plugin.kind} plugin "${plugin.meta.name}" has an async options schema; corral needs a synchronous one.`);
+  }
+  if (result.issues) {
+    const issues = result.issues.map((issue) => ({ path: issuePath(issue) || "(options)", message: issue.message }));
+    const list = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+    throw new PluginOptionsError(`Invalid options for the ${plugin.kind} plugin "${plugin.meta.name}": ${list}`, issues, {
+      hint: `Fix the ${issues.length === 1 ? "field" : "fields"} named above in your config or flags.`,
+    });
+  }
+  return result.value;
+}
+
+function issuePath(issue: StandardSchemaV1.Issue): string {
+  return (issue.path ?? [])
+    .map((segment) => (typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment))
+    .map(String)
+    .join(".");
+}
+
+export function isConfigured(value: unknown): value is Configured {
+  return typeof value === "object" && value !== null && "plugin" in value && "kind" in value && "options" in value;
+}
+
+export function isPlugin(value: unknown): value is Plugin {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Plugin).kind === "string" &&
+    typeof (value as Plugin).apiVersion === "number" &&
+    typeof (value as Plugin).meta?.name === "string" &&
+    typeof (value as Plugin).create === "function"
+  );
+}
+
+/** Makes the instance of a configured plugin (or passes an instance through). */
+export function instantiate<K extends PluginKind>(kind: K, ref: Configured<K> | PluginInstanceOf[K]): PluginInstanceOf[K] {
+  if (!isConfigured(ref)) return ref as PluginInstanceOf[K];
+  if (ref.kind !== kind) throw new TypeError(`Expected a ${kind} plugin, got the ${ref.kind} plugin "${ref.plugin.meta.name}".`);
+  assertSupportedApiVersion(ref.plugin);
+  return ref.plugin.create(ref.options);
+}

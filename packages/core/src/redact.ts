@@ -1,0 +1,61 @@
+/**
+ * One redactor for every message, log line and event. It hides well-known secret shapes
+ * (API keys, `KEY=value` pairs, bearer tokens) and the exact values of env vars a run marks secret.
+ */
+const MASK = "***";
+
+const PATTERNS: Array<[RegExp, string]> = [
+  // Provider API keys: sk-…, sk-ant-…, sk-proj-…, ghp_…, xoxb-… and similar long tokens.
+  [/\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, MASK],
+  [/\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, MASK],
+  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, MASK],
+  [/\bAKIA[0-9A-Z]{16}\b/g, MASK],
+  // Authorization headers.
+  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${MASK}`],
+  // NAME=value and "name": "value" where the name says it holds a secret.
+  [
+    /\b([A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/gi,
+    `$1$2$3${MASK}`,
+  ],
+];
+
+export interface Redactor {
+  (text: string): string;
+  /** Adds exact values (e.g. the env vars a run was given as secrets) to hide from now on. */
+  addSecrets(values: Iterable<string | undefined>): void;
+}
+
+export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
+  const values = new Set<string>();
+  const redact = ((text: string): string => {
+    if (!text) return text;
+    let out = text;
+    // Longest first, so a secret that contains another is hidden whole.
+    for (const value of [...values].sort((a, b) => b.length - a.length)) {
+      if (out.includes(value)) out = out.split(value).join(MASK);
+    }
+    for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+    return out;
+  }) as Redactor;
+  redact.addSecrets = (more) => {
+    // Very short values would mask ordinary words; a real credential is never this short.
+    for (const value of more) if (value && value.length >= 6) values.add(value);
+  };
+  redact.addSecrets(secrets);
+  return redact;
+}
+
+/** The default redactor: patterns only. */
+export const redact: Redactor = createRedactor();
+
+/** Redacts every string inside a JSON-like value (events, options) without changing its shape. */
+export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
+  if (typeof value === "string") return redactor(value) as T;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redactor)) as T;
+  if (value && typeof value === "object" && !(value instanceof Error)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, redactor);
+    return out as T;
+  }
+  return value;
+}

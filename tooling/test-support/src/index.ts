@@ -1,0 +1,82 @@
+import { execa } from "execa";
+import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * Shared test helpers. Real things only: real git repos in temp dirs, the real process table.
+ */
+
+export const inCI = process.env.CI === "true" || process.env.CI === "1";
+
+/**
+ * For integration tests that need a tool: outside CI a missing tool skips with a printed reason;
+ * in CI it fails loudly, because .ci/run must provision everything.
+ */
+export function requireTool(available: boolean, reason: string): boolean {
+  if (available) return true;
+  if (inCI) throw new Error(`CI must provide this, but: ${reason}`);
+  console.warn(`[skip] ${reason}`);
+  return false;
+}
+
+export async function hasCommand(name: string): Promise<boolean> {
+  const r = await execa("sh", ["-c", `command -v ${name}`], { reject: false });
+  return r.exitCode === 0;
+}
+
+export async function tempDir(prefix = "corral-test-"): Promise<string> {
+  return realpath(await mkdtemp(join(tmpdir(), prefix)));
+}
+
+export const gitEnv = {
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.com",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.com",
+};
+
+/** Runs git in `cwd` for test setup (not the code under test). */
+export async function gitIn(cwd: string, ...args: string[]): Promise<string> {
+  const r = await execa("git", args, { cwd, env: gitEnv });
+  return r.stdout;
+}
+
+/** A real repository with one commit (README.md) on `main`. */
+export async function tempRepo(files: Record<string, string> = { "README.md": "# test repo\n" }): Promise<string> {
+  const dir = await tempDir("corral-repo-");
+  await gitIn(dir, "init", "-q", "-b", "main");
+  await gitIn(dir, "config", "user.name", "Test");
+  await gitIn(dir, "config", "user.email", "test@example.com");
+  for (const [path, content] of Object.entries(files)) {
+    await execa("mkdir", ["-p", join(dir, path, "..")]);
+    await writeFile(join(dir, path), content);
+  }
+  await gitIn(dir, "add", "-A");
+  await gitIn(dir, "commit", "-q", "-m", "initial");
+  return dir;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** PIDs of live processes whose command line contains `needle` (from /proc, not mocked). */
+export async function processesMatching(needle: string): Promise<number[]> {
+  const r = await execa("ps", ["-eo", "pid=,stat=,args="], { reject: false });
+  return String(r.stdout)
+    .split("\n")
+    .map((line) => line.trim().match(/^(\d+)\s+(\S+)\s+(.*)$/))
+    .filter((m): m is RegExpMatchArray => !!m && m[3]!.includes(needle) && !m[2]!.startsWith("Z") && !m[3]!.includes("ps -eo"))
+    .map((m) => Number(m[1]));
+}
+
+/** Waits until `check` returns true, polling; fails with `message` after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, message = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
+}
