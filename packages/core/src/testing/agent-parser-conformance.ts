@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { Agent, AgentEvent, AgentParser } from "../agent.js";
+
+export interface AgentParserConformanceOptions {
+  /** A real transcript of the agent CLI's output (one entry per line), e.g. recorded against the mock model API. */
+  transcript: ReadonlyArray<{ line: string; stream?: "stdout" | "stderr" }>;
+  /** Event types the transcript must produce (e.g. ["session", "text", "usage", "result"]). */
+  expectTypes?: AgentEvent["type"][];
+}
+
+const EVENT_TYPES = new Set<AgentEvent["type"]>(["text", "tool-call", "tool-result", "session", "usage", "result", "error", "raw"]);
+
+/** Checks one event's shape, so a parser cannot hand the run loop something it does not understand. */
+function assertEventShape(event: AgentEvent): void {
+  expect(EVENT_TYPES.has(event.type), `unknown event type ${String(event.type)}`).toBe(true);
+  switch (event.type) {
+    case "text":
+      expect(typeof event.text).toBe("string");
+      break;
+    case "tool-call":
+      expect(typeof event.name).toBe("string");
+      break;
+    case "tool-result":
+      expect(typeof event.output).toBe("string");
+      break;
+    case "session":
+      expect(typeof event.sessionId).toBe("string");
+      expect(event.sessionId.length).toBeGreaterThan(0);
+      break;
+    case "usage":
+      for (const value of Object.values(event.usage)) if (value !== undefined) expect(Number.isFinite(value)).toBe(true);
+      break;
+    case "result":
+      expect(typeof event.isError).toBe("boolean");
+      break;
+    case "error":
+      expect(typeof event.message).toBe("string");
+      break;
+    case "raw":
+      expect(typeof event.line).toBe("string");
+      expect(["stdout", "stderr"]).toContain(event.stream);
+      break;
+  }
+}
+
+function feed(parser: AgentParser, lines: AgentParserConformanceOptions["transcript"]): AgentEvent[] {
+  const events = lines.flatMap(({ line, stream }) => parser.parse(line, stream ?? "stdout"));
+  return [...events, ...(parser.end?.() ?? [])];
+}
+
+/**
+ * The agent parser conformance suite: an Agent's parser never throws on any line, emits only
+ * well-formed events, keeps per-exec state (a fresh parser per exec gives the same result), and
+ * turns the given real transcript into the expected kinds of events.
+ */
+export function describeAgentParserConformance(name: string, makeAgent: () => Agent, options: AgentParserConformanceOptions): void {
+  describe(`agent parser conformance: ${name}`, () => {
+    it("parses the transcript into well-formed events of the expected kinds", () => {
+      const events = feed(makeAgent().parser(), options.transcript);
+      events.forEach(assertEventShape);
+      const types = new Set(events.map((event) => event.type));
+      for (const type of options.expectTypes ?? []) expect(types, `no "${type}" event`).toContain(type);
+    });
+
+    it("never throws on unexpected input and emits only well-formed events", () => {
+      const parser = makeAgent().parser();
+      const junk = ["", " ", "{", "}", "null", "[]", "42", '"a string"', '{"type":null}', '{"type":"unknown-kind","x":1}', "\u0000\u0001binary\u00ff", "x".repeat(1_000_000), "{".repeat(5000)];
+      for (const line of junk) {
+        for (const stream of ["stdout", "stderr"] as const) {
+          const events = parser.parse(line, stream);
+          expect(Array.isArray(events)).toBe(true);
+          events.forEach(assertEventShape);
+        }
+      }
+      expect(Array.isArray(parser.end?.() ?? [])).toBe(true);
+    });
+
+    it("keeps its state per exec: fresh parsers give the same events", () => {
+      const agent = makeAgent();
+      const first = feed(agent.parser(), options.transcript);
+      const second = feed(agent.parser(), options.transcript);
+      expect(second).toEqual(first);
+    });
+  });
+}

@@ -1,0 +1,434 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { isCorralError } from "../errors.js";
+import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { eventually, hostProcessesMatching } from "./processes.js";
+
+/** The security cases a sandbox declares it enforces; each runs with its positive twin. */
+export interface SandboxSecurityClaims {
+  /** Writes outside the workspace, the HOME and read-write mounts fail and leave nothing on the host. */
+  writeOutside?: boolean;
+  /** With `network: "none"` a server on the host's 127.0.0.1 cannot be reached (needs `bash` inside). */
+  networkNone?: boolean;
+  /** With `network: "host"` that server can be reached (the positive twin of `networkNone`). */
+  hostLoopback?: boolean;
+  /** `limits.pids` stops a fork bomb; `limits.memoryMb` stops a memory hog. */
+  limits?: { pids?: boolean; memory?: boolean };
+}
+
+export interface SandboxConformanceOptions {
+  /** What the sandbox claims beyond the basics. The host sandbox claims nothing. */
+  security?: SandboxSecurityClaims;
+  /** Env every spec gets; defaults to a standard PATH and LANG=C.UTF-8. HOME is always the spec's home. */
+  env?: Record<string, string>;
+  /** Adjusts every spec the kit builds (extra mounts, say). */
+  spec?: (spec: SandboxSpec) => SandboxSpec;
+  /** Lines in the large-output case; default 3,000,000 (about 23 MB). */
+  largeOutputLines?: number;
+}
+
+/** Env names a sandbox may add on its own (shells and container runtimes set these). */
+const TOLERATED_EXTRA_ENV = new Set(["PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME", "container", "TERM", "HOME"]);
+const HOST_SECRET = "CORRAL_TEST_SECRET";
+
+interface Collected {
+  result: ExecResult;
+  stdout: string[];
+  stderr: string[];
+}
+
+/** Runs one exec and collects its lines per stream. */
+export async function collect(handle: SandboxHandle, argv: readonly string[], options: ExecOptions = {}): Promise<Collected> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const result = await handle.exec(argv, {
+    ...options,
+    onLine: (line, stream) => {
+      (stream === "stdout" ? stdout : stderr).push(line);
+      options.onLine?.(line, stream);
+    },
+  });
+  return { result, stdout, stderr };
+}
+
+/** A number unlikely to appear on any other command line, to find the processes a case started. */
+const uniqueSleep = () => String(900_000 + Math.floor(Math.random() * 99_999));
+
+/**
+ * The sandbox conformance suite: one vitest `describe` that any Sandbox plugin runs in its own
+ * tests. It builds specs over temp dirs it creates and checks streaming, large output, exit
+ * codes, cwd and env handling, that the host env does not leak, that abort, timeout and close
+ * kill everything an exec started, concurrent execs, `close()` idempotence and `await using`,
+ * and the security cases the plugin declares in `options.security`.
+ *
+ * When `check()` says the sandbox is unavailable the cases skip, except in CI (`CI=true`),
+ * where that is a failure.
+ */
+export function describeSandboxConformance(
+  name: string,
+  makeSandbox: () => Sandbox | Promise<Sandbox>,
+  options: SandboxConformanceOptions = {},
+): void {
+  describe(`sandbox conformance: ${name}`, () => {
+    let sandbox: Sandbox;
+    let unavailable: string | undefined;
+    let root: string;
+    let workspace: string;
+    let home: string;
+    let outside: string;
+    const open: SandboxHandle[] = [];
+    const previousSecret = process.env[HOST_SECRET];
+
+    beforeAll(async () => {
+      sandbox = await makeSandbox();
+      const availability = await sandbox.check();
+      if (!availability.available) {
+        unavailable = `${availability.reason}${availability.hint ? ` (${availability.hint})` : ""}`;
+        if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`CI must provide the ${name} sandbox, but: ${unavailable}`);
+      }
+      root = await realpath(await mkdtemp(join(tmpdir(), "corral-conformance-")));
+      workspace = join(root, "workspace");
+      home = join(root, "home");
+      outside = join(root, "outside");
+      await mkdir(join(workspace, "sub"), { recursive: true });
+      await mkdir(home, { mode: 0o700 });
+      await chmod(home, 0o700);
+      await mkdir(outside);
+      await writeFile(join(workspace, "README.md"), "# conformance\n");
+      process.env[HOST_SECRET] = "host-secret-must-not-leak";
+    });
+
+    afterAll(async () => {
+      await Promise.all(open.map((handle) => handle.close().catch(() => {})));
+      if (previousSecret === undefined) delete process.env[HOST_SECRET];
+      else process.env[HOST_SECRET] = previousSecret;
+      if (root) await rm(root, { recursive: true, force: true });
+    });
+
+    const specFor = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => {
+      const spec: SandboxSpec = {
+        runId: `conformance-${Date.now().toString(36)}`,
+        name: "conformance",
+        workspace: { path: workspace, cwd: join(workspace, "sub") },
+        gitMounts: { readWrite: [], readOnly: [] },
+        home,
+        mounts: [],
+        env: {
+          PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          LANG: "C.UTF-8",
+          ...options.env,
+          HOME: home,
+          CONFORMANCE_SPEC_VAR: "from-spec",
+        },
+        network: "host",
+        limits: {},
+        ...overrides,
+      };
+      return options.spec ? options.spec(spec) : spec;
+    };
+
+    const create = async (ctx: TestContext, overrides: Partial<SandboxSpec> = {}): Promise<SandboxHandle> => {
+      if (unavailable) ctx.skip(`the ${name} sandbox is not available: ${unavailable}`);
+      const handle = await sandbox.create(specFor(overrides));
+      open.push(handle);
+      return handle;
+    };
+
+    // One shared sandbox for the basic cases, as a run has one sandbox for all its iterations.
+    let shared: SandboxHandle | undefined;
+    const basic = async (ctx: TestContext) => (shared ??= await create(ctx));
+
+    it("streams stdout and stderr line by line, in order and complete", async (ctx) => {
+      const handle = await basic(ctx);
+      const script = 'i=1; while [ $i -le 2000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done; printf "last without newline"';
+      const { result, stdout, stderr } = await collect(handle, ["sh", "-c", script]);
+      expect(result.exitCode).toBe(0);
+      expect(stdout).toEqual([...Array.from({ length: 2000 }, (_, i) => `out ${i + 1}`), "last without newline"]);
+      expect(stderr).toEqual(Array.from({ length: 2000 }, (_, i) => `err ${i + 1}`));
+    });
+
+    it("delivers lines while the command is still running", async (ctx) => {
+      const handle = await basic(ctx);
+      let firstAt = 0;
+      const { result, stdout } = await collect(handle, ["sh", "-c", "echo first; sleep 1.5; echo second"], {
+        onLine: (line) => {
+          if (line === "first") firstAt = performance.now();
+        },
+      });
+      const endedAt = performance.now();
+      expect(result.exitCode).toBe(0);
+      expect(stdout).toEqual(["first", "second"]);
+      expect(endedAt - firstAt).toBeGreaterThan(1000);
+    });
+
+    it("passes large output through without loss", async (ctx) => {
+      const handle = await basic(ctx);
+      const lines = options.largeOutputLines ?? 3_000_000;
+      let count = 0;
+      let outOfOrder = 0;
+      let bytes = 0;
+      const result = await handle.exec(["seq", "1", String(lines)], {
+        onLine: (line, stream) => {
+          if (stream !== "stdout") return;
+          count++;
+          bytes += line.length + 1;
+          if (line !== String(count)) outOfOrder++;
+        },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(outOfOrder).toBe(0);
+      expect(count).toBe(lines);
+      expect(bytes).toBeGreaterThan(lines * 6);
+    });
+
+    it("returns the command's exit code", async (ctx) => {
+      const handle = await basic(ctx);
+      for (const code of [0, 1, 3, 42, 255]) {
+        const { result } = await collect(handle, ["sh", "-c", `exit ${code}`]);
+        expect(result.exitCode).toBe(code);
+        expect(result.timedOut).toBe(false);
+        expect(result.aborted).toBe(false);
+      }
+      const missing = await collect(handle, ["corral-no-such-command-anywhere"]);
+      expect(missing.result.exitCode).not.toBe(0);
+    });
+
+    it("passes argv verbatim, without a shell in between", async (ctx) => {
+      const handle = await basic(ctx);
+      const tricky = ["$HOME", "a b", "'quoted'", '"double"', "`id`", "$(id)", "; echo injected", "*", "", "ünïcødé"];
+      const { result, stdout } = await collect(handle, ["sh", "-c", 'for a in "$@"; do printf "[%s]\\n" "$a"; done', "sh", ...tricky]);
+      expect(result.exitCode).toBe(0);
+      expect(stdout).toEqual(tricky.map((arg) => `[${arg}]`));
+    });
+
+    it("runs in the workspace cwd by default and in the exec's cwd when given", async (ctx) => {
+      const handle = await basic(ctx);
+      expect((await collect(handle, ["pwd"])).stdout).toEqual([join(workspace, "sub")]);
+      expect((await collect(handle, ["pwd"], { cwd: workspace })).stdout).toEqual([workspace]);
+    });
+
+    it("gives exactly the spec's env plus the exec's, and nothing of the host's", async (ctx) => {
+      const handle = await basic(ctx);
+      const { stdout } = await collect(handle, ["env"], { env: { EXEC_VAR: "from-exec", CONFORMANCE_SPEC_VAR: "overridden" } });
+      const env = Object.fromEntries(stdout.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+      expect(env.EXEC_VAR).toBe("from-exec");
+      expect(env.CONFORMANCE_SPEC_VAR).toBe("overridden");
+      expect(env.HOME).toBe(home);
+      expect(env[HOST_SECRET]).toBeUndefined();
+      expect(stdout.join("\n")).not.toContain("host-secret-must-not-leak");
+      const expected = new Set([...Object.keys(specFor().env), "EXEC_VAR"]);
+      expect(Object.keys(env).filter((key) => !expected.has(key) && !TOLERATED_EXTRA_ENV.has(key))).toEqual([]);
+      // The exec's env is for that exec only.
+      const again = await collect(handle, ["sh", "-c", 'echo "${EXEC_VAR:-unset} $CONFORMANCE_SPEC_VAR"']);
+      expect(again.stdout).toEqual(["unset from-spec"]);
+    });
+
+    it("writes stdin to the command and closes it; without stdin the command sees EOF", async (ctx) => {
+      const handle = await basic(ctx);
+      expect((await collect(handle, ["cat"], { stdin: "hello\nworld\n" })).stdout).toEqual(["hello", "world"]);
+      const noStdin = await collect(handle, ["cat"], { timeoutMs: 10_000 });
+      expect(noStdin.result.timedOut).toBe(false);
+      expect(noStdin.stdout).toEqual([]);
+    });
+
+    it("sees the workspace and HOME read-write, shared with the host", async (ctx) => {
+      const handle = await basic(ctx);
+      const { result } = await collect(handle, ["sh", "-c", 'echo made-inside > "$1/made-inside.txt" && echo home > "$HOME/home-file"', "sh", workspace]);
+      expect(result.exitCode).toBe(0);
+      expect(await readFile(join(workspace, "made-inside.txt"), "utf8")).toBe("made-inside\n");
+      expect(await readFile(join(home, "home-file"), "utf8")).toBe("home\n");
+      expect((await collect(handle, ["cat", join(workspace, "README.md")])).stdout).toEqual(["# conformance"]);
+    });
+
+    it("runs concurrent execs in one sandbox without mixing their output", async (ctx) => {
+      const handle = await basic(ctx);
+      const runs = await Promise.all(
+        [1, 2, 3, 4].map((id) =>
+          collect(handle, ["sh", "-c", 'i=1; while [ $i -le 300 ]; do echo "$ID $i"; i=$((i+1)); done'], { env: { ID: `exec${id}` } }),
+        ),
+      );
+      runs.forEach(({ result, stdout }, index) => {
+        expect(result.exitCode).toBe(0);
+        expect(stdout).toEqual(Array.from({ length: 300 }, (_, i) => `exec${index + 1} ${i + 1}`));
+      });
+    });
+
+    it("abort kills everything the exec started", async (ctx) => {
+      const handle = await basic(ctx);
+      const marker = uniqueSleep();
+      const controller = new AbortController();
+      const { result } = await collect(handle, ["sh", "-c", `sleep ${marker} & sleep ${marker} & echo started; wait`], {
+        signal: controller.signal,
+        onLine: (line) => {
+          if (line === "started") setTimeout(() => controller.abort(), 200);
+        },
+      });
+      expect(result.aborted).toBe(true);
+      expect(result.exitCode).not.toBe(0);
+      await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, `the aborted exec's processes (sleep ${marker}) to be gone`);
+    });
+
+    it("an exec whose signal is already aborted does not run", async (ctx) => {
+      const handle = await basic(ctx);
+      const file = join(workspace, `not-run-${uniqueSleep()}`);
+      const result = await handle.exec(["touch", file], { signal: AbortSignal.abort() });
+      expect(result.aborted).toBe(true);
+      expect(existsSync(file)).toBe(false);
+    });
+
+    it("timeout kills everything the exec started", async (ctx) => {
+      const handle = await basic(ctx);
+      const marker = uniqueSleep();
+      const started = performance.now();
+      const { result } = await collect(handle, ["sh", "-c", `sleep ${marker} & sleep ${marker}; wait`], { timeoutMs: 700 });
+      expect(result.timedOut).toBe(true);
+      expect(result.exitCode).not.toBe(0);
+      expect(performance.now() - started).toBeLessThan(30_000);
+      await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, `the timed-out exec's processes (sleep ${marker}) to be gone`);
+    });
+
+    it("a background process does not outlive the sandbox", async (ctx) => {
+      const handle = await create(ctx);
+      const marker = uniqueSleep();
+      const { result } = await collect(handle, ["sh", "-c", `sleep ${marker} >/dev/null 2>&1 </dev/null & echo spawned`], { timeoutMs: 20_000 });
+      expect(result.timedOut).toBe(false);
+      await handle.close();
+      await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, `the background process (sleep ${marker}) to be gone`);
+    });
+
+    it("close() kills running execs, is idempotent, and exec after close fails with E_SANDBOX_CLOSED", async (ctx) => {
+      const handle = await create(ctx);
+      const marker = uniqueSleep();
+      let started!: () => void;
+      const isStarted = new Promise<void>((resolve) => (started = resolve));
+      const running = collect(handle, ["sh", "-c", `echo started; sleep ${marker}`], {
+        onLine: (line) => line === "started" && started(),
+      });
+      await isStarted;
+      await handle.close();
+      await handle.close();
+      const { result } = await running;
+      expect(result.exitCode).not.toBe(0);
+      await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, `the exec running at close (sleep ${marker}) to be gone`);
+      const error = await handle.exec(["true"]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isCorralError(error)).toBe(true);
+      expect((error as { code: string }).code).toBe("E_SANDBOX_CLOSED");
+    });
+
+    it("is `await using` safe", async (ctx) => {
+      if (unavailable) ctx.skip(`the ${name} sandbox is not available: ${unavailable}`);
+      let escaped: SandboxHandle | undefined;
+      {
+        await using handle = await sandbox.create(specFor());
+        escaped = handle;
+        expect((await collect(handle, ["echo", "inside"])).stdout).toEqual(["inside"]);
+      }
+      await expect(escaped.exec(["true"])).rejects.toMatchObject({ code: "E_SANDBOX_CLOSED" });
+    });
+
+    const security = options.security ?? {};
+
+    if (security.writeOutside) {
+      it("security: a write outside the workspace fails and leaves nothing on the host", async (ctx) => {
+        const handle = await basic(ctx);
+        for (const target of [join(outside, "escaped.txt"), join(root, "escaped.txt"), "/etc/corral-escaped", join(tmpdir(), `corral-escaped-${uniqueSleep()}`)]) {
+          const { result } = await collect(handle, ["sh", "-c", 'echo pwned > "$1"', "sh", target]);
+          expect(result.exitCode, `writing ${target}`).not.toBe(0);
+          expect(existsSync(target), `${target} exists on the host`).toBe(false);
+        }
+        // The positive twin: the workspace itself is writable.
+        expect((await collect(handle, ["sh", "-c", 'echo ok > "$1"', "sh", join(workspace, "inside.txt")])).result.exitCode).toBe(0);
+        expect(existsSync(join(workspace, "inside.txt"))).toBe(true);
+      });
+    }
+
+    if (security.networkNone || security.hostLoopback) {
+      const withServer = async (fn: (port: number, accepted: () => number) => Promise<void>) => {
+        let connections = 0;
+        const server: Server = createServer((socket) => {
+          connections++;
+          socket.end("hello from the host\n");
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as { port: number }).port;
+        try {
+          await fn(port, () => connections);
+        } finally {
+          await new Promise((resolve) => server.close(resolve));
+        }
+      };
+      const connect = (port: number) => ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected && cat <&3`];
+
+      if (security.networkNone) {
+        it("security: with network none, a server on the host's 127.0.0.1 cannot be reached", async (ctx) => {
+          const handle = await create(ctx, { network: "none" });
+          await withServer(async (port, accepted) => {
+            const { result, stdout } = await collect(handle, connect(port), { timeoutMs: 20_000 });
+            expect(result.exitCode).not.toBe(0);
+            expect(stdout).not.toContain("connected");
+            expect(accepted()).toBe(0);
+          });
+        });
+      }
+      if (security.hostLoopback) {
+        it("security (twin): with network host, the same server is reached", async (ctx) => {
+          const handle = await create(ctx, { network: "host" });
+          await withServer(async (port, accepted) => {
+            const { result, stdout } = await collect(handle, connect(port), { timeoutMs: 20_000 });
+            expect(result.exitCode).toBe(0);
+            expect(stdout).toEqual(["connected", "hello from the host"]);
+            expect(accepted()).toBe(1);
+          });
+        });
+      }
+    }
+
+    if (security.limits?.pids) {
+      // Each successful fork prints its count; the shell dies at the first fork the limit refuses.
+      const forkLoop = (count: number, marker: string) => [
+        "sh",
+        "-c",
+        `i=0; while [ $i -lt ${count} ]; do sleep ${marker} & i=$((i+1)); echo $i; done; echo all-forked`,
+      ];
+      it("security: a fork bomb is stopped by limits.pids", async (ctx) => {
+        const handle = await create(ctx, { limits: { pids: 24 } });
+        const marker = uniqueSleep();
+        const { stdout, stderr } = await collect(handle, forkLoop(200, marker), { timeoutMs: 30_000 });
+        expect(stdout, stderr.join("\n")).not.toContain("all-forked");
+        expect(Number(stdout.at(-1) ?? 0)).toBeLessThanOrEqual(24);
+        await handle.close();
+        await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, "the fork bomb to be cleaned up");
+      });
+      it("security (twin): forks under limits.pids work", async (ctx) => {
+        const handle = await create(ctx, { limits: { pids: 24 } });
+        const marker = uniqueSleep();
+        const { stdout, stderr } = await collect(handle, forkLoop(8, marker), { timeoutMs: 30_000 });
+        expect(stdout, stderr.join("\n")).toContain("all-forked");
+        await handle.close();
+      });
+    }
+
+    if (security.limits?.memory) {
+      const hog = (mb: number) => ["sh", "-c", `x=$(head -c ${mb * 1024 * 1024} /dev/zero | tr '\\0' a); echo "survived \${#x}"`];
+      it("security: a memory hog is stopped by limits.memoryMb", async (ctx) => {
+        const handle = await create(ctx, { limits: { memoryMb: 64 } });
+        const { result, stdout } = await collect(handle, hog(400), { timeoutMs: 60_000 });
+        expect(result.exitCode).not.toBe(0);
+        expect(stdout.join("\n")).not.toContain("survived");
+      });
+      it("security (twin): memory under limits.memoryMb is fine", async (ctx) => {
+        const handle = await create(ctx, { limits: { memoryMb: 64 } });
+        const { result, stdout } = await collect(handle, hog(4), { timeoutMs: 60_000 });
+        expect(result.exitCode).toBe(0);
+        expect(stdout).toEqual([`survived ${4 * 1024 * 1024}`]);
+      });
+    }
+  });
+}
