@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import type { AgentEvent } from "@corral/core";
+import { describe, expect, it } from "vitest";
+import { createClaudeParser } from "./parser.js";
+
+/** Streams recorded from the real Claude Code 2.1.197 against @corral/mock-model-api. */
+function parseFixture(name: string): AgentEvent[] {
+  const parser = createClaudeParser();
+  const lines = readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8").split("\n").filter(Boolean);
+  return [...lines.flatMap((line) => parser.parse(line, "stdout")), ...(parser.end?.() ?? [])];
+}
+
+const ofType = <T extends AgentEvent["type"]>(events: AgentEvent[], type: T) => events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
+
+describe("claude stream-json parser, recorded streams", () => {
+  it("reads session, text, tool call, tool result, usage and result of a run that commits", () => {
+    const events = parseFixture("claude-tool-commit.jsonl");
+    expect(events.map((e) => e.type)).toEqual(["session", "text", "tool-call", "tool-result", "text", "usage", "result"]);
+    const [session] = ofType(events, "session");
+    expect(session).toMatchObject({ sessionId: "ef3d35c1-069b-4df8-92b7-8117ab172bbe", model: "claude-sonnet-4-5" });
+    expect(session!.tools).toContain("Bash");
+    expect(ofType(events, "tool-call")[0]).toMatchObject({ id: "toolu_mock_1_0", name: "Bash", input: { command: expect.stringContaining("git commit") } });
+    expect(ofType(events, "tool-result")[0]).toEqual({ type: "tool-result", id: "toolu_mock_1_0", output: "done" });
+    expect(ofType(events, "text").map((e) => e.text)).toEqual(["I'll write the file.", "Done. <promise>COMPLETE</promise>"]);
+    expect(ofType(events, "usage")[0]!.usage).toEqual({ inputTokens: 200, outputTokens: 40, cacheReadTokens: 20, cacheWriteTokens: 10, costUsd: 0.0012435 });
+    expect(ofType(events, "result")[0]).toEqual({ type: "result", isError: false, text: "Done. <promise>COMPLETE</promise>", costUsd: 0.0012435, turns: 2 });
+  });
+
+  it("treats is_error: true as a failure although the subtype says success, and the API message is an error, not text", () => {
+    const events = parseFixture("claude-error.jsonl");
+    expect(ofType(events, "text")).toEqual([]);
+    expect(ofType(events, "error")[0]!.message).toContain("API Error: 500 Internal server error: overloaded (mock)");
+    const [result] = ofType(events, "result");
+    expect(result!.isError).toBe(true);
+    expect(result!.text).toContain("overloaded (mock)");
+  });
+
+  it("reports permission denials instead of swallowing them", () => {
+    const events = parseFixture("claude-denied.jsonl");
+    const [result] = ofType(events, "result");
+    expect(result!.isError).toBe(false);
+    expect(result!.permissionDenials).toEqual([{ tool: "Bash", input: { command: "touch denied.txt", description: "Run a shell command" } }]);
+    expect(ofType(events, "tool-result")[0]).toMatchObject({ isError: true, output: expect.stringContaining("Permission to use Bash has been denied") });
+  });
+
+  it("fails a run that hit the turn limit, with Claude's own reason", () => {
+    const [result] = ofType(parseFixture("claude-maxturns.jsonl"), "result");
+    expect(result).toMatchObject({ isError: true, text: "Reached maximum number of turns (1)", turns: 2 });
+  });
+
+  it("reports a resumed session's own usage", () => {
+    const events = parseFixture("claude-resume.jsonl");
+    expect(ofType(events, "usage")[0]!.usage).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+    expect(ofType(events, "text").map((e) => e.text)).toEqual(["Second answer after resume"]);
+  });
+});
+
+describe("claude parser, robustness", () => {
+  const parse = (line: string, stream: "stdout" | "stderr" = "stdout") => createClaudeParser().parse(line, stream);
+
+  it("passes unknown types, non-JSON and stderr through as raw", () => {
+    for (const line of ['{"type":"stream_event","event":{}}', '{"type":"system","subtype":"hook_started"}', "not json", "[1,2]", '{"broken'])
+      expect(parse(line)).toEqual([{ type: "raw", line, stream: "stdout" }]);
+    expect(parse("warning: x", "stderr")).toEqual([{ type: "raw", line: "warning: x", stream: "stderr" }]);
+  });
+
+  it("reads keys whatever their order and ignores thinking blocks", () => {
+    const line = JSON.stringify({ message: { content: [{ thinking: "hmm", type: "thinking" }, { text: "hi", type: "text" }] }, type: "assistant" });
+    expect(parse(line)).toEqual([{ type: "text", text: "hi" }]);
+  });
+
+  it("joins a tool result given as blocks", () => {
+    const line = JSON.stringify({ type: "user", message: { content: [{ type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "a" }, { type: "image" }] }] } });
+    expect(parse(line)).toEqual([{ type: "tool-result", id: "t1", output: "a\n[image]" }]);
+  });
+
+  it("fails an error_during_execution result even without is_error", () => {
+    const [, result] = parse(JSON.stringify({ type: "result", subtype: "error_during_execution", usage: {} }));
+    expect(result).toEqual({ type: "result", isError: true, text: "claude ended with error_during_execution" });
+  });
+});
