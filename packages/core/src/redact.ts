@@ -14,7 +14,7 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${MASK}`],
   // NAME=value and "name": "value" where the name says it holds a secret.
   [
-    /\b([A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/gi,
+    /\b([A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)("?\s*[=:]\s*)("?)([^\s"',;&]+)/gi,
     `$1$2$3${MASK}`,
   ],
 ];

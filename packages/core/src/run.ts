@@ -141,6 +141,9 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
   try {
     if (controller.signal.aborted) throw new AbortError(controller.signal.reason);
     emit({ type: "run.started", agent: agent.name, sandbox: sandbox.name, isolation: isolation.name, maxIterations: settings.maxIterations, cwd: settings.cwd });
+    if (sandbox.name === "host") {
+      emit({ type: "log", level: "warn", message: "No sandbox: the agent runs on the host with your user's full access (choose one with --sandbox)." });
+    }
 
     // Credentials and env: explicit env, plus what the agent declares, from the host env.
     const env = buildEnv(options, agent, hostEnv, redactor);

@@ -1,0 +1,330 @@
+import { existsSync, readdirSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { processesMatching, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { Agent } from "./agent.js";
+import { commandAgent } from "./builtins/command-agent.js";
+import { hostSandbox } from "./builtins/host.js";
+import { inPlaceIsolation } from "./builtins/in-place.js";
+import {
+  AbortError,
+  AgentExecutionError,
+  IdleTimeoutError,
+  PromptExpansionError,
+  PromptTemplateError,
+  StructuredOutputError,
+  UsageError,
+} from "./errors.js";
+import type { RunEvent } from "./events.js";
+import type { Isolation } from "./isolation.js";
+import { Output } from "./output.js";
+import { run, type RunOptions } from "./run.js";
+import type { Sandbox } from "./sandbox.js";
+
+/** The command agent running a shell script; `$0` is the prompt. */
+const sh = (script: string) => commandAgent.configure({ argv: ["sh", "-c", script, "{prompt}"] });
+
+async function runIn(cwd: string, options: Partial<RunOptions<any>> & Pick<RunOptions<any>, "agent">) {
+  const events: RunEvent[] = [];
+  const promise = run({ cwd, prompt: "do it", handleProcessSignals: false, onEvent: (e) => events.push(e), ...options });
+  return { promise, events };
+}
+
+/** A `sleep` whose process name is the marker, so the process table shows exactly it. */
+const markedSleep = (marker: string) => `ln -sf "$(command -v sleep)" ./${marker}; ./${marker} 300`;
+
+function homesNow(): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith("corral-home-"));
+}
+
+describe("run loop with real processes", () => {
+  it("runs up to maxIterations and stops early on the completion signal", async () => {
+    const dir = await tempDir();
+    const script = `n=$(($(cat count 2>/dev/null || echo 0)+1)); echo $n > count; echo "iteration $n"; [ $n -ge 2 ] && echo "done <promise>COMPLETE</promise>"; true`;
+    const { promise, events } = await runIn(dir, { agent: sh(script), maxIterations: 5 });
+    const result = await promise;
+    expect(result.iterations).toBe(2);
+    expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
+    expect(await readFile(join(dir, "count"), "utf8")).toBe("2\n");
+    expect(events.filter((e) => e.type === "iteration.started")).toHaveLength(2);
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded", iterations: 2 });
+  });
+
+  it("runs every iteration when the signal never comes", async () => {
+    const dir = await tempDir();
+    const result = await (await runIn(dir, { agent: sh("echo x >> log"), maxIterations: 3 })).promise;
+    expect(result.iterations).toBe(3);
+    expect(result.completionSignal).toBeUndefined();
+    expect(await readFile(join(dir, "log"), "utf8")).toBe("x\nx\nx\n");
+  });
+
+  it("matches the signal only in the agent's own text, never in tool output or stderr", async () => {
+    const dir = await tempDir();
+    // The command agent treats stderr as raw output, not agent text.
+    const viaStderr = await (await runIn(dir, { agent: sh("echo '<promise>COMPLETE</promise>' >&2"), maxIterations: 2 })).promise;
+    expect(viaStderr.iterations).toBe(2);
+    // An agent whose parser reports the signal inside a tool result (e.g. it read a file containing it).
+    const reader: Agent = {
+      name: "reader",
+      command: () => ({ argv: ["sh", "-c", "echo '<promise>COMPLETE</promise>'"] }),
+      parser: () => ({ parse: (line) => [{ type: "tool-result", output: line }] }),
+    };
+    const viaTool = await (await runIn(dir, { agent: reader, maxIterations: 2 })).promise;
+    expect(viaTool.iterations).toBe(2);
+    expect(viaTool.completionSignal).toBeUndefined();
+  });
+
+  it("accepts several completion signals and reports which one matched", async () => {
+    const dir = await tempDir();
+    const result = await (await runIn(dir, { agent: sh("echo 'ALL DONE'"), maxIterations: 3, completionSignal: ["FINISHED", "ALL DONE"] })).promise;
+    expect(result).toMatchObject({ iterations: 1, completionSignal: "ALL DONE" });
+  });
+
+  it("stops a silent agent with IdleTimeoutError and leaves no process behind", async () => {
+    const dir = await tempDir();
+    const marker = `idle-marker-${process.pid}-${Date.now()}`;
+    const started = Date.now();
+    const { promise } = await runIn(dir, { agent: sh(`echo start; ${markedSleep(marker)}`), idleTimeout: 0.5 });
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdleTimeoutError);
+    expect((error as IdleTimeoutError).code).toBe("E_IDLE_TIMEOUT");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await waitFor(async () => (await processesMatching(marker)).length === 0, 5000, "the idle agent to be gone");
+  });
+
+  it("every output line resets the idle timer", async () => {
+    const dir = await tempDir();
+    const script = "for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.25; done";
+    const result = await (await runIn(dir, { agent: sh(script), idleTimeout: 0.8 })).promise;
+    expect(result.iterations).toBe(1);
+  });
+
+  it("after the signal, a grace window ends a lingering agent successfully", async () => {
+    const dir = await tempDir();
+    const marker = `grace-marker-${process.pid}-${Date.now()}`;
+    const started = Date.now();
+    const { promise, events } = await runIn(dir, {
+      agent: sh(`echo '<promise>COMPLETE</promise>'; ${markedSleep(marker)}`),
+      completionTimeout: 0.5,
+      idleTimeout: 0.2, // replaced by the grace window once the signal is seen
+      maxIterations: 3,
+    });
+    const result = await promise;
+    expect(result).toMatchObject({ iterations: 1, completionSignal: "<promise>COMPLETE</promise>" });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(events.some((e) => e.type === "completion.detected")).toBe(true);
+    await waitFor(async () => (await processesMatching(marker)).length === 0, 5000, "the lingering agent to be gone");
+  });
+
+  it("aborting mid-iteration kills the agent's whole process tree and rejects with AbortError", async () => {
+    const dir = await tempDir();
+    const marker = `abort-marker-${process.pid}-${Date.now()}`;
+    const controller = new AbortController();
+    // The agent starts a child and a grandchild (in the background) that would outlive a naive kill.
+    const script = `ln -sf "$(command -v sleep)" ./${marker}; sh -c './${marker} 301' & ./${marker} 302 & echo started; wait`;
+    const { promise } = await runIn(dir, { agent: sh(script), signal: controller.signal, maxIterations: 3 });
+    await waitFor(async () => (await processesMatching(marker)).length >= 2, 10_000, "the agent's children to start");
+    controller.abort();
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    await waitFor(async () => (await processesMatching(marker)).length === 0, 5000, "every process of the agent to be gone");
+  });
+
+  it("an already-aborted signal runs nothing and creates nothing", async () => {
+    const dir = await tempDir();
+    const before = homesNow();
+    const controller = new AbortController();
+    controller.abort();
+    const { promise, events } = await runIn(dir, { agent: sh("touch ran"), signal: controller.signal });
+    await expect(promise).rejects.toBeInstanceOf(AbortError);
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+    expect(homesNow()).toEqual(before);
+    expect(events.map((e) => e.type)).toEqual(["run.finished"]);
+    expect(events[0]).toMatchObject({ status: "aborted" });
+  });
+
+  it("a non-zero exit is an AgentExecutionError with the code and the output tail, secrets redacted", async () => {
+    const dir = await tempDir();
+    const secret = "super-secret-value-1234567";
+    const script = `for i in $(seq 1 80); do echo "line $i"; done; echo "key is $MY_API_VALUE"; echo "ANTHROPIC_API_KEY=$MY_API_VALUE" >&2; echo "sk-ant-api03-leakedleakedleaked"; exit 3`;
+    const { promise, events } = await runIn(dir, { agent: sh(script), env: { MY_API_VALUE: secret }, secretEnv: ["MY_API_VALUE"] });
+    const error = (await promise.catch((e: unknown) => e)) as AgentExecutionError;
+    expect(error).toBeInstanceOf(AgentExecutionError);
+    expect(error.exitCode).toBe(3);
+    expect(error.outputTail).toHaveLength(50);
+    expect(error.outputTail).toContain("line 80");
+    expect(error.outputTail).not.toContain("line 20");
+    const everything = `${error.message}\n${error.outputTail.join("\n")}\n${JSON.stringify(events)}`;
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain("leakedleakedleaked");
+    expect(error.message).toContain("key is ***");
+  });
+
+  it("an agent-reported error result fails the run even with exit code 0", async () => {
+    const dir = await tempDir();
+    const agent: Agent = {
+      name: "fails-politely",
+      command: () => ({ argv: ["sh", "-c", "echo RESULT_ERROR rate limited"] }),
+      parser: () => ({ parse: (line) => (line.startsWith("RESULT_ERROR") ? [{ type: "result", isError: true, text: line.slice(13) }] : []) }),
+    };
+    const error = (await (await runIn(dir, { agent })).promise.catch((e: unknown) => e)) as AgentExecutionError;
+    expect(error).toBeInstanceOf(AgentExecutionError);
+    expect(error.message).toContain("rate limited");
+  });
+
+  it("sums usage over iterations and prefixes every event with the run name", async () => {
+    const dir = await tempDir();
+    const agent: Agent = {
+      name: "counter",
+      command: () => ({ argv: ["sh", "-c", "echo 'usage 10 4'"] }),
+      parser: () => ({
+        parse: (line) => {
+          const [, input, output] = line.split(" ");
+          return [{ type: "usage", usage: { inputTokens: Number(input), outputTokens: Number(output), cacheReadTokens: 1, cacheWriteTokens: 0 } }];
+        },
+      }),
+    };
+    const { promise, events } = await runIn(dir, { agent, maxIterations: 3, name: "usage-run" });
+    const result = await promise;
+    expect(result.usage).toEqual({ inputTokens: 30, outputTokens: 12, cacheReadTokens: 3, cacheWriteTokens: 0 });
+    expect(events.length).toBeGreaterThan(5);
+    expect(events.every((e) => e.name === "usage-run" && e.runId === result.runId)).toBe(true);
+  });
+
+  it("passes only the env the run gives: no host env leaks, HOME is a private per-run folder removed afterwards", async () => {
+    const dir = await tempDir();
+    process.env.CORRAL_TEST_SECRET = "host-only-value";
+    try {
+      const result = await (await runIn(dir, { agent: sh('env > env.txt; stat -c %a "$HOME" > home-mode.txt; echo "$HOME" > home.txt'), env: { GIVEN: "yes" } })).promise;
+      const env = await readFile(join(dir, "env.txt"), "utf8");
+      expect(env).toContain("GIVEN=yes");
+      expect(env).not.toContain("CORRAL_TEST_SECRET");
+      expect((await readFile(join(dir, "home-mode.txt"), "utf8")).trim()).toBe("700");
+      const home = (await readFile(join(dir, "home.txt"), "utf8")).trim();
+      expect(home).toContain("corral-home-");
+      expect(existsSync(home)).toBe(false);
+      expect(result.iterations).toBe(1);
+    } finally {
+      delete process.env.CORRAL_TEST_SECRET;
+    }
+  });
+
+  it("closes the sandbox and releases the workspace on success, failure and abort", async () => {
+    const dir = await tempRepo();
+    for (const outcome of ["succeeded", "failed", "aborted"] as const) {
+      const calls: string[] = [];
+      const inner = hostSandbox.create({});
+      const sandbox: Sandbox = {
+        name: "recording",
+        check: () => inner.check(),
+        create: async (spec) => {
+          const handle = await inner.create(spec);
+          return { id: handle.id, exec: (a, o) => handle.exec(a, o), close: async () => { calls.push("close"); await handle.close(); }, [Symbol.asyncDispose]: () => handle.close() };
+        },
+      };
+      const base = inPlaceIsolation.create({});
+      const isolation: Isolation = { ...base, name: "recording", release: async (ws, o) => { calls.push(`release:${o.outcome}`); return base.release(ws, o); } };
+      const controller = new AbortController();
+      const script = outcome === "failed" ? "exit 1" : outcome === "aborted" ? "echo go; sleep 30" : "true";
+      const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && e.type === "agent") controller.abort(); } });
+      await promise.catch(() => undefined);
+      expect(calls).toEqual(["close", `release:${outcome}`]);
+    }
+  });
+});
+
+describe("prompts", () => {
+  it("fills a template with args and built-ins, then expands !`cmd` inside the sandbox", async () => {
+    const repo = await tempRepo();
+    await writeFile(join(repo, "prompt.md"), "Issue {{issue}} on {{branch}}, iteration {{iteration}}.\nLog: !`git log --format=%s -1`\n");
+    const { promise, events } = await runIn(repo, { prompt: undefined, promptFile: "prompt.md", promptArgs: { issue: "42" }, agent: sh('printf "%s\\n" "$0"') });
+    await promise;
+    const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+    expect(text).toEqual(["Issue 42 on main, iteration 1.", "Log: initial", ""]);
+  });
+
+  it("a failing !`cmd` is a PromptExpansionError, and the agent never runs", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "p.md"), "Context: !`echo partial; echo broken >&2; exit 7`\n");
+    const error = (await (await runIn(dir, { prompt: undefined, promptFile: "p.md", agent: sh("touch ran") })).promise.catch((e: unknown) => e)) as PromptExpansionError;
+    expect(error).toBeInstanceOf(PromptExpansionError);
+    expect(error.exitCode).toBe(7);
+    expect(error.message).toContain("broken");
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+
+  it("a !`cmd` that hangs times out with PromptExpansionError", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "p.md"), "Context: !`sleep 30`\n");
+    const error = await (await runIn(dir, { prompt: undefined, promptFile: "p.md", promptCommandTimeout: 0.3, agent: sh("true") })).promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PromptExpansionError);
+    expect((error as Error).message).toMatch(/did not finish/);
+  });
+
+  it.each([
+    ["a {{KEY}} with no value", { promptFile: "p.md" }, "Fix {{issue}}", PromptTemplateError, /\{\{issue\}\}/],
+    ["args with an inline prompt", { prompt: "hi", promptArgs: { a: "1" } }, "", PromptTemplateError, /inline prompt/],
+    ["an arg shadowing a built-in", { promptFile: "p.md", promptArgs: { branch: "x" } }, "{{branch}}", PromptTemplateError, /shadow/],
+    ["an unreadable prompt file", { promptFile: "missing.md" }, "", UsageError, /Cannot read the prompt file/],
+    ["both prompt and prompt file", { prompt: "a", promptFile: "p.md" }, "x", UsageError, /not both/],
+    ["no prompt at all", {}, "", UsageError, /No prompt/],
+  ] as const)("refuses %s before anything runs", async (_label, opts, template, type, message) => {
+    const dir = await tempDir();
+    if (template) await writeFile(join(dir, "p.md"), template);
+    const before = homesNow();
+    const events: RunEvent[] = [];
+    const error = await run({ cwd: dir, agent: sh("touch ran"), handleProcessSignals: false, onEvent: (e) => events.push(e), ...(opts as object) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(type);
+    expect((error as Error).message).toMatch(message);
+    expect(events).toEqual([]);
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+    expect(homesNow()).toEqual(before);
+  });
+});
+
+describe("structured output", () => {
+  const schema = z.object({ verdict: z.enum(["pass", "fail"]), findings: z.number() });
+
+  it("returns the schema-checked object from the last tag", async () => {
+    const dir = await tempDir();
+    const script = `echo '<result>{"verdict":"fail","findings":9}</result>'; echo 'final:'; echo '<result>'; echo '{"verdict":"pass","findings":2}'; echo '</result>'`;
+    const result = await (await runIn(dir, { prompt: "Answer in <result>", output: Output.object("result", schema), agent: sh(script) })).promise;
+    expect(result.output).toEqual({ verdict: "pass", findings: 2 });
+  });
+
+  it("fails with StructuredOutputError carrying the tag and raw text when the block is invalid", async () => {
+    const dir = await tempDir();
+    const error = (await (await runIn(dir, { prompt: "Answer in <result>", output: Output.object("result", schema), agent: sh(`echo '<result>{"verdict":"maybe"}</result>'`) })).promise.catch((e: unknown) => e)) as StructuredOutputError;
+    expect(error).toBeInstanceOf(StructuredOutputError);
+    expect(error.tag).toBe("result");
+    expect(error.raw).toBe('{"verdict":"maybe"}');
+  });
+
+  it("needs maxIterations 1 and the tag in the prompt, checked before the agent runs", async () => {
+    const dir = await tempDir();
+    await expect(run({ cwd: dir, prompt: "Answer in <result>", maxIterations: 2, output: Output.string("result"), agent: sh("touch ran"), handleProcessSignals: false })).rejects.toThrow(/maxIterations 1/);
+    await expect(run({ cwd: dir, prompt: "Answer please", output: Output.string("result"), agent: sh("touch ran"), handleProcessSignals: false })).rejects.toThrow(/never mentions <result>/);
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+
+  it("retries by resuming the agent's session with feedback about what was wrong", async () => {
+    const dir = await tempDir();
+    const prompts: string[] = [];
+    const agent: Agent = {
+      name: "resumable",
+      command: ({ prompt, resumeSessionId }) => {
+        prompts.push(`${resumeSessionId ?? "new"}: ${prompt}`);
+        const answer = resumeSessionId ? '<result>{"verdict":"pass","findings":0}</result>' : "<result>not json</result>";
+        return { argv: ["sh", "-c", `echo SESSION s-1; echo '${answer}'`] };
+      },
+      parser: () => ({ parse: (line) => (line.startsWith("SESSION ") ? [{ type: "session", sessionId: line.slice(8) }] : [{ type: "text", text: line }]) }),
+    };
+    const result = await (await runIn(dir, { prompt: "Answer in <result>", output: Output.object("result", schema, { maxRetries: 1 }), agent })).promise;
+    expect(result.output).toEqual({ verdict: "pass", findings: 0 });
+    expect(prompts).toHaveLength(2);
+    expect(prompts[1]).toMatch(/^s-1: Your answer could not be used: .*not valid JSON/);
+  });
+});
