@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tooling/tsup.preset.ts";
 
-export default packageBuild(["src/index.ts"]);
+// Each command is its own chunk, loaded only when that command runs: `corral --help` stays fast.
+export default packageBuild(["src/bin.ts", "src/index.ts"], { dts: { entry: "src/index.ts" } });

@@ -1,0 +1,140 @@
+import { resolve } from "node:path";
+import { totalTokens, UsageError, type Display, type RunResult } from "@corral/core";
+import { ndjsonDisplay, run, terminalDisplay, type CorralRunOptions } from "corral";
+import { keyValues, numberFlag, parseFlags } from "../args.js";
+import { RUN_HELP } from "../help.js";
+import { EXIT, type CliIO } from "../io.js";
+import { reportError } from "../report.js";
+
+export const RUN_FLAGS = {
+  prompt: { type: "string" },
+  "prompt-file": { type: "string" },
+  "prompt-arg": { type: "string", multiple: true },
+  agent: { type: "string" },
+  model: { type: "string" },
+  sandbox: { type: "string" },
+  isolation: { type: "string" },
+  cwd: { type: "string" },
+  name: { type: "string" },
+  "max-iterations": { type: "string" },
+  "completion-signal": { type: "string", multiple: true },
+  "idle-timeout": { type: "string" },
+  "completion-timeout": { type: "string" },
+  "log-file": { type: "string" },
+  json: { type: "boolean" },
+  env: { type: "string", multiple: true },
+  "env-file": { type: "string", multiple: true },
+  config: { type: "string" },
+  setup: { type: "string", multiple: true },
+  tasks: { type: "string" },
+  "tasks-cmd": { type: "string" },
+  parallel: { type: "string" },
+  "fail-fast": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** `corral run`: one agent run, rendered for people on stderr (and NDJSON on stdout with --json). */
+export default async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  const dashdash = argv.indexOf("--");
+  const commandArgv = dashdash === -1 ? [] : argv.slice(dashdash + 1);
+  const { values } = parseFlags("run", dashdash === -1 ? argv : argv.slice(0, dashdash), RUN_FLAGS);
+  if (values.help) {
+    io.stdout.write(RUN_HELP);
+    return EXIT.ok;
+  }
+  const options = runOptionsFromFlags(values, commandArgv, io);
+
+  const displays: Display[] = [terminalDisplay({ stream: io.stderr })];
+  if (values.json) displays.push(ndjsonDisplay(io.stdout));
+  const controller = new AbortController();
+  const stop = trapInterrupts(controller, io);
+  try {
+    const result = await run({ ...options, displays, signal: controller.signal, handleProcessSignals: false });
+    io.stderr.write(renderSummary(result));
+    return EXIT.ok;
+  } catch (error) {
+    return controller.signal.aborted ? (reportError(io, error), EXIT.interrupted) : reportError(io, error);
+  } finally {
+    stop();
+    for (const display of displays) await display.close?.();
+  }
+}
+
+type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>["values"];
+
+/** Flags → library options. Every check here throws UsageError (exit 2) before anything is created. */
+export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[], io: CliIO): CorralRunOptions {
+  if (values.prompt !== undefined && values["prompt-file"] !== undefined) {
+    throw new UsageError("Give --prompt or --prompt-file, not both.", { hint: "Drop one of them." });
+  }
+  const maxIterations = numberFlag("max-iterations", values["max-iterations"], { integer: true, min: 1 });
+  const idleTimeout = numberFlag("idle-timeout", values["idle-timeout"], { min: 0, exclusiveMin: true });
+  const completionTimeout = numberFlag("completion-timeout", values["completion-timeout"], { min: 0, exclusiveMin: true });
+  const promptArgs = keyValues("prompt-arg", values["prompt-arg"]);
+
+  let agent: CorralRunOptions["agent"] = values.agent;
+  if (commandArgv.length) {
+    if (values.agent !== undefined && values.agent !== "command") {
+      throw new UsageError(`A command after -- is the argv of the command agent, but --agent is ${values.agent}.`, { hint: "Use --agent command, or drop what follows --." });
+    }
+    agent = { name: "command", options: { argv: commandArgv } };
+  } else if (values.agent === "command") {
+    throw new UsageError("The command agent needs the command to run after --.", { hint: "e.g. corral run --agent command --prompt hi -- my-agent --print '{prompt}'" });
+  }
+  const cwd = resolve(io.cwd, values.cwd ?? ".");
+  return {
+    cwd,
+    ...(agent !== undefined ? { agent } : {}),
+    ...(values.model !== undefined ? { model: values.model } : {}),
+    ...(values.sandbox !== undefined ? { sandbox: values.sandbox } : {}),
+    ...(values.isolation !== undefined ? { isolation: values.isolation } : {}),
+    ...(values.prompt !== undefined ? { prompt: values.prompt } : {}),
+    ...(values["prompt-file"] !== undefined ? { promptFile: resolve(io.cwd, values["prompt-file"]) } : {}),
+    ...(Object.keys(promptArgs).length ? { promptArgs } : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(maxIterations !== undefined ? { maxIterations } : {}),
+    ...(values["completion-signal"] ? { completionSignal: values["completion-signal"] } : {}),
+    ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+    ...(completionTimeout !== undefined ? { completionTimeout } : {}),
+    ...(values["log-file"] !== undefined ? { logFile: resolve(io.cwd, values["log-file"]) } : {}),
+    ...(values.env ? { envNames: values.env } : {}),
+    ...(values["env-file"] ? { envFiles: values["env-file"].map((f) => resolve(io.cwd, f)) } : {}),
+    ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
+  };
+}
+
+/**
+ * Ctrl-C (or SIGTERM) aborts the run; cleanup follows and the exit code is 130. A second
+ * Ctrl-C while cleaning up exits at once.
+ */
+export function trapInterrupts(controller: AbortController, io: CliIO): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      io.stderr.write("\ncorral: interrupted again, exiting without waiting for cleanup\n");
+      process.exit(EXIT.interrupted);
+    }
+    io.stderr.write(`\ncorral: ${signal} received, stopping the agent and cleaning up…\n`);
+    controller.abort(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}
+
+export function renderSummary(result: RunResult<unknown> & { logFile?: string }): string {
+  const u = result.usage;
+  const lines = [
+    `run succeeded: ${result.iterations} iteration(s) in ${(result.durationMs / 1000).toFixed(1)} s`,
+    `  completion signal: ${result.completionSignal ?? "none (max iterations reached)"}`,
+    `  branch: ${result.branch ?? "(none)"}`,
+    `  commits: ${result.commits.length}`,
+    ...result.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`),
+    `  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens}, cache read ${u.cacheReadTokens}, cache write ${u.cacheWriteTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`,
+    ...(result.workspace.release.removed ? [] : [`  workspace kept: ${result.workspace.release.path ?? result.workspace.path}${result.workspace.release.keptReason ? ` (${result.workspace.release.keptReason})` : ""}`]),
+    ...(result.logFile ? [`  log: ${result.logFile}`] : []),
+  ];
+  return `${lines.join("\n")}\n`;
+}

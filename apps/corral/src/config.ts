@@ -1,0 +1,112 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError, isConfigured } from "@corral/core";
+import { z } from "zod";
+
+/** A plugin in config: its name, `{ name, options }`, or a configured plugin object (`bwrap({...})`). */
+const pluginRef = z.union([
+  z.string().min(1),
+  z.object({ name: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }).strict(),
+  z.custom<object>((value) => isConfigured(value), "expected a plugin name, { name, options } or a configured plugin"),
+]);
+
+const hookCommand = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+const hookSpec = z.union([hookCommand, z.object({ command: hookCommand, timeout: z.number().positive().optional() }).strict()]);
+const hookList = z.union([hookSpec, z.array(hookSpec)]);
+
+export const configSchema = z
+  .object({
+    agent: pluginRef.optional(),
+    sandbox: pluginRef.optional(),
+    isolation: pluginRef.optional(),
+    /** Third-party plugin packages, resolved from your project. */
+    plugins: z.array(z.string().min(1)).optional(),
+    model: z.string().optional(),
+    prompt: z.string().optional(),
+    promptFile: z.string().optional(),
+    promptArgs: z.record(z.string(), z.string()).optional(),
+    maxIterations: z.number().int().positive().optional(),
+    completionSignal: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+    idleTimeout: z.number().positive().optional(),
+    completionTimeout: z.number().positive().optional(),
+    /** Names of host env vars to pass into the sandbox (their values are treated as secrets). */
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "not a valid env var name")).optional(),
+    envFile: z.string().optional(),
+    mounts: z.array(z.object({ host: z.string(), sandbox: z.string().optional(), readonly: z.boolean().optional() }).strict()).optional(),
+    network: z.union([z.enum(["host", "none", "bridge"]), z.object({ mode: z.enum(["host", "none", "bridge"]) }).strict()]).optional(),
+    limits: z
+      .object({ memoryMb: z.number().positive().optional(), pids: z.number().int().positive().optional(), cpuPercent: z.number().positive().optional(), wallSeconds: z.number().positive().optional() })
+      .strict()
+      .optional(),
+    copy: z.array(z.string().min(1)).optional(),
+    hooks: z
+      .object({ onWorkspaceReady: hookList.optional(), onSandboxReady: hookList.optional(), beforeIteration: hookList.optional(), afterIteration: hookList.optional() })
+      .strict()
+      .optional(),
+    logFile: z.string().optional(),
+  })
+  .strict();
+
+export type CorralConfig = z.input<typeof configSchema>;
+export type PluginRefConfig = z.infer<typeof pluginRef>;
+
+/** Typed identity for `corral.config.ts`: `export default defineConfig({ ... })`. */
+export function defineConfig(config: CorralConfig): CorralConfig {
+  return config;
+}
+
+export const CONFIG_FILES = ["corral.config.ts", "corral.config.mts", "corral.config.js", "corral.config.mjs", "corral.config.json"];
+
+/** Finds the config file in `cwd` or the nearest parent that has one (stopping at a git root). */
+export function findConfigFile(cwd: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    for (const name of CONFIG_FILES) {
+      const candidate = join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    if (existsSync(join(dir, ".git"))) return undefined;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export interface LoadedConfig {
+  config: CorralConfig;
+  /** The file it came from, if any. */
+  file?: string;
+}
+
+/**
+ * Loads and validates corral.config.{ts,mts,js,mjs,json}. A `.ts` config loads on Node 20 (via jiti,
+ * imported only when needed). Parse and schema errors are ConfigErrors naming the file and field.
+ */
+export async function loadConfig(options: { cwd: string; file?: string }): Promise<LoadedConfig> {
+  const file = options.file ? resolve(options.cwd, options.file) : findConfigFile(options.cwd);
+  if (!file) return { config: {} };
+  if (!existsSync(file)) throw new ConfigError(`The config file ${file} does not exist.`, { hint: "Check the --config path." });
+  let raw: unknown;
+  try {
+    if (file.endsWith(".json")) {
+      raw = JSON.parse(await readFile(file, "utf8"));
+    } else if (file.endsWith(".ts") || file.endsWith(".mts")) {
+      const { createJiti } = await import("jiti");
+      raw = await createJiti(import.meta.url, { interopDefault: true, moduleCache: false }).import(file, { default: true });
+    } else {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      raw = mod.default;
+    }
+  } catch (cause) {
+    throw new ConfigError(`Cannot load ${file}: ${(cause as Error).message}`, { hint: "Fix the syntax error in the config file.", cause });
+  }
+  if (raw && typeof raw === "object" && "default" in raw && Object.keys(raw).length === 1) raw = (raw as { default: unknown }).default;
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    throw new ConfigError(`Invalid config in ${file}: ${problems.join("; ")}`, { hint: "Fix the fields named above (see docs/configuration.md)." });
+  }
+  return { config: parsed.data as CorralConfig, file };
+}

@@ -1,0 +1,64 @@
+import { totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+
+/** One human line for an event, or undefined for events not worth a line. Shared by the terminal and the log file. */
+export function formatEvent(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case "run.started":
+      return `run ${event.runId} started: agent ${event.agent}, sandbox ${event.sandbox}, isolation ${event.isolation}, up to ${event.maxIterations} iteration(s)`;
+    case "workspace.ready":
+      return `workspace ${event.path}${event.branch ? ` on branch ${event.branch}` : ""}`;
+    case "sandbox.ready":
+      return `sandbox ${event.sandbox} ready (${event.id})`;
+    case "iteration.started":
+      return `iteration ${event.iteration}/${event.maxIterations}`;
+    case "agent":
+      return formatAgentEvent(event.event);
+    case "completion.detected":
+      return `completion signal seen: ${event.signal}`;
+    case "iteration.finished":
+      return `iteration ${event.iteration} finished in ${(event.durationMs / 1000).toFixed(1)} s (exit ${event.exitCode ?? "killed"}, ${totalTokens(event.usage)} tokens)`;
+    case "hook.started":
+      return `hook ${event.hook}: ${event.command}`;
+    case "hook.output":
+      return `  ${event.hook}| ${event.line}`;
+    case "hook.finished":
+      return `hook ${event.hook} exited ${event.exitCode ?? "killed"} after ${(event.durationMs / 1000).toFixed(1)} s`;
+    case "commits":
+      return event.commits.length ? `${event.commits.length} commit(s): ${event.commits.map((c) => `${c.sha.slice(0, 8)} ${c.subject}`).join("; ")}` : undefined;
+    case "workspace.released":
+      return event.result.removed ? "workspace removed" : `workspace kept${event.result.keptReason ? `: ${event.result.keptReason}` : ""}${event.result.path ? ` (${event.result.path})` : ""}`;
+    case "log":
+      return `${event.level === "warn" ? "warning: " : ""}${event.message}`;
+    case "run.finished":
+      return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The agent's latest action in a few words (the live status line). */
+export function formatAgentEvent(event: AgentEvent): string | undefined {
+  switch (event.type) {
+    case "text":
+      return event.text;
+    case "tool-call":
+      return `→ ${event.name} ${oneLine(typeof event.input === "string" ? event.input : JSON.stringify(event.input) ?? "")}`;
+    case "tool-result":
+      return `← ${event.isError ? "error " : ""}${oneLine(event.output)}`;
+    case "session":
+      return `session ${event.sessionId}${event.model ? ` (${event.model})` : ""}`;
+    case "usage":
+      return undefined;
+    case "result":
+      return event.isError ? `agent error: ${event.text ?? ""}` : undefined;
+    case "error":
+      return `agent error: ${event.message}`;
+    case "raw":
+      return event.stream === "stderr" ? `stderr: ${event.line}` : event.line;
+  }
+}
+
+export function oneLine(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,39 @@
+/**
+ * corral — run AI coding agents unattended, in a loop, sandboxed, on their own git worktree.
+ *
+ * ```ts
+ * import { run } from "corral";
+ * const result = await run({ agent: "claude", sandbox: "bwrap", prompt: "Fix the failing test" });
+ * ```
+ */
+export { run, resolveRun } from "./run.js";
+export type { CorralRunOptions, ResolvedRun } from "./run.js";
+export { defineConfig, loadConfig, findConfigFile, configSchema, CONFIG_FILES } from "./config.js";
+export type { CorralConfig, LoadedConfig } from "./config.js";
+export { PluginLoader } from "./plugins.js";
+export { collectEnv, parseEnvFile } from "./env.js";
+export { terminalDisplay } from "./displays/terminal.js";
+export type { TerminalDisplayOptions } from "./displays/terminal.js";
+export { logFileDisplay } from "./displays/log-file.js";
+export { ndjsonDisplay } from "./displays/ndjson.js";
+export { formatEvent, formatAgentEvent } from "./displays/format.js";
+
+// The parts of core a library user needs, so `corral` is the one import.
+export {
+  Output,
+  commandAgent,
+  hostSandbox,
+  inPlaceIsolation,
+  CorralError,
+  UsageError,
+  ConfigError,
+  AbortError,
+  AgentExecutionError,
+  IdleTimeoutError,
+  StructuredOutputError,
+  PromptTemplateError,
+  PromptExpansionError,
+  PluginNotFoundError,
+  SandboxUnavailableError,
+} from "@corral/core";
+export type { RunEvent, RunResult, Usage, Commit, Display, Plugin } from "@corral/core";

@@ -1,0 +1,112 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  FIRST_PARTY_PLUGINS,
+  PluginNotFoundError,
+  Registry,
+  commandAgent,
+  hostSandbox,
+  inPlaceIsolation,
+  installCommand,
+  isPlugin,
+  type Plugin,
+  type PluginKind,
+} from "@corral/core";
+
+/**
+ * Finds plugins. Built-ins are always there; a first-party plugin is imported only when its name
+ * is asked for (or when listing), so `corral run --sandbox bwrap` never loads dockerode; third-party
+ * plugins are the packages named in `plugins` of corral.config.*, resolved from the user's project.
+ * Nothing scans node_modules.
+ */
+export class PluginLoader {
+  readonly registry = new Registry();
+  readonly #cwd: string;
+  readonly #thirdParty: readonly string[];
+  #thirdPartyLoaded = false;
+
+  constructor(options: { cwd: string; plugins?: readonly string[] }) {
+    this.#cwd = options.cwd;
+    this.#thirdParty = options.plugins ?? [];
+    this.registry.register(hostSandbox).register(inPlaceIsolation).register(commandAgent);
+  }
+
+  /** The plugin for `name`, importing the package that provides it if needed. */
+  async get<K extends PluginKind>(kind: K, name: string): Promise<Plugin<K>> {
+    if (this.registry.has(kind, name)) return this.registry.get(kind, name);
+    await this.#loadThirdParty();
+    if (this.registry.has(kind, name)) return this.registry.get(kind, name);
+    const pkg = FIRST_PARTY_PLUGINS[kind][name];
+    if (pkg) {
+      const loaded = await this.#import(pkg);
+      if (!loaded) {
+        throw new PluginNotFoundError(`The ${kind} "${name}" needs the package ${pkg}, which is not installed.`, {
+          hint: `Install it: ${installCommand(pkg)}`,
+        });
+      }
+      this.#registerAll(loaded, pkg);
+    }
+    return this.registry.get(kind, name); // throws with the known names and the install hint
+  }
+
+  /** Every plugin that is installed: built-ins, first-party packages found, third-party from config. */
+  async all(): Promise<Plugin[]> {
+    await this.#loadThirdParty();
+    for (const kind of Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]) {
+      for (const pkg of Object.values(FIRST_PARTY_PLUGINS[kind])) {
+        const loaded = await this.#import(pkg);
+        if (loaded) this.#registerAll(loaded, pkg);
+      }
+    }
+    return this.registry.list();
+  }
+
+  async #loadThirdParty(): Promise<void> {
+    if (this.#thirdPartyLoaded) return;
+    this.#thirdPartyLoaded = true;
+    for (const pkg of this.#thirdParty) {
+      const loaded = await this.#import(pkg, true);
+      if (!loaded) {
+        throw new PluginNotFoundError(`The plugin package "${pkg}" named in your corral config is not installed in ${this.#cwd}.`, {
+          hint: `Install it in your project: ${installCommand(pkg)}`,
+        });
+      }
+      const count = this.#registerAll(loaded, pkg);
+      if (count === 0) {
+        throw new PluginNotFoundError(`The package "${pkg}" does not export a corral plugin.`, {
+          hint: "Its default export must be a plugin made with defineSandbox/defineAgent/defineIsolation/defineDisplay (or a list of them).",
+        });
+      }
+    }
+  }
+
+  /** Registers the module's default export (a plugin or a list of them); returns how many. */
+  #registerAll(mod: Record<string, unknown>, pkg: string): number {
+    const exported = mod.default ?? mod.plugin ?? mod.plugins;
+    const plugins = (Array.isArray(exported) ? exported : [exported]).filter(isPlugin);
+    for (const plugin of plugins) {
+      if (this.registry.has(plugin.kind, plugin.meta.name) && this.registry.get(plugin.kind, plugin.meta.name) === plugin) continue;
+      this.registry.register(plugin.meta.packageName ? plugin : { ...plugin, meta: { ...plugin.meta, packageName: pkg } });
+    }
+    return plugins.length;
+  }
+
+  /**
+   * Imports a package resolved from the user's project first, then from corral's own install.
+   * Returns undefined when it is not installed; any other failure is real and is thrown.
+   */
+  async #import(pkg: string, projectOnly = false): Promise<Record<string, unknown> | undefined> {
+    const bases = [join(this.#cwd, "noop.js"), ...(projectOnly ? [] : [import.meta.url])];
+    for (const base of bases) {
+      let resolved: string;
+      try {
+        resolved = createRequire(base).resolve(pkg);
+      } catch {
+        continue;
+      }
+      return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,145 @@
+import { resolve } from "node:path";
+import {
+  git,
+  instantiate,
+  isConfigured,
+  run as runCore,
+  UsageError,
+  type Agent,
+  type Configured,
+  type Display,
+  type Isolation,
+  type PluginKind,
+  type PluginInstanceOf,
+  type RunOptions as CoreRunOptions,
+  type RunResult,
+  type Sandbox,
+} from "@corral/core";
+import { loadConfig, type CorralConfig, type PluginRefConfig } from "./config.js";
+import { logFileDisplay } from "./displays/log-file.js";
+import { collectEnv } from "./env.js";
+import { PluginLoader } from "./plugins.js";
+
+type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
+
+export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>, "agent" | "sandbox" | "isolation"> {
+  /** `"claude"`, `{ name: "claude", options }`, `claude({ model })`, or an Agent. Falls back to the config. */
+  agent?: Ref<"agent">;
+  /** Default: the config's, else `host`. */
+  sandbox?: Ref<"sandbox">;
+  /** Default: the config's, else `worktree` in a git repository when installed, else `in-place`. */
+  isolation?: Ref<"isolation">;
+  /** Shorthand for the agent's `model` option. */
+  model?: string;
+  /** A config file path, or false to ignore config files. Default: corral.config.* found from cwd. */
+  config?: string | false;
+  /** Host env var names to pass into the sandbox (values treated as secrets). */
+  envNames?: string[];
+  /** dotenv files whose vars are passed into the sandbox (values treated as secrets). */
+  envFiles?: string[];
+  /** Also write a plain-text log here. */
+  logFile?: string;
+}
+
+export interface ResolvedRun<T> {
+  options: CoreRunOptions<T>;
+  config: CorralConfig;
+  configFile?: string;
+  logFile?: string;
+}
+
+/**
+ * Everything `run()` does before the loop: loads the config, resolves plugin names through the
+ * registry (importing only the packages needed), merges options over config, collects the env,
+ * and checks that the isolation can work in `cwd`. Throws UsageError on bad input; creates nothing.
+ */
+export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const { config, file } = options.config === false ? { config: {} as CorralConfig, file: undefined } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) });
+  const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
+
+  const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);
+  if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|command, or set agent in corral.config.*." });
+  const model = options.model ?? config.model;
+  const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
+  const sandbox = await resolveRef(loader, "sandbox", options.sandbox ?? (config.sandbox as Ref<"sandbox"> | undefined) ?? "host");
+  const isGit = await isGitRepository(cwd);
+  const defaultIsolation = isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place";
+  const isolation = await resolveRef(loader, "isolation", options.isolation ?? (config.isolation as Ref<"isolation"> | undefined) ?? defaultIsolation);
+  if (isolation.requiresGit && !isGit) {
+    throw new UsageError(`${cwd} is not inside a git repository, and the ${isolation.name} isolation needs one.`, {
+      hint: "Run corral in a git repository (git init && git commit), pass --cwd to one, or use --isolation in-place.",
+    });
+  }
+
+  const baseDir = file ? resolve(file, "..") : cwd;
+  const env = {
+    ...collectEnv({ names: config.env ?? [], files: config.envFile ? [resolve(baseDir, config.envFile)] : [] }),
+    ...collectEnv({ names: options.envNames ?? [], files: options.envFiles ?? [] }),
+    ...options.env,
+  };
+  const promptFile = options.promptFile ?? (options.prompt === undefined && config.promptFile ? resolve(baseDir, config.promptFile) : undefined);
+  const prompt = options.prompt ?? (promptFile === undefined ? config.prompt : undefined);
+  const logFile = options.logFile ?? (config.logFile ? resolve(baseDir, config.logFile) : undefined);
+
+  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, envNames: _e, envFiles: _f, logFile: _l, ...rest } = options;
+  const core: CoreRunOptions<T> = {
+    ...rest,
+    cwd,
+    agent,
+    sandbox,
+    isolation,
+    env,
+    secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
+    ...(prompt !== undefined ? { prompt } : {}),
+    ...(promptFile !== undefined ? { promptFile } : {}),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "limits"]),
+  };
+  return { options: core, config, ...(file ? { configFile: file } : {}), ...(logFile ? { logFile } : {}) };
+}
+
+/**
+ * Runs an agent: `run({ agent: "claude", sandbox: "bwrap", prompt: "…" })`. Plugin names are
+ * resolved through the registry; config from corral.config.* fills what is not given.
+ */
+export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<RunResult<T> & { logFile?: string }> {
+  const resolved = await resolveRun(options);
+  const displays: Display[] = [...(resolved.options.displays ?? [])];
+  const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
+  if (log) displays.push(log);
+  try {
+    const result = await runCore({ ...resolved.options, displays });
+    return { ...result, ...(resolved.logFile ? { logFile: resolved.logFile } : {}) };
+  } finally {
+    await log?.close?.();
+  }
+}
+
+async function resolveRef<K extends PluginKind>(loader: PluginLoader, kind: K, ref: Ref<K> | PluginRefConfig, extra: Record<string, unknown> = {}): Promise<PluginInstanceOf[K]> {
+  if (typeof ref === "string") return instantiate(kind, (await loader.get(kind, ref)).configure(extra) as Configured<K>);
+  if (isConfigured(ref)) {
+    if (Object.keys(extra).length) return instantiate(kind, ref.plugin.configure({ ...(ref.options as object), ...extra }) as Configured<K>);
+    return instantiate(kind, ref as Configured<K>);
+  }
+  if (typeof ref === "object" && ref !== null && "name" in ref && typeof ref.name === "string" && !("create" in ref) && !("command" in ref) && !("acquire" in ref)) {
+    const spec = ref as { name: string; options?: Record<string, unknown> };
+    return instantiate(kind, (await loader.get(kind, spec.name)).configure({ ...spec.options, ...extra }) as Configured<K>);
+  }
+  return ref as PluginInstanceOf[K]; // an instance (Agent, Sandbox, Isolation) passed directly
+}
+
+async function isGitRepository(cwd: string): Promise<boolean> {
+  const result = await git(["rev-parse", "--is-inside-work-tree"], { cwd, allowFailure: true }).catch(() => undefined);
+  return result?.exitCode === 0 && result.stdout === "true";
+}
+
+function pick<T>(options: CorralRunOptions<T>, config: CorralConfig, keys: readonly (keyof CorralConfig & keyof CorralRunOptions<T>)[]): Partial<CoreRunOptions<T>> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = options[key] ?? config[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Partial<CoreRunOptions<T>>;
+}
+
+export type { Agent, Isolation, Sandbox };
