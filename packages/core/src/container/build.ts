@@ -1,0 +1,46 @@
+/**
+ * A build that fails can still end "successfully" at the API level (docker's build endpoint
+ * answers 200 and puts the error in the stream). So corral scans the build output itself.
+ */
+
+/** A line of a text build log (podman, `docker build`) that means the build failed, or undefined. */
+export function buildLineError(line: string): string | undefined {
+  const text = line.trim();
+  if (/^(Error|ERROR)(:|\b)/.test(text)) return text;
+  if (/^error building at STEP\b/i.test(text)) return text;
+  if (/^The command .* returned a non-zero code: \d+/.test(text)) return text;
+  return undefined;
+}
+
+/** The failure in one docker JSON build message (`{"error": …}` / `{"errorDetail": …}`), or undefined. */
+export function buildMessageError(message: { error?: unknown; errorDetail?: { message?: unknown } }): string | undefined {
+  if (typeof message.error === "string" && message.error) return message.error.trim();
+  if (message.errorDetail && typeof message.errorDetail.message === "string") return message.errorDetail.message.trim();
+  return undefined;
+}
+
+/** What the `buildImage` function of each container plugin takes. */
+export interface BuildImageOptions {
+  /** The build context folder. */
+  contextDir: string;
+  /** The Dockerfile/Containerfile, relative to contextDir or absolute; default `Dockerfile` (docker) / `Containerfile` or `Dockerfile` (podman). */
+  file?: string;
+  tag: string;
+  buildArgs?: Record<string, string>;
+  /** Every output line as it comes. */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The build args corral passes by default: the host uid/gid, so the image's `agent` user owns what it writes. */
+export function hostBuildArgs(): Record<string, string> {
+  if (typeof process.getuid !== "function" || typeof process.getgid !== "function") return {};
+  return { AGENT_UID: String(process.getuid()), AGENT_GID: String(process.getgid()) };
+}
+
+/** The image tag `corral image build` uses by default: derived from the repository folder's name. */
+export function defaultImageTag(repoDir: string): string {
+  const base = repoDir.split("/").filter(Boolean).pop() ?? "repo";
+  const clean = base.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-_.]+|[-_.]+$/g, "") || "repo";
+  return `corral-${clean}:latest`;
+}

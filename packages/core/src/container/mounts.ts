@@ -1,0 +1,62 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import { SandboxError } from "../errors.js";
+import type { Mount, SandboxSpec } from "../sandbox.js";
+
+/** A bind mount as both engines take it: host source, container target, read-only or not. */
+export interface BindMount {
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+/**
+ * Every bind mount a run needs, at the same path inside as outside (so paths in logs and git
+ * match): the workspace, the git metadata (read-write objects and refs; the shared `config`
+ * and `hooks` read-only), the per-run HOME, then the run's and the plugin's extra mounts.
+ * Sorted parents first, so a read-only file inside a read-write folder stays read-only.
+ * A missing host path is an error: engines would create it as root, or fail obscurely.
+ */
+export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): BindMount[] {
+  const byTarget = new Map<string, BindMount>();
+  const add = (source: string, target: string, readonly: boolean) => {
+    if (!existsSync(source)) {
+      throw new SandboxError(`Cannot mount ${source}: it does not exist on the host.`, {
+        code: "E_SANDBOX_MOUNT",
+        hint: "Create the path first, or remove the mount from your config.",
+      });
+    }
+    if (!isAbsolute(target)) {
+      throw new SandboxError(`The mount target ${target} must be an absolute path inside the container.`, {
+        code: "E_SANDBOX_MOUNT",
+        hint: "Write the sandbox path of the mount as an absolute path, e.g. /data.",
+      });
+    }
+    // The same target twice: the read-only wish wins, never the looser one.
+    const previous = byTarget.get(target);
+    byTarget.set(target, { source, target, readonly: readonly || (previous?.source === source && previous.readonly) });
+  };
+
+  add(spec.workspace.path, spec.workspace.path, false);
+  for (const path of spec.gitMounts.readWrite) add(path, path, false);
+  add(spec.home, spec.home, false);
+  for (const mount of [...spec.mounts, ...extra]) {
+    const source = resolveHostPath(mount.host, spec.workspace.path);
+    add(source, mount.sandbox ? resolveHostPath(mount.sandbox, spec.workspace.path) : source, mount.readonly ?? true);
+  }
+  for (const path of spec.gitMounts.readOnly) add(path, path, true);
+
+  return [...byTarget.values()].sort((a, b) => depth(a.target) - depth(b.target) || a.target.localeCompare(b.target));
+}
+
+/** `~` is the host user's home; a relative path is relative to the workspace. */
+export function resolveHostPath(path: string, base: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return resolve(homedir(), path.slice(2));
+  return resolve(base, path);
+}
+
+function depth(path: string): number {
+  return path.split("/").filter(Boolean).length;
+}

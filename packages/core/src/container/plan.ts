@@ -1,0 +1,92 @@
+import { UsageError } from "../errors.js";
+import { networkMode, type SandboxSpec } from "../sandbox.js";
+import { containerLabels, type Orchestrator } from "./labels.js";
+import { planMounts, type BindMount } from "./mounts.js";
+import type { ContainerOptions } from "./options.js";
+
+/**
+ * Everything about a run's container, decided once and engine-agnostic. The docker plugin turns
+ * it into an API request, the podman plugin into CLI flags; neither decides policy on its own.
+ */
+export interface ContainerPlan {
+  name: string;
+  image: string;
+  /** PID 1's command: idles until the container is removed (or the wall-clock limit passes). */
+  command: string[];
+  init: boolean;
+  /** `uid:gid`, or undefined for the image's USER. */
+  user?: string;
+  workdir: string;
+  labels: Record<string, string>;
+  mounts: BindMount[];
+  tmpfs: Record<string, string>;
+  readOnlyRoot: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  noNewPrivileges: boolean;
+  network: "host" | "none" | "bridge";
+  memoryBytes?: number;
+  /** memory + swap: equal to memoryBytes, so the limit cannot be dodged by swapping. */
+  memorySwapBytes?: number;
+  /** 1e9 = one core. */
+  nanoCpus?: number;
+  pidsLimit?: number;
+  /** The env every exec gets. Never set on the container itself, so `inspect` does not show credentials. */
+  env: Record<string, string>;
+}
+
+export interface PlanContext {
+  /** The plugin's version, for the `corral.version` label. */
+  version: string;
+  /** The orchestrator's uid:gid, used when `user` is `host`. */
+  hostUser?: { uid: number; gid: number };
+  orchestrator?: Orchestrator;
+}
+
+/** A container name docker and podman both accept, unique per run. */
+export function containerName(runId: string): string {
+  return `corral-${runId.replace(/[^a-zA-Z0-9_.-]/g, "-")}`.slice(0, 128);
+}
+
+/** The plan for a run: the spec's limits win over the plugin's defaults. */
+export function planContainer(spec: SandboxSpec, options: ContainerOptions, context: PlanContext): ContainerPlan {
+  const memoryMb = spec.limits.memoryMb ?? options.memoryMb;
+  const pids = spec.limits.pids ?? options.pids;
+  const cpuPercent = spec.limits.cpuPercent ?? options.cpuPercent;
+  const wall = spec.limits.wallSeconds;
+  if (wall !== undefined && !(wall > 0)) throw new UsageError(`limits.wallSeconds must be positive, got ${wall}.`, { hint: "Pass e.g. limits: { wallSeconds: 3600 }." });
+  const hostUser = context.hostUser ?? currentUser();
+  const user = options.user === "image" ? undefined : options.user === "host" ? hostUser && `${hostUser.uid}:${hostUser.gid}` : options.user;
+
+  return {
+    name: containerName(spec.runId),
+    image: options.image,
+    // With a wall-clock limit the container ends itself even if the orchestrator was killed.
+    command: ["sleep", wall !== undefined ? String(Math.ceil(wall)) : "infinity"],
+    init: options.init,
+    ...(user ? { user } : {}),
+    workdir: spec.workspace.cwd,
+    labels: containerLabels({
+      runId: spec.runId,
+      ...(spec.name ? { name: spec.name } : {}),
+      version: context.version,
+      ...(context.orchestrator ? { orchestrator: context.orchestrator } : {}),
+      extra: options.labels,
+    }),
+    mounts: planMounts(spec, options.mounts),
+    tmpfs: { ...options.tmpfs },
+    readOnlyRoot: options.readOnlyRoot,
+    capDrop: [...options.capDrop],
+    capAdd: [...options.capAdd],
+    noNewPrivileges: options.noNewPrivileges,
+    network: networkMode(spec.network),
+    ...(memoryMb ? { memoryBytes: memoryMb * 1024 * 1024, memorySwapBytes: memoryMb * 1024 * 1024 } : {}),
+    ...(cpuPercent ? { nanoCpus: Math.round((cpuPercent / 100) * 1e9) } : {}),
+    ...(pids ? { pidsLimit: pids } : {}),
+    env: { ...spec.env },
+  };
+}
+
+function currentUser(): { uid: number; gid: number } | undefined {
+  return typeof process.getuid === "function" && typeof process.getgid === "function" ? { uid: process.getuid(), gid: process.getgid() } : undefined;
+}
