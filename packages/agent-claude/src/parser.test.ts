@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { AgentEvent } from "@corral/core";
 import { describe, expect, it } from "vitest";
+import { describeAgentParserConformance } from "@corral/core/testing";
+import { claude, claudeAgent } from "./index.js";
 import { createClaudeParser } from "./parser.js";
 
 /** Streams recorded from the real Claude Code 2.1.197 against @corral/mock-model-api. */
@@ -78,4 +80,12 @@ describe("claude parser, robustness", () => {
     const [, result] = parse(JSON.stringify({ type: "result", subtype: "error_during_execution", usage: {} }));
     expect(result).toEqual({ type: "result", isError: true, text: "claude ended with error_during_execution" });
   });
+});
+
+describeAgentParserConformance("claude", () => claudeAgent.create(claude().options), {
+  transcript: readFileSync(new URL("./fixtures/claude-tool-commit.jsonl", import.meta.url), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => ({ line })),
+  expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
 });

@@ -1,0 +1,48 @@
+/**
+ * @corral/agent-codex — the `codex` agent plugin: runs `codex exec --json` with a per-run
+ * CODEX_HOME, one iteration per exec, and parses its JSONL events into corral's AgentEvents.
+ */
+import { defineAgent, packageVersion, type Agent } from "@corral/core";
+import { codexCommand } from "./command.js";
+import { codexOptions, type CodexOptionsInput } from "./options.js";
+import { createCodexParser } from "./parser.js";
+import { codexSetup } from "./setup.js";
+import { ThreadUsage } from "./usage.js";
+
+/** The `codex` agent plugin. */
+export const codexAgent = defineAgent({
+  name: "codex",
+  version: packageVersion(import.meta.url),
+  packageName: "@corral/agent-codex",
+  description: "OpenAI Codex CLI (codex exec --json)",
+  options: codexOptions,
+  create: (options): Agent => {
+    const threads = new ThreadUsage();
+    // The run loop asks for the command, then for that exec's parser: the parser learns of a resume here.
+    let resuming: string | undefined;
+    return {
+      name: "codex",
+      env: { credentials: [options.envKey], passthrough: ["OPENAI_BASE_URL"] },
+      setup: (input) => codexSetup(options, input),
+      command: (input) => {
+        resuming = input.resumeSessionId;
+        return codexCommand(options, input);
+      },
+      parser: () => {
+        const parser = createCodexParser({ threads, ...(resuming !== undefined ? { resumedThreadId: resuming } : {}) });
+        resuming = undefined;
+        return parser;
+      },
+    };
+  },
+});
+
+/** `run({ agent: codex({ model: "gpt-5-codex" }) })`: the plugin with validated options. */
+export const codex = (options: CodexOptionsInput) => codexAgent.configure(options);
+
+export { codexOptions, OPENAI_BASE_URL } from "./options.js";
+export type { CodexOptions, CodexOptionsInput } from "./options.js";
+export { createCodexParser } from "./parser.js";
+export type { CodexParserOptions } from "./parser.js";
+export { codexConfig } from "./setup.js";
+export default codexAgent;
