@@ -34,7 +34,7 @@ export function keyValues(flag: string, values: string[] | undefined): Record<st
   const out: Record<string, string> = {};
   for (const pair of values ?? []) {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--${flag} needs KEY=VALUE, got "${pair}".`, { hint: `e.g. --${flag} issue=42` });
+    if (eq <= 0) throw new UsageError(`--${flag} needs a name, "=" and a value, got "${pair}".`, { hint: `e.g. --${flag} issue=42` });
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
