@@ -1,0 +1,33 @@
+import { SandboxError } from "@corral/core";
+import { buildLineError, hostBuildArgs, type BuildImageOptions } from "@corral/core/container";
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { podmanCall } from "./cli.js";
+
+/**
+ * Builds an image with `podman build`, streaming each output line to `onLine`. A build fails on a
+ * non-zero exit and also on an error line in the stream. The host uid/gid are passed as
+ * AGENT_UID/AGENT_GID build args.
+ */
+export async function buildImage(options: BuildImageOptions & { podman?: string }): Promise<{ tag: string }> {
+  const context = resolve(options.contextDir);
+  const file = options.file ?? (existsSync(join(context, "Containerfile")) ? "Containerfile" : "Dockerfile");
+  const buildArgs = { ...hostBuildArgs(), ...options.buildArgs };
+  const args = ["build", "--file", isAbsolute(file) ? file : join(context, file), "--tag", options.tag, ...Object.entries(buildArgs).flatMap(([key, value]) => ["--build-arg", `${key}=${value}`]), context];
+  let failure: string | undefined;
+  const result = await podmanCall(options.podman ?? "podman", args, {
+    timeoutMs: 0,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onLine: (line) => {
+      failure ??= buildLineError(line);
+      options.onLine?.(line);
+    },
+  });
+  if (result.exitCode !== 0 || failure !== undefined) {
+    throw new SandboxError(`Building the podman image ${options.tag} failed: ${failure ?? `podman build exited with ${result.exitCode ?? result.signal}`}`, {
+      code: "E_IMAGE_BUILD",
+      hint: "Fix the Containerfile step named above and build again.",
+    });
+  }
+  return { tag: options.tag };
+}

@@ -1,0 +1,16 @@
+import { containerOptionsShape } from "@corral/core/container";
+import { z } from "zod";
+
+/** The shared container options, plus what only podman has. */
+export const podmanOptions = z
+  .object({
+    ...containerOptionsShape,
+    /** SELinux relabelling of the bind mounts: `z` (shared) or `Z` (private to this container). Off by default. */
+    selinuxLabel: z.enum(["z", "Z"]).optional(),
+    /** The podman binary (a path, or a name on PATH). */
+    podman: z.string().min(1).default("podman"),
+  })
+  .strict();
+
+export type PodmanOptions = z.output<typeof podmanOptions>;
+export type PodmanOptionsInput = z.input<typeof podmanOptions>;
