@@ -1,0 +1,68 @@
+import { IsolationError } from "@corral/core";
+
+/** The folder is not (usable as) a git repository: not a repository, bare, or without any commit. */
+export class NotGitRepositoryError extends IsolationError {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: "E_NOT_GIT_REPOSITORY" | "E_BARE_REPOSITORY" | "E_EMPTY_REPOSITORY" } = {}) {
+    super(message, {
+      hint: "Run corral inside a git repository with at least one commit, or use the in-place isolation (--isolation in-place).",
+      ...options,
+      code: options.code ?? "E_NOT_GIT_REPOSITORY",
+    });
+  }
+}
+
+/** The base ref (or an explicit branch's start point) does not name a commit. */
+export class UnknownRefError extends IsolationError {
+  readonly ref: string;
+  constructor(ref: string, options: { cause?: unknown } = {}) {
+    super(`The ref "${ref}" does not name a commit in this repository.`, {
+      hint: "Pass an existing branch, tag or commit as the base (e.g. base: \"main\"); `git branch -a` lists them.",
+      code: "E_UNKNOWN_REF",
+      ...options,
+    });
+    this.ref = ref;
+  }
+}
+
+/** An explicitly named branch already exists and reuse is off. */
+export class BranchExistsError extends IsolationError {
+  readonly branch: string;
+  constructor(branch: string) {
+    super(`The branch "${branch}" already exists.`, {
+      hint: "Pick another branch name, delete the branch, or set reuse: true to continue on the existing branch.",
+      code: "E_BRANCH_EXISTS",
+    });
+    this.branch = branch;
+  }
+}
+
+export class WorktreeCreationError extends IsolationError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { hint: "Read git's message above; `git worktree list` shows existing worktrees.", ...options, code: "E_WORKTREE_CREATION" });
+  }
+}
+
+export class WorktreeRemovalError extends IsolationError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { hint: "Inspect the worktree; `corral worktrees remove --force <name>` removes it anyway.", ...options, code: "E_WORKTREE_REMOVAL" });
+  }
+}
+
+export class WorktreeLockError extends IsolationError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { hint: "`corral worktrees list` shows which worktrees exist and who holds them.", ...options, code: "E_WORKTREE_LOCK" });
+  }
+}
+
+/** A name or folder that would put a worktree outside its allowed root, or cannot be made safe. */
+export class UnsafePathError extends IsolationError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { hint: "Use a run name with letters, digits, '.', '_' or '-', and a base folder inside the repository.", ...options, code: "E_UNSAFE_PATH" });
+  }
+}
+
+/** The message of a failed git() call, without git's noise. */
+export function gitMessage(error: unknown): string {
+  const e = error as { stderr?: string; message?: string };
+  return (e.stderr?.trim() || e.message || String(error)).replace(/^fatal: /gm, "");
+}

@@ -1,0 +1,69 @@
+import { git } from "@corral/core";
+import type { Repo } from "./repo.js";
+
+/** One entry of `git worktree list --porcelain -z`. */
+export interface GitWorktree {
+  path: string;
+  head?: string;
+  /** Full ref, e.g. `refs/heads/corral/fix`; undefined when detached. */
+  branch?: string;
+  bare: boolean;
+  detached: boolean;
+  /** The lock reason ("" when locked without one); undefined when not locked. */
+  locked?: string;
+  prunable?: string;
+}
+
+/** Every worktree git knows of, the main one first. */
+export async function gitWorktrees(repo: Repo): Promise<GitWorktree[]> {
+  const r = await git(["worktree", "list", "--porcelain", "-z"], { cwd: repo.root });
+  const out: GitWorktree[] = [];
+  let current: GitWorktree | undefined;
+  for (const field of r.stdout.split("\0")) {
+    if (field === "") {
+      if (current) out.push(current);
+      current = undefined;
+      continue;
+    }
+    const space = field.indexOf(" ");
+    const key = space === -1 ? field : field.slice(0, space);
+    const value = space === -1 ? "" : field.slice(space + 1);
+    if (key === "worktree") {
+      if (current) out.push(current);
+      current = { path: value, bare: false, detached: false };
+    } else if (current) {
+      if (key === "HEAD") current.head = value;
+      else if (key === "branch") current.branch = value;
+      else if (key === "bare") current.bare = true;
+      else if (key === "detached") current.detached = true;
+      else if (key === "locked") current.locked = value;
+      else if (key === "prunable") current.prunable = value;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/** Paths of uncommitted changes (tracked and untracked, not ignored) in a checkout. */
+export async function uncommitted(path: string): Promise<string[]> {
+  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"], { cwd: path });
+  const entries = r.stdout.split("\0");
+  const paths: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.length < 4) continue;
+    paths.push(entry.slice(3));
+    if (entry[0] === "R" || entry[0] === "C") i++; // the next field is the rename's source
+  }
+  return paths;
+}
+
+export async function lock(path: string, reason: string, cwd: string): Promise<void> {
+  await git(["worktree", "lock", "--reason", reason, "--", path], { cwd });
+}
+
+/** Unlocks; a worktree that was not locked is fine. */
+export async function unlock(path: string, cwd: string): Promise<void> {
+  const r = await git(["worktree", "unlock", "--", path], { cwd, allowFailure: true });
+  if (r.exitCode !== 0 && !/is not locked/.test(r.stderr)) throw Object.assign(new Error(r.stderr), r);
+}

@@ -1,0 +1,238 @@
+import { lstat, realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import { git, IsolationError } from "@corral/core";
+import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
+import { gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
+import { resolveRepo, type Repo } from "./repo.js";
+import { ownerAlive, readAllStatuses, removeStatus, writeStatus, type WorktreeStatus } from "./status.js";
+
+/**
+ * What a corral worktree is doing now:
+ * - `active`: its run's process lives;
+ * - `orphaned`: its run's process is gone but the worktree is still there (prune removes it);
+ * - `missing`: its folder is gone (prune cleans up git's records);
+ * - `kept`: kept on purpose after a run (uncommitted work, keepFailed…);
+ * - `pooled`: clean, waiting in the pool for the next run;
+ * - `stale`: a status file git no longer knows a worktree for.
+ */
+export type WorktreeState = "active" | "orphaned" | "missing" | "kept" | "pooled" | "stale";
+
+/** A corral worktree, as plain data for the CLI (`corral worktrees list`). */
+export interface WorktreeInfo {
+  slug: string;
+  path: string;
+  state: WorktreeState;
+  /** Short branch name (`corral/fix-login`); undefined when detached. */
+  branch?: string;
+  head?: string;
+  locked: boolean;
+  lockReason?: string;
+  runId?: string;
+  name?: string;
+  pid?: number;
+  created?: string;
+  updated?: string;
+  baseRef?: string;
+  baseCommit?: string;
+  baseBranch?: string;
+  keptReason?: string;
+  /** Uncommitted paths; only filled by `worktreeInfo` (it costs a `git status`). */
+  uncommitted?: string[];
+}
+
+/** Every corral worktree of the repository around `repo` (status file or corral lock), optionally by name prefix (slug, run name or branch). */
+export async function listWorktrees(repo: string, options: { prefix?: string } = {}): Promise<WorktreeInfo[]> {
+  const r = await resolveRepo(repo);
+  const all = await collect(r);
+  const prefix = options.prefix;
+  if (!prefix) return all;
+  return all.filter((w) => [w.slug, w.name, w.branch, w.branch?.replace(/^corral\//, "")].some((s) => s?.startsWith(prefix)));
+}
+
+/** One corral worktree by slug, run name, branch or path, with its uncommitted paths. */
+export async function worktreeInfo(repo: string, target: string): Promise<WorktreeInfo> {
+  const r = await resolveRepo(repo);
+  const info = await find(r, target);
+  if (info.state !== "missing" && info.state !== "stale") info.uncommitted = await uncommitted(info.path);
+  return info;
+}
+
+/** Locks a worktree (idempotent): `changed` is false when it was already locked. */
+export async function lockWorktree(repo: string, target: string, options: { reason?: string } = {}): Promise<{ path: string; locked: true; changed: boolean; reason: string }> {
+  const r = await resolveRepo(repo);
+  const info = await find(r, target);
+  if (info.locked) return { path: info.path, locked: true, changed: false, reason: info.lockReason ?? "" };
+  const reason = options.reason ?? "locked with corral worktrees lock";
+  await lock(info.path, reason, r.root).catch((error: unknown) => {
+    throw new WorktreeLockError(`Could not lock ${info.path}: ${gitMessage(error)}`, { cause: error });
+  });
+  return { path: info.path, locked: true, changed: true, reason };
+}
+
+/** Unlocks a worktree (idempotent): `changed` is false when it was not locked. */
+export async function unlockWorktree(repo: string, target: string): Promise<{ path: string; locked: false; changed: boolean }> {
+  const r = await resolveRepo(repo);
+  const info = await find(r, target);
+  if (!info.locked) return { path: info.path, locked: false, changed: false };
+  await unlock(info.path, r.root).catch((error: unknown) => {
+    throw new WorktreeLockError(`Could not unlock ${info.path}: ${gitMessage(error)}`, { cause: error });
+  });
+  return { path: info.path, locked: false, changed: true };
+}
+
+/**
+ * Removes a corral worktree. Refuses one whose run is alive or that has uncommitted changes,
+ * unless `force`. The branch is kept unless `deleteBranch`.
+ */
+export async function removeWorktree(
+  repo: string,
+  target: string,
+  options: { force?: boolean; deleteBranch?: boolean } = {},
+): Promise<{ path: string; removed: true; branch?: string; branchDeleted: boolean }> {
+  const r = await resolveRepo(repo);
+  const info = await find(r, target);
+  if (!options.force) {
+    if (info.state === "active") {
+      throw new WorktreeRemovalError(`The worktree ${info.path} belongs to a live run (pid ${info.pid}).`, { hint: "Stop the run first, or pass --force." });
+    }
+    const dirty = info.state === "missing" || info.state === "stale" ? [] : await uncommitted(info.path);
+    if (dirty.length) {
+      throw new WorktreeRemovalError(`The worktree ${info.path} has ${dirty.length} uncommitted change(s): ${dirty.slice(0, 5).join(", ")}.`, {
+        hint: "Commit or discard them first, or pass --force to delete them.",
+      });
+    }
+  }
+  await dropWorktree(r, info, options.force === true);
+  let branchDeleted = false;
+  if (options.deleteBranch && info.branch) {
+    branchDeleted = (await git(["branch", "-D", "--", info.branch], { cwd: r.root, allowFailure: true })).exitCode === 0;
+  }
+  return { path: info.path, removed: true, ...(info.branch ? { branch: info.branch } : {}), branchDeleted };
+}
+
+export interface PruneEntry {
+  slug: string;
+  path: string;
+  branch?: string;
+  reason: "folder-missing" | "owner-dead" | "stale-status";
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  /** Removed (or, in a dry run, to be removed). Branches are always kept. */
+  pruned: PruneEntry[];
+  /** Orphans with uncommitted work: unlocked and marked kept, never deleted. */
+  kept: Array<{ slug: string; path: string; reason: string }>;
+}
+
+/**
+ * Cleans up orphans: worktrees whose folder is gone, and worktrees whose run's process is dead.
+ * An orphan with uncommitted changes is kept (and reported); branches are never deleted.
+ */
+export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; prefix?: string } = {}): Promise<PruneResult> {
+  const r = await resolveRepo(repo);
+  const dryRun = options.dryRun === true;
+  const result: PruneResult = { dryRun, pruned: [], kept: [] };
+  for (const info of await listWorktrees(r.root, options.prefix ? { prefix: options.prefix } : {})) {
+    const entry = (reason: PruneEntry["reason"]): PruneEntry => ({ slug: info.slug, path: info.path, ...(info.branch ? { branch: info.branch } : {}), reason });
+    if (info.state === "missing" || info.state === "stale") {
+      result.pruned.push(entry(info.state === "missing" ? "folder-missing" : "stale-status"));
+      if (!dryRun) await dropWorktree(r, info, true);
+    } else if (info.state === "orphaned") {
+      const dirty = await uncommitted(info.path);
+      if (dirty.length) {
+        const reason = `its run's process is gone but it has ${dirty.length} uncommitted change(s)`;
+        result.kept.push({ slug: info.slug, path: info.path, reason });
+        if (!dryRun) await markKept(r, info, reason);
+      } else {
+        result.pruned.push(entry("owner-dead"));
+        if (!dryRun) await dropWorktree(r, info, false);
+      }
+    }
+  }
+  return result;
+}
+
+async function collect(repo: Repo): Promise<WorktreeInfo[]> {
+  const [worktrees, statuses] = await Promise.all([gitWorktrees(repo), readAllStatuses(repo)]);
+  const byPath = new Map<string, GitWorktree>(worktrees.slice(1).map((w) => [w.path, w]));
+  const out: WorktreeInfo[] = [];
+  for (const status of statuses) {
+    const wt = byPath.get(status.path);
+    byPath.delete(status.path);
+    out.push(await describe(status.slug, status.path, wt, status));
+  }
+  // Worktrees locked by corral whose status file is gone: orphans without a recorded owner.
+  for (const wt of byPath.values()) {
+    if (!wt.locked?.startsWith("corral")) continue;
+    out.push(await describe(wt.path.split("/").pop()!, wt.path, wt, undefined));
+  }
+  return out.sort((a, b) => a.slug.localeCompare(b.slug));
+}
+
+async function describe(slug: string, path: string, wt: GitWorktree | undefined, status: WorktreeStatus | undefined): Promise<WorktreeInfo> {
+  const exists = !!(await lstat(path).catch(() => undefined));
+  const live = status !== undefined && (status.state === "creating" || status.state === "active") && ownerAlive(status);
+  const state: WorktreeState = live
+    ? "active"
+    : !wt
+    ? "stale"
+    : !exists
+      ? "missing"
+      : !status
+        ? "orphaned"
+        : status.state === "kept" || status.state === "pooled"
+          ? status.state
+          : "orphaned";
+  const branch = wt?.branch?.replace(/^refs\/heads\//, "") ?? (wt ? undefined : status?.branch);
+  return {
+    slug,
+    path,
+    state,
+    ...(branch ? { branch } : {}),
+    ...(wt?.head ? { head: wt.head } : {}),
+    locked: wt?.locked !== undefined,
+    ...(wt?.locked ? { lockReason: wt.locked } : {}),
+    ...(status
+      ? {
+          runId: status.runId,
+          ...(status.name ? { name: status.name } : {}),
+          pid: status.pid,
+          created: status.created,
+          updated: status.updated,
+          baseRef: status.baseRef,
+          baseCommit: status.baseCommit,
+          ...(status.baseBranch ? { baseBranch: status.baseBranch } : {}),
+          ...(status.keptReason ? { keptReason: status.keptReason } : {}),
+        }
+      : {}),
+  };
+}
+
+async function find(repo: Repo, target: string): Promise<WorktreeInfo> {
+  const all = await collect(repo);
+  const asPath = await realpath(resolve(target)).catch(() => resolve(target));
+  const match = all.find((w) => w.slug === target || w.path === asPath || w.branch === target) ?? all.filter((w) => w.name === target).at(0);
+  if (!match) {
+    throw new IsolationError(`No corral worktree named "${target}" in ${repo.root}.`, { code: "E_WORKTREE_NOT_FOUND", hint: "`corral worktrees list` shows them." });
+  }
+  return match;
+}
+
+async function dropWorktree(repo: Repo, info: WorktreeInfo, force: boolean): Promise<void> {
+  if (info.state !== "stale") {
+    await unlock(info.path, repo.root).catch(() => {});
+    const args = force ? ["worktree", "remove", "--force", "--force", info.path] : ["worktree", "remove", info.path];
+    const r = await git(args, { cwd: repo.root, allowFailure: true });
+    if (r.exitCode !== 0) {
+      throw new WorktreeRemovalError(`git could not remove the worktree ${info.path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });
+    }
+  }
+  await removeStatus(repo, info.slug);
+}
+
+async function markKept(repo: Repo, info: WorktreeInfo, reason: string): Promise<void> {
+  const status = (await readAllStatuses(repo)).find((s) => s.slug === info.slug);
+  if (status) await writeStatus(repo, { ...status, state: "kept", keptReason: reason });
+  await unlock(info.path, repo.root).catch(() => {});
+}

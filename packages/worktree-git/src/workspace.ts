@@ -1,0 +1,66 @@
+import { mkdir, readFile, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Workspace } from "@corral/core";
+import { IsolationError } from "@corral/core";
+import { inside, type Repo } from "./repo.js";
+
+/** What the worktree isolation keeps in `Workspace.meta`. */
+export interface WorktreeMeta {
+  slug: string;
+  root: string;
+  commonDir: string;
+  checkout: string;
+  /** The worktree's own git dir (`.git/worktrees/<id>`). */
+  gitDir: string;
+  baseRef: string;
+  detached: boolean;
+  runId: string;
+  /** True when the worktree came from the pool. */
+  reused: boolean;
+}
+
+export function metaOf(workspace: Workspace): WorktreeMeta {
+  const meta = workspace.meta as Partial<WorktreeMeta> | undefined;
+  if (!meta?.slug || !meta.root || !meta.commonDir || !meta.gitDir) {
+    throw new IsolationError(`The workspace ${workspace.path} was not made by the worktree isolation.`, {
+      hint: "Release a workspace with the isolation that acquired it.",
+    });
+  }
+  return meta as WorktreeMeta;
+}
+
+export function repoOf(meta: WorktreeMeta): Repo {
+  return { root: meta.root, commonDir: meta.commonDir, checkout: meta.checkout };
+}
+
+/** The worktree's own git dir, read from its `.git` file. */
+export async function worktreeGitDir(path: string): Promise<string> {
+  const text = await readFile(join(path, ".git"), "utf8");
+  const dir = text.match(/^gitdir: (.*)$/m)?.[1]?.trim();
+  if (!dir) throw new Error(`${path}/.git does not name a git dir`);
+  return realpath(isAbsolute(dir) ? dir : resolve(path, dir));
+}
+
+/**
+ * The git metadata a sandbox must mount for commits to work in the worktree: read-write the
+ * worktree's git dir, the shared objects, refs and reflogs; read-only what can run code or
+ * change behaviour (config, hooks, info) and the rest git reads.
+ */
+export async function gitMounts(repo: Repo, gitDir: string): Promise<Workspace["gitMounts"]> {
+  // Reflogs are written on commit; make sure the folder exists so the mount has a target.
+  await mkdir(join(repo.commonDir, "logs"), { recursive: true });
+  const existing = async (paths: string[]) => (await Promise.all(paths.map(async (p) => ((await stat(p).catch(() => undefined)) ? p : undefined)))).filter((p): p is string => !!p);
+  const c = (name: string) => join(repo.commonDir, name);
+  return {
+    readWrite: await existing([gitDir, c("objects"), c("refs"), c("logs")]),
+    readOnly: await existing([c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow")]),
+  };
+}
+
+/** The agent's cwd in the worktree: the same subfolder the run was started in, when it exists there. */
+export async function mapCwd(repo: Repo, requestCwd: string, worktree: string): Promise<string> {
+  const rel = inside(repo.checkout, await realpath(requestCwd).catch(() => requestCwd));
+  if (!rel) return worktree;
+  const candidate = join(worktree, rel);
+  return (await stat(candidate).catch(() => undefined))?.isDirectory() ? candidate : worktree;
+}

@@ -1,0 +1,48 @@
+import { execa } from "execa";
+import { existsSync } from "node:fs";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gitEnv, gitIn, hasCommand, requireTool } from "@corral/test-support";
+import type { AcquireRequest, Isolation } from "@corral/core";
+import { worktree } from "../src/index.js";
+import type { WorktreeOptionsInput } from "../src/options.js";
+
+export const hasGit = requireTool(await hasCommand("git"), "git is not installed");
+
+let counter = 0;
+/** A configured worktree isolation instance. */
+export function isolation(options: WorktreeOptionsInput = {}): Isolation {
+  const configured = worktree(options);
+  return configured.plugin.create(configured.options);
+}
+
+export function request(cwd: string, extra: Partial<AcquireRequest> = {}): AcquireRequest {
+  return { cwd, runId: `run-${process.pid}-${++counter}`, ...extra };
+}
+
+/** Writes a file and commits it in `dir` (test setup, not the code under test). */
+export async function commitFile(dir: string, path: string, content: string, message = `change ${path}`): Promise<string> {
+  await writeFile(join(dir, path), content);
+  await gitIn(dir, "add", "--", path);
+  await gitIn(dir, "commit", "-q", "-m", message);
+  return gitIn(dir, "rev-parse", "HEAD");
+}
+
+export async function branches(dir: string): Promise<string[]> {
+  return (await gitIn(dir, "branch", "--format=%(refname:short)")).split("\n").filter(Boolean);
+}
+
+export async function worktreePaths(dir: string): Promise<string[]> {
+  const out = await gitIn(dir, "worktree", "list", "--porcelain");
+  return out.split("\n").filter((l) => l.startsWith("worktree ")).map((l) => l.slice(9)).slice(1);
+}
+
+/** Everything under `dir` (names only, recursive), to prove nothing was created. */
+export async function tree(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir, { recursive: true })).map(String).sort();
+}
+
+export async function git(dir: string, ...args: string[]) {
+  return execa("git", args, { cwd: dir, env: gitEnv, reject: false });
+}
