@@ -12,13 +12,13 @@ export const API_KEY = "sk-ant-test-e2e-0123456789";
 export const uniqueModel = () => `claude-e2e-${randomBytes(4).toString("hex")}`;
 
 /** Runs the claude agent through core's run() against the mock API, collecting every event. */
-export async function runClaude(
+export async function runClaude<T = undefined>(
   api: MockModelApi,
-  options: Partial<RunOptions> & { cwd: string; claude?: ClaudeOptionsInput },
+  options: Partial<RunOptions<T>> & { cwd: string; claude?: ClaudeOptionsInput },
   events: RunEvent[] = [],
 ) {
   const { claude: claudeOptions, ...rest } = options;
-  return run({
+  return run<T>({
     agent: claude({ model: uniqueModel(), ...claudeOptions }),
     prompt: "Write hello.txt and commit it. Say <promise>COMPLETE</promise> when done.",
     handleProcessSignals: false,
