@@ -6,6 +6,12 @@ import { EXIT, defaultIO, type CliIO } from "./io.js";
 const COMMANDS: Record<string, () => Promise<{ default: (argv: string[], io: CliIO) => Promise<number> }>> = {
   run: () => import("./commands/run.js"),
   plugins: () => import("./commands/plugins.js"),
+  worktrees: () => import("./commands/worktrees.js"),
+  runs: () => import("./commands/runs.js"),
+  clean: () => import("./commands/clean.js"),
+  image: () => import("./commands/image.js"),
+  init: () => import("./commands/init.js"),
+  doctor: () => import("./commands/doctor.js"),
 };
 
 /** The `corral` command. Returns the exit code; never calls process.exit. */
