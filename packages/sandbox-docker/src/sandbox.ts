@@ -159,6 +159,8 @@ class DockerHandle implements SandboxHandle {
       });
       // Only now, with the output drained, is the exit code read.
       const code = await this.#exitCode(exec);
+      // Removed by close() while it ran: everything in it was killed.
+      if (code === undefined) return { exitCode: null, signal: "SIGKILL", timedOut: stopper.timedOut, aborted: true, durationMs: performance.now() - started };
       return { ...execStatus(code, stopper.stopping), timedOut: stopper.timedOut, aborted: stopper.aborted, durationMs: performance.now() - started };
     } finally {
       clearInterval(backstop);
@@ -168,16 +170,18 @@ class DockerHandle implements SandboxHandle {
   }
 
   /** The exec's exit code; the engine may need a moment to record it. Unknown is an error, never 0. */
-  async #exitCode(exec: Docker.Exec): Promise<number> {
+  async #exitCode(exec: Docker.Exec): Promise<number | undefined> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const info = await exec.inspect().catch((error: unknown) => {
+        if (this.#closing) return undefined;
         throw new SandboxError(`Could not read the exit code of a command in the docker sandbox: ${(error as Error).message}`, {
           code: "E_SANDBOX_EXIT_UNKNOWN",
           hint: "The container may have been removed while the command ran (wall-clock limit, `docker rm`, engine restart).",
           cause: error,
         });
       });
+      if (!info) return undefined;
       if (!info.Running && typeof info.ExitCode === "number") return info.ExitCode;
       if (Date.now() > deadline) {
         throw new SandboxError("The docker engine did not report the exit code of a finished command.", {

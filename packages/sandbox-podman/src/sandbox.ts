@@ -142,6 +142,8 @@ class PodmanHandle implements SandboxHandle {
         },
       );
       // spawnStreaming returns after both output streams drained; only then is the status read.
+      // Removed by close() while it ran: everything in it was killed.
+      if (this.#closing) return { exitCode: null, signal: "SIGKILL", timedOut: stopper.timedOut, aborted: true, ...(result.durationMs !== undefined ? { durationMs: result.durationMs } : {}) };
       if (result.exitCode === null && !stopper.stopping) {
         throw new SandboxError(`podman exec was killed by ${result.signal ?? "a signal"}, so the command's exit code is unknown.`, { code: "E_SANDBOX_EXIT_UNKNOWN", hint: "Something killed the podman client; retry the run." });
       }

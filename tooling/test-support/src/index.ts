@@ -80,3 +80,16 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`);
 }
+
+/** The local image `tooling/ci/engines.sh images` builds for docker and podman (sh, bash, git, coreutils). */
+export const CONTAINER_TEST_IMAGE = process.env.CORRAL_TEST_IMAGE ?? "corral-test:local";
+
+/** Whether a container engine answers and holds the test image; the reason (and the fix) when not. */
+export async function containerEngineReady(engine: "docker" | "podman", image = CONTAINER_TEST_IMAGE): Promise<{ ready: boolean; reason: string }> {
+  if (!(await hasCommand(engine))) return { ready: false, reason: `${engine} is not installed (tooling/ci/engines.sh install)` };
+  const info = await execa(engine, ["info"], { reject: false, timeout: 30_000 });
+  if (info.exitCode !== 0) return { ready: false, reason: `${engine} does not answer (tooling/ci/engines.sh start): ${String(info.stderr).trim().split("\n").pop()}` };
+  const found = await execa(engine, ["image", "inspect", image], { reject: false, timeout: 30_000 });
+  if (found.exitCode !== 0) return { ready: false, reason: `${engine} has no ${image} image (tooling/ci/engines.sh images)` };
+  return { ready: true, reason: "" };
+}
