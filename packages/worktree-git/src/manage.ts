@@ -172,18 +172,23 @@ async function collect(repo: Repo): Promise<WorktreeInfo[]> {
 
 async function describe(slug: string, path: string, wt: GitWorktree | undefined, status: WorktreeStatus | undefined): Promise<WorktreeInfo> {
   const exists = !!(await lstat(path).catch(() => undefined));
-  const live = status !== undefined && (status.state === "creating" || status.state === "active") && ownerAlive(status);
-  const state: WorktreeState = live
+  // A run between claiming its name and `git worktree add` has neither folder nor worktree yet.
+  const creating = status?.state === "creating" && ownerAlive(status);
+  const state: WorktreeState = creating
     ? "active"
-    : !wt
-    ? "stale"
     : !exists
-      ? "missing"
-      : !status
-        ? "orphaned"
-        : status.state === "kept" || status.state === "pooled"
-          ? status.state
-          : "orphaned";
+      ? wt
+        ? "missing"
+        : "stale"
+      : !wt
+        ? "stale"
+        : !status
+          ? "orphaned"
+          : status.state === "kept" || status.state === "pooled"
+            ? status.state
+            : ownerAlive(status)
+              ? "active"
+              : "orphaned";
   const branch = wt?.branch?.replace(/^refs\/heads\//, "") ?? (wt ? undefined : status?.branch);
   return {
     slug,
