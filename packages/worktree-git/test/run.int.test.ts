@@ -1,0 +1,51 @@
+import { existsSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { commandAgent, run, type RunEvent } from "@corral/core";
+import { gitIn, removeDir, tempRepo } from "@corral/test-support";
+import { worktree } from "../src/index.js";
+import { hasGit, worktreePaths } from "./helpers.js";
+
+const cleanup: string[] = [];
+afterEach(async () => {
+  for (const dir of cleanup.splice(0)) await removeDir(dir);
+});
+
+describe.runIf(hasGit)("a full corral run on the worktree isolation", () => {
+  it("the command agent commits in its worktree; the commit is reported and on the branch", async () => {
+    const dir = await tempRepo();
+    cleanup.push(dir);
+    const events: RunEvent[] = [];
+    const script = [
+      'test "$(git rev-parse --abbrev-ref HEAD)" = corral/add-hello || exit 3',
+      "echo hello > hello.txt",
+      "git add hello.txt",
+      "git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'add hello'",
+      "echo '<promise>COMPLETE</promise>'",
+    ].join(" && ");
+    const result = await run({
+      agent: commandAgent.configure({ argv: ["sh", "-c", script] }),
+      isolation: worktree(),
+      cwd: dir,
+      name: "add-hello",
+      prompt: "say hello",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      handleProcessSignals: false,
+      onEvent: (event) => events.push(event),
+    });
+    expect(result.status).toBe("succeeded");
+    expect(result.branch).toBe("corral/add-hello");
+    expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
+    expect(result.commits).toHaveLength(1);
+    expect(result.commits[0]).toMatchObject({ subject: "add hello", author: "Agent <agent@example.com>", files: ["hello.txt"] });
+    expect(await gitIn(dir, "rev-parse", "corral/add-hello")).toBe(result.commits[0]!.sha);
+    expect(await gitIn(dir, "show", "corral/add-hello:hello.txt")).toBe("hello");
+    // the worktree was released, the main checkout untouched
+    expect(result.workspace.release.removed).toBe(true);
+    expect(existsSync(result.workspace.path)).toBe(false);
+    expect(await worktreePaths(dir)).toEqual([]);
+    expect(existsSync(`${dir}/hello.txt`)).toBe(false);
+    expect(await gitIn(dir, "status", "--porcelain")).toBe("");
+    const ready = events.find((e) => e.type === "workspace.ready");
+    expect(ready).toMatchObject({ path: `${dir}/.corral/worktrees/add-hello`, branch: "corral/add-hello" });
+  });
+});
