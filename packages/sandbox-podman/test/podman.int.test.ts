@@ -1,0 +1,222 @@
+import { commandAgent, run, type SandboxSpec } from "@corral/core";
+import { describeSandboxConformance } from "@corral/core/testing";
+import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { worktree } from "@corral/worktree-git";
+import { execa } from "execa";
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildImage, podman, podmanSandbox, reapOrphans } from "../src/index.js";
+
+// The container's /tmp is its own tmpfs; keep the kit's temp dirs (and its "outside" targets)
+// off /tmp so that "a write outside the mounts fails" is tested against the read-only root.
+process.env.TMPDIR = resolve(process.env.CORRAL_IT_TMPDIR ?? "/var/tmp");
+
+const engine = await containerEngineReady("podman");
+const ready = requireTool(engine.ready, engine.reason);
+const sandboxWith = (options: Record<string, unknown> = {}) => podmanSandbox.create(podman({ image: CONTAINER_TEST_IMAGE, ...options }).options);
+
+/** `podman inspect` of one container, parsed. */
+async function inspect(id: string): Promise<any> {
+  const r = await execa("podman", ["container", "inspect", id], { reject: false });
+  if (r.exitCode !== 0) return undefined;
+  return (JSON.parse(r.stdout) as unknown[])[0];
+}
+
+describeSandboxConformance("podman", () => sandboxWith(), {
+  security: { writeOutside: true, networkNone: true, hostLoopback: true, limits: { pids: true, memory: true } },
+});
+
+describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
+  let root: string;
+  let spec: (overrides?: Partial<SandboxSpec>) => SandboxSpec;
+
+  beforeAll(async () => {
+    root = await tempDir("corral-podman-it-");
+    await mkdir(join(root, "ws"));
+    await mkdir(join(root, "home"), { mode: 0o700 });
+    let n = 0;
+    spec = (overrides = {}) => ({
+      runId: `it-${process.pid}-${++n}`,
+      workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
+      gitMounts: { readWrite: [], readOnly: [] },
+      home: join(root, "home"),
+      mounts: [],
+      env: { PATH: "/usr/bin:/bin", HOME: join(root, "home"), API_TOKEN: "sk-test-secret-value-123" },
+      network: "none",
+      limits: {},
+      ...overrides,
+    });
+  });
+  afterAll(async () => {
+    if (root) await removeDir(root);
+  });
+
+  it("hardens the container, labels it, and keeps credentials off its config and off command lines", async () => {
+    await using handle = await sandboxWith().create(spec({ limits: { memoryMb: 256, pids: 64, cpuPercent: 50 } }));
+    const info = await inspect(handle.id);
+    expect(info.Config.Labels).toMatchObject({ "corral.run": expect.stringMatching(/^it-/), "corral.pid": String(process.pid), "corral.version": expect.any(String) });
+    expect(info.HostConfig.CapDrop.length).toBeGreaterThan(10); // podman lists every dropped capability
+    expect(info.EffectiveCaps ?? []).toEqual([]);
+    expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges");
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.PidsLimit).toBe(64);
+    expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(info.HostConfig.MemorySwap).toBe(256 * 1024 * 1024);
+    expect(info.HostConfig.NanoCpus).toBe(500_000_000);
+    expect(JSON.stringify(info)).not.toContain("sk-test-secret-value-123");
+    // The secret reaches the command, and no host process shows it on its command line meanwhile.
+    const lines: string[] = [];
+    let psDuring = "";
+    await handle.exec(["sh", "-c", 'echo "$API_TOKEN"; sleep 1'], {
+      onLine: (line) => {
+        lines.push(line);
+        void execa("ps", ["-eo", "args="]).then((r) => (psDuring = r.stdout));
+      },
+    });
+    expect(lines).toEqual(["sk-test-secret-value-123"]);
+    expect(psDuring).toContain("podman exec");
+    expect(psDuring).not.toContain("sk-test-secret-value-123");
+  });
+
+  it("files the agent writes are owned by the configured user on the host", async () => {
+    {
+      await using handle = await sandboxWith().create(spec());
+      expect((await handle.exec(["touch", join(root, "ws", "as-host")])).exitCode).toBe(0);
+    }
+    expect((await stat(join(root, "ws", "as-host"))).uid).toBe(process.getuid!());
+    await chmod(join(root, "ws"), 0o777);
+    {
+      await using handle = await sandboxWith({ user: "4321:4321" }).create(spec());
+      expect((await handle.exec(["touch", join(root, "ws", "as-4321")])).exitCode).toBe(0);
+    }
+    const owned = await stat(join(root, "ws", "as-4321"));
+    expect([owned.uid, owned.gid]).toEqual([4321, 4321]);
+  });
+
+  it("a write to the container's /tmp stays in the container", async () => {
+    await using handle = await sandboxWith().create(spec());
+    const name = `/tmp/corral-private-${process.pid}`;
+    expect((await handle.exec(["sh", "-c", `echo inside > ${name} && cat ${name}`])).exitCode).toBe(0);
+    await expect(stat(name)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("mounts the shared git config and hooks read-only, the rest of the git dir read-write", async () => {
+    const repo = await tempRepo();
+    try {
+      const gitDir = join(repo, ".git");
+      await using handle = await sandboxWith().create(spec({ gitMounts: { readWrite: [gitDir], readOnly: [join(gitDir, "config"), join(gitDir, "hooks")] } }));
+      expect((await handle.exec(["sh", "-c", `echo x >> ${gitDir}/config`])).exitCode).not.toBe(0);
+      expect((await handle.exec(["sh", "-c", `echo x > ${gitDir}/hooks/pre-commit`])).exitCode).not.toBe(0);
+      expect((await handle.exec(["sh", "-c", `echo ok > ${gitDir}/corral-rw-probe`])).exitCode).toBe(0);
+      expect(await readFile(join(gitDir, "config"), "utf8")).not.toMatch(/^x$/m);
+    } finally {
+      await removeDir(repo);
+    }
+  });
+
+  it("a missing image is an error that names the build command", async () => {
+    const error = await sandboxWith({ image: "localhost/corral-no-such-image:nope" }).create(spec()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_SANDBOX_IMAGE_MISSING" });
+    expect((error as { hint: string }).hint).toContain("corral image build --sandbox podman");
+    expect(await sandboxWith({ image: "localhost/corral-no-such-image:nope" }).check()).toMatchObject({ available: false, reason: expect.stringContaining("corral-no-such-image") });
+  });
+
+  it("podman missing or broken is reported by check() and create()", async () => {
+    const missing = sandboxWith({ podman: join(root, "no-podman-here") });
+    expect(await missing.check()).toMatchObject({ available: false, reason: expect.stringContaining("not installed") });
+    await expect(missing.create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
+    const broken = join(root, "broken-podman");
+    await writeFile(broken, "#!/bin/sh\necho 'Error: cannot connect to the engine' >&2\nexit 125\n", { mode: 0o755 });
+    expect(await sandboxWith({ podman: broken }).check()).toMatchObject({ available: false, reason: expect.stringContaining("cannot connect to the engine") });
+  });
+
+  it("network bridge gives the container its own network namespace", async () => {
+    await using handle = await sandboxWith().create(spec({ network: "bridge" }));
+    const lines: string[] = [];
+    await handle.exec(["cat", "/proc/net/route"], { onLine: (line) => lines.push(line) });
+    expect(lines.length).toBeGreaterThan(1);
+    expect((await inspect(handle.id)).HostConfig.NetworkMode).toBe("bridge");
+  });
+
+  it("close() removes the container; the wall-clock limit ends it on its own", async () => {
+    const handle = await sandboxWith().create(spec());
+    await handle.close();
+    expect(await inspect(handle.id)).toBeUndefined();
+    const short = await sandboxWith().create(spec({ limits: { wallSeconds: 2 } }));
+    await waitFor(async () => (await inspect(short.id)) === undefined, 20_000, "the container to end at its wall-clock limit");
+    await short.close();
+  });
+
+  it("an orchestrator killed with SIGKILL leaves a container that reapOrphans removes; live runs are kept", async () => {
+    await using live = await sandboxWith().create(spec());
+    const script = join(root, "orchestrator.mjs");
+    const dist = new URL("../dist/index.js", import.meta.url).href;
+    await writeFile(
+      script,
+      `import { podman, podmanSandbox } from ${JSON.stringify(dist)};
+const s = podmanSandbox.create(podman({ image: ${JSON.stringify(CONTAINER_TEST_IMAGE)} }).options);
+const h = await s.create(${JSON.stringify(spec({ runId: `orphan-${process.pid}` }))});
+console.log(h.id);
+setInterval(() => {}, 1000);`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((done) => child.once("exit", done));
+    const id = await new Promise<string>((resolveId, fail) => {
+      child.stdout.once("data", (chunk: Buffer) => resolveId(String(chunk).trim()));
+      child.once("exit", (code) => fail(new Error(`the orchestrator exited early (${code})`)));
+    });
+    child.kill("SIGKILL");
+    await exited;
+    expect((await inspect(id)).State.Running).toBe(true);
+
+    const dry = await reapOrphans({ dryRun: true });
+    expect(dry.containers.find((c) => c.id === id)).toMatchObject({ action: "would-remove", runId: `orphan-${process.pid}` });
+    expect(dry.containers.find((c) => c.id === live.id)).toMatchObject({ action: "kept" });
+
+    const reaped = await reapOrphans();
+    expect(reaped.containers.find((c) => c.id === id)).toMatchObject({ action: "removed" });
+    expect(await inspect(id)).toBeUndefined();
+    expect((await inspect(live.id)).State.Running).toBe(true);
+  });
+
+  it("buildImage streams the build and fails on a failed step", async () => {
+    const context = join(root, "build");
+    await mkdir(context);
+    await writeFile(join(context, "Containerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nARG AGENT_UID\nRUN echo "built for $AGENT_UID" > /built\n`);
+    const lines: string[] = [];
+    const tag = `localhost/corral-it-build:${process.pid}`;
+    await buildImage({ contextDir: context, tag, onLine: (line) => lines.push(line) });
+    expect(lines.join("\n")).toContain("RUN echo");
+    expect((await execa("podman", ["image", "exists", tag], { reject: false })).exitCode).toBe(0);
+    await execa("podman", ["rmi", "-f", tag]);
+
+    await writeFile(join(context, "Containerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN exit 3\n`);
+    await expect(buildImage({ contextDir: context, tag: `localhost/corral-it-bad:${process.pid}` })).rejects.toMatchObject({ code: "E_IMAGE_BUILD" });
+  });
+
+  it("end to end: corral run with the command agent commits on a worktree inside the container", async () => {
+    const repo = await tempRepo();
+    try {
+      const result = await run({
+        cwd: repo,
+        name: "podman-e2e",
+        prompt: "add a file",
+        agent: commandAgent.configure({ argv: ["sh", "-c", "echo from-container > agent.txt && git add agent.txt && git commit -q -m 'agent: add agent.txt' && echo '<promise>COMPLETE</promise>'"] }),
+        sandbox: podman({ image: CONTAINER_TEST_IMAGE }),
+        isolation: worktree(),
+        env: { PATH: "/usr/bin:/bin", GIT_AUTHOR_NAME: "Agent", GIT_AUTHOR_EMAIL: "agent@example.com", GIT_COMMITTER_NAME: "Agent", GIT_COMMITTER_EMAIL: "agent@example.com" },
+        network: "none",
+        handleProcessSignals: false,
+      });
+      expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
+      expect(result.commits.map((c) => c.subject)).toEqual(["agent: add agent.txt"]);
+      expect(await gitIn(repo, "show", `${result.branch}:agent.txt`)).toBe("from-container");
+      const left = await execa("podman", ["ps", "-aq", "--filter", `label=corral.run=${result.runId}`]);
+      expect(left.stdout.trim()).toBe("");
+    } finally {
+      await removeDir(repo);
+    }
+  });
+});
