@@ -13,7 +13,10 @@ const pluginRef = z.union([
 ]);
 
 const hookCommand = z.union([z.string().min(1), z.array(z.string()).min(1)]);
-const hookSpec = z.union([hookCommand, z.object({ command: hookCommand, timeout: z.number().positive().optional() }).strict()]);
+const hookSpec = z.union([
+  hookCommand,
+  z.object({ command: hookCommand, timeout: z.number().positive().optional(), continueOnError: z.boolean().optional() }).strict(),
+]);
 const hookList = z.union([hookSpec, z.array(hookSpec)]);
 
 export const configSchema = z

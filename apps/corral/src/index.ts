@@ -17,6 +17,21 @@ export type { TerminalDisplayOptions } from "./displays/terminal.js";
 export { logFileDisplay } from "./displays/log-file.js";
 export { ndjsonDisplay } from "./displays/ndjson.js";
 export { formatEvent, formatAgentEvent } from "./displays/format.js";
+export {
+  journalDisplay,
+  journalLocation,
+  listRuns,
+  readRun,
+  readEvents,
+  followEvents,
+  followLog,
+  logPath,
+  writeRecord,
+  runProcesses,
+  killRunProcesses,
+  RUN_ID_ENV,
+} from "./journal/index.js";
+export type { JournalRun, JournalLocation, RunRecord, RunState, FollowOptions } from "./journal/index.js";
 
 // The parts of core a library user needs, so `corral` is the one import.
 export {

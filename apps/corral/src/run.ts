@@ -18,6 +18,7 @@ import {
 import { loadConfig, type CorralConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
+import { runJournal } from "./journal/index.js";
 import { PluginLoader } from "./plugins.js";
 
 type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
@@ -39,6 +40,8 @@ export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>,
   envFiles?: string[];
   /** Also write a plain-text log here. */
   logFile?: string;
+  /** Record the run in `.corral/runs/<id>/` (state, events, log). Default: on inside a git repository. */
+  journal?: boolean;
 }
 
 export interface ResolvedRun<T> {
@@ -82,7 +85,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const prompt = options.prompt ?? (promptFile === undefined ? config.prompt : undefined);
   const logFile = options.logFile ?? (config.logFile ? resolve(baseDir, config.logFile) : undefined);
 
-  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, envNames: _e, envFiles: _f, logFile: _l, ...rest } = options;
+  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, envNames: _e, envFiles: _f, logFile: _l, journal: _j, ...rest } = options;
   const core: CoreRunOptions<T> = {
     ...rest,
     cwd,
@@ -93,7 +96,9 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
     ...(prompt !== undefined ? { prompt } : {}),
     ...(promptFile !== undefined ? { promptFile } : {}),
-    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "limits"]),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "limits", "copy"]),
+    // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
+    ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
   return { options: core, config, ...(file ? { configFile: file } : {}), ...(logFile ? { logFile } : {}) };
 }
@@ -107,11 +112,14 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
+  const journal = await runJournal(resolved.options, options.journal);
+  if (journal) displays.push(journal.display);
   try {
-    const result = await runCore({ ...resolved.options, displays });
+    const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });
     return { ...result, ...(resolved.logFile ? { logFile: resolved.logFile } : {}) };
   } finally {
     await log?.close?.();
+    await journal?.display.close?.();
   }
 }
 

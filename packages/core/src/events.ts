@@ -16,6 +16,7 @@ export type RunStatus = "succeeded" | "failed" | "aborted";
 export type RunEventBody =
   | { type: "run.started"; agent: string; sandbox: string; isolation: string; maxIterations: number; cwd: string }
   | { type: "workspace.ready"; path: string; cwd: string; branch?: string; baseCommit?: string }
+  | { type: "workspace.copied"; paths: string[]; durationMs: number }
   | { type: "sandbox.ready"; sandbox: string; id: string }
   | { type: "iteration.started"; iteration: number; maxIterations: number }
   | { type: "prompt"; iteration: number; chars: number }

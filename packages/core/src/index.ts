@@ -45,6 +45,10 @@ export type { RunOptions, RunResult } from "./run.js";
 export { Output, extractOutput, lastTagContent } from "./output.js";
 export type { OutputSpec } from "./output.js";
 export { BUILTIN_PROMPT_ARGS, fillTemplate, shellQuote } from "./prompt.js";
+export { hookSpecs, runHook } from "./hooks.js";
+export type { HookCommand, HookEntry, HookName, HookSpec, Hooks } from "./hooks.js";
+export { copyIntoWorkspace, checkCopyPattern } from "./copy.js";
+export type { CopyReport } from "./copy.js";
 
 export * from "./errors.js";
 export { createRedactor, redact, redactDeep } from "./redact.js";

@@ -39,6 +39,8 @@ export interface AcquireRequest {
 export interface ReleaseOptions {
   /** How the run ended: a failed run may be kept for inspection. */
   outcome: "succeeded" | "failed" | "aborted";
+  /** Keep the workspace folder whatever its state (e.g. a setup hook failed and it needs inspecting). */
+  keep?: boolean;
 }
 
 export interface ReleaseResult {

@@ -3,7 +3,17 @@ import { TailBuffer } from "./lines.js";
 import type { SandboxHandle } from "./sandbox.js";
 
 /** Template keys corral fills itself; user args may not shadow them. */
-export const BUILTIN_PROMPT_ARGS = ["branch", "baseBranch", "runName", "runId", "iteration", "maxIterations"] as const;
+export const BUILTIN_PROMPT_ARGS = [
+  "branch",
+  "baseBranch",
+  "runName",
+  "runId",
+  "iteration",
+  "maxIterations",
+  // The previous iteration's afterIteration hook output and exit code ("" in the first iteration).
+  "afterIterationOutput",
+  "afterIterationExitCode",
+] as const;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 const COMMAND = /!`([^`\n]+)`/g;

@@ -11,6 +11,7 @@ import {
   AbortError,
   AgentExecutionError,
   CorralError,
+  HookError,
   IdleTimeoutError,
   SandboxUnavailableError,
   StructuredOutputError,
@@ -20,6 +21,8 @@ import {
 import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
 import type { Commit, Isolation, ReleaseResult, Workspace } from "./isolation.js";
 import { TailBuffer } from "./lines.js";
+import { checkCopyPattern, copyIntoWorkspace } from "./copy.js";
+import { hookSpecs, runHook, describeHook, type HookName, type Hooks, type HookSpec } from "./hooks.js";
 import { extractOutput, type OutputSpec } from "./output.js";
 import { instantiate, type Configured } from "./plugin.js";
 import { checkPromptArgs, expandCommands, fillTemplate, BUILTIN_PROMPT_ARGS } from "./prompt.js";
@@ -72,6 +75,10 @@ export interface RunOptions<T = undefined> {
   mounts?: Mount[];
   network?: NetworkPolicy;
   limits?: ResourceLimits;
+  /** Commands around the run: on the host in the new workspace, or inside the sandbox. */
+  hooks?: Hooks;
+  /** Untracked paths or globs of the main checkout copied into a new workspace (node_modules, .env…). */
+  copy?: string[];
 }
 
 export interface RunResult<T = undefined> {
@@ -161,6 +168,28 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     workspace = await isolation.acquire({ cwd: settings.cwd, runId, ...(options.name ? { name: options.name } : {}), signal: controller.signal });
     emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}) });
     throwIfAborted(controller.signal);
+    if (options.copy?.length) {
+      if (workspace.repoRoot && workspace.repoRoot !== workspace.path) {
+        const copied = await copyIntoWorkspace(workspace.repoRoot, workspace.path, options.copy);
+        emit({ type: "workspace.copied", paths: copied.paths, durationMs: copied.durationMs });
+      } else {
+        emit({ type: "log", level: "warn", message: "copy was ignored: the run works in the checkout itself." });
+      }
+    }
+    const hook = async (name: HookName, spec: HookSpec, sandboxHandle?: SandboxHandle) => {
+      const command = describeHook(spec.command);
+      emit({ type: "hook.started", hook: name, command });
+      const hookStarted = performance.now();
+      const result = await runHook(
+        name,
+        spec,
+        { ...(sandboxHandle ? { sandbox: sandboxHandle } : { env: definedEnv(hostEnv) }), cwd: workspace!.cwd, signal: controller.signal },
+        (line, stream) => emit({ type: "hook.output", hook: name, line, stream }),
+      );
+      emit({ type: "hook.finished", hook: name, command, exitCode: result.exitCode, durationMs: Math.round(performance.now() - hookStarted) });
+      return result;
+    };
+    for (const spec of settings.hooks.onWorkspaceReady) await hook("onWorkspaceReady", spec);
 
     handle = await sandbox.create({
       runId,
@@ -174,6 +203,8 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       limits: options.limits ?? {},
     });
     emit({ type: "sandbox.ready", sandbox: sandbox.name, id: handle.id });
+    for (const spec of settings.hooks.onSandboxReady) await hook("onSandboxReady", spec, handle);
+    let afterIteration = { output: "", exitCode: "" };
 
     const builtins = (iteration: number): Record<string, string> => ({
       branch: workspace?.branch ?? "",
@@ -182,6 +213,8 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       runId,
       iteration: String(iteration),
       maxIterations: String(settings.maxIterations),
+      afterIterationOutput: afterIteration.output,
+      afterIterationExitCode: afterIteration.exitCode,
     });
     const promptFor = async (iteration: number): Promise<string> => {
       if (settings.template === undefined) return settings.prompt;
@@ -287,7 +320,18 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       throwIfAborted(controller.signal);
       iterations = iteration;
       emit({ type: "iteration.started", iteration, maxIterations: settings.maxIterations });
+      for (const spec of settings.hooks.beforeIteration) await hook("beforeIteration", spec, handle);
       last = await runIteration(iteration, await promptFor(iteration));
+      if (settings.hooks.afterIteration.length) {
+        const outputs: string[] = [];
+        let exitCode: number | null = 0;
+        for (const spec of settings.hooks.afterIteration) {
+          const result = await hook("afterIteration", spec, handle);
+          outputs.push(...result.output);
+          if (result.exitCode !== 0) exitCode = result.exitCode;
+        }
+        afterIteration = { output: outputs.join("\n"), exitCode: String(exitCode ?? "killed") };
+      }
       if (last.signal !== undefined) {
         completion = last.signal;
         break;
@@ -348,7 +392,9 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       const ws = workspace;
       const commits = await isolation.commits(ws).catch(() => undefined);
       if (commits) emit({ type: "commits", commits });
-      const release = await isolation.release(ws, { outcome: status === "aborted" ? "aborted" : "failed" }).catch((error: unknown) => {
+      // A failed hook leaves the workspace as it was, for inspection.
+      const keep = failure instanceof HookError;
+      const release = await isolation.release(ws, { outcome: status === "aborted" ? "aborted" : "failed", ...(keep ? { keep } : {}) }).catch((error: unknown) => {
         emit({ type: "log", level: "warn", message: `Could not release the workspace ${ws.path}: ${toCorralError(error).message}` });
         return undefined;
       });
@@ -378,6 +424,7 @@ interface Settings {
   prompt: string;
   template?: string;
   promptArgs: Record<string, string>;
+  hooks: Record<HookName, HookSpec[]>;
 }
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -415,7 +462,14 @@ function validateRunOptions<T>(options: RunOptions<T>): Settings & { template?: 
     promptCommandTimeoutMs: seconds("promptCommandTimeout", options.promptCommandTimeout, 60),
     prompt: options.prompt ?? "",
     promptArgs,
+    hooks: {
+      onWorkspaceReady: hookSpecs("onWorkspaceReady", options.hooks?.onWorkspaceReady),
+      onSandboxReady: hookSpecs("onSandboxReady", options.hooks?.onSandboxReady),
+      beforeIteration: hookSpecs("beforeIteration", options.hooks?.beforeIteration),
+      afterIteration: hookSpecs("afterIteration", options.hooks?.afterIteration),
+    },
   };
+  for (const pattern of options.copy ?? []) checkCopyPattern(pattern);
   if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));
   // Unknown {{KEY}}s are found now, with placeholder built-ins, before any workspace exists.
   if (settings.template !== undefined) {
@@ -464,6 +518,11 @@ function buildEnv<T>(options: RunOptions<T>, agent: Agent, hostEnv: Record<strin
   const secretNames = new Set([...(agent.env?.credentials ?? []), ...(options.secretEnv ?? [])]);
   redactor.addSecrets([...secretNames].map((name) => env[name]));
   return env;
+}
+
+/** The host env for host-side hooks: the user's own commands on the user's own machine. */
+function definedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 function newRunId(): string {

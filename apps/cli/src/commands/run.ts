@@ -100,6 +100,7 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(values.env ? { envNames: values.env } : {}),
     ...(values["env-file"] ? { envFiles: values["env-file"].map((f) => resolve(io.cwd, f)) } : {}),
     ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
+    ...(values.setup?.length ? { hooks: { onWorkspaceReady: values.setup } } : {}),
   };
 }
 

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gitIn, tempDir, tempRepo } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { run } from "../run.js";
+import { listRuns, readEvents } from "./reader.js";
+
+const agent = (script: string) => ({ name: "command", options: { argv: ["sh", "-c", script] } });
+
+describe("run() journals into .corral/runs of the repository", () => {
+  it("records a succeeded run; the agent sees CORRAL_RUN_ID; .corral stays out of git", async () => {
+    const repo = await tempRepo();
+    const result = await run({
+      cwd: repo,
+      config: false,
+      isolation: "in-place",
+      agent: agent('echo "id=$CORRAL_RUN_ID"; echo "token $SERVICE_TOKEN"; echo "<promise>COMPLETE</promise>"'),
+      env: { SERVICE_TOKEN: "tok-1234567890-secret" },
+      prompt: "go",
+      name: "journaled",
+      handleProcessSignals: false,
+    });
+    const [entry, ...others] = await listRuns(join(repo, ".corral", "runs"));
+    expect(others).toEqual([]);
+    expect(entry).toMatchObject({ id: result.runId, name: "journaled", state: "succeeded", pid: process.pid, workspace: repo, sandbox: { name: "host" }, agent: "command", options: { env: ["SERVICE_TOKEN"], prompt: "go" } });
+    const events = await readEvents(entry!);
+    expect(events[0]!.type).toBe("run.started");
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded" });
+    expect(events.some((e) => e.type === "agent" && e.event.type === "text" && e.event.text === `id=${result.runId}`)).toBe(true);
+    const files = ["run.json", "events.jsonl", "run.log"].map((f) => readFileSync(join(entry!.dir, f), "utf8")).join("\n");
+    expect(files).not.toContain("tok-1234567890-secret");
+    expect(await gitIn(repo, "status", "--porcelain")).toBe("");
+  });
+
+  it("records a failed run with its error; journal: false and a folder outside git record nothing", async () => {
+    const repo = await tempRepo();
+    await expect(run({ cwd: repo, config: false, isolation: "in-place", agent: agent("exit 3"), prompt: "x", handleProcessSignals: false })).rejects.toThrow(/exited with code 3/);
+    const [failed] = await listRuns(join(repo, ".corral", "runs"));
+    expect(failed).toMatchObject({ state: "failed", error: { code: "E_AGENT_EXECUTION" } });
+    expect(failed!.ended).toBeDefined();
+
+    const quiet = await tempRepo();
+    await run({ cwd: quiet, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", journal: false, handleProcessSignals: false });
+    expect(existsSync(join(quiet, ".corral"))).toBe(false);
+
+    const plain = await tempDir();
+    await run({ cwd: plain, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", handleProcessSignals: false });
+    expect(existsSync(join(plain, ".corral"))).toBe(false);
+    await run({ cwd: plain, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", journal: true, handleProcessSignals: false });
+    expect((await listRuns(join(plain, ".corral", "runs"))).map((r) => r.state)).toEqual(["succeeded"]);
+  });
+});

@@ -1,0 +1,140 @@
+import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { commandAgent, emptyUsage, hostSandbox, type RunEvent, type RunEventBody } from "@corral/core";
+import { describe, expect, it } from "vitest";
+import { journalDisplay } from "./display.js";
+import { journalOptions } from "./options.js";
+import { followEvents, listRuns, readEvents, readRun } from "./reader.js";
+import { readRecord, writeRecord, type RunRecord } from "./record.js";
+
+const root = () => mkdtemp(join(tmpdir(), "corral-journal-"));
+const at = (runId: string, body: RunEventBody, name?: string): RunEvent => ({ runId, ...(name ? { name } : {}), time: new Date().toISOString(), ...body }) as RunEvent;
+const started = (runId: string, name?: string) => at(runId, { type: "run.started", agent: "command", sandbox: "host", isolation: "worktree", maxIterations: 2, cwd: "/repo" }, name);
+const finished = (runId: string) => at(runId, { type: "run.finished", status: "succeeded", iterations: 1, usage: emptyUsage(), durationMs: 5 });
+
+/** The pid of a process that has exited: a real dead pid. */
+async function deadPid(): Promise<number> {
+  return spawnSync("true").pid;
+}
+const put = (dir: string, record: RunRecord) => {
+  mkdirSync(dir, { recursive: true });
+  writeRecord(dir, record);
+};
+
+describe("journal display", () => {
+  it("records state, workspace, sandbox and every event; the log is plain text", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir, options: { prompt: "x" } });
+    display.onEvent(started("r1", "fix-login"));
+    const record = readRecord(join(dir, "r1"))!;
+    expect(record).toMatchObject({ id: "r1", name: "fix-login", state: "running", pid: process.pid, sandbox: { name: "host" }, options: { prompt: "x" } });
+    display.onEvent(at("r1", { type: "workspace.ready", path: "/repo/.corral/worktrees/fix-login", cwd: "/repo/.corral/worktrees/fix-login", branch: "corral/fix-login", baseCommit: "abc" }));
+    display.onEvent(at("r1", { type: "sandbox.ready", sandbox: "host", id: "host-1" }));
+    display.onEvent(at("r1", { type: "agent", iteration: 1, event: { type: "text", text: "hello ünïcode" } }));
+    display.onEvent(finished("r1"));
+    await display.close?.();
+
+    const run = await readRun(dir, "r1");
+    expect(run).toMatchObject({ state: "succeeded", workspace: "/repo/.corral/worktrees/fix-login", branch: "corral/fix-login", sandbox: { name: "host", id: "host-1" }, iterations: 1 });
+    expect(run.ended).toBeDefined();
+    expect((await readEvents(run)).map((e) => e.type)).toEqual(["run.started", "workspace.ready", "sandbox.ready", "agent", "run.finished"]);
+    expect(readFileSync(join(dir, "r1", "run.log"), "utf8")).toMatch(/^# corral run fix-login \(r1\)[^]*hello ünïcode/);
+  });
+
+  it("creates nothing before the first event", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: join(dir, "runs") });
+    await display.close?.();
+    expect(await listRuns(join(dir, "runs"))).toEqual([]);
+    expect(display.dir).toBeUndefined();
+  });
+});
+
+describe("journal reader", () => {
+  it("skips a torn last line of events.jsonl", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("torn"));
+    await display.close?.();
+    appendFileSync(join(dir, "torn", "events.jsonl"), '{"runId":"torn","type":"agent","ite');
+    const events = await readEvents(await readRun(dir, "torn"));
+    expect(events.map((e) => e.type)).toEqual(["run.started"]);
+  });
+
+  it("reports a running run whose process is gone as interrupted, and a recycled pid too", async () => {
+    const dir = await root();
+    const base: RunRecord = { version: 1, id: "dead", state: "running", pid: await deadPid(), host: (await import("node:os")).hostname(), started: "2025-01-01T00:00:00Z", cwd: dir, options: {} };
+    put(join(dir, "dead"), base);
+    put(join(dir, "recycled"), { ...base, id: "recycled", pid: process.pid, pidStart: "1", started: "2025-01-02T00:00:00Z" });
+    put(join(dir, "alive"), { ...base, id: "alive", pid: process.pid, started: "2025-01-03T00:00:00Z" });
+    put(join(dir, "done"), { ...base, id: "done", state: "failed", started: "2025-01-04T00:00:00Z" });
+    const runs = await listRuns(dir);
+    expect(runs.map((r) => [r.id, r.state, r.recordedState])).toEqual([
+      ["done", "failed", "failed"],
+      ["alive", "running", "running"],
+      ["recycled", "interrupted", "running"],
+      ["dead", "interrupted", "running"],
+    ]);
+  });
+
+  it("finds a run by id, unique prefix or name; says what is ambiguous or unknown", async () => {
+    const dir = await root();
+    for (const [id, name] of [["20250101-aaa", "one"], ["20250101-abb", "two"], ["20250102-ccc", "one"]] as const) {
+      const d = journalDisplay({ root: dir });
+      d.onEvent({ ...started(id, name), time: `${id.slice(0, 4)}-01-0${id[7]}T00:00:00Z` });
+      await d.close?.();
+    }
+    expect((await readRun(dir, "20250102")).id).toBe("20250102-ccc");
+    expect((await readRun(dir, "one")).id).toBe("20250102-ccc");
+    await expect(readRun(dir, "20250101-a")).rejects.toMatchObject({ code: "E_RUN_AMBIGUOUS" });
+    await expect(readRun(dir, "nope")).rejects.toMatchObject({ code: "E_RUN_NOT_FOUND", hint: expect.stringContaining("corral runs list") });
+  });
+
+  it("follows events as they are written and stops when the run finishes", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("live"));
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const event of followEvents(await readRun(dir, "live"), { pollMs: 20 })) seen.push(event.type);
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    display.onEvent(at("live", { type: "iteration.started", iteration: 1, maxIterations: 1 }));
+    await new Promise((r) => setTimeout(r, 100));
+    display.onEvent(finished("live"));
+    await following;
+    await display.close?.();
+    expect(seen).toEqual(["run.started", "iteration.started", "run.finished"]);
+  });
+
+  it("stops following a run whose process died", async () => {
+    const dir = await root();
+    put(join(dir, "gone"), { version: 1, id: "gone", state: "running", pid: await deadPid(), host: (await import("node:os")).hostname(), started: "2025-01-01T00:00:00Z", cwd: dir, options: {} });
+    writeFileSync(join(dir, "gone", "events.jsonl"), `${JSON.stringify(started("gone"))}\n{"torn`);
+    const seen: string[] = [];
+    for await (const event of followEvents(await readRun(dir, "gone"), { pollMs: 20 })) seen.push(event.type);
+    expect(seen).toEqual(["run.started"]);
+  });
+});
+
+describe("journalOptions", () => {
+  it("keeps plugin names and env var names, never env values or secrets", () => {
+    const options = journalOptions({
+      agent: commandAgent.configure({ argv: ["sh", "-c", "echo $MY_TOKEN_VALUE"] }),
+      sandbox: hostSandbox.configure({}),
+      prompt: "use the key hunter2-secret-value please",
+      env: { API_THING: "hunter2-secret-value" },
+      maxIterations: 3,
+      signal: new AbortController().signal,
+      onEvent: () => {},
+    });
+    const text = JSON.stringify(options);
+    expect(text).not.toContain("hunter2-secret-value");
+    expect(options).toMatchObject({ agent: { name: "command", options: { argv: ["sh", "-c", "echo $MY_TOKEN_VALUE"] } }, sandbox: { name: "host" }, env: ["API_THING"], maxIterations: 3 });
+    expect(options).not.toHaveProperty("signal");
+    expect(options).not.toHaveProperty("onEvent");
+  });
+});

@@ -1,0 +1,43 @@
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { git } from "@corral/core";
+
+/** Where the journal of runs started in `cwd` lives, and whether that is a git repository. */
+export interface JournalLocation {
+  /** `<repository root>/.corral/runs`, or `<cwd>/.corral/runs` outside git. */
+  root: string;
+  /** The main checkout (not a worktree of it), when `cwd` is inside git. */
+  repoRoot?: string;
+  /** The shared git dir, when inside git (its `info/exclude` gets `/.corral/`). */
+  commonDir?: string;
+}
+
+/**
+ * Finds the journal for `cwd`: runs started anywhere in a repository, or in one of its worktrees,
+ * share the main checkout's `.corral/runs`.
+ */
+export async function journalLocation(cwd: string): Promise<JournalLocation> {
+  const dir = resolve(cwd);
+  const r = await git(["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], { cwd: dir, allowFailure: true }).catch(() => undefined);
+  const [commonDir, toplevel] = r?.exitCode === 0 ? r.stdout.split("\n") : [];
+  if (!commonDir || !toplevel) return { root: join(dir, ".corral", "runs") };
+  // A normal repository's common dir is `<root>/.git`; otherwise (bare-ish layouts) use the checkout.
+  const repoRoot = basename(commonDir) === ".git" ? dirname(commonDir) : toplevel;
+  return { root: join(repoRoot, ".corral", "runs"), repoRoot, commonDir };
+}
+
+/**
+ * Adds `/.corral/` to the repository's `info/exclude` (once), so the journal never shows as
+ * untracked and an agent's `git add -A` never commits it.
+ */
+export function excludeCorralFolder(commonDir: string): void {
+  const file = join(commonDir, "info", "exclude");
+  let current = "";
+  try {
+    current = readFileSync(file, "utf8");
+  } catch {
+    mkdirSync(dirname(file), { recursive: true });
+  }
+  if (current.split("\n").some((line) => line.trim() === "/.corral/" || line.trim() === ".corral/")) return;
+  appendFileSync(file, `${current && !current.endsWith("\n") ? "\n" : ""}/.corral/\n`);
+}
