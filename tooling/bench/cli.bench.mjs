@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { spawnStreaming } from "../../packages/core/dist/index.js";
-import { measure, note, report, skip } from "./measure.mjs";
+import { measureEach, note, report, skip } from "./measure.mjs";
 
 const bin = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
 if (!existsSync(bin)) {
@@ -17,12 +17,8 @@ const start = (argv) => async () => {
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited with ${r.exitCode}`);
 };
 
-note("node -e 0");
-const floor = await measure(start(["-e", "0"]), { warmup: 3, samples: 20 });
-note("corral --help");
-const help = await measure(start([bin, "--help"]), { warmup: 3, samples: 20 });
-note("corral plugins");
-const plugins = await measure(start([bin, "plugins"]), { warmup: 2, samples: 10 });
+note("node -e 0, corral --help, corral plugins (in rotation)");
+const [floor, help, plugins] = await measureEach([start(["-e", "0"]), start([bin, "--help"]), start([bin, "plugins"])], { warmup: 2, samples: 15 });
 
 report("cli", [
   { name: "node -e 0", unit: "ms", samples: floor },

@@ -67,3 +67,29 @@ export function skip(suite, reason) {
 export function note(message) {
   process.stderr.write(`  ${message}\n`);
 }
+
+/**
+ * Times several functions in rotation (a, b, c, then b, c, a…) after warm-up, so a load spike on
+ * a shared machine hits every side alike; a case and its floor should be measured this way.
+ * Returns one array of samples (ms) per function.
+ */
+export async function measureEach(fns, { warmup = 3, samples = 15 } = {}) {
+  if (quick) {
+    warmup = Math.min(warmup, 1);
+    samples = Math.min(samples, 3);
+  }
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const out = fns.map(() => []);
+  for (let i = 0; i < samples; i++) {
+    for (let k = 0; k < fns.length; k++) {
+      const j = (i + k) % fns.length;
+      const start = performance.now();
+      await fns[j]();
+      out[j].push(performance.now() - start);
+    }
+  }
+  return out;
+}
+
+/** measureEach for a case and its floor. */
+export const measurePair = (a, b, options) => measureEach([a, b], options);
