@@ -336,11 +336,11 @@ export function describeSandboxConformance(
     const security = options.security ?? {};
 
     if (security.writeOutside) {
-      it("security: a write outside the workspace fails and leaves nothing on the host", async (ctx) => {
+      // Only the host counts: a sandbox may give the command a private, throwaway view of these paths.
+      it("security: a write outside the workspace leaves nothing on the host", async (ctx) => {
         const handle = await basic(ctx);
         for (const target of [join(outside, "escaped.txt"), join(root, "escaped.txt"), "/etc/corral-escaped", join(tmpdir(), `corral-escaped-${uniqueSleep()}`)]) {
-          const { result } = await collect(handle, ["sh", "-c", 'echo pwned > "$1"', "sh", target]);
-          expect(result.exitCode, `writing ${target}`).not.toBe(0);
+          await collect(handle, ["sh", "-c", 'echo pwned > "$1"', "sh", target]);
           expect(existsSync(target), `${target} exists on the host`).toBe(false);
         }
         // The positive twin: the workspace itself is writable.

@@ -1,0 +1,123 @@
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { SandboxError, networkMode, type Mount, type SandboxSpec } from "@corral/core";
+import type { BwrapOptions } from "./options.js";
+
+/** System folders the `minimal` read policy shows (read-only). Missing ones are skipped. */
+export const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix/store"];
+
+/** Secrets that stay hidden under either read policy. */
+export const SECRET_SYSTEM_PATHS = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd"];
+
+/** What `host-readonly` hides on top of the secrets: homes, runtime sockets, other users' temp files. */
+export function hostReadonlyDenyList(): string[] {
+  return ["/root", "/home", homedir(), "/run", "/var/run", "/tmp", "/var/tmp", "/media", "/mnt", "/srv", "/var/lib/docker", "/var/lib/containers", ...SECRET_SYSTEM_PATHS];
+}
+
+/** `~`, `~/x` and relative paths, resolved on the host. */
+export function resolveHostPath(path: string, cwd = process.cwd()): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return join(homedir(), path.slice(2));
+  return isAbsolute(path) ? resolve(path) : resolve(cwd, path);
+}
+
+/** Resolves and checks mounts: a missing host path is an error now, not a surprise later. */
+export function resolveMounts(mounts: readonly Mount[]): Array<Required<Mount>> {
+  return mounts.map((mount) => {
+    const host = resolveHostPath(mount.host);
+    if (!existsSync(host)) {
+      throw new SandboxError(`The mount ${mount.host} does not exist on the host (resolved to ${host}).`, {
+        code: "E_MOUNT_MISSING",
+        hint: "Create it first, or remove it from `mounts`.",
+      });
+    }
+    return { host, sandbox: mount.sandbox ?? host, readonly: mount.readonly ?? true };
+  });
+}
+
+/** The namespace and process flags, shared by the sandbox and the availability probe. */
+export function isolationArgs(options: BwrapOptions, network: "host" | "none" | "bridge" = "host"): string[] {
+  const ns = options.namespaces;
+  return [
+    ...(ns.user ? ["--unshare-user"] : []),
+    ...(ns.pid ? ["--unshare-pid"] : []),
+    ...(ns.ipc ? ["--unshare-ipc"] : []),
+    ...(ns.uts ? ["--unshare-uts", "--hostname", "corral"] : []),
+    ...(ns.cgroup ? ["--unshare-cgroup-try"] : []),
+    ...(network === "host" ? [] : ["--unshare-net"]),
+    ...(options.dieWithParent ? ["--die-with-parent"] : []),
+    ...(options.newSession ? ["--new-session"] : []),
+    ...(options.dropCapabilities ? ["--cap-drop", "ALL"] : []),
+  ];
+}
+
+type Kind = "dir" | "file" | "symlink" | "missing";
+function kindOf(path: string): Kind {
+  try {
+    const info = lstatSync(path);
+    return info.isSymbolicLink() ? "symlink" : info.isDirectory() ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/** Hides a host path: an empty read-only folder over a folder, /dev/null over anything else. */
+function mask(path: string): string[] {
+  const kind = kindOf(path);
+  if (kind === "missing" || kind === "symlink") return [];
+  return kind === "dir" ? ["--tmpfs", path, "--remount-ro", path] : ["--ro-bind", "/dev/null", path];
+}
+
+/** Read-only over a read-write bind. A missing folder becomes an empty read-only one, so it cannot be created inside. */
+function protect(path: string, ifMissing: "skip" | "empty-folder" = "skip"): string[] {
+  if (kindOf(path) !== "missing") return ["--ro-bind", path, path];
+  return ifMissing === "skip" ? [] : ["--tmpfs", path, "--remount-ro", path];
+}
+
+/**
+ * The bwrap arguments for a sandbox (everything but the per-exec `--chdir` and command).
+ * Order matters: bwrap applies mounts in order, so the read-write binds come after the masks
+ * (a workspace under a hidden folder stays visible) and the read-only git files come last.
+ */
+export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: string): string[] {
+  const args: string[] = [...isolationArgs(options, networkMode(spec.network))];
+  const deny = [...SECRET_SYSTEM_PATHS, ...options.denyRead.map((path) => resolveHostPath(path))];
+
+  if (options.readPolicy === "host-readonly") {
+    args.push("--ro-bind", "/", "/");
+    deny.push(...hostReadonlyDenyList());
+  } else {
+    for (const path of SYSTEM_PATHS) {
+      const kind = kindOf(path);
+      if (kind === "symlink") args.push("--symlink", readlinkSync(path), path);
+      else if (kind === "dir") args.push("--ro-bind", path, path);
+    }
+    // DNS: /etc/resolv.conf often points into /run, which `minimal` does not show.
+    if (kindOf("/etc/resolv.conf") === "symlink" && existsSync("/etc/resolv.conf")) {
+      const target = realpathSync("/etc/resolv.conf");
+      if (!target.startsWith("/etc/")) args.push("--ro-bind", target, target);
+    }
+  }
+  // A symlink (e.g. /var/run -> /run) cannot be mounted over: hide its target instead.
+  const hidden = deny.map((path) => (kindOf(path) === "symlink" && existsSync(path) ? realpathSync(path) : path));
+  for (const path of new Set(hidden)) args.push(...mask(path));
+  args.push("--proc", "/proc", "--dev", "/dev");
+  // One /tmp per sandbox, shared by its execs and removed with it.
+  args.push("--bind", tmpDir, "/tmp");
+
+  args.push("--bind", spec.workspace.path, spec.workspace.path);
+  for (const path of spec.gitMounts.readWrite) args.push("--bind", path, path);
+  args.push("--bind", spec.home, spec.home);
+  for (const mount of resolveMounts([...options.mounts, ...spec.mounts])) {
+    args.push(mount.readonly ? "--ro-bind" : "--bind", mount.host, mount.sandbox);
+  }
+  // Read-only git metadata last, so no read-write bind above can uncover it.
+  for (const path of spec.gitMounts.readOnly) args.push(...protect(path, path.endsWith("hooks") ? "empty-folder" : "skip"));
+  const dotGit = join(spec.workspace.path, ".git");
+  if (options.protectGitConfig && kindOf(dotGit) === "dir") {
+    args.push(...protect(join(dotGit, "config")), ...protect(join(dotGit, "hooks"), "empty-folder"));
+  }
+  args.push(...options.extraArgs);
+  return args;
+}

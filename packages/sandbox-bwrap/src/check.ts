@@ -1,0 +1,52 @@
+import { spawnStreaming, type Availability } from "@corral/core";
+import { isolationArgs } from "./args.js";
+import { detectLimitStrategies } from "./limits.js";
+import type { BwrapOptions } from "./options.js";
+import { which } from "./which.js";
+
+const INSTALL_HINT = "Install bubblewrap: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora), pacman -S bubblewrap (Arch).";
+const USERNS_HINT =
+  "bwrap needs user namespaces: check `sysctl kernel.unprivileged_userns_clone` (Debian: 1), `sysctl user.max_user_namespaces` (> 0) and, on Ubuntu 23.10+, `sysctl kernel.apparmor_restrict_unprivileged_userns` (0, or an AppArmor profile for bwrap). In a container, the runtime's seccomp profile may block unshare().";
+
+const cache = new Map<string, Promise<Availability & { bwrap?: string }>>();
+
+/**
+ * Is bwrap usable here? It must exist AND a probe sandbox with the configured namespaces must
+ * actually start (user namespaces can be switched off). Cached per bwrap path and flags.
+ */
+export function probeBwrap(options: BwrapOptions): Promise<Availability & { bwrap?: string }> {
+  const key = JSON.stringify([options.bwrapPath, isolationArgs(options)]);
+  let result = cache.get(key);
+  if (!result) {
+    result = probe(options);
+    cache.set(key, result);
+  }
+  return result;
+}
+
+async function probe(options: BwrapOptions): Promise<Availability & { bwrap?: string }> {
+  const bwrap = which(options.bwrapPath);
+  if (!bwrap) return { available: false, reason: `${options.bwrapPath} was not found on PATH.`, hint: INSTALL_HINT };
+  const errors: string[] = [];
+  const env = { PATH: "/usr/bin:/bin" };
+  const probeRun = await spawnStreaming([bwrap, ...isolationArgs(options, "none"), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "true"], {
+    env,
+    cwd: "/",
+    timeoutMs: 15_000,
+    onLine: (line) => errors.push(line),
+  });
+  if (probeRun.exitCode !== 0) {
+    return {
+      available: false,
+      reason: `a probe sandbox did not start (exit ${probeRun.exitCode ?? probeRun.signal}): ${errors.join(" ").trim() || "no output"}`,
+      hint: USERNS_HINT,
+    };
+  }
+  const version: string[] = [];
+  await spawnStreaming([bwrap, "--version"], { env, cwd: "/", timeoutMs: 5000, onLine: (line) => version.push(line) });
+  const limits = (await detectLimitStrategies()).find(
+    (report) => report.available && report.enforces.length > 0 && (options.limitStrategy === "auto" || report.name === options.limitStrategy),
+  );
+  const limitText = limits ? `limits via ${limits.name} (${limits.enforces.join(", ")})` : "no limit mechanism (only wallSeconds)";
+  return { available: true, bwrap, detail: `${version[0] ?? "bwrap"} at ${bwrap}; ${limitText}` };
+}

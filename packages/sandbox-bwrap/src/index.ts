@@ -1,0 +1,61 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defineSandbox, packageVersion, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
+import { sandboxArgs } from "./args.js";
+import { probeBwrap } from "./check.js";
+import { BwrapSandboxHandle } from "./handle.js";
+import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
+import { bwrapOptions, type BwrapOptions, type BwrapOptionsInput } from "./options.js";
+
+let nextId = 0;
+
+/** The `bwrap` sandbox plugin: bubblewrap namespaces, no image, no daemon (Linux). */
+export const bwrapSandbox = defineSandbox({
+  name: "bwrap",
+  version: packageVersion(import.meta.url),
+  packageName: "@corral/sandbox-bwrap",
+  description: "bubblewrap namespaces: no image, no daemon (Linux)",
+  options: bwrapOptions,
+  create: (options: BwrapOptions): Sandbox => ({
+    name: "bwrap",
+    check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
+    create: (spec) => createSandbox(spec, options),
+  }),
+});
+
+/** `run({ sandbox: bwrap({ readPolicy: "minimal" }) })` */
+export const bwrap = (options?: BwrapOptionsInput) => bwrapSandbox.configure(options);
+
+async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<BwrapSandboxHandle> {
+  // Fail closed even when the caller skipped check().
+  const availability = await probeBwrap(options);
+  if (!availability.available) throw new SandboxUnavailableError("bwrap", availability.reason, availability.hint ? { hint: availability.hint } : {});
+  for (const [what, path] of [["workspace", spec.workspace.path], ["working directory", spec.workspace.cwd], ["HOME", spec.home]] as const) {
+    if (!(await stat(path).catch(() => undefined))?.isDirectory()) {
+      throw new SandboxError(`The ${what} ${path} does not exist.`, { code: "E_SANDBOX_SPEC", hint: "This is a bug in the isolation or the caller: the folder must exist before the sandbox is created." });
+    }
+  }
+  const id = `bwrap-${spec.runId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}-${++nextId}`;
+  const chosen = await chooseLimitStrategy(spec.limits, { strategy: options.limitStrategy, bestEffort: options.bestEffortLimits });
+  const tmpDir = await mkdtemp(join(tmpdir(), "corral-bwrap-tmp-"));
+  let applied: AppliedLimits | undefined;
+  try {
+    const args = sandboxArgs(spec, options, tmpDir);
+    if (chosen) {
+      const inForce = await chosen.strategy.apply(spec.limits, id, chosen.enforces);
+      applied = { ...inForce, enforced: inForce.enforced.filter((name) => spec.limits[name] !== undefined), notEnforced: chosen.notEnforced };
+    }
+    return new BwrapSandboxHandle({ id, spec, bwrap: availability.bwrap!, args, tmpDir, ...(applied ? { applied } : {}) });
+  } catch (error) {
+    await applied?.release().catch(() => {});
+    await rm(tmpDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export default bwrapSandbox;
+export { BwrapSandboxHandle, type LimitsInForce } from "./handle.js";
+export { bwrapOptions, LIMIT_STRATEGIES, type BwrapOptions, type BwrapOptionsInput, type LimitStrategyName } from "./options.js";
+export { detectLimitStrategies, chooseLimitStrategy, type LimitName, type LimitStrategyReport } from "./limits.js";
+export { sandboxArgs, isolationArgs } from "./args.js";

@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+const mount = z
+  .object({
+    /** Host path; `~` and relative paths (against the current directory) are resolved on the host. */
+    host: z.string().min(1),
+    /** Path inside the sandbox; defaults to the resolved host path. */
+    sandbox: z.string().startsWith("/", "must be an absolute path inside the sandbox").optional(),
+    /** Defaults to true. */
+    readonly: z.boolean().optional(),
+  })
+  .strict();
+
+/** The limit mechanisms, strongest first. `auto` picks the strongest one that works here. */
+export const LIMIT_STRATEGIES = ["systemd-run", "cgroup-v2", "cgroup-v1", "prlimit"] as const;
+export type LimitStrategyName = (typeof LIMIT_STRATEGIES)[number];
+
+export const bwrapOptions = z
+  .object({
+    /** The bwrap binary: a name looked up on PATH, or an absolute path. */
+    bwrapPath: z.string().min(1).default("bwrap"),
+    /**
+     * `minimal`: only system folders, the workspace, the git metadata, HOME and explicit mounts are
+     * visible. `host-readonly`: the whole host read-only (`--ro-bind / /`) minus `denyRead`.
+     */
+    readPolicy: z.enum(["minimal", "host-readonly"]).default("minimal"),
+    /** Extra host paths to hide (on top of the built-in list: HOMEs, /run, shadow files, ssh host keys). */
+    denyRead: z.array(z.string()).default([]),
+    /** Mounts added to every sandbox, on top of the run's. */
+    mounts: z.array(mount).default([]),
+    /** `--new-session`: the sandbox cannot push keystrokes into the caller's terminal (TIOCSTI). */
+    newSession: z.boolean().default(true),
+    /** `--die-with-parent`: the sandbox dies when corral does. */
+    dieWithParent: z.boolean().default(true),
+    /** Namespaces to unshare. `cgroup` is tried and skipped where the kernel lacks it. */
+    namespaces: z
+      .object({
+        user: z.boolean().default(true),
+        pid: z.boolean().default(true),
+        ipc: z.boolean().default(true),
+        uts: z.boolean().default(true),
+        cgroup: z.boolean().default(true),
+      })
+      .strict()
+      .default({ user: true, pid: true, ipc: true, uts: true, cgroup: true }),
+    /** `--cap-drop ALL`: no capabilities inside, even when corral runs as root. */
+    dropCapabilities: z.boolean().default(true),
+    /** Mount the workspace's own `.git/config` and `.git/hooks` read-only (agents must not plant hooks). */
+    protectGitConfig: z.boolean().default(true),
+    /** Which mechanism enforces `limits`; `auto` takes the strongest that works. */
+    limitStrategy: z.enum(["auto", ...LIMIT_STRATEGIES]).default("auto"),
+    /** Run even when some requested limit cannot be enforced here (the handle reports which). */
+    bestEffortLimits: z.boolean().default(false),
+    /** Extra bwrap arguments, inserted before the command (an escape hatch; you own their safety). */
+    extraArgs: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export type BwrapOptions = z.output<typeof bwrapOptions>;
+export type BwrapOptionsInput = z.input<typeof bwrapOptions>;
