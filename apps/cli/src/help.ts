@@ -65,3 +65,80 @@ export const PLUGINS_HELP = `Usage: corral plugins [--json] [--cwd DIR] [--confi
 Lists every installed plugin (built-in, first-party, and third-party from corral.config.*), its version,
 and whether it can run here (and why not).
 `;
+
+export const RUNS_HELP = `Usage: corral runs [list] [--json]
+       corral runs show <id|name> [--json]
+       corral runs logs <id|name> [-f] [--json]
+
+The run journal: every run started in this repository is recorded in .corral/runs/<run-id>/
+(run.json, events.jsonl, run.log). A run whose process died while running shows as interrupted;
+\`corral clean\` removes what it left behind.
+
+Options:
+  --json         Machine output on stdout (list/show: JSON; logs: the events as NDJSON)
+  -f, --follow   logs: keep printing new lines until the run ends (Ctrl-C stops following)
+  --cwd DIR      The repository (default: here)
+`;
+
+export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]
+
+For every interrupted run (its process died while it was running): stops processes it left behind,
+removes its containers (docker, podman), removes its worktree (its branch and commits are kept) and
+prunes git's worktree records, then marks the run cleaned.
+
+Options:
+  --dry-run   Only say what would be done
+  --force     Also remove worktrees with uncommitted changes (they are kept otherwise)
+  --json      The report as JSON on stdout
+  --cwd DIR   The repository (default: here)
+`;
+
+export const WORKTREES_HELP = `Usage: corral worktrees list [--json]
+       corral worktrees remove <slug|name|branch|path> [--force] [--delete-branch]
+       corral worktrees prune [--dry-run] [--json]
+
+corral's git worktrees in this repository (needs @corral/worktree-git).
+  list     Each worktree, its branch and state (active, orphaned, missing, kept, pooled, stale)
+  remove   Remove one; refuses a live run's or a dirty one unless --force; keeps the branch unless --delete-branch
+  prune    Remove orphans (their run's process is gone) and git's records of missing ones;
+           an orphan with uncommitted changes is kept; branches are always kept
+
+Options:
+  --dry-run        prune: only say what would be removed
+  --force          remove: even a dirty worktree or a live run's
+  --delete-branch  remove: also delete its branch
+  --json           Machine output on stdout
+  --cwd DIR        The repository (default: here)
+`;
+
+export const IMAGE_HELP = `Usage: corral image build --sandbox docker|podman [--file FILE] [--tag TAG] [--build-arg K=V]… [--context DIR]
+       corral image remove --sandbox docker|podman [--tag TAG]
+
+Builds (or removes) the container image a docker or podman run uses. The build output is streamed;
+the host uid/gid are passed as AGENT_UID/AGENT_GID build args. A failed build exits 1.
+
+Options:
+  --sandbox NAME     docker or podman (default: the sandbox of corral.config.*)
+  --file FILE        Dockerfile/Containerfile (default: Dockerfile, or Containerfile for podman)
+  --tag TAG          Image tag (default: the config's image, else corral-<repository folder>:latest)
+  --build-arg K=V    A build arg (repeatable)
+  --context DIR      Build context (default: the repository root)
+  --cwd DIR          The repository (default: here)
+`;
+
+export const INIT_HELP = `Usage: corral init [--agent NAME] [--sandbox NAME] [--model NAME] [--yes] [--cwd DIR]
+
+Scaffolds corral.config.ts and .corral/prompt.md, and for the docker and podman sandboxes a
+Dockerfile (docker) or Containerfile (podman) and .env.example; adds .env and .corral/ to .gitignore.
+Never overwrites a file: an existing one is skipped and named.
+
+On a terminal it asks for each choice not given as a flag; without one, a missing choice is an
+error (exit 2) that names its flag.
+
+Options:
+  --agent NAME     claude, codex or command
+  --sandbox NAME   bwrap, docker, podman or host
+  --model NAME     The agent's model (optional; --yes leaves the agent's default)
+  -y, --yes        Accept the defaults for every choice not given (claude, bwrap)
+  --cwd DIR        Where to scaffold (default: here)
+`;

@@ -1,7 +1,108 @@
-import { UsageError } from "@corral/core";
-import type { CliIO } from "../io.js";
+import { resolve } from "node:path";
+import { createReadStream } from "node:fs";
+import { totalTokens, UsageError } from "@corral/core";
+import { followEvents, followLog, journalLocation, listRuns, logPath, readEvents, readRun, type JournalRun } from "corral";
+import { parseFlags } from "../args.js";
+import { RUNS_HELP } from "../help.js";
+import { EXIT, type CliIO } from "../io.js";
 
-/** `corral runs`: not built yet. */
-export default async function runs(_argv: string[], _io: CliIO): Promise<number> {
-  throw new UsageError("`corral runs` is not available in this version.", { hint: "See `corral --help` for the commands that are." });
+/** `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository. */
+export default async function runs(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(
+    "runs",
+    argv,
+    { json: { type: "boolean" }, follow: { type: "boolean", short: "f" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
+    true,
+  );
+  const [action = "list", ref, ...extra] = positionals;
+  if (values.help) {
+    io.stdout.write(RUNS_HELP);
+    return EXIT.ok;
+  }
+  if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}".`, { hint: "See `corral runs --help`." });
+  if (values.follow && action !== "logs") throw new UsageError("--follow (-f) goes with `corral runs logs <id>`.", { hint: "e.g. corral runs logs fix-login -f" });
+  const { root } = await journalLocation(resolve(io.cwd, values.cwd ?? "."));
+
+  if (action === "list") {
+    if (ref !== undefined) throw new UsageError(`Unexpected argument "${ref}".`, { hint: "`corral runs show <id>` shows one run." });
+    const all = await listRuns(root);
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (!all.length) {
+      io.stderr.write(`No runs recorded in ${root}.\n`);
+      return EXIT.ok;
+    }
+    const rows = all.map((r) => [r.id, r.name ?? "", stateLabel(r), r.started.replace("T", " ").replace(/\.\d+Z$|Z$/, ""), duration(r), r.sandbox?.name ?? "", r.branch ?? ""]);
+    io.stdout.write(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "SANDBOX", "BRANCH"], ...rows]));
+    return EXIT.ok;
+  }
+
+  if (action !== "show" && action !== "logs") {
+    throw new UsageError(`Unknown action "${action}" for corral runs.`, { hint: "Use list, show <id> or logs <id> [-f]." });
+  }
+  if (ref === undefined) throw new UsageError(`corral runs ${action} needs a run id (or name).`, { hint: "`corral runs list` shows them." });
+  const run = await readRun(root, ref);
+
+  if (action === "show") {
+    if (values.json) io.stdout.write(`${JSON.stringify({ ...run, events: await readEvents(run) }, null, 2)}\n`);
+    else io.stdout.write(describe(run));
+    return EXIT.ok;
+  }
+
+  // logs: the plain-text log (or, with --json, the events), followed with -f until the run ends.
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  try {
+    if (values.json) {
+      const events = values.follow ? followEvents(run, { signal: controller.signal }) : (await readEvents(run))[Symbol.iterator]();
+      for await (const event of events as AsyncIterable<unknown>) io.stdout.write(`${JSON.stringify(event)}\n`);
+    } else if (values.follow) {
+      for await (const line of followLog(run, { signal: controller.signal })) io.stdout.write(`${line}\n`);
+    } else {
+      await new Promise<void>((done, fail) => createReadStream(logPath(run)).on("error", fail).on("end", done).pipe(io.stdout, { end: false }));
+    }
+  } finally {
+    process.off("SIGINT", stop);
+  }
+  return EXIT.ok;
+}
+
+function stateLabel(run: JournalRun): string {
+  return run.cleaned ? `${run.state} (cleaned)` : run.state;
+}
+
+function duration(run: JournalRun): string {
+  if (!run.ended) return run.state === "running" || run.state === "created" ? "running" : "";
+  const s = Math.round((Date.parse(run.ended) - Date.parse(run.started)) / 1000);
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+function describe(run: JournalRun): string {
+  const u = run.usage;
+  const lines = [
+    `run ${run.id}${run.name ? ` (${run.name})` : ""}`,
+    `  state: ${stateLabel(run)}${run.recordedState !== run.state ? ` (recorded as ${run.recordedState}; its process ${run.pid} is gone)` : ""}`,
+    `  started: ${run.started}${run.ended ? `, ended: ${run.ended} (${duration(run)})` : ""}`,
+    `  pid: ${run.pid} on ${run.host}`,
+    `  agent: ${run.agent ?? "?"}, sandbox: ${run.sandbox ? `${run.sandbox.name}${run.sandbox.id ? ` (${run.sandbox.id})` : ""}` : "?"}, isolation: ${run.isolation ?? "?"}`,
+    `  workspace: ${run.workspace ?? "(not created)"}`,
+    `  branch: ${run.branch ?? "(none)"}`,
+    `  iterations: ${run.iterations ?? 0}`,
+    ...(run.commits ? [`  commits: ${run.commits.length}`, ...run.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`)] : []),
+    ...(u ? [`  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`] : []),
+    ...(run.error ? [`  error: ${run.error.message}`, ...(run.error.hint ? [`  hint: ${run.error.hint}`] : [])] : []),
+    ...(run.cleaned ? [`  cleaned: ${run.cleaned.time}`, ...run.cleaned.actions.map((a) => `    ${a}`)] : []),
+    ...(run.state === "interrupted" && !run.cleaned ? ["  `corral clean` removes what it left behind (keeping its branch)."] : []),
+    `  log: ${logPath(run)}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Left-aligned columns, two spaces apart; the last column is not padded. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
+  return rows.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`).join("");
 }

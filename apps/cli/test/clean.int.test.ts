@@ -1,0 +1,104 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, processesMatching, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+// The CLI's own node_modules holds the plugins, as when a user installs them next to corral.
+const NODE_PATH = fileURLToPath(new URL("../node_modules", import.meta.url));
+const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", NODE_PATH } });
+
+/** An agent that commits, says so, then sleeps under a unique name (a symlink in its HOME) so the process table can be searched. */
+const committingSleeper = (marker: string) => [
+  "--",
+  "sh",
+  "-c",
+  `echo work > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: add work" && ln -s "$(command -v sleep)" "$HOME/${marker}" && echo committed && exec "$HOME/${marker}" 300`,
+];
+
+async function killMidRun(repo: string, marker: string, extra: string[]): Promise<{ runId: string }> {
+  const child = execa("node", [BIN, "run", "--isolation", "worktree", "--name", "crash", "--prompt", "x", ...extra, ...committingSleeper(marker)], { cwd: repo, reject: false, env: { NO_COLOR: "1", NODE_PATH } });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  await waitFor(() => stderr.includes("committed"), 60_000, "the agent to commit");
+  await waitFor(async () => (await processesMatching(marker)).length > 0, 10_000, "the agent to sleep");
+  child.kill("SIGKILL");
+  await child;
+  const list = await corral(["runs", "list", "--json"], repo);
+  const [run] = JSON.parse(list.stdout) as Array<{ id: string; state: string; recordedState: string }>;
+  expect(run).toMatchObject({ state: "interrupted", recordedState: "running" });
+  return { runId: run!.id };
+}
+
+async function expectCleanedUp(repo: string, runId: string, marker: string): Promise<void> {
+  // Before: a stray agent and the worktree. A dry run changes nothing.
+  expect((await processesMatching(marker)).length).toBeGreaterThan(0);
+  const dry = await corral(["clean", "--dry-run"], repo);
+  expect(dry.exitCode).toBe(0);
+  expect(dry.stderr).toContain(`${runId} (crash): would clean`);
+  expect(dry.stderr).toMatch(/would remove worktree .*crash \(branch corral\/crash kept\)/);
+  expect((await processesMatching(marker)).length).toBeGreaterThan(0);
+  expect(existsSync(join(repo, ".corral", "worktrees", "crash"))).toBe(true);
+
+  const r = await corral(["clean"], repo);
+  expect(r.stderr).toContain(`${runId} (crash): cleaned`);
+  expect(r.exitCode).toBe(0);
+  expect(await processesMatching(marker)).toEqual([]);
+  expect(existsSync(join(repo, ".corral", "worktrees", "crash"))).toBe(false);
+  expect((await gitIn(repo, "worktree", "list", "--porcelain")).match(/^worktree /gm)).toHaveLength(1);
+  // No lost commit: the agent's commit is on its branch.
+  expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/crash")).toBe("agent: add work");
+  expect(await gitIn(repo, "show", "corral/crash:work.txt")).toBe("work");
+
+  const show = await corral(["runs", "show", runId, "--json"], repo);
+  expect(JSON.parse(show.stdout)).toMatchObject({ state: "interrupted", cleaned: { actions: expect.arrayContaining([expect.stringMatching(/remove worktree/)]) } });
+  const again = await corral(["clean"], repo);
+  expect(again.stderr).toContain("Nothing to clean");
+}
+
+describe("SIGKILL the orchestrator mid-run, then corral clean", () => {
+  it("host sandbox: no stray process, no worktree, the commit on its branch", async () => {
+    const repo = await tempRepo();
+    const marker = `corral-clean-host-${process.pid}-${Date.now()}`;
+    const { runId } = await killMidRun(repo, marker, []);
+    await expectCleanedUp(repo, runId, marker);
+  });
+
+  it("docker sandbox: no container left either", async () => {
+    const engine = await containerEngineReady("docker");
+    if (!requireTool(engine.ready, engine.reason)) return;
+    const repo = await tempRepo();
+    const config = join(await tempDir(), "corral.config.json");
+    await writeFile(config, JSON.stringify({ sandbox: { name: "docker", options: { image: CONTAINER_TEST_IMAGE } } }));
+    const marker = `corral-clean-docker-${process.pid}-${Date.now()}`;
+    const { runId } = await killMidRun(repo, marker, ["--config", config]);
+    const containers = async () => (await execa("docker", ["ps", "-aq", "--filter", `label=corral.run=${runId}`])).stdout.trim();
+    expect(await containers()).not.toBe("");
+    await expectCleanedUp(repo, runId, marker);
+    expect(await containers()).toBe("");
+  });
+});
+
+describe("corral clean keeps what it must", () => {
+  it("keeps a dirty worktree unless --force, and stops the stray either way", async () => {
+    const repo = await tempRepo();
+    const marker = `corral-clean-dirty-${process.pid}-${Date.now()}`;
+    const { runId } = await killMidRun(repo, marker, []);
+    const worktree = join(repo, ".corral", "worktrees", "crash");
+    await writeFile(join(worktree, "unsaved.txt"), "not committed");
+    const kept = await corral(["clean", "--json"], repo);
+    const report = JSON.parse(kept.stdout) as { runs: Array<{ id: string; kept: string[]; cleaned: boolean }> };
+    expect(report.runs).toEqual([expect.objectContaining({ id: runId, cleaned: false, kept: [expect.stringMatching(/1 uncommitted change/)] })]);
+    expect(existsSync(join(worktree, "unsaved.txt"))).toBe(true);
+    expect(await processesMatching(marker)).toEqual([]); // the stray is stopped regardless
+
+    const forced = await corral(["clean", "--force"], repo);
+    expect(forced.exitCode).toBe(0);
+    expect(forced.stderr).toMatch(/discarding 1 uncommitted change/);
+    expect(existsSync(worktree)).toBe(false);
+    expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/crash")).toBe("agent: add work");
+  });
+});
