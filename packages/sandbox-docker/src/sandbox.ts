@@ -60,6 +60,12 @@ export function dockerCreateOptions(plan: ContainerPlan): Docker.ContainerCreate
   };
 }
 
+/** Throws SandboxUnavailableError (with the fix) when the engine does not answer. */
+async function throwIfEngineDown(docker: Docker): Promise<void> {
+  const ping = await pingDocker(docker);
+  if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { hint: ping.hint });
+}
+
 class DockerHandle implements SandboxHandle {
   readonly id: string;
   readonly #clients: DockerClients;
@@ -80,23 +86,25 @@ class DockerHandle implements SandboxHandle {
   /** Preflight (engine, image, network), then create and start the container. */
   static async start(clients: DockerClients, spec: SandboxSpec, options: ContainerOptions): Promise<DockerHandle> {
     const plan = planContainer(spec, options, { version: VERSION });
-    const ping = await pingDocker(clients.control);
-    if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { hint: ping.hint });
-    await assertImage(clients.control, plan.image);
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
         .inspect()
-        .catch((error: unknown) => {
+        .catch(async (error: unknown) => {
+          if (statusOf(error) !== 404) await throwIfEngineDown(clients.control);
           throw networkUnavailableError("docker", "bridge", statusOf(error) === 404 ? "this engine has no bridge network (dockerd --bridge=none?)" : String(error));
         });
     }
+    // Create first and diagnose only on failure (engine down? image missing?): a start costs
+    // one round trip less, and the diagnosis is the same.
     let container: Docker.Container | undefined;
     try {
       container = await clients.control.createContainer(dockerCreateOptions(plan));
       await container.start();
     } catch (error) {
       if (container) await container.remove({ force: true }).catch(() => {});
+      await throwIfEngineDown(clients.control);
+      if (!container && statusOf(error) === 404) await assertImage(clients.control, plan.image);
       throw new SandboxError(`Could not start the docker container for run ${spec.runId}: ${(error as Error).message}`, {
         code: "E_SANDBOX_START",
         hint: "Read the engine's message above; check the image (it needs /bin/sh and sleep), the mounts and the limits.",
