@@ -1,10 +1,10 @@
 import { describeSandboxConformance } from "@corral/core/testing";
-import { bwrapSandbox } from "./index.js";
+import { createBwrapSandbox } from "./index.js";
 
-describeSandboxConformance("bwrap", () => bwrapSandbox.create(bwrapSandbox.configure({}).options), {
+describeSandboxConformance("bwrap", () => createBwrapSandbox(), {
   security: { writeOutside: true, networkNone: true, hostLoopback: true, limits: { pids: true, memory: true } },
 });
 
-describeSandboxConformance("bwrap (host-readonly)", () => bwrapSandbox.create(bwrapSandbox.configure({ readPolicy: "host-readonly" }).options), {
+describeSandboxConformance("bwrap (host-readonly)", () => createBwrapSandbox({ readPolicy: "host-readonly" }), {
   security: { writeOutside: true, networkNone: true, hostLoopback: true },
 });

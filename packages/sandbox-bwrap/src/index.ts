@@ -10,6 +10,19 @@ import { bwrapOptions, type BwrapOptions, type BwrapOptionsInput } from "./optio
 
 let nextId = 0;
 
+/** The bwrap Sandbox: its handles are BwrapSandboxHandles (they report the limits in force). */
+export interface BwrapSandbox extends Sandbox {
+  create(spec: SandboxSpec): Promise<BwrapSandboxHandle>;
+}
+
+function makeSandbox(options: BwrapOptions): BwrapSandbox {
+  return {
+    name: "bwrap",
+    check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
+    create: (spec) => createSandbox(spec, options),
+  };
+}
+
 /** The `bwrap` sandbox plugin: bubblewrap namespaces, no image, no daemon (Linux). */
 export const bwrapSandbox = defineSandbox({
   name: "bwrap",
@@ -17,15 +30,14 @@ export const bwrapSandbox = defineSandbox({
   packageName: "@corral/sandbox-bwrap",
   description: "bubblewrap namespaces: no image, no daemon (Linux)",
   options: bwrapOptions,
-  create: (options: BwrapOptions): Sandbox => ({
-    name: "bwrap",
-    check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
-    create: (spec) => createSandbox(spec, options),
-  }),
+  create: makeSandbox,
 });
 
 /** `run({ sandbox: bwrap({ readPolicy: "minimal" }) })` */
 export const bwrap = (options?: BwrapOptionsInput) => bwrapSandbox.configure(options);
+
+/** A ready bwrap Sandbox without the run loop (validated options), for direct use and tests. */
+export const createBwrapSandbox = (options?: BwrapOptionsInput): BwrapSandbox => makeSandbox(bwrapSandbox.configure(options).options);
 
 async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<BwrapSandboxHandle> {
   // Fail closed even when the caller skipped check().

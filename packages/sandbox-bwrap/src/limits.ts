@@ -56,7 +56,7 @@ export function cgroupV1Dirs(procCgroup: string, mountinfo: string): Partial<Rec
       if (!controllers.split(",").includes(controller)) continue;
       const mount = mounts.find((m) => m.options.includes(controller));
       if (!mount || !(path === mount.root || path.startsWith(mount.root === "/" ? "/" : `${mount.root}/`))) continue;
-      out[controller] = join(mount.point, mount.root === "/" ? path : path.slice(mount.root.length));
+      out[controller] = under(mount.point, mount.root === "/" ? path : path.slice(mount.root.length));
     }
   }
   return out;
@@ -72,8 +72,11 @@ export function cgroupV2Dir(procCgroup: string, mountinfo: string): string | und
   if (path === undefined || !mount) return undefined;
   const root = mount[3]!;
   if (!(path === root || path.startsWith(root === "/" ? "/" : `${root}/`))) return undefined;
-  return join(mount[4]!, root === "/" ? path : path.slice(root.length));
+  return under(mount[4]!, root === "/" ? path : path.slice(root.length));
 }
+
+/** `point` + `path`, without the trailing slash `join` leaves for the root cgroup. */
+const under = (point: string, path: string) => join(point, path).replace(/(.)\/+$/, "$1");
 
 const procText = (file: string) => {
   try {

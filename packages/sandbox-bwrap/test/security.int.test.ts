@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote, type SandboxSpec } from "@corral/core";
 import { collect, hostProcessesMatching, eventually } from "@corral/core/testing";
 import { gitEnv, gitIn, hasCommand, removeDir, requireTool, tempDir, tempRepo } from "@corral/test-support";
-import { bwrapSandbox, type BwrapOptionsInput } from "../src/index.js";
-
-const sandbox = (options: BwrapOptionsInput = {}) => bwrapSandbox.create(bwrapSandbox.configure(options).options);
+import { createBwrapSandbox as sandbox } from "../src/index.js";
 const available = (await sandbox().check()).available;
 const run = requireTool(available, "bwrap is not usable here (apt-get install bubblewrap; user namespaces on)");
 const hasScript = await hasCommand("script");

@@ -1,0 +1,112 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SandboxSpec } from "@corral/core";
+import { resolveHostPath, sandboxArgs } from "./args.js";
+import { bwrapOptions } from "./options.js";
+
+const options = (input: unknown = {}) => bwrapOptions.parse(input);
+
+/** The value following each occurrence of `flag` (e.g. all `--bind` sources). */
+const pairs = (args: string[], flag: string) => args.flatMap((arg, i) => (arg === flag ? [[args[i + 1], args[i + 2]]] : []));
+
+describe("sandboxArgs", () => {
+  let root: string;
+  let spec: SandboxSpec;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "corral-args-"));
+    await mkdir(join(root, "ws/.git/hooks"), { recursive: true });
+    await writeFile(join(root, "ws/.git/config"), "[core]\n");
+    await mkdir(join(root, "home"));
+    await mkdir(join(root, "data"));
+    spec = {
+      runId: "r",
+      workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
+      gitMounts: { readWrite: [join(root, "common/objects")], readOnly: [join(root, "common/config"), join(root, "common/hooks")] },
+      home: join(root, "home"),
+      mounts: [{ host: join(root, "data") }, { host: join(root, "data"), sandbox: "/data", readonly: false }],
+      env: { API_KEY: "secret" },
+      network: "host",
+      limits: {},
+    };
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it("applies the hardening defaults and no env on the command line", () => {
+    const args = sandboxArgs(spec, options(), "/tmp/x");
+    for (const flag of ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session"]) expect(args).toContain(flag);
+    expect(args.join(" ")).toContain("--cap-drop ALL");
+    expect(args).not.toContain("--unshare-net");
+    expect(args.join(" ")).not.toContain("secret");
+    expect(args).not.toContain("--setenv");
+  });
+
+  it("each default can be switched off", () => {
+    const args = sandboxArgs(spec, options({ newSession: false, dieWithParent: false, dropCapabilities: false, namespaces: { user: false, pid: false, ipc: false, uts: false, cgroup: false } }), "/tmp/x");
+    expect(args.filter((a) => a.startsWith("--unshare") || ["--new-session", "--die-with-parent", "--cap-drop"].includes(a))).toEqual([]);
+  });
+
+  it("network none unshares the network", () => {
+    expect(sandboxArgs({ ...spec, network: "none" }, options(), "/tmp/x")).toContain("--unshare-net");
+    expect(sandboxArgs({ ...spec, network: { mode: "none" } }, options(), "/tmp/x")).toContain("--unshare-net");
+  });
+
+  it("minimal shows system folders read-only and never the whole host", () => {
+    const args = sandboxArgs(spec, options(), "/tmp/x");
+    expect(pairs(args, "--ro-bind")).toContainEqual(["/usr", "/usr"]);
+    expect(pairs(args, "--ro-bind")).not.toContainEqual(["/", "/"]);
+    expect(pairs(args, "--ro-bind").map(([src]) => src)).not.toContain(homedir());
+  });
+
+  it("host-readonly binds / read-only and hides HOMEs, /run and secrets", () => {
+    const args = sandboxArgs(spec, options({ readPolicy: "host-readonly" }), "/tmp/x");
+    expect(pairs(args, "--ro-bind")).toContainEqual(["/", "/"]);
+    expect(pairs(args, "--tmpfs").map(([p]) => p)).toEqual(expect.arrayContaining(["/root", "/run"]));
+    expect(pairs(args, "--ro-bind")).toContainEqual(["/dev/null", "/etc/shadow"]);
+  });
+
+  it("binds the workspace, git metadata, HOME and mounts, read-only git files last", () => {
+    const args = sandboxArgs(spec, options(), "/tmp/x");
+    const binds = pairs(args, "--bind");
+    expect(binds).toEqual(
+      expect.arrayContaining([["/tmp/x", "/tmp"], [spec.workspace.path, spec.workspace.path], [join(root, "common/objects"), join(root, "common/objects")], [spec.home, spec.home], [join(root, "data"), "/data"]]),
+    );
+    expect(pairs(args, "--ro-bind")).toContainEqual([join(root, "data"), join(root, "data")]);
+    // The workspace's own .git/config and hooks: read-only, after every read-write bind.
+    const lastBind = args.lastIndexOf("--bind");
+    expect(args.indexOf(join(root, "ws/.git/config"))).toBeGreaterThan(lastBind);
+    expect(args.indexOf(join(root, "ws/.git/hooks"))).toBeGreaterThan(lastBind);
+    // A missing read-only hooks folder becomes an empty read-only folder; a missing config is skipped.
+    expect(pairs(args, "--tmpfs")).toContainEqual([join(root, "common/hooks"), "--remount-ro"]);
+    expect(args).not.toContain(join(root, "common/config"));
+  });
+
+  it("hides a symlinked deny path through its target", async () => {
+    await mkdir(join(root, "real-secret"));
+    await symlink(join(root, "real-secret"), join(root, "secret-link"));
+    const args = sandboxArgs(spec, options({ denyRead: [join(root, "secret-link")] }), "/tmp/x");
+    expect(pairs(args, "--tmpfs")).toContainEqual([join(root, "real-secret"), "--remount-ro"]);
+  });
+
+  it("refuses a missing mount", () => {
+    expect(() => sandboxArgs({ ...spec, mounts: [{ host: join(root, "nope") }] }, options(), "/tmp/x")).toThrow(expect.objectContaining({ code: "E_MOUNT_MISSING" }));
+  });
+});
+
+describe("resolveHostPath", () => {
+  it("resolves ~ and relative paths on the host", () => {
+    expect(resolveHostPath("~")).toBe(homedir());
+    expect(resolveHostPath("~/x/y")).toBe(join(homedir(), "x/y"));
+    expect(resolveHostPath("a/b", "/base")).toBe("/base/a/b");
+    expect(resolveHostPath("/abs/../p")).toBe("/p");
+  });
+});
+
+describe("options", () => {
+  it("rejects unknown fields and bad values", () => {
+    expect(() => bwrapOptions.parse({ readPolicy: "everything" })).toThrow();
+    expect(() => bwrapOptions.parse({ nope: 1 })).toThrow();
+    expect(() => bwrapOptions.parse({ mounts: [{ host: "/x", sandbox: "relative" }] })).toThrow();
+  });
+});
