@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandAgent, run, type RunEvent } from "@corral/core";
+import { gitEnv, gitIn, removeDir, requireTool, tempRepo } from "@corral/test-support";
+import { worktree } from "@corral/worktree-git";
+import { bwrap, createBwrapSandbox } from "../src/index.js";
+
+const available = requireTool((await createBwrapSandbox().check()).available, "bwrap is not usable here (apt-get install bubblewrap; user namespaces on)");
+
+describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
+  let repo: string;
+  beforeAll(async () => {
+    repo = await tempRepo();
+  });
+  afterAll(() => removeDir(repo));
+
+  it("the command agent commits inside the sandbox; the commit is on the run's branch, hooks stay untouched", async () => {
+    const script = [
+      "set -e",
+      'echo "made in the sandbox" > agent.txt',
+      "git add agent.txt",
+      "git commit -q -m 'agent: add agent.txt'",
+      // An escape attempt along the way: planting a hook in the shared git folder must fail.
+      'if echo "#!/bin/sh" > "$(git rev-parse --git-common-dir)/hooks/post-commit" 2>/dev/null; then echo HOOK-PLANTED; fi',
+      'echo "HOME is $HOME"',
+      "echo '<promise>COMPLETE</promise>'",
+    ].join("\n");
+    const events: RunEvent[] = [];
+    const result = await run({
+      agent: commandAgent.configure({ argv: ["sh", "-c", script] }),
+      sandbox: bwrap(),
+      isolation: worktree(),
+      cwd: repo,
+      name: "bwrap-e2e",
+      prompt: "commit something",
+      env: { ...gitEnv, PATH: "/usr/local/bin:/usr/bin:/bin" },
+      handleProcessSignals: false,
+      onEvent: (event) => events.push(event),
+    });
+
+    expect(result.status).toBe("succeeded");
+    expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
+    expect(result.commits.map((c) => c.subject)).toEqual(["agent: add agent.txt"]);
+    expect(result.branch).toBeTruthy();
+    expect(await gitIn(repo, "log", "-1", "--format=%s", result.branch!)).toBe("agent: add agent.txt");
+    expect(await gitIn(repo, "show", `${result.branch!}:agent.txt`)).toBe("made in the sandbox");
+    const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+    expect(text).not.toContain("HOOK-PLANTED");
+    expect(existsSync(join(repo, ".git/hooks/post-commit"))).toBe(false);
+    // The agent's HOME was the run's own, not the host's.
+    expect(text.find((line) => line.startsWith("HOME is "))).toMatch(/^HOME is \/tmp\/corral-home-/);
+    expect(events.find((e) => e.type === "sandbox.ready")).toMatchObject({ sandbox: "bwrap" });
+    // The main checkout did not move.
+    expect(await gitIn(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
+    expect(await readFile(join(repo, "README.md"), "utf8")).toBe("# test repo\n");
+  });
+});
