@@ -16,6 +16,11 @@ export { terminalDisplay } from "./displays/terminal.js";
 export type { TerminalDisplayOptions } from "./displays/terminal.js";
 export { logFileDisplay } from "./displays/log-file.js";
 export { ndjsonDisplay } from "./displays/ndjson.js";
+export { boardDisplay } from "./displays/board.js";
+export { runMany } from "./fleet.js";
+export type { Fleet, RunManyOptions, TaskOutcome, TaskStatus } from "./fleet.js";
+export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks, taskSchema } from "./tasks.js";
+export type { Task } from "./tasks.js";
 export { formatEvent, formatAgentEvent } from "./displays/format.js";
 export {
   journalDisplay,

@@ -15,7 +15,7 @@ import {
   type RunResult,
   type Sandbox,
 } from "@corral/core";
-import { loadConfig, type CorralConfig, type PluginRefConfig } from "./config.js";
+import { loadConfig, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
 import { runJournal } from "./journal/index.js";
@@ -34,6 +34,8 @@ export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>,
   model?: string;
   /** A config file path, or false to ignore config files. Default: corral.config.* found from cwd. */
   config?: string | false;
+  /** An already loaded config (fleets load it once); used instead of reading a file. */
+  configData?: LoadedConfig;
   /** Host env var names to pass into the sandbox (values treated as secrets). */
   envNames?: string[];
   /** dotenv files whose vars are passed into the sandbox (values treated as secrets). */
@@ -58,7 +60,7 @@ export interface ResolvedRun<T> {
  */
 export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const { config, file } = options.config === false ? { config: {} as CorralConfig, file: undefined } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) });
+  const { config, file } = options.configData ? options.configData : options.config === false ? { config: {} as CorralConfig, file: undefined } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
   const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);
@@ -85,7 +87,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const prompt = options.prompt ?? (promptFile === undefined ? config.prompt : undefined);
   const logFile = options.logFile ?? (config.logFile ? resolve(baseDir, config.logFile) : undefined);
 
-  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, envNames: _e, envFiles: _f, logFile: _l, journal: _j, ...rest } = options;
+  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, configData: _cd, envNames: _e, envFiles: _f, logFile: _l, journal: _j, ...rest } = options;
   const core: CoreRunOptions<T> = {
     ...rest,
     cwd,

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { totalTokens, UsageError, type Display, type RunResult } from "@corral/core";
 import { ndjsonDisplay, run, terminalDisplay, type CorralRunOptions } from "corral";
+import { runFleet } from "./fleet.js";
 import { keyValues, numberFlag, parseFlags } from "../args.js";
 import { RUN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -42,6 +43,10 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
     io.stdout.write(RUN_HELP);
     return EXIT.ok;
   }
+  if (values.tasks !== undefined || values["tasks-cmd"] !== undefined) return runFleet(values, commandArgv, io);
+  for (const flag of ["parallel", "fail-fast"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to fleets.`, { hint: "Add --tasks FILE or --tasks-cmd CMD, or drop the flag." });
+  }
   const options = runOptionsFromFlags(values, commandArgv, io);
 
   const displays: Display[] = [terminalDisplay({ stream: io.stderr })];
@@ -60,7 +65,7 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
   }
 }
 
-type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>["values"];
+export type RunFlagValues = ReturnType<typeof parseFlags<typeof RUN_FLAGS>>["values"];
 
 /** Flags → library options. Every check here throws UsageError (exit 2) before anything is created. */
 export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[], io: CliIO): CorralRunOptions {

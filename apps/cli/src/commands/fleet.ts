@@ -1,0 +1,61 @@
+import { totalTokens, UsageError, type Display } from "@corral/core";
+import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, terminalDisplay, type TaskOutcome } from "corral";
+import { resolve } from "node:path";
+import { numberFlag } from "../args.js";
+import { EXIT, type CliIO } from "../io.js";
+import { reportError } from "../report.js";
+import { runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
+
+/** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
+export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
+  if (values.tasks !== undefined && values["tasks-cmd"] !== undefined) throw new UsageError("Give --tasks or --tasks-cmd, not both.", { hint: "Drop one of them." });
+  for (const flag of ["prompt", "prompt-file", "prompt-arg", "name"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to a fleet: each task has its own.`, { hint: `Put it in the task list, or drop --${flag}.` });
+  }
+  const concurrency = numberFlag("parallel", values.parallel, { integer: true, min: 1 }) ?? 4;
+  const options = runOptionsFromFlags(values, commandArgv, io);
+  const cwd = options.cwd ?? io.cwd;
+  // The whole list is validated before anything starts.
+  const tasks = values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
+
+  const displays: Display[] = [io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : terminalDisplay({ stream: io.stderr })];
+  if (values.json) displays.push(ndjsonDisplay(io.stdout));
+  const controller = new AbortController();
+  const stop = trapInterrupts(controller, io);
+  let outcomes: TaskOutcome[];
+  try {
+    const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, displays, signal: controller.signal, handleProcessSignals: false });
+    outcomes = await fleet.results;
+  } catch (error) {
+    return reportError(io, error);
+  } finally {
+    stop();
+    for (const display of displays) await display.close?.();
+  }
+  io.stderr.write(renderFleetSummary(outcomes));
+  for (const outcome of outcomes) {
+    if (outcome.error && outcome.status === "failed") io.stderr.write(`\n[${outcome.name}] ${outcome.error.message}${outcome.error.hint ? `\n  hint: ${outcome.error.hint}` : ""}\n`);
+  }
+  if (controller.signal.aborted) return EXIT.interrupted;
+  return outcomes.every((o) => o.status === "succeeded") ? EXIT.ok : EXIT.failed;
+}
+
+/** task, status, iterations, commits, branch, tokens, duration — one row per task. */
+export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
+  const rows = [
+    ["TASK", "STATUS", "ITER", "COMMITS", "BRANCH", "TOKENS", "DURATION"],
+    ...outcomes.map((o) => [
+      o.name,
+      o.status,
+      String(o.result?.iterations ?? "-"),
+      String(o.result?.commits.length ?? "-"),
+      o.result?.branch ?? "-",
+      o.result ? String(totalTokens(o.result.usage)) : "-",
+      `${(o.durationMs / 1000).toFixed(1)}s`,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const failed = outcomes.filter((o) => o.status !== "succeeded").length;
+  const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return `\n${table}\n${outcomes.length - failed}/${outcomes.length} task(s) succeeded\n`;
+}

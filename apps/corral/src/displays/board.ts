@@ -1,0 +1,90 @@
+import { totalTokens, type Display, type RunEvent } from "@corral/core";
+import { formatAgentEvent, oneLine } from "./format.js";
+
+interface Row {
+  name: string;
+  state: string;
+  iteration: string;
+  action: string;
+  started?: number;
+  ended?: number;
+  tokens: number;
+}
+
+/**
+ * The live board of a fleet, for a TTY: one line per task (state, iteration, latest agent
+ * action, elapsed, tokens), redrawn in place at most ten times a second. Without a TTY use the
+ * terminal display instead: its lines carry the task name as a prefix.
+ */
+export function boardDisplay(options: { stream?: NodeJS.WritableStream & { columns?: number }; tasks?: readonly string[]; color?: boolean } = {}): Display {
+  const stream = options.stream ?? process.stderr;
+  const color = options.color ?? !process.env.NO_COLOR;
+  const rows = new Map<string, Row>();
+  for (const name of options.tasks ?? []) rows.set(name, { name, state: "queued", iteration: "", action: "", tokens: 0 });
+  let drawn = 0;
+  let scheduled: NodeJS.Timeout | undefined;
+  const ticker = setInterval(() => draw(), 1000).unref();
+
+  const paint = (state: string, text: string) => {
+    if (!color) return text;
+    const code = state === "succeeded" ? 32 : state === "failed" ? 31 : state === "aborted" ? 33 : state === "running" ? 36 : 2;
+    return `\x1b[${code}m${text}\x1b[0m`;
+  };
+  const draw = () => {
+    scheduled = undefined;
+    const width = Math.max(40, (stream.columns ?? 120) - 1);
+    const nameWidth = Math.min(24, Math.max(4, ...[...rows.keys()].map((n) => n.length)));
+    const lines = [...rows.values()].map((row) => {
+      const elapsed = row.started ? `${Math.round(((row.ended ?? Date.now()) - row.started) / 1000)}s` : "";
+      const head = `${row.name.slice(0, nameWidth).padEnd(nameWidth)}  ${row.state.padEnd(9)} ${row.iteration.padEnd(6)} ${elapsed.padStart(5)} ${String(row.tokens).padStart(8)} tok  `;
+      return paint(row.state, oneLine(head + row.action, width));
+    });
+    let out = drawn ? `\x1b[${drawn}F` : "";
+    for (const line of lines) out += `\x1b[2K${line}\n`;
+    drawn = lines.length;
+    stream.write(out);
+  };
+  const schedule = () => {
+    scheduled ??= setTimeout(draw, 100);
+  };
+
+  return {
+    name: "board",
+    onEvent(event: RunEvent) {
+      const name = event.name ?? event.runId;
+      const row = rows.get(name) ?? { name, state: "queued", iteration: "", action: "", tokens: 0 };
+      rows.set(name, row);
+      switch (event.type) {
+        case "run.started":
+          row.state = "running";
+          row.started = Date.now();
+          break;
+        case "iteration.started":
+          row.iteration = `${event.iteration}/${event.maxIterations}`;
+          break;
+        case "iteration.finished":
+          row.tokens += totalTokens(event.usage);
+          break;
+        case "agent": {
+          const action = formatAgentEvent(event.event);
+          if (action) row.action = action;
+          break;
+        }
+        case "hook.started":
+          row.action = `hook ${event.hook}: ${event.command}`;
+          break;
+        case "run.finished":
+          row.state = event.status;
+          row.ended = Date.now();
+          row.action = event.error ? `${event.error.code}: ${event.error.message}` : row.action;
+          break;
+      }
+      schedule();
+    },
+    close() {
+      clearInterval(ticker);
+      if (scheduled) clearTimeout(scheduled);
+      draw();
+    },
+  };
+}

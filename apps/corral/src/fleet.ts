@@ -1,0 +1,122 @@
+import { AbortError, toCorralError, type CorralError, type RunEvent, type RunResult } from "@corral/core";
+import { resolve } from "node:path";
+import { loadConfig } from "./config.js";
+import { run, type CorralRunOptions } from "./run.js";
+import type { Task } from "./tasks.js";
+
+export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "prompt" | "promptFile" | "promptArgs"> {
+  /** How many tasks run at once. Default 4. */
+  concurrency?: number;
+  /** Stop every other task (and start no more) when one fails. Default false. */
+  failFast?: boolean;
+}
+
+export type TaskStatus = "succeeded" | "failed" | "aborted" | "skipped";
+
+export interface TaskOutcome {
+  name: string;
+  status: TaskStatus;
+  result?: RunResult<unknown> & { logFile?: string };
+  error?: CorralError;
+  durationMs: number;
+}
+
+/** A fleet in progress: iterate it for outcomes as tasks finish, or await `results` for all of them, in task order. */
+export interface Fleet extends AsyncIterable<TaskOutcome> {
+  readonly results: Promise<TaskOutcome[]>;
+}
+
+/**
+ * Runs many tasks, each on its own worktree, branch and sandbox, `concurrency` at a time.
+ * Outcomes stream out as tasks finish; a failed task never stops the others unless `failFast`.
+ */
+export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): Fleet {
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number of at least 1, got ${concurrency}`);
+  const names = new Set(tasks.map((t) => t.name));
+  if (names.size !== tasks.length) throw new TypeError("Task names must be unique: each names a branch and a worktree.");
+
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+
+  const finished: TaskOutcome[] = [];
+  const byTask: TaskOutcome[] = new Array(tasks.length);
+  let wake: Array<() => void> = [];
+  let done = false;
+  const notify = () => {
+    const waiters = wake;
+    wake = [];
+    for (const resume of waiters) resume();
+  };
+  const publish = (index: number, outcome: TaskOutcome) => {
+    finished.push(outcome);
+    byTask[index] = outcome;
+    notify();
+  };
+
+  const results = (async () => {
+    const cwd = resolve(options.cwd ?? process.cwd());
+    // The config is loaded once for the whole fleet.
+    const loaded = options.configData ?? (options.config === false ? { config: {} } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) }));
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) {
+        const index = next++;
+        const task = tasks[index]!;
+        const started = performance.now();
+        if (controller.signal.aborted) {
+          publish(index, { name: task.name, status: options.signal?.aborted ? "aborted" : "skipped", durationMs: 0 });
+          continue;
+        }
+        try {
+          const result = await run({
+            ...options,
+            config: false,
+            configData: loaded,
+            cwd,
+            name: task.name,
+            signal: controller.signal,
+            ...(task.prompt !== undefined ? { prompt: task.prompt } : {}),
+            ...(task.promptFile !== undefined ? { promptFile: resolve(cwd, task.promptFile) } : {}),
+            ...(task.promptArgs ? { promptArgs: task.promptArgs } : {}),
+            ...(task.agent ? { agent: task.agent } : {}),
+            ...(task.model ? { model: task.model } : {}),
+            ...(task.sandbox ? { sandbox: task.sandbox } : {}),
+            ...(task.maxIterations ? { maxIterations: task.maxIterations } : {}),
+          });
+          publish(index, { name: task.name, status: "succeeded", result, durationMs: Math.round(performance.now() - started) });
+        } catch (error) {
+          const corralError = toCorralError(error);
+          const status: TaskStatus = corralError instanceof AbortError ? "aborted" : "failed";
+          publish(index, { name: task.name, status, error: corralError, durationMs: Math.round(performance.now() - started) });
+          if (status === "failed" && options.failFast) controller.abort("another task failed (failFast)");
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+    } finally {
+      done = true;
+      options.signal?.removeEventListener("abort", onOuterAbort);
+      notify();
+    }
+    return byTask; // in task order; the iterator gives finish order
+  })();
+
+  return {
+    results,
+    [Symbol.asyncIterator]: () => {
+      let index = 0;
+      return {
+        next: async (): Promise<IteratorResult<TaskOutcome>> => {
+          // Each iterator keeps its own place, so several consumers each see every outcome.
+          while (index >= finished.length && !done) await new Promise<void>((resume) => wake.push(resume));
+          return index < finished.length ? { value: finished[index++]!, done: false } : { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
+
+export type { RunEvent };

@@ -1,0 +1,96 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { bwrap } from "@corral/sandbox-bwrap";
+import { worktree } from "@corral/worktree-git";
+import { commandAgent, UsageError } from "@corral/core";
+import { gitIn, hasCommand, requireTool, tempRepo } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { parseTasks, runMany, type Task, type TaskOutcome } from "../src/index.js";
+
+// Each task's agent writes a file named after the task (its prompt) and commits it.
+const agent = commandAgent.configure({
+  argv: ["sh", "-c", 'echo "$0" > "task-$0.txt" && git add -A && git -c user.name=Agent -c user.email=a@example.com commit -qm "task $0" && echo "<promise>COMPLETE</promise>"', "{prompt}"],
+});
+const tasks = (n: number): Task[] => Array.from({ length: n }, (_, i) => ({ name: `t${String(i + 1).padStart(2, "0")}`, prompt: `t${String(i + 1).padStart(2, "0")}` }));
+
+async function fleetOf16(sandbox: ReturnType<typeof bwrap> | "host") {
+  const repo = await tempRepo();
+  const streamed: TaskOutcome[] = [];
+  const before = process.resourceUsage().maxRSS;
+  const fleet = runMany(tasks(16), { cwd: repo, config: false, agent, sandbox, isolation: worktree(), concurrency: 8, handleProcessSignals: false, maxIterations: 2 });
+  for await (const outcome of fleet) streamed.push(outcome);
+  const results = await fleet.results;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  console.info(`[fleet ${typeof sandbox === "string" ? sandbox : "bwrap"}] 16 tasks at concurrency 8: orchestrator peak RSS ${peakRssMb.toFixed(0)} MB (before: ${(before / 1024).toFixed(0)} MB)`);
+
+  expect(streamed.map((o) => o.name).sort()).toEqual(results.map((o) => o.name).sort());
+  expect(results.map((o) => [o.name, o.status, o.error?.message])).toEqual(tasks(16).map((t) => [t.name, "succeeded", undefined]));
+  for (const outcome of results) {
+    const branch = `corral/${outcome.name}`;
+    expect(outcome.result!.branch).toBe(branch);
+    expect(outcome.result!.commits.map((c) => c.subject)).toEqual([`task ${outcome.name}`]);
+    // Exactly its own commit on its own branch.
+    expect(await gitIn(repo, "log", "--format=%s", `main..${branch}`)).toBe(`task ${outcome.name}`);
+    expect(await gitIn(repo, "show", "--name-only", "--format=", branch)).toBe(`task-${outcome.name}.txt`);
+  }
+  expect((await gitIn(repo, "branch", "--list", "corral/*")).split("\n")).toHaveLength(16);
+  expect((await gitIn(repo, "worktree", "list")).split("\n")).toHaveLength(1);
+  const leftovers = readdirSync(join(repo, ".corral", "worktrees"), { withFileTypes: true }).filter((e) => e.isDirectory());
+  expect(leftovers).toEqual([]);
+  expect(peakRssMb).toBeGreaterThan(0);
+}
+
+describe("runMany", () => {
+  it("16 tasks at concurrency 8 in the host sandbox: all succeed, 16 branches, no worktree left", async () => {
+    await fleetOf16("host");
+  });
+
+  it("16 tasks at concurrency 8 in bwrap", async () => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) return;
+    await fleetOf16(bwrap());
+  });
+
+  it("a failed task does not stop the others; failFast stops the rest", async () => {
+    const repo = await tempRepo();
+    const mixed = commandAgent.configure({ argv: ["sh", "-c", '[ "$0" = bad ] && { echo broken; exit 9; }; sleep 0.3; echo ok', "{prompt}"] });
+    const list: Task[] = [{ name: "bad", prompt: "bad" }, { name: "a", prompt: "a" }, { name: "b", prompt: "b" }, { name: "c", prompt: "c" }];
+    const all = await runMany(list, { cwd: repo, config: false, agent: mixed, isolation: "in-place", concurrency: 1, handleProcessSignals: false }).results;
+    expect(all.map((o) => o.status)).toEqual(["failed", "succeeded", "succeeded", "succeeded"]);
+    expect(all[0]!.error!.code).toBe("E_AGENT_EXECUTION");
+    const fast = await runMany(list, { cwd: repo, config: false, agent: mixed, isolation: "in-place", concurrency: 1, failFast: true, handleProcessSignals: false }).results;
+    expect(fast.map((o) => o.status)).toEqual(["failed", "skipped", "skipped", "skipped"]);
+  });
+
+  it("aborting stops every task and keeps every branch", async () => {
+    const repo = await tempRepo();
+    const slow = commandAgent.configure({ argv: ["sh", "-c", 'echo "$0" > f.txt; git add -A; git -c user.name=A -c user.email=a@e.x commit -qm "$0"; echo committed; sleep 30', "{prompt}"] });
+    const controller = new AbortController();
+    const fleet = runMany(tasks(3), { cwd: repo, config: false, agent: slow, isolation: worktree(), concurrency: 3, signal: controller.signal, handleProcessSignals: false, onEvent: (e) => { if (e.type === "agent") setTimeout(() => controller.abort(), 300); } });
+    const all = await fleet.results;
+    expect(all.map((o) => o.status)).toEqual(["aborted", "aborted", "aborted"]);
+    expect((await gitIn(repo, "branch", "--list", "corral/*")).split("\n").map((b) => b.trim()).sort()).toEqual(["corral/t01", "corral/t02", "corral/t03"]);
+  });
+});
+
+describe("task lists", () => {
+  it("are rejected whole, with the line of each problem", () => {
+    const yaml = ["- name: ok", "  prompt: fine", "- name: ok", "  prompt: again", "- prompt: no name", "- name: both", "  prompt: a", "  promptFile: b.md", "- name: bad name!", "  prompt: x", "  maxIterations: -1"].join("\n");
+    let error: UsageError | undefined;
+    try { parseTasks(yaml, "tasks.yaml"); } catch (e) { error = e as UsageError; }
+    expect(error).toBeInstanceOf(UsageError);
+    const message = error!.message;
+    expect(message).toContain("nothing was started");
+    expect(message).toMatch(/tasks\.yaml:3 \(task 2\): the name "ok" is already used by task 1/);
+    expect(message).toMatch(/tasks\.yaml:5 \(task 3\): name: /);
+    expect(message).toMatch(/tasks\.yaml:6 \(task 4\): give exactly one of prompt or promptFile/);
+    expect(message).toMatch(/tasks\.yaml:9 \(task 5\): name: use letters/);
+    expect(message).toMatch(/tasks\.yaml:11 \(task 5\): maxIterations: /);
+  });
+
+  it("JSON works too, and syntax errors name the line", () => {
+    expect(parseTasks('[{"name":"a","prompt":"x","promptArgs":{"k":"v"}}]', "t.json")).toEqual([{ name: "a", prompt: "x", promptArgs: { k: "v" } }]);
+    expect(() => parseTasks('[{"name": "a",\n  "prompt": }]', "t.json")).toThrow(/t\.json:2/);
+    expect(() => parseTasks("{}", "t.json")).toThrow(/must be a list/);
+    expect(() => parseTasks("[]", "t.json")).toThrow(/empty/);
+  });
+});
