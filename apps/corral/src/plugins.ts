@@ -93,11 +93,13 @@ export class PluginLoader {
   }
 
   /**
-   * Imports a package resolved from the user's project first, then from corral's own install.
+   * Imports a package resolved from the user's project first, then from corral's own install, then
+   * from the running program's (the CLI installed beside its plugins, globally or in a monorepo).
    * Returns undefined when it is not installed; any other failure is real and is thrown.
    */
   async #import(pkg: string, projectOnly = false): Promise<Record<string, unknown> | undefined> {
-    const bases = [join(this.#cwd, "noop.js"), ...(projectOnly ? [] : [import.meta.url])];
+    const program = process.argv[1];
+    const bases = [join(this.#cwd, "noop.js"), ...(projectOnly ? [] : [import.meta.url, ...(program ? [program] : [])])];
     for (const base of bases) {
       let resolved: string;
       try {

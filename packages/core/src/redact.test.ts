@@ -17,6 +17,15 @@ describe("redactor", () => {
     expect(out).toContain("***");
   });
 
+  it("keeps field names in validation messages readable", () => {
+    expect(redact('Unrecognized key: "maxTurns"')).toBe('Unrecognized key: "maxTurns"');
+    expect(redact("Invalid input: expected string, received undefined at key: model")).toContain("key: model");
+  });
+
+  it.each([["password=hunter22"], ["x-api-key: abcdef123456"], ["secret_key = 'zyxwvutsrq'"], ["client_secret: qwertyuiop"]])("hides lower-case secret fields in %j", (text) => {
+    expect(redact(text)).toContain("***");
+  });
+
   it("leaves ordinary text alone", () => {
     const text = "iteration 3 finished: 12 files changed, see src/key-handling.ts";
     expect(redact(text)).toBe(text);

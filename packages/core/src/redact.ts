@@ -12,10 +12,13 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\bAKIA[0-9A-Z]{16}\b/g, MASK],
   // Authorization headers.
   [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${MASK}`],
-  // NAME=value and "name": "value" where the name says it holds a secret.
+  // Env style, NAME=value / NAME: value, where an upper-case name says it holds a secret.
+  // Case-sensitive on purpose: "Unrecognized key: maxTurns" is an ordinary message, not a secret.
+  [/\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/g, `$1$2$3${MASK}`],
+  // JSON / header style with a quoted or lower-case name: "api_key": "…", password=…, x-api-key: …
   [
-    /\b([A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)("?\s*[=:]\s*)("?)([^\s"',;&]+)/gi,
-    `$1$2$3${MASK}`,
+    /(["']?)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]key)?|token|password|passwd|auth[_-]?token|client[_-]secret))\1(\s*[=:]\s*)(["']?)([^\s"',;&]{4,})/gi,
+    `$1$2$1$3$4${MASK}`,
   ],
 ];
 
