@@ -1,0 +1,94 @@
+// Worktree costs on a generated ~30,000-file repository:
+//  - acquire+release through the plugin vs raw `git worktree add` + `remove` (target: within 10 %);
+//  - an acquire from the pool vs a fresh one when the bases differ by a few files (target: >= 5x faster).
+// The repository lives in a temp dir and is removed at the end.
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { measure, report, skip } from "../../../tooling/bench/measure.mjs";
+
+const SUITE = "worktree-git";
+const FILES = Number(process.env.CORRAL_BENCH_FILES ?? 30_000);
+const SAMPLES = Number(process.env.CORRAL_BENCH_SAMPLES ?? 5);
+
+const env = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "b@example.com", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "b@example.com" };
+const sh = (cwd, ...args) => execFileSync("git", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 }).toString().trim();
+
+try {
+  sh(tmpdir(), "--version");
+} catch {
+  skip(SUITE, "git is not installed");
+  process.exit(0);
+}
+
+const { worktreeIsolation } = await import("../dist/index.js");
+const make = (options) => worktreeIsolation.create(worktreeIsolation.configure(options).options);
+
+const repo = await realpath(await mkdtemp(join(tmpdir(), "corral-bench-wt-")));
+try {
+  // ~30,000 small files in 300 folders, like a mid-sized monorepo.
+  sh(repo, "init", "-q", "-b", "main");
+  for (let d = 0; d < FILES / 100; d++) {
+    const dir = join(repo, `pkg${d}`, "src");
+    await mkdir(dir, { recursive: true });
+    await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(dir, `file${f}.ts`), `export const v${d}_${f} = ${d * 100 + f};\n`)));
+  }
+  sh(repo, "add", "-A");
+  sh(repo, "commit", "-q", "-m", "generated");
+  const baseA = sh(repo, "rev-parse", "HEAD");
+  // Base B differs from A by a few files.
+  for (let i = 0; i < 5; i++) await writeFile(join(repo, `pkg${i}`, "src", "file0.ts"), `export const changed${i} = true;\n`);
+  sh(repo, "commit", "-q", "-am", "a few changes");
+  const baseB = sh(repo, "rev-parse", "HEAD");
+
+  let n = 0;
+  const request = () => ({ cwd: repo, runId: `bench-${++n}`, name: `bench-${n}` });
+
+  // Raw floor: the same worktree, branch and clean-up, by hand. Plugin and floor samples are
+  // interleaved so that load from anything else on the machine hits both alike.
+  const rawOnce = () => {
+    const path = join(repo, ".corral", "raw");
+    sh(repo, "worktree", "add", "-q", "-b", `raw-${++n}`, path, baseA);
+    sh(repo, "worktree", "remove", path);
+    sh(repo, "branch", "-D", `raw-${n}`);
+  };
+  const fresh = make({ base: baseA, deleteBranch: true });
+  const pluginOnce = async () => {
+    const ws = await fresh.acquire(request());
+    await fresh.release(ws, { outcome: "succeeded" });
+  };
+  const raw = [];
+  const plugin = [];
+  await rawOnce();
+  await pluginOnce();
+  for (let i = 0; i < SAMPLES; i++) {
+    raw.push(...(await measure(rawOnce, { warmup: 0, samples: 1 })));
+    plugin.push(...(await measure(pluginOnce, { warmup: 0, samples: 1 })));
+  }
+
+  // Acquire only: fresh vs from the pool, alternating bases A and B so each reuse switches a few files.
+  const freshAcquire = [];
+  const reusedAcquire = [];
+  const timeAcquire = async (isolation, base, into) => {
+    const iso = make({ base, deleteBranch: true, reuse: isolation === "pool", poolSize: 1 });
+    const start = performance.now();
+    const ws = await iso.acquire(request());
+    into?.push(performance.now() - start);
+    await iso.release(ws, { outcome: "succeeded" });
+  };
+  await timeAcquire("pool", baseA); // fills the pool (warm-up)
+  for (let i = 0; i < SAMPLES; i++) {
+    await timeAcquire("fresh", i % 2 ? baseA : baseB, freshAcquire);
+    await timeAcquire("pool", i % 2 ? baseA : baseB, reusedAcquire);
+  }
+
+  report(SUITE, [
+    { name: `acquire+release via plugin (${FILES} files)`, unit: "ms", samples: plugin, floor: `raw git worktree add+remove (${FILES} files)`, target: "<= 1.10x floor" },
+    { name: `raw git worktree add+remove (${FILES} files)`, unit: "ms", samples: raw },
+    { name: "acquire from the pool (bases differ by 5 files)", unit: "ms", samples: reusedAcquire, floor: "fresh acquire", target: "<= 0.20x floor" },
+    { name: "fresh acquire", unit: "ms", samples: freshAcquire },
+  ]);
+} finally {
+  await rm(repo, { recursive: true, force: true });
+}
