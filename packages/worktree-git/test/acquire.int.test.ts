@@ -78,6 +78,29 @@ describe.runIf(hasGit)("acquire", () => {
     expect(names.has("corral/same")).toBe(false);
     expect((await worktreePaths(dir)).sort()).toEqual([...paths].sort());
     for (const ws of all) expect(await gitIn(ws.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe(ws.branch);
+    const exclude = await readFile(join(dir, ".git/info/exclude"), "utf8");
+    expect(exclude.split("\n").filter((l) => l === "/.corral/")).toHaveLength(1);
+  });
+
+  it("puts worktrees in an absolute base folder outside the repository when told to", async () => {
+    const dir = await repo();
+    const elsewhere = await tempDir("corral-wt-elsewhere-");
+    cleanup.push(elsewhere);
+    const iso = isolation({ baseDir: join(elsewhere, "trees") });
+    const ws = await iso.acquire(request(dir, { name: "out" }));
+    expect(ws.path).toBe(join(elsewhere, "trees/out"));
+    expect(await gitIn(ws.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe("corral/out");
+    expect((await iso.release(ws, { outcome: "succeeded" })).removed).toBe(true);
+    expect(await readdir(join(elsewhere, "trees"))).toEqual([]);
+  });
+
+  it("an aborted acquire creates nothing", async () => {
+    const dir = await repo();
+    const before = await tree(dir);
+    const controller = new AbortController();
+    controller.abort("stop");
+    await expect(isolation().acquire(request(dir, { name: "x", signal: controller.signal }))).rejects.toMatchObject({ code: "E_ABORTED" });
+    expect(await tree(dir)).toEqual(before);
   });
 
   it("keeps every unsafe name inside the base folder", async () => {
