@@ -14,11 +14,12 @@ export interface CliResult extends ExecResult {
 }
 
 /** Runs one podman command (argv, never a shell) and collects its output lines. */
-export async function podmanCall(podman: string, args: readonly string[], options: { timeoutMs: number; onLine?: (line: string, stream: "stdout" | "stderr") => void; signal?: AbortSignal }): Promise<CliResult> {
+export async function podmanCall(podman: string, args: readonly string[], options: { timeoutMs: number; onLine?: (line: string, stream: "stdout" | "stderr") => void; signal?: AbortSignal; cwd?: string }): Promise<CliResult> {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const result = await spawnStreaming([podman, ...args], {
     env: clientEnv(),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     timeoutMs: options.timeoutMs,
     ...(options.signal ? { signal: options.signal } : {}),
     onLine: (line, stream) => {

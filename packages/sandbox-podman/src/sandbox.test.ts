@@ -30,7 +30,7 @@ describe("podmanRunArgs", () => {
   it("rootful: the same uid mapping as docker, every hardening flag, no env on the command line", () => {
     const args = podmanRunArgs(plan, { rootless: false });
     const joined = args.join(" ");
-    expect(args.slice(0, 5)).toEqual(["run", "--detach", "--rm", "--name", "corral-r1"]);
+    expect(args.slice(0, 6)).toEqual(["run", "--detach", "--rm", "--pull=never", "--name", "corral-r1"]);
     expect(joined).toContain("--user 1000:1000");
     expect(joined).not.toContain("--userns");
     for (const flag of ["--init", "--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--tmpfs /tmp:rw,nosuid,nodev", "--network none", "--memory 1024b", "--memory-swap 1024b", "--pids-limit 10", "--label corral.run=r1"]) {

@@ -11,19 +11,32 @@ import { VERSION } from "./version.js";
 /** The podman Sandbox: one hardened container per run, every command a streamed `podman exec`. */
 export function createPodmanSandbox(options: PodmanOptions): Sandbox {
   const timeoutMs = options.engineTimeoutSeconds * 1000;
+  // Probed once per sandbox: whether podman works and runs rootless does not change mid-run.
+  let probe: ReturnType<typeof probePodman> | undefined;
+  const probeOnce = () => {
+    probe ??= probePodman(options.podman, timeoutMs).then((result) => {
+      if (!result.available) probe = undefined; // try again next time: the user may fix it
+      return result;
+    });
+    return probe;
+  };
   return {
     name: "podman",
     async check() {
-      const probe = await probePodman(options.podman, timeoutMs);
-      if (!probe.available) return probe;
+      const result = await probeOnce();
+      if (!result.available) return result;
       const image = await podmanCall(options.podman, ["image", "exists", options.image], { timeoutMs });
       if (image.exitCode !== 0) {
         const error = imageMissingError("podman", options.image);
         return { available: false, reason: error.message, ...(error.hint ? { hint: error.hint } : {}) };
       }
-      return { available: true, detail: `podman ${probe.version}` };
+      return { available: true, detail: `podman ${result.version}` };
     },
-    create: (spec) => PodmanHandle.start(spec, options),
+    create: async (spec) => {
+      const result = await probeOnce();
+      if (!result.available) throw new SandboxUnavailableError("podman", result.reason, { hint: result.hint });
+      return PodmanHandle.start(spec, options, result.rootless);
+    },
   };
 }
 
@@ -32,7 +45,8 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
  * rootful podman gets the same `--user uid:gid` as docker.
  */
 export function podmanRunArgs(plan: ContainerPlan, options: { rootless: boolean; selinuxLabel?: "z" | "Z" }): string[] {
-  const args = ["run", "--detach", "--rm", "--name", plan.name];
+  // Never pull: the image is built locally, and a run must not fetch something else by that name.
+  const args = ["run", "--detach", "--rm", "--pull=never", "--name", plan.name];
   if (plan.init) args.push("--init");
   if (options.rootless) args.push("--userns=keep-id");
   if (plan.user) args.push("--user", plan.user);
@@ -75,30 +89,32 @@ class PodmanHandle implements SandboxHandle {
     this.#envDir = envDir;
   }
 
-  static async start(spec: SandboxSpec, options: PodmanOptions): Promise<PodmanHandle> {
+  static async start(spec: SandboxSpec, options: PodmanOptions, rootless: boolean): Promise<PodmanHandle> {
     const timeoutMs = options.engineTimeoutSeconds * 1000;
     const plan = planContainer(spec, options, { version: VERSION });
-    const probe = await probePodman(options.podman, timeoutMs);
-    if (!probe.available) throw new SandboxUnavailableError("podman", probe.reason, { hint: probe.hint });
-    const image = await podmanCall(options.podman, ["image", "exists", plan.image], { timeoutMs });
-    if (image.exitCode !== 0) throw imageMissingError("podman", plan.image);
-    if (plan.network === "bridge") {
+    if (plan.network === "bridge" && !rootless) {
       // Rootful podman needs a bridge network; rootless gets slirp4netns/pasta, which always exists.
       const networks = await podmanCall(options.podman, ["network", "ls", "--format", "{{.Driver}}"], { timeoutMs });
-      if (!probe.rootless && !networks.stdout.includes("bridge")) {
-        throw new SandboxUnavailableError("podman", 'the network policy "bridge" cannot be had: podman has no bridge network', { hint: "Create one (podman network create), or choose network \"none\" or \"host\"." });
+      if (!networks.stdout.includes("bridge")) {
+        throw new SandboxUnavailableError("podman", 'the network policy "bridge" cannot be had: podman has no bridge network', { hint: 'Create one (podman network create), or choose network "none" or "host".' });
       }
     }
-    const args = podmanRunArgs(plan, { rootless: probe.rootless, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
-    const started = await podmanCall(options.podman, args, { timeoutMs });
+    const args = podmanRunArgs(plan, { rootless, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
+    // A private folder for the per-exec env files, and the cwd of podman and its conmon, which
+    // drop files there (`oom` after an OOM kill) that do not belong in the user's project.
+    const envDir = await mkdtemp(join(tmpdir(), "corral-podman-"));
+    // Start first and diagnose only on failure: every podman call costs a process start.
+    const started = await podmanCall(options.podman, args, { timeoutMs, cwd: envDir });
     if (started.exitCode !== 0) {
+      await rm(envDir, { recursive: true, force: true });
       await podmanCall(options.podman, ["rm", "--force", "--time", "0", plan.name], { timeoutMs }).catch(() => {});
+      const image = await podmanCall(options.podman, ["image", "exists", plan.image], { timeoutMs });
+      if (image.exitCode === 1) throw imageMissingError("podman", plan.image);
       throw new SandboxError(`Could not start the podman container for run ${spec.runId}: ${podmanError(started)}`, {
         code: "E_SANDBOX_START",
         hint: "Read podman's message; check the image (it needs /bin/sh and sleep), the mounts, the limits and containers.conf (runtime, ulimits).",
       });
     }
-    const envDir = await mkdtemp(join(tmpdir(), "corral-podman-env-"));
     return new PodmanHandle(started.stdout.at(-1)?.trim() || plan.name, options, plan, envDir);
   }
 
@@ -122,7 +138,7 @@ class PodmanHandle implements SandboxHandle {
       signal: AbortSignal.any([lifetime.signal, ...(options.signal ? [options.signal] : [])]),
       graceMs,
       kill: async (signal) => {
-        await podmanCall(this.#options.podman, ["exec", this.id, ...killExecArgv(execId, signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000 });
+        await podmanCall(this.#options.podman, ["exec", this.id, ...killExecArgv(execId, signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#envDir });
         // Backstop: a client still attached well after SIGKILL is cut loose.
         if (signal === "KILL") setTimeout(() => client.abort(), 5000).unref();
       },
@@ -133,6 +149,8 @@ class PodmanHandle implements SandboxHandle {
         [this.#options.podman, "exec", ...(options.stdin !== undefined ? ["--interactive"] : []), "--env-file", envFile, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...wrapExec(argv, execId)],
         {
           env: clientEnv(),
+          // conmon drops files (e.g. `oom`) in its cwd: keep them in our private folder, not the user's.
+          cwd: this.#envDir,
           ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
           signal: client.signal,
           onLine: (line, stream) => {

@@ -196,6 +196,10 @@ setInterval(() => {}, 1000);`,
     await expect(buildImage({ contextDir: context, tag: `localhost/corral-it-bad:${process.pid}` })).rejects.toMatchObject({ code: "E_IMAGE_BUILD" });
   });
 
+  it("leaves no conmon droppings (`oom` after the memory case) in the orchestrator's cwd", async () => {
+    await expect(stat(join(process.cwd(), "oom"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   it("end to end: corral run with the command agent commits on a worktree inside the container", async () => {
     const repo = await tempRepo();
     try {

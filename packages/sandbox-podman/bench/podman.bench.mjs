@@ -1,0 +1,65 @@
+// Container start and per-exec overhead of the podman sandbox against raw `podman run -d` and
+// `podman exec` with the same hardening flags. Run after `pnpm build`, with podman installed and the
+// test image built (tooling/ci/engines.sh start && tooling/ci/engines.sh images).
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { measure, report, skip } from "../../../tooling/bench/measure.mjs";
+
+const SUITE = "sandbox-podman";
+const IMAGE = process.env.CORRAL_TEST_IMAGE ?? "corral-test:local";
+const run = promisify(execFile);
+
+const { podman, podmanSandbox } = await import("../dist/index.js");
+const sandbox = podmanSandbox.create(podman({ image: IMAGE }).options);
+const availability = await sandbox.check();
+if (!availability.available) {
+  skip(SUITE, availability.reason);
+  process.exit(0);
+}
+
+const root = await mkdtemp(join(tmpdir(), "corral-bench-podman-"));
+let n = 0;
+const spec = () => ({
+  runId: `bench-${process.pid}-${++n}`,
+  workspace: { path: root, cwd: root },
+  gitMounts: { readWrite: [], readOnly: [] },
+  home: root,
+  mounts: [],
+  env: { PATH: "/usr/bin:/bin", HOME: root },
+  network: "none",
+  limits: {},
+});
+// The raw floor: the same container the plugin makes, through the podman CLI.
+const uid = `${process.getuid()}:${process.getgid()}`;
+const rawRun = (name) => [
+  "run", "-d", "--rm", "--pull=never", "--name", name, "--init", "--user", uid, "--workdir", root, "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=1g",
+  "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--network", "none", "--memory", "4g", "--memory-swap", "4g", "--pids-limit", "1024",
+  "--mount", `type=bind,source=${root},target=${root}`, IMAGE, "sleep", "infinity",
+];
+
+const started = [];
+const pluginStart = await measure(async () => started.push(await sandbox.create(spec())), { warmup: 2, samples: 10 });
+await Promise.all(started.splice(0).map((h) => h.close()));
+const rawNames = [];
+const rawStart = await measure(async () => {
+  const name = `corral-bench-raw-${process.pid}-${++n}`;
+  rawNames.push(name);
+  await run("podman", rawRun(name));
+}, { warmup: 2, samples: 10 });
+await run("podman", ["rm", "-f", "-t", "0", ...rawNames]);
+
+const handle = await sandbox.create(spec());
+const pluginExec = await measure(() => handle.exec(["true"]), { warmup: 3, samples: 20 });
+const rawExec = await measure(() => run("podman", ["exec", handle.id, "true"]), { warmup: 3, samples: 20 });
+await handle.close();
+await rm(root, { recursive: true, force: true });
+
+report(SUITE, [
+  { name: "container start via plugin", unit: "ms", samples: pluginStart, floor: "container start via raw podman run -d", target: "<= 1.10x floor" },
+  { name: "container start via raw podman run -d", unit: "ms", samples: rawStart },
+  { name: "exec true via plugin", unit: "ms", samples: pluginExec, floor: "exec true via raw podman exec", target: "<= 1.10x floor" },
+  { name: "exec true via raw podman exec", unit: "ms", samples: rawExec },
+]);
