@@ -25,9 +25,10 @@ export async function tempDir(prefix = "corral-bench-") {
   return realpath(await mkdtemp(join(tmpdir(), prefix)));
 }
 
-/** A real repository with one commit on `main`. */
-export async function makeRepo(files = { "README.md": "# bench\n" }) {
-  const dir = await tempDir("corral-bench-repo-");
+/** A real repository with one commit on `main` (in `dir`, or a new temp folder). */
+export async function makeRepo(files = { "README.md": "# bench\n" }, dir) {
+  if (dir) await mkdir(dir, { recursive: true });
+  else dir = await tempDir("corral-bench-repo-");
   await git(["init", "-q", "-b", "main"], { cwd: dir });
   await git(["config", "user.name", "Bench"], { cwd: dir });
   await git(["config", "user.email", "bench@example.com"], { cwd: dir });

@@ -19,7 +19,7 @@ import { median, percentile } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const args = parseArgs(process.argv.slice(2));
-const scriptTimeoutMs = Number(process.env.BENCH_SCRIPT_TIMEOUT_SECONDS ?? 300) * 1000;
+const scriptTimeoutMs = Number(process.env.BENCH_SCRIPT_TIMEOUT_SECONDS ?? 600) * 1000;
 
 const scripts = discover().filter((file) => !args.filter || relative(root, file).includes(args.filter));
 if (scripts.length === 0) {
