@@ -30,8 +30,8 @@ as_root() {
 
 install_engines() {
   log "apt-get install docker.io podman runc uidmap"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends \
     docker.io podman runc uidmap catatonit tini fuse-overlayfs slirp4netns containernetworking-plugins git ca-certificates >/dev/null
   write_containers_conf
 }
