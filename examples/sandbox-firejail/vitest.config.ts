@@ -4,8 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["src/**/*.test.ts"], exclude: ["src/**/*.int.test.ts"] } },
-      { test: { name: "integration", include: ["src/**/*.int.test.ts"], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
+      { test: { name: "unit", include: ["src/**/*.test.ts", "test/**/*.test.ts"], exclude: ["**/*.int.test.ts"] } },
+      { test: { name: "integration", include: ["src/**/*.int.test.ts", "test/**/*.int.test.ts"], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },
 });
