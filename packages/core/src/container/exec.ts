@@ -4,11 +4,10 @@
  * tmpfs, then execs the real argv. Stopping an exec is then a second exec that signals that
  * whole process group inside the container: the agent really stops, not just our stream.
  */
-const PID_DIR = "/tmp/.corral-exec";
 
 /** The argv that runs `argv` and records its pid under `id`. */
 export function wrapExec(argv: readonly string[], id: string): string[] {
-  return ["/bin/sh", "-c", 'mkdir -p "${0%/*}" && echo $$ > "$0" && exec "$@"', pidFile(id), ...argv];
+  return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', pidFile(id), ...argv];
 }
 
 /** The argv that sends `signal` to the process group of the exec `id` (and removes its pid file on KILL). */
@@ -17,7 +16,8 @@ export function killExecArgv(id: string, signal: "TERM" | "KILL"): string[] {
 }
 
 function pidFile(id: string): string {
-  return `${PID_DIR}/${id.replace(/[^a-zA-Z0-9_-]/g, "_")}.pid`;
+  // Straight in /tmp (the container's own tmpfs): no mkdir, so no extra process per exec.
+  return `/tmp/.corral-exec-${id.replace(/[^a-zA-Z0-9_-]/g, "_")}.pid`;
 }
 
 const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
