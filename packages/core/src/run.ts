@@ -31,6 +31,8 @@ import type { Mount, NetworkPolicy, ResourceLimits, Sandbox, SandboxHandle } fro
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export const DEFAULT_COMPLETION_SIGNAL = "<promise>COMPLETE</promise>";
+/** Every sandboxed process carries its run's id in this env var, so `corral clean` can find what a killed run left. */
+export const RUN_ID_ENV = "CORRAL_RUN_ID";
 
 export interface RunOptions<T = undefined> {
   /** The agent: `claude({ model })`, `commandAgent.configure({ argv })`, or an Agent object. */
@@ -154,6 +156,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
     // Credentials and env: explicit env, plus what the agent declares, from the host env.
     const env = buildEnv(options, agent, hostEnv, redactor);
+    env[RUN_ID_ENV] = runId;
     home = await mkdtemp(join(tmpdir(), "corral-home-"));
     env.HOME = home;
     const agentEnv = (await agent.setup?.({ env: { ...env }, home })) ?? {};
@@ -525,7 +528,8 @@ function definedEnv(env: Record<string, string | undefined>): Record<string, str
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-function newRunId(): string {
+/** A sortable, unique run id: `20250101-120000-a1b2c3`. */
+export function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }

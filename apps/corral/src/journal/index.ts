@@ -2,11 +2,9 @@
  * The run journal: `.corral/runs/<run-id>/` holds `run.json`, `events.jsonl` and `run.log` for
  * every run, so a run can be inspected, followed and, after a crash, cleaned up.
  */
-import { randomBytes } from "node:crypto";
-import type { Display, RunOptions } from "@corral/core";
+import { newRunId, type Display, type RunOptions } from "@corral/core";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { RUN_ID_ENV } from "./processes.js";
 import { excludeCorralFolder, journalLocation } from "./root.js";
 
 export { journalDisplay } from "./display.js";
@@ -23,8 +21,8 @@ export { runProcesses, killRunProcesses, RUN_ID_ENV } from "./processes.js";
 /** What `run()` adds to a journaled run: the display, and options that tie the run to it. */
 export interface RunJournal {
   display: Display;
-  /** Merged over the run's options: a fixed run id, and `CORRAL_RUN_ID` in the sandbox's env. */
-  runOptions: { runId: string; env: Record<string, string> };
+  /** Merged over the run's options: the run id the journal is filed under (core puts it in the sandbox's env as CORRAL_RUN_ID). */
+  runOptions: { runId: string };
 }
 
 /**
@@ -42,11 +40,5 @@ export async function runJournal(options: RunOptions<unknown>, enabled?: boolean
     options: journalOptions(options),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });
-  return { display, runOptions: { runId, env: { ...options.env, [RUN_ID_ENV]: runId } } };
-}
-
-/** Same shape as core's run ids: `20250101-120000-a1b2c3`. */
-export function newRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
+  return { display, runOptions: { runId } };
 }

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { RUN_ID_ENV } from "@corral/core";
 import { processAlive } from "./record.js";
 
-/** The env var corral sets for every command of a run, so what a dead run left running can be found. */
-export const RUN_ID_ENV = "CORRAL_RUN_ID";
+export { RUN_ID_ENV };
 
 /**
  * Live processes that belong to run `runId` (their environment carries `CORRAL_RUN_ID=<runId>`),
