@@ -2,8 +2,8 @@ import Docker from "dockerode";
 
 /**
  * Two clients on the same engine (DOCKER_HOST or the default socket, as docker-modem reads it,
- * so `tcp://` and `ssh://` work): one with a timeout for every control call, and one without
- * for exec streams, which may legitimately stay quiet for a long time.
+ * so `tcp://` and `ssh://` work): one with a timeout for every control call, and one with only a
+ * connection timeout for exec streams, which may legitimately stay quiet for a long time.
  */
 export interface DockerClients {
   control: Docker;
@@ -11,7 +11,7 @@ export interface DockerClients {
 }
 
 export function dockerClients(timeoutMs: number): DockerClients {
-  return { control: new Docker({ timeout: timeoutMs }), stream: new Docker() };
+  return { control: new Docker({ timeout: timeoutMs }), stream: new Docker({ connectionTimeout: timeoutMs } as Docker.DockerOptions) };
 }
 
 /** The engine's HTTP status on a failed call, if it has one. */

@@ -141,12 +141,12 @@ class DockerHandle implements SandboxHandle {
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       signal: AbortSignal.any([lifetime.signal, ...(options.signal ? [options.signal] : [])]),
       graceMs: this.#graceMs,
-      kill: (signal) => this.#runQuiet(killExecArgv(execId, signal)),
+      kill: async (signal) => {
+        await this.#runQuiet(killExecArgv(execId, signal));
+        // Backstop: a stream that outlives SIGKILL (a setsid'd child holding it) is cut.
+        if (signal === "KILL") setTimeout(() => stream.destroy(), 5000).unref();
+      },
     });
-    // Backstop: if the stream outlives SIGKILL (a daemonized child holding it), cut it.
-    const backstop = setInterval(() => {
-      if (stopper.stopping && performance.now() - started > (options.timeoutMs ?? 0) + this.#graceMs + 5000) stream.destroy();
-    }, 1000);
 
     try {
       await new Promise<void>((resolve) => {
@@ -171,7 +171,6 @@ class DockerHandle implements SandboxHandle {
       if (code === undefined) return { exitCode: null, signal: "SIGKILL", timedOut: stopper.timedOut, aborted: true, durationMs: performance.now() - started };
       return { ...execStatus(code, stopper.stopping), timedOut: stopper.timedOut, aborted: stopper.aborted, durationMs: performance.now() - started };
     } finally {
-      clearInterval(backstop);
       stopper.dispose();
       this.#running.delete(lifetime);
     }
