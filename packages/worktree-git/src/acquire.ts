@@ -128,7 +128,7 @@ export async function finish(
 ): Promise<Workspace> {
   const { repo } = plan;
   const gitDir = await worktreeGitDir(made.path);
-  await writeStatus(repo, { ...made.status, path: made.path, state: "active" });
+  await writeStatus(repo, { ...made.status, path: made.path, gitDir, state: "active" });
   const meta: WorktreeMeta = {
     slug: made.slug,
     root: repo.root,

@@ -1,5 +1,6 @@
 import { git } from "@corral/core";
 import type { Repo } from "./repo.js";
+import { inWorktree, type PinnedWorktree } from "./workspace.js";
 
 /** One entry of `git worktree list --porcelain -z`. */
 export interface GitWorktree {
@@ -45,8 +46,8 @@ export async function gitWorktrees(repo: Repo): Promise<GitWorktree[]> {
 }
 
 /** Paths of uncommitted changes (tracked and untracked, not ignored) in a checkout. */
-export async function uncommitted(path: string): Promise<string[]> {
-  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"], { cwd: path });
+export async function uncommitted(worktree: PinnedWorktree): Promise<string[]> {
+  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"], inWorktree(worktree));
   const entries = r.stdout.split("\0");
   const paths: string[] = [];
   for (let i = 0; i < entries.length; i++) {

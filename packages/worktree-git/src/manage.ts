@@ -1,5 +1,5 @@
-import { lstat, realpath } from "node:fs/promises";
-import { resolve } from "node:path";
+import { lstat, readdir, readFile, realpath } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { git, IsolationError } from "@corral/core";
 import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
 import { gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
@@ -36,6 +36,8 @@ export interface WorktreeInfo {
   baseCommit?: string;
   baseBranch?: string;
   keptReason?: string;
+  /** The worktree's own git dir (`.git/worktrees/<id>`). */
+  gitDir?: string;
   /** Uncommitted paths; only filled by `worktreeInfo` (it costs a `git status`). */
   uncommitted?: string[];
 }
@@ -53,7 +55,7 @@ export async function listWorktrees(repo: string, options: { prefix?: string } =
 export async function worktreeInfo(repo: string, target: string): Promise<WorktreeInfo> {
   const r = await resolveRepo(repo);
   const info = await find(r, target);
-  if (info.state !== "missing" && info.state !== "stale") info.uncommitted = await uncommitted(info.path);
+  if (info.state !== "missing" && info.state !== "stale") info.uncommitted = await changes(r, info);
   return info;
 }
 
@@ -95,7 +97,7 @@ export async function removeWorktree(
     if (info.state === "active") {
       throw new WorktreeRemovalError(`The worktree ${info.path} belongs to a live run (pid ${info.pid}).`, { hint: "Stop the run first, or pass --force." });
     }
-    const dirty = info.state === "missing" || info.state === "stale" ? [] : await uncommitted(info.path);
+    const dirty = info.state === "missing" || info.state === "stale" ? [] : await changes(r, info);
     if (dirty.length) {
       throw new WorktreeRemovalError(`The worktree ${info.path} has ${dirty.length} uncommitted change(s): ${dirty.slice(0, 5).join(", ")}.`, {
         hint: "Commit or discard them first, or pass --force to delete them.",
@@ -139,7 +141,7 @@ export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; 
       result.pruned.push(entry(info.state === "missing" ? "folder-missing" : "stale-status"));
       if (!dryRun) await dropWorktree(r, info, true);
     } else if (info.state === "orphaned") {
-      const dirty = await uncommitted(info.path);
+      const dirty = await changes(r, info);
       if (dirty.length) {
         const reason = `its run's process is gone but it has ${dirty.length} uncommitted change(s)`;
         result.kept.push({ slug: info.slug, path: info.path, reason });
@@ -153,24 +155,43 @@ export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; 
   return result;
 }
 
+/** Uncommitted paths, with git pinned to the worktree's recorded git dir. */
+async function changes(repo: Repo, info: WorktreeInfo): Promise<string[]> {
+  if (!info.gitDir) throw new IsolationError(`corral does not know the git dir of ${info.path}.`, { hint: "Inspect it with git, then remove it with --force." });
+  return uncommitted({ path: info.path, gitDir: info.gitDir, commonDir: repo.commonDir });
+}
+
+/** Worktree path → its git dir, from git's own records (`.git/worktrees/<id>/gitdir`). */
+async function adminDirs(repo: Repo): Promise<Map<string, string>> {
+  const root = join(repo.commonDir, "worktrees");
+  const ids = await readdir(root).catch(() => [] as string[]);
+  const pairs = await Promise.all(
+    ids.map(async (id) => {
+      const target = (await readFile(join(root, id, "gitdir"), "utf8").catch(() => "")).trim();
+      return [dirname(target), join(root, id)] as const;
+    }),
+  );
+  return new Map(pairs.filter(([path]) => path !== "."));
+}
+
 async function collect(repo: Repo): Promise<WorktreeInfo[]> {
-  const [worktrees, statuses] = await Promise.all([gitWorktrees(repo), readAllStatuses(repo)]);
+  const [worktrees, statuses, admin] = await Promise.all([gitWorktrees(repo), readAllStatuses(repo), adminDirs(repo)]);
   const byPath = new Map<string, GitWorktree>(worktrees.slice(1).map((w) => [w.path, w]));
   const out: WorktreeInfo[] = [];
   for (const status of statuses) {
     const wt = byPath.get(status.path);
     byPath.delete(status.path);
-    out.push(await describe(status.slug, status.path, wt, status));
+    out.push(await describe(status.slug, status.path, wt, status, status.gitDir ?? admin.get(status.path)));
   }
   // Worktrees locked by corral whose status file is gone: orphans without a recorded owner.
   for (const wt of byPath.values()) {
     if (!wt.locked?.startsWith("corral")) continue;
-    out.push(await describe(wt.path.split("/").pop()!, wt.path, wt, undefined));
+    out.push(await describe(wt.path.split("/").pop()!, wt.path, wt, undefined, admin.get(wt.path)));
   }
   return out.sort((a, b) => a.slug.localeCompare(b.slug));
 }
 
-async function describe(slug: string, path: string, wt: GitWorktree | undefined, status: WorktreeStatus | undefined): Promise<WorktreeInfo> {
+async function describe(slug: string, path: string, wt: GitWorktree | undefined, status: WorktreeStatus | undefined, gitDir: string | undefined): Promise<WorktreeInfo> {
   const exists = !!(await lstat(path).catch(() => undefined));
   // A run between claiming its name and `git worktree add` has neither folder nor worktree yet.
   const creating = status?.state === "creating" && ownerAlive(status);
@@ -197,6 +218,7 @@ async function describe(slug: string, path: string, wt: GitWorktree | undefined,
     ...(branch ? { branch } : {}),
     ...(wt?.head ? { head: wt.head } : {}),
     locked: wt?.locked !== undefined,
+    ...(gitDir ? { gitDir } : {}),
     ...(wt?.locked ? { lockReason: wt.locked } : {}),
     ...(status
       ? {

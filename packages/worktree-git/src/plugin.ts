@@ -1,8 +1,8 @@
-import { commitsSince, defineIsolation, packageVersion, type Isolation } from "@corral/core";
+import { commitsSince, defineIsolation, git, packageVersion, type Isolation } from "@corral/core";
 import { acquire } from "./acquire.js";
 import { worktreeOptions, type WorktreeOptionsInput } from "./options.js";
 import { release } from "./release.js";
-import { metaOf } from "./workspace.js";
+import { inWorktree, metaOf, pinnedOf } from "./workspace.js";
 
 /**
  * The `worktree` isolation: every run on its own git worktree (`.corral/worktrees/<name>`) and
@@ -18,9 +18,12 @@ export const worktreeIsolation = defineIsolation({
     name: "worktree",
     requiresGit: true,
     acquire: (request) => acquire(options, request),
-    commits: (workspace) => {
-      metaOf(workspace);
-      return commitsSince(workspace.path, workspace.baseCommit, workspace.branch ? `refs/heads/${workspace.branch}` : "HEAD");
+    async commits(workspace) {
+      // Read from the main repository: the worktree's own `.git` file is the agent's to rewrite.
+      const head = workspace.branch
+        ? `refs/heads/${workspace.branch}`
+        : (await git(["rev-parse", "HEAD"], inWorktree(pinnedOf(workspace)))).stdout.trim();
+      return commitsSince(metaOf(workspace).root, workspace.baseCommit, head);
     },
     release: (workspace, releaseOptions) => release(options, workspace, releaseOptions),
   }),

@@ -7,6 +7,7 @@ import { BranchExistsError } from "./errors.js";
 import { lock, uncommitted, unlock } from "./git-worktrees.js";
 import type { WorktreeOptions } from "./options.js";
 import type { Repo } from "./repo.js";
+import { inWorktree } from "./workspace.js";
 import { withSuffix } from "./slug.js";
 import { claimStatus, readAllStatuses, removeStatus, statusDir, writeStatus, type WorktreeStatus } from "./status.js";
 
@@ -57,8 +58,9 @@ async function take(repo: Repo, slug: string): Promise<{ status: WorktreeStatus;
 async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: WorktreeStatus): Promise<Workspace | undefined> {
   const { repo } = plan;
   const old = pooled.path;
-  if (!(await lstat(old).catch(() => undefined))) return undefined;
-  const dirty = await uncommitted(old);
+  const gitDir = pooled.gitDir;
+  if (!gitDir || !(await lstat(old).catch(() => undefined))) return undefined;
+  const dirty = await uncommitted({ path: old, gitDir, commonDir: repo.commonDir });
   if (dirty.length) {
     // Changed while pooled: never thrown away, kept for its owner to look at.
     await writeStatus(repo, { ...pooled, state: "kept", keptReason: `changed while pooled (${dirty.length} files)` });
@@ -92,8 +94,9 @@ async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: Worktr
     if (made.path !== old) await git(["worktree", "move", "--force", "--force", old, made.path], { cwd: repo.root });
     await unlock(made.path, repo.root);
     await lock(made.path, lockReason(plan.request.runId), repo.root);
-    await git(["clean", "-ffdxq"], { cwd: made.path });
-    await git(made.branch ? ["switch", "--quiet", "--no-guess", made.branch] : ["switch", "--quiet", "--detach", plan.baseCommit], { cwd: made.path });
+    const pinned = inWorktree({ path: made.path, gitDir, commonDir: repo.commonDir });
+    await git(["clean", "-ffdxq"], pinned);
+    await git(made.branch ? ["switch", "--quiet", "--no-guess", made.branch] : ["switch", "--quiet", "--detach", plan.baseCommit], pinned);
     return await finish(plan, { ...made, reused: true, detached: options.detach });
   } catch (error) {
     if (made.branch && !plan.explicitBranch?.exists) await git(["branch", "-D", "--", made.branch], { cwd: repo.root, allowFailure: true });
@@ -117,8 +120,8 @@ async function discard(repo: Repo, taken: { status: WorktreeStatus; file: string
  */
 export async function returnToPool(repo: Repo, status: WorktreeStatus, poolSize: number): Promise<boolean> {
   const pooled = (await readAllStatuses(repo)).filter((s) => s.state === "pooled" && dirname(s.path) === dirname(status.path));
-  if (pooled.length >= poolSize) return false;
-  await git(["switch", "--quiet", "--detach"], { cwd: status.path });
+  if (pooled.length >= poolSize || !status.gitDir) return false;
+  await git(["switch", "--quiet", "--detach"], inWorktree({ path: status.path, gitDir: status.gitDir, commonDir: repo.commonDir }));
   await unlock(status.path, repo.root);
   await lock(status.path, POOL_LOCK_REASON, repo.root);
   const { branch: _branch, keptReason: _kept, ...rest } = status;

@@ -1,4 +1,5 @@
-import { lstat } from "node:fs/promises";
+import { lstat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { commitsSince, git, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
 import { WorktreeRemovalError, gitMessage } from "./errors.js";
 import { uncommitted, unlock } from "./git-worktrees.js";
@@ -7,7 +8,7 @@ import type { WorktreeOptions } from "./options.js";
 import { returnToPool } from "./pool.js";
 import type { Repo } from "./repo.js";
 import { readStatus, removeStatus, writeStatus } from "./status.js";
-import { metaOf, repoOf, type WorktreeMeta } from "./workspace.js";
+import { inWorktree, metaOf, pinnedOf, repoOf, worktreeGitDir, type PinnedWorktree, type WorktreeMeta } from "./workspace.js";
 
 /**
  * Gives a workspace back. Uncommitted work is never deleted: it is committed as WIP (when asked)
@@ -20,6 +21,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
   const repo = repoOf(meta);
   const notes: string[] = [];
   const branch = workspace.branch;
+  const pinned = pinnedOf(workspace);
 
   if (!(await lstat(workspace.path).catch(() => undefined))) {
     await git(["worktree", "remove", "--force", "--force", workspace.path], { cwd: repo.root, allowFailure: true });
@@ -27,19 +29,19 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     return { removed: true, notes: [`The worktree folder ${workspace.path} was already gone; its git records were cleaned up.`] };
   }
 
-  let dirty = await uncommitted(workspace.path);
+  let dirty = await uncommitted(pinned);
   if (dirty.length && options.uncommitted === "commit" && branch) {
-    const wip = await commitLeftovers(workspace.path, meta.runId);
+    const wip = await commitLeftovers(pinned, meta.runId);
     if (wip.ok) {
       notes.push(`Committed ${dirty.length} uncommitted file(s) as WIP commit ${wip.sha.slice(0, 12)} on ${branch}.`);
-      dirty = await uncommitted(workspace.path);
+      dirty = await uncommitted(pinned);
     } else {
       notes.push(`Could not commit the leftovers: ${wip.error}`);
     }
   }
   if (dirty.length) return keep(repo, meta, workspace, `it has ${dirty.length} uncommitted change(s)`, notes);
 
-  const head = (await git(["rev-parse", "HEAD"], { cwd: workspace.path })).stdout.trim();
+  const head = (await git(["rev-parse", "HEAD"], inWorktree(pinned))).stdout.trim();
   if (!branch && head !== workspace.baseCommit) {
     return keep(repo, meta, workspace, "its detached HEAD has commits that are on no branch", notes);
   }
@@ -51,6 +53,13 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     const result = await mergeBack(repo, { mode: options.mergeBack, branch, baseBranch: workspace.baseBranch, runId: meta.runId });
     merged = result.merged;
     notes.push(result.note);
+  }
+
+  // git refuses to remove (or reuse) a worktree whose `.git` file no longer points back at its git dir.
+  if ((await worktreeGitDir(workspace.path).catch(() => undefined)) !== meta.gitDir) {
+    // Written by hand: `git worktree repair` would follow the bad pointer and write into its target.
+    await writeFile(join(workspace.path, ".git"), `gitdir: ${meta.gitDir}\n`);
+    notes.push(`Repaired ${workspace.path}/.git: it had been changed to point elsewhere.`);
   }
 
   const status = await readStatus(repo, meta.slug);
@@ -86,9 +95,9 @@ async function keep(repo: Repo, meta: WorktreeMeta, workspace: Workspace, reason
   return { removed: false, keptReason: `The worktree was kept because ${reason}.`, path: workspace.path, ...(notes.length ? { notes } : {}) };
 }
 
-async function commitLeftovers(path: string, runId: string): Promise<{ ok: true; sha: string } | { ok: false; error: string }> {
-  await git(["add", "--all"], { cwd: path });
-  const r = await git(["commit", "--quiet", "--no-verify", "-m", `WIP: uncommitted changes left by corral run ${runId}`], { cwd: path, allowFailure: true });
+async function commitLeftovers(worktree: PinnedWorktree, runId: string): Promise<{ ok: true; sha: string } | { ok: false; error: string }> {
+  await git(["add", "--all"], inWorktree(worktree));
+  const r = await git(["commit", "--quiet", "--no-verify", "-m", `WIP: uncommitted changes left by corral run ${runId}`], { ...inWorktree(worktree), allowFailure: true });
   if (r.exitCode !== 0) return { ok: false, error: gitMessage(r) };
-  return { ok: true, sha: (await git(["rev-parse", "HEAD"], { cwd: path })).stdout.trim() };
+  return { ok: true, sha: (await git(["rev-parse", "HEAD"], inWorktree(worktree))).stdout.trim() };
 }

@@ -28,6 +28,8 @@ export interface WorktreeStatus {
   baseRef: string;
   baseCommit: string;
   baseBranch?: string;
+  /** The worktree's own git dir, once made: host-side git uses it instead of the worktree's `.git` file. */
+  gitDir?: string;
   created: string;
   updated: string;
   keptReason?: string;

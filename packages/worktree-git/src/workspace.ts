@@ -1,4 +1,4 @@
-import { mkdir, readFile, realpath, stat } from "node:fs/promises";
+import { mkdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Workspace } from "@corral/core";
 import { IsolationError } from "@corral/core";
@@ -19,6 +19,11 @@ export interface WorktreeMeta {
   reused: boolean;
 }
 
+export function pinnedOf(workspace: Workspace): PinnedWorktree {
+  const meta = metaOf(workspace);
+  return { path: workspace.path, gitDir: meta.gitDir, commonDir: meta.commonDir };
+}
+
 export function metaOf(workspace: Workspace): WorktreeMeta {
   const meta = workspace.meta as Partial<WorktreeMeta> | undefined;
   if (!meta?.slug || !meta.root || !meta.commonDir || !meta.gitDir) {
@@ -33,7 +38,23 @@ export function repoOf(meta: WorktreeMeta): Repo {
   return { root: meta.root, commonDir: meta.commonDir, checkout: meta.checkout };
 }
 
-/** The worktree's own git dir, read from its `.git` file. */
+/** Where a worktree's git data is, as corral recorded it (never as the worktree's `.git` file says). */
+export interface PinnedWorktree {
+  path: string;
+  gitDir: string;
+  commonDir: string;
+}
+
+/**
+ * Options for core's git() that run git in a worktree with its git dir, work tree and common dir
+ * given explicitly. The agent can rewrite the worktree's `.git` file to point at a git dir it made
+ * (whose config could run commands); host-side git must never follow it.
+ */
+export function inWorktree(w: PinnedWorktree): { cwd: string; env: Record<string, string> } {
+  return { cwd: w.path, env: { GIT_DIR: w.gitDir, GIT_WORK_TREE: w.path, GIT_COMMON_DIR: w.commonDir } };
+}
+
+/** The worktree's own git dir, read from its `.git` file (only right after git made it). */
 export async function worktreeGitDir(path: string): Promise<string> {
   const text = await readFile(join(path, ".git"), "utf8");
   const dir = text.match(/^gitdir: (.*)$/m)?.[1]?.trim();
@@ -49,11 +70,16 @@ export async function worktreeGitDir(path: string): Promise<string> {
 export async function gitMounts(repo: Repo, gitDir: string): Promise<Workspace["gitMounts"]> {
   // Reflogs are written on commit; make sure the folder exists so the mount has a target.
   await mkdir(join(repo.commonDir, "logs"), { recursive: true });
+  // Read-only inside the writable git dir, so an agent cannot repoint the worktree's common dir or
+  // add per-worktree config (read when extensions.worktreeConfig is on). Sandboxes mount readOnly
+  // after readWrite, so these land on top.
+  await writeFile(join(gitDir, "config.worktree"), "", { flag: "a" });
+  const g = (name: string) => join(gitDir, name);
   const existing = async (paths: string[]) => (await Promise.all(paths.map(async (p) => ((await stat(p).catch(() => undefined)) ? p : undefined)))).filter((p): p is string => !!p);
   const c = (name: string) => join(repo.commonDir, name);
   return {
     readWrite: await existing([gitDir, c("objects"), c("refs"), c("logs")]),
-    readOnly: await existing([c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow")]),
+    readOnly: await existing([c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow"), g("commondir"), g("gitdir"), g("config.worktree")]),
   };
 }
 

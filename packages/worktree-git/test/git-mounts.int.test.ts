@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, hasCommand, removeDir, requireTool, tempRepo } from "@corral/test-support";
 import { hasGit, isolation, request } from "./helpers.js";
@@ -46,9 +47,14 @@ describe.runIf(hasBwrap)("gitMounts", () => {
     expect(await gitIn(dir, "log", "-1", "--format=%s", "corral/boxed")).toBe("from the sandbox");
 
     const config = `${dir}/.git/config`;
-    const writes = await inside(`echo x >> ${config}; mkdir -p ${dir}/.git/hooks/x; git config core.hooksPath /tmp; echo done`);
+    const own = `${dir}/.git/worktrees/boxed`;
+    const writes = await inside(
+      `for f in ${config} ${own}/commondir ${own}/gitdir ${own}/config.worktree; do echo x >> $f; done; mkdir -p ${dir}/.git/hooks/x; git config core.hooksPath /tmp; echo done`,
+    );
     expect(writes.stdout).toBe("done");
-    expect(writes.stderr).toMatch(/Read-only file system/);
+    expect(writes.stderr.match(/Read-only file system/g)?.length).toBeGreaterThanOrEqual(5);
+    expect(await readFile(`${own}/commondir`, "utf8")).toBe("../..\n");
+    expect(await readFile(`${own}/config.worktree`, "utf8")).toBe("");
     expect(await gitIn(dir, "config", "--get", "core.hooksPath").catch(() => "")).toBe("");
     // corral's own records and the main checkout are not visible at all
     const look = await inside(`ls ${dir}/.git/corral ${dir}/README.md 2>&1; true`);

@@ -1,0 +1,57 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { gitIn, removeDir, tempDir, tempRepo } from "@corral/test-support";
+import { pruneWorktrees, worktreeInfo } from "../src/index.js";
+import { hasGit, isolation, request } from "./helpers.js";
+
+const cleanup: string[] = [];
+afterEach(async () => {
+  for (const dir of cleanup.splice(0)) await removeDir(dir);
+});
+
+/**
+ * What an agent can do from inside its worktree: repoint the worktree's `.git` file at a git dir it
+ * made, whose config defines a filter that runs a command, and ask for it in `.gitattributes`.
+ * Host-side git must never follow it.
+ */
+async function plantRedirect(path: string, marker: string): Promise<void> {
+  const evil = join(path, "evil");
+  await gitIn(path, "init", "-q", "--bare", evil);
+  await gitIn(evil, "config", "core.bare", "false");
+  await gitIn(evil, "config", "filter.x.clean", `sh -c 'touch ${marker}; cat'`);
+  await gitIn(evil, "config", "core.fsmonitor", `touch ${marker}-fsmonitor`);
+  await writeFile(join(path, ".gitattributes"), "* filter=x\n");
+  await writeFile(join(path, ".git"), `gitdir: ${evil}\n`);
+}
+
+describe.runIf(hasGit)("a hostile worktree", () => {
+  it("host-side git ignores a .git file the agent repointed (release, commits, info, prune)", async () => {
+    const dir = await tempRepo();
+    const markers = await tempDir("corral-markers-");
+    cleanup.push(dir, markers);
+    const marker = join(markers, "filter-ran");
+    const iso = isolation({ uncommitted: "commit" });
+    const ws = await iso.acquire(request(dir, { name: "hostile" }));
+    await plantRedirect(ws.path, marker);
+    // proof that the trap works when git follows the .git file
+    await gitIn(ws.path, "add", "README.md");
+    expect(existsSync(marker)).toBe(true);
+    expect(existsSync(`${marker}-fsmonitor`)).toBe(true);
+    await removeDir(marker);
+    await removeDir(`${marker}-fsmonitor`);
+
+    await iso.commits(ws);
+    await worktreeInfo(dir, "hostile");
+    await pruneWorktrees(dir, { dryRun: true });
+    const released = await iso.release(ws, { outcome: "succeeded" });
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(`${marker}-fsmonitor`)).toBe(false);
+    // the WIP commit went to the real branch, through the real git dir
+    expect(released.notes?.[0]).toMatch(/WIP commit/);
+    expect(released.notes?.[1]).toMatch(/Repaired .*\.git: it had been changed/);
+    expect(released.removed).toBe(true);
+    expect(await gitIn(dir, "show", "--name-only", "--format=", "corral/hostile")).toMatch(/\.gitattributes/);
+  });
+});
