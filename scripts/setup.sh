@@ -20,7 +20,10 @@ fi
 
 log "system packages: git bubblewrap procps"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps ca-certificates >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps bsdutils util-linux ca-certificates >/dev/null
+
+log "extra tools for the plugin-ecosystem tests (firejail)"
+bash tooling/ci/extras.sh install
 
 if [ "${SKIP_ENGINES:-}" != 1 ]; then
   log "container engines"
