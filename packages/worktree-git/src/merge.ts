@@ -2,6 +2,7 @@ import { git } from "@corral/core";
 import { gitMessage } from "./errors.js";
 import { gitWorktrees } from "./git-worktrees.js";
 import type { Repo } from "./repo.js";
+import { readAllStatuses } from "./status.js";
 
 export type MergeMode = "merge" | "squash";
 
@@ -30,6 +31,10 @@ export async function mergeBack(repo: Repo, options: { mode: MergeMode; branch: 
   if (await isAncestor(runTip, baseTip)) return { merged: false, note: `Nothing to merge: ${baseBranch} already contains ${branch}.` };
 
   const holder = (await gitWorktrees(repo)).find((w) => w.branch === `refs/heads/${baseBranch}`);
+  // Another run's worktree is the agent's to rewrite: corral never runs git in it from here.
+  if (holder && (await readAllStatuses(repo)).some((s) => s.path === holder.path)) {
+    return { merged: false, note: `Merge-back skipped: ${baseBranch} is checked out in the corral worktree ${holder.path}; ${branch} is kept.` };
+  }
   if (holder) {
     const dirty = await git(["status", "--porcelain", "--untracked-files=no"], { cwd: holder.path });
     if (dirty.stdout.trim()) {

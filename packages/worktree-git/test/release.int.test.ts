@@ -180,6 +180,17 @@ describe.runIf(hasGit)("merge-back", () => {
     expect(await gitIn(dir, "rev-parse", "HEAD")).toBe(mainTip);
   });
 
+  it("never merges into a base branch checked out in another run's worktree", async () => {
+    const dir = await repo();
+    const first = await isolation().acquire(request(dir, { name: "first" }));
+    const iso = isolation({ mergeBack: "merge", base: "corral/first" });
+    const second = await iso.acquire(request(dir, { name: "second" }));
+    await commitFile(second.path, "s.txt", "s");
+    const released = await iso.release(second, { outcome: "succeeded" });
+    expect(released.notes?.[0]).toMatch(/skipped: corral\/first is checked out in the corral worktree/);
+    expect(await gitIn(dir, "rev-parse", "corral/first")).toBe(first.baseCommit);
+  });
+
   it("moves a base branch that no checkout has with a compare-and-swap", async () => {
     const dir = await repo();
     await gitIn(dir, "branch", "release");
