@@ -1,9 +1,11 @@
 /**
- * @corral/core/testing — the conformance kit. Sandbox and agent plugins (ours and third
+ * @corral/core/testing — the conformance kit. Sandbox, isolation and agent plugins (ours and third
  * parties') run these vitest suites in their own tests. Needs vitest (an optional peer).
  */
 export { describeSandboxConformance, collect } from "./sandbox-conformance.js";
 export type { SandboxConformanceOptions, SandboxSecurityClaims } from "./sandbox-conformance.js";
 export { describeAgentParserConformance } from "./agent-parser-conformance.js";
 export type { AgentParserConformanceOptions } from "./agent-parser-conformance.js";
+export { describeIsolationConformance } from "./isolation-conformance.js";
+export type { IsolationConformanceOptions } from "./isolation-conformance.js";
 export { hostProcessesMatching, eventually } from "./processes.js";
