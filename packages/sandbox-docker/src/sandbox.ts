@@ -34,7 +34,9 @@ export function dockerCreateOptions(plan: ContainerPlan): Docker.ContainerCreate
   return {
     name: plan.name,
     Image: plan.image,
-    Cmd: plan.command,
+    // The image's own ENTRYPOINT would otherwise wrap our idle command (docker joins the two).
+    Entrypoint: plan.command.slice(0, 1),
+    Cmd: plan.command.slice(1),
     ...(plan.user ? { User: plan.user } : {}),
     WorkingDir: plan.workdir,
     Labels: plan.labels,

@@ -194,6 +194,29 @@ setInterval(() => {}, 1000);`,
     await expect(buildImage({ contextDir: context, tag: `corral-it-bad:${process.pid}` })).rejects.toMatchObject({ code: "E_IMAGE_BUILD", message: expect.stringContaining("non-zero code: 3") });
   });
 
+  it("an image with its own ENTRYPOINT still idles and runs our execs", async () => {
+    const context = join(root, "entrypoint");
+    await mkdir(context);
+    // An ENTRYPOINT that would fail if it wrapped the sandbox's idle command.
+    await writeFile(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nENTRYPOINT ["/bin/false"]\n`);
+    const tag = `corral-it-entrypoint:${process.pid}`;
+    await buildImage({ contextDir: context, tag });
+    try {
+      const workspace = join(root, "ep-ws");
+      await mkdir(workspace);
+      const home = join(root, "ep-home");
+      await mkdir(home);
+      const sandbox = dockerSandbox.create(dockerSandbox.configure({ image: tag }).options);
+      await using handle = await sandbox.create({ runId: `ep-${process.pid}`, workspace: { path: workspace, cwd: workspace }, gitMounts: { readWrite: [], readOnly: [] }, home, mounts: [], env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home }, network: "none", limits: {} });
+      const lines: string[] = [];
+      const result = await handle.exec(["sh", "-c", "echo alive"], { onLine: (line) => lines.push(line) });
+      expect(result.exitCode).toBe(0);
+      expect(lines).toEqual(["alive"]);
+    } finally {
+      await api.getImage(tag).remove({ force: true });
+    }
+  });
+
   it("end to end: corral run with the command agent commits on a worktree inside the container", async () => {
     const repo = await tempRepo();
     try {

@@ -37,7 +37,7 @@ describe("podmanRunArgs", () => {
       expect(joined).toContain(flag);
     }
     expect(args).toContain("type=bind,source=/w/.git/config,target=/w/.git/config,ro=true");
-    expect(args.slice(-3)).toEqual(["img:1", "sleep", "infinity"]);
+    expect(args.slice(-4)).toEqual(["--entrypoint", "sleep", "img:1", "infinity"]); // the image's ENTRYPOINT never wraps it
     expect(joined).not.toContain("secret");
   });
 

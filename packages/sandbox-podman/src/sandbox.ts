@@ -69,7 +69,8 @@ export function podmanRunArgs(plan: ContainerPlan, options: { rootless: boolean;
   if (plan.memoryBytes) args.push("--memory", `${plan.memoryBytes}b`, "--memory-swap", `${plan.memorySwapBytes ?? plan.memoryBytes}b`);
   if (plan.nanoCpus) args.push("--cpus", String(plan.nanoCpus / 1e9));
   if (plan.pidsLimit) args.push("--pids-limit", String(plan.pidsLimit));
-  args.push(plan.image, ...plan.command);
+  // The image's own ENTRYPOINT would otherwise wrap our idle command.
+  args.push("--entrypoint", plan.command[0]!, plan.image, ...plan.command.slice(1));
   return args;
 }
 

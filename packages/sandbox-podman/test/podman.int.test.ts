@@ -196,6 +196,24 @@ setInterval(() => {}, 1000);`,
     await expect(buildImage({ contextDir: context, tag: `localhost/corral-it-bad:${process.pid}` })).rejects.toMatchObject({ code: "E_IMAGE_BUILD" });
   });
 
+  it("an image with its own ENTRYPOINT still idles and runs our execs", async () => {
+    const context = join(root, "entrypoint");
+    await mkdir(context);
+    // An ENTRYPOINT that would fail if it wrapped the sandbox's idle command.
+    await writeFile(join(context, "Containerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nENTRYPOINT ["/bin/false"]\n`);
+    const tag = `localhost/corral-it-entrypoint:${process.pid}`;
+    await buildImage({ contextDir: context, tag });
+    try {
+      await using handle = await podmanSandbox.create(podman({ image: tag }).options).create(spec());
+      const lines: string[] = [];
+      const result = await handle.exec(["sh", "-c", "echo alive"], { onLine: (line) => lines.push(line) });
+      expect(result.exitCode).toBe(0);
+      expect(lines).toEqual(["alive"]);
+    } finally {
+      await execa("podman", ["rmi", "-f", tag], { reject: false });
+    }
+  });
+
   it("leaves no conmon droppings (`oom` after the memory case) in the orchestrator's cwd", async () => {
     await expect(stat(join(process.cwd(), "oom"))).rejects.toMatchObject({ code: "ENOENT" });
   });
