@@ -22,6 +22,15 @@ const PATTERNS: Array<[RegExp, string]> = [
   ],
 ];
 
+/**
+ * Every pattern above needs one of these substrings, so text without any is left alone after one
+ * cheap scan: most event text (agent prose, tool output) takes that path.
+ */
+const MAY_HOLD_A_SECRET = /sk-|rk-|pk-|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|bearer|basic|token|key|secret|passw|credential|auth/i;
+
+/** No secret value (>= 6 chars) or pattern match fits in less. */
+const SHORTEST_SECRET = 6;
+
 export interface Redactor {
   (text: string): string;
   /** Adds exact values (e.g. the env vars a run was given as secrets) to hide from now on. */
@@ -30,19 +39,22 @@ export interface Redactor {
 
 export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
   const values = new Set<string>();
+  // Longest first, so a secret that contains another is hidden whole. Sorted once per change.
+  let ordered: string[] = [];
   const redact = ((text: string): string => {
-    if (!text) return text;
+    if (!text || text.length < SHORTEST_SECRET) return text;
     let out = text;
-    // Longest first, so a secret that contains another is hidden whole.
-    for (const value of [...values].sort((a, b) => b.length - a.length)) {
+    for (const value of ordered) {
       if (out.includes(value)) out = out.split(value).join(MASK);
     }
+    if (!MAY_HOLD_A_SECRET.test(out)) return out;
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
   }) as Redactor;
   redact.addSecrets = (more) => {
     // Very short values would mask ordinary words; a real credential is never this short.
-    for (const value of more) if (value && value.length >= 6) values.add(value);
+    for (const value of more) if (value && value.length >= SHORTEST_SECRET) values.add(value);
+    ordered = [...values].sort((a, b) => b.length - a.length);
   };
   redact.addSecrets(secrets);
   return redact;
