@@ -1,5 +1,6 @@
 import { rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, git, type AcquireRequest, type Workspace } from "@corral/core";
 import { BranchExistsError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
@@ -15,6 +16,12 @@ const MAX_ATTEMPTS = 200;
 
 /** git's own words for "that name is taken": retried with the next suffix. */
 const COLLISION = /already exists|cannot lock ref|already checked out|already used by worktree|already registered/i;
+/**
+ * Another `git worktree add` running at the same moment: git read that worktree's admin folder
+ * while it was half-written (an empty `commondir`/`gitdir`). Nothing of ours is wrong: retry.
+ */
+const TRANSIENT = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|could not lock config file/i;
+const MAX_TRANSIENT_RETRIES = 25;
 
 /** What one acquire resolved before touching anything: every input checked. */
 export interface AcquirePlan {
@@ -64,6 +71,7 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
 
 async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace> {
   const { repo, request } = plan;
+  let transientRetries = 0;
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const slug = withSuffix(plan.slug, n);
     const branch = options.detach ? undefined : (plan.explicitBranch?.name ?? `${options.branchPrefix}${slug}`);
@@ -86,6 +94,13 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
     if (r.exitCode !== 0) {
       await rmdir(path).catch(() => {}); // only ever our own empty reservation
       await removeStatus(repo, slug);
+      if (TRANSIENT.test(r.stderr) && transientRetries++ < MAX_TRANSIENT_RETRIES) {
+        // git creates a `-b` branch before it fails here; that branch is ours (we hold the slug) and empty.
+        if (branch && !plan.explicitBranch) await git(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
+        await sleep(10 + Math.random() * 90);
+        n--; // the same name again
+        continue;
+      }
       if (COLLISION.test(r.stderr) && !plan.explicitBranch) continue;
       if (plan.explicitBranch && /already exists/.test(r.stderr)) throw new BranchExistsError(plan.explicitBranch.name);
       throw new WorktreeCreationError(`git could not create the worktree ${path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });

@@ -16,7 +16,7 @@ import { inWorktree, metaOf, pinnedOf, repoOf, worktreeGitDir, type PinnedWorktr
  * after a succeeded run), pooled (with `reuse`) or removed; the branch stays unless
  * `deleteBranch` is set and deleting it loses nothing.
  */
-export async function release(options: WorktreeOptions, workspace: Workspace, { outcome }: ReleaseOptions): Promise<ReleaseResult> {
+export async function release(options: WorktreeOptions, workspace: Workspace, { outcome, keep: keepAsked }: ReleaseOptions): Promise<ReleaseResult> {
   const meta = metaOf(workspace);
   const repo = repoOf(meta);
   const notes: string[] = [];
@@ -46,6 +46,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     return keep(repo, meta, workspace, "its detached HEAD has commits that are on no branch", notes);
   }
   if (outcome !== "succeeded" && options.keepFailed) return keep(repo, meta, workspace, `the run ${outcome} (keepFailed)`, notes);
+  if (keepAsked) return keep(repo, meta, workspace, `the run ${outcome} before the agent started (e.g. a setup hook); kept for inspection`, notes);
 
   const commits = branch ? await commitsSince(repo.root, workspace.baseCommit, `refs/heads/${branch}`) : [];
   let merged = false;
