@@ -15,7 +15,6 @@ const corral = (args: string[], options: { cwd?: string; env?: Record<string, st
 function listing(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).sort();
 }
-const homes = () => readdirSync(tmpdir()).filter((n) => n.startsWith("corral-home-")).sort();
 
 const AGENT = ["--", "sh", "-c", 'echo "prompt was: $0"; echo "change $(date +%s%N)" >> work.txt; git add work.txt; git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: add work"; echo "<promise>COMPLETE</promise>"', "{prompt}"];
 
@@ -103,14 +102,15 @@ describe("bad input: one-line error with a hint, exit 2, nothing created", () =>
     const repo = await tempRepo();
     await setup?.(repo);
     const before = listing(repo);
-    const homesBefore = homes();
-    const r = await corral(args, { cwd: repo });
+    // A private TMPDIR: nothing (no per-run HOME either) may appear in it.
+    const tmp = await tempDir();
+    const r = await corral(args, { cwd: repo, env: { TMPDIR: tmp } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/hint: /);
     expect(r.stdout).toBe("");
     expect(listing(repo)).toEqual(before);
-    expect(homes()).toEqual(homesBefore);
+    expect(listing(tmp)).toEqual([]);
   });
 
   it("a non-git --cwd with the worktree isolation", async () => {
