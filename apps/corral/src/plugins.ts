@@ -1,6 +1,7 @@
+import { existsSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   FIRST_PARTY_PLUGINS,
   PluginNotFoundError,
@@ -98,17 +99,25 @@ export class PluginLoader {
    * Returns undefined when it is not installed; any other failure is real and is thrown.
    */
   async #import(pkg: string, projectOnly = false): Promise<Record<string, unknown> | undefined> {
-    const program = process.argv[1];
-    const bases = [join(this.#cwd, "noop.js"), ...(projectOnly ? [] : [import.meta.url, ...(program ? [program] : [])])];
-    for (const base of bases) {
-      let resolved: string;
-      try {
-        resolved = createRequire(base).resolve(pkg);
-      } catch {
-        continue;
-      }
+    const program = process.argv[1] && existsSync(process.argv[1]) ? realpathSync(process.argv[1]) : undefined;
+    const dirs = [this.#cwd, ...(projectOnly ? [] : [dirname(fileURLToPath(import.meta.url)), ...(program ? [dirname(program)] : [])])];
+    for (const dir of dirs) {
+      const owner = installedFrom(dir, pkg);
+      if (!owner) continue;
+      const resolved = createRequire(join(owner, "noop.js")).resolve(pkg);
       return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
     }
     return undefined;
+  }
+}
+
+/**
+ * The folder whose node_modules holds `pkg`, walking up from `dir` the way Node does — but never
+ * through NODE_PATH or global folders: a plugin counts as installed only if the project has it.
+ */
+function installedFrom(dir: string, pkg: string): string | undefined {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, "node_modules", pkg, "package.json"))) return current;
+    if (dirname(current) === current) return undefined;
   }
 }
