@@ -1,0 +1,70 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError } from "@corral/core";
+import { tempDir } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { findConfigFile, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("loads a .ts config with TypeScript syntax on Node 20", async () => {
+    const dir = await tempDir();
+    await writeFile(
+      join(dir, "corral.config.ts"),
+      'type Iterations = number;\nconst iterations: Iterations = 7;\nexport default { maxIterations: iterations, sandbox: "bwrap" as const, env: ["API_TOKEN"] };\n',
+    );
+    const loaded = await loadConfig({ cwd: dir });
+    expect(loaded.file).toBe(join(dir, "corral.config.ts"));
+    expect(loaded.config).toEqual({ maxIterations: 7, sandbox: "bwrap", env: ["API_TOKEN"] });
+  });
+
+  it.each([
+    ["corral.config.mts", 'export default { idleTimeout: 30 };\n'],
+    ["corral.config.mjs", "export default { idleTimeout: 30 };\n"],
+    ["corral.config.js", "export default { idleTimeout: 30 };\n"],
+    ["corral.config.json", '{ "idleTimeout": 30 }'],
+  ])("loads %s", async (name, text) => {
+    const dir = await tempDir();
+    if (name.endsWith(".js")) await writeFile(join(dir, "package.json"), '{ "type": "module" }');
+    await writeFile(join(dir, name), text);
+    expect((await loadConfig({ cwd: dir })).config).toEqual({ idleTimeout: 30 });
+  });
+
+  it("is found from a subfolder, but never above the repository root", async () => {
+    const outer = await tempDir();
+    await writeFile(join(outer, "corral.config.json"), '{ "maxIterations": 99 }');
+    const repo = join(outer, "repo");
+    await mkdir(join(repo, ".git"), { recursive: true });
+    await mkdir(join(repo, "packages", "foo"), { recursive: true });
+    expect(findConfigFile(join(repo, "packages", "foo"))).toBeUndefined();
+    await writeFile(join(repo, "corral.config.json"), '{ "maxIterations": 3 }');
+    expect(findConfigFile(join(repo, "packages", "foo"))).toBe(join(repo, "corral.config.json"));
+  });
+
+  it("a config that does not parse is a ConfigError naming the file", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "corral.config.ts"), "export default { maxIterations: ;\n");
+    const error = await loadConfig({ cwd: dir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain("corral.config.ts");
+    expect((error as ConfigError).code).toBe("E_CONFIG");
+  });
+
+  it("a config that fails its schema names every bad field", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "corral.config.json"), JSON.stringify({ maxIterations: 0, network: "wifi", bogus: true, env: ["not a name"] }));
+    const error = (await loadConfig({ cwd: dir }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    for (const field of ["maxIterations", "network", "env.0", "bogus"]) expect(error.message).toContain(field);
+  });
+
+  it("an explicit --config path that does not exist is an error", async () => {
+    const dir = await tempDir();
+    await expect(loadConfig({ cwd: dir, file: "missing.json" })).rejects.toThrow(/does not exist/);
+  });
+
+  it("no config file is an empty config", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, ".git"));
+    expect(await loadConfig({ cwd: dir })).toEqual({ config: {} });
+  });
+});
