@@ -36,6 +36,13 @@ for tool in "${tools[@]}"; do
   ldd "$path" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | while read -r lib; do copy "$lib"; done
 done
 
+# glibc's split-off libraries the agent CLIs' native binaries link (Claude Code's `claude` needs
+# libm, librt, libdl, libpthread; Codex's is static musl). The CLIs themselves are not baked in:
+# the agent E2E tests mount the installed ones read-only (packages/agent-*/test/harness.ts).
+for lib in libm.so.6 librt.so.1 libdl.so.2 libpthread.so.0; do
+  for path in /lib/*-linux-gnu/"$lib"; do [ -e "$path" ] && copy "$path"; done
+done
+
 # git's helpers (the `git` binary execs some of them) and its default templates.
 git_exec="$(git --exec-path)"
 mkdir -p "$root$git_exec"
