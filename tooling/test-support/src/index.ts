@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readlink, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -92,4 +92,16 @@ export async function containerEngineReady(engine: "docker" | "podman", image = 
   const found = await execa(engine, ["image", "inspect", image], { reject: false, timeout: 30_000 });
   if (found.exitCode !== 0) return { ready: false, reason: `${engine} has no ${image} image (tooling/ci/engines.sh images)` };
   return { ready: true, reason: "" };
+}
+
+/** Names of the containers, running or stopped, that `engine` holds with `label` (`key=value`). */
+export async function containersLabelled(engine: "docker" | "podman", label: string): Promise<string[]> {
+  const r = await execa(engine, ["ps", "--all", "--filter", `label=${label}`, "--format", "{{.Names}}"], { timeout: 30_000 });
+  return String(r.stdout).split("\n").filter(Boolean);
+}
+
+/** Whether process `pid` lives in another pid namespace than this process (inside a container or sandbox). */
+export async function inOtherPidNamespace(pid: number): Promise<boolean> {
+  const [theirs, ours] = await Promise.all([readlink(`/proc/${pid}/ns/pid`).catch(() => undefined), readlink("/proc/self/ns/pid")]);
+  return theirs !== undefined && theirs !== ours;
 }
