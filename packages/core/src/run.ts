@@ -202,6 +202,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       home,
       mounts: options.mounts ?? [],
       env,
+      inheritedEnv: ["PATH", "LANG"].filter((key) => options.env?.[key] === undefined && agentEnv[key] === undefined),
       network: options.network ?? "host",
       limits: options.limits ?? {},
     });

@@ -45,6 +45,11 @@ export interface SandboxSpec {
   mounts: Mount[];
   /** The env every exec gets (PATH, HOME, LANG, TERM, credentials). Never the host's whole env. */
   env: Record<string, string>;
+  /**
+   * Keys of `env` that corral filled in from the orchestrator's own env (PATH, LANG) because the run
+   * did not set them. A sandbox with its own filesystem (a container image) should keep its own values.
+   */
+  inheritedEnv?: string[];
   network: NetworkPolicy;
   limits: ResourceLimits;
 }

@@ -57,6 +57,13 @@ describe("planContainer", () => {
     expect(plan.nanoCpus).toBeUndefined();
   });
 
+  it("keeps the image's own PATH and LANG unless the run set them", () => {
+    const inherited = planContainer({ ...spec, env: { PATH: "/host/bin", LANG: "C.UTF-8", API_KEY: "k" }, inheritedEnv: ["PATH", "LANG"] }, defaults(), { version: "1" });
+    expect(inherited.env).toEqual({ API_KEY: "k" });
+    const explicit = planContainer({ ...spec, env: { PATH: "/opt/tools/bin", LANG: "C.UTF-8" }, inheritedEnv: ["LANG"] }, defaults(), { version: "1" });
+    expect(explicit.env).toEqual({ PATH: "/opt/tools/bin" });
+  });
+
   it("lets the run's limits win over the plugin's defaults, and a wall-clock limit end PID 1", () => {
     const plan = planContainer({ ...spec, limits: { memoryMb: 128, pids: 32, cpuPercent: 150, wallSeconds: 90.5 } }, containerOptions.parse({ memoryMb: 999, pids: 999 }), { version: "1" });
     expect(plan).toMatchObject({ memoryBytes: 128 * 1024 * 1024, memorySwapBytes: 128 * 1024 * 1024, pidsLimit: 32, nanoCpus: 1_500_000_000, command: ["sleep", "91"] });

@@ -83,7 +83,8 @@ export function planContainer(spec: SandboxSpec, options: ContainerOptions, cont
     ...(memoryMb ? { memoryBytes: memoryMb * 1024 * 1024, memorySwapBytes: memoryMb * 1024 * 1024 } : {}),
     ...(cpuPercent ? { nanoCpus: Math.round((cpuPercent / 100) * 1e9) } : {}),
     ...(pids ? { pidsLimit: pids } : {}),
-    env: { ...spec.env },
+    // PATH and LANG from the host mean nothing in an image: the image's own apply unless the run set them.
+    env: Object.fromEntries(Object.entries(spec.env).filter(([key]) => !spec.inheritedEnv?.includes(key))),
   };
 }
 
