@@ -60,10 +60,11 @@ Examples:
   corral run --agent command --prompt "hi" -- sh -c 'echo "$0"; echo "<promise>COMPLETE</promise>"' '{prompt}'
 `;
 
-export const PLUGINS_HELP = `Usage: corral plugins [--json] [--cwd DIR] [--config FILE]
+export const PLUGINS_HELP = `Usage: corral plugins [--json] [--no-check] [--cwd DIR] [--config FILE]
 
 Lists every installed plugin (built-in, first-party, and third-party from corral.config.*), its version,
-and whether it can run here (and why not).
+and whether it can run here (and why not): each sandbox's check() really probes (starts a bwrap sandbox,
+pings the docker engine, asks podman for the image). --no-check lists without probing.
 `;
 
 export const RUNS_HELP = `Usage: corral runs [list] [--json]

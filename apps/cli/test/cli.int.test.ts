@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gitIn, processesMatching, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { gitIn, hasCommand, processesMatching, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
@@ -35,6 +35,19 @@ describe("corral run (end to end)", () => {
     expect(events.some((e) => e.type === "agent" && e.event?.text === "prompt was: write it")).toBe(true);
     expect(events.find((e) => e.type === "commits")).toMatchObject({ commits: [{ subject: "agent: add work", files: ["work.txt"] }] });
     expect(await gitIn(repo, "log", "--format=%s", "-1")).toBe("agent: add work");
+  });
+
+  it("--sandbox bwrap on a worktree (the default isolation in a repo): the agent commits inside bwrap, on the run's branch", async () => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) return;
+    const repo = await tempRepo();
+    const r = await corral(["run", "--sandbox", "bwrap", "--prompt", "write it", "--name", "in-bwrap", ...AGENT], { cwd: repo });
+    expect(r.stderr).toContain("run succeeded: 1 iteration(s)");
+    expect(r.stderr).toContain("sandbox bwrap ready");
+    expect(r.stderr).toContain("branch: corral/in-bwrap");
+    expect(r.exitCode).toBe(0);
+    expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/in-bwrap")).toBe("agent: add work");
+    expect(await gitIn(repo, "log", "--format=%s", "-1", "main")).toBe("initial"); // the checkout itself is untouched
+    expect(await gitIn(repo, "worktree", "list")).not.toContain("in-bwrap"); // released
   });
 
   it("writes a tail -f-able log file with the run name in its header", async () => {
@@ -149,5 +162,15 @@ describe("corral --help and plugins", () => {
       expect.objectContaining({ kind: "isolation", name: "in-place", available: true }),
     ]));
     expect(existsSync(BIN)).toBe(true);
+  });
+
+  it("corral plugins --no-check lists without probing: sandbox availability is unknown", async () => {
+    const r = await corral(["plugins", "--json", "--no-check"]);
+    expect(r.exitCode).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ kind: string; name: string; available: boolean | null }>;
+    expect(rows).toContainEqual(expect.objectContaining({ kind: "sandbox", name: "host", available: null }));
+    expect(rows).toContainEqual(expect.objectContaining({ kind: "agent", name: "command", available: true }));
+    const table = await corral(["plugins", "--no-check"]);
+    expect(table.stdout).toMatch(/sandbox\s+host\s+\S+\s+@corral\/core\s+not checked/);
   });
 });

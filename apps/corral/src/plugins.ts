@@ -54,12 +54,10 @@ export class PluginLoader {
   /** Every plugin that is installed: built-ins, first-party packages found, third-party from config. */
   async all(): Promise<Plugin[]> {
     await this.#loadThirdParty();
-    for (const kind of Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]) {
-      for (const pkg of Object.values(FIRST_PARTY_PLUGINS[kind])) {
-        const loaded = await this.#import(pkg);
-        if (loaded) this.#registerAll(loaded, pkg);
-      }
-    }
+    const packages = (Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]).flatMap((kind) => Object.values(FIRST_PARTY_PLUGINS[kind]));
+    // Imported side by side; registered in catalog order so the result never depends on timing.
+    const loaded = await Promise.all(packages.map((pkg) => this.#import(pkg)));
+    packages.forEach((pkg, i) => loaded[i] && this.#registerAll(loaded[i], pkg));
     return this.registry.list();
   }
 

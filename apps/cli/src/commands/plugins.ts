@@ -11,6 +11,7 @@ export default async function plugins(argv: string[], io: CliIO): Promise<number
     json: { type: "boolean" },
     cwd: { type: "string" },
     config: { type: "string" },
+    "no-check": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -22,8 +23,9 @@ export default async function plugins(argv: string[], io: CliIO): Promise<number
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
   const rows = await Promise.all(
     (await loader.all()).map(async (plugin) => {
-      let availability: { available: boolean; reason?: string; hint?: string; detail?: string } = { available: true };
-      if (plugin.kind === "sandbox") {
+      // Only sandboxes have a check(); with --no-check nothing is probed and availability is unknown (null).
+      let availability: { available: boolean | null; reason?: string; hint?: string; detail?: string } = { available: plugin.kind === "sandbox" ? null : true };
+      if (plugin.kind === "sandbox" && !values["no-check"]) {
         try {
           availability = await (plugin.create(plugin.configure({}).options) as Sandbox).check();
         } catch (error) {
@@ -37,8 +39,14 @@ export default async function plugins(argv: string[], io: CliIO): Promise<number
     io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return EXIT.ok;
   }
-  const table = [["KIND", "NAME", "VERSION", "PACKAGE", "STATUS"], ...rows.map((r) => [r.kind, r.name, r.version, r.package, r.available ? `available${r.detail ? ` (${r.detail})` : ""}` : `unavailable: ${r.reason}${r.hint ? ` — ${r.hint}` : ""}`])];
+  const table = [["KIND", "NAME", "VERSION", "PACKAGE", "STATUS"], ...rows.map((r) => [r.kind, r.name, r.version, r.package, status(r)])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) io.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`);
   return EXIT.ok;
+}
+
+function status(row: { available: boolean | null; reason?: string; hint?: string; detail?: string }): string {
+  if (row.available === null) return "not checked";
+  if (row.available) return `available${row.detail ? ` (${row.detail})` : ""}`;
+  return `unavailable: ${row.reason}${row.hint ? ` — ${row.hint}` : ""}`;
 }
