@@ -10,7 +10,7 @@ export { run, resolveRun } from "./run.js";
 export type { CorralRunOptions, ResolvedRun } from "./run.js";
 export { defineConfig, loadConfig, findConfigFile, configSchema, CONFIG_FILES } from "./config.js";
 export type { CorralConfig, LoadedConfig } from "./config.js";
-export { PluginLoader } from "./plugins.js";
+export { PluginLoader, importInstalled } from "./plugins.js";
 export { collectEnv, parseEnvFile } from "./env.js";
 export { terminalDisplay } from "./displays/terminal.js";
 export type { TerminalDisplayOptions } from "./displays/terminal.js";

@@ -40,7 +40,7 @@ export class PluginLoader {
     if (this.registry.has(kind, name)) return this.registry.get(kind, name);
     const pkg = FIRST_PARTY_PLUGINS[kind][name];
     if (pkg) {
-      const loaded = await this.#import(pkg);
+      const loaded = await importInstalled(pkg, this.#cwd);
       if (!loaded) {
         throw new PluginNotFoundError(`The ${kind} "${name}" needs the package ${pkg}, which is not installed.`, {
           hint: `Install it: ${installCommand(pkg)}`,
@@ -56,7 +56,7 @@ export class PluginLoader {
     await this.#loadThirdParty();
     const packages = (Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]).flatMap((kind) => Object.values(FIRST_PARTY_PLUGINS[kind]));
     // Imported side by side; registered in catalog order so the result never depends on timing.
-    const loaded = await Promise.all(packages.map((pkg) => this.#import(pkg)));
+    const loaded = await Promise.all(packages.map((pkg) => importInstalled(pkg, this.#cwd)));
     packages.forEach((pkg, i) => loaded[i] && this.#registerAll(loaded[i], pkg));
     return this.registry.list();
   }
@@ -65,7 +65,7 @@ export class PluginLoader {
     if (this.#thirdPartyLoaded) return;
     this.#thirdPartyLoaded = true;
     for (const pkg of this.#thirdParty) {
-      const loaded = await this.#import(pkg, true);
+      const loaded = await importInstalled(pkg, this.#cwd, { projectOnly: true });
       if (!loaded) {
         throw new PluginNotFoundError(`The plugin package "${pkg}" named in your corral config is not installed in ${this.#cwd}.`, {
           hint: `Install it in your project: ${installCommand(pkg)}`,
@@ -90,23 +90,24 @@ export class PluginLoader {
     }
     return plugins.length;
   }
+}
 
-  /**
-   * Imports a package resolved from the user's project first, then from corral's own install, then
-   * from the running program's (the CLI installed beside its plugins, globally or in a monorepo).
-   * Returns undefined when it is not installed; any other failure is real and is thrown.
-   */
-  async #import(pkg: string, projectOnly = false): Promise<Record<string, unknown> | undefined> {
-    const program = process.argv[1] && existsSync(process.argv[1]) ? realpathSync(process.argv[1]) : undefined;
-    const dirs = [this.#cwd, ...(projectOnly ? [] : [dirname(fileURLToPath(import.meta.url)), ...(program ? [dirname(program)] : [])])];
-    for (const dir of dirs) {
-      const owner = installedFrom(dir, pkg);
-      if (!owner) continue;
-      const resolved = createRequire(join(owner, "noop.js")).resolve(pkg);
-      return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-    }
-    return undefined;
+/**
+ * Imports an installed package: resolved from the user's project (`cwd`) first, then from corral's
+ * own install, then from the running program's (the CLI installed beside its plugins, globally or in
+ * a monorepo). Undefined when it is not installed, so the caller can name the install command; any
+ * other failure is real and is thrown. `projectOnly` looks in the project alone (third-party plugins).
+ */
+export async function importInstalled<T = Record<string, unknown>>(pkg: string, cwd: string, options: { projectOnly?: boolean } = {}): Promise<T | undefined> {
+  const program = process.argv[1] && existsSync(process.argv[1]) ? realpathSync(process.argv[1]) : undefined;
+  const dirs = [cwd, ...(options.projectOnly ? [] : [dirname(fileURLToPath(import.meta.url)), ...(program ? [dirname(program)] : [])])];
+  for (const dir of dirs) {
+    const owner = installedFrom(dir, pkg);
+    if (!owner) continue;
+    const resolved = createRequire(join(owner, "noop.js")).resolve(pkg);
+    return (await import(pathToFileURL(resolved).href)) as T;
   }
+  return undefined;
 }
 
 /**

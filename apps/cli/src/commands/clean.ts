@@ -1,8 +1,6 @@
-import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
 import { git, installCommand, toCorralError } from "@corral/core";
-import { journalLocation, killRunProcesses, listRuns, runProcesses, writeRecord, type JournalRun, type RunRecord } from "corral";
+import { importInstalled, journalLocation, killRunProcesses, listRuns, runProcesses, writeRecord, type JournalRun, type RunRecord } from "corral";
 import { parseFlags } from "../args.js";
 import { CLEAN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -75,7 +73,7 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
   // 2. Its containers, through the sandbox plugin that made them.
   const containerPackage = run.sandbox ? CONTAINER_PACKAGES[run.sandbox.name] : undefined;
   if (containerPackage) {
-    const plugin = await importOptional<{ reapOrphans(o: { runId: string; dryRun: boolean }): Promise<{ containers: Array<{ name: string; action: string; reason: string }> }> }>(containerPackage, options.cwd);
+    const plugin = await importInstalled<{ reapOrphans(o: { runId: string; dryRun: boolean }): Promise<{ containers: Array<{ name: string; action: string; reason: string }> }> }>(containerPackage, options.cwd);
     if (!plugin) {
       report.problems.push(`its ${run.sandbox!.name} containers need ${containerPackage} to be removed: ${installCommand(containerPackage)}`);
     } else {
@@ -94,7 +92,7 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
 
   // 3. Its worktree: removed when clean (the branch and its commits stay), kept when dirty unless --force.
   if (run.isolation === "worktree" && options.repoRoot) {
-    const wt = await importOptional<typeof import("@corral/worktree-git")>("@corral/worktree-git", options.cwd);
+    const wt = await importInstalled<typeof import("@corral/worktree-git")>("@corral/worktree-git", options.cwd);
     if (!wt) {
       report.problems.push(`its worktree needs @corral/worktree-git to be removed: ${installCommand("@corral/worktree-git")}`);
     } else {
@@ -123,21 +121,4 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     report.cleaned = true;
   }
   return report;
-}
-
-/**
- * Imports an optional package: from the user's project first, then from corral's own install.
- * Undefined when it is not installed (the caller names the install command).
- */
-export async function importOptional<T>(pkg: string, cwd: string): Promise<T | undefined> {
-  for (const base of [join(cwd, "noop.js"), import.meta.url]) {
-    let resolved: string;
-    try {
-      resolved = createRequire(base).resolve(pkg);
-    } catch {
-      continue;
-    }
-    return (await import(pathToFileURL(resolved).href)) as T;
-  }
-  return undefined;
 }

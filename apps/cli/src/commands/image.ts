@@ -1,11 +1,10 @@
 import { resolve } from "node:path";
 import { git, installCommand, isConfigured, spawnStreaming, SandboxError, UsageError } from "@corral/core";
 import type { BuildImageOptions } from "@corral/core/container";
-import { loadConfig } from "corral";
+import { importInstalled, loadConfig } from "corral";
 import { keyValues, parseFlags } from "../args.js";
 import { IMAGE_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
-import { importOptional } from "./clean.js";
 
 const PACKAGES = { docker: "@corral/sandbox-docker", podman: "@corral/sandbox-podman" } as const;
 type Engine = keyof typeof PACKAGES;
@@ -53,7 +52,7 @@ export default async function image(argv: string[], io: CliIO): Promise<number> 
 
   if (action === "remove") return removeImage(engine, tag, io);
 
-  const plugin = await importOptional<{ buildImage(options: BuildImageOptions): Promise<{ tag: string }> }>(PACKAGES[engine], cwd);
+  const plugin = await importInstalled<{ buildImage(options: BuildImageOptions): Promise<{ tag: string }> }>(PACKAGES[engine], cwd);
   if (!plugin) throw new UsageError(`Building a ${engine} image needs the package ${PACKAGES[engine]}, which is not installed.`, { code: "E_PLUGIN_NOT_FOUND", hint: `Install it: ${installCommand(PACKAGES[engine])}` });
   const buildArgs = keyValues("build-arg", values["build-arg"]);
   const controller = new AbortController();

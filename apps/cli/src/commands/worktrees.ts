@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { git, installCommand, UsageError } from "@corral/core";
+import { importInstalled } from "corral";
 import { parseFlags } from "../args.js";
 import { WORKTREES_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
-import { importOptional } from "./clean.js";
 import { table } from "./runs.js";
 
 type WorktreeGit = typeof import("@corral/worktree-git");
@@ -37,7 +37,7 @@ export default async function worktrees(argv: string[], io: CliIO): Promise<numb
   const cwd = resolve(io.cwd, values.cwd ?? ".");
   const top = await git(["rev-parse", "--show-toplevel"], { cwd, allowFailure: true }).catch(() => undefined);
   if (top?.exitCode !== 0) throw new UsageError(`${cwd} is not inside a git repository.`, { hint: "Run it in the repository whose worktrees you want, or pass --cwd." });
-  const wt = await importOptional<WorktreeGit>("@corral/worktree-git", cwd);
+  const wt = await importInstalled<WorktreeGit>("@corral/worktree-git", cwd);
   if (!wt) throw new UsageError("corral worktrees needs the package @corral/worktree-git, which is not installed.", { code: "E_PLUGIN_NOT_FOUND", hint: `Install it: ${installCommand("@corral/worktree-git")}` });
 
   if (action === "list") {
