@@ -54,6 +54,7 @@ Fleets:
   --tasks FILE              JSON or YAML list of tasks
   --tasks-cmd CMD           Take the task list from a command's JSON output
   --parallel N              How many tasks at once (default 4)
+  --fail-fast               Stop the other tasks (and start no more) when one fails
 
 Examples:
   corral run --agent claude --sandbox bwrap --prompt "Fix the failing test" --max-iterations 5
