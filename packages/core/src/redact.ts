@@ -4,29 +4,33 @@
  */
 const MASK = "***";
 
-const PATTERNS: Array<[RegExp, string]> = [
+/**
+ * Each pattern with a cheap trigger that any text it could match must contain: most text (agent
+ * prose, tool output) passes every trigger test and never runs a pattern.
+ */
+const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }> = [
   // Provider API keys: sk-…, sk-ant-…, sk-proj-…, ghp_…, xoxb-… and similar long tokens.
-  [/\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, MASK],
-  [/\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, MASK],
-  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, MASK],
-  [/\bAKIA[0-9A-Z]{16}\b/g, MASK],
+  { trigger: /[srp]k-/, pattern: /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, replacement: MASK },
+  { trigger: /gh[pousr]_|github_pat_/, pattern: /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, replacement: MASK },
+  { trigger: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replacement: MASK },
+  { trigger: /AKIA/, pattern: /\bAKIA[0-9A-Z]{16}\b/g, replacement: MASK },
   // Authorization headers.
-  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${MASK}`],
+  { trigger: /(bearer|basic|token)\s/i, pattern: /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, replacement: `$1 ${MASK}` },
   // Env style, NAME=value / NAME: value, where an upper-case name says it holds a secret.
   // Case-sensitive on purpose: "Unrecognized key: maxTurns" is an ordinary message, not a secret.
-  [/\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/g, `$1$2$3${MASK}`],
+  {
+    trigger: /KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH/,
+    pattern: /\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/g,
+    replacement: `$1$2$3${MASK}`,
+  },
   // JSON / header style with a quoted or lower-case name: "api_key": "…", password=…, x-api-key: …
-  [
-    /(["']?)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]key)?|token|password|passwd|auth[_-]?token|client[_-]secret))\1(\s*[=:]\s*)(["']?)([^\s"',;&]{4,})/gi,
-    `$1$2$1$3$4${MASK}`,
-  ],
+  {
+    // The name must end in the keyword ("input_tokens": 12 is usage, not a secret).
+    trigger: /(key|secret|token|passw(or)?d)["']?\s*[=:]/i,
+    pattern: /(["']?)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]key)?|token|password|passwd|auth[_-]?token|client[_-]secret))\1(\s*[=:]\s*)(["']?)([^\s"',;&]{4,})/gi,
+    replacement: `$1$2$1$3$4${MASK}`,
+  },
 ];
-
-/**
- * Every pattern above needs one of these substrings, so text without any is left alone after one
- * cheap scan: most event text (agent prose, tool output) takes that path.
- */
-const MAY_HOLD_A_SECRET = /sk-|rk-|pk-|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|bearer|basic|token|key|secret|passw|credential|auth/i;
 
 /** No secret value (>= 6 chars) or pattern match fits in less. */
 const SHORTEST_SECRET = 6;
@@ -47,8 +51,7 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
     for (const value of ordered) {
       if (out.includes(value)) out = out.split(value).join(MASK);
     }
-    if (!MAY_HOLD_A_SECRET.test(out)) return out;
-    for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+    for (const { trigger, pattern, replacement } of PATTERNS) if (trigger.test(out)) out = out.replace(pattern, replacement);
     return out;
   }) as Redactor;
   redact.addSecrets = (more) => {
