@@ -18,6 +18,11 @@ export const SAFE_GIT_CONFIG: readonly string[] = [
   "commit.gpgSign=false",
   "tag.gpgSign=false",
   "advice.detachedHead=false",
+  // Never recurse into submodules: a nested repository's own config (filters, fsmonitor) would run here.
+  "submodule.recurse=false",
+  "diff.ignoreSubmodules=all",
+  "status.submoduleSummary=false",
+  "fetch.recurseSubmodules=false",
 ];
 
 /** The host env with every GIT_* variable removed (GIT_DIR & co. would redirect git), LC_ALL=C. */

@@ -45,9 +45,13 @@ export async function gitWorktrees(repo: Repo): Promise<GitWorktree[]> {
   return out;
 }
 
-/** Paths of uncommitted changes (tracked and untracked, not ignored) in a checkout. */
+/**
+ * Paths of uncommitted changes (tracked and untracked, not ignored) in a checkout. Submodules are
+ * never entered: a nested repository is the agent's, and its config (filters, fsmonitor) would
+ * run on the host.
+ */
 export async function uncommitted(worktree: PinnedWorktree): Promise<string[]> {
-  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"], inWorktree(worktree));
+  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all"], inWorktree(worktree));
   const entries = r.stdout.split("\0");
   const paths: string[] = [];
   for (let i = 0; i < entries.length; i++) {

@@ -1,4 +1,4 @@
-import { lstat, writeFile } from "node:fs/promises";
+import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { commitsSince, git, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
 import { WorktreeRemovalError, gitMessage } from "./errors.js";
@@ -59,7 +59,13 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
   // git refuses to remove (or reuse) a worktree whose `.git` file no longer points back at its git dir.
   if ((await worktreeGitDir(workspace.path).catch(() => undefined)) !== meta.gitDir) {
     // Written by hand: `git worktree repair` would follow the bad pointer and write into its target.
-    await writeFile(join(workspace.path, ".git"), `gitdir: ${meta.gitDir}\n`);
+    // Never write through what is there (the agent may have made `.git` a symlink to a host file):
+    // a fresh file is renamed over it, which replaces a symlink instead of following it.
+    const dotGit = join(workspace.path, ".git");
+    if ((await lstat(dotGit).catch(() => undefined))?.isDirectory()) await rm(dotGit, { recursive: true, force: true });
+    const temp = `${dotGit}.corral-${process.pid}-${Date.now()}`;
+    await writeFile(temp, `gitdir: ${meta.gitDir}\n`, { flag: "wx" });
+    await rename(temp, dotGit);
     notes.push(`Repaired ${workspace.path}/.git: it had been changed to point elsewhere.`);
   }
 
@@ -71,6 +77,10 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
   } else {
     await unlock(workspace.path, repo.root);
     const r = await git(["worktree", "remove", workspace.path], { cwd: repo.root, allowFailure: true });
+    // git will not remove a worktree holding a nested repository; that repository may be the agent's work.
+    if (r.exitCode !== 0 && /containing submodules/.test(r.stderr)) {
+      return keep(repo, meta, workspace, "it contains a nested git repository (git will not remove those); remove it by hand when done", notes);
+    }
     if (r.exitCode !== 0) {
       throw new WorktreeRemovalError(`git could not remove the worktree ${workspace.path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });
     }

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, removeDir, tempDir, tempRepo } from "@corral/test-support";
@@ -53,5 +53,53 @@ describe.runIf(hasGit)("a hostile worktree", () => {
     expect(released.notes?.[1]).toMatch(/Repaired .*\.git: it had been changed/);
     expect(released.removed).toBe(true);
     expect(await gitIn(dir, "show", "--name-only", "--format=", "corral/hostile")).toMatch(/\.gitattributes/);
+  });
+});
+
+describe.runIf(hasGit)("a hostile worktree: submodules and symlinks", () => {
+  it("release never enters a nested repository, so its clean filter never runs on the host", async () => {
+    const dir = await tempRepo();
+    const markers = await tempDir("corral-markers-");
+    cleanup.push(dir, markers);
+    const marker = join(markers, "submodule-filter-ran");
+    const iso = isolation();
+    const ws = await iso.acquire(request(dir, { name: "nested" }));
+    // The agent's moves: a nested repo with a committed file, then a filter in ITS config and a
+    // changed stat on that file, so a recursing `git status` would re-hash it through the filter.
+    const sub = join(ws.path, "sub");
+    await gitIn(ws.path, "init", "-q", sub);
+    await writeFile(join(sub, "f.txt"), "x\n");
+    await gitIn(sub, "add", "f.txt");
+    await gitIn(sub, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "sub");
+    await gitIn(ws.path, "add", "sub");
+    await gitIn(ws.path, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "gitlink");
+    await gitIn(sub, "config", "filter.evil.clean", `sh -c 'touch ${marker}; cat'`);
+    await writeFile(join(sub, ".gitattributes"), "* filter=evil\n");
+    await utimes(join(sub, "f.txt"), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    // proof that the trap works when git recurses
+    await gitIn(ws.path, "status", "--ignore-submodules=none");
+    expect(existsSync(marker)).toBe(true);
+    await rm(marker);
+
+    await iso.commits(ws);
+    const result = await iso.release(ws, { outcome: "succeeded" });
+    expect(existsSync(marker)).toBe(false);
+    expect(result).toMatchObject({ removed: false, keptReason: expect.stringContaining("nested git repository") });
+  });
+
+  it("release never writes through a `.git` the agent replaced with a symlink to a host file", async () => {
+    const dir = await tempRepo();
+    const victims = await tempDir("corral-victim-");
+    cleanup.push(dir, victims);
+    const victim = join(victims, "precious.txt");
+    await writeFile(victim, "the user's file\n");
+    const iso = isolation();
+    const ws = await iso.acquire(request(dir, { name: "symlinked-dotgit" }));
+    await rm(join(ws.path, ".git"));
+    await symlink(victim, join(ws.path, ".git"));
+    const result = await iso.release(ws, { outcome: "succeeded" });
+    expect(await readFile(victim, "utf8")).toBe("the user's file\n");
+    expect(result.removed).toBe(true);
+    expect(existsSync(ws.path)).toBe(false);
   });
 });
