@@ -44,7 +44,7 @@ export { run, newRunId, DEFAULT_COMPLETION_SIGNAL, RUN_ID_ENV } from "./run.js";
 export type { RunOptions, RunResult } from "./run.js";
 export { Output, extractOutput, lastTagContent } from "./output.js";
 export type { OutputSpec } from "./output.js";
-export { BUILTIN_PROMPT_ARGS, fillTemplate, shellQuote } from "./prompt.js";
+export { BUILTIN_PROMPT_ARGS, checkTemplate, renderTemplate, shellQuote } from "./prompt.js";
 export { hookSpecs, runHook } from "./hooks.js";
 export type { HookCommand, HookEntry, HookName, HookSpec, Hooks } from "./hooks.js";
 export { copyIntoWorkspace, checkCopyPattern } from "./copy.js";

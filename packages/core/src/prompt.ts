@@ -35,79 +35,73 @@ export function checkPromptArgs(args: Record<string, string>, fromFile: boolean)
 }
 
 /**
- * Fills `{{KEY}}` placeholders. Every placeholder must have a value. Inside a `` !`cmd` `` span the
- * value is shell-quoted, so an arg can never add shell syntax to a command the template runs.
+ * Renders a prompt template: `{{KEY}}` placeholders are filled, and each `` !`cmd` `` of the
+ * TEMPLATE is run (through `runCommand`) and replaced by its output. Values are never scanned for
+ * `` !`cmd` `` themselves — an issue title containing one stays text — and inside a command they
+ * are shell-quoted, so a value can never add shell syntax. Every placeholder must have a value.
  */
-export function fillTemplate(template: string, values: Record<string, string>): string {
-  const missing = new Set<string>();
+export async function renderTemplate(
+  template: string,
+  values: Record<string, string>,
+  runCommand: (command: string) => Promise<string>,
+): Promise<string> {
+  // Every placeholder is checked before any command runs.
+  checkTemplate(template, values);
   const fill = (text: string, quote: boolean) =>
-    text.replace(PLACEHOLDER, (match, key: string) => {
-      const value = values[key];
-      if (value === undefined) {
-        missing.add(key);
-        return match;
-      }
-      return quote ? shellQuote(value) : value;
-    });
+    text.replace(PLACEHOLDER, (_match, key: string) => (quote ? shellQuote(values[key]!) : values[key]!));
   let out = "";
   let last = 0;
   for (const match of template.matchAll(COMMAND)) {
     out += fill(template.slice(last, match.index), false);
-    out += `!\`${fill(match[1] ?? "", true)}\``;
+    out += await runCommand(fill(match[1] ?? "", true));
     last = match.index + match[0].length;
   }
-  out += fill(template.slice(last), false);
+  return out + fill(template.slice(last), false);
+}
+
+/** Every `{{KEY}}` of the template must have a value: checked without running anything. */
+export function checkTemplate(template: string, values: Record<string, string>): void {
+  const missing = new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((key) => values[key] === undefined));
   if (missing.size) {
     throw new PromptTemplateError(`The prompt template uses ${[...missing].map((k) => `{{${k}}}`).join(", ")} but no value was given.`, {
       hint: `Pass ${[...missing].map((k) => `--prompt-arg ${k}=…`).join(" ")} (or promptArgs in the library).`,
     });
   }
-  return out;
 }
 
 /**
- * Runs every `` !`cmd` `` in the prompt inside the sandbox and puts its stdout in its place.
- * A non-zero exit or a timeout is an error: the agent never gets a silently truncated prompt.
+ * Runs one `` !`cmd` `` of a prompt template inside the sandbox and returns its stdout. A non-zero
+ * exit or a timeout is an error: the agent never gets a silently truncated prompt.
  */
-export async function expandCommands(
-  prompt: string,
+export async function runPromptCommand(
+  command: string,
   sandbox: SandboxHandle,
   options: { cwd?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<string> {
-  const matches = [...prompt.matchAll(COMMAND)];
-  if (!matches.length) return prompt;
-  let out = "";
-  let last = 0;
-  for (const match of matches) {
-    const command = match[1] ?? "";
-    const stdout: string[] = [];
-    const tail = new TailBuffer(20);
-    const result = await sandbox.exec(["sh", "-c", command], {
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-      timeoutMs: options.timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onLine: (line, stream) => {
-        if (stream === "stdout") stdout.push(line);
-        tail.push(line);
-      },
+  const stdout: string[] = [];
+  const tail = new TailBuffer(20);
+  const result = await sandbox.exec(["sh", "-c", command], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    timeoutMs: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onLine: (line, stream) => {
+      if (stream === "stdout") stdout.push(line);
+      tail.push(line);
+    },
+  });
+  if (result.aborted) throw new PromptExpansionError(command, `The prompt command \`${command}\` was aborted.`);
+  if (result.timedOut) {
+    throw new PromptExpansionError(command, `The prompt command \`${command}\` did not finish within ${options.timeoutMs} ms.`, {
+      hint: "Make the command faster or raise the expansion timeout.",
     });
-    if (result.aborted) throw new PromptExpansionError(command, `The prompt command \`${command}\` was aborted.`);
-    if (result.timedOut) {
-      throw new PromptExpansionError(command, `The prompt command \`${command}\` did not finish within ${options.timeoutMs} ms.`, {
-        hint: "Make the command faster or raise the expansion timeout.",
-      });
-    }
-    if (result.exitCode !== 0) {
-      throw new PromptExpansionError(
-        command,
-        `The prompt command \`${command}\` exited with ${result.exitCode ?? result.signal}:\n${tail.lines.join("\n")}`,
-        { exitCode: result.exitCode ?? undefined, hint: "Fix the command in the prompt file; it runs inside the sandbox, in the workspace." },
-      );
-    }
-    out += prompt.slice(last, match.index) + stdout.join("\n");
-    last = match.index + match[0].length;
   }
-  return out + prompt.slice(last);
+  if (result.exitCode !== 0) {
+    throw new PromptExpansionError(command, `The prompt command \`${command}\` exited with ${result.exitCode ?? result.signal}:\n${tail.lines.join("\n")}`, {
+      exitCode: result.exitCode ?? undefined,
+      hint: "Fix the command in the prompt file; it runs inside the sandbox, in the workspace.",
+    });
+  }
+  return stdout.join("\n");
 }
 
 export function shellQuote(value: string): string {

@@ -25,7 +25,7 @@ import { checkCopyPattern, copyIntoWorkspace } from "./copy.js";
 import { hookSpecs, runHook, describeHook, type HookName, type Hooks, type HookSpec } from "./hooks.js";
 import { extractOutput, type OutputSpec } from "./output.js";
 import { instantiate, type Configured } from "./plugin.js";
-import { checkPromptArgs, expandCommands, fillTemplate, BUILTIN_PROMPT_ARGS } from "./prompt.js";
+import { checkPromptArgs, checkTemplate, renderTemplate, runPromptCommand, BUILTIN_PROMPT_ARGS } from "./prompt.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import type { Mount, NetworkPolicy, ResourceLimits, Sandbox, SandboxHandle } from "./sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
@@ -222,8 +222,9 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     });
     const promptFor = async (iteration: number): Promise<string> => {
       if (settings.template === undefined) return settings.prompt;
-      const filled = fillTemplate(settings.template, { ...settings.promptArgs, ...builtins(iteration) });
-      return expandCommands(filled, handle!, { cwd: workspace!.cwd, timeoutMs: settings.promptCommandTimeoutMs, signal: controller.signal });
+      return renderTemplate(settings.template, { ...settings.promptArgs, ...builtins(iteration) }, (command) =>
+        runPromptCommand(command, handle!, { cwd: workspace!.cwd, timeoutMs: settings.promptCommandTimeoutMs, signal: controller.signal }),
+      );
     };
 
     const runIteration = async (iteration: number, prompt: string, resumeSessionId?: string): Promise<IterationOutcome> => {
@@ -477,7 +478,7 @@ function validateRunOptions<T>(options: RunOptions<T>): Settings & { template?: 
   if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));
   // Unknown {{KEY}}s are found now, with placeholder built-ins, before any workspace exists.
   if (settings.template !== undefined) {
-    fillTemplate(settings.template, { ...promptArgs, ...Object.fromEntries(BUILTIN_PROMPT_ARGS.map((k) => [k, ""])) });
+    checkTemplate(settings.template, { ...promptArgs, ...Object.fromEntries(BUILTIN_PROMPT_ARGS.map((k) => [k, ""])) });
   }
   if (options.output) {
     if (maxIterations !== 1) {
