@@ -170,6 +170,22 @@ export class HookError extends CorralError {
   }
 }
 
+/**
+ * Applies a run's redactor — the one that knows the run's secret values, not only secret shapes —
+ * to an error's message, stack and string fields (hint, outputTail, raw…) before it leaves the run.
+ */
+export function redactError<E extends CorralError>(error: E, redactor: (text: string) => string): E {
+  const fields = error as unknown as Record<string, unknown>;
+  error.message = redactor(error.message);
+  if (error.stack) error.stack = redactor(error.stack);
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (typeof value === "string") fields[key] = redactor(value);
+    else if (Array.isArray(value)) fields[key] = value.map((item: unknown) => (typeof item === "string" ? redactor(item) : item));
+  }
+  return error;
+}
+
 export function isCorralError(error: unknown): error is CorralError {
   return error instanceof CorralError;
 }

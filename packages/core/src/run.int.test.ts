@@ -256,6 +256,16 @@ describe("prompts", () => {
     expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 
+  it("errors that leave the run carry no secret value of the run (message, output tail, stack)", async () => {
+    const dir = await tempDir();
+    const secret = "plain-looking-value-31337";
+    await writeFile(join(dir, "p.md"), "Context: !`echo \"connecting with $DB_PASS\" >&2; exit 1`\n");
+    const error = (await (await runIn(dir, { prompt: undefined, promptFile: "p.md", agent: sh("true"), env: { DB_PASS: secret }, secretEnv: ["DB_PASS"] })).promise.catch((e: unknown) => e)) as PromptExpansionError;
+    expect(error).toBeInstanceOf(PromptExpansionError);
+    expect(error.message).toContain("connecting with ***");
+    expect(`${error.message}\n${error.stack}\n${JSON.stringify(error)}`).not.toContain(secret);
+  });
+
   it("a !`cmd` that hangs times out with PromptExpansionError", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "p.md"), "Context: !`sleep 30`\n");

@@ -13,6 +13,7 @@ import {
   CorralError,
   HookError,
   IdleTimeoutError,
+  redactError,
   SandboxUnavailableError,
   StructuredOutputError,
   UsageError,
@@ -387,7 +388,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     };
   } catch (error) {
     // Once aborted, whatever broke (a killed exec, a half-expanded prompt) is the abort's doing.
-    failure = controller.signal.aborted ? new AbortError(abortReason(controller.signal)) : toCorralError(error);
+    failure = redactError(controller.signal.aborted ? new AbortError(abortReason(controller.signal)) : toCorralError(error), redactor);
     status = failure instanceof AbortError ? "aborted" : "failed";
     throw failure;
   } finally {
