@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,5 +136,18 @@ describe("journalOptions", () => {
     expect(options).toMatchObject({ agent: { name: "command", options: { argv: ["sh", "-c", "echo $MY_TOKEN_VALUE"] } }, sandbox: { name: "host" }, env: ["API_THING"], maxIterations: 3 });
     expect(options).not.toHaveProperty("signal");
     expect(options).not.toHaveProperty("onEvent");
+  });
+});
+
+describe("writeRecord against planted symlinks", () => {
+  it("replaces a run.json symlink instead of writing through it, and leaves no temp file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "corral-journal-link-"));
+    const victim = join(dir, "victim.txt");
+    writeFileSync(victim, "precious\n");
+    symlinkSync(victim, join(dir, "run.json"));
+    writeRecord(dir, { id: "r1", state: "running" } as RunRecord);
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(lstatSync(join(dir, "run.json")).isFile()).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(["run.json", "victim.txt"]);
   });
 });

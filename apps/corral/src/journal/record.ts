@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -43,11 +44,15 @@ export const LOG_FILE = "run.log";
 
 export const runDir = (root: string, id: string): string => join(root, id);
 
-/** Writes run.json atomically: a reader sees the old record or the new one, never half of one. */
+/**
+ * Writes run.json atomically: a reader sees the old record or the new one, never half of one. The
+ * temp file has an unguessable name and is created exclusively, so a symlink planted there (the
+ * journal can sit inside an in-place run's workspace) is never written through.
+ */
 export function writeRecord(dir: string, record: RunRecord): void {
   const file = join(dir, RECORD_FILE);
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const temp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   renameSync(temp, file);
 }
 
