@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bwrap } from "@corral/sandbox-bwrap";
@@ -138,6 +138,31 @@ describe("copying untracked files into the worktree", () => {
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(message);
     expect(await gitIn(repo, "branch", "--list", "corral/*")).toBe("");
+  });
+
+  it("never writes through a symlink committed in the worktree's base branch", async () => {
+    // Someone else's branch commits `config` as a symlink to a host folder; the user's checkout has an
+    // untracked config/.env to copy in. Copying would follow the symlink and leak the secret out there.
+    const victimDir = await tempDir();
+    const repo = await tempRepo({ "README.md": "x\n", ".gitignore": "config/.env\n" });
+    await gitIn(repo, "checkout", "-q", "-b", "pr");
+    await symlink(victimDir, join(repo, "config"));
+    await gitIn(repo, "add", "config");
+    await gitIn(repo, "commit", "-qm", "pr: config is a symlink");
+    await gitIn(repo, "checkout", "-q", "main");
+    await mkdir(join(repo, "config"));
+    await writeFile(join(repo, "config", ".env"), "API_TOKEN=s3cret\n");
+    const error = await run({ cwd: repo, config: false, handleProcessSignals: false, agent: sh("touch ran"), isolation: worktree({ base: "pr" }), prompt: "x", copy: ["config/.env"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/config is a symlink in the worktree/);
+    expect(readdirSync(victimDir)).toEqual([]);
+  });
+
+  it("refuses to copy over a path the worktree already has (tracked)", async () => {
+    const repo = await tempRepo({ "README.md": "x\n", "tracked.txt": "from git\n" });
+    const error = await run({ cwd: repo, config: false, handleProcessSignals: false, agent: sh("touch ran"), isolation: worktree(), prompt: "x", copy: ["tracked.txt"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/already exists in the worktree/);
   });
 
   it("refuses a symlink that points outside the repository", async () => {

@@ -39,11 +39,36 @@ export async function copyIntoWorkspace(repoRoot: string, workspace: string, pat
       });
     }
     const target = join(workspace, rel);
+    await checkDestination(workspace, rel);
     await mkdir(dirname(target), { recursive: true });
     // -R with -P keeps symlinks as symlinks (never followed out of the tree); no -l: no hard links.
     await execa("cp", ["-R", "-P", "--preserve=mode,timestamps", "--reflink=auto", "--", source, target], { stdin: "ignore" });
   }
   return { paths: chosen, durationMs: Math.round(performance.now() - started), method: "reflink-or-copy" };
+}
+
+/**
+ * The destination must not exist yet (copy is for untracked paths; a fresh worktree has none of
+ * them), and no folder on the way to it may be a symlink: the branch the worktree was made from
+ * may come from someone else, and `cp`/`mkdir` would follow a committed symlink out of the worktree.
+ */
+async function checkDestination(workspace: string, rel: string): Promise<void> {
+  const parts = rel.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const path = join(workspace, ...parts.slice(0, i));
+    const info = await lstat(path).catch(() => undefined);
+    if (!info) return; // nothing below a missing folder exists either
+    if (i === parts.length) {
+      throw new UsageError(`Refusing to copy ${rel}: it already exists in the worktree (it is tracked in git, or was made by a hook).`, {
+        hint: "copy is for untracked paths; remove the pattern or untrack the path.",
+      });
+    }
+    if (info.isSymbolicLink()) {
+      throw new UsageError(`Refusing to copy ${rel}: ${parts.slice(0, i).join("/")} is a symlink in the worktree, and copying would follow it.`, {
+        hint: "A symlink committed in the branch may point outside the worktree; remove it from the branch or drop the pattern.",
+      });
+    }
+  }
 }
 
 /** Refuses a copy pattern that is empty, absolute, leaves the repository or names git metadata. */
