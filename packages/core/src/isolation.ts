@@ -12,7 +12,11 @@ export interface Workspace {
   baseBranch?: string;
   /** The commit the workspace started at. */
   baseCommit?: string;
-  /** Git metadata outside `path` a sandbox must mount: read-write (objects, refs, the worktree's gitdir) and read-only (config, hooks). */
+  /**
+   * Git metadata outside `path` a sandbox must mount: read-write (objects, the run's own ref folder,
+   * the worktree's gitdir) and read-only (other refs, config, hooks). Entries nest both ways, so a
+   * sandbox mounts them all after its other mounts, parents before children: the deeper entry wins.
+   */
   gitMounts: { readWrite: string[]; readOnly: string[] };
   /** Isolation-private data (e.g. a lock id). */
   meta?: Record<string, unknown>;

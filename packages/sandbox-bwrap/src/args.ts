@@ -107,13 +107,18 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
   args.push("--bind", tmpDir, "/tmp");
 
   args.push("--bind", spec.workspace.path, spec.workspace.path);
-  for (const path of spec.gitMounts.readWrite) args.push("--bind", path, path);
   args.push("--bind", spec.home, spec.home);
   for (const mount of resolveMounts([...options.mounts, ...spec.mounts])) {
     args.push(mount.readonly ? "--ro-bind" : "--bind", mount.host, mount.sandbox);
   }
-  // Read-only git metadata last, so no read-write bind above can uncover it.
-  for (const path of spec.gitMounts.readOnly) args.push(...protect(path, path.endsWith("hooks") ? "empty-folder" : "skip"));
+  // Git metadata last, so no bind above can uncover a read-only part of it; parents before children,
+  // so the deeper entry wins both ways (read-only files inside the writable worktree git dir, and the
+  // run's own writable refs/heads/corral inside read-only refs).
+  const git = [...spec.gitMounts.readWrite.map((path) => ({ path, readonly: false })), ...spec.gitMounts.readOnly.map((path) => ({ path, readonly: true }))];
+  git.sort((a, b) => a.path.split("/").length - b.path.split("/").length);
+  for (const { path, readonly } of git) {
+    args.push(...(readonly ? protect(path, path.endsWith("hooks") ? "empty-folder" : "skip") : ["--bind", path, path]));
+  }
   const dotGit = join(spec.workspace.path, ".git");
   if (options.protectGitConfig && kindOf(dotGit) === "dir") {
     args.push(...protect(join(dotGit, "config")), ...protect(join(dotGit, "hooks"), "empty-folder"));

@@ -162,7 +162,7 @@ export async function finish(
     ...(made.branch ? { branch: made.branch } : {}),
     ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
     baseCommit: plan.baseCommit,
-    gitMounts: await gitMounts(repo, gitDir),
+    gitMounts: await gitMounts(repo, gitDir, made.branch),
     meta: meta as unknown as Record<string, unknown>,
   };
 }

@@ -1,5 +1,5 @@
 import { mkdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Workspace } from "@corral/core";
 import { IsolationError } from "@corral/core";
 import { inside, type Repo } from "./repo.js";
@@ -64,22 +64,27 @@ export async function worktreeGitDir(path: string): Promise<string> {
 
 /**
  * The git metadata a sandbox must mount for commits to work in the worktree: read-write the
- * worktree's git dir, the shared objects, refs and reflogs; read-only what can run code or
- * change behaviour (config, hooks, info) and the rest git reads.
+ * worktree's git dir, the shared objects, and only the folder of the run's own branch under refs
+ * and logs; read-only everything else — the user's branches and tags, config, hooks, info, and
+ * the files that could repoint the worktree. Sandboxes mount parents before children, so the
+ * run's writable refs/heads/<prefix> sits inside read-only refs.
  */
-export async function gitMounts(repo: Repo, gitDir: string): Promise<Workspace["gitMounts"]> {
-  // Reflogs are written on commit; make sure the folder exists so the mount has a target.
-  await mkdir(join(repo.commonDir, "logs"), { recursive: true });
+export async function gitMounts(repo: Repo, gitDir: string, branch?: string): Promise<Workspace["gitMounts"]> {
   // Read-only inside the writable git dir, so an agent cannot repoint the worktree's common dir or
-  // add per-worktree config (read when extensions.worktreeConfig is on). Sandboxes mount readOnly
-  // after readWrite, so these land on top.
+  // add per-worktree config (read when extensions.worktreeConfig is on).
   await writeFile(join(gitDir, "config.worktree"), "", { flag: "a" });
   const g = (name: string) => join(gitDir, name);
-  const existing = async (paths: string[]) => (await Promise.all(paths.map(async (p) => ((await stat(p).catch(() => undefined)) ? p : undefined)))).filter((p): p is string => !!p);
   const c = (name: string) => join(repo.commonDir, name);
+  // The folder that holds the run's branch ref (refs/heads/corral for corral/<slug>); a branch
+  // without a folder of its own can only be given all of refs/heads.
+  const branchFolder = branch ? dirname(`refs/heads/${branch}`) : undefined;
+  const writable = branchFolder ? [c(branchFolder), c(join("logs", branchFolder))] : [];
+  // Reflogs are written on commit; make sure the folders exist so the mounts have a target.
+  for (const folder of [c("logs"), ...writable]) await mkdir(folder, { recursive: true });
+  const existing = async (paths: string[]) => (await Promise.all(paths.map(async (p) => ((await stat(p).catch(() => undefined)) ? p : undefined)))).filter((p): p is string => !!p);
   return {
-    readWrite: await existing([gitDir, c("objects"), c("refs"), c("logs")]),
-    readOnly: await existing([c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow"), g("commondir"), g("gitdir"), g("config.worktree")]),
+    readWrite: await existing([gitDir, c("objects"), ...writable]),
+    readOnly: await existing([c("refs"), c("logs"), c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow"), g("commondir"), g("gitdir"), g("config.worktree")]),
   };
 }
 

@@ -35,10 +35,11 @@ describe.runIf(hasGit)("acquire", () => {
     expect(await readFile(join(dir, ".git/info/exclude"), "utf8")).toContain("/.corral/");
     expect(await gitIn(dir, "status", "--porcelain", "--untracked-files=all")).toBe("");
     // git metadata to mount
-    expect(ws.gitMounts.readWrite).toEqual(
-      expect.arrayContaining([join(dir, ".git/worktrees/fix-login"), join(dir, ".git/objects"), join(dir, ".git/refs")]),
+    // only the run's own ref folder is writable; the user's refs are not
+    expect(ws.gitMounts.readWrite.sort()).toEqual(
+      [join(dir, ".git/logs/refs/heads/corral"), join(dir, ".git/objects"), join(dir, ".git/refs/heads/corral"), join(dir, ".git/worktrees/fix-login")],
     );
-    expect(ws.gitMounts.readOnly).toEqual(expect.arrayContaining([join(dir, ".git/config"), join(dir, ".git/hooks")]));
+    expect(ws.gitMounts.readOnly).toEqual(expect.arrayContaining([join(dir, ".git/config"), join(dir, ".git/hooks"), join(dir, ".git/refs"), join(dir, ".git/logs")]));
     // a status file says who owns it
     const status = JSON.parse(await readFile(join(dir, ".git/corral/worktrees/fix-login.json"), "utf8"));
     expect(status).toMatchObject({ slug: "fix-login", state: "active", pid: process.pid, baseCommit: base, branch: "corral/fix-login" });

@@ -12,7 +12,10 @@ afterEach(async () => {
   for (const dir of cleanup.splice(0)) await removeDir(dir);
 });
 
-/** bwrap with only the system, the worktree and the Workspace's gitMounts: the contract a sandbox relies on. */
+/**
+ * bwrap with only the system, the worktree and the Workspace's gitMounts: the contract a sandbox
+ * relies on — every entry mounted, parents before children, so the deeper entry wins.
+ */
 function sandboxArgs(path: string, mounts: { readWrite: string[]; readOnly: string[] }): string[] {
   const system = ["/usr", "/etc"].flatMap((p) => ["--ro-bind", p, p]);
   const links = ["bin", "sbin", "lib", "lib64"].filter((l) => existsSync(`/${l}`)).flatMap((l) => ["--symlink", `usr/${l}`, `/${l}`]);
@@ -21,8 +24,9 @@ function sandboxArgs(path: string, mounts: { readWrite: string[]; readOnly: stri
     ...links,
     "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
     "--bind", path, path,
-    ...mounts.readWrite.flatMap((p) => ["--bind", p, p]),
-    ...mounts.readOnly.flatMap((p) => ["--ro-bind", p, p]),
+    ...[...mounts.readWrite.map((p) => ["--bind", p, p]), ...mounts.readOnly.map((p) => ["--ro-bind", p, p])]
+      .sort((a, b) => a[1]!.split("/").length - b[1]!.split("/").length)
+      .flat(),
     "--chdir", path, "--unshare-all", "--die-with-parent",
   ];
 }
@@ -59,6 +63,28 @@ describe.runIf(hasBwrap)("gitMounts", () => {
     // corral's own records and the main checkout are not visible at all
     const look = await inside(`ls ${dir}/.git/corral ${dir}/README.md 2>&1; true`);
     expect(look.stdout).toMatch(/No such file or directory[\s\S]*No such file or directory/);
+    expect((await iso.release(ws, { outcome: "succeeded" })).removed).toBe(true);
+  });
+
+  it("let the agent move only its own branch: the user's branches and tags stay as they were", async () => {
+    const dir = await tempRepo();
+    cleanup.push(dir);
+    await gitIn(dir, "tag", "v1.0");
+    const mainBefore = await gitIn(dir, "rev-parse", "main");
+    const iso = isolation();
+    const ws = await iso.acquire(request(dir, { name: "refs" }));
+    const env = { PATH: "/usr/bin:/bin", HOME: "/tmp", GIT_AUTHOR_NAME: "A", GIT_AUTHOR_EMAIL: "a@e.x", GIT_COMMITTER_NAME: "A", GIT_COMMITTER_EMAIL: "a@e.x" };
+    const inside = (script: string) => execa("bwrap", [...sandboxArgs(ws.path, ws.gitMounts), "sh", "-c", script], { reject: false, env, extendEnv: false });
+    const own = await inside("echo x > x.txt && git add x.txt && git commit -qm mine && echo ok");
+    expect(own.stdout).toBe("ok");
+    // The attack: point the user's main and tag at the agent's commit, and make a branch of its own.
+    const attack = await inside("git update-ref refs/heads/main HEAD; git tag -f v1.0 HEAD; git branch sneaky HEAD; git update-ref -d refs/heads/main; echo tried");
+    expect(attack.stdout).toBe("tried");
+    expect(attack.stderr).toMatch(/Read-only file system|cannot lock ref|unable to/);
+    expect(await gitIn(dir, "rev-parse", "main")).toBe(mainBefore);
+    expect(await gitIn(dir, "rev-parse", "v1.0^{commit}")).toBe(mainBefore);
+    expect(await gitIn(dir, "branch", "--list", "sneaky")).toBe("");
+    expect(await gitIn(dir, "log", "-1", "--format=%s", "corral/refs")).toBe("mine");
     expect((await iso.release(ws, { outcome: "succeeded" })).removed).toBe(true);
   });
 });
