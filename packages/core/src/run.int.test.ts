@@ -212,6 +212,32 @@ describe("run loop with real processes", () => {
     }
   });
 
+  it("an onEvent that throws never breaks the run nor skips its cleanup", async () => {
+    const dir = await tempDir();
+    const before = homesNow();
+    const sigintListeners = process.listenerCount("SIGINT");
+    const result = await run({
+      cwd: dir,
+      prompt: "x",
+      agent: sh("echo hi"),
+      onEvent: () => {
+        throw new Error("observer bug");
+      },
+    });
+    expect(result.iterations).toBe(1);
+    expect(homesNow()).toEqual(before);
+    expect(process.listenerCount("SIGINT")).toBe(sigintListeners);
+  });
+
+  it("the host sandbox refuses a network policy or limits it cannot enforce (fail closed)", async () => {
+    const dir = await tempDir();
+    const none = await (await runIn(dir, { agent: sh("touch ran"), network: "none" })).promise.catch((e: unknown) => e);
+    expect(none).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining('network "none"') });
+    const limited = await (await runIn(dir, { agent: sh("touch ran"), limits: { memoryMb: 64, wallSeconds: 5 } })).promise.catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("limits.memoryMb, limits.wallSeconds") });
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+
   it("closes the sandbox and releases the workspace on success, failure and abort", async () => {
     const dir = await tempRepo();
     for (const outcome of ["succeeded", "failed", "aborted"] as const) {

@@ -14,6 +14,7 @@ import {
   HookError,
   IdleTimeoutError,
   redactError,
+  SandboxError,
   SandboxUnavailableError,
   StructuredOutputError,
   UsageError,
@@ -126,14 +127,14 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
   const displays = options.displays ?? [];
   const emit = (body: RunEventBody) => {
     const event = redactDeep({ runId, ...(options.name ? { name: options.name } : {}), time: new Date().toISOString(), ...body } as RunEvent, redactor);
-    for (const display of displays) {
+    // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
+    for (const observe of [...displays.map((display) => (e: RunEvent) => display.onEvent(e)), options.onEvent]) {
       try {
-        display.onEvent(event);
+        observe?.(event);
       } catch {
-        // A display must never break the run.
+        // ignored on purpose
       }
     }
-    options.onEvent?.(event);
   };
 
   const controller = new AbortController();
@@ -302,6 +303,12 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
       throwIfAborted(controller.signal);
       if (stopReason === "idle") throw new IdleTimeoutError(settings.idleTimeoutMs, iteration);
+      if (result.timedOut && stopReason === undefined) {
+        throw new SandboxError(`The sandbox's wall-clock limit${options.limits?.wallSeconds ? ` (limits.wallSeconds = ${options.limits.wallSeconds})` : ""} stopped the ${agent.name} agent in iteration ${iteration}.`, {
+          code: "E_WALL_CLOCK",
+          hint: "Raise limits.wallSeconds, or give the agent less to do per run.",
+        });
+      }
       if (stopReason === "grace") return outcome; // completed; the agent was only lingering
       const redactedTail = tail.lines.map((line) => redactor(line));
       if (result.exitCode !== 0) {
@@ -393,30 +400,33 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     throw failure;
   } finally {
     // Cleanup runs whatever happened; each step on its own so one failure cannot skip the next.
-    if (handle) await handle.close().catch(() => {});
-    if (workspace) {
-      const ws = workspace;
-      const commits = await isolation.commits(ws).catch(() => undefined);
-      if (commits) emit({ type: "commits", commits });
-      // A failed hook leaves the workspace as it was, for inspection.
-      const keep = failure instanceof HookError;
-      const release = await isolation.release(ws, { outcome: status === "aborted" ? "aborted" : "failed", ...(keep ? { keep } : {}) }).catch((error: unknown) => {
-        emit({ type: "log", level: "warn", message: `Could not release the workspace ${ws.path}: ${toCorralError(error).message}` });
-        return undefined;
+    try {
+      if (handle) await handle.close().catch(() => {});
+      if (workspace) {
+        const ws = workspace;
+        const commits = await isolation.commits(ws).catch(() => undefined);
+        if (commits) emit({ type: "commits", commits });
+        // A failed hook leaves the workspace as it was, for inspection.
+        const keep = failure instanceof HookError;
+        const release = await isolation.release(ws, { outcome: status === "aborted" ? "aborted" : "failed", ...(keep ? { keep } : {}) }).catch((error: unknown) => {
+          emit({ type: "log", level: "warn", message: `Could not release the workspace ${ws.path}: ${toCorralError(error).message}` });
+          return undefined;
+        });
+        if (release) emit({ type: "workspace.released", result: release });
+      }
+      if (home) await rm(home, { recursive: true, force: true }).catch(() => {});
+      emit({
+        type: "run.finished",
+        status,
+        iterations,
+        usage,
+        durationMs: Math.round(performance.now() - started),
+        ...(failure ? { error: failure.toJSON() } : {}),
       });
-      if (release) emit({ type: "workspace.released", result: release });
+    } finally {
+      stopOnSignal();
+      releaseProcessSignals();
     }
-    if (home) await rm(home, { recursive: true, force: true }).catch(() => {});
-    emit({
-      type: "run.finished",
-      status,
-      iterations,
-      usage,
-      durationMs: Math.round(performance.now() - started),
-      ...(failure ? { error: failure.toJSON() } : {}),
-    });
-    stopOnSignal();
-    releaseProcessSignals();
   }
 }
 

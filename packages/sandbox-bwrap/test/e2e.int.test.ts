@@ -56,4 +56,19 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
     expect(await gitIn(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
     expect(await readFile(join(repo, "README.md"), "utf8")).toBe("# test repo\n");
   });
+
+  it("the wall-clock limit ends a run with its own error (E_WALL_CLOCK), not as an agent crash", async () => {
+    const started = Date.now();
+    const error = await run({
+      cwd: repo,
+      prompt: "x",
+      handleProcessSignals: false,
+      sandbox: bwrap(),
+      isolation: worktree(),
+      limits: { wallSeconds: 1 },
+      agent: commandAgent.configure({ argv: ["sh", "-c", "echo start; sleep 30"] }),
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_WALL_CLOCK", message: expect.stringContaining("limits.wallSeconds = 1"), hint: expect.stringContaining("wallSeconds") });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
 });

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { SandboxError } from "../errors.js";
+import { SandboxError, SandboxUnavailableError } from "../errors.js";
 import { defineSandbox } from "../plugin.js";
 import { spawnStreaming } from "../process.js";
-import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { networkMode, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "../sandbox.js";
 import { CORE_VERSION } from "../version.js";
 
 /**
@@ -19,7 +19,17 @@ export const hostSandbox = defineSandbox({
   create: (): Sandbox => ({
     name: "host",
     check: async () => ({ available: true, detail: "no isolation" }),
-    create: async (spec) => new HostSandboxHandle(spec),
+    create: async (spec) => {
+      // Fail closed: the host sandbox cannot enforce a network policy or limits, so it refuses them.
+      const limits = Object.entries(spec.limits).filter(([, value]) => value !== undefined).map(([key]) => key);
+      if (networkMode(spec.network) !== "host" || limits.length) {
+        const asked = [...(networkMode(spec.network) !== "host" ? [`network "${networkMode(spec.network)}"`] : []), ...limits.map((key) => `limits.${key}`)];
+        throw new SandboxUnavailableError("host", `it runs without isolation and cannot enforce ${asked.join(", ")}.`, {
+          hint: "Choose a sandbox that can (--sandbox bwrap, podman or docker), or drop those settings.",
+        });
+      }
+      return new HostSandboxHandle(spec);
+    },
   }),
 });
 
