@@ -52,6 +52,15 @@ describe("corral run --tasks", () => {
     expect(await gitIn(repo, "branch", "--list", "corral/*")).toBe("");
   });
 
+  it("an unknown plugin is one usage error (exit 2) before any task starts", async () => {
+    const repo = await tempRepo();
+    await writeFile(join(repo, "tasks.json"), JSON.stringify([{ name: "a", prompt: "a" }, { name: "b", prompt: "b" }]));
+    const r = await corral(["run", "--tasks", "tasks.json", "--sandbox", "no-such-sandbox", ...AGENT], repo);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.match(/Unknown sandbox "no-such-sandbox"/g)).toHaveLength(1);
+    expect(await gitIn(repo, "branch", "--list", "corral/*")).toBe("");
+  });
+
   it("refuses per-run flags that a fleet cannot take", async () => {
     const repo = await tempRepo();
     const r = await corral(["run", "--tasks", "t.json", "--prompt", "x", ...AGENT], repo);

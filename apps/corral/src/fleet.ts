@@ -1,10 +1,11 @@
-import { AbortError, toCorralError, type CorralError, type RunEvent, type RunResult } from "@corral/core";
+import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
-import { loadConfig } from "./config.js";
-import { run, type CorralRunOptions } from "./run.js";
+import { AbortError, linkAbort, toCorralError, trapProcessSignals, type CorralError, type RunResult } from "@corral/core";
+import { loadConfig, type LoadedConfig } from "./config.js";
+import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
-export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "prompt" | "promptFile" | "promptArgs"> {
+export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" | "prompt" | "promptFile" | "promptArgs"> {
   /** How many tasks run at once. Default 4. */
   concurrency?: number;
   /** Stop every other task (and start no more) when one fails. Default false. */
@@ -36,14 +37,18 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   const names = new Set(tasks.map((t) => t.name));
   if (names.size !== tasks.length) throw new TypeError("Task names must be unique: each names a branch and a worktree.");
 
+  if ("runId" in options) throw new TypeError("runMany gives every task its own run id; do not pass runId.");
+
   const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  // Every running task listens to the fleet's signal.
+  setMaxListeners(Math.max(10, concurrency * 4), controller.signal);
 
   const finished: TaskOutcome[] = [];
   const byTask: TaskOutcome[] = new Array(tasks.length);
   let wake: Array<() => void> = [];
   let done = false;
+  let failure: unknown;
+  let failFastTripped = false;
   const notify = () => {
     const waiters = wake;
     wake = [];
@@ -56,9 +61,47 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   };
 
   const results = (async () => {
-    const cwd = resolve(options.cwd ?? process.cwd());
-    // The config is loaded once for the whole fleet.
-    const loaded = options.configData ?? (options.config === false ? { config: {} } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) }));
+    const stopOnSignal = linkAbort(options.signal, controller);
+    // Ctrl-C stops the whole fleet (running tasks and the queue), not only the tasks running now.
+    const releaseProcessSignals = options.handleProcessSignals === false ? () => {} : trapProcessSignals(controller);
+    try {
+      const cwd = resolve(options.cwd ?? process.cwd());
+      // The config is loaded once for the whole fleet.
+      const loaded: LoadedConfig = options.configData ?? (options.config === false ? { config: {} } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) }));
+      const optionsFor = (task: Task): CorralRunOptions => ({
+        ...options,
+        config: false,
+        configData: loaded,
+        cwd,
+        name: task.name,
+        signal: controller.signal,
+        handleProcessSignals: false,
+        ...(task.prompt !== undefined ? { prompt: task.prompt } : {}),
+        ...(task.promptFile !== undefined ? { promptFile: resolve(cwd, task.promptFile) } : {}),
+        ...(task.promptArgs ? { promptArgs: task.promptArgs } : {}),
+        ...(task.agent ? { agent: task.agent } : {}),
+        ...(task.model ? { model: task.model } : {}),
+        ...(task.sandbox ? { sandbox: task.sandbox } : {}),
+        ...(task.maxIterations ? { maxIterations: task.maxIterations } : {}),
+      });
+      // Every task's plugins and options are resolved before any starts: bad input starts nothing.
+      for (const task of tasks) await resolveRun(optionsFor(task));
+      await runTasks(optionsFor);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      done = true;
+      stopOnSignal();
+      releaseProcessSignals();
+      notify();
+    }
+    return byTask; // in task order; the iterator gives finish order
+  })();
+  // Consumers of the iterator get the failure there; an unobserved `results` must not crash the process.
+  results.catch(() => {});
+
+  async function runTasks(optionsFor: (task: Task) => CorralRunOptions): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < tasks.length) {
@@ -66,43 +109,25 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         const task = tasks[index]!;
         const started = performance.now();
         if (controller.signal.aborted) {
-          publish(index, { name: task.name, status: options.signal?.aborted ? "aborted" : "skipped", durationMs: 0 });
+          publish(index, { name: task.name, status: failFastTripped ? "skipped" : "aborted", durationMs: 0 });
           continue;
         }
         try {
-          const result = await run({
-            ...options,
-            config: false,
-            configData: loaded,
-            cwd,
-            name: task.name,
-            signal: controller.signal,
-            ...(task.prompt !== undefined ? { prompt: task.prompt } : {}),
-            ...(task.promptFile !== undefined ? { promptFile: resolve(cwd, task.promptFile) } : {}),
-            ...(task.promptArgs ? { promptArgs: task.promptArgs } : {}),
-            ...(task.agent ? { agent: task.agent } : {}),
-            ...(task.model ? { model: task.model } : {}),
-            ...(task.sandbox ? { sandbox: task.sandbox } : {}),
-            ...(task.maxIterations ? { maxIterations: task.maxIterations } : {}),
-          });
+          const result = await run(optionsFor(task));
           publish(index, { name: task.name, status: "succeeded", result, durationMs: Math.round(performance.now() - started) });
         } catch (error) {
           const corralError = toCorralError(error);
           const status: TaskStatus = corralError instanceof AbortError ? "aborted" : "failed";
           publish(index, { name: task.name, status, error: corralError, durationMs: Math.round(performance.now() - started) });
-          if (status === "failed" && options.failFast) controller.abort("another task failed (failFast)");
+          if (status === "failed" && options.failFast && !controller.signal.aborted) {
+            failFastTripped = true;
+            controller.abort("another task failed (failFast)");
+          }
         }
       }
     };
-    try {
-      await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
-    } finally {
-      done = true;
-      options.signal?.removeEventListener("abort", onOuterAbort);
-      notify();
-    }
-    return byTask; // in task order; the iterator gives finish order
-  })();
+    await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+  }
 
   return {
     results,
@@ -112,11 +137,12 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         next: async (): Promise<IteratorResult<TaskOutcome>> => {
           // Each iterator keeps its own place, so several consumers each see every outcome.
           while (index >= finished.length && !done) await new Promise<void>((resume) => wake.push(resume));
-          return index < finished.length ? { value: finished[index++]!, done: false } : { value: undefined, done: true };
+          if (index < finished.length) return { value: finished[index++]!, done: false };
+          if (failure !== undefined) throw failure;
+          return { value: undefined, done: true };
         },
       };
     },
   };
 }
 
-export type { RunEvent };

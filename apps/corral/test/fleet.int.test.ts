@@ -37,7 +37,6 @@ async function fleetOf16(sandbox: ReturnType<typeof bwrap> | "host") {
   expect((await gitIn(repo, "worktree", "list")).split("\n")).toHaveLength(1);
   const leftovers = readdirSync(join(repo, ".corral", "worktrees"), { withFileTypes: true }).filter((e) => e.isDirectory());
   expect(leftovers).toEqual([]);
-  expect(peakRssMb).toBeGreaterThan(0);
 }
 
 describe("runMany", () => {
@@ -69,6 +68,41 @@ describe("runMany", () => {
     const all = await fleet.results;
     expect(all.map((o) => o.status)).toEqual(["aborted", "aborted", "aborted"]);
     expect((await gitIn(repo, "branch", "--list", "corral/*")).split("\n").map((b) => b.trim()).sort()).toEqual(["corral/t01", "corral/t02", "corral/t03"]);
+  });
+});
+
+describe("runMany: bad starts", () => {
+  it("an already-aborted signal runs no task", async () => {
+    const repo = await tempRepo();
+    const controller = new AbortController();
+    controller.abort();
+    const marker = commandAgent.configure({ argv: ["sh", "-c", 'touch "ran-$0"', "{prompt}"] });
+    const all = await runMany(tasks(3), { cwd: repo, config: false, agent: marker, isolation: "in-place", signal: controller.signal, handleProcessSignals: false }).results;
+    expect(all.map((o) => o.status)).toEqual(["aborted", "aborted", "aborted"]);
+    expect(readdirSync(repo).filter((f) => f.startsWith("ran-"))).toEqual([]);
+  });
+
+  it("a config that cannot load rejects results and ends the iterator with the error", async () => {
+    const repo = await tempRepo();
+    const fleet = runMany(tasks(2), { cwd: repo, config: join(repo, "missing.json"), agent, handleProcessSignals: false });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const outcome of fleet) seen.push(outcome.name);
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_CONFIG" });
+    expect(seen).toEqual([]);
+    await expect(fleet.results).rejects.toMatchObject({ code: "E_CONFIG" });
+  });
+
+  it("an unknown plugin in any task is a usage error before any task starts", async () => {
+    const repo = await tempRepo();
+    const list: Task[] = [{ name: "ok", prompt: "ok" }, { name: "bad", prompt: "bad", sandbox: "no-such-sandbox" }];
+    await expect(runMany(list, { cwd: repo, config: false, agent, isolation: "in-place", handleProcessSignals: false }).results).rejects.toMatchObject({ code: "E_PLUGIN_NOT_FOUND" });
+    expect(readdirSync(repo).filter((f) => f.startsWith("task-"))).toEqual([]);
+  });
+
+  it("refuses a shared runId", () => {
+    expect(() => runMany(tasks(2), { runId: "same" } as never)).toThrow(/own run id/);
   });
 });
 

@@ -559,7 +559,7 @@ function abortReason(signal: AbortSignal): string | undefined {
 }
 
 /** Aborts `target` when `source` aborts; returns the unlink function. */
-function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
+export function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
   if (!source) return () => {};
   if (source.aborted) {
     target.abort(source.reason);
@@ -574,7 +574,7 @@ function linkAbort(source: AbortSignal | undefined, target: AbortController): ()
  * While a run lives, SIGINT/SIGTERM abort it so cleanup can happen. Afterwards the signal is
  * re-raised if nobody else listens, so the process still ends the way the sender meant.
  */
-function trapProcessSignals(controller: AbortController): () => void {
+export function trapProcessSignals(controller: AbortController): () => void {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     received = signal;
