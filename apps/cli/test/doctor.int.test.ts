@@ -97,7 +97,7 @@ describe("corral doctor", () => {
     const broken = await doctor([], { cwd });
     expect(broken.exitCode).toBe(1);
     expect(broken.stderr).toMatch(/\[FAIL\] config +Cannot load .*corral\.config\.json/);
-    expect(broken.stderr).toContain("fix: Fix the syntax error in the config file.");
+    expect(broken.stderr).toContain("fix: Fix the error in the config file.");
     const bad = await doctor(["--no-such-flag"], { cwd });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("--no-such-flag");

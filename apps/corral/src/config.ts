@@ -103,7 +103,11 @@ export async function loadConfig(options: { cwd: string; file?: string }): Promi
       raw = mod.default;
     }
   } catch (cause) {
-    throw new ConfigError(`Cannot load ${file}: ${(cause as Error).message}`, { hint: "Fix the syntax error in the config file.", cause });
+    const missingModule = /Cannot find (module|package) '([^']+)'/.exec((cause as Error).message)?.[2];
+    throw new ConfigError(`Cannot load ${file}: ${(cause as Error).message}`, {
+      hint: missingModule ? `The config imports ${missingModule}, which is not installed here: npm install -D ${missingModule}` : "Fix the error in the config file.",
+      cause,
+    });
   }
   if (raw && typeof raw === "object" && "default" in raw && Object.keys(raw).length === 1) raw = (raw as { default: unknown }).default;
   const parsed = configSchema.safeParse(raw ?? {});

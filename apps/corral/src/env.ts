@@ -5,7 +5,7 @@ import { UsageError } from "@corral/core";
  * The env a run hands to its sandbox, built only from what the user named: host env vars by
  * name (`--env NAME`) and env files. The host env is never passed whole.
  */
-export function collectEnv(options: { names?: readonly string[]; files?: readonly string[]; hostEnv?: NodeJS.ProcessEnv; cwd?: string }): Record<string, string> {
+export function collectEnv(options: { names?: readonly string[]; files?: readonly string[]; hostEnv?: Record<string, string | undefined>; source?: string }): Record<string, string> {
   const hostEnv = options.hostEnv ?? process.env;
   const env: Record<string, string> = {};
   for (const file of options.files ?? []) Object.assign(env, parseEnvFile(file));
@@ -15,7 +15,7 @@ export function collectEnv(options: { names?: readonly string[]; files?: readonl
     }
     const value = hostEnv[name];
     if (value === undefined) {
-      throw new UsageError(`--env ${name}: ${name} is not set in your environment.`, { hint: `Set it first (export ${name}=…) or put it in an --env-file.` });
+      throw new UsageError(`${options.source ?? "--env"} names ${name}, but ${name} is not set in your environment.`, { hint: `Set it first (export ${name}=…) or put it in an env file.` });
     }
     env[name] = value;
   }

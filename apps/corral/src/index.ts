@@ -55,5 +55,9 @@ export {
   PromptExpansionError,
   PluginNotFoundError,
   SandboxUnavailableError,
+  SandboxError,
+  IsolationError,
+  HookError,
+  MissingCredentialsError,
 } from "@corral/core";
 export type { RunEvent, RunResult, Usage, Commit, Display, Plugin } from "@corral/core";

@@ -79,8 +79,8 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
 
   const baseDir = file ? resolve(file, "..") : cwd;
   const env = {
-    ...collectEnv({ names: config.env ?? [], files: config.envFile ? [resolve(baseDir, config.envFile)] : [] }),
-    ...collectEnv({ names: options.envNames ?? [], files: options.envFiles ?? [] }),
+    ...collectEnv({ names: config.env ?? [], files: config.envFile ? [resolve(baseDir, config.envFile)] : [], ...(options.hostEnv ? { hostEnv: options.hostEnv } : {}), source: "env in the config" }),
+    ...collectEnv({ names: options.envNames ?? [], files: options.envFiles ?? [], ...(options.hostEnv ? { hostEnv: options.hostEnv } : {}) }),
     ...options.env,
   };
   const promptFile = options.promptFile ?? (options.prompt === undefined && config.promptFile ? resolve(baseDir, config.promptFile) : undefined);

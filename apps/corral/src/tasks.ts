@@ -43,6 +43,13 @@ export function validateTasks(value: unknown, source: string, lineOf: (index: nu
       const line = lineOf(index, key);
       return line ? `${source}:${line} (task ${index + 1})` : `${source} task ${index + 1}`;
     };
+    // Duplicate names are reported even for a task with other problems.
+    const name = raw && typeof raw === "object" && typeof (raw as { name?: unknown }).name === "string" ? (raw as { name: string }).name : undefined;
+    if (name !== undefined) {
+      const first = seen.get(name);
+      if (first !== undefined) problems.push(`${where("name")}: the name "${name}" is already used by task ${first + 1}`);
+      else seen.set(name, index);
+    }
     const parsed = taskSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -51,9 +58,6 @@ export function validateTasks(value: unknown, source: string, lineOf: (index: nu
       }
       return;
     }
-    const first = seen.get(parsed.data.name);
-    if (first !== undefined) problems.push(`${where("name")}: the name "${parsed.data.name}" is already used by task ${first + 1}`);
-    else seen.set(parsed.data.name, index);
     tasks.push(parsed.data);
   });
   if (value.length === 0) problems.push(`${source}: the task list is empty`);

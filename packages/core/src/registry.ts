@@ -30,10 +30,13 @@ export class Registry {
   get<K extends PluginKind>(kind: K, name: string): Plugin<K> {
     const plugin = this.#plugins.get(`${kind}:${name}`);
     if (plugin) return plugin as Plugin<K>;
-    const known = this.list(kind).map((p) => p.meta.name);
+    const registered = this.list(kind).map((p) => p.meta.name);
+    // First-party names are listed too, so a name that only needs installing is not a mystery.
+    const installable = Object.keys(FIRST_PARTY_PLUGINS[kind]).filter((n) => !registered.includes(n)).map((n) => `${n} (not installed)`);
+    const known = [...registered, ...installable];
     const pkg = FIRST_PARTY_PLUGINS[kind][name];
     throw new PluginNotFoundError(
-      `Unknown ${kind} "${name}". Known ${kind}s here: ${known.length ? known.join(", ") : "none"}.`,
+      `Unknown ${kind} "${name}". Known ${kind === "sandbox" ? "sandboxes" : `${kind}s`}: ${known.length ? known.join(", ") : "none"}.`,
       {
         hint: pkg
           ? `Install it: ${installCommand(pkg)}`
