@@ -35,6 +35,16 @@ describe("corral init without a terminal", () => {
     expect(config).toMatchObject({ agent: "claude", model: "sonnet", sandbox: { name: "docker", options: { image: expect.stringMatching(/^corral-corral-repo-.*:latest$/) } }, promptFile: ".corral/prompt.md", envFile: ".env" });
   });
 
+  it("what it scaffolds runs as is: the config loads without corral installed in the project, the prompt renders", async () => {
+    const repo = await tempRepo();
+    expect((await corral(["init", "--agent", "command", "--sandbox", "host", "--yes"], repo)).exitCode).toBe(0);
+    const r = await corral(["run", "--max-iterations", "1", "--", "sh", "-c", 'cat; echo "<promise>COMPLETE</promise>"'], repo);
+    expect(r.stderr).toContain("run succeeded: 1 iteration(s)");
+    expect(r.stderr).toMatch(/You are working on the branch corral\/\S+ \(iteration 1 of 1\)/);
+    expect(r.stderr).toContain("initial"); // the !`git log` of the prompt ran
+    expect(r.exitCode).toBe(0);
+  });
+
   it("never overwrites: an existing file is skipped and named; .gitignore only gains missing lines", async () => {
     const repo = await tempRepo({ "README.md": "x", ".gitignore": "node_modules\n.env\n", ".corral/prompt.md": "my own prompt" });
     const r = await corral(["init", "--yes"], repo);

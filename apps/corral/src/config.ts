@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, isConfigured } from "@corral/core";
@@ -97,7 +98,16 @@ export async function loadConfig(options: { cwd: string; file?: string }): Promi
       raw = JSON.parse(await readFile(file, "utf8"));
     } else if (file.endsWith(".ts") || file.endsWith(".mts")) {
       const { createJiti } = await import("jiti");
-      raw = await createJiti(import.meta.url, { interopDefault: true, moduleCache: false }).import(file, { default: true });
+      // `import { defineConfig } from "corral"` works even where only the CLI is installed (globally,
+      // or under pnpm's strict layout): the config gets this very corral.
+      const self = (() => {
+        try {
+          return createRequire(import.meta.url).resolve("corral");
+        } catch {
+          return undefined;
+        }
+      })();
+      raw = await createJiti(import.meta.url, { interopDefault: true, moduleCache: false, ...(self ? { alias: { corral: self } } : {}) }).import(file, { default: true });
     } else {
       const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
       raw = mod.default;
