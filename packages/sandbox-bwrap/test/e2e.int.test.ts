@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,5 +70,27 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "E_WALL_CLOCK", message: expect.stringContaining("limits.wallSeconds = 1"), hint: expect.stringContaining("wallSeconds") });
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("in-place: the agent can commit in the checkout, but cannot repoint or arm the repository's git", async () => {
+    const local = await tempRepo();
+    try {
+      const script = [
+        "echo work > work.txt && git add work.txt && git -c user.name=A -c user.email=a@e.x commit -qm 'in place'",
+        "echo '[core]' > .git/evil-config; printf 'evil\\n' > .git/commondir",
+        "echo 'touch /tmp/pwned' > .git/hooks/pre-commit 2>/dev/null; echo '[core] fsmonitor=x' >> .git/config 2>/dev/null; mkdir -p .git/modules/x 2>/dev/null",
+        "echo done",
+      ].join("; ");
+      const result = await run({ cwd: local, prompt: "x", handleProcessSignals: false, sandbox: bwrap(), agent: commandAgent.configure({ argv: ["sh", "-c", script] }) });
+      expect(result.commits.map((c) => c.subject)).toEqual(["in place"]);
+      expect(existsSync(join(local, ".git", "commondir"))).toBe(false); // removed at release
+      expect(result.workspace.release.notes?.join(" ")).toContain("must not repoint the repository");
+      expect(existsSync(join(local, ".git", "hooks", "pre-commit"))).toBe(false);
+      expect(await readFile(join(local, ".git", "config"), "utf8")).not.toContain("fsmonitor");
+      expect(readdirSync(join(local, ".git", "modules"))).toEqual([]);
+      expect(await gitIn(local, "log", "-1", "--format=%s")).toBe("in place");
+    } finally {
+      await removeDir(local);
+    }
   });
 });
