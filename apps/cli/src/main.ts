@@ -18,7 +18,8 @@ const COMMANDS: Record<string, () => Promise<{ default: (argv: string[], io: Cli
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    io.stdout.write(MAIN_HELP);
+    // Asked for: help on stdout, exit 0. No command at all is a usage error: help on stderr, exit 2.
+    (command === undefined ? io.stderr : io.stdout).write(MAIN_HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === "-v" || command === "--version") {
