@@ -1,3 +1,3 @@
 import { packageBuild } from "../../tooling/tsup.preset.ts";
 
-export default packageBuild(["src/index.ts"]);
+export default packageBuild(["src/index.ts", "src/internal.ts"]);

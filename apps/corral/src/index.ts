@@ -6,12 +6,10 @@
  * const result = await run({ agent: "claude", sandbox: "bwrap", prompt: "Fix the failing test" });
  * ```
  */
-export { run, resolveRun } from "./run.js";
-export type { CorralRunOptions, ResolvedRun } from "./run.js";
-export { defineConfig, loadConfig, findConfigFile, configSchema, CONFIG_FILES } from "./config.js";
+export { run } from "./run.js";
+export type { CorralRunOptions } from "./run.js";
+export { defineConfig, loadConfig, findConfigFile, CONFIG_FILES } from "./config.js";
 export type { CorralConfig, LoadedConfig } from "./config.js";
-export { PluginLoader, importInstalled } from "./plugins.js";
-export { collectEnv, parseEnvFile } from "./env.js";
 export { terminalDisplay } from "./displays/terminal.js";
 export type { TerminalDisplayOptions } from "./displays/terminal.js";
 export { logFileDisplay } from "./displays/log-file.js";
@@ -19,24 +17,12 @@ export { ndjsonDisplay } from "./displays/ndjson.js";
 export { boardDisplay } from "./displays/board.js";
 export { runMany } from "./fleet.js";
 export type { Fleet, RunManyOptions, TaskOutcome, TaskStatus } from "./fleet.js";
-export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks, taskSchema } from "./tasks.js";
+export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "./tasks.js";
 export type { Task } from "./tasks.js";
-export { formatEvent, formatAgentEvent } from "./displays/format.js";
-export {
-  journalDisplay,
-  journalLocation,
-  listRuns,
-  readRun,
-  readEvents,
-  followEvents,
-  followLog,
-  logPath,
-  writeRecord,
-  runProcesses,
-  killRunProcesses,
-  RUN_ID_ENV,
-} from "./journal/index.js";
-export type { JournalRun, JournalLocation, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+export { formatEvent } from "./displays/format.js";
+// Reading the run journal (.corral/runs/): what a past or running run did.
+export { listRuns, readRun, readEvents, followEvents, followLog } from "./journal/index.js";
+export type { JournalRun, RunRecord, RunState, FollowOptions } from "./journal/index.js";
 
 // The parts of core a library user needs, so `corral` is the one import.
 export {

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PLUGIN_API_VERSION, SUPPORTED_PLUGIN_API_VERSIONS } from "@corral/core";
 import { tempDir, tempRepo } from "@corral/test-support";
-import { PluginLoader } from "corral";
+import { PluginLoader } from "corral/internal";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { git, installCommand, toCorralError } from "@corral/core";
-import { importInstalled, journalLocation, killRunProcesses, listRuns, runProcesses, writeRecord, type JournalRun, type RunRecord } from "corral";
+import { listRuns, type JournalRun, type RunRecord } from "corral";
+import { importInstalled, journalLocation, killRunProcesses, runProcesses, writeRecord } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { CLEAN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";

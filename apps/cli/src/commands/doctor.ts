@@ -10,7 +10,8 @@ import {
   type Plugin,
   type Sandbox,
 } from "@corral/core";
-import { loadConfig, PluginLoader, resolveRun, type CorralConfig } from "corral";
+import { loadConfig, type CorralConfig } from "corral";
+import { PluginLoader, resolveRun } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 

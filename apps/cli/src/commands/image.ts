@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { git, installCommand, isConfigured, spawnStreaming, SandboxError, UsageError } from "@corral/core";
 import type { BuildImageOptions } from "@corral/core/container";
-import { importInstalled, loadConfig } from "corral";
+import { loadConfig } from "corral";
+import { importInstalled } from "corral/internal";
 import { keyValues, parseFlags } from "../args.js";
 import { IMAGE_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";

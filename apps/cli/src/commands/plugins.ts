@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Sandbox } from "@corral/core";
-import { loadConfig, PluginLoader } from "corral";
+import { loadConfig } from "corral";
+import { PluginLoader } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { PLUGINS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { createReadStream } from "node:fs";
 import { totalTokens, UsageError } from "@corral/core";
-import { followEvents, followLog, journalLocation, listRuns, logPath, readEvents, readRun, type JournalRun } from "corral";
+import { followEvents, followLog, listRuns, readEvents, readRun, type JournalRun } from "corral";
+import { journalLocation, logPath } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";

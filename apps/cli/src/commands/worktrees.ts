@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { git, installCommand, UsageError } from "@corral/core";
-import { importInstalled } from "corral";
+import { importInstalled } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { WORKTREES_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
