@@ -78,6 +78,13 @@ export function findConfigFile(cwd: string): string | undefined {
   }
 }
 
+/** The config a run uses: one already loaded, none (`config: false`), the file named, or the one found from cwd. */
+export async function configFor(options: { cwd: string; config?: string | false; configData?: LoadedConfig }): Promise<LoadedConfig> {
+  if (options.configData) return options.configData;
+  if (options.config === false) return { config: {} };
+  return loadConfig({ cwd: options.cwd, ...(options.config ? { file: options.config } : {}) });
+}
+
 export interface LoadedConfig {
   config: CorralConfig;
   /** The file it came from, if any. */

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
 import { AbortError, linkAbort, toCorralError, trapProcessSignals, type CorralError, type RunResult } from "@corral/core";
-import { loadConfig, type LoadedConfig } from "./config.js";
+import { configFor, type LoadedConfig } from "./config.js";
 import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
@@ -67,7 +67,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
     try {
       const cwd = resolve(options.cwd ?? process.cwd());
       // The config is loaded once for the whole fleet.
-      const loaded: LoadedConfig = options.configData ?? (options.config === false ? { config: {} } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) }));
+      const loaded: LoadedConfig = await configFor({ ...options, cwd });
       const optionsFor = (task: Task): CorralRunOptions => ({
         ...options,
         config: false,

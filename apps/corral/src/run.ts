@@ -15,7 +15,7 @@ import {
   type RunResult,
   type Sandbox,
 } from "@corral/core";
-import { loadConfig, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
+import { configFor, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
 import { runJournal } from "./journal/index.js";
@@ -60,7 +60,7 @@ export interface ResolvedRun<T> {
  */
 export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const { config, file } = options.configData ? options.configData : options.config === false ? { config: {} as CorralConfig, file: undefined } : await loadConfig({ cwd, ...(options.config ? { file: options.config } : {}) });
+  const { config, file } = await configFor({ ...options, cwd });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
   const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);

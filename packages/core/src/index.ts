@@ -40,7 +40,8 @@ export type { Configured, Plugin, PluginDefinition, PluginInstanceOf, PluginKind
 export { Registry } from "./registry.js";
 export { FIRST_PARTY_PLUGINS, installCommand } from "./catalog.js";
 
-export { run, newRunId, linkAbort, trapProcessSignals, DEFAULT_COMPLETION_SIGNAL, RUN_ID_ENV } from "./run.js";
+export { run, newRunId, DEFAULT_COMPLETION_SIGNAL, RUN_ID_ENV } from "./run.js";
+export { linkAbort, trapProcessSignals } from "./abort.js";
 export type { RunOptions, RunResult } from "./run.js";
 export { Output, extractOutput, lastTagContent } from "./output.js";
 export type { OutputSpec } from "./output.js";

@@ -23,6 +23,7 @@ import {
 import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
 import type { Commit, Isolation, ReleaseResult, Workspace } from "./isolation.js";
 import { TailBuffer } from "./lines.js";
+import { linkAbort, trapProcessSignals } from "./abort.js";
 import { checkCopyPattern, copyIntoWorkspace } from "./copy.js";
 import { hookSpecs, runHook, describeHook, type HookName, type Hooks, type HookSpec } from "./hooks.js";
 import { extractOutput, type OutputSpec } from "./output.js";
@@ -444,7 +445,7 @@ interface Settings {
 }
 
 /** Every option checked up front: bad input fails before anything is created. */
-function validateRunOptions<T>(options: RunOptions<T>): Settings & { template?: string } {
+function validateRunOptions<T>(options: RunOptions<T>): Settings {
   const maxIterations = options.maxIterations ?? 1;
   if (!Number.isInteger(maxIterations) || maxIterations < 1) {
     throw new UsageError(`maxIterations must be a whole number of at least 1, got ${String(options.maxIterations)}.`, { hint: "Pass e.g. --max-iterations 5." });
@@ -556,35 +557,4 @@ function abortReason(signal: AbortSignal): string | undefined {
   if (typeof reason === "string") return reason;
   if (reason instanceof CorralError) return reason.message;
   return undefined;
-}
-
-/** Aborts `target` when `source` aborts; returns the unlink function. */
-export function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
-  if (!source) return () => {};
-  if (source.aborted) {
-    target.abort(source.reason);
-    return () => {};
-  }
-  const onAbort = () => target.abort(source.reason);
-  source.addEventListener("abort", onAbort, { once: true });
-  return () => source.removeEventListener("abort", onAbort);
-}
-
-/**
- * While a run lives, SIGINT/SIGTERM abort it so cleanup can happen. Afterwards the signal is
- * re-raised if nobody else listens, so the process still ends the way the sender meant.
- */
-export function trapProcessSignals(controller: AbortController): () => void {
-  let received: NodeJS.Signals | undefined;
-  const handler = (signal: NodeJS.Signals) => {
-    received = signal;
-    controller.abort(signal);
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-  return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
-    if (received && process.listenerCount(received) === 0) process.kill(process.pid, received);
-  };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SandboxError, SandboxUnavailableError } from "../errors.js";
+import { linkAbort } from "../abort.js";
 import { defineSandbox } from "../plugin.js";
 import { spawnStreaming } from "../process.js";
 import { networkMode, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "../sandbox.js";
@@ -48,9 +49,7 @@ class HostSandboxHandle implements SandboxHandle {
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     if (this.#closed) throw new SandboxError("This host sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
     const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) controller.abort();
+    const unlink = linkAbort(options.signal, controller);
     this.#running.add(controller);
     try {
       return await spawnStreaming(argv, {
@@ -61,7 +60,7 @@ class HostSandboxHandle implements SandboxHandle {
       });
     } finally {
       this.#running.delete(controller);
-      options.signal?.removeEventListener("abort", onAbort);
+      unlink();
     }
   }
 

@@ -1,0 +1,30 @@
+/** Aborts `target` when `source` aborts; returns the unlink function. */
+export function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {
+  if (!source) return () => {};
+  if (source.aborted) {
+    target.abort(source.reason);
+    return () => {};
+  }
+  const onAbort = () => target.abort(source.reason);
+  source.addEventListener("abort", onAbort, { once: true });
+  return () => source.removeEventListener("abort", onAbort);
+}
+
+/**
+ * While a run lives, SIGINT/SIGTERM abort it so cleanup can happen. Afterwards the signal is
+ * re-raised if nobody else listens, so the process still ends the way the sender meant.
+ */
+export function trapProcessSignals(controller: AbortController): () => void {
+  let received: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    received = signal;
+    controller.abort(signal);
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+    if (received && process.listenerCount(received) === 0) process.kill(process.pid, received);
+  };
+}
