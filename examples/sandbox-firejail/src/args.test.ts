@@ -15,7 +15,7 @@ async function specIn(overrides: Partial<SandboxSpec> = {}): Promise<SandboxSpec
   return {
     runId: "r1",
     workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
-    gitMounts: { readWrite: [], readOnly: [] },
+    gitMounts: [],
     home: join(root, "home"),
     mounts: [],
     env: { PATH: "/usr/bin:/bin" },

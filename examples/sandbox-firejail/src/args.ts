@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SandboxError, networkMode, type SandboxSpec } from "@corral/core";
+import { SandboxError, networkMode, orderGitMounts, type SandboxSpec } from "@corral/core";
 import type { FirejailOptions } from "./options.js";
 
 /**
@@ -24,6 +24,11 @@ export function assertSupported(spec: SandboxSpec): void {
   if (networkMode(spec.network) === "bridge") throw unsupported('network "bridge"', 'Use network "none" or "host", or a container sandbox (podman, docker).');
   if (spec.limits.pids !== undefined) throw unsupported("limits.pids (its rlimit counts every process of the user, not the sandbox's)", "Drop limits.pids, or use the bwrap, podman or docker sandbox.");
   if (spec.limits.cpuPercent !== undefined) throw unsupported("limits.cpuPercent", "Drop limits.cpuPercent, or use the bwrap, podman or docker sandbox.");
+  for (const mount of spec.gitMounts) {
+    if (mount.host !== mount.sandbox && process.getuid?.() !== 0) {
+      throw unsupported(`the run's git mounts (${mount.host} at ${mount.sandbox}) without root`, "firejail can mount a path elsewhere (--bind) only as root; run as root, or use the bwrap sandbox.");
+    }
+  }
   for (const mount of spec.mounts) {
     if (mount.sandbox !== undefined && hostPath(mount.sandbox) !== hostPath(mount.host)) {
       throw unsupported(`a mount at another path (${mount.host} → ${mount.sandbox})`, "firejail shows host paths where they are; mount at the same path.");
@@ -55,11 +60,18 @@ export function firejailArgs(spec: SandboxSpec, options: FirejailOptions): strin
     "--read-only=/",
   ];
   for (const path of options.denyRead.map(hostPath)) if (existsSync(path)) args.push(`--blacklist=${path}`);
-  const writable = [spec.workspace.path, ...spec.gitMounts.readWrite, spec.home, ...spec.mounts.filter((m) => m.readonly === false).map((m) => hostPath(m.host))];
+  const writable = [spec.workspace.path, spec.home, ...spec.mounts.filter((m) => m.readonly === false).map((m) => hostPath(m.host))];
   for (const path of new Set(writable)) args.push(`--read-write=${path}`);
-  for (const path of spec.gitMounts.readOnly) if (existsSync(path)) args.push(`--read-only=${path}`);
-  const dotGit = join(spec.workspace.path, ".git");
-  for (const path of [join(dotGit, "config"), join(dotGit, "hooks")]) if (existsSync(path)) args.push(`--read-only=${path}`);
+  // The run's git data last, parents first, so the deeper entry wins: a mount elsewhere is a
+  // --bind (root only), then its mode; a mount in place is only its mode.
+  for (const mount of orderGitMounts(spec.gitMounts)) {
+    if (mount.host !== mount.sandbox) args.push(`--bind=${mount.host},${mount.sandbox}`);
+    args.push(`${mount.readonly ? "--read-only" : "--read-write"}=${mount.sandbox}`);
+  }
+  if (spec.gitMounts.length === 0) {
+    const dotGit = join(spec.workspace.path, ".git");
+    for (const path of [join(dotGit, "config"), join(dotGit, "hooks")]) if (existsSync(path)) args.push(`--read-only=${path}`);
+  }
   args.push(...options.extraArgs);
   return args;
 }

@@ -6,11 +6,21 @@ import type { Isolation } from "./isolation.js";
 import type { Sandbox } from "./sandbox.js";
 
 /** The plugin API this core speaks. A plugin stamps the version it was written against. */
-export const PLUGIN_API_VERSION = 1;
-/** Plugin API versions this core can load. */
-export const SUPPORTED_PLUGIN_API_VERSIONS: readonly number[] = [1];
+export const PLUGIN_API_VERSION = 2;
 
 export type PluginKind = "agent" | "sandbox" | "isolation" | "display";
+
+/**
+ * Plugin API versions this core can load, per kind. v2 changed the git contract between isolations
+ * and sandboxes (explicit `GitMount`s, `Isolation.collect`), so v1 sandboxes and isolations are
+ * refused; agents and displays did not change and load either way.
+ */
+export const SUPPORTED_PLUGIN_API_VERSIONS: Readonly<Record<PluginKind, readonly number[]>> = {
+  agent: [1, 2],
+  display: [1, 2],
+  sandbox: [2],
+  isolation: [2],
+};
 
 export interface PluginInstanceOf {
   agent: Agent;
@@ -84,11 +94,12 @@ export const defineDisplay = <O = Record<string, never>>(d: PluginDefinition<"di
 
 /** Refuses a plugin written against an API version this core does not support. */
 export function assertSupportedApiVersion(plugin: Pick<Plugin, "apiVersion" | "meta" | "kind">): void {
-  if (SUPPORTED_PLUGIN_API_VERSIONS.includes(plugin.apiVersion)) return;
+  const supported = SUPPORTED_PLUGIN_API_VERSIONS[plugin.kind] ?? [];
+  if (supported.includes(plugin.apiVersion)) return;
   const newer = plugin.apiVersion > PLUGIN_API_VERSION;
   const pkg = plugin.meta.packageName ?? `the ${plugin.kind} plugin "${plugin.meta.name}"`;
   throw new PluginApiVersionError(
-    `The ${plugin.kind} plugin "${plugin.meta.name}" ${plugin.meta.version} uses plugin API v${plugin.apiVersion}, but this @corral/core supports v${SUPPORTED_PLUGIN_API_VERSIONS.join(", v")}.`,
+    `The ${plugin.kind} plugin "${plugin.meta.name}" ${plugin.meta.version} uses plugin API v${plugin.apiVersion}, but this @corral/core supports v${supported.join(", v")} for ${plugin.kind} plugins.`,
     {
       hint: newer
         ? "Upgrade @corral/core (and the corral CLI) to a version that supports it: npm install @corral/core@latest"

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { hostSandbox } from "./builtins/host.js";
 import { DuplicatePluginError, PluginApiVersionError, PluginNotFoundError, PluginOptionsError } from "./errors.js";
-import { PLUGIN_API_VERSION, defineSandbox, instantiate } from "./plugin.js";
+import { PLUGIN_API_VERSION, defineAgent, defineSandbox, instantiate } from "./plugin.js";
 import { Registry } from "./registry.js";
 
 const fake = (name: string, apiVersion = PLUGIN_API_VERSION) =>
@@ -36,9 +36,15 @@ describe("plugin registry", () => {
 
   it("refuses a plugin written for a newer or older plugin API", () => {
     expect(() => new Registry().register(fake("newer", PLUGIN_API_VERSION + 1))).toThrow(PluginApiVersionError);
-    expect(() => new Registry().register(fake("older", 0))).toThrow(/supports v1/);
+    expect(() => new Registry().register(fake("older", 1))).toThrow(/supports v2 for sandbox plugins/);
     expect(() => new Registry().register(fake("newer", PLUGIN_API_VERSION + 1))).toThrow(expect.objectContaining({ hint: expect.stringMatching(/Upgrade @corral\/core/) }));
     expect(() => new Registry().register(fake("older", 0))).toThrow(expect.objectContaining({ hint: expect.stringMatching(/Upgrade the plugin/) }));
+  });
+
+  it("v2 changed only the sandbox and isolation contracts: a v1 agent still loads, a v1 sandbox does not", () => {
+    const v1Agent = defineAgent({ name: "old-agent", version: "1.0.0", apiVersion: 1, create: () => ({ name: "old-agent", command: () => ({ argv: ["true"] }), parser: () => ({ parse: () => [] }) }) });
+    expect(() => new Registry().register(v1Agent)).not.toThrow();
+    expect(() => new Registry().register(fake("old-sandbox", 1))).toThrow(PluginApiVersionError);
   });
 
   it("refuses two plugins of one kind with the same name", () => {

@@ -31,6 +31,29 @@ export interface ResourceLimits {
   wallSeconds?: number;
 }
 
+/**
+ * A mount the isolation needs for the run's git data. Unlike a user's `Mount`, every field is
+ * explicit: the sandbox path may differ from the host path (a run's private git dir is shown where
+ * the workspace's `.git` points), and a file may be mounted over a file.
+ */
+export interface GitMount {
+  /** Absolute host path; it exists when the isolation hands it out. */
+  host: string;
+  /** Absolute path inside the sandbox. */
+  sandbox: string;
+  readonly: boolean;
+}
+
+/**
+ * `gitMounts` in the order a sandbox MUST apply them: after all of its other mounts (so none can
+ * uncover a read-only git path), parents before children by sandbox path, so the deeper entry wins
+ * both ways (a read-only file inside a writable folder, a writable folder inside a read-only one).
+ */
+export function orderGitMounts(mounts: readonly GitMount[]): GitMount[] {
+  const depth = (path: string) => path.split("/").filter(Boolean).length;
+  return [...mounts].sort((a, b) => depth(a.sandbox) - depth(b.sandbox) || a.sandbox.localeCompare(b.sandbox));
+}
+
 /** What a run asks of its sandbox. One sandbox lives for the whole run. */
 export interface SandboxSpec {
   runId: string;
@@ -38,8 +61,12 @@ export interface SandboxSpec {
   name?: string;
   /** The workspace root (read-write) and the agent's working directory inside it. */
   workspace: { path: string; cwd: string };
-  /** Git metadata outside the workspace that must be mounted for `git commit` to work. */
-  gitMounts: { readWrite: string[]; readOnly: string[] };
+  /**
+   * The run's git data, from the isolation: the sandbox MUST mount every entry exactly as given
+   * (in `orderGitMounts` order, after its other mounts) or refuse to start. These mounts are the
+   * repository-integrity boundary: the agent's own git dir is writable, the user's is never.
+   */
+  gitMounts: GitMount[];
   /** A per-run HOME on the host (mode 0700), mounted read-write at the same path. */
   home: string;
   mounts: Mount[];
@@ -83,9 +110,21 @@ export interface SandboxHandle extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** What a sandbox can do, declared so the run loop and isolations need not guess from its name. */
+export interface SandboxCapabilities {
+  /**
+   * `isolated` (the default): the agent sees only what the spec mounts, and the sandbox applies the
+   * git mounts exactly. `host`: the agent sees the host as it is (the `host` sandbox); isolations then
+   * hand out the checkout as it is, since no git dir of the run's own could be shown in its place.
+   */
+  filesystem: "isolated" | "host";
+}
+
 /** A sandbox provider: a plugin instance with its options applied. */
 export interface Sandbox {
   readonly name: string;
+  /** Defaults to `{ filesystem: "isolated" }`. */
+  readonly capabilities?: SandboxCapabilities;
   check(): Promise<Availability>;
   create(spec: SandboxSpec): Promise<SandboxHandle>;
 }

@@ -20,10 +20,15 @@ describe("sandboxArgs", () => {
     await writeFile(join(root, "ws/.git/config"), "[core]\n");
     await mkdir(join(root, "home"));
     await mkdir(join(root, "data"));
+    await mkdir(join(root, "common/objects"), { recursive: true });
+    await mkdir(join(root, "run-git"));
     spec = {
       runId: "r",
       workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
-      gitMounts: { readWrite: [join(root, "common/objects")], readOnly: [join(root, "common/config"), join(root, "common/hooks")] },
+      gitMounts: [
+        { host: join(root, "common/objects"), sandbox: join(root, "common/objects"), readonly: true },
+        { host: join(root, "run-git"), sandbox: join(root, "common/worktrees/ws"), readonly: false },
+      ],
       home: join(root, "home"),
       mounts: [{ host: join(root, "data") }, { host: join(root, "data"), sandbox: "/data", readonly: false }],
       env: { API_KEY: "secret" },
@@ -66,20 +71,30 @@ describe("sandboxArgs", () => {
     expect(pairs(args, "--ro-bind")).toContainEqual(["/dev/null", "/etc/shadow"]);
   });
 
-  it("binds the workspace, git metadata, HOME and mounts, read-only git files last", () => {
+  it("binds the workspace, HOME and mounts, then the git mounts exactly as given, parents first", () => {
     const args = sandboxArgs(spec, options(), "/tmp/x");
     const binds = pairs(args, "--bind");
-    expect(binds).toEqual(
-      expect.arrayContaining([["/tmp/x", "/tmp"], [spec.workspace.path, spec.workspace.path], [join(root, "common/objects"), join(root, "common/objects")], [spec.home, spec.home], [join(root, "data"), "/data"]]),
-    );
+    expect(binds).toEqual(expect.arrayContaining([["/tmp/x", "/tmp"], [spec.workspace.path, spec.workspace.path], [spec.home, spec.home], [join(root, "data"), "/data"]]));
     expect(pairs(args, "--ro-bind")).toContainEqual([join(root, "data"), join(root, "data")]);
-    // The workspace's own .git/config and hooks: read-only, after every read-write bind.
+    // The run's git dir at another path, read-write; the user's objects read-only; both after every other bind.
+    expect(binds).toContainEqual([join(root, "run-git"), join(root, "common/worktrees/ws")]);
+    expect(pairs(args, "--ro-bind")).toContainEqual([join(root, "common/objects"), join(root, "common/objects")]);
+    const firstGit = args.indexOf(join(root, "common/objects"));
+    expect(firstGit).toBeGreaterThan(args.indexOf(join(root, "data")));
+    expect(args.indexOf(join(root, "run-git"))).toBeGreaterThan(firstGit);
+    // With git mounts from the isolation, the workspace's own .git is theirs to shape.
+    expect(args).not.toContain(join(root, "ws/.git/config"));
+  });
+
+  it("without git mounts, a checkout's own .git/config and hooks are read-only, after every read-write bind", () => {
+    const args = sandboxArgs({ ...spec, gitMounts: [] }, options(), "/tmp/x");
     const lastBind = args.lastIndexOf("--bind");
     expect(args.indexOf(join(root, "ws/.git/config"))).toBeGreaterThan(lastBind);
     expect(args.indexOf(join(root, "ws/.git/hooks"))).toBeGreaterThan(lastBind);
-    // A missing read-only hooks folder becomes an empty read-only folder; a missing config is skipped.
-    expect(pairs(args, "--tmpfs")).toContainEqual([join(root, "common/hooks"), "--remount-ro"]);
-    expect(args).not.toContain(join(root, "common/config"));
+  });
+
+  it("refuses a git mount whose host path does not exist", () => {
+    expect(() => sandboxArgs({ ...spec, gitMounts: [{ host: join(root, "nope"), sandbox: join(root, "nope"), readonly: true }] }, options(), "/tmp/x")).toThrow(expect.objectContaining({ code: "E_SANDBOX_MOUNT" }));
   });
 
   it("hides a symlinked deny path through its target", async () => {

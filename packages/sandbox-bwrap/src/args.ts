@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SandboxError, networkMode, type Mount, type SandboxSpec } from "@corral/core";
+import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxSpec } from "@corral/core";
 import type { BwrapOptions } from "./options.js";
 
 /** System folders the `minimal` read policy shows (read-only). Missing ones are skipped. */
@@ -78,7 +78,7 @@ function protect(path: string, ifMissing: "skip" | "empty-folder" = "skip"): str
 /**
  * The bwrap arguments for a sandbox (everything but the per-exec `--chdir` and command).
  * Order matters: bwrap applies mounts in order, so the read-write binds come after the masks
- * (a workspace under a hidden folder stays visible) and the read-only git files come last.
+ * (a workspace under a hidden folder stays visible) and the isolation's git mounts come last.
  */
 export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: string): string[] {
   const args: string[] = [...isolationArgs(options, networkMode(spec.network))];
@@ -111,16 +111,18 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
   for (const mount of resolveMounts([...options.mounts, ...spec.mounts])) {
     args.push(mount.readonly ? "--ro-bind" : "--bind", mount.host, mount.sandbox);
   }
-  // Git metadata last, so no bind above can uncover a read-only part of it; parents before children,
-  // so the deeper entry wins both ways (read-only files inside the writable worktree git dir, and the
-  // run's own writable refs/heads/corral inside read-only refs).
-  const git = [...spec.gitMounts.readWrite.map((path) => ({ path, readonly: false })), ...spec.gitMounts.readOnly.map((path) => ({ path, readonly: true }))];
-  git.sort((a, b) => a.path.split("/").length - b.path.split("/").length);
-  for (const { path, readonly } of git) {
-    args.push(...(readonly ? protect(path, path.endsWith("hooks") ? "empty-folder" : "skip") : ["--bind", path, path]));
+  // The isolation's git mounts last, so no bind above can uncover a read-only part of them; in
+  // their own order (parents first), so the deeper entry wins both ways.
+  for (const mount of orderGitMounts(spec.gitMounts)) {
+    if (!existsSync(mount.host)) {
+      throw new SandboxError(`The git mount ${mount.host} does not exist on the host.`, { code: "E_SANDBOX_MOUNT", hint: "This is a bug in the isolation: every git mount must exist when the sandbox is created." });
+    }
+    args.push(mount.readonly ? "--ro-bind" : "--bind", mount.host, mount.sandbox);
   }
+  // Without an isolation's git mounts (a plain checkout handed over as is), its own .git config and
+  // hooks at least stay read-only.
   const dotGit = join(spec.workspace.path, ".git");
-  if (options.protectGitConfig && kindOf(dotGit) === "dir") {
+  if (options.protectGitConfig && spec.gitMounts.length === 0 && kindOf(dotGit) === "dir") {
     args.push(...protect(join(dotGit, "config")), ...protect(join(dotGit, "hooks"), "empty-folder"));
   }
   args.push(...options.extraArgs);

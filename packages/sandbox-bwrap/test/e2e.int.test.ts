@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,11 +83,13 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
       ].join("; ");
       const result = await run({ cwd: local, prompt: "x", handleProcessSignals: false, sandbox: bwrap(), agent: commandAgent.configure({ argv: ["sh", "-c", script] }) });
       expect(result.commits.map((c) => c.subject)).toEqual(["in place"]);
-      expect(existsSync(join(local, ".git", "commondir"))).toBe(false); // removed at release
-      expect(result.workspace.release.notes?.join(" ")).toContain("must not repoint the repository");
+      // The agent wrote its own git dir, mounted over .git: nothing it wrote there reached the user's.
+      expect(existsSync(join(local, ".git", "commondir"))).toBe(false);
+      expect(existsSync(join(local, ".git", "evil-config"))).toBe(false);
+      expect(result.workspace.release.problems).toBeUndefined();
       expect(existsSync(join(local, ".git", "hooks", "pre-commit"))).toBe(false);
       expect(await readFile(join(local, ".git", "config"), "utf8")).not.toContain("fsmonitor");
-      expect(readdirSync(join(local, ".git", "modules"))).toEqual([]);
+      expect(existsSync(join(local, ".git", "modules", "x"))).toBe(false);
       expect(await gitIn(local, "log", "-1", "--format=%s")).toBe("in place");
     } finally {
       await removeDir(local);

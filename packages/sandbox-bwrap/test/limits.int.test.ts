@@ -18,7 +18,7 @@ describe.runIf(run)("bwrap resource limits", () => {
   const spec = (limits: SandboxSpec["limits"]): SandboxSpec => ({
     runId: "limits",
     workspace: { path: dir, cwd: dir },
-    gitMounts: { readWrite: [], readOnly: [] },
+    gitMounts: [],
     home: dir,
     mounts: [],
     env: { PATH: "/usr/bin:/bin" },
@@ -92,7 +92,7 @@ describe("bwrap availability", () => {
     expect(!availability.available && availability.hint).toContain("apt-get install bubblewrap");
     const dir = await tempDir();
     try {
-      const spec: SandboxSpec = { runId: "x", workspace: { path: dir, cwd: dir }, gitMounts: { readWrite: [], readOnly: [] }, home: dir, mounts: [], env: {}, network: "host", limits: {} };
+      const spec: SandboxSpec = { runId: "x", workspace: { path: dir, cwd: dir }, gitMounts: [], home: dir, mounts: [], env: {}, network: "host", limits: {} };
       await expect(missing.create(spec)).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
     } finally {
       await removeDir(dir);

@@ -34,7 +34,7 @@ describe.skipIf(!ready)("docker sandbox: container behaviour", () => {
     spec = (overrides = {}) => ({
       runId: `it-${process.pid}-${++n}`,
       workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
-      gitMounts: { readWrite: [], readOnly: [] },
+      gitMounts: [],
       home: join(root, "home"),
       mounts: [],
       env: { PATH: "/usr/bin:/bin", HOME: join(root, "home"), API_TOKEN: "sk-test-secret-value-123" },
@@ -86,22 +86,6 @@ describe.skipIf(!ready)("docker sandbox: container behaviour", () => {
     const name = `/tmp/corral-private-${process.pid}`;
     expect((await handle.exec(["sh", "-c", `echo inside > ${name} && cat ${name}`])).exitCode).toBe(0);
     await expect(stat(name)).rejects.toMatchObject({ code: "ENOENT" });
-  });
-
-  it("mounts the shared git config and hooks read-only, the rest of the git dir read-write", async () => {
-    const repo = await tempRepo();
-    try {
-      const gitDir = join(repo, ".git");
-      await using handle = await sandboxWith().create(
-        spec({ workspace: { path: join(root, "ws"), cwd: join(root, "ws") }, gitMounts: { readWrite: [gitDir], readOnly: [join(gitDir, "config"), join(gitDir, "hooks")] } }),
-      );
-      expect((await handle.exec(["sh", "-c", `echo x >> ${gitDir}/config`])).exitCode).not.toBe(0);
-      expect((await handle.exec(["sh", "-c", `echo x > ${gitDir}/hooks/pre-commit`])).exitCode).not.toBe(0);
-      expect((await handle.exec(["sh", "-c", `echo ok > ${gitDir}/corral-rw-probe`])).exitCode).toBe(0);
-      expect(await readFile(join(gitDir, "config"), "utf8")).not.toMatch(/^x$/m);
-    } finally {
-      await removeDir(repo);
-    }
   });
 
   it("a missing image is an error that names the build command", async () => {
@@ -207,7 +191,7 @@ setInterval(() => {}, 1000);`,
       const home = join(root, "ep-home");
       await mkdir(home);
       const sandbox = dockerSandbox.create(dockerSandbox.configure({ image: tag }).options);
-      await using handle = await sandbox.create({ runId: `ep-${process.pid}`, workspace: { path: workspace, cwd: workspace }, gitMounts: { readWrite: [], readOnly: [] }, home, mounts: [], env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home }, network: "none", limits: {} });
+      await using handle = await sandbox.create({ runId: `ep-${process.pid}`, workspace: { path: workspace, cwd: workspace }, gitMounts: [], home, mounts: [], env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home }, network: "none", limits: {} });
       const lines: string[] = [];
       const result = await handle.exec(["sh", "-c", "echo alive"], { onLine: (line) => lines.push(line) });
       expect(result.exitCode).toBe(0);

@@ -40,7 +40,7 @@ describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
     spec = (overrides = {}) => ({
       runId: `it-${process.pid}-${++n}`,
       workspace: { path: join(root, "ws"), cwd: join(root, "ws") },
-      gitMounts: { readWrite: [], readOnly: [] },
+      gitMounts: [],
       home: join(root, "home"),
       mounts: [],
       env: { PATH: "/usr/bin:/bin", HOME: join(root, "home"), API_TOKEN: "sk-test-secret-value-123" },
@@ -100,20 +100,6 @@ describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
     const name = `/tmp/corral-private-${process.pid}`;
     expect((await handle.exec(["sh", "-c", `echo inside > ${name} && cat ${name}`])).exitCode).toBe(0);
     await expect(stat(name)).rejects.toMatchObject({ code: "ENOENT" });
-  });
-
-  it("mounts the shared git config and hooks read-only, the rest of the git dir read-write", async () => {
-    const repo = await tempRepo();
-    try {
-      const gitDir = join(repo, ".git");
-      await using handle = await sandboxWith().create(spec({ gitMounts: { readWrite: [gitDir], readOnly: [join(gitDir, "config"), join(gitDir, "hooks")] } }));
-      expect((await handle.exec(["sh", "-c", `echo x >> ${gitDir}/config`])).exitCode).not.toBe(0);
-      expect((await handle.exec(["sh", "-c", `echo x > ${gitDir}/hooks/pre-commit`])).exitCode).not.toBe(0);
-      expect((await handle.exec(["sh", "-c", `echo ok > ${gitDir}/corral-rw-probe`])).exitCode).toBe(0);
-      expect(await readFile(join(gitDir, "config"), "utf8")).not.toMatch(/^x$/m);
-    } finally {
-      await removeDir(repo);
-    }
   });
 
   it("a missing image is an error that names the build command", async () => {

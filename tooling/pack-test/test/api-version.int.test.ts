@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const require = createRequire(import.meta.url);
 const CORE_DIR = dirname(require.resolve("@corral/core/package.json"));
 const BIN = join(dirname(require.resolve("@corral/cli/package.json")), "dist", "bin.js");
-const OLDER = Math.min(...SUPPORTED_PLUGIN_API_VERSIONS) - 1;
+const OLDER = Math.min(...SUPPORTED_PLUGIN_API_VERSIONS.sandbox) - 1;
 const NEWER = PLUGIN_API_VERSION + 1;
 
 /**

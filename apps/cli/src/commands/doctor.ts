@@ -276,7 +276,7 @@ async function probeInSandbox(sandbox: Sandbox, executable: string, env: NodeJS.
       runId: `doctor-${process.pid}`,
       name: "doctor",
       workspace: { path: workspace, cwd: workspace },
-      gitMounts: { readWrite: [], readOnly: [] },
+      gitMounts: [],
       home,
       mounts: [],
       env: { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8" },

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { SandboxError } from "../errors.js";
-import type { Mount, SandboxSpec } from "../sandbox.js";
+import { orderGitMounts, type Mount, type SandboxSpec } from "../sandbox.js";
 
 /** A bind mount as both engines take it: host source, container target, read-only or not. */
 export interface BindMount {
@@ -12,15 +12,16 @@ export interface BindMount {
 }
 
 /**
- * Every bind mount a run needs, at the same path inside as outside (so paths in logs and git
- * match): the workspace, the git metadata (read-write objects and refs; the shared `config`
- * and `hooks` read-only), the per-run HOME, then the run's and the plugin's extra mounts.
- * Sorted parents first, so a read-only file inside a read-write folder stays read-only.
- * A missing host path is an error: engines would create it as root, or fail obscurely.
+ * Every bind mount a run needs: the workspace and the per-run HOME at the same path inside as
+ * outside (so paths in logs and git match), the run's and the plugin's extra mounts, then the
+ * isolation's git mounts exactly as given (their sandbox path may differ from the host path).
+ * Sorted parents first, as both engines apply them, so a read-only file inside a read-write
+ * folder stays read-only. A missing host path is an error: engines would create it as root, or
+ * fail obscurely.
  */
 export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): BindMount[] {
   const byTarget = new Map<string, BindMount>();
-  const add = (source: string, target: string, readonly: boolean) => {
+  const add = (source: string, target: string, readonly: boolean, git = false) => {
     if (!existsSync(source)) {
       throw new SandboxError(`Cannot mount ${source}: it does not exist on the host.`, {
         code: "E_SANDBOX_MOUNT",
@@ -33,19 +34,19 @@ export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): Bin
         hint: "Write the sandbox path of the mount as an absolute path, e.g. /data.",
       });
     }
-    // The same target twice: the read-only wish wins, never the looser one.
     const previous = byTarget.get(target);
-    byTarget.set(target, { source, target, readonly: readonly || (previous?.source === source && previous.readonly) });
+    // A git mount is the isolation's boundary: it replaces whatever else asked for that target.
+    // Otherwise the same target twice keeps the read-only wish, never the looser one.
+    byTarget.set(target, git ? { source, target, readonly } : { source, target, readonly: readonly || (previous?.source === source && previous.readonly) });
   };
 
   add(spec.workspace.path, spec.workspace.path, false);
-  for (const path of spec.gitMounts.readWrite) add(path, path, false);
   add(spec.home, spec.home, false);
   for (const mount of [...spec.mounts, ...extra]) {
     const source = resolveHostPath(mount.host, spec.workspace.path);
     add(source, mount.sandbox ? resolveHostPath(mount.sandbox, spec.workspace.path) : source, mount.readonly ?? true);
   }
-  for (const path of spec.gitMounts.readOnly) add(path, path, true);
+  for (const mount of orderGitMounts(spec.gitMounts)) add(mount.host, mount.sandbox, mount.readonly, true);
 
   return [...byTarget.values()].sort((a, b) => depth(a.target) - depth(b.target) || a.target.localeCompare(b.target));
 }

@@ -14,13 +14,16 @@ let spec: SandboxSpec;
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), "corral-plan-")));
-  for (const dir of ["ws/sub", "home", "repo/.git/hooks", "data"]) await mkdir(join(root, dir), { recursive: true });
+  for (const dir of ["ws/sub", "home", "repo/.git/hooks", "repo/.git/objects", "run-git", "data"]) await mkdir(join(root, dir), { recursive: true });
   await writeFile(join(root, "repo/.git/config"), "[core]\n");
   spec = {
     runId: "run-1",
     name: "fix-bug",
     workspace: { path: join(root, "ws"), cwd: join(root, "ws/sub") },
-    gitMounts: { readWrite: [join(root, "repo/.git")], readOnly: [join(root, "repo/.git/config"), join(root, "repo/.git/hooks")] },
+    gitMounts: [
+      { host: join(root, "run-git"), sandbox: join(root, "repo/.git/worktrees/ws"), readonly: false },
+      { host: join(root, "repo/.git/objects"), sandbox: join(root, "repo/.git/objects"), readonly: true },
+    ],
     home: join(root, "home"),
     mounts: [{ host: join(root, "data") }],
     env: { PATH: "/usr/bin:/bin", API_KEY: "secret" },
@@ -74,17 +77,21 @@ describe("planContainer", () => {
     expect(plan.labels).toEqual({ team: "a", "corral.run": "run-1", "corral.name": "fix-bug", "corral.version": "1.2.3", "corral.pid": "4242", "corral.pid-start": "777", "corral.host": "box" });
   });
 
-  it("mounts everything at its host path, parents first, git config and hooks read-only", () => {
+  it("mounts the workspace and HOME at their host paths and the git mounts as given, parents first", () => {
     const plan = planContainer(spec, defaults(), { version: "1" });
-    expect(plan.mounts.map((m) => [m.target.slice(root.length), m.readonly])).toEqual([
-      ["/data", true],
-      ["/home", false],
-      ["/ws", false],
-      ["/repo/.git", false],
-      ["/repo/.git/config", true],
-      ["/repo/.git/hooks", true],
+    expect(plan.mounts.map((m) => [m.source.slice(root.length), m.target.slice(root.length), m.readonly])).toEqual([
+      ["/data", "/data", true],
+      ["/home", "/home", false],
+      ["/ws", "/ws", false],
+      ["/repo/.git/objects", "/repo/.git/objects", true],
+      ["/run-git", "/repo/.git/worktrees/ws", false],
     ]);
-    expect(plan.mounts.every((m) => m.source === m.target)).toBe(true);
+  });
+
+  it("a git mount replaces another mount at its target, whatever that one asked", () => {
+    const objects = join(root, "repo/.git/objects");
+    const plan = planContainer({ ...spec, mounts: [{ host: join(root, "data"), sandbox: objects, readonly: false }] }, defaults(), { version: "1" });
+    expect(plan.mounts.filter((m) => m.target === objects)).toEqual([{ source: objects, target: objects, readonly: true }]);
   });
 
   it("user: image leaves the image's USER, an explicit uid:gid is used as is", () => {

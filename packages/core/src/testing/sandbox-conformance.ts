@@ -114,7 +114,7 @@ export function describeSandboxConformance(
         runId: `conformance-${Date.now().toString(36)}`,
         name: "conformance",
         workspace: { path: workspace, cwd: join(workspace, "sub") },
-        gitMounts: { readWrite: [], readOnly: [] },
+        gitMounts: [],
         home,
         mounts: [],
         env: {
@@ -242,6 +242,50 @@ export function describeSandboxConformance(
       expect(await readFile(join(workspace, "made-inside.txt"), "utf8")).toBe("made-inside\n");
       expect(await readFile(join(home, "home-file"), "utf8")).toBe("home\n");
       expect((await collect(handle, ["cat", join(workspace, "README.md")])).stdout).toEqual(["# conformance"]);
+    });
+
+    it("mounts the isolation's git mounts exactly: a writable git dir elsewhere, read-only inside it, a read-only .git file", async (ctx) => {
+      if (sandbox.capabilities?.filesystem === "host") ctx.skip("the sandbox declares it shows the host as it is (capabilities.filesystem: host)");
+      // The shape every git isolation hands out: the run's own git dir shown where the workspace's
+      // `.git` points, the user's objects read-only inside it, and the `.git` file pinned.
+      const gitDir = join(root, `run-git-${uniqueSleep()}`);
+      const objects = join(root, `user-objects-${uniqueSleep()}`);
+      const target = join(root, `points-here-${uniqueSleep()}`);
+      await mkdir(join(gitDir, "shared"), { recursive: true });
+      await writeFile(join(gitDir, "HEAD"), "ref: refs/heads/run\n");
+      await mkdir(objects);
+      await writeFile(join(objects, "object"), "borrowed\n");
+      await mkdir(target);
+      const dotGit = join(workspace, ".git");
+      await writeFile(dotGit, `gitdir: ${target}\n`);
+      try {
+        const handle = await create(ctx, {
+          gitMounts: [
+            { host: dotGit, sandbox: dotGit, readonly: true },
+            { host: gitDir, sandbox: target, readonly: false },
+            { host: objects, sandbox: join(target, "shared"), readonly: true },
+          ],
+        });
+        const sh = (script: string) => collect(handle, ["sh", "-c", script, "sh", target, dotGit]);
+        // Seen at the sandbox path, writable, and the write lands in the host's git dir.
+        expect((await sh('cat "$1/HEAD" && echo made > "$1/written"')).stdout).toEqual(["ref: refs/heads/run"]);
+        expect(await readFile(join(gitDir, "written"), "utf8")).toBe("made\n");
+        expect(existsSync(join(target, "written")), "the sandbox path on the host stays untouched").toBe(false);
+        // The deeper read-only mount wins inside the writable one.
+        expect((await sh('cat "$1/shared/object"')).stdout).toEqual(["borrowed"]);
+        expect((await sh('echo x > "$1/shared/forged" || echo refused')).stdout).toContain("refused");
+        expect((await sh('rm -f "$1/shared/object" || echo refused')).stdout).toContain("refused");
+        expect(await readFile(join(objects, "object"), "utf8")).toBe("borrowed\n");
+        expect(existsSync(join(objects, "forged"))).toBe(false);
+        // The .git file can be read, not rewritten, moved or removed.
+        expect((await sh('cat "$2"')).stdout).toEqual([`gitdir: ${target}`]);
+        for (const attack of ['echo "gitdir: /tmp/evil" > "$2"', 'mv "$2" "$2.moved"', 'rm -f "$2"']) {
+          expect((await sh(`${attack} 2>/dev/null && echo done || echo refused`)).stdout, attack).toEqual(["refused"]);
+        }
+        expect(await readFile(dotGit, "utf8")).toBe(`gitdir: ${target}\n`);
+      } finally {
+        await rm(dotGit, { force: true });
+      }
     });
 
     it("runs concurrent execs in one sandbox without mixing their output", async (ctx) => {
