@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError, isConfigured } from "@corral/core";
+import { ConfigError, CORRAL_CONFIG_FILES, isConfigured } from "@corral/core";
 import { z } from "zod";
 
 /** A plugin in config: its name, `{ name, options }`, or a configured plugin object (`bwrap({...})`). */
@@ -61,7 +61,8 @@ export function defineConfig(config: CorralConfig): CorralConfig {
   return config;
 }
 
-export const CONFIG_FILES = ["corral.config.ts", "corral.config.mts", "corral.config.js", "corral.config.mjs", "corral.config.json"];
+/** The config file names, in the order they are looked for (core guards the same names in in-place runs). */
+export const CONFIG_FILES: readonly string[] = CORRAL_CONFIG_FILES;
 
 /** Finds the config file in `cwd` or the nearest parent that has one (stopping at a git root). */
 export function findConfigFile(cwd: string): string | undefined {

@@ -151,6 +151,19 @@ export class IsolationError extends CorralError {
   }
 }
 
+/**
+ * The run's work could not be brought back safely, or the run did what it must not (rewrote history
+ * it did not make, planted a corral config, left a branch that is not a commit). Nothing unsafe was
+ * applied; each problem says what was kept and where.
+ */
+export class IntegrityError extends CorralError {
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[]) {
+    super("E_INTEGRITY", message, { hint: "Nothing unsafe reached your repository; read each problem above for what was kept and where." });
+    this.problems = problems.map((problem) => redact(problem));
+  }
+}
+
 /** A user hook (setup command) failed; the workspace and branch are kept. */
 export class HookError extends CorralError {
   readonly hook: string;

@@ -2,7 +2,9 @@ import { execa } from "execa";
 
 /**
  * Config that stops git from running code on the host: hooks, fsmonitor, pagers, external
- * diff tools, credential helpers and transports that spawn commands.
+ * diff tools, signature programs, credential helpers and transports that spawn commands. Filters
+ * and diff/merge drivers are chosen by attributes; corral never lets git read a config the agent
+ * wrote (see quarantine.ts), so only the user's own drivers exist where it runs.
  */
 export const SAFE_GIT_CONFIG: readonly string[] = [
   "core.hooksPath=/dev/null",
@@ -10,6 +12,7 @@ export const SAFE_GIT_CONFIG: readonly string[] = [
   "core.pager=cat",
   "core.sshCommand=false",
   "core.askPass=",
+  "core.alternateRefsCommand=true",
   "credential.helper=",
   "diff.external=",
   "protocol.ext.allow=never",
@@ -17,6 +20,14 @@ export const SAFE_GIT_CONFIG: readonly string[] = [
   "maintenance.auto=false",
   "commit.gpgSign=false",
   "tag.gpgSign=false",
+  "log.showSignature=false",
+  "merge.verifySignatures=false",
+  "gpg.program=false",
+  "gpg.ssh.program=false",
+  "gpg.x509.program=false",
+  "gpg.ssh.defaultKeyCommand=false",
+  // A bare repository planted in a work tree is never discovered by a git run inside it.
+  "safe.bareRepository=explicit",
   "advice.detachedHead=false",
   // Never recurse into submodules: a nested repository's own config (filters, fsmonitor) would run here.
   "submodule.recurse=false",

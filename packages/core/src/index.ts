@@ -8,14 +8,16 @@ export type {
   Availability,
   ExecOptions,
   ExecResult,
+  GitMount,
   Mount,
   NetworkPolicy,
   ResourceLimits,
   Sandbox,
+  SandboxCapabilities,
   SandboxHandle,
   SandboxSpec,
 } from "./sandbox.js";
-export { networkMode } from "./sandbox.js";
+export { networkMode, orderGitMounts } from "./sandbox.js";
 export type { AcquireRequest, Commit, Isolation, ReleaseOptions, ReleaseResult, Workspace } from "./isolation.js";
 export type { Display } from "./display.js";
 export type { RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus } from "./events.js";
@@ -59,9 +61,13 @@ export { spawnStreaming, killGroup } from "./process.js";
 export type { SpawnOptions } from "./process.js";
 export { LineSplitter, TailBuffer } from "./lines.js";
 export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
+export { EMPTY_TREE, Quarantine, swapRef } from "./quarantine.js";
+export type { RefRead } from "./quarantine.js";
+export { borrowedObjectMounts, createRunGitDir, gitIdentity, repoObjectFormat, SHARED_OBJECTS } from "./run-git-dir.js";
+export type { RunGitDirSpec } from "./run-git-dir.js";
 export type { GitResult } from "./git.js";
 export { packageVersion, CORE_VERSION } from "./version.js";
 
 export { hostSandbox } from "./builtins/host.js";
-export { inPlaceIsolation, commitsSince } from "./builtins/in-place.js";
+export { inPlaceIsolation, commitsSince, CORRAL_CONFIG_FILES } from "./builtins/in-place.js";
 export { commandAgent } from "./builtins/command-agent.js";

@@ -1,3 +1,5 @@
+import type { GitMount } from "./sandbox.js";
+
 /** The place a run works in, as an Isolation hands it out. */
 export interface Workspace {
   /** Root of the workspace (a worktree, or the checkout itself). */
@@ -13,11 +15,11 @@ export interface Workspace {
   /** The commit the workspace started at. */
   baseCommit?: string;
   /**
-   * Git metadata outside `path` a sandbox must mount: read-write (objects, the run's own ref folder,
-   * the worktree's gitdir) and read-only (other refs, config, hooks). Entries nest both ways, so a
-   * sandbox mounts them all after its other mounts, parents before children: the deeper entry wins.
+   * The git data the sandbox must mount on top of the workspace: the run's own git dir
+   * (read-write), the user's objects it borrows (read-only), and the workspace's `.git` pinned
+   * read-only. Empty outside a git repository.
    */
-  gitMounts: { readWrite: string[]; readOnly: string[] };
+  gitMounts: GitMount[];
   /** Isolation-private data (e.g. a lock id). */
   meta?: Record<string, unknown>;
 }
@@ -38,6 +40,12 @@ export interface AcquireRequest {
   /** Run name; used for the branch and folder names when given. */
   name?: string;
   signal?: AbortSignal;
+  /**
+   * False when the sandbox shows the agent the host as it is (the `host` sandbox): git mounts would
+   * not be applied, so the isolation hands out a plain checkout and reads the commits from the
+   * user's repository. Default true.
+   */
+  sandboxed?: boolean;
 }
 
 export interface ReleaseOptions {
@@ -48,6 +56,8 @@ export interface ReleaseOptions {
 }
 
 export interface ReleaseResult {
+  /** The commits the run made on its branch, oldest first, as they now are in the user's repository. */
+  commits: Commit[];
   /** True when the workspace folder was removed. */
   removed: boolean;
   /** Set when the workspace was kept (e.g. it had uncommitted changes), with the reason. */
@@ -56,15 +66,32 @@ export interface ReleaseResult {
   path?: string;
   /** Anything the isolation wants the user to know (merge-back result, WIP commit…). */
   notes?: string[];
+  /**
+   * What the run did that it must not have, or work that could not be brought back safely (a ref
+   * that is not a commit id, objects that fail verification, a planted corral config). A run with
+   * problems is not a success.
+   */
+  problems?: string[];
 }
 
-/** An isolation provider: a plugin instance with its options applied. */
+/**
+ * An isolation provider: a plugin instance with its options applied.
+ *
+ * The trust boundary runs through it: everything in the workspace and in the run's git dir was
+ * writable by the agent and is hostile data. An isolation MUST hand the sandbox a git dir of the
+ * run's own (never the user's objects, refs, config, hooks or index writable), and MUST NOT let host
+ * git read a config, hooks, `.git` file, index or attributes the agent could have written.
+ */
 export interface Isolation {
   readonly name: string;
   /** True when this isolation needs a git repository (the CLI checks `--cwd` early). */
   readonly requiresGit?: boolean;
   acquire(request: AcquireRequest): Promise<Workspace>;
-  /** Commits made in the workspace since its base, oldest first. */
-  commits(workspace: Workspace): Promise<Commit[]>;
+  /**
+   * Brings the run's work back and gives the workspace back. Called once, after the sandbox is
+   * closed (nothing can write the workspace any more): verifies and transfers the run's branch into
+   * the user's repository, reports its commits, then removes, pools or keeps the workspace. It MUST
+   * never delete uncommitted work silently, and a kept workspace MUST be safe to open with git.
+   */
   release(workspace: Workspace, options: ReleaseOptions): Promise<ReleaseResult>;
 }

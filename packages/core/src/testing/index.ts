@@ -6,6 +6,6 @@ export { describeSandboxConformance, collect } from "./sandbox-conformance.js";
 export type { SandboxConformanceOptions, SandboxSecurityClaims } from "./sandbox-conformance.js";
 export { describeAgentParserConformance } from "./agent-parser-conformance.js";
 export type { AgentParserConformanceOptions } from "./agent-parser-conformance.js";
-export { describeIsolationConformance } from "./isolation-conformance.js";
+export { agentGitEnv, describeIsolationConformance } from "./isolation-conformance.js";
 export type { IsolationConformanceOptions } from "./isolation-conformance.js";
 export { hostProcessesMatching, eventually } from "./processes.js";

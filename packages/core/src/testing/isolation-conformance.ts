@@ -27,19 +27,44 @@ async function repo(root: string): Promise<string> {
   return dir;
 }
 
-async function commitIn(cwd: string, file: string, subject: string): Promise<void> {
-  await writeFile(join(cwd, file), `${subject}\n`);
-  await git(["add", file], { cwd });
-  await git(["commit", "-q", "-m", subject], { cwd, env: AUTHOR });
+/**
+ * The git env that shows a workspace as its sandbox would: the git dir its `.git` leads to, read
+ * through the workspace's git mounts (host path for sandbox path), and the alternates in it likewise.
+ */
+export async function agentGitEnv(workspace: Workspace): Promise<Record<string, string>> {
+  const dotGit = join(workspace.path, ".git");
+  const asFile = await readFile(dotGit, "utf8").catch(() => undefined);
+  const target = asFile?.match(/^gitdir: (.*)$/m)?.[1]?.trim() ?? dotGit;
+  const hostOf = (path: string) => {
+    for (const mount of [...workspace.gitMounts].sort((a, b) => b.sandbox.length - a.sandbox.length)) {
+      if (path === mount.sandbox || path.startsWith(`${mount.sandbox}/`)) return mount.host + path.slice(mount.sandbox.length);
+    }
+    return path;
+  };
+  const gitDir = hostOf(target);
+  const alternates = (await readFile(join(gitDir, "objects", "info", "alternates"), "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map(hostOf);
+  return { GIT_DIR: gitDir, GIT_WORK_TREE: workspace.path, ...(alternates.length ? { GIT_ALTERNATE_OBJECT_DIRECTORIES: alternates.join(":") } : {}) };
+}
+
+/** Commits as the agent would inside its sandbox: with the workspace's own git dir, never the user's. */
+async function commitIn(workspace: Workspace, file: string, subject: string): Promise<void> {
+  const env = { ...(await agentGitEnv(workspace)), ...AUTHOR };
+  await writeFile(join(workspace.cwd, file), `${subject}\n`);
+  await git(["add", file], { cwd: workspace.cwd, env });
+  await git(["commit", "-q", "-m", subject], { cwd: workspace.cwd, env });
 }
 
 /**
  * The isolation conformance suite: one vitest `describe` any Isolation plugin runs in its own
  * tests, over real git repositories in temp dirs. It checks that acquire hands out an existing
- * workspace at the repository's HEAD (mapping a subfolder cwd into it), that `commits()` reports
- * exactly the commits made there with their files, that separate runs do not share a folder or
- * branch when the isolation says so, that release never silently loses uncommitted work, and
- * that bad input fails with a CorralError.
+ * workspace at the repository's HEAD (mapping a subfolder cwd into it), that the agent's commits
+ * there (made as its sandbox shows the workspace) reach the user's repository only through
+ * release, which reports exactly those commits with their files, that separate runs do not share
+ * a folder or branch when the isolation says so, that release never silently loses uncommitted
+ * work, and that bad input fails with a CorralError.
  */
 export function describeIsolationConformance(name: string, makeIsolation: () => Isolation | Promise<Isolation>, options: IsolationConformanceOptions): void {
   describe(`isolation conformance: ${name}`, () => {
@@ -51,7 +76,7 @@ export function describeIsolationConformance(name: string, makeIsolation: () => 
       if (root) await rm(root, { recursive: true, force: true });
     });
 
-    it("acquires a workspace at the repository's HEAD, and commits() reports what was committed there", async () => {
+    it("acquires a workspace at the repository's HEAD; release brings back exactly the commits made there", async () => {
       const isolation = await makeIsolation();
       const dir = await repo(await base());
       const head = (await git(["rev-parse", "HEAD"], { cwd: dir })).stdout;
@@ -60,18 +85,34 @@ export function describeIsolationConformance(name: string, makeIsolation: () => 
       expect(workspace.cwd).toBe(workspace.path);
       expect(workspace.baseCommit).toBe(head);
       expect(await readFile(join(workspace.path, "README.md"), "utf8")).toBe("# kit\n");
-      expect(await isolation.commits(workspace)).toEqual([]);
-      await commitIn(workspace.cwd, "one.txt", "first change");
-      await commitIn(workspace.cwd, "two.txt", "second change");
-      const commits = await isolation.commits(workspace);
-      expect(commits.map((c) => [c.subject, c.files])).toEqual([
+      await commitIn(workspace, "one.txt", "first change");
+      await commitIn(workspace, "two.txt", "second change");
+      // Until release, the user's repository has not moved.
+      const userRef = workspace.branch ? `refs/heads/${workspace.branch}` : "HEAD";
+      expect((await git(["rev-parse", userRef], { cwd: dir })).stdout).toBe(head);
+      const released = await isolation.release(workspace, { outcome: "succeeded" });
+      expect(released.commits.map((c) => [c.subject, c.files])).toEqual([
         ["first change", ["one.txt"]],
         ["second change", ["two.txt"]],
       ]);
-      expect(commits.every((c) => /^[0-9a-f]{40}$/.test(c.sha) && !Number.isNaN(Date.parse(c.time)))).toBe(true);
-      const released = await isolation.release(workspace, { outcome: "succeeded" });
+      expect(released.commits.every((c) => /^[0-9a-f]{40}$/.test(c.sha) && !Number.isNaN(Date.parse(c.time)))).toBe(true);
+      expect((await git(["rev-parse", userRef], { cwd: dir })).stdout).toBe(released.commits.at(-1)!.sha);
+      expect(released.problems ?? []).toEqual([]);
       expect(typeof released.removed).toBe("boolean");
       if (released.removed) expect(existsSync(workspace.path)).toBe(false);
+    });
+
+    it("hands the sandbox no writable path into the user's git dir", async () => {
+      const isolation = await makeIsolation();
+      const dir = await repo(await base());
+      const common = (await git(["rev-parse", "--path-format=absolute", "--git-common-dir"], { cwd: dir })).stdout.trim();
+      const workspace = await acquire(isolation, dir);
+      for (const mount of workspace.gitMounts.filter((m) => !m.readonly)) {
+        // A writable mount may be shown over a path in the user's git dir, but its source is the run's own.
+        expect(relative(common, mount.host).startsWith("corral/gitdirs/") || !mount.host.startsWith(common), mount.host).toBe(true);
+      }
+      expect(workspace.gitMounts.some((m) => m.readonly && m.host === join(common, "objects"))).toBe(true);
+      await isolation.release(workspace, { outcome: "succeeded" });
     });
 
     it("maps a cwd in a subfolder to the same subfolder of the workspace", async () => {
@@ -90,7 +131,7 @@ export function describeIsolationConformance(name: string, makeIsolation: () => 
       if (options.separateWorkspaces) {
         expect(a.path).not.toBe(b.path);
         expect(a.path).not.toBe(dir);
-        await commitIn(a.cwd, "only-a.txt", "only in a");
+        await commitIn(a, "only-a.txt", "only in a");
         expect(existsSync(join(b.path, "only-a.txt"))).toBe(false);
         expect(existsSync(join(dir, "only-a.txt"))).toBe(false);
       } else {

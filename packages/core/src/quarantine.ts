@@ -1,0 +1,283 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { copyFile, link, lstat, mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { git, type GitResult } from "./git.js";
+
+/**
+ * Bringing a run's work back. The run's git dir was the agent's: its objects may be forged (git does
+ * not re-hash what it reads), its refs may be symlinks or symbolic refs, its config may run commands.
+ * So nothing of it is ever handed to git as a repository. corral copies the object files (regular
+ * files only, never through a symlink) into a quarantine it wrote itself — its own config, no hooks,
+ * attributes that switch every filter and diff/merge driver off — reads the run's ref as data and
+ * checks it is an object id, and then fetches that one commit into the user's repository with
+ * `transfer.fsckObjects`, so every object that crosses is re-hashed and checked, and the fetch fails
+ * unless the whole history of that commit is really there. Only corral moves the user's ref, by
+ * compare-and-swap.
+ */
+export class Quarantine {
+  /** The quarantine's own git dir. */
+  readonly path: string;
+  readonly #commonDir: string;
+  /** Undefined for a quarantine that only reads a work tree (nothing of a run's git dir to import). */
+  readonly #runGitDir: string | undefined;
+  readonly #objectFormat: "sha1" | "sha256";
+
+  private constructor(path: string, commonDir: string, runGitDir: string | undefined, objectFormat: "sha1" | "sha256") {
+    this.path = path;
+    this.#commonDir = commonDir;
+    this.#runGitDir = runGitDir;
+    this.#objectFormat = objectFormat;
+  }
+
+  /**
+   * Makes a quarantine next to the user's objects (so object files can be hard-linked, not copied)
+   * holding what the run's git dir added on top of the borrowed objects. Call it only once the
+   * sandbox is closed: from then on nothing can change the run's git dir under our feet.
+   */
+  static async open(options: { commonDir: string; runGitDir?: string; objectFormat: "sha1" | "sha256"; name: string }): Promise<Quarantine> {
+    const root = join(options.commonDir, "corral", "quarantine");
+    await mkdir(root, { recursive: true });
+    const path = join(root, `${options.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${randomBytes(4).toString("hex")}`);
+    await mkdir(path);
+    const q = new Quarantine(path, options.commonDir, options.runGitDir, options.objectFormat);
+    try {
+      await mkdir(join(path, "objects", "info"), { recursive: true });
+      await mkdir(join(path, "objects", "pack"));
+      await mkdir(join(path, "refs", "heads"), { recursive: true });
+      await mkdir(join(path, "info"));
+      const format = options.objectFormat === "sha1" ? ["\trepositoryformatversion = 0"] : ["\trepositoryformatversion = 1", "[extensions]", "\tobjectformat = sha256"];
+      await writeFile(join(path, "config"), ["[core]", ...format, "[gc]", "\tauto = 0", ""].join("\n"));
+      await writeFile(join(path, "HEAD"), "ref: refs/heads/incoming\n");
+      await writeFile(join(path, "objects", "info", "alternates"), `${join(options.commonDir, "objects")}\n`);
+      // Highest precedence over any .gitattributes in a work tree: no filter, diff or merge driver runs.
+      await writeFile(join(path, "info", "attributes"), "* -filter -diff -merge\n");
+      if (options.runGitDir) await importObjects(join(options.runGitDir, "objects"), join(path, "objects"), options.objectFormat);
+    } catch (error) {
+      await q.dispose();
+      throw error;
+    }
+    return q;
+  }
+
+  /**
+   * A ref of the run's git dir, read as data: a loose ref file (never through a symlink) or a
+   * packed-refs line, whose value must be an object id. A symbolic ref, a link or garbage is a
+   * problem, reported rather than followed.
+   */
+  async readRunRef(name: string): Promise<RefRead> {
+    if (!/^refs\/[A-Za-z0-9._/-]+$/.test(name) || name.split("/").some((part) => part === ".." || part === "")) return { problem: `"${name}" is not a ref name corral reads` };
+    if (!this.#runGitDir) return { missing: true };
+    const parts = name.split("/");
+    let dir = this.#runGitDir;
+    for (const part of parts.slice(0, -1)) {
+      dir = join(dir, part);
+      const info = await lstat(dir).catch(() => undefined);
+      if (!info) return this.#packedRef(name);
+      if (!info.isDirectory()) return { problem: `${name}: ${dir} is not a plain folder (a link?)` };
+    }
+    const loose = await readPlainFile(join(this.#runGitDir, name), 4096);
+    if (loose.missing) return this.#packedRef(name);
+    if (loose.problem) return { problem: `${name}: ${loose.problem}` };
+    return this.#asObjectId(name, loose.text!.trim());
+  }
+
+  /** The run's HEAD, read as data: the branch it names, or a detached commit. */
+  async readRunHead(): Promise<{ branch: string } | { detached: string } | { problem: string }> {
+    if (!this.#runGitDir) return { problem: "no run git dir" };
+    const head = await readPlainFile(join(this.#runGitDir, "HEAD"), 4096);
+    if (head.problem || head.missing) return { problem: `HEAD: ${head.problem ?? "missing"}` };
+    const text = head.text!.trim();
+    const symbolic = /^ref: refs\/heads\/(\S+)$/.exec(text);
+    if (symbolic) return { branch: symbolic[1]! };
+    const id = this.#asObjectId("HEAD", text);
+    if ("sha" in id) return { detached: id.sha };
+    return "problem" in id ? id : { problem: "HEAD is missing" };
+  }
+
+  async #packedRef(name: string): Promise<RefRead> {
+    if (!this.#runGitDir) return { missing: true };
+    const packed = await readPlainFile(join(this.#runGitDir, "packed-refs"), 256 * 1024 * 1024);
+    if (packed.missing) return { missing: true };
+    if (packed.problem) return { problem: `packed-refs: ${packed.problem}` };
+    for (const line of packed.text!.split("\n")) {
+      const space = line.indexOf(" ");
+      if (space > 0 && line.slice(space + 1) === name) return this.#asObjectId(name, line.slice(0, space));
+    }
+    return { missing: true };
+  }
+
+  #asObjectId(name: string, value: string): RefRead {
+    const length = this.#objectFormat === "sha1" ? 40 : 64;
+    if (new RegExp(`^[0-9a-f]{${length}}$`).test(value)) return { sha: value };
+    if (value.startsWith("ref:")) return { problem: `${name} was made a symbolic ref (${value.slice(0, 80)}); corral does not follow it` };
+    return { problem: `${name} does not hold an object id` };
+  }
+
+  /**
+   * Host git on the quarantine: corral's own config only (no system or global config), the
+   * quarantine's attributes over the work tree's. `workTree` and `index` for reading a work tree.
+   */
+  git(args: readonly string[], options: { workTree?: string; index?: string; input?: string; allowFailure?: boolean; env?: Record<string, string> } = {}): Promise<GitResult> {
+    return git(args, {
+      cwd: options.workTree ?? this.path,
+      ...(options.allowFailure ? { allowFailure: true } : {}),
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      env: {
+        GIT_DIR: this.path,
+        GIT_CONFIG_GLOBAL: "/dev/null",
+        GIT_CONFIG_NOSYSTEM: "1",
+        ...(options.workTree ? { GIT_WORK_TREE: options.workTree } : {}),
+        ...(options.index ? { GIT_INDEX_FILE: options.index } : {}),
+        ...options.env,
+      },
+    });
+  }
+
+  /**
+   * What a work tree holds, as a tree object in the quarantine: a copy of `indexFrom` (corral's own
+   * index, so unchanged files are not read again) brought up to date with every file that is not
+   * ignored. Symlinks are recorded as links, never followed; no filter runs.
+   */
+  async snapshot(workTree: string, indexFrom: string | undefined): Promise<{ tree: string; index: string; unreadable: string[] }> {
+    const index = join(this.path, `index-${randomBytes(4).toString("hex")}`);
+    if (indexFrom) {
+      await copyFile(indexFrom, index).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
+    }
+    const added = await this.git(["add", "--all", "--ignore-errors", "--", "."], { workTree, index, allowFailure: true });
+    // What git could not read into the tree (a nested repository without a commit, an unreadable
+    // file) is work the tree does not hold: the caller must keep the work tree for it.
+    const unreadable = added.stderr
+      .split("\n")
+      .filter((line) => /^(error|fatal|warning: could not open)/.test(line))
+      .map((line) => /'([^']+)'/.exec(line)?.[1] ?? /"([^"]+)"/.exec(line)?.[1] ?? line);
+    const tree = (await this.git(["write-tree"], { workTree, index })).stdout.trim();
+    return { tree, index, unreadable };
+  }
+
+  /** Paths that differ between two trees (or commits) of the quarantine. */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    const r = await this.git(["diff-tree", "-r", "-z", "--no-renames", "--name-only", from, to]);
+    return r.stdout.split("\0").filter(Boolean);
+  }
+
+  /** The tree of `commit` in the quarantine, or undefined when it is not a readable commit. */
+  async treeOf(commit: string): Promise<string | undefined> {
+    const r = await this.git(["rev-parse", "--verify", "-q", `${commit}^{tree}`], { allowFailure: true });
+    return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  }
+
+  /**
+   * Fetches `commit` (and whatever of its history the user's repository lacks) from the quarantine
+   * into `repo`, every object re-hashed and checked, under `incomingRef`. Fails with git's reason
+   * when anything is forged, missing or malformed, or when `commit` is not a commit.
+   */
+  async transfer(repo: string, commit: string, incomingRef: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    await writeFile(join(this.path, "refs", "heads", "incoming"), `${commit}\n`);
+    const fetched = await git(
+      ["-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--no-recurse-submodules", "--no-auto-gc", this.path, `+refs/heads/incoming:${incomingRef}`],
+      { cwd: repo, allowFailure: true },
+    );
+    if (fetched.exitCode !== 0) return { ok: false, reason: gitReason(fetched) };
+    const type = await git(["cat-file", "-t", incomingRef], { cwd: repo, allowFailure: true });
+    if (type.stdout.trim() !== "commit") {
+      await git(["update-ref", "-d", incomingRef], { cwd: repo, allowFailure: true });
+      return { ok: false, reason: `the run's branch points at a ${type.stdout.trim() || "missing object"}, not a commit` };
+    }
+    return { ok: true };
+  }
+
+  async dispose(): Promise<void> {
+    await rm(this.path, { recursive: true, force: true });
+  }
+}
+
+/** git's empty tree, per object format: what a branch without commits has. */
+export const EMPTY_TREE = { sha1: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sha256: "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321" } as const;
+
+export type RefRead = { sha: string } | { missing: true } | { problem: string };
+
+/**
+ * Moves `ref` in `repo` to `to` only if it is still at `from` (undefined: only if it does not exist),
+ * and drops `incomingRef` in the same transaction.
+ */
+export async function swapRef(repo: string, ref: string, to: string, from: string | undefined, options: { incomingRef?: string; message: string }): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const zero = "0".repeat(to.length);
+  const script = ["start", `update ${ref} ${to} ${from ?? zero}`, ...(options.incomingRef ? [`delete ${options.incomingRef}`] : []), "commit", ""].join("\n");
+  const r = await git(["update-ref", "--create-reflog", "-m", options.message, "--stdin"], { cwd: repo, input: script, allowFailure: true });
+  return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitReason(r) };
+}
+
+function gitReason(r: GitResult): string {
+  return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");
+}
+
+/**
+ * Reads a small regular file without following a symlink at its last component (the folders
+ * above were checked by the caller or are corral's own).
+ */
+async function readPlainFile(path: string, maxBytes: number): Promise<{ text?: string; missing?: true; problem?: string }> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { missing: true };
+    if (code === "ELOOP") return { problem: "it is a symbolic link" };
+    return { problem: `unreadable (${code})` };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { problem: "it is not a regular file" };
+    if (info.size > maxBytes) return { problem: `it is too large (${info.size} bytes)` };
+    return { text: (await handle.readFile()).toString("utf8") };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Copies the object files of `from` into `to`: loose objects and pack/index pairs, regular files
+ * only (a symlink or device is skipped, never followed), hard-linked where the filesystem allows.
+ * `info/` (alternates pointing anywhere on the host) is never read.
+ */
+async function importObjects(from: string, to: string, objectFormat: "sha1" | "sha256"): Promise<void> {
+  if (!(await lstat(from).catch(() => undefined))?.isDirectory()) return;
+  const rest = objectFormat === "sha1" ? 38 : 62;
+  const looseName = new RegExp(`^[0-9a-f]{${rest}}$`);
+  for (const entry of await readdir(from)) {
+    if (/^[0-9a-f]{2}$/.test(entry)) {
+      const dir = join(from, entry);
+      if (!(await lstat(dir)).isDirectory()) continue;
+      const names = (await readdir(dir)).filter((name) => looseName.test(name));
+      if (!names.length) continue;
+      await mkdir(join(to, entry), { recursive: true });
+      for (const name of names) await importFile(join(dir, name), join(to, entry, name));
+    } else if (entry === "pack") {
+      const dir = join(from, "pack");
+      if (!(await lstat(dir)).isDirectory()) continue;
+      const names = new Set(await readdir(dir));
+      for (const name of names) {
+        const pack = /^(pack-[0-9a-f]{40,64})\.pack$/.exec(name);
+        if (!pack || !names.has(`${pack[1]}.idx`)) continue;
+        await importFile(join(dir, `${pack[1]}.idx`), join(to, "pack", `${pack[1]}.idx`));
+        await importFile(join(dir, name), join(to, "pack", name));
+      }
+    }
+  }
+}
+
+async function importFile(from: string, to: string): Promise<void> {
+  const info = await lstat(from).catch(() => undefined);
+  if (!info?.isFile()) return;
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw error;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+  }
+}

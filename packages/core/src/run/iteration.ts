@@ -1,0 +1,152 @@
+import { linkAbort } from "../abort.js";
+import type { Agent, AgentEvent } from "../agent.js";
+import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, SandboxError } from "../errors.js";
+import type { RunEventBody } from "../events.js";
+import { TailBuffer } from "../lines.js";
+import type { Redactor } from "../redact.js";
+import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
+import { addUsage, emptyUsage, type Usage } from "../usage.js";
+import type { Settings } from "./settings.js";
+
+/** What one iteration left behind for the loop: the agent's text (when asked for), session, signal, usage. */
+export interface IterationOutcome {
+  text: string[];
+  sessionId?: string;
+  signal?: string;
+  usage: Usage;
+}
+
+export interface IterationContext {
+  agent: Agent;
+  handle: SandboxHandle;
+  settings: Settings;
+  home: string;
+  cwd: string;
+  limits: ResourceLimits;
+  redactor: Redactor;
+  signal: AbortSignal;
+  emit: (body: RunEventBody) => void;
+  /** Adds an iteration's usage to the run's, also when the iteration then fails: tokens spent are spent. */
+  account: (usage: Usage) => void;
+  /** Keep the agent's text (structured output reads it); otherwise only the last lines are kept, for errors. */
+  keepText: boolean;
+}
+
+/** The agent's text kept for structured output is bounded: only the end of a long answer can hold its final tag. */
+const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
+
+/**
+ * One turn of the agent: builds its command, runs it in the sandbox, parses its output into events,
+ * and watches for the completion signal (then a grace period), the idle timeout and the abort signal.
+ * Throws the error that ended it; returns normally when the agent finished or completed.
+ */
+export async function runIteration(ctx: IterationContext, iteration: number, prompt: string, resumeSessionId?: string): Promise<IterationOutcome> {
+  const { agent, settings, emit, redactor } = ctx;
+  emit({ type: "prompt", iteration, chars: prompt.length });
+  const command = agent.command({ prompt, iteration, home: ctx.home, cwd: ctx.cwd, ...(resumeSessionId ? { resumeSessionId } : {}) });
+  const parser = agent.parser();
+  const exec = new AbortController();
+  const stopExec = linkAbort(ctx.signal, exec);
+  const tail = new TailBuffer(50);
+  const outcome: IterationOutcome = { text: [], usage: emptyUsage() };
+  let keptChars = 0;
+  let stopReason: "idle" | "grace" | undefined;
+  let agentError: string | undefined;
+  const idleTimer = setTimeout(() => {
+    stopReason = "idle";
+    exec.abort();
+  }, settings.idleTimeoutMs);
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  const onAgentEvent = (event: AgentEvent) => {
+    emit({ type: "agent", iteration, event });
+    switch (event.type) {
+      case "text": {
+        if (ctx.keepText) {
+          outcome.text.push(event.text);
+          keptChars += event.text.length;
+          while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
+        }
+        if (outcome.signal === undefined) {
+          const matched = settings.signals.find((signal) => event.text.includes(signal));
+          if (matched !== undefined) {
+            outcome.signal = matched;
+            emit({ type: "completion.detected", iteration, signal: matched });
+            clearTimeout(idleTimer);
+            graceTimer = setTimeout(() => {
+              stopReason = "grace";
+              exec.abort();
+            }, settings.completionTimeoutMs);
+          }
+        }
+        break;
+      }
+      case "session":
+        outcome.sessionId = event.sessionId;
+        break;
+      case "usage":
+        outcome.usage = addUsage(outcome.usage, event.usage);
+        break;
+      case "result":
+        if (event.costUsd !== undefined && outcome.usage.costUsd === undefined) outcome.usage.costUsd = event.costUsd;
+        if (event.isError) agentError = event.text ?? "the agent reported an error";
+        break;
+    }
+  };
+
+  const started = performance.now();
+  let result;
+  try {
+    result = await ctx.handle.exec(command.argv, {
+      cwd: ctx.cwd,
+      ...(command.env ? { env: command.env } : {}),
+      ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
+      signal: exec.signal,
+      onLine: (line, stream) => {
+        if (stopReason === undefined && graceTimer === undefined) idleTimer.refresh();
+        tail.push(line);
+        for (const event of parser.parse(line, stream)) onAgentEvent(event);
+      },
+    });
+    for (const event of parser.end?.() ?? []) onAgentEvent(event);
+  } finally {
+    clearTimeout(idleTimer);
+    clearTimeout(graceTimer);
+    stopExec();
+    ctx.account(outcome.usage);
+  }
+  emit({ type: "iteration.finished", iteration, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started), usage: outcome.usage });
+
+  if (ctx.signal.aborted) throw new AbortError(abortReason(ctx.signal));
+  if (stopReason === "idle") throw new IdleTimeoutError(settings.idleTimeoutMs, iteration);
+  if (result.timedOut && stopReason === undefined) {
+    throw new SandboxError(`The sandbox's wall-clock limit${ctx.limits.wallSeconds ? ` (limits.wallSeconds = ${ctx.limits.wallSeconds})` : ""} stopped the ${agent.name} agent in iteration ${iteration}.`, {
+      code: "E_WALL_CLOCK",
+      hint: "Raise limits.wallSeconds, or give the agent less to do per run.",
+    });
+  }
+  if (stopReason === "grace") return outcome; // completed; the agent was only lingering
+  const redactedTail = tail.lines.map((line) => redactor(line));
+  if (result.exitCode !== 0) {
+    throw new AgentExecutionError(
+      `The ${agent.name} agent ${result.exitCode === null ? `was killed by ${result.signal ?? "a signal"}` : `exited with code ${result.exitCode}`} in iteration ${iteration}.${agentError ? ` It said: ${redactor(agentError)}` : ""}`,
+      { ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}), outputTail: redactedTail, hint: "Read the agent's output above; check its credentials, model name and the API it talks to." },
+    );
+  }
+  if (agentError !== undefined) {
+    throw new AgentExecutionError(`The ${agent.name} agent reported an error in iteration ${iteration}: ${redactor(agentError)}`, {
+      exitCode: 0,
+      outputTail: redactedTail,
+      hint: "Read the agent's message; it often names the fix (credentials, model, rate limit).",
+    });
+  }
+  return outcome;
+}
+
+/** The abort's reason as text, when it has one. */
+export function abortReason(signal: AbortSignal): string | undefined {
+  const reason: unknown = signal.reason;
+  if (typeof reason === "string") return reason;
+  if (reason instanceof CorralError) return reason.message;
+  return undefined;
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { checkCopyPattern } from "../copy.js";
+import { UsageError } from "../errors.js";
+import { hookSpecs, type HookName, type HookSpec, type Hooks } from "../hooks.js";
+import type { OutputSpec } from "../output.js";
+import { BUILTIN_PROMPT_ARGS, checkPromptArgs, checkTemplate } from "../prompt.js";
+
+export const DEFAULT_COMPLETION_SIGNAL = "<promise>COMPLETE</promise>";
+
+/** The run's options, checked and with defaults applied. */
+export interface Settings {
+  cwd: string;
+  maxIterations: number;
+  signals: string[];
+  idleTimeoutMs: number;
+  completionTimeoutMs: number;
+  promptCommandTimeoutMs: number;
+  prompt: string;
+  template?: string;
+  promptArgs: Record<string, string>;
+  hooks: Record<HookName, HookSpec[]>;
+}
+
+/** The options the settings are made from (a subset of RunOptions, so this file needs no plugins). */
+export interface SettingsInput {
+  cwd?: string;
+  prompt?: string;
+  promptFile?: string;
+  promptArgs?: Record<string, string>;
+  maxIterations?: number;
+  completionSignal?: string | string[];
+  idleTimeout?: number;
+  completionTimeout?: number;
+  promptCommandTimeout?: number;
+  hooks?: Hooks;
+  copy?: string[];
+  output?: OutputSpec<unknown>;
+}
+
+/** Every option checked up front: bad input fails before anything is created. */
+export function validateRunOptions(options: SettingsInput): Settings {
+  const maxIterations = options.maxIterations ?? 1;
+  if (!Number.isInteger(maxIterations) || maxIterations < 1) {
+    throw new UsageError(`maxIterations must be a whole number of at least 1, got ${String(options.maxIterations)}.`, { hint: "Pass e.g. --max-iterations 5." });
+  }
+  const seconds = (name: string, value: number | undefined, fallback: number) => {
+    const v = value ?? fallback;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+      throw new UsageError(`${name} must be a positive number of seconds, got ${String(value)}.`, { hint: `Pass e.g. ${name}: ${fallback}.` });
+    }
+    return Math.round(v * 1000);
+  };
+  const signals = [options.completionSignal ?? DEFAULT_COMPLETION_SIGNAL].flat();
+  if (signals.some((s) => typeof s !== "string" || s.length === 0)) {
+    throw new UsageError("A completion signal must be a non-empty string.", { hint: "Pass e.g. --completion-signal '<promise>COMPLETE</promise>'." });
+  }
+  if (options.prompt !== undefined && options.promptFile !== undefined) {
+    throw new UsageError("Give either a prompt or a prompt file, not both.", { hint: "Drop --prompt or --prompt-file." });
+  }
+  if (options.prompt === undefined && options.promptFile === undefined) {
+    throw new UsageError("No prompt was given.", { hint: "Pass --prompt \"…\" or --prompt-file path/to/prompt.md." });
+  }
+  const promptArgs = options.promptArgs ?? {};
+  checkPromptArgs(promptArgs, options.promptFile !== undefined);
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const settings: Settings = {
+    cwd,
+    maxIterations,
+    signals,
+    idleTimeoutMs: seconds("idleTimeout", options.idleTimeout, 600),
+    completionTimeoutMs: seconds("completionTimeout", options.completionTimeout, 60),
+    promptCommandTimeoutMs: seconds("promptCommandTimeout", options.promptCommandTimeout, 60),
+    prompt: options.prompt ?? "",
+    promptArgs,
+    hooks: {
+      onWorkspaceReady: hookSpecs("onWorkspaceReady", options.hooks?.onWorkspaceReady),
+      onSandboxReady: hookSpecs("onSandboxReady", options.hooks?.onSandboxReady),
+      beforeIteration: hookSpecs("beforeIteration", options.hooks?.beforeIteration),
+      afterIteration: hookSpecs("afterIteration", options.hooks?.afterIteration),
+    },
+  };
+  for (const pattern of options.copy ?? []) checkCopyPattern(pattern);
+  if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));
+  // Unknown {{KEY}}s are found now, with placeholder built-ins, before any workspace exists.
+  if (settings.template !== undefined) {
+    checkTemplate(settings.template, { ...promptArgs, ...Object.fromEntries(BUILTIN_PROMPT_ARGS.map((k) => [k, ""])) });
+  }
+  if (options.output) {
+    if (maxIterations !== 1) {
+      throw new UsageError(`Structured output needs maxIterations 1 (got ${maxIterations}): only one final answer can be read.`, { hint: "Set maxIterations to 1 or drop output." });
+    }
+    const text = settings.template ?? settings.prompt;
+    if (!text.includes(`<${options.output.tag}>`)) {
+      throw new UsageError(`The prompt never mentions <${options.output.tag}>, so the agent cannot know to write it.`, {
+        hint: `Tell the agent in the prompt to answer inside <${options.output.tag}>…</${options.output.tag}>.`,
+      });
+    }
+  }
+  return settings;
+}
+
+function readPromptFileSync(path: string): string {
+  try {
+    // Sync on purpose: validation must finish before anything async is started.
+    return readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new UsageError(`Cannot read the prompt file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, {
+      hint: "Check the path (relative paths are resolved from --cwd).",
+      cause,
+    });
+  }
+}
