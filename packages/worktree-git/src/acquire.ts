@@ -8,11 +8,9 @@ import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "
 import { takeFromPool } from "./pool.js";
 import { resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
-import { claimStatus, newStatus, removeStatus, writeStatus, type WorktreeStatus } from "./status.js";
-import { gitMounts, mapCwd, worktreeGitDir, type WorktreeMeta } from "./workspace.js";
+import { claimStatus, removeStatus } from "./status.js";
+import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
 
-/** How many suffixes (`name-2`, `name-3`…) are tried before giving up. */
-const MAX_ATTEMPTS = 200;
 
 /** git's own words for "that name is taken": retried with the next suffix. */
 const COLLISION = /already exists|cannot lock ref|already checked out|already used by worktree|already registered/i;
@@ -22,24 +20,6 @@ const COLLISION = /already exists|cannot lock ref|already checked out|already us
  */
 const TRANSIENT = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|could not lock config file/i;
 const MAX_TRANSIENT_RETRIES = 25;
-
-/** What one acquire resolved before touching anything: every input checked. */
-export interface AcquirePlan {
-  repo: Repo;
-  baseDir: string;
-  baseRef: string;
-  baseCommit: string;
-  baseBranch?: string;
-  /** The first slug to try. */
-  slug: string;
-  /** An explicit branch (no suffixing), and whether it already exists (then it is continued). */
-  explicitBranch?: { name: string; exists: boolean };
-  request: AcquireRequest;
-}
-
-export function lockReason(runId: string): string {
-  return `corral run ${runId} (pid ${process.pid})`;
-}
 
 /** Checks every input, then makes (or reuses) a worktree. Bad input leaves nothing behind. */
 export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace> {
@@ -74,7 +54,7 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
   let transientRetries = 0;
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const slug = withSuffix(plan.slug, n);
-    const branch = options.detach ? undefined : (plan.explicitBranch?.name ?? `${options.branchPrefix}${slug}`);
+    const branch = branchFor(options, plan, slug);
     const status = statusFor(plan, slug, branch);
     if (!(await claimStatus(repo, status))) continue;
     const path = await reserveFolder(plan.baseDir, slug).catch(async (error: unknown) => {
@@ -120,51 +100,6 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
   throw new WorktreeCreationError(`Every name from "${plan.slug}" to "${withSuffix(plan.slug, MAX_ATTEMPTS)}" is taken.`, {
     hint: "Prune old worktrees (`corral worktrees prune`) and branches, or pick another run name.",
   });
-}
-
-export function statusFor(plan: AcquirePlan, slug: string, branch: string | undefined): WorktreeStatus {
-  return newStatus({
-    slug,
-    path: join(plan.baseDir, slug),
-    runId: plan.request.runId,
-    ...(plan.request.name ? { name: plan.request.name } : {}),
-    state: "creating",
-    ...(branch ? { branch } : {}),
-    baseRef: plan.baseRef,
-    baseCommit: plan.baseCommit,
-    ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
-  });
-}
-
-/** Records the worktree as active and describes it as a Workspace. */
-export async function finish(
-  plan: AcquirePlan,
-  made: { slug: string; path: string; branch: string | undefined; status: WorktreeStatus; reused: boolean; detached: boolean },
-): Promise<Workspace> {
-  const { repo } = plan;
-  const gitDir = await worktreeGitDir(made.path);
-  await writeStatus(repo, { ...made.status, path: made.path, gitDir, state: "active" });
-  const meta: WorktreeMeta = {
-    slug: made.slug,
-    root: repo.root,
-    commonDir: repo.commonDir,
-    checkout: repo.checkout,
-    gitDir,
-    baseRef: plan.baseRef,
-    detached: made.detached,
-    runId: plan.request.runId,
-    reused: made.reused,
-  };
-  return {
-    path: made.path,
-    cwd: await mapCwd(repo, plan.request.cwd, made.path),
-    repoRoot: repo.root,
-    ...(made.branch ? { branch: made.branch } : {}),
-    ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
-    baseCommit: plan.baseCommit,
-    gitMounts: await gitMounts(repo, gitDir, made.branch),
-    meta: meta as unknown as Record<string, unknown>,
-  };
 }
 
 async function checkExplicitBranch(repo: Repo, name: string, reuse: boolean): Promise<{ name: string; exists: boolean }> {

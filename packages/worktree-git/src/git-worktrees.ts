@@ -1,4 +1,5 @@
-import { git } from "@corral/core";
+import { join } from "node:path";
+import { EMPTY_TREE, git, Quarantine } from "@corral/core";
 import type { Repo } from "./repo.js";
 import { inWorktree, type PinnedWorktree } from "./workspace.js";
 
@@ -46,21 +47,22 @@ export async function gitWorktrees(repo: Repo): Promise<GitWorktree[]> {
 }
 
 /**
- * Paths of uncommitted changes (tracked and untracked, not ignored) in a checkout. Submodules are
- * never entered: a nested repository is the agent's, and its config (filters, fsmonitor) would
- * run on the host.
+ * Paths of uncommitted changes (tracked and untracked, not ignored) in a worktree: its files read
+ * into a tree in a quarantine (no filter, driver or nested repository's config can run; see core's
+ * quarantine.ts) and compared with its HEAD, which is read from corral's admin dir.
  */
 export async function uncommitted(worktree: PinnedWorktree): Promise<string[]> {
-  const r = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all"], inWorktree(worktree));
-  const entries = r.stdout.split("\0");
-  const paths: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (entry.length < 4) continue;
-    paths.push(entry.slice(3));
-    if (entry[0] === "R" || entry[0] === "C") i++; // the next field is the rename's source
+  const pinned = inWorktree(worktree);
+  const format = (await git(["rev-parse", "--show-object-format"], pinned)).stdout.trim() === "sha256" ? "sha256" : "sha1";
+  const head = await git(["rev-parse", "--verify", "-q", "HEAD^{tree}"], { ...pinned, allowFailure: true });
+  const quarantine = await Quarantine.open({ commonDir: worktree.commonDir, objectFormat: format, name: "status" });
+  try {
+    const snapshot = await quarantine.snapshot(worktree.path, join(worktree.gitDir, "index"));
+    const changed = head.exitCode === 0 && head.stdout.trim() === snapshot.tree ? [] : await quarantine.changedPaths(head.exitCode === 0 ? head.stdout.trim() : EMPTY_TREE[format], snapshot.tree);
+    return [...changed, ...snapshot.unreadable];
+  } finally {
+    await quarantine.dispose();
   }
-  return paths;
 }
 
 export async function lock(path: string, reason: string, cwd: string): Promise<void> {

@@ -1,6 +1,10 @@
 import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { git, IsolationError } from "@corral/core";
+import { git, IsolationError, repoObjectFormat, type Workspace } from "@corral/core";
+import { previewUncommitted } from "./collect.js";
+import { worktreeOptions } from "./options.js";
+import { release } from "./release.js";
+import type { WorktreeMeta } from "./workspace.js";
 import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
 import { gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
 import { resolveRepo, type Repo } from "./repo.js";
@@ -38,6 +42,8 @@ export interface WorktreeInfo {
   keptReason?: string;
   /** The worktree's own git dir (`.git/worktrees/<id>`). */
   gitDir?: string;
+  /** The run's own git dir, while its run has not released it (what `prune` brings back from). */
+  runGitDir?: string;
   /** Uncommitted paths; only filled by `worktreeInfo` (it costs a `git status`). */
   uncommitted?: string[];
 }
@@ -140,6 +146,19 @@ export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; 
     if (info.state === "missing" || info.state === "stale") {
       result.pruned.push(entry(info.state === "missing" ? "folder-missing" : "stale-status"));
       if (!dryRun) await dropWorktree(r, info, true);
+    } else if (info.state === "orphaned" && info.runGitDir) {
+      // Its run died mid-way: what the agent committed is still in the run's git dir. Release brings it
+      // back (verified), then keeps the worktree if anything is left uncommitted.
+      const orphan = await orphanWorkspace(r, info);
+      if (dryRun) {
+        const dirty = await previewUncommitted(orphan.workspace, orphan.meta);
+        if (dirty.length) result.kept.push({ slug: info.slug, path: info.path, reason: `its run's process is gone but it has ${dirty.length} uncommitted change(s)` });
+        else result.pruned.push(entry("owner-dead"));
+        continue;
+      }
+      const released = await release(worktreeOptions.parse({}), orphan.workspace, { outcome: "aborted" });
+      if (released.removed) result.pruned.push(entry("owner-dead"));
+      else result.kept.push({ slug: info.slug, path: info.path, reason: released.keptReason ?? "kept" });
     } else if (info.state === "orphaned") {
       const dirty = await changes(r, info);
       if (dirty.length) {
@@ -153,6 +172,35 @@ export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; 
     }
   }
   return result;
+}
+
+/** The Workspace a dead run held, rebuilt from its status file, to release it as the run would have. */
+async function orphanWorkspace(repo: Repo, info: WorktreeInfo): Promise<{ workspace: Workspace; meta: WorktreeMeta }> {
+  const status = (await readAllStatuses(repo)).find((s) => s.slug === info.slug)!;
+  const meta: WorktreeMeta = {
+    slug: status.slug,
+    root: repo.root,
+    commonDir: repo.commonDir,
+    checkout: repo.root,
+    gitDir: status.gitDir!,
+    ...(status.runGitDir ? { runGitDir: status.runGitDir } : {}),
+    objectFormat: await repoObjectFormat(repo.root),
+    baseRef: status.baseRef,
+    detached: !status.branch,
+    runId: status.runId,
+    reused: false,
+  };
+  const workspace: Workspace = {
+    path: status.path,
+    cwd: status.path,
+    repoRoot: repo.root,
+    ...(status.branch ? { branch: status.branch } : {}),
+    ...(status.baseBranch ? { baseBranch: status.baseBranch } : {}),
+    baseCommit: status.baseCommit,
+    gitMounts: [],
+    meta: meta as unknown as Record<string, unknown>,
+  };
+  return { workspace, meta };
 }
 
 /** Uncommitted paths, with git pinned to the worktree's recorded git dir. */
@@ -219,6 +267,7 @@ async function describe(slug: string, path: string, wt: GitWorktree | undefined,
     ...(wt?.head ? { head: wt.head } : {}),
     locked: wt?.locked !== undefined,
     ...(gitDir ? { gitDir } : {}),
+    ...(status?.runGitDir ? { runGitDir: status.runGitDir } : {}),
     ...(wt?.locked ? { lockReason: wt.locked } : {}),
     ...(status
       ? {

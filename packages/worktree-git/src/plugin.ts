@@ -1,12 +1,12 @@
-import { commitsSince, defineIsolation, git, packageVersion, type Isolation } from "@corral/core";
+import { defineIsolation, packageVersion, type Isolation } from "@corral/core";
 import { acquire } from "./acquire.js";
 import { worktreeOptions, type WorktreeOptionsInput } from "./options.js";
 import { release } from "./release.js";
-import { inWorktree, metaOf, pinnedOf } from "./workspace.js";
 
 /**
  * The `worktree` isolation: every run on its own git worktree (`.corral/worktrees/<name>`) and
- * branch (`corral/<name>`), locked while the run lives, released without ever losing work.
+ * branch (`corral/<name>`), locked while the run lives, released without ever losing work. The
+ * agent commits in a git dir of the run's own; its branch comes back through a verified transfer.
  */
 export const worktreeIsolation = defineIsolation({
   name: "worktree",
@@ -18,13 +18,6 @@ export const worktreeIsolation = defineIsolation({
     name: "worktree",
     requiresGit: true,
     acquire: (request) => acquire(options, request),
-    async commits(workspace) {
-      // Read from the main repository: the worktree's own `.git` file is the agent's to rewrite.
-      const head = workspace.branch
-        ? `refs/heads/${workspace.branch}`
-        : (await git(["rev-parse", "HEAD"], inWorktree(pinnedOf(workspace)))).stdout.trim();
-      return commitsSince(metaOf(workspace).root, workspace.baseCommit, head);
-    },
     release: (workspace, releaseOptions) => release(options, workspace, releaseOptions),
   }),
 });

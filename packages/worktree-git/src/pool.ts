@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { link, lstat, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { git, type Workspace } from "@corral/core";
-import { finish, lockReason, statusFor, type AcquirePlan } from "./acquire.js";
+import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
 import { BranchExistsError } from "./errors.js";
 import { lock, uncommitted, unlock } from "./git-worktrees.js";
 import type { WorktreeOptions } from "./options.js";
@@ -69,10 +69,10 @@ async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: Worktr
     throw new Error("pooled worktree is dirty");
   }
   let made: { slug: string; path: string; branch: string | undefined; status: WorktreeStatus } | undefined;
-  for (let n = 1; n <= 200 && !made; n++) {
+  for (let n = 1; n <= MAX_ATTEMPTS && !made; n++) {
     const slug = withSuffix(plan.slug, n);
     const path = join(plan.baseDir, slug);
-    const branch = options.detach ? undefined : (plan.explicitBranch?.name ?? `${options.branchPrefix}${slug}`);
+    const branch = branchFor(options, plan, slug);
     const status = statusFor(plan, slug, branch);
     if (!(await claimStatus(repo, status))) continue;
     if (slug !== pooled.slug && (await lstat(path).catch(() => undefined))) {

@@ -19,7 +19,8 @@ export async function resolveRepo(cwd: string): Promise<Repo> {
   if (!info?.isDirectory()) {
     throw new NotGitRepositoryError(`The folder ${cwd} does not exist.`, { hint: "Pass an existing folder inside a git repository (--cwd)." });
   }
-  const r = await git(["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository", "--show-toplevel"], { cwd, allowFailure: true });
+  // Allowed to see a bare repository here, only to say that it is one.
+  const r = await git(["-c", "safe.bareRepository=all", "rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository", "--show-toplevel"], { cwd, allowFailure: true });
   const [commonDir, bare, top] = r.stdout.split("\n");
   if (r.exitCode !== 0 && bare !== "true") {
     throw new NotGitRepositoryError(`${cwd} is not inside a git repository.`, { cause: new Error(r.stderr) });

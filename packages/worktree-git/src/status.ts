@@ -30,6 +30,8 @@ export interface WorktreeStatus {
   baseBranch?: string;
   /** The worktree's own git dir, once made: host-side git uses it instead of the worktree's `.git` file. */
   gitDir?: string;
+  /** The run's own git dir (the agent's), while the run lives: `prune` brings its work back from here. */
+  runGitDir?: string;
   created: string;
   updated: string;
   keptReason?: string;

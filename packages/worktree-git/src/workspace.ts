@@ -1,7 +1,6 @@
-import { mkdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { Workspace } from "@corral/core";
-import { IsolationError } from "@corral/core";
+import { readFile, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { borrowedObjectMounts, IsolationError, SHARED_OBJECTS, type GitMount, type Workspace } from "@corral/core";
 import { inside, type Repo } from "./repo.js";
 
 /** What the worktree isolation keeps in `Workspace.meta`. */
@@ -10,8 +9,11 @@ export interface WorktreeMeta {
   root: string;
   commonDir: string;
   checkout: string;
-  /** The worktree's own git dir (`.git/worktrees/<id>`). */
+  /** The worktree's admin dir (`.git/worktrees/<id>`): corral's, never shown writable to the agent. */
   gitDir: string;
+  /** The run's own git dir (what the agent's git uses inside the sandbox); absent when the sandbox shows the host as it is. */
+  runGitDir?: string;
+  objectFormat: "sha1" | "sha256";
   baseRef: string;
   detached: boolean;
   runId: string;
@@ -63,29 +65,18 @@ export async function worktreeGitDir(path: string): Promise<string> {
 }
 
 /**
- * The git metadata a sandbox must mount for commits to work in the worktree: read-write the
- * worktree's git dir, the shared objects, and only the folder of the run's own branch under refs
- * and logs; read-only everything else — the user's branches and tags, config, hooks, info, and
- * the files that could repoint the worktree. Sandboxes mount parents before children, so the
- * run's writable refs/heads/<prefix> sits inside read-only refs.
+ * What the sandbox must mount for the agent's git: the run's own git dir shown where the worktree's
+ * `.git` file points (over the admin dir, which stays corral's), the user's objects read-only inside
+ * it (borrowed through the alternate), and the `.git` file itself pinned read-only so it cannot be
+ * repointed. Nothing of the user's git dir is writable.
  */
-export async function gitMounts(repo: Repo, gitDir: string, branch?: string): Promise<Workspace["gitMounts"]> {
-  // Read-only inside the writable git dir, so an agent cannot repoint the worktree's common dir or
-  // add per-worktree config (read when extensions.worktreeConfig is on).
-  await writeFile(join(gitDir, "config.worktree"), "", { flag: "a" });
-  const g = (name: string) => join(gitDir, name);
-  const c = (name: string) => join(repo.commonDir, name);
-  // The folder that holds the run's branch ref (refs/heads/corral for corral/<slug>); a branch
-  // without a folder of its own can only be given all of refs/heads.
-  const branchFolder = branch ? dirname(`refs/heads/${branch}`) : undefined;
-  const writable = branchFolder ? [c(branchFolder), c(join("logs", branchFolder))] : [];
-  // Reflogs are written on commit; make sure the folders exist so the mounts have a target.
-  for (const folder of [c("logs"), ...writable]) await mkdir(folder, { recursive: true });
-  const existing = async (paths: string[]) => (await Promise.all(paths.map(async (p) => ((await stat(p).catch(() => undefined)) ? p : undefined)))).filter((p): p is string => !!p);
-  return {
-    readWrite: await existing([gitDir, c("objects"), ...writable]),
-    readOnly: await existing([c("refs"), c("logs"), c("config"), c("hooks"), c("info"), c("packed-refs"), c("HEAD"), c("shallow"), g("commondir"), g("gitdir"), g("config.worktree")]),
-  };
+export async function gitMounts(repo: Repo, worktree: string, adminDir: string, runGitDir: string): Promise<GitMount[]> {
+  const dotGit = join(worktree, ".git");
+  return [
+    { host: dotGit, sandbox: dotGit, readonly: true },
+    { host: runGitDir, sandbox: adminDir, readonly: false },
+    ...(await borrowedObjectMounts(repo.commonDir, join(adminDir, SHARED_OBJECTS))),
+  ];
 }
 
 /** The agent's cwd in the worktree: the same subfolder the run was started in, when it exists there. */

@@ -34,12 +34,20 @@ describe.runIf(hasGit)("acquire", () => {
     // .corral/ never shows as untracked
     expect(await readFile(join(dir, ".git/info/exclude"), "utf8")).toContain("/.corral/");
     expect(await gitIn(dir, "status", "--porcelain", "--untracked-files=all")).toBe("");
-    // git metadata to mount
-    // only the run's own ref folder is writable; the user's refs are not
-    expect(ws.gitMounts.readWrite.sort()).toEqual(
-      [join(dir, ".git/logs/refs/heads/corral"), join(dir, ".git/objects"), join(dir, ".git/refs/heads/corral"), join(dir, ".git/worktrees/fix-login")],
-    );
-    expect(ws.gitMounts.readOnly).toEqual(expect.arrayContaining([join(dir, ".git/config"), join(dir, ".git/hooks"), join(dir, ".git/refs"), join(dir, ".git/logs")]));
+    // git metadata to mount: the run's own git dir where the .git file points, the user's objects
+    // read-only inside it, the .git file pinned; nothing of the user's git dir writable
+    const status0 = JSON.parse(await readFile(join(dir, ".git/corral/worktrees/fix-login.json"), "utf8")) as { runGitDir: string };
+    expect(status0.runGitDir).toMatch(new RegExp(`^${join(dir, ".git/corral/gitdirs/")}`));
+    expect(ws.gitMounts).toEqual([
+      { host: join(ws.path, ".git"), sandbox: join(ws.path, ".git"), readonly: true },
+      { host: status0.runGitDir, sandbox: join(dir, ".git/worktrees/fix-login"), readonly: false },
+      { host: join(dir, ".git/objects"), sandbox: join(dir, ".git/worktrees/fix-login/corral-shared-objects"), readonly: true },
+    ]);
+    // the run's git dir: HEAD on the run's branch at the base, the user's objects borrowed, no hooks
+    expect(await readFile(join(status0.runGitDir, "HEAD"), "utf8")).toBe("ref: refs/heads/corral/fix-login\n");
+    expect(await readFile(join(status0.runGitDir, "refs/heads/corral/fix-login"), "utf8")).toBe(`${base}\n`);
+    expect(await readFile(join(status0.runGitDir, "objects/info/alternates"), "utf8")).toBe(`${join(dir, ".git/worktrees/fix-login/corral-shared-objects")}\n`);
+    expect(existsSync(join(status0.runGitDir, "hooks"))).toBe(false);
     // a status file says who owns it
     const status = JSON.parse(await readFile(join(dir, ".git/corral/worktrees/fix-login.json"), "utf8"));
     expect(status).toMatchObject({ slug: "fix-login", state: "active", pid: process.pid, baseCommit: base, branch: "corral/fix-login" });
@@ -155,7 +163,6 @@ describe.runIf(hasGit)("acquire", () => {
     const iso = isolation({ uncommitted: "commit", mergeBack: "merge" });
     const ws = await iso.acquire(request(dir, { name: "hooks" }));
     await writeFile(join(ws.path, "new.txt"), "x");
-    await iso.commits(ws);
     const released = await iso.release(ws, { outcome: "succeeded" });
     expect(released.removed).toBe(true);
     expect(released.notes?.join("\n")).toMatch(/WIP commit/);

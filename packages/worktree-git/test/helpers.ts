@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gitEnv, gitIn, hasCommand, requireTool } from "@corral/test-support";
-import type { AcquireRequest, Isolation } from "@corral/core";
+import type { AcquireRequest, Isolation, Workspace } from "@corral/core";
+import { agentGitEnv } from "@corral/core/testing";
 import { worktree } from "../src/index.js";
 import type { WorktreeOptionsInput } from "../src/options.js";
 
@@ -45,4 +46,18 @@ export async function tree(dir: string): Promise<string[]> {
 
 export async function git(dir: string, ...args: string[]) {
   return execa("git", args, { cwd: dir, env: gitEnv, reject: false });
+}
+
+/** Runs git as the agent would inside its sandbox: on the run's own git dir, the user's objects borrowed. */
+export async function agentGit(ws: Workspace, ...args: string[]): Promise<string> {
+  const r = await execa("git", args, { cwd: ws.cwd, env: { ...gitEnv, ...(await agentGitEnv(ws)) } });
+  return r.stdout;
+}
+
+/** Writes a file in the workspace and commits it there, as the agent would. */
+export async function agentCommit(ws: Workspace, path: string, content: string, message = `change ${path}`): Promise<string> {
+  await writeFile(join(ws.path, path), content);
+  await agentGit(ws, "add", "--", path);
+  await agentGit(ws, "commit", "-q", "-m", message);
+  return agentGit(ws, "rev-parse", "HEAD");
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, removeDir, tempDir, tempRepo } from "@corral/test-support";
 import { pruneWorktrees, worktreeInfo } from "../src/index.js";
-import { hasGit, isolation, request } from "./helpers.js";
+import { agentGit, hasGit, isolation, request } from "./helpers.js";
 
 const cleanup: string[] = [];
 afterEach(async () => {
@@ -42,15 +42,14 @@ describe.runIf(hasGit)("a hostile worktree", () => {
     await removeDir(marker);
     await removeDir(`${marker}-fsmonitor`);
 
-    await iso.commits(ws);
     await worktreeInfo(dir, "hostile");
     await pruneWorktrees(dir, { dryRun: true });
     const released = await iso.release(ws, { outcome: "succeeded" });
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(`${marker}-fsmonitor`)).toBe(false);
-    // the WIP commit went to the real branch, through the real git dir
-    expect(released.notes?.[0]).toMatch(/WIP commit/);
-    expect(released.notes?.[1]).toMatch(/Repaired .*\.git: it had been changed/);
+    // the .git file was put back first; the WIP commit went to the real branch, through the quarantine
+    expect(released.notes?.[0]).toMatch(/Repaired .*\.git: it had been changed/);
+    expect(released.notes?.[1]).toMatch(/WIP commit/);
     expect(released.removed).toBe(true);
     expect(await gitIn(dir, "show", "--name-only", "--format=", "corral/hostile")).toMatch(/\.gitattributes/);
   });
@@ -71,17 +70,16 @@ describe.runIf(hasGit)("a hostile worktree: submodules and symlinks", () => {
     await writeFile(join(sub, "f.txt"), "x\n");
     await gitIn(sub, "add", "f.txt");
     await gitIn(sub, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "sub");
-    await gitIn(ws.path, "add", "sub");
-    await gitIn(ws.path, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "gitlink");
+    await agentGit(ws, "add", "sub");
+    await agentGit(ws, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "gitlink");
     await gitIn(sub, "config", "filter.evil.clean", `sh -c 'touch ${marker}; cat'`);
     await writeFile(join(sub, ".gitattributes"), "* filter=evil\n");
     await utimes(join(sub, "f.txt"), new Date(2001, 1, 1), new Date(2001, 1, 1));
-    // proof that the trap works when git recurses
-    await gitIn(ws.path, "status", "--ignore-submodules=none");
+    // proof that the trap works when git recurses (as the agent's own git would)
+    await agentGit(ws, "status", "--ignore-submodules=none");
     expect(existsSync(marker)).toBe(true);
     await rm(marker);
 
-    await iso.commits(ws);
     const result = await iso.release(ws, { outcome: "succeeded" });
     expect(existsSync(marker)).toBe(false);
     expect(result).toMatchObject({ removed: false, keptReason: expect.stringContaining("nested git repository") });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, removeDir, tempRepo } from "@corral/test-support";
 import { listWorktrees } from "../src/index.js";
-import { branches, commitFile, hasGit, isolation, request, worktreePaths } from "./helpers.js";
+import { agentCommit, branches, commitFile, hasGit, isolation, request, worktreePaths } from "./helpers.js";
 
 const cleanup: string[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ describe.runIf(hasGit)("worktree reuse (the pool)", () => {
     cleanup.push(dir);
     const iso = isolation({ reuse: true });
     const first = await iso.acquire(request(dir, { name: "first" }));
-    await commitFile(first.path, "first.txt", "1");
+    await agentCommit(first, "first.txt", "1");
     await mkdir(join(first.path, "build"));
     await writeFile(join(first.path, "build/out.o"), "ignored build output");
     const released = await iso.release(first, { outcome: "succeeded" });
@@ -41,8 +41,8 @@ describe.runIf(hasGit)("worktree reuse (the pool)", () => {
     expect(await gitIn(second.path, "status", "--porcelain", "--untracked-files=all")).toBe("");
     expect(await worktreePaths(dir)).toEqual([second.path]);
     expect(await gitIn(dir, "worktree", "list", "--porcelain")).toMatch(/locked corral run /);
-    await commitFile(second.path, "second.txt", "2");
-    expect((await iso.commits(second)).map((c) => c.files)).toEqual([["second.txt"]]);
+    await agentCommit(second, "second.txt", "2");
+    expect((await iso.release(second, { outcome: "succeeded" })).commits.map((c) => c.files)).toEqual([["second.txt"]]);
   });
 
   it("keeps at most poolSize worktrees and never pools a dirty one", async () => {

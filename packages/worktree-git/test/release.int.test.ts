@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, removeDir, tempRepo } from "@corral/test-support";
-import { branches, commitFile, hasGit, isolation, request, worktreePaths } from "./helpers.js";
+import { agentCommit, agentGit, branches, commitFile, hasGit, isolation, request, worktreePaths } from "./helpers.js";
 
 const cleanup: string[] = [];
 afterEach(async () => {
@@ -16,24 +16,25 @@ async function repo(files?: Record<string, string>): Promise<string> {
 }
 
 describe.runIf(hasGit)("commits and release", () => {
-  it("lists commits made inside the worktree, then removes it and keeps the branch", async () => {
+  it("brings back the commits made inside the worktree, then removes it and keeps the branch", async () => {
     const dir = await repo();
     const iso = isolation();
     const ws = await iso.acquire(request(dir, { name: "work" }));
-    expect(await iso.commits(ws)).toEqual([]);
-    const first = await commitFile(ws.path, "a.txt", "a", "add a");
+    const first = await agentCommit(ws, "a.txt", "a", "add a");
     await writeFile(join(ws.path, "README.md"), "changed\n");
     await writeFile(join(ws.path, "b.txt"), "b");
-    await gitIn(ws.path, "add", "-A");
-    await gitIn(ws.path, "commit", "-q", "-m", "change readme and add b");
-    const commits = await iso.commits(ws);
+    await agentGit(ws, "add", "-A");
+    await agentGit(ws, "commit", "-q", "-m", "change readme and add b");
+    // The agent committed in its own git dir: the user's branch has not moved yet.
+    expect(await gitIn(dir, "rev-parse", "corral/work")).toBe(ws.baseCommit);
+
+    const released = await iso.release(ws, { outcome: "succeeded" });
+    const commits = released.commits;
     expect(commits.map((c) => c.subject)).toEqual(["add a", "change readme and add b"]);
     expect(commits[0]).toMatchObject({ sha: first, author: "Test <test@example.com>", files: ["a.txt"] });
     expect(commits[1]!.files.sort()).toEqual(["README.md", "b.txt"]);
     expect(Date.parse(commits[0]!.time)).not.toBeNaN();
-
-    const released = await iso.release(ws, { outcome: "succeeded" });
-    expect(released).toEqual({ removed: true });
+    expect(released).toEqual({ commits, removed: true });
     expect(existsSync(ws.path)).toBe(false);
     expect(await worktreePaths(dir)).toEqual([]);
     expect(await branches(dir)).toContain("corral/work");
@@ -53,6 +54,9 @@ describe.runIf(hasGit)("commits and release", () => {
     expect(released.keptReason).toMatch(/2 uncommitted change/);
     expect(await readFile(join(ws.path, "README.md"), "utf8")).toBe("half done\n");
     expect(await readFile(join(ws.path, "new.txt"), "utf8")).toBe("untracked");
+    // Defused and honest: git there uses corral's admin dir and index, and shows exactly the leftovers.
+    expect(await gitIn(ws.path, "rev-parse", "--git-dir")).toBe(join(dir, ".git/worktrees/dirty"));
+    expect((await gitIn(ws.path, "status", "--porcelain")).split("\n").sort()).toEqual([" M README.md", "?? new.txt"]);
     // unlocked, marked kept: a later process can tell it was kept on purpose
     expect(await gitIn(dir, "worktree", "list", "--porcelain")).not.toMatch(/^locked/m);
     const status = JSON.parse(await readFile(join(dir, ".git/corral/worktrees/dirty.json"), "utf8"));
@@ -83,7 +87,7 @@ describe.runIf(hasGit)("commits and release", () => {
     const empty = await deleting.acquire(request(dir, { name: "empty" }));
     expect((await deleting.release(empty, { outcome: "succeeded" })).notes).toEqual(["Deleted the branch corral/empty."]);
     const busy = await deleting.acquire(request(dir, { name: "busy" }));
-    await commitFile(busy.path, "x.txt", "x");
+    await agentCommit(busy, "x.txt", "x");
     expect((await deleting.release(busy, { outcome: "succeeded" })).notes?.[0]).toMatch(/Kept the branch corral\/busy: it has 1 commit/);
     expect(await branches(dir)).toEqual(expect.arrayContaining(["corral/busy"]));
     expect(await branches(dir)).not.toContain("corral/empty");
@@ -93,10 +97,12 @@ describe.runIf(hasGit)("commits and release", () => {
     const dir = await repo();
     const iso = isolation({ detach: true });
     const ws = await iso.acquire(request(dir, { name: "det" }));
-    const sha = await commitFile(ws.path, "d.txt", "d");
-    expect((await iso.commits(ws)).map((c) => c.sha)).toEqual([sha]);
+    const sha = await agentCommit(ws, "d.txt", "d");
     const released = await iso.release(ws, { outcome: "succeeded" });
     expect(released).toMatchObject({ removed: false, keptReason: expect.stringMatching(/no branch/) });
+    // The kept worktree's HEAD (in corral's admin dir) holds the commit, so it stays reachable.
+    expect(await gitIn(ws.path, "rev-parse", "HEAD")).toBe(sha);
+    expect(await gitIn(ws.path, "status", "--porcelain")).toBe("");
   });
 
   it("cleans up when the worktree folder was deleted under it", async () => {
@@ -115,7 +121,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const dir = await repo();
     const iso = isolation({ mergeBack: "merge" });
     const ws = await iso.acquire(request(dir, { name: "ff" }));
-    const tip = await commitFile(ws.path, "feature.txt", "feature");
+    const tip = await agentCommit(ws, "feature.txt", "feature");
     const released = await iso.release(ws, { outcome: "succeeded" });
     expect(released.notes).toEqual([`corral/ff fast-forwarded into main (${tip.slice(0, 12)}).`]);
     expect(await gitIn(dir, "rev-parse", "HEAD")).toBe(tip);
@@ -127,7 +133,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const dir = await repo({ "README.md": "r\n", "a.txt": "a\n" });
     const merging = isolation({ mergeBack: "merge" });
     const ws = await merging.acquire(request(dir, { name: "m" }));
-    const runTip = await commitFile(ws.path, "run.txt", "run");
+    const runTip = await agentCommit(ws, "run.txt", "run");
     const mainTip = await commitFile(dir, "main.txt", "main");
     const released = await merging.release(ws, { outcome: "succeeded" });
     expect(released.notes?.[0]).toMatch(/^corral\/m merged into main/);
@@ -136,8 +142,8 @@ describe.runIf(hasGit)("merge-back", () => {
 
     const squashing = isolation({ mergeBack: "squash" });
     const sq = await squashing.acquire(request(dir, { name: "sq" }));
-    await commitFile(sq.path, "s1.txt", "1", "first");
-    await commitFile(sq.path, "s2.txt", "2", "second");
+    await agentCommit(sq, "s1.txt", "1", "first");
+    await agentCommit(sq, "s2.txt", "2", "second");
     const before = await gitIn(dir, "rev-parse", "HEAD");
     const result = await squashing.release(sq, { outcome: "succeeded" });
     expect(result.notes?.[0]).toMatch(/^corral\/sq squashed into main/);
@@ -151,7 +157,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const dir = await repo({ "README.md": "r\n", "shared.txt": "base\n" });
     const iso = isolation({ mergeBack: "merge" });
     const ws = await iso.acquire(request(dir, { name: "clash" }));
-    const runTip = await commitFile(ws.path, "shared.txt", "run side\n");
+    const runTip = await agentCommit(ws, "shared.txt", "run side\n");
     const mainTip = await commitFile(dir, "shared.txt", "main side\n");
     const released = await iso.release(ws, { outcome: "succeeded" });
     expect(released.notes?.[0]).toMatch(/stopped on a conflict in shared\.txt; nothing was changed and corral\/clash is kept/);
@@ -166,7 +172,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const dir = await repo();
     const iso = isolation({ mergeBack: "squash" });
     const ws = await iso.acquire(request(dir, { name: "busy-main" }));
-    await commitFile(ws.path, "x.txt", "x");
+    await agentCommit(ws, "x.txt", "x");
     const mainTip = await gitIn(dir, "rev-parse", "HEAD");
     await writeFile(join(dir, "README.md"), "editing\n");
     const released = await iso.release(ws, { outcome: "succeeded" });
@@ -175,7 +181,7 @@ describe.runIf(hasGit)("merge-back", () => {
     expect(await readFile(join(dir, "README.md"), "utf8")).toBe("editing\n");
 
     const failed = await iso.acquire(request(dir, { name: "failed-run" }));
-    await commitFile(failed.path, "y.txt", "y");
+    await agentCommit(failed, "y.txt", "y");
     expect((await iso.release(failed, { outcome: "failed" })).notes).toBeUndefined();
     expect(await gitIn(dir, "rev-parse", "HEAD")).toBe(mainTip);
   });
@@ -185,7 +191,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const first = await isolation().acquire(request(dir, { name: "first" }));
     const iso = isolation({ mergeBack: "merge", base: "corral/first" });
     const second = await iso.acquire(request(dir, { name: "second" }));
-    await commitFile(second.path, "s.txt", "s");
+    await agentCommit(second, "s.txt", "s");
     const released = await iso.release(second, { outcome: "succeeded" });
     expect(released.notes?.[0]).toMatch(/skipped: corral\/first is checked out in the corral worktree/);
     expect(await gitIn(dir, "rev-parse", "corral/first")).toBe(first.baseCommit);
@@ -197,7 +203,7 @@ describe.runIf(hasGit)("merge-back", () => {
     const iso = isolation({ mergeBack: "merge", base: "release" });
     const ws = await iso.acquire(request(dir, { name: "rel" }));
     expect(ws.baseBranch).toBe("release");
-    const tip = await commitFile(ws.path, "r.txt", "r");
+    const tip = await agentCommit(ws, "r.txt", "r");
     await iso.release(ws, { outcome: "succeeded" });
     expect(await gitIn(dir, "rev-parse", "release")).toBe(tip);
     expect(await gitIn(dir, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");

@@ -1,0 +1,168 @@
+import { lstat, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { git, gitIdentity, Quarantine, swapRef, type Workspace } from "@corral/core";
+import type { WorktreeOptions } from "./options.js";
+import type { WorktreeMeta } from "./workspace.js";
+
+/** What came back from a run's worktree, before release decides what to do with the folder. */
+export interface Collected {
+  /** Where the run's branch (or detached HEAD) now is in the user's repository; the base when nothing came back. */
+  tip: string;
+  /** Paths whose content differs from `tip`: work the run did not commit. */
+  dirty: string[];
+  /** Nested repositories in the work tree (their history exists only in their own `.git`). */
+  nested: string[];
+  /** Set when `uncommitted: "commit"` saved the dirty paths as a WIP commit (now `tip`). */
+  wip?: { sha: string; files: number };
+  /** Problems that kept work from coming back (a bad ref, forged objects, a moved branch). */
+  problems: string[];
+  /** corral's index for the work tree at `tip` (fresh stat data): installed when the worktree stays. */
+  installIndex(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+const WIP_AUTHOR = { name: "corral", email: "corral@localhost" };
+
+/**
+ * Brings a run's work back from its worktree, after the sandbox is closed. The run's ref is read
+ * from its own git dir as data, its commits cross into the user's repository through a quarantine
+ * (objects re-hashed, see core's quarantine.ts), the work tree is read into a tree object with no
+ * filter or driver able to run, and the user's branch moves only by compare-and-swap from where the
+ * run started. Without a run git dir (the host sandbox) the branch is read where the agent wrote it.
+ */
+export async function collect(options: WorktreeOptions, workspace: Workspace, meta: WorktreeMeta, { readWorkTree = true } = {}): Promise<Collected> {
+  const base = workspace.baseCommit!;
+  const branch = workspace.branch;
+  const problems: string[] = [];
+  const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: meta.slug });
+  const incoming = `refs/corral/incoming/${quarantine.path.split("/").pop()}`;
+  try {
+    // Where the user's ref is now: the base (the agent wrote only its own git dir), or, without a
+    // run git dir, wherever the agent moved it.
+    const from = meta.runGitDir ? base : await runTip(quarantine, workspace, meta, problems);
+    let tip = meta.runGitDir ? await runTip(quarantine, workspace, meta, problems) : from;
+    // The agent's commits cross first: a failed transfer leaves the branch at the base, and the work
+    // tree (which still holds the changes) then counts as uncommitted, so it is kept, not lost.
+    if (tip !== from) {
+      const failed = await bringBack(quarantine, meta.root, tip, incoming);
+      if (failed) {
+        problems.push(failed);
+        tip = from;
+      }
+    }
+    const tipTree = (await quarantine.treeOf(tip)) ?? (await quarantine.treeOf(from))!;
+    const snapshot = readWorkTree ? await quarantine.snapshot(workspace.path, join(meta.gitDir, "index")) : { tree: tipTree, index: undefined, unreadable: [] };
+    let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree, snapshot.tree)), ...snapshot.unreadable];
+    const nested = readWorkTree ? await nestedRepositories(quarantine, workspace.path, snapshot.tree) : [];
+    let wip: Collected["wip"];
+    if (dirty.length && !snapshot.unreadable.length && options.uncommitted === "commit" && branch) {
+      const made = await commitSnapshot(quarantine, meta, snapshot.tree, tip);
+      const failed = await bringBack(quarantine, meta.root, made, incoming);
+      if (failed) problems.push(`The uncommitted changes could not be saved as a WIP commit: ${failed}`);
+      else {
+        wip = { sha: made, files: dirty.length };
+        tip = made;
+        dirty = [];
+      }
+    }
+    if (tip !== from && branch) {
+      const swapped = await swapRef(meta.root, `refs/heads/${branch}`, tip, from, { incomingRef: incoming, message: `corral: run ${meta.runId}` });
+      if (!swapped.ok) {
+        problems.push(`The branch ${branch} moved while the run worked, so the run's commits were not put on it (${swapped.reason}); they are kept at ${await keepAside(meta, incoming)}.`);
+        tip = from;
+      }
+    } else if (tip !== from) {
+      // A detached run: its HEAD, in corral's admin dir, keeps the commits reachable.
+      await git(["update-ref", "--no-deref", "HEAD", tip], { cwd: meta.root, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
+    }
+    await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    const finalTree = (await quarantine.treeOf(tip)) ?? tipTree;
+    return {
+      tip,
+      dirty,
+      nested,
+      ...(wip ? { wip } : {}),
+      problems,
+      async installIndex() {
+        if (!snapshot.index) return;
+        // From the snapshot (stat data fresh for every file) to `tip`'s tree: unchanged files keep their
+        // stat data, so the user's first `git status` there is quick and shows exactly the run's leftovers.
+        await quarantine.git(["read-tree", "-m", snapshot.tree, finalTree], { index: snapshot.index });
+        await rename(snapshot.index, join(meta.gitDir, "index"));
+      },
+      dispose: () => quarantine.dispose(),
+    };
+  } catch (error) {
+    await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    await quarantine.dispose();
+    throw error;
+  }
+}
+
+/**
+ * What `collect` would find uncommitted, without bringing anything back (for a dry run): the work
+ * tree against where the run left its branch, both read from a quarantine.
+ */
+export async function previewUncommitted(workspace: Workspace, meta: WorktreeMeta): Promise<string[]> {
+  const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: `${meta.slug}-preview` });
+  try {
+    const tip = await runTip(quarantine, workspace, meta, []);
+    const tree = (await quarantine.treeOf(tip)) ?? (await quarantine.treeOf(workspace.baseCommit!))!;
+    const snapshot = await quarantine.snapshot(workspace.path, join(meta.gitDir, "index"));
+    return [...(snapshot.tree === tree ? [] : await quarantine.changedPaths(tree, snapshot.tree)), ...snapshot.unreadable];
+  } finally {
+    await quarantine.dispose();
+  }
+}
+
+/** Where the run left its branch (or detached HEAD): read from its own git dir as data, or from the user's repository without one. */
+async function runTip(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, problems: string[]): Promise<string> {
+  const base = workspace.baseCommit!;
+  const what = workspace.branch ? `branch ${workspace.branch}` : "HEAD";
+  if (!meta.runGitDir) {
+    const ref = workspace.branch ? `refs/heads/${workspace.branch}` : "HEAD";
+    const r = await git(["rev-parse", "--verify", "-q", `${ref}^{commit}`], { cwd: meta.root, allowFailure: true, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
+    return r.exitCode === 0 ? r.stdout.trim() : base;
+  }
+  const read = workspace.branch ? await quarantine.readRunRef(`refs/heads/${workspace.branch}`) : await quarantine.readRunHead();
+  if ("sha" in read) return read.sha;
+  if ("detached" in read) return read.detached;
+  if ("problem" in read) problems.push(`The run's ${what} could not be read (${read.problem}); its commits were not brought back.`);
+  else if ("branch" in read) problems.push(`The run moved HEAD onto the branch ${read.branch}; only a detached HEAD is brought back from a detached run.`);
+  else problems.push(`The run deleted its ${what}; nothing was brought back.`);
+  return base;
+}
+
+/** Gitlinks of `tree` that have a `.git` in the work tree: repositories the agent made or checked out there. */
+async function nestedRepositories(quarantine: Quarantine, workTree: string, tree: string): Promise<string[]> {
+  const r = await quarantine.git(["ls-tree", "-r", "-z", tree]);
+  const gitlinks = r.stdout
+    .split("\0")
+    .filter((entry) => entry.startsWith("160000 "))
+    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+  const found: string[] = [];
+  for (const path of gitlinks) if (await lstat(join(workTree, path, ".git")).catch(() => undefined)) found.push(path);
+  return found;
+}
+
+/** The transfer into `incoming`; the reason when it failed. */
+async function bringBack(quarantine: Quarantine, repo: string, commit: string, incoming: string): Promise<string | undefined> {
+  const transferred = await quarantine.transfer(repo, commit, incoming);
+  return transferred.ok ? undefined : `The run's commits did not pass verification, so they were not brought back: ${transferred.reason}`;
+}
+
+/** A WIP commit of the work tree's snapshot on top of `parent`, by the user's identity (or corral's). */
+async function commitSnapshot(quarantine: Quarantine, meta: WorktreeMeta, tree: string, parent: string): Promise<string> {
+  const who = (await gitIdentity(meta.root)) ?? WIP_AUTHOR;
+  const env = { GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
+  const r = await quarantine.git(["commit-tree", tree, "-p", parent, "-F", "-"], { input: `WIP: uncommitted changes left by corral run ${meta.runId}\n`, env });
+  return r.stdout.trim();
+}
+
+/** Keeps the fetched commits reachable under `refs/corral/kept/…` when they could not go on the branch. */
+async function keepAside(meta: WorktreeMeta, incoming: string): Promise<string> {
+  const kept = `refs/corral/kept/${meta.runId.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  const tip = (await git(["rev-parse", incoming], { cwd: meta.root })).stdout.trim();
+  await git(["update-ref", kept, tip], { cwd: meta.root });
+  return kept;
+}
