@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { linkAbort, trapProcessSignals } from "./abort.js";
 import type { Agent } from "./agent.js";
 import { hostSandbox } from "./builtins/host.js";
@@ -20,6 +18,7 @@ import { buildEnv, definedEnv } from "./run/env.js";
 import { abortReason, runIteration, type IterationContext, type IterationOutcome } from "./run/iteration.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions, type Settings } from "./run/settings.js";
 import type { Mount, NetworkPolicy, ResourceLimits, Sandbox, SandboxHandle } from "./sandbox.js";
+import { runTempDir } from "./temp.js";
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
@@ -145,8 +144,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       // Env: explicit env, plus what the agent declares, from the host env; a private HOME.
       const env = buildEnv(options, agent, hostEnv, redactor);
       env[RUN_ID_ENV] = runId;
-      held.home = await mkdtemp(join(tmpdir(), "corral-home-"));
-      await chmod(held.home, 0o700);
+      held.home = await runTempDir("home", runId);
       env.HOME = held.home;
       const agentEnv = (await agent.setup?.({ env: { ...env }, home: held.home })) ?? {};
       Object.assign(env, agentEnv);

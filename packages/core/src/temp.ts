@@ -1,0 +1,32 @@
+import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * Every temporary folder a run makes on the host (its HOME, a sandbox's /tmp, an engine's env
+ * files) is `corral-<kind>-<run id>-<random>` in the OS temp dir, mode 0700: private to the user,
+ * and findable by run id, so `corral clean` removes exactly what a killed run left and nothing else.
+ */
+export async function runTempDir(kind: string, runId: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `${runTempPrefix(kind, runId)}`));
+  await chmod(dir, 0o700);
+  return dir;
+}
+
+/** The name prefix of a run's temp folders of one kind (`corral-home-<run id>-`). */
+export function runTempPrefix(kind: string, runId: string): string {
+  return `corral-${kind}-${runId.replace(/[^A-Za-z0-9_.-]/g, "_")}-`;
+}
+
+/** Removes every temp folder the run `runId` made (any kind); the paths removed. */
+export async function removeRunTempDirs(runId: string, base = tmpdir()): Promise<string[]> {
+  const safe = runId.replace(/[^A-Za-z0-9_.-]/g, "_");
+  const pattern = new RegExp(`^corral-[a-z0-9]+-${safe.replace(/[.]/g, "\\.")}-[A-Za-z0-9]{6}$`);
+  const removed: string[] = [];
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!pattern.test(name)) continue;
+    await rm(join(base, name), { recursive: true, force: true });
+    removed.push(join(base, name));
+  }
+  return removed;
+}
