@@ -70,7 +70,8 @@ export const redact: Redactor = createRedactor();
 export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
   if (typeof value === "string") return redactor(value) as T;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, redactor)) as T;
-  if (value && typeof value === "object" && !(value instanceof Error)) {
+  // Plain objects only: a Date, Map or class instance in structured output is returned as it is.
+  if (value && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, redactor);
     return out as T;

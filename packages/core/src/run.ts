@@ -271,7 +271,8 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
   if (failure || !finished || !release || !held.workspace) throw failure ?? new CorralError("E_INTERNAL", "The run ended without a result.");
   const workspace = held.workspace;
-  return {
+  // What leaves the run passes its redactor, like every event: commit subjects and output included.
+  return redactDeep({
     runId,
     ...(options.name ? { name: options.name } : {}),
     status: "succeeded",
@@ -285,7 +286,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     ...(finished.last.sessionId ? { sessionId: finished.last.sessionId } : {}),
     workspace: { path: workspace.path, cwd: workspace.cwd, release },
     durationMs: Math.round(performance.now() - started),
-  };
+  } satisfies RunResult<T>, redactor) as RunResult<T>;
 }
 
 /** Every event gets the run's id, name and time, and passes the run's redactor before anyone sees it. */
