@@ -14,6 +14,10 @@ import { git, type GitResult } from "./git.js";
  * `transfer.fsckObjects`, so every object that crosses is re-hashed and checked, and the fetch fails
  * unless the whole history of that commit is really there. Only corral moves the user's ref, by
  * compare-and-swap.
+ *
+ * Lookup order inside the quarantine: what corral itself wrote, then the user's objects, then the
+ * agent's copies last — so an object the agent forged under the name of one the user has is never
+ * read; only objects the user lacks come from the agent, and those are what the fetch verifies.
  */
 export class Quarantine {
   /** The quarantine's own git dir. */
@@ -49,10 +53,12 @@ export class Quarantine {
       const format = options.objectFormat === "sha1" ? ["\trepositoryformatversion = 0"] : ["\trepositoryformatversion = 1", "[extensions]", "\tobjectformat = sha256"];
       await writeFile(join(path, "config"), ["[core]", ...format, "[gc]", "\tauto = 0", ""].join("\n"));
       await writeFile(join(path, "HEAD"), "ref: refs/heads/incoming\n");
-      await writeFile(join(path, "objects", "info", "alternates"), `${join(options.commonDir, "objects")}\n`);
+      const agentObjects = join(path, "agent-objects");
+      await mkdir(join(agentObjects, "pack"), { recursive: true });
+      await writeFile(join(path, "objects", "info", "alternates"), `${join(options.commonDir, "objects")}\n${agentObjects}\n`);
       // Highest precedence over any .gitattributes in a work tree: no filter, diff or merge driver runs.
       await writeFile(join(path, "info", "attributes"), "* -filter -diff -merge\n");
-      if (options.runGitDir) await importObjects(join(options.runGitDir, "objects"), join(path, "objects"), options.objectFormat);
+      if (options.runGitDir) await importObjects(join(options.runGitDir, "objects"), agentObjects, options.objectFormat);
     } catch (error) {
       await q.dispose();
       throw error;

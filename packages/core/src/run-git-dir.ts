@@ -27,6 +27,8 @@ export interface RunGitDirSpec {
   mountTargets?: string[];
   /** Copy this index instead of the source git dir's own (a new worktree's, say). */
   indexFrom?: string;
+  /** Ref prefixes left out of the snapshot besides the run's own branch: other runs' branches. */
+  hideRefs?: string[];
 }
 
 /** Where the user's objects are shown inside a run's git dir (read-only, borrowed through an alternate). */
@@ -43,7 +45,7 @@ export async function createRunGitDir(spec: RunGitDirSpec): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await mkdir(path); // exclusive: a leftover of another run is never reused
   const objectFormat = await repoObjectFormat(spec.repo);
-  const [values, identity, refs] = await Promise.all([configValues(spec.repo), gitIdentity(spec.repo), visibleRefs(spec.repo, spec.head)]);
+  const [values, identity, refs] = await Promise.all([configValues(spec.repo), gitIdentity(spec.repo), visibleRefs(spec.repo, spec.head, spec.hideRefs ?? [])]);
 
   const config = [
     "[core]",
@@ -125,13 +127,13 @@ async function configValues(cwd: string): Promise<Array<[string, string]>> {
   return pairs.filter(([, value]) => /^[A-Za-z0-9_.-]+$/.test(value));
 }
 
-async function visibleRefs(cwd: string, head: RunGitDirSpec["head"]): Promise<Array<{ sha: string; name: string }>> {
+async function visibleRefs(cwd: string, head: RunGitDirSpec["head"], hidden: string[]): Promise<Array<{ sha: string; name: string }>> {
   const own = "branch" in head ? `refs/heads/${head.branch}` : undefined;
   const r = await git(["for-each-ref", "--format=%(objectname) %(refname) %(symref)", ...VISIBLE_REFS], { cwd, allowFailure: true });
   return r.stdout
     .split("\n")
     .map((line) => line.split(" "))
-    .filter(([sha, name, symref]) => sha && name && !symref && name !== own)
+    .filter(([sha, name, symref]) => sha && name && !symref && name !== own && !hidden.some((prefix) => name.startsWith(prefix)))
     .map(([sha, name]) => ({ sha: sha!, name: name! }));
 }
 

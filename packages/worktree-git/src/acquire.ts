@@ -33,6 +33,7 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
   await ensureExcluded(repo, excludePatterns(repo, baseDir));
   const plan: AcquirePlan = {
     repo,
+    branchPrefix: options.branchPrefix,
     baseDir,
     baseRef: options.base,
     baseCommit: explicitBranch?.exists ? await tip(repo, explicitBranch.name) : base.commit,

@@ -13,6 +13,8 @@ export const MAX_ATTEMPTS = 200;
 /** What one acquire resolved before touching anything: every input checked. */
 export interface AcquirePlan {
   repo: Repo;
+  /** The prefix of run branches (`corral/`); other runs' branches under it are hidden from the agent. */
+  branchPrefix: string;
   baseDir: string;
   baseRef: string;
   baseCommit: string;
@@ -70,6 +72,8 @@ export async function finish(
         alternates: [join(gitDir, SHARED_OBJECTS)],
         head: made.branch ? { branch: made.branch, commit: plan.baseCommit } : { detached: plan.baseCommit },
         mountTargets: [SHARED_OBJECTS],
+        // Other runs' branches are theirs: not even their names are shown.
+        ...(plan.branchPrefix ? { hideRefs: [`refs/heads/${plan.branchPrefix}`] } : {}),
       });
     }
     await writeStatus(repo, { ...made.status, path: made.path, gitDir, ...(runGitDir ? { runGitDir } : {}), state: "active" });

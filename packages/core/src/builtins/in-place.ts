@@ -80,6 +80,7 @@ export const inPlaceIsolation = defineIsolation({
         alternates: [join(gitDirInSandbox, SHARED_OBJECTS)],
         head: "detached" in head ? head : { branch: head.branch, ...(head.commit ? { commit: head.commit } : {}) },
         mountTargets: [SHARED_OBJECTS, ...(hasModules ? ["modules"] : [])],
+        hideRefs: ["refs/heads/corral/"],
       });
       const configGuard = await guardConfig(top, cwd);
       const gitMounts: GitMount[] = [

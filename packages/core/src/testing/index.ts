@@ -9,3 +9,5 @@ export type { AgentParserConformanceOptions } from "./agent-parser-conformance.j
 export { agentGitEnv, describeIsolationConformance } from "./isolation-conformance.js";
 export type { IsolationConformanceOptions } from "./isolation-conformance.js";
 export { hostProcessesMatching, eventually } from "./processes.js";
+export { describeRepositoryIntegrity, firedTraps, gitTraps, writeTrap } from "./repository-integrity.js";
+export type { RepositoryIntegrityOptions } from "./repository-integrity.js";
