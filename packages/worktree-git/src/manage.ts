@@ -110,7 +110,14 @@ export async function removeWorktree(
       });
     }
   }
-  await dropWorktree(r, info, options.force === true);
+  // A dead run's commits may still be only in its own git dir: they come back before anything goes.
+  if (info.state === "orphaned" && info.runGitDir && (await lstat(info.runGitDir).catch(() => undefined))) {
+    const orphan = await orphanWorkspace(r, info);
+    const released = await release(worktreeOptions.parse({}), orphan.workspace, { outcome: "aborted" });
+    if (!released.removed) await dropWorktree(r, { ...info, state: "kept" }, true);
+  } else {
+    await dropWorktree(r, info, options.force === true);
+  }
   let branchDeleted = false;
   if (options.deleteBranch && info.branch) {
     branchDeleted = (await git(["branch", "-D", "--", info.branch], { cwd: r.root, allowFailure: true })).exitCode === 0;
@@ -206,6 +213,11 @@ async function orphanWorkspace(repo: Repo, info: WorktreeInfo): Promise<{ worksp
 /** Uncommitted paths, with git pinned to the worktree's recorded git dir. */
 async function changes(repo: Repo, info: WorktreeInfo): Promise<string[]> {
   if (!info.gitDir) throw new IsolationError(`corral does not know the git dir of ${info.path}.`, { hint: "Inspect it with git, then remove it with --force." });
+  // A run that never released: compared with where it left its branch, not with the base.
+  if (info.runGitDir && (await lstat(info.runGitDir).catch(() => undefined))) {
+    const orphan = await orphanWorkspace(repo, info);
+    return previewUncommitted(orphan.workspace, orphan.meta);
+  }
   return uncommitted({ path: info.path, gitDir: info.gitDir, commonDir: repo.commonDir });
 }
 
