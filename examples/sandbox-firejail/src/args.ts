@@ -57,17 +57,17 @@ export function firejailArgs(spec: SandboxSpec, options: FirejailOptions): strin
     ...(options.seccomp ? ["--seccomp"] : []),
     ...(networkMode(spec.network) === "none" ? ["--net=none"] : []),
     ...(spec.limits.memoryMb !== undefined ? [`--rlimit-as=${spec.limits.memoryMb * 1024 * 1024}`] : []),
+    // A git mount shown at another path is a bind (root only), which firejail must set up before `--read-only=/`.
+    ...orderGitMounts(spec.gitMounts)
+      .filter((mount) => mount.host !== mount.sandbox)
+      .map((mount) => `--bind=${mount.host},${mount.sandbox}`),
     "--read-only=/",
   ];
   for (const path of options.denyRead.map(hostPath)) if (existsSync(path)) args.push(`--blacklist=${path}`);
   const writable = [spec.workspace.path, spec.home, ...spec.mounts.filter((m) => m.readonly === false).map((m) => hostPath(m.host))];
   for (const path of new Set(writable)) args.push(`--read-write=${path}`);
-  // The run's git data last, parents first, so the deeper entry wins: a mount elsewhere is a
-  // --bind (root only), then its mode; a mount in place is only its mode.
-  for (const mount of orderGitMounts(spec.gitMounts)) {
-    if (mount.host !== mount.sandbox) args.push(`--bind=${mount.host},${mount.sandbox}`);
-    args.push(`${mount.readonly ? "--read-only" : "--read-write"}=${mount.sandbox}`);
-  }
+  // The run's git data last, parents first, so the deeper entry wins.
+  for (const mount of orderGitMounts(spec.gitMounts)) args.push(`${mount.readonly ? "--read-only" : "--read-write"}=${mount.sandbox}`);
   if (spec.gitMounts.length === 0) {
     const dotGit = join(spec.workspace.path, ".git");
     for (const path of [join(dotGit, "config"), join(dotGit, "hooks")]) if (existsSync(path)) args.push(`--read-only=${path}`);
