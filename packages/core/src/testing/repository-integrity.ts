@@ -306,6 +306,89 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
       expect(await userGit(dir, "for-each-ref", "--format=%(refname)", "refs/corral/rejected")).toMatch(/^refs\/corral\/rejected\//);
     });
 
+    describe("repository shapes that keep working (the agent commits; the commit comes back)", () => {
+      const commitAndCheck = async (dir: string, isolation: Configured<"isolation"> | Isolation | undefined, cwd = dir) => {
+        const outcome = await agent(cwd, `${legit} && echo committed-in-$(basename "$PWD")`, isolation);
+        const result = succeeded(outcome);
+        expect(result.commits.map((c) => c.subject)).toEqual(["legit work"]);
+        return { result, lines: outcome.lines };
+      };
+      const shapes: Array<[string, () => Promise<{ dir: string; cwd?: string }>]> = [
+        ["a run started in a subfolder", async () => {
+          const { dir } = await repository();
+          await mkdir(join(dir, "sub", "deeper"), { recursive: true });
+          await writeFile(join(dir, "sub", "deeper", "x.txt"), "x\n");
+          await git(["add", "-A"], { cwd: dir });
+          await git(["commit", "-q", "-m", "sub"], { cwd: dir, env: AUTHOR });
+          return { dir, cwd: join(dir, "sub", "deeper") };
+        }],
+        ["a shallow clone", async () => {
+          const { dir: origin } = await repository();
+          const dir = join(root, `shallow-${Date.now()}`);
+          await git(["clone", "-q", "--depth", "1", `file://${origin}`, dir], { cwd: root });
+          return { dir };
+        }],
+        ["a checkout with a submodule", async () => {
+          const { dir: lib } = await repository();
+          const { dir } = await repository();
+          await git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "lib"], { cwd: dir });
+          await git(["commit", "-q", "-m", "add lib"], { cwd: dir, env: AUTHOR });
+          return { dir };
+        }],
+        ["LFS pointer files", async () => {
+          const { dir } = await repository();
+          await writeFile(join(dir, ".gitattributes"), "*.bin filter=lfs diff=lfs merge=lfs -text\n");
+          await writeFile(join(dir, "blob.bin"), "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n");
+          await git(["add", "-A"], { cwd: dir });
+          await git(["commit", "-q", "-m", "lfs pointer"], { cwd: dir, env: AUTHOR });
+          return { dir };
+        }],
+        ["a linked worktree (git worktree add) as the checkout", async () => {
+          const { dir: main } = await repository();
+          const dir = join(root, `linked-${Date.now()}`);
+          await git(["worktree", "add", "-q", "-b", "feature", dir], { cwd: main });
+          return { dir };
+        }],
+        ["a SHA-256 repository", async () => {
+          const dir = await mkdtemp(join(root, "sha256-"));
+          await git(["init", "-q", "--object-format=sha256", "-b", "main"], { cwd: dir });
+          await writeFile(join(dir, "file.txt"), "original\n");
+          await git(["add", "file.txt"], { cwd: dir });
+          await git(["commit", "-q", "-m", "first"], { cwd: dir, env: AUTHOR });
+          return { dir };
+        }],
+      ];
+      for (const [mode, isolation] of isolations) {
+        for (const [shape, make] of shapes) {
+          it(`${mode}: ${shape}`, async (ctx) => {
+            ready(ctx);
+            const { dir, cwd } = await make();
+            const before = (await git(["rev-parse", "HEAD"], { cwd: dir })).stdout;
+            const { result, lines } = await commitAndCheck(dir, isolation(), cwd ?? dir);
+            if (cwd) expect(lines).toContain(`committed-in-${cwd.split("/").pop()}`);
+            const branch = result.branch!;
+            expect(await userGit(dir, "rev-parse", `${branch}~1`)).toBe(before);
+            expect((await git(["fsck", "--no-dangling"], { cwd: dir, allowFailure: true })).exitCode).toBe(0);
+          });
+        }
+      }
+      it("in-place: a branch without commits yet, and a detached HEAD", async (ctx) => {
+        ready(ctx);
+        const unborn = await mkdtemp(join(root, "unborn-"));
+        await git(["init", "-q", "-b", "main"], { cwd: unborn });
+        const first = succeeded(await agent(unborn, legit, undefined));
+        expect(first.commits.map((c) => c.subject)).toEqual(["legit work"]);
+        expect(await userGit(unborn, "log", "--format=%s", "main")).toBe("legit work");
+        expect(await userGit(unborn, "status", "--porcelain")).toBe("");
+        const { dir, first: older } = await repository();
+        await git(["checkout", "-q", "--detach", older], { cwd: dir });
+        const detached = succeeded(await agent(dir, legit, undefined));
+        expect(detached.commits.map((c) => c.subject)).toEqual(["legit work"]);
+        expect(await userGit(dir, "rev-parse", "HEAD~1")).toBe(older);
+        expect(await userGit(dir, "status", "--porcelain")).toBe("");
+      });
+    });
+
     if (options.worktree) {
       const worktree = options.worktree;
       it("worktree: a run can move only its own branch, even while another run works", async (ctx) => {
