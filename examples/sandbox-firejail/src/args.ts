@@ -28,6 +28,12 @@ export function assertSupported(spec: SandboxSpec): void {
     if (mount.host !== mount.sandbox && process.getuid?.() !== 0) {
       throw unsupported(`the run's git mounts (${mount.host} at ${mount.sandbox}) without root`, "firejail can mount a path elsewhere (--bind) only as root; run as root, or use the bwrap sandbox.");
     }
+    // firejail resolves a bind's source after the binds before it: a source under an earlier bind's
+    // target (an in-place run's objects, under the .git the run's git dir covers) would be the wrong one.
+    const hidden = spec.gitMounts.find((other) => other !== mount && other.host !== other.sandbox && depth(other.sandbox) < depth(mount.sandbox) && isUnder(mount.host, other.sandbox));
+    if (hidden) {
+      throw unsupported(`the run's git mounts of an in-place run (${mount.host} lies under ${hidden.sandbox}, which the run's own git dir covers)`, "Use --isolation worktree, or the bwrap, podman or docker sandbox for in-place runs in a git checkout.");
+    }
   }
   for (const mount of spec.mounts) {
     if (mount.sandbox !== undefined && hostPath(mount.sandbox) !== hostPath(mount.host)) {
@@ -38,6 +44,9 @@ export function assertSupported(spec: SandboxSpec): void {
     }
   }
 }
+
+const depth = (path: string) => path.split("/").filter(Boolean).length;
+const isUnder = (path: string, folder: string) => path === folder || path.startsWith(`${folder}/`);
 
 /**
  * The firejail arguments for a sandbox: the whole host read-only, secrets hidden, and only the

@@ -3,7 +3,7 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hasCommand, requireTool, tempRepo } from "@corral/test-support";
+import { hasCommand, requireTool, tempDir } from "@corral/test-support";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -12,9 +12,12 @@ const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(dirname(createRequire(import.meta.url).resolve("@corral/cli/package.json")), "dist", "bin.js");
 const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
 
-/** A git project whose corral.config.mjs names the plugin package, installed (linked) in its node_modules. */
+/**
+ * A project whose corral.config.mjs names the plugin package, installed (linked) in its node_modules.
+ * Not a git checkout: firejail refuses in-place runs in one (it cannot show the run its own git dir).
+ */
 async function project({ installed = true } = {}): Promise<string> {
-  const repo = await tempRepo();
+  const repo = await tempDir("corral-firejail-project-");
   await writeFile(join(repo, "corral.config.mjs"), 'export default { plugins: ["corral-sandbox-firejail"] };\n');
   if (installed) {
     await mkdir(join(repo, "node_modules"));

@@ -15,6 +15,11 @@ export interface RepositoryIntegrityOptions {
   worktree?: (options?: Record<string, unknown>) => Configured<"isolation"> | Isolation;
   /** Env every run gets (PATH inside the sandbox, say). */
   env?: Record<string, string>;
+  /**
+   * False for a sandbox that cannot show an in-place run its own git dir and refuses such runs
+   * (fail closed): the kit then checks that refusal instead of the in-place attacks.
+   */
+  inPlace?: boolean;
 }
 
 const AUTHOR = { GIT_AUTHOR_NAME: "Kit", GIT_AUTHOR_EMAIL: "kit@example.com", GIT_COMMITTER_NAME: "Kit", GIT_COMMITTER_EMAIL: "kit@example.com" };
@@ -168,8 +173,9 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
     /** A commit the agent makes that must come back: the twin of every attack. */
     const legit = 'echo legit > legit.txt && git add legit.txt && git commit -q -m "legit work"';
 
+    const inPlace = options.inPlace !== false;
     const isolations: Array<[string, (opts?: Record<string, unknown>) => Configured<"isolation"> | Isolation | undefined]> = [
-      ["in-place", () => undefined],
+      ...(inPlace ? [["in-place", () => undefined] as [string, () => undefined]] : []),
       ...(options.worktree ? [["worktree", options.worktree] as [string, (opts?: Record<string, unknown>) => Configured<"isolation"> | Isolation]] : []),
     ];
 
@@ -272,7 +278,19 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
       });
     }
 
-    it("in-place: a corral config the agent writes is never left for the next run, and the run is not a success", async (ctx) => {
+    if (!inPlace) {
+      it("in-place: a sandbox that cannot show the run its own git dir refuses the run, and nothing is left", async (ctx) => {
+        ready(ctx);
+        const { dir, main } = await repository();
+        const outcome = await agent(dir, `${legit}; echo RAN`, undefined);
+        expect(outcome.lines).not.toContain("RAN");
+        expect(outcome.error).toMatchObject({ code: expect.stringMatching(/^E_SANDBOX/) });
+        expect(await userGit(dir, "rev-parse", "HEAD")).toBe(main);
+        expect(await readdir(join(dir, ".git", "corral", "gitdirs")).catch(() => [])).toEqual([]);
+      });
+    }
+
+    if (inPlace) it("in-place: a corral config the agent writes is never left for the next run, and the run is not a success", async (ctx) => {
       ready(ctx);
       const { dir, main } = await repository();
       await mkdir(join(dir, ".corral"));
@@ -297,7 +315,7 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
       expect(await userGit(dir, "status", "--porcelain")).toMatch(/corral\.config\.json\.rejected-/);
     });
 
-    it("in-place: history the run did not make is never rewritten", async (ctx) => {
+    if (inPlace) it("in-place: history the run did not make is never rewritten", async (ctx) => {
       ready(ctx);
       const { dir, main } = await repository();
       const outcome = await agent(dir, "git reset -q --hard HEAD~1 && echo rewritten > file.txt && git commit -qam rewritten && echo done", undefined);
@@ -372,7 +390,7 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
           });
         }
       }
-      it("in-place: a branch without commits yet, and a detached HEAD", async (ctx) => {
+      if (inPlace) it("in-place: a branch without commits yet, and a detached HEAD", async (ctx) => {
         ready(ctx);
         const unborn = await mkdtemp(join(root, "unborn-"));
         await git(["init", "-q", "-b", "main"], { cwd: unborn });
