@@ -169,10 +169,14 @@ export class Quarantine {
     return r.stdout.split("\0").filter(Boolean);
   }
 
-  /** The tree of `commit` in the quarantine, or undefined when it is not a readable commit. */
-  async treeOf(commit: string): Promise<string | undefined> {
-    const r = await this.git(["rev-parse", "--verify", "-q", `${commit}^{tree}`], { allowFailure: true });
-    return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  /** The trees of `commits` in the quarantine, in one git call; undefined for one that is not a readable commit. */
+  async treesOf(commits: readonly string[]): Promise<Array<string | undefined>> {
+    const r = await this.git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { input: commits.map((c) => `${c}^{tree}\n`).join(""), allowFailure: true });
+    const lines = r.stdout.split("\n");
+    return commits.map((_, i) => {
+      const [name, type] = (lines[i] ?? "").split(" ");
+      return type === "tree" ? name : undefined;
+    });
   }
 
   /**

@@ -40,12 +40,13 @@ const DATA_ONLY_CONFIG = ["core.filemode", "core.symlinks", "core.ignorecase", "
 /** Refs the agent may look at (a snapshot, as packed refs): branches, tags and remote branches, never other runs'. */
 const VISIBLE_REFS = ["refs/heads/", "refs/tags/", "refs/remotes/"];
 
-export async function createRunGitDir(spec: RunGitDirSpec): Promise<void> {
+/** Makes the run's git dir; its object format is returned (the user's repository's). */
+export async function createRunGitDir(spec: RunGitDirSpec): Promise<{ objectFormat: "sha1" | "sha256" }> {
   const { path } = spec;
   await mkdir(dirname(path), { recursive: true });
   await mkdir(path); // exclusive: a leftover of another run is never reused
-  const objectFormat = await repoObjectFormat(spec.repo);
-  const [values, identity, refs] = await Promise.all([configValues(spec.repo), gitIdentity(spec.repo), visibleRefs(spec.repo, spec.head, spec.hideRefs ?? [])]);
+  const [userConfig, refs] = await Promise.all([readConfig(spec.repo), visibleRefs(spec.repo, spec.head, spec.hideRefs ?? [])]);
+  const { objectFormat, identity, values } = userConfig;
 
   const config = [
     "[core]",
@@ -82,6 +83,7 @@ export async function createRunGitDir(spec: RunGitDirSpec): Promise<void> {
   }
   await copyIfPresent(join(spec.commonDir, "info", "exclude"), join(path, "info", "exclude"));
   await copyIfPresent(join(spec.commonDir, "shallow"), join(path, "shallow"));
+  return { objectFormat };
 }
 
 /**
@@ -120,11 +122,23 @@ export async function gitIdentity(cwd: string): Promise<{ name: string; email: s
   return name && email ? { name, email } : undefined;
 }
 
-async function configValues(cwd: string): Promise<Array<[string, string]>> {
-  const pairs = await Promise.all(
-    DATA_ONLY_CONFIG.map(async (key) => [key, (await git(["config", "--get", key], { cwd, allowFailure: true })).stdout.trim()] as [string, string]),
-  );
-  return pairs.filter(([, value]) => /^[A-Za-z0-9_.-]+$/.test(value));
+/** What a run's git dir takes from the user's config, in one git call: data-only keys, identity, object format. */
+async function readConfig(cwd: string): Promise<{ objectFormat: "sha1" | "sha256"; identity?: { name: string; email: string }; values: Array<[string, string]> }> {
+  const keys = [...DATA_ONLY_CONFIG, "user.name", "user.email", "extensions.objectformat"];
+  const pattern = `^(${keys.map((key) => key.replace(/\./g, "\\.")).join("|")})$`;
+  const r = await git(["config", "-z", "--get-regexp", pattern], { cwd, allowFailure: true });
+  const found = new Map<string, string>();
+  for (const entry of r.stdout.split("\0")) {
+    const newline = entry.indexOf("\n");
+    if (newline > 0) found.set(entry.slice(0, newline).toLowerCase(), entry.slice(newline + 1));
+  }
+  const name = found.get("user.name")?.trim();
+  const email = found.get("user.email")?.trim();
+  return {
+    objectFormat: found.get("extensions.objectformat") === "sha256" ? "sha256" : "sha1",
+    ...(name && email ? { identity: { name, email } } : {}),
+    values: DATA_ONLY_CONFIG.map((key) => [key, found.get(key.toLowerCase()) ?? ""] as [string, string]).filter(([, value]) => /^[A-Za-z0-9_.-]+$/.test(value)),
+  };
 }
 
 async function visibleRefs(cwd: string, head: RunGitDirSpec["head"], hidden: string[]): Promise<Array<{ sha: string; name: string }>> {

@@ -1,6 +1,9 @@
 // Worktree costs on a generated ~30,000-file repository:
-//  - acquire+release through the plugin vs raw `git worktree add` + `remove` (target: within 10 %);
-//  - an acquire from the pool vs a fresh one when the bases differ by a few files (target: >= 5x faster).
+//  - acquire+release through the plugin (with the run's own git dir and the verified bring-back)
+//    vs raw `git worktree add` + `remove` (target: within 10 %);
+//  - an acquire from the pool vs a fresh one when the bases differ by a few files (target: >= 5x faster);
+//  - bringing back a branch of 1, 10 and 100 commits (release) vs raw `git fetch` of the same commits
+//    between two local repositories: it grows with what the run wrote, not with the repository.
 // The repository lives in a temp dir and is removed at the end.
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
@@ -23,6 +26,7 @@ try {
 }
 
 const { worktreeIsolation } = await import("../dist/index.js");
+const { agentGitEnv } = await import("../../core/dist/testing/index.js");
 const make = (options) => worktreeIsolation.create(worktreeIsolation.configure(options).options);
 
 const repo = await realpath(await mkdtemp(join(tmpdir(), "corral-bench-wt-")));
@@ -83,7 +87,44 @@ try {
     await timeAcquire("pool", i % 2 ? baseA : baseB, reusedAcquire);
   }
 
+  // Bring-back: the agent makes N commits in its own git dir (as its sandbox shows it), then release
+  // brings them back. The floor is the transfer itself done by hand: `git fetch` of the same N commits.
+  const bringBack = {};
+  const fetchFloor = {};
+  const agentCommits = async (ws, count) => {
+    const agentEnv = { ...env, ...(await agentGitEnv(ws)) };
+    for (let i = 0; i < count; i++) {
+      await writeFile(join(ws.path, `pkg${i % (FILES / 100)}`, "src", "file1.ts"), `export const run${n}_${i} = ${i};\n`);
+      execFileSync("git", ["commit", "-q", "-am", `agent commit ${i}`], { cwd: ws.path, env: agentEnv, stdio: "ignore" });
+    }
+  };
+  const releasing = make({ base: baseA, deleteBranch: false });
+  for (const count of [1, 10, 100]) {
+    bringBack[count] = [];
+    fetchFloor[count] = [];
+    for (let i = 0; i < Math.min(SAMPLES, 3); i++) {
+      const ws = await releasing.acquire(request());
+      await agentCommits(ws, count);
+      const start = performance.now();
+      const released = await releasing.release(ws, { outcome: "succeeded" });
+      bringBack[count].push(performance.now() - start);
+      if (released.commits.length !== count) throw new Error(`brought back ${released.commits.length} of ${count} commits`);
+      // Raw floor: the same commits fetched into a fresh bare clone that has the base.
+      const target = await mkdtemp(join(tmpdir(), "corral-bench-fetch-"));
+      sh(target, "init", "-q", "--bare");
+      sh(target, "fetch", "-q", repo, `${baseA}:refs/heads/base`);
+      const t0 = performance.now();
+      sh(target, "fetch", "-q", repo, `${ws.branch}:refs/heads/run`);
+      fetchFloor[count].push(performance.now() - t0);
+      await rm(target, { recursive: true, force: true });
+    }
+  }
+
   report(SUITE, [
+    ...[1, 10, 100].flatMap((count) => [
+      { name: `release bringing back ${count} commit(s)`, unit: "ms", samples: bringBack[count], floor: `raw git fetch of ${count} commit(s)` },
+      { name: `raw git fetch of ${count} commit(s)`, unit: "ms", samples: fetchFloor[count] },
+    ]),
     { name: `acquire+release via plugin (${FILES} files)`, unit: "ms", samples: plugin, floor: `raw git worktree add+remove (${FILES} files)`, target: "<= 1.10x floor" },
     { name: `raw git worktree add+remove (${FILES} files)`, unit: "ms", samples: raw },
     { name: "acquire from the pool (bases differ by 5 files)", unit: "ms", samples: reusedAcquire, floor: "fresh acquire", target: "<= 0.20x floor" },

@@ -36,6 +36,12 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
   const problems: string[] = [];
   const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: meta.slug });
   const incoming = `refs/corral/incoming/${quarantine.path.split("/").pop()}`;
+  let fetched = false;
+  const bringBack = async (commit: string): Promise<string | undefined> => {
+    fetched = true;
+    const transferred = await quarantine.transfer(meta.root, commit, incoming);
+    return transferred.ok ? undefined : `The run's commits did not pass verification, so they were not brought back: ${transferred.reason}`;
+  };
   try {
     // Where the user's ref is now: the base (the agent wrote only its own git dir), or, without a
     // run git dir, wherever the agent moved it.
@@ -44,20 +50,21 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     // The agent's commits cross first: a failed transfer leaves the branch at the base, and the work
     // tree (which still holds the changes) then counts as uncommitted, so it is kept, not lost.
     if (tip !== from) {
-      const failed = await bringBack(quarantine, meta.root, tip, incoming);
+      const failed = await bringBack(tip);
       if (failed) {
         problems.push(failed);
         tip = from;
       }
     }
-    const tipTree = (await quarantine.treeOf(tip)) ?? (await quarantine.treeOf(from))!;
-    const snapshot = readWorkTree ? await quarantine.snapshot(workspace.path, join(meta.gitDir, "index")) : { tree: tipTree, index: undefined, unreadable: [] };
-    let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree, snapshot.tree)), ...snapshot.unreadable];
-    const nested = readWorkTree ? await nestedRepositories(quarantine, workspace.path, snapshot.tree) : [];
+    const [tipTree, baseTree] = await quarantine.treesOf([tip, base]);
+    const snapshot = readWorkTree ? await quarantine.snapshot(workspace.path, join(meta.gitDir, "index")) : { tree: tipTree!, index: undefined, unreadable: [] };
+    let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree!, snapshot.tree)), ...snapshot.unreadable];
+    // Repositories nested in the work tree show as gitlinks among what changed since the base.
+    const nested = readWorkTree && snapshot.tree !== baseTree ? await nestedRepositories(quarantine, workspace.path, baseTree!, snapshot.tree) : [];
     let wip: Collected["wip"];
     if (dirty.length && !snapshot.unreadable.length && options.uncommitted === "commit" && branch) {
       const made = await commitSnapshot(quarantine, meta, snapshot.tree, tip);
-      const failed = await bringBack(quarantine, meta.root, made, incoming);
+      const failed = await bringBack(made);
       if (failed) problems.push(`The uncommitted changes could not be saved as a WIP commit: ${failed}`);
       else {
         wip = { sha: made, files: dirty.length };
@@ -67,7 +74,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     }
     if (tip !== from && branch) {
       const swapped = await swapRef(meta.root, `refs/heads/${branch}`, tip, from, { incomingRef: incoming, message: `corral: run ${meta.runId}` });
-      if (!swapped.ok) {
+      if (swapped.ok) fetched = false; // the transaction dropped the incoming ref
+      else {
         problems.push(`The branch ${branch} moved while the run worked, so the run's commits were not put on it (${swapped.reason}); they are kept at ${await keepAside(meta, incoming)}.`);
         tip = from;
       }
@@ -75,8 +83,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
       // A detached run: its HEAD, in corral's admin dir, keeps the commits reachable.
       await git(["update-ref", "--no-deref", "HEAD", tip], { cwd: meta.root, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
     }
-    await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
-    const finalTree = (await quarantine.treeOf(tip)) ?? tipTree;
+    if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    const finalTree = wip ? snapshot.tree : ((await quarantine.treesOf([tip]))[0] ?? tipTree!);
     return {
       tip,
       dirty,
@@ -87,13 +95,13 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
         if (!snapshot.index) return;
         // From the snapshot (stat data fresh for every file) to `tip`'s tree: unchanged files keep their
         // stat data, so the user's first `git status` there is quick and shows exactly the run's leftovers.
-        await quarantine.git(["read-tree", "-m", snapshot.tree, finalTree], { index: snapshot.index });
+        if (finalTree !== snapshot.tree) await quarantine.git(["read-tree", "-m", snapshot.tree, finalTree], { index: snapshot.index });
         await rename(snapshot.index, join(meta.gitDir, "index"));
       },
       dispose: () => quarantine.dispose(),
     };
   } catch (error) {
-    await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
     await quarantine.dispose();
     throw error;
   }
@@ -107,7 +115,8 @@ export async function previewUncommitted(workspace: Workspace, meta: WorktreeMet
   const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: `${meta.slug}-preview` });
   try {
     const tip = await runTip(quarantine, workspace, meta, []);
-    const tree = (await quarantine.treeOf(tip)) ?? (await quarantine.treeOf(workspace.baseCommit!))!;
+    const [tipTree, baseTree] = await quarantine.treesOf([tip, workspace.baseCommit!]);
+    const tree = (tipTree ?? baseTree)!;
     const snapshot = await quarantine.snapshot(workspace.path, join(meta.gitDir, "index"));
     return [...(snapshot.tree === tree ? [] : await quarantine.changedPaths(tree, snapshot.tree)), ...snapshot.unreadable];
   } finally {
@@ -133,22 +142,15 @@ async function runTip(quarantine: Quarantine, workspace: Workspace, meta: Worktr
   return base;
 }
 
-/** Gitlinks of `tree` that have a `.git` in the work tree: repositories the agent made or checked out there. */
-async function nestedRepositories(quarantine: Quarantine, workTree: string, tree: string): Promise<string[]> {
-  const r = await quarantine.git(["ls-tree", "-r", "-z", tree]);
-  const gitlinks = r.stdout
-    .split("\0")
-    .filter((entry) => entry.startsWith("160000 "))
-    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+/** Gitlinks added or changed since `baseTree` that have a `.git` in the work tree: repositories the agent made there. */
+async function nestedRepositories(quarantine: Quarantine, workTree: string, baseTree: string, tree: string): Promise<string[]> {
+  // --raw -z: ":<old mode> <new mode> <old> <new> <status>\0<path>\0" per change.
+  const fields = (await quarantine.git(["diff-tree", "-r", "-z", "--no-renames", "--raw", baseTree, tree])).stdout.split("\0");
+  const gitlinks: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.split(" ")[1] === "160000") gitlinks.push(fields[i + 1]!);
   const found: string[] = [];
   for (const path of gitlinks) if (await lstat(join(workTree, path, ".git")).catch(() => undefined)) found.push(path);
   return found;
-}
-
-/** The transfer into `incoming`; the reason when it failed. */
-async function bringBack(quarantine: Quarantine, repo: string, commit: string, incoming: string): Promise<string | undefined> {
-  const transferred = await quarantine.transfer(repo, commit, incoming);
-  return transferred.ok ? undefined : `The run's commits did not pass verification, so they were not brought back: ${transferred.reason}`;
 }
 
 /** A WIP commit of the work tree's snapshot on top of `parent`, by the user's identity (or corral's). */

@@ -60,11 +60,11 @@ export async function finish(
 ): Promise<Workspace> {
   const { repo, request } = plan;
   const gitDir = await worktreeGitDir(made.path);
-  const objectFormat = await repoObjectFormat(repo.root);
+  let objectFormat: "sha1" | "sha256" | undefined;
   const runGitDir = request.sandboxed === false ? undefined : runGitDirFor(repo, made.slug);
   try {
     if (runGitDir) {
-      await createRunGitDir({
+      ({ objectFormat } = await createRunGitDir({
         path: runGitDir,
         repo: repo.root,
         sourceGitDir: gitDir,
@@ -74,8 +74,9 @@ export async function finish(
         mountTargets: [SHARED_OBJECTS],
         // Other runs' branches are theirs: not even their names are shown.
         ...(plan.branchPrefix ? { hideRefs: [`refs/heads/${plan.branchPrefix}`] } : {}),
-      });
+      }));
     }
+    objectFormat ??= await repoObjectFormat(repo.root);
     await writeStatus(repo, { ...made.status, path: made.path, gitDir, ...(runGitDir ? { runGitDir } : {}), state: "active" });
     const meta: WorktreeMeta = {
       slug: made.slug,

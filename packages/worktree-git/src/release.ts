@@ -84,8 +84,8 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
       }
     }
     if (removed) {
-      await unlock(workspace.path, repo.root);
       // Clean by corral's own reading above; git's own check would enter nested repositories.
+      // (--force twice also removes a locked worktree.)
       const r = await git(["worktree", "remove", "--force", "--force", workspace.path], { cwd: repo.root, allowFailure: true });
       if (r.exitCode !== 0) {
         throw new WorktreeRemovalError(`git could not remove the worktree ${workspace.path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });

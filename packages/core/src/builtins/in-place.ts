@@ -6,7 +6,7 @@ import { git } from "../git.js";
 import type { Commit, Isolation, ReleaseResult, Workspace } from "../isolation.js";
 import { defineIsolation } from "../plugin.js";
 import { EMPTY_TREE, Quarantine, swapRef } from "../quarantine.js";
-import { borrowedObjectMounts, createRunGitDir, repoObjectFormat, SHARED_OBJECTS } from "../run-git-dir.js";
+import { borrowedObjectMounts, createRunGitDir, SHARED_OBJECTS } from "../run-git-dir.js";
 import type { GitMount } from "../sandbox.js";
 import { CORE_VERSION } from "../version.js";
 
@@ -62,7 +62,6 @@ export const inPlaceIsolation = defineIsolation({
       };
       // The agent sees the host as it is: it works in the real .git, and the commits are read from there.
       if (!sandboxed) return describe({ path: top, cwd, repoRoot: top, gitMounts: [], meta: { inPlace: true, plain: true } });
-      const objectFormat = await repoObjectFormat(top);
       const runGitDir = join(commonDir, "corral", "gitdirs", runId.replace(/[^A-Za-z0-9_.-]/g, "_"));
       const dotGit = join(top, ".git");
       const dotGitIsDir = (await lstat(dotGit)).isDirectory();
@@ -72,7 +71,7 @@ export const inPlaceIsolation = defineIsolation({
       const gitDirInSandbox = dotGitIsDir ? dotGit : gitDir;
       const modules = join(commonDir, "modules");
       const hasModules = dotGitIsDir && !!(await stat(modules).catch(() => undefined))?.isDirectory();
-      await createRunGitDir({
+      const { objectFormat } = await createRunGitDir({
         path: runGitDir,
         repo: top,
         sourceGitDir: gitDir,
