@@ -247,6 +247,43 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
           expect((await git(["fsck", "--full", "--strict"], { cwd: dir, allowFailure: true })).exitCode).toBe(0);
         });
 
+        it("the user's own git maintenance while the agent works (gc, pack-refs, commits) breaks nothing", async (ctx) => {
+          ready(ctx);
+          const { dir } = await repository();
+          const step = (n: number) => `echo step${n} > step${n}.txt && git add step${n}.txt && git commit -q -m "step ${n}" && echo done-${n} && while [ ! -e go-${n} ]; do sleep 0.1; done; rm -f go-${n}`;
+          let workspace = "";
+          const maintenance: Promise<unknown>[] = [];
+          const outcome = run({
+            agent: commandAgent.configure({ argv: ["sh", "-c", [step(1), step(2), step(3)].join(" && ")] }),
+            sandbox,
+            ...(isolation() ? { isolation: isolation()! } : {}),
+            cwd: dir,
+            prompt: "work",
+            env: { ...AUTHOR, ...options.env },
+            handleProcessSignals: false,
+            idleTimeout: 120,
+            onEvent: (event) => {
+              if (event.type === "workspace.ready") workspace = event.path;
+              if (event.type !== "agent" || event.event.type !== "text" || !event.event.text.startsWith("done-")) return;
+              const n = event.event.text.slice("done-".length);
+              // Between the agent's commits the user runs the maintenance git runs by itself, and commits.
+              maintenance.push(
+                (async () => {
+                  await git(["gc", "--quiet", "--prune=now"], { cwd: dir });
+                  await git(["pack-refs", "--all"], { cwd: dir });
+                  if (mode === "worktree") await git(["commit", "-q", "--allow-empty", "-m", `user ${n}`], { cwd: dir, env: AUTHOR });
+                  await writeFile(join(workspace, `go-${n}`), "");
+                })(),
+              );
+            },
+          });
+          const result = await outcome;
+          await Promise.all(maintenance);
+          expect(result.commits.map((c) => c.subject)).toEqual(["step 1", "step 2", "step 3"]);
+          expect(await userGit(dir, "show", `${result.branch!}:step3.txt`)).toBe("step3");
+          expect((await git(["fsck", "--no-dangling"], { cwd: dir, allowFailure: true })).exitCode).toBe(0);
+        });
+
         it("the .git the agent sees cannot be renamed, replaced or repointed", async (ctx) => {
           ready(ctx);
           const { dir } = await repository();
