@@ -6,7 +6,7 @@ import { defineAgent, packageVersion, type Agent } from "@corral/core";
 import { claudeCommand } from "./command.js";
 import { claudeOptions, type ClaudeOptionsInput } from "./options.js";
 import { createClaudeParser } from "./parser.js";
-import { CLAUDE_CREDENTIALS, CLAUDE_PASSTHROUGH, claudeSetup } from "./setup.js";
+import { CLAUDE_CREDENTIALS, CLAUDE_PASSTHROUGH, claudeApi, claudeSetup } from "./setup.js";
 
 /** The `claude` agent plugin. */
 export const claudeAgent = defineAgent({
@@ -19,6 +19,7 @@ export const claudeAgent = defineAgent({
     name: "claude",
     env: { credentials: [...CLAUDE_CREDENTIALS], passthrough: [...CLAUDE_PASSTHROUGH] },
     setup: (input) => claudeSetup(options, input),
+    api: claudeApi,
     command: (input) => claudeCommand(options, input),
     parser: createClaudeParser,
   }),

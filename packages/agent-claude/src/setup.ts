@@ -1,4 +1,4 @@
-import { MissingCredentialsError, type AgentSetupInput } from "@corral/core";
+import { apiHostRule, MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
 import type { ClaudeOptions } from "./options.js";
 
 /** Env vars Claude Code authenticates with; any one is enough. Their values are redacted everywhere. */
@@ -30,4 +30,30 @@ export function claudeSetup(options: ClaudeOptions, { env }: AgentSetupInput): R
   // Claude Code refuses bypass mode as root unless told it is sandboxed; corral's sandbox is that sandbox.
   if (options.permissionMode === "bypassPermissions" && env.IS_SANDBOX === undefined) extra.IS_SANDBOX = "1";
   return extra;
+}
+
+/** Where Claude Code sends its requests when ANTHROPIC_BASE_URL does not say otherwise. */
+export const ANTHROPIC_API = "https://api.anthropic.com";
+
+/**
+ * Claude Code's API: the host a network allowlist must let through, and, for an API key or auth
+ * token (not an OAuth login), a gateway that keeps it on the host (`x-api-key`, or a bearer token).
+ */
+export function claudeApi(env: Record<string, string>): AgentApi {
+  const upstream = env.ANTHROPIC_BASE_URL || ANTHROPIC_API;
+  const keyEnv = env.ANTHROPIC_API_KEY ? "ANTHROPIC_API_KEY" : env.ANTHROPIC_AUTH_TOKEN ? "ANTHROPIC_AUTH_TOKEN" : undefined;
+  return {
+    hosts: [apiHostRule(upstream)],
+    ...(keyEnv
+      ? {
+          gateway: {
+            name: "anthropic",
+            upstream,
+            keyEnv,
+            baseUrlEnv: "ANTHROPIC_BASE_URL",
+            headers: (key: string): Record<string, string> => (keyEnv === "ANTHROPIC_API_KEY" ? { "x-api-key": key } : { authorization: `Bearer ${key}` }),
+          },
+        }
+      : {}),
+  };
 }

@@ -6,7 +6,7 @@ import { defineAgent, packageVersion, type Agent } from "@corral/core";
 import { codexCommand } from "./command.js";
 import { codexOptions, type CodexOptionsInput } from "./options.js";
 import { createCodexParser } from "./parser.js";
-import { codexSetup } from "./setup.js";
+import { codexApi, codexSetup } from "./setup.js";
 import { ThreadUsage } from "./usage.js";
 
 /** The `codex` agent plugin. */
@@ -24,6 +24,7 @@ export const codexAgent = defineAgent({
       name: "codex",
       env: { credentials: [options.envKey], passthrough: ["OPENAI_BASE_URL"] },
       setup: (input) => codexSetup(options, input),
+      api: (env) => codexApi(options, env),
       command: (input) => {
         resuming = input.resumeSessionId;
         return codexCommand(options, input);

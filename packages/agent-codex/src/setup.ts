@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MissingCredentialsError, type AgentSetupInput } from "@corral/core";
+import { apiHostRule, MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
 import { OPENAI_BASE_URL, type CodexOptions } from "./options.js";
 
 /** The provider id corral writes into the per-run config.toml. */
@@ -43,13 +43,14 @@ export function codexConfig(options: CodexOptions, baseUrl: string): string {
  * per-run HOME and returns the env every exec gets. TMPDIR moves inside the HOME too: codex
  * refuses to set up its helpers when CODEX_HOME lies under TMPDIR (as /tmp/corral-home-… would).
  */
-export async function codexSetup(options: CodexOptions, { env, home }: AgentSetupInput): Promise<Record<string, string>> {
+export async function codexSetup(options: CodexOptions, { env, home, apiBaseUrl }: AgentSetupInput): Promise<Record<string, string>> {
   if (!env[options.envKey]) {
     throw new MissingCredentialsError(`The codex agent needs an API key in ${options.envKey}, but it is not set.`, {
       hint: `Export ${options.envKey} before running corral${options.envKey === "OPENAI_API_KEY" ? "" : " (the envKey option names it)"}.`,
     });
   }
-  const baseUrl = options.baseUrl ?? env.OPENAI_BASE_URL ?? OPENAI_BASE_URL;
+  // With the credentials gateway, codex talks to corral's gateway, which holds the key and knows the real API.
+  const baseUrl = apiBaseUrl ?? codexUpstream(options, env);
   const codexHome = join(home, ".codex");
   const tmp = join(home, "tmp");
   await mkdir(codexHome, { recursive: true, mode: 0o700 });
@@ -60,4 +61,18 @@ export async function codexSetup(options: CodexOptions, { env, home }: AgentSetu
 
 function tomlEscape(text: string): string {
   return text.replace(/["\\]/g, "");
+}
+
+/** The API codex talks to: the `baseUrl` option, else OPENAI_BASE_URL, else OpenAI's. */
+export function codexUpstream(options: CodexOptions, env: Record<string, string>): string {
+  return options.baseUrl ?? env.OPENAI_BASE_URL ?? OPENAI_BASE_URL;
+}
+
+/** Codex's API: the host a network allowlist must let through, and a gateway that keeps its key on the host (a bearer token). */
+export function codexApi(options: CodexOptions, env: Record<string, string>): AgentApi {
+  const upstream = codexUpstream(options, env);
+  return {
+    hosts: [apiHostRule(upstream)],
+    gateway: { name: "openai", upstream, keyEnv: options.envKey, headers: (key: string) => ({ authorization: `Bearer ${key}` }) },
+  };
 }

@@ -48,6 +48,31 @@ export interface AgentSetupInput {
   env: Record<string, string>;
   /** The per-run HOME on the host (0700); files written here are visible inside the sandbox. */
   home: string;
+  /**
+   * Set when the run keeps the API key on the host (`credentials: "gateway"`): the base URL the CLI
+   * MUST send its API requests to (corral's gateway, which adds the key). The key env var then holds
+   * a placeholder.
+   */
+  apiBaseUrl?: string;
+}
+
+/** Where an agent's API is, so a network allowlist lets it through and its key can stay on the host. */
+export interface AgentApi {
+  /** Allowlist rules for what the CLI must reach (its API's host and port, from the base URL it will use). */
+  hosts: string[];
+  /** How corral's gateway can hold the key instead of the sandbox. */
+  gateway?: {
+    /** A short name (a URL path segment), e.g. `anthropic`. */
+    name: string;
+    /** The real API's base URL, where the gateway forwards to. */
+    upstream: string;
+    /** The env var that holds the key (on the host; inside, a placeholder). */
+    keyEnv: string;
+    /** The env var the CLI reads its base URL from, if it has one (set to the gateway's URL). */
+    baseUrlEnv?: string;
+    /** The request headers that carry the key. */
+    headers(key: string): Record<string, string>;
+  };
 }
 
 /** An agent: knows one CLI. It builds argv and parses output; it never spawns anything itself. */
@@ -63,6 +88,8 @@ export interface Agent {
    * MissingCredentialsError before anything is spawned. Returns env to add to every exec.
    */
   setup?(input: AgentSetupInput): Promise<Record<string, string> | void> | Record<string, string> | void;
+  /** Its API, from the env it will run with: what a network allowlist must let through, and the credentials gateway. */
+  api?(env: Record<string, string>): AgentApi | undefined;
   command(input: AgentCommandInput): AgentCommand;
   parser(): AgentParser;
 }

@@ -29,6 +29,10 @@ export type RunEventBody =
   | { type: "commits"; commits: Commit[] }
   | { type: "workspace.released"; result: ReleaseResult }
   | { type: "log"; level: "info" | "warn"; message: string }
+  /** A connection the egress proxy let through (when it ended, with its bytes). */
+  | { type: "network.allowed"; host: string; port: number; protocol: string; rule?: string; bytesOut: number; bytesIn: number; error?: string }
+  /** A connection the egress proxy refused, with why and the rule that would allow it. */
+  | { type: "network.denied"; host: string; port: number; protocol: string; rule?: string; reason: string; allowWith?: string }
   | {
       type: "run.finished";
       status: RunStatus;

@@ -3,14 +3,16 @@
  * Display), the plugin registry, the run loop, events, errors, and the built-in `host` sandbox,
  * `in-place` isolation and `command` agent.
  */
-export type { Agent, AgentCommand, AgentCommandInput, AgentEvent, AgentParser, AgentSetupInput } from "./agent.js";
+export type { Agent, AgentApi, AgentCommand, AgentCommandInput, AgentEvent, AgentParser, AgentSetupInput } from "./agent.js";
 export type {
   Availability,
   ExecOptions,
   ExecResult,
   GitMount,
   Mount,
-  NetworkPolicy,
+  ProxyNetwork,
+  SandboxNetwork,
+  SandboxNetworkMode,
   ResourceLimits,
   Sandbox,
   SandboxCapabilities,
@@ -18,6 +20,11 @@ export type {
   SandboxSpec,
 } from "./sandbox.js";
 export { networkMode, orderGitMounts } from "./sandbox.js";
+export { DEFAULT_PORTS, decide, parsePolicy, parseRule, ruleFor } from "./network/policy.js";
+export type { AllowlistPolicy, Decision, EgressRule, NetworkPolicy, ParsedPolicy } from "./network/policy.js";
+export { EgressProxy, GATEWAY_PREFIX } from "./network/proxy.js";
+export { apiHostRule, GATEWAY_PLACEHOLDER, PROXY_PORTS } from "./run/network.js";
+export type { EgressProxyOptions, EgressRecord, Gateway } from "./network/proxy.js";
 export type { AcquireRequest, Commit, Isolation, ReleaseOptions, ReleaseResult, Workspace } from "./isolation.js";
 export type { Display } from "./display.js";
 export type { RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus } from "./events.js";

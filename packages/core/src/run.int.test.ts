@@ -232,7 +232,9 @@ describe("run loop with real processes", () => {
   it("the host sandbox refuses a network policy or limits it cannot enforce (fail closed)", async () => {
     const dir = await tempDir();
     const none = await (await runIn(dir, { agent: sh("touch ran"), network: "none" })).promise.catch((e: unknown) => e);
-    expect(none).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining('network "none"') });
+    expect(none).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining('network policy "none"') });
+    const allowlist = await (await runIn(dir, { agent: sh("touch ran"), network: { allow: ["example.com"] } })).promise.catch((e: unknown) => e);
+    expect(allowlist).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("cannot enforce the network allowlist") });
     const limited = await (await runIn(dir, { agent: sh("touch ran"), limits: { memoryMb: 64, wallSeconds: 5 } })).promise.catch((e: unknown) => e);
     expect(limited).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("limits.memoryMb, limits.wallSeconds") });
     expect(existsSync(join(dir, "ran"))).toBe(false);

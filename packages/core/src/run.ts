@@ -17,7 +17,9 @@ import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { buildEnv, definedEnv } from "./run/env.js";
 import { abortReason, runIteration, type IterationContext, type IterationOutcome } from "./run/iteration.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions, type Settings } from "./run/settings.js";
-import type { Mount, NetworkPolicy, ResourceLimits, Sandbox, SandboxHandle } from "./sandbox.js";
+import type { NetworkPolicy } from "./network/policy.js";
+import { startNetwork, type RunNetwork } from "./run/network.js";
+import type { Mount, ResourceLimits, Sandbox, SandboxHandle } from "./sandbox.js";
 import { runTempDir } from "./temp.js";
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
@@ -66,7 +68,13 @@ export interface RunOptions<T = undefined> {
   /** Where agent-declared credentials are read from. Default process.env. */
   hostEnv?: Record<string, string | undefined>;
   mounts?: Mount[];
+  /**
+   * What the sandbox may reach: `"none"`, `"host"` (default for now), or `{ allow: [...], deny?, hosts? }`,
+   * enforced by corral's egress proxy, with the agent's API added. See docs/network.md.
+   */
   network?: NetworkPolicy;
+  /** `gateway`: the agent's API key stays on the host; corral's gateway adds it to each request (needs an allowlist). Default `env`. */
+  credentials?: "env" | "gateway";
   limits?: ResourceLimits;
   /** Commands around the run: on the host in the new workspace, or inside the sandbox. */
   hooks?: Hooks;
@@ -94,6 +102,7 @@ export interface RunResult<T = undefined> {
 /** What a run holds while it lives; shutdown gives back whatever is set, in one order. */
 interface Held {
   home?: string;
+  network?: RunNetwork;
   workspace?: Workspace;
   handle?: SandboxHandle;
 }
@@ -146,7 +155,11 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       env[RUN_ID_ENV] = runId;
       held.home = await runTempDir("home", runId);
       env.HOME = held.home;
-      const agentEnv = (await agent.setup?.({ env: { ...env }, home: held.home })) ?? {};
+      // Network: the sandbox's only way out is the run's egress proxy, when the policy is an allowlist.
+      const network = (held.network = await startNetwork({ policy: options.network ?? "host", credentials: options.credentials ?? "env", sandbox, agent, env, runId, emit }));
+      for (const name of network.unset) delete env[name];
+      Object.assign(env, network.env);
+      const agentEnv = (await agent.setup?.({ env: { ...env }, home: held.home, ...(network.apiBaseUrl ? { apiBaseUrl: network.apiBaseUrl } : {}) })) ?? {};
       Object.assign(env, agentEnv);
 
       const availability = await sandbox.check();
@@ -180,7 +193,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
         mounts: options.mounts ?? [],
         env,
         inheritedEnv: ["PATH", "LANG"].filter((key) => options.env?.[key] === undefined && agentEnv[key] === undefined),
-        network: options.network ?? "host",
+        network: network.spec,
         limits: options.limits ?? {},
       }));
       emit({ type: "sandbox.ready", sandbox: sandbox.name, id: handle.id });
@@ -362,6 +375,7 @@ async function shutdown(
     else emit({ type: "log", level: "warn", message: `${what}: ${e.message}` });
   };
   if (held.handle) await held.handle.close().catch((error: unknown) => fail("Could not close the sandbox", error));
+  if (held.network) await held.network.close().catch((error: unknown) => fail("Could not stop the egress proxy", error));
   let release: ReleaseResult | undefined;
   if (held.workspace) {
     const workspace = held.workspace;

@@ -12,14 +12,25 @@ export interface Mount {
 }
 
 /**
- * Network policy. A string for the common cases; the object form leaves room for later
- * policies (e.g. `{ mode: "allowlist", domains: [...] }`) without breaking existing configs.
+ * The network a sandbox gives its commands. `host`: the host's, loopback included. `none`: only a
+ * loopback of their own. `proxy`: only a loopback of their own, on which `ports.http` and
+ * `ports.socks` lead to corral's egress proxy listening on the host's unix socket `socket` — their
+ * only way out (the run's allowlist is enforced there). `bridge`: the container engine's bridge.
  */
-export type NetworkPolicy = "host" | "none" | "bridge" | { mode: "host" | "none" | "bridge" };
+export type SandboxNetwork = "host" | "none" | "bridge" | ProxyNetwork;
 
-export function networkMode(policy: NetworkPolicy | undefined): "host" | "none" | "bridge" {
-  if (!policy) return "host";
-  return typeof policy === "string" ? policy : policy.mode;
+/** `proxy` mode: where the egress proxy listens on the host, and the loopback ports that lead to it inside. */
+export interface ProxyNetwork {
+  mode: "proxy";
+  socket: string;
+  ports: { http: number; socks: number };
+}
+
+export type SandboxNetworkMode = "host" | "none" | "bridge" | "proxy";
+
+export function networkMode(network: SandboxNetwork | undefined): SandboxNetworkMode {
+  if (!network) return "host";
+  return typeof network === "string" ? network : network.mode;
 }
 
 export interface ResourceLimits {
@@ -77,7 +88,7 @@ export interface SandboxSpec {
    * did not set them. A sandbox with its own filesystem (a container image) should keep its own values.
    */
   inheritedEnv?: string[];
-  network: NetworkPolicy;
+  network: SandboxNetwork;
   limits: ResourceLimits;
 }
 
@@ -118,6 +129,8 @@ export interface SandboxCapabilities {
    * hand out the checkout as it is, since no git dir of the run's own could be shown in its place.
    */
   filesystem: "isolated" | "host";
+  /** The network modes it enforces; a run asking for another fails before it starts. Default `["host", "none"]`. */
+  network?: SandboxNetworkMode[];
 }
 
 /** A sandbox provider: a plugin instance with its options applied. */

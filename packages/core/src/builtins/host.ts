@@ -19,7 +19,7 @@ export const hostSandbox = defineSandbox({
   options: z.object({}).strict(),
   create: (): Sandbox => ({
     name: "host",
-    capabilities: { filesystem: "host" },
+    capabilities: { filesystem: "host", network: ["host"] },
     check: async () => ({ available: true, detail: "no isolation" }),
     create: async (spec) => {
       // Fail closed: the host sandbox cannot enforce a network policy or limits, so it refuses them.

@@ -79,7 +79,8 @@ export function planContainer(spec: SandboxSpec, options: ContainerOptions, cont
     capDrop: [...options.capDrop],
     capAdd: [...options.capAdd],
     noNewPrivileges: options.noNewPrivileges,
-    network: networkMode(spec.network),
+    // proxy: the container has no network of its own; the plugin bridges the proxy's ports into it.
+    network: networkMode(spec.network) === "proxy" ? "none" : (networkMode(spec.network) as "host" | "none" | "bridge"),
     ...(memoryMb ? { memoryBytes: memoryMb * 1024 * 1024, memorySwapBytes: memoryMb * 1024 * 1024 } : {}),
     ...(cpuPercent ? { nanoCpus: Math.round((cpuPercent / 100) * 1e9) } : {}),
     ...(pids ? { pidsLimit: pids } : {}),

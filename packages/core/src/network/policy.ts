@@ -12,6 +12,8 @@ export type NetworkPolicy = "none" | "host" | AllowlistPolicy;
 export interface AllowlistPolicy {
   allow: string[];
   deny?: string[];
+  /** Names with fixed addresses, like /etc/hosts for the proxy (an internal host without DNS; a test upstream). */
+  hosts?: Record<string, string>;
 }
 
 /** One parsed rule, with the text the user wrote (denials name it, and the flag that would allow a host). */

@@ -130,6 +130,10 @@ export class EgressProxy {
     } catch {
       return this.#refuseHttp(client, { host: headers.host ?? "", port: 0, protocol: "http", reason: "not a proxy request (an absolute http:// URL or CONNECT was expected)" }, 400);
     }
+    // A tool that sends even loopback through the proxy reaches the gateway as an absolute URL.
+    if (url.pathname.startsWith(GATEWAY_PREFIX) && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
+      return this.#gateway(client, method, `${url.pathname}${url.search}`, version, headers, rest);
+    }
     if (url.protocol !== "http:") return this.#refuseHttp(client, { host: url.hostname, port: Number(url.port) || 443, protocol: "http", reason: `${url.protocol} requests go through CONNECT` }, 400);
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const port = Number(url.port) || 80;
