@@ -48,8 +48,12 @@ describe("sandboxArgs", () => {
   });
 
   it("each default can be switched off", () => {
-    const args = sandboxArgs(spec, options({ newSession: false, dieWithParent: false, dropCapabilities: false, namespaces: { user: false, pid: false, ipc: false, uts: false, cgroup: false } }), "/tmp/x");
-    expect(args.filter((a) => a.startsWith("--unshare") || ["--new-session", "--die-with-parent", "--cap-drop"].includes(a))).toEqual([]);
+    const args = sandboxArgs(spec, options({ newSession: false, dieWithParent: false, dropCapabilities: false, seccomp: false, namespaces: { user: false, pid: false, ipc: false, uts: false, cgroup: false } }), "/tmp/x");
+    expect(args.filter((a) => a.startsWith("--unshare") || ["--new-session", "--die-with-parent", "--cap-drop", "--seccomp"].includes(a))).toEqual([]);
+  });
+
+  it("loads the seccomp filter from fd 3 by default", () => {
+    expect(sandboxArgs(spec, options(), "/tmp/x").join(" ")).toContain("--seccomp 3");
   });
 
   it("network none unshares the network", () => {

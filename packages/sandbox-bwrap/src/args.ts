@@ -49,8 +49,13 @@ export function isolationArgs(options: BwrapOptions, network: "host" | "none" | 
     ...(options.dieWithParent ? ["--die-with-parent"] : []),
     ...(options.newSession ? ["--new-session"] : []),
     ...(options.dropCapabilities ? ["--cap-drop", "ALL"] : []),
+    // The filter comes on fd 3 (see seccomp.ts); bwrap loads it after its own setup.
+    ...(options.seccomp ? ["--seccomp", String(SECCOMP_FD)] : []),
   ];
 }
+
+/** The file descriptor bwrap reads the seccomp program from. */
+export const SECCOMP_FD = 3;
 
 type Kind = "dir" | "file" | "symlink" | "missing";
 function kindOf(path: string): Kind {

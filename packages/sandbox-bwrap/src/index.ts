@@ -7,6 +7,7 @@ import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
 import { bwrapOptions, type BwrapOptions, type BwrapOptionsInput } from "./options.js";
+import { hostSeccompProgram } from "./seccomp.js";
 
 let nextId = 0;
 
@@ -50,6 +51,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   }
   const id = `bwrap-${spec.runId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}-${++nextId}`;
   const chosen = await chooseLimitStrategy(spec.limits, { strategy: options.limitStrategy, bestEffort: options.bestEffortLimits });
+  const seccomp = options.seccomp ? hostSeccompProgram().program : undefined;
   const tmpDir = await mkdtemp(join(tmpdir(), "corral-bwrap-tmp-"));
   let applied: AppliedLimits | undefined;
   try {
@@ -58,7 +60,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
       const inForce = await chosen.strategy.apply(spec.limits, id, chosen.enforces);
       applied = { ...inForce, enforced: inForce.enforced.filter((name) => spec.limits[name] !== undefined), notEnforced: chosen.notEnforced };
     }
-    return new BwrapSandboxHandle({ id, spec, bwrap: availability.bwrap!, args, tmpDir, ...(applied ? { applied } : {}) });
+    return new BwrapSandboxHandle({ id, spec, bwrap: availability.bwrap!, args, tmpDir, ...(seccomp ? { seccomp } : {}), ...(applied ? { applied } : {}) });
   } catch (error) {
     await applied?.release().catch(() => {});
     await rm(tmpDir, { recursive: true, force: true });
@@ -71,3 +73,4 @@ export { BwrapSandboxHandle, type LimitsInForce } from "./handle.js";
 export { bwrapOptions, LIMIT_STRATEGIES, type BwrapOptions, type BwrapOptionsInput, type LimitStrategyName } from "./options.js";
 export { detectLimitStrategies, chooseLimitStrategy, type LimitName, type LimitStrategyReport } from "./limits.js";
 export { sandboxArgs, isolationArgs } from "./args.js";
+export { SECCOMP_RULES, seccompProgram, type SeccompArch, type SeccompRule } from "./seccomp.js";

@@ -45,6 +45,11 @@ export const bwrapOptions = z
       .default({ user: true, pid: true, ipc: true, uts: true, cgroup: true }),
     /** `--cap-drop ALL`: no capabilities inside, even when corral runs as root. */
     dropCapabilities: z.boolean().default(true),
+    /**
+     * The default seccomp filter: no new user namespaces, no mount, keyrings, bpf, perf, userfaultfd,
+     * kexec or kernel modules, no TIOCSTI/TIOCLINUX (see docs/sandbox-bwrap.md). `false` runs without it.
+     */
+    seccomp: z.boolean().default(true),
     /** Mount the workspace's own `.git/config` and `.git/hooks` read-only (agents must not plant hooks). */
     protectGitConfig: z.boolean().default(true),
     /** Which mechanism enforces `limits`; `auto` takes the strongest that works. */

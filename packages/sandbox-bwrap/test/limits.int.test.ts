@@ -28,7 +28,7 @@ describe.runIf(run)("bwrap resource limits", () => {
 
   it("check() names the mechanism in force", async () => {
     const availability = await sandbox().check();
-    expect(availability.available && availability.detail).toMatch(/^bubblewrap \S+ at \/\S+; (limits via (systemd-run|cgroup-v2|cgroup-v1|prlimit) \(|no limit mechanism)/);
+    expect(availability.available && availability.detail).toMatch(/^bubblewrap \S+ at \/\S+; (limits via (systemd-run|cgroup-v2|cgroup-v1|prlimit) \(|no limit mechanism).*; seccomp filter on \((x86_64|aarch64)\)$/);
     for (const report of reports) expect(report.available ? report.enforces.length >= 0 : !!report.reason).toBe(true);
   });
 

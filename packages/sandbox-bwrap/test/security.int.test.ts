@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { homedir } from "node:os";
@@ -13,6 +13,55 @@ import { createBwrapSandbox as sandbox } from "../src/index.js";
 const available = (await sandbox().check()).available;
 const run = requireTool(available, "bwrap is not usable here (apt-get install bubblewrap; user namespaces on)");
 const hasScript = await hasCommand("script");
+const hasCc = await hasCommand("cc");
+
+/**
+ * Makes raw syscalls inside the sandbox by the kernel headers' numbers (perl's syscall.ph, not our
+ * table) and prints `label errno` (or `label ok`). Each argument is `label syscall arg…`.
+ */
+const SYSCALLS_PL = `require "syscall.ph"; use POSIX ();
+for (@ARGV) {
+  my ($label, $sys, @args) = split / /;
+  my $nr = eval "&SYS_$sys"; defined $nr or do { print "$label missing\n"; next };
+  $! = 0;
+  my $r = syscall($nr, map { $_ + 0 } @args);
+  POSIX::_exit(0) if $r == 0 && $sys eq "clone";
+  waitpid($r, 0) if $r > 0 && $sys eq "clone";
+  print "$label ", ($r == -1 ? $! + 0 : "ok"), "\n";
+}`;
+const EPERM = "1";
+const ENOSYS = "38";
+const CLONE_NEWUSER = 0x10000000;
+const SIGCHLD = 17;
+/** What the filter refuses, with harmless arguments (each would fail anyway or do nothing lasting). */
+const REFUSED: Array<[label: string, call: string, errno: string]> = [
+  ["keyctl", "keyctl -1 0 0 0 0", EPERM],
+  ["add_key", "add_key 0 0 0 0 0", EPERM],
+  ["request_key", "request_key 0 0 0 0", EPERM],
+  ["bpf", "bpf -1 0 0", EPERM],
+  ["perf_event_open", "perf_event_open 0 0 -1 -1 0", EPERM],
+  ["userfaultfd", "userfaultfd 1", EPERM],
+  ["kexec_load", "kexec_load 0 0 0 0", EPERM],
+  ["kexec_file_load", "kexec_file_load -1 -1 0 0 0", EPERM],
+  ["init_module", "init_module 0 0 0", EPERM],
+  ["finit_module", "finit_module -1 0 0", EPERM],
+  ["delete_module", "delete_module 0 0", EPERM],
+  ["mount", "mount 0 0 0 0 0", EPERM],
+  ["umount2", "umount2 0 0", EPERM],
+  ["pivot_root", "pivot_root 0 0", EPERM],
+  ["chroot", "chroot 0", EPERM],
+  ["setns", "setns -1 0", EPERM],
+  ["open_by_handle_at", "open_by_handle_at -1 0 0", EPERM],
+  ...["open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr"].map((name): [string, string, string] => [name, `${name} -1 0 0 0 0`, ENOSYS]),
+  ["TIOCSTI", `ioctl 0 ${0x5412} 0`, EPERM],
+  ["TIOCLINUX", `ioctl 0 ${0x541c} 0`, EPERM],
+  ["clone3", "clone3 0 0", ENOSYS],
+  ["clone(CLONE_NEWUSER)", `clone ${CLONE_NEWUSER | SIGCHLD} 0 0 0 0`, EPERM],
+  // Last: without the filter it succeeds, and the process is then in a namespace of its own.
+  ["unshare(CLONE_NEWUSER)", `unshare ${CLONE_NEWUSER}`, EPERM],
+];
+const syscalls = (calls: string[]) => ["perl", "-e", SYSCALLS_PL, ...calls];
+const outcomes = (stdout: string[]) => Object.fromEntries(stdout.map((line) => [line.slice(0, line.lastIndexOf(" ")), line.slice(line.lastIndexOf(" ") + 1)]));
 
 /** Every case is an escape attempt that must fail, next to its positive twin that must work. */
 describe.runIf(run)("bwrap security", () => {
@@ -139,21 +188,34 @@ describe.runIf(run)("bwrap security", () => {
   });
 
   describe.runIf(hasScript)("TIOCSTI", () => {
-    // perl is Essential on Debian; 0x5412 is TIOCSTI. The command runs on a real pty (script).
+    // perl is Essential on Debian; 0x5412 is TIOCSTI. The command runs on a real pty (script), with
+    // the handle's extra fds (the seccomp program on fd 3) handed over from a file, as exec does.
     const inject = ["perl", "-e", 'my $c = "x"; ioctl(STDIN, 0x5412, $c) or die "denied: $!\\n"; print "injected\\n"'];
-    const onPty = async (argv: string[]) => {
-      const r = await execa("script", ["-qec", argv.map(shellQuote).join(" "), "/dev/null"], { reject: false, stdin: "ignore", env: { PATH: "/usr/bin:/bin", ...spec().env } });
+    const onPty = async (handle: { argvFor(argv: string[]): string[]; extraFds: readonly Uint8Array[] }, argv: string[]) => {
+      const fds = await Promise.all(handle.extraFds.map(async (data, i) => {
+        const file = join(outside, `fd-${process.hrtime.bigint()}-${i}`);
+        await writeFile(file, data);
+        return ` ${i + 3}< ${shellQuote(file)}`;
+      }));
+      const command = handle.argvFor(argv).map(shellQuote).join(" ") + fds.join("");
+      const r = await execa("script", ["-qec", command, "/dev/null"], { reject: false, stdin: "ignore", env: { PATH: "/usr/bin:/bin", ...spec().env } });
       return String(r.stdout);
     };
     it("the sandbox cannot push keystrokes into the caller's terminal", async () => {
       await using handle = await sandbox().create(spec());
-      const out = await onPty(handle.argvFor(inject));
+      const out = await onPty(handle, inject);
       expect(out).toContain("denied");
       expect(out).not.toContain("injected");
     });
-    it("(twin) without --new-session the same ioctl reaches the terminal", async () => {
+    it("without --new-session, the seccomp filter alone still refuses TIOCSTI", async () => {
       await using handle = await sandbox({ newSession: false }).create(spec());
-      expect(await onPty(handle.argvFor(inject))).toContain("injected");
+      const out = await onPty(handle, inject);
+      expect(out).toContain("denied: Operation not permitted");
+      expect(out).not.toContain("injected");
+    });
+    it("(twin) without --new-session and without the filter, the same ioctl reaches the terminal", async () => {
+      await using handle = await sandbox({ newSession: false, seccomp: false }).create(spec());
+      expect(await onPty(handle, inject)).toContain("injected");
     });
   });
 
@@ -186,6 +248,75 @@ describe.runIf(run)("bwrap security", () => {
     const status = Object.fromEntries(stdout.map((line) => line.split(/:\s+/)));
     expect(status.NoNewPrivs).toBe("1");
     for (const cap of ["CapEff", "CapPrm", "CapBnd", "CapAmb"]) expect(status[cap], cap).toBe("0000000000000000");
+  });
+
+  describe("seccomp", () => {
+    it("no new user namespace can be made inside (unshare -U; unshare and clone with CLONE_NEWUSER)", async () => {
+      await using handle = await sandbox().create(spec());
+      const cli = await collect(handle, ["unshare", "-U", "true"]);
+      expect(cli.result.exitCode).not.toBe(0);
+      expect(cli.stderr.join("\n")).toContain("Operation not permitted");
+      const raw = outcomes((await collect(handle, syscalls(REFUSED.filter(([label]) => /NEWUSER|clone3/.test(label)).map(([label, call]) => `${label} ${call}`)))).stdout);
+      expect(raw).toEqual({ clone3: ENOSYS, "clone(CLONE_NEWUSER)": EPERM, "unshare(CLONE_NEWUSER)": EPERM });
+    });
+
+    it("(twin) without the filter the same unshare -U works: the filter is what refuses it", async () => {
+      await using handle = await sandbox({ seccomp: false }).create(spec());
+      expect((await collect(handle, ["unshare", "-U", "true"])).result.exitCode).toBe(0);
+    });
+
+    it("each call the filter refuses fails with its errno, in the command and in bwrap's init (pid 1)", async () => {
+      await using handle = await sandbox().create(spec());
+      const { stdout } = await collect(handle, syscalls(REFUSED.map(([label, call]) => `${label} ${call}`)));
+      expect(outcomes(stdout)).toEqual(Object.fromEntries(REFUSED.map(([label, , errno]) => [label, errno])));
+      // pid 1 is bwrap's init, which the agent can ptrace: it must be under the same filter.
+      const status = await collect(handle, ["grep", "-h", "^Seccomp:", "/proc/self/status", "/proc/1/status"]);
+      expect(status.stdout).toEqual(["Seccomp:\t2", "Seccomp:\t2"]);
+    });
+
+    it("(twin) without the filter those calls reach the kernel and get its own answers", async () => {
+      await using handle = await sandbox({ seccomp: false }).create(spec());
+      const seen = outcomes((await collect(handle, syscalls(REFUSED.map(([label, call]) => `${label} ${call}`)))).stdout);
+      expect(seen["unshare(CLONE_NEWUSER)"]).toBe("ok");
+      expect(seen.clone3).not.toBe(ENOSYS);
+      for (const label of ["keyctl", "add_key", "TIOCSTI", "TIOCLINUX", "setns"]) expect(seen[label], label).not.toBe(EPERM);
+      expect((await collect(handle, ["grep", "^Seccomp:", "/proc/self/status"])).stdout).toEqual(["Seccomp:\t0"]);
+    });
+
+    it("(twin) everyday tools work under the filter: sh, git, node with its threads, a C compiler, ptrace of a child", async () => {
+      await using handle = await sandbox().create(spec());
+      const { result, stdout, stderr } = await collect(
+        handle,
+        sh(`set -e
+          echo "$(echo piped | tr a-z A-Z)"
+          git init -q /tmp/g && git -C /tmp/g commit -q --allow-empty -m inside && git -C /tmp/g log --format=%s
+          node -e 'const { Worker } = require("node:worker_threads"); new Worker("require(\\"node:worker_threads\\").parentPort.postMessage(6 * 7)", { eval: true }).on("message", (m) => console.log("node", m))'
+          perl -e 'require "syscall.ph"; my $c = fork; if (!$c) { sleep 30; exit } my $r = syscall(&SYS_ptrace, 16, $c, 0, 0); kill 9, $c; print $r == 0 ? "ptrace ok\\n" : "ptrace $!\\n"'`),
+      );
+      expect(stderr).toEqual([]);
+      expect(result.exitCode).toBe(0);
+      expect(stdout).toEqual(["PIPED", "inside", "node 42", "ptrace ok"]);
+    });
+
+    it.runIf(requireTool(hasCc, "no C compiler (cc) to build with inside"))("(twin) a C program builds and runs under the filter", async () => {
+      await using handle = await sandbox().create(spec());
+      const { result, stdout } = await collect(handle, sh(`printf '#include <stdio.h>\\nint main(void) { puts("built"); return 0; }\\n' > /tmp/t.c && cc -o /tmp/t /tmp/t.c && /tmp/t`));
+      expect(result.exitCode).toBe(0);
+      expect(stdout).toEqual(["built"]);
+    });
+
+    it("a process outside the sandbox cannot be traced or signalled: the pid namespace does not show it", async () => {
+      const victim = spawn("sleep", ["913580"], { stdio: "ignore" });
+      try {
+        await using handle = await sandbox().create(spec());
+        const attach = await collect(handle, ["perl", "-e", 'require "syscall.ph"; my $r = syscall(&SYS_ptrace, 16, $ARGV[0] + 0, 0, 0); print $r == -1 ? $! + 0 : "attached", "\n"', String(victim.pid)]);
+        expect(attach.stdout).toEqual(["3"]); // ESRCH
+        expect((await collect(handle, ["kill", "-0", String(victim.pid)])).result.exitCode).not.toBe(0);
+        expect(readFileSync(`/proc/${victim.pid}/status`, "utf8")).toMatch(/^TracerPid:\s+0$/m);
+      } finally {
+        victim.kill("SIGKILL");
+      }
+    });
   });
 
   it("the host's cgroup tree cannot be written (no escape from the limits)", async () => {
