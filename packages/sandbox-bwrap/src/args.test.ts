@@ -56,6 +56,24 @@ describe("sandboxArgs", () => {
     expect(sandboxArgs(spec, options(), "/tmp/x").join(" ")).toContain("--seccomp 3");
   });
 
+  it("makes the kernel's settings read-only right after the fresh /proc, under either policy", () => {
+    for (const readPolicy of ["minimal", "host-readonly"]) {
+      const args = sandboxArgs(spec, options({ readPolicy }), "/tmp/x");
+      const proc = args.indexOf("--proc");
+      expect(proc).toBeGreaterThan(-1);
+      expect(pairs(args, "--ro-bind")).toContainEqual(["/proc/sys", "/proc/sys"]);
+      expect(args.indexOf("/proc/sys")).toBeGreaterThan(proc);
+    }
+  });
+
+  it("minimal shows part of /etc, never all of it, and ends with a read-only root", () => {
+    const args = sandboxArgs(spec, options(), "/tmp/x");
+    expect(pairs(args, "--ro-bind")).not.toContainEqual(["/etc", "/etc"]);
+    expect(pairs(args, "--ro-bind")).toContainEqual(["/etc/passwd", "/etc/passwd"]);
+    expect(args.slice(-2)).toEqual(["--remount-ro", "/"]);
+    expect(sandboxArgs(spec, options({ readPolicy: "host-readonly" }), "/tmp/x").slice(-2)).not.toEqual(["--remount-ro", "/"]);
+  });
+
   it("network none unshares the network", () => {
     expect(sandboxArgs({ ...spec, network: "none" }, options(), "/tmp/x")).toContain("--unshare-net");
     expect(sandboxArgs({ ...spec, network: { mode: "none" } }, options(), "/tmp/x")).toContain("--unshare-net");

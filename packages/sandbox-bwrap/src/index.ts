@@ -1,7 +1,5 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defineSandbox, packageVersion, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
+import { rm, stat } from "node:fs/promises";
+import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { sandboxArgs } from "./args.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
@@ -52,7 +50,8 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   const id = `bwrap-${spec.runId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}-${++nextId}`;
   const chosen = await chooseLimitStrategy(spec.limits, { strategy: options.limitStrategy, bestEffort: options.bestEffortLimits });
   const seccomp = options.seccomp ? hostSeccompProgram().program : undefined;
-  const tmpDir = await mkdtemp(join(tmpdir(), "corral-bwrap-tmp-"));
+  // Named by run id and private (0700), so `corral clean` finds it if the run is killed.
+  const tmpDir = await runTempDir("bwrap", spec.runId);
   let applied: AppliedLimits | undefined;
   try {
     const args = sandboxArgs(spec, options, tmpDir);

@@ -1,19 +1,31 @@
 import { execa } from "execa";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shellQuote, type SandboxSpec } from "@corral/core";
+import { removeRunTempDirs, runTempPrefix, shellQuote, spawnStreaming, type SandboxSpec } from "@corral/core";
 import { collect, hostProcessesMatching, eventually } from "@corral/core/testing";
 import { gitEnv, gitIn, hasCommand, removeDir, requireTool, tempDir, tempRepo } from "@corral/test-support";
-import { createBwrapSandbox as sandbox } from "../src/index.js";
+import { ETC_SHOWN } from "../src/etc.js";
+import { createBwrapSandbox as sandbox, sandboxArgs, seccompProgram, bwrapOptions } from "../src/index.js";
+import { KERNEL_MASKED, PROC_READONLY } from "../src/proc.js";
+import { hostSeccompArch } from "../src/seccomp.js";
+import { which } from "../src/which.js";
 const available = (await sandbox().check()).available;
 const run = requireTool(available, "bwrap is not usable here (apt-get install bubblewrap; user namespaces on)");
 const hasScript = await hasCommand("script");
 const hasCc = await hasCommand("cc");
+
+/** An unprivileged uid to run bwrap as (nobody), where setpriv and unprivileged user namespaces let us. */
+const NOBODY = 65534;
+const asUser = (argv: string[]) => ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", ...argv];
+const canRunAsUser =
+  process.getuid?.() === 0 &&
+  (await spawnStreaming(asUser([which("bwrap") ?? "bwrap", "--unshare-user", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]), { env: { PATH: "/usr/bin:/bin" }, cwd: "/", timeoutMs: 15_000 })).exitCode === 0;
+const runAsUser = run && requireTool(canRunAsUser, "cannot run bwrap as an unprivileged uid here (needs root to switch, setpriv, and unprivileged user namespaces)");
 
 /**
  * Makes raw syscalls inside the sandbox by the kernel headers' numbers (perl's syscall.ph, not our
@@ -143,6 +155,27 @@ describe.runIf(run)("bwrap security", () => {
         expect((await collect(handle, ["cat", "/etc/shadow"])).stdout).toEqual([]);
         expect((await collect(handle, ["grep", "-c", "^root:", "/etc/passwd"])).stdout).toEqual(["1"]);
       });
+
+      it("the host's kernel settings cannot be written from inside (/proc/sys and the rest are read-only), and /proc's kernel internals are masked", async () => {
+        await using handle = await sandbox({ readPolicy }).create(spec());
+        const before = readFileSync("/proc/sys/kernel/core_pattern", "utf8");
+        // The attack, made harmless: it writes the host's own value back (no change even where it gets through).
+        const write = await collect(handle, sh('v=$(cat /proc/sys/kernel/core_pattern) && printf "%s\\n" "$v" > /proc/sys/kernel/core_pattern && echo written'));
+        expect(write.stdout).not.toContain("written");
+        expect(write.stderr.join("\n")).toContain("Read-only file system");
+        expect(readFileSync("/proc/sys/kernel/core_pattern", "utf8")).toBe(before);
+        // Every one of them is a read-only mount, whoever runs it (a read-only check: nothing is written).
+        const present = PROC_READONLY.filter((path) => existsSync(path));
+        const flags = await collect(handle, ["sh", "-c", 'for p; do awk -v p="$p" \'$5 == p { split($6, o, ","); print p, o[1] }\' /proc/self/mountinfo | tail -n 1; done', "sh", ...present]);
+        expect(flags.stdout.sort()).toEqual(present.map((path) => `${path} ro`).sort());
+        const masked = KERNEL_MASKED.filter((path) => path.startsWith("/proc/") && existsSync(path));
+        const peek = await collect(handle, ["sh", "-c", 'for p; do if [ -d "$p" ]; then ls -A "$p"; else head -c 64 "$p" 2>/dev/null; fi; done', "sh", ...masked]);
+        expect(peek.stdout).toEqual([]);
+        // Twin: reading the sandbox's own /proc and the kernel's settings works.
+        const read = await collect(handle, sh("cat /proc/sys/kernel/ostype; grep -c ^processor /proc/cpuinfo; grep -q ^MemTotal /proc/meminfo && echo meminfo; nproc"));
+        expect(read.stdout[0]).toBe("Linux");
+        expect(read.stdout.slice(2)).toEqual(["meminfo", expect.stringMatching(/^\d+$/)]);
+      });
     });
   }
 
@@ -250,6 +283,47 @@ describe.runIf(run)("bwrap security", () => {
     for (const cap of ["CapEff", "CapPrm", "CapBnd", "CapAmb"]) expect(status[cap], cap).toBe("0000000000000000");
   });
 
+  it.runIf(runAsUser)("run by an unprivileged uid, the kernel settings are read-only mounts too (bwrap alone leaves them to file permissions)", async () => {
+    // corral as a normal user: bwrap run by uid 65534 with the plugin's own arguments, on folders that uid owns.
+    const base = await tempDir("corral-nobody-");
+    cleanup.push(base);
+    await chmod(base, 0o755);
+    const [ws, userHome, userTmp] = ["ws", "home", "tmp"].map((name) => join(base, name));
+    for (const dir of [ws!, userHome!, userTmp!]) {
+      await mkdir(dir);
+      await chown(dir, NOBODY, NOBODY);
+    }
+    const userSpec = spec({ workspace: { path: ws!, cwd: ws! }, home: userHome! });
+    const args = sandboxArgs(userSpec, bwrapOptions.parse({}), userTmp!);
+    const lines: string[] = [];
+    const present = PROC_READONLY.filter((path) => existsSync(path));
+    const script = 'id -u; for p; do awk -v p="$p" \'$5 == p { split($6, o, ","); print p, o[1] }\' /proc/self/mountinfo | tail -n 1; done; printf "%s\\n" "$(cat /proc/sys/kernel/core_pattern)" > /proc/sys/kernel/core_pattern && echo written';
+    const result = await spawnStreaming(asUser([which("bwrap")!, ...args, "--chdir", ws!, "--", "sh", "-c", script, "sh", ...present]), {
+      env: userSpec.env,
+      cwd: "/",
+      extraFds: [seccompProgram(hostSeccompArch()!)],
+      timeoutMs: 30_000,
+      onLine: (line) => lines.push(line),
+    });
+    expect(result.exitCode, lines.join("\n")).not.toBeNull();
+    expect(lines[0]).toBe(String(NOBODY));
+    for (const path of present) expect(lines, path).toContain(`${path} ro`);
+    expect(lines).not.toContain("written");
+    expect(lines.join("\n")).toContain("Read-only file system");
+    // Twin: the same uid works normally in its workspace.
+    const twin = await spawnStreaming(asUser([which("bwrap")!, ...args, "--chdir", ws!, "--", "sh", "-c", "echo ok > file && cat file"]), { env: userSpec.env, cwd: "/", extraFds: [seccompProgram(hostSeccompArch()!)], onLine: (line) => lines.push(`twin ${line}`) });
+    expect(twin.exitCode).toBe(0);
+    expect(lines).toContain("twin ok");
+  });
+
+  it("under host-readonly, /sys/firmware and the like are masked while the rest of /sys stays readable", async () => {
+    await using handle = await sandbox({ readPolicy: "host-readonly" }).create(spec());
+    const masked = KERNEL_MASKED.filter((path) => path.startsWith("/sys/") && existsSync(path));
+    const { stdout } = await collect(handle, ["sh", "-c", 'for p; do ls -A "$p"; done', "sh", ...masked]);
+    expect(stdout).toEqual([]);
+    expect((await collect(handle, ["ls", "/sys/class"])).stdout.length).toBeGreaterThan(0);
+  });
+
   describe("seccomp", () => {
     it("no new user namespace can be made inside (unshare -U; unshare and clone with CLONE_NEWUSER)", async () => {
       await using handle = await sandbox().create(spec());
@@ -317,6 +391,65 @@ describe.runIf(run)("bwrap security", () => {
         victim.kill("SIGKILL");
       }
     });
+  });
+
+  it("a killed run's sandbox /tmp on the host is private and named by its run id, so corral clean finds it", async () => {
+    const runId = `security-tmp-${process.pid}`;
+    const handle = await sandbox().create(spec({ runId }));
+    try {
+      const argv = handle.argvFor(["true"]);
+      const hostTmp = argv.find((arg, i) => argv[i - 1] === "--bind" && argv[i + 1] === "/tmp")!;
+      expect(basename(hostTmp).startsWith(runTempPrefix("bwrap", runId))).toBe(true);
+      expect((await stat(hostTmp)).mode & 0o777).toBe(0o700);
+      await collect(handle, sh("echo from-inside > /tmp/left-behind"));
+      expect(existsSync(join(hostTmp, "left-behind"))).toBe(true);
+      // A killed run never closes its sandbox: `corral clean` removes what it left by run id, nothing else.
+      expect(await removeRunTempDirs(runId)).toEqual([hostTmp]);
+      expect(existsSync(hostTmp)).toBe(false);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("(twin) close() removes the sandbox's /tmp", async () => {
+    const handle = await sandbox().create(spec({ runId: `security-tmp-close-${process.pid}` }));
+    const argv = handle.argvFor(["true"]);
+    const hostTmp = argv.find((arg, i) => argv[i - 1] === "--bind" && argv[i + 1] === "/tmp")!;
+    expect(existsSync(hostTmp)).toBe(true);
+    await handle.close();
+    expect(existsSync(hostTmp)).toBe(false);
+  });
+
+  it("minimal shows only what tools need of /etc: no host identity, no credentials", async () => {
+    await using handle = await sandbox().create(spec());
+    const allowed = (name: string) => ETC_SHOWN.some((entry) => (entry.endsWith("*") ? name.startsWith(entry.slice(0, -1)) : name === entry));
+    const hostOnly = readdirSync("/etc").filter((name) => !allowed(name));
+    expect(hostOnly.length).toBeGreaterThan(0);
+    const { stdout } = await collect(handle, ["ls", "-A", "/etc"]);
+    expect(stdout.filter((name) => !allowed(name))).toEqual([]);
+    for (const secret of ["/etc/machine-id", "/etc/docker", "/etc/containers", "/etc/hostname", "/etc/ssl/private"].filter((path) => existsSync(path))) {
+      const peek = await collect(handle, ["sh", "-c", 'if [ -d "$1" ]; then ls -A "$1"; else cat "$1"; fi 2>/dev/null', "sh", secret]);
+      expect(peek.stdout, secret).toEqual([]);
+    }
+  });
+
+  it("(twin) under minimal, users, names, DNS, CA certificates, the linker, the time zone and alternatives still work", async () => {
+    await using handle = await sandbox().create(spec());
+    const host = async (argv: string[]) => String((await execa(argv[0]!, argv.slice(1), { reject: false })).stdout).trim();
+    const { stdout } = await collect(handle, sh("getent passwd root | cut -d: -f1; getent group root | cut -d: -f1; getent hosts localhost >/dev/null && echo hosts; date +%Z; PATH=$PATH:/usr/sbin:/sbin ldconfig -p | head -1 | grep -q libs && echo ldcache"));
+    expect(stdout).toEqual(["root", "root", "hosts", await host(["date", "+%Z"]), "ldcache"]);
+    for (const path of ["/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/ssl/certs/ca-certificates.crt", "/etc/alternatives"].filter((p) => existsSync(p))) {
+      expect((await collect(handle, ["test", "-r", path])).result.exitCode, path).toBe(0);
+    }
+  });
+
+  it("under host-readonly the host's identity and credential folders are hidden too", async () => {
+    await using handle = await sandbox({ readPolicy: "host-readonly" }).create(spec());
+    for (const secret of ["/etc/machine-id", "/etc/docker", "/etc/ssl/private"].filter((path) => existsSync(path))) {
+      const peek = await collect(handle, ["sh", "-c", 'if [ -d "$1" ]; then ls -A "$1"; else cat "$1"; fi 2>/dev/null', "sh", secret]);
+      expect(peek.stdout, secret).toEqual([]);
+    }
+    expect((await collect(handle, ["grep", "-c", "^root:", "/etc/passwd"])).stdout).toEqual(["1"]);
   });
 
   it("the host's cgroup tree cannot be written (no escape from the limits)", async () => {
