@@ -3,8 +3,9 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxSpec } from "@corral/core";
+import { containerOptions } from "@corral/core/container";
 import { resolveHostPath, sandboxArgs } from "./args.js";
-import { bwrapOptions } from "./options.js";
+import { bwrapOptions, DEFAULT_LIMITS, defaultLimits } from "./options.js";
 
 const options = (input: unknown = {}) => bwrapOptions.parse(input);
 
@@ -141,6 +142,14 @@ describe("resolveHostPath", () => {
 });
 
 describe("options", () => {
+  it("default limits are the container sandboxes' defaults, and each can be overridden or switched off", () => {
+    const containers = containerOptions.parse({});
+    expect(DEFAULT_LIMITS).toEqual({ memoryMb: containers.memoryMb, pids: containers.pids });
+    expect(defaultLimits(options())).toEqual(DEFAULT_LIMITS);
+    expect(defaultLimits(options({ memoryMb: 2048, pids: false }))).toEqual({ memoryMb: 2048 });
+    expect(() => bwrapOptions.parse({ pids: 0 })).toThrow();
+  });
+
   it("rejects unknown fields and bad values", () => {
     expect(() => bwrapOptions.parse({ readPolicy: "everything" })).toThrow();
     expect(() => bwrapOptions.parse({ nope: 1 })).toThrow();

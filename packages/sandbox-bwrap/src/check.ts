@@ -1,7 +1,7 @@
 import { spawnStreaming, type Availability, type SandboxError } from "@corral/core";
 import { isolationArgs } from "./args.js";
-import { detectLimitStrategies } from "./limits.js";
-import type { BwrapOptions } from "./options.js";
+import { chooseLimitStrategy, detectLimitStrategies } from "./limits.js";
+import { defaultLimits, type BwrapOptions } from "./options.js";
 import { hostSeccompProgram } from "./seccomp.js";
 import { which } from "./which.js";
 
@@ -15,10 +15,11 @@ const cache = new Map<string, Promise<Availability & { bwrap?: string }>>();
 
 /**
  * Is bwrap usable here? It must exist AND a probe sandbox with the configured namespaces must
- * actually start (user namespaces can be switched off). Cached per bwrap path and flags.
+ * actually start (user namespaces can be switched off). Cached per bwrap path, flags and limit options.
  */
 export function probeBwrap(options: BwrapOptions): Promise<Availability & { bwrap?: string }> {
-  const key = JSON.stringify([options.bwrapPath, isolationArgs(options)]);
+  // Everything the answer depends on: the probe's flags, and the limits named in the detail.
+  const key = JSON.stringify([options.bwrapPath, isolationArgs(options), options.limitStrategy, options.memoryMb, options.pids]);
   let result = cache.get(key);
   if (!result) {
     result = probe(options);
@@ -61,6 +62,18 @@ async function probe(options: BwrapOptions): Promise<Availability & { bwrap?: st
   );
   const limitText = limits ? `limits via ${limits.name} (${limits.enforces.join(", ")})` : "no limit mechanism (only wallSeconds)";
   const seccompText = seccomp ? `seccomp filter on (${seccomp.arch})` : "seccomp filter off";
-  return { available: true, bwrap, detail: `${version[0] ?? "bwrap"} at ${bwrap}; ${limitText}; ${seccompText}` };
+  return { available: true, bwrap, detail: `${version[0] ?? "bwrap"} at ${bwrap}; ${limitText}; ${await defaultsText(options)}; ${seccompText}` };
 }
 
+/** What the default limits are and whether they are in force here, in words. */
+async function defaultsText(options: BwrapOptions): Promise<string> {
+  const defaults = defaultLimits(options);
+  const named = Object.entries(defaults).map(([name, value]) => `${name} ${value}`);
+  if (named.length === 0) return "no default limits";
+  const plan = await chooseLimitStrategy({}, { strategy: options.limitStrategy, bestEffort: true, defaults });
+  const inForce = Object.keys(plan?.limits ?? {});
+  if (inForce.length === named.length) return `default limits ${named.join(", ")} via ${plan!.strategy.name}`;
+  const missing = plan?.notEnforced.join(", ");
+  const reason = "only a cgroup (systemd, cgroup v2 or v1) enforces a default; prlimit enforces only limits a run sets";
+  return inForce.length === 0 ? `default limits ${named.join(", ")} NOT enforced here (${reason})` : `default limits ${named.join(", ")}: ${missing} NOT enforced here (${reason}), the rest via ${plan!.strategy.name}`;
+}

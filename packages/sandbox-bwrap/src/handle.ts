@@ -6,7 +6,10 @@ import type { AppliedLimits, LimitName } from "./limits.js";
 export interface LimitsInForce {
   strategy: AppliedLimits["strategy"] | "none";
   enforced: Array<LimitName | "wallSeconds">;
+  /** Asked for with `bestEffortLimits`, or defaulted, but not in force here. */
   notEnforced: LimitName[];
+  /** Which of the limits are the plugin's defaults rather than the run's (in force or not). */
+  defaults: LimitName[];
 }
 
 /**
@@ -33,7 +36,17 @@ export class BwrapSandboxHandle implements SandboxHandle {
   #wallExpired = false;
   #closing: Promise<void> | undefined;
 
-  constructor(init: { id: string; spec: SandboxSpec; bwrap: string; args: readonly string[]; tmpDir: string; seccomp?: Uint8Array; applied?: AppliedLimits }) {
+  constructor(init: {
+    id: string;
+    spec: SandboxSpec;
+    bwrap: string;
+    args: readonly string[];
+    tmpDir: string;
+    seccomp?: Uint8Array;
+    applied?: AppliedLimits;
+    notEnforced: LimitName[];
+    defaults: LimitName[];
+  }) {
     this.id = init.id;
     this.extraFds = init.seccomp ? [init.seccomp] : [];
     this.#spec = init.spec;
@@ -45,7 +58,8 @@ export class BwrapSandboxHandle implements SandboxHandle {
     this.limits = {
       strategy: init.applied?.strategy ?? "none",
       enforced: [...(init.applied?.enforced ?? []), ...(wall ? (["wallSeconds"] as const) : [])],
-      notEnforced: init.applied?.notEnforced ?? [],
+      notEnforced: init.notEnforced,
+      defaults: init.defaults,
     };
     if (wall) {
       this.#wallTimer = setTimeout(() => {

@@ -10,7 +10,7 @@ import { removeRunTempDirs, runTempPrefix, shellQuote, spawnStreaming, type Sand
 import { collect, hostProcessesMatching, eventually } from "@corral/core/testing";
 import { gitEnv, gitIn, hasCommand, removeDir, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { ETC_SHOWN } from "../src/etc.js";
-import { createBwrapSandbox as sandbox, sandboxArgs, seccompProgram, bwrapOptions } from "../src/index.js";
+import { createBwrapSandbox as sandbox, DEFAULT_LIMITS, detectLimitStrategies, sandboxArgs, seccompProgram, bwrapOptions } from "../src/index.js";
 import { KERNEL_MASKED, PROC_READONLY } from "../src/proc.js";
 import { hostSeccompArch } from "../src/seccomp.js";
 import { which } from "../src/which.js";
@@ -26,6 +26,10 @@ const canRunAsUser =
   process.getuid?.() === 0 &&
   (await spawnStreaming(asUser([which("bwrap") ?? "bwrap", "--unshare-user", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]), { env: { PATH: "/usr/bin:/bin" }, cwd: "/", timeoutMs: 15_000 })).exitCode === 0;
 const runAsUser = run && requireTool(canRunAsUser, "cannot run bwrap as an unprivileged uid here (needs root to switch, setpriv, and unprivileged user namespaces)");
+
+/** Default limits are enforced here only by a cgroup mechanism. */
+const defaultsEnforced = (await detectLimitStrategies()).some((r) => r.available && r.name !== "prlimit" && r.enforces.includes("pids") && r.enforces.includes("memoryMb"));
+const runDefaults = run && requireTool(defaultsEnforced, "no cgroup (systemd, cgroup v2 or v1) can be made here, so the default limits are not enforced");
 
 /**
  * Makes raw syscalls inside the sandbox by the kernel headers' numbers (perl's syscall.ph, not our
@@ -390,6 +394,37 @@ describe.runIf(run)("bwrap security", () => {
       } finally {
         victim.kill("SIGKILL");
       }
+    });
+  });
+
+  describe.runIf(runDefaults)("default limits (no limits asked for)", () => {
+    it("a fork bomb is stopped by the default pids limit", async () => {
+      await using handle = await sandbox().create(spec());
+      const bomb = await collect(handle, ["perl", "-e", 'for my $i (1 .. $ARGV[0]) { my $p = fork; if (!defined $p) { print "stopped at $i\n"; exit } if (!$p) { sleep 60; exit } } print "forked all\n"', String(DEFAULT_LIMITS.pids + 100)], { timeoutMs: 60_000 });
+      expect(bomb.stdout).toEqual([expect.stringMatching(/^stopped at \d+$/)]);
+      expect(Number(bomb.stdout[0]!.split(" ").at(-1))).toBeLessThanOrEqual(DEFAULT_LIMITS.pids);
+      expect(handle.limits).toMatchObject({ enforced: expect.arrayContaining(["memoryMb", "pids"]), notEnforced: [], defaults: ["memoryMb", "pids"] });
+    });
+
+    it("(twin) 400 processes under the default limits are fine", async () => {
+      await using handle = await sandbox().create(spec());
+      const many = await collect(handle, ["perl", "-e", 'my @k; for (1 .. 400) { my $p = fork; defined $p or die "fork: $!\n"; if (!$p) { sleep 60; exit } push @k, $p } kill 9, @k; print "forked all\n"'], { timeoutMs: 60_000 });
+      expect(many.stdout).toEqual(["forked all"]);
+    });
+
+    it("a memory hog is stopped by the default memory limit", async () => {
+      await using handle = await sandbox().create(spec());
+      // One string a bit over the 4096 MB default; the cgroup's OOM killer stops it there.
+      const hog = await collect(handle, ["perl", "-e", '$x = "a" x ($ARGV[0] * 1024 * 1024); print "survived\n"', String(DEFAULT_LIMITS.memoryMb + 512)], { timeoutMs: 120_000 });
+      expect(hog.stdout).not.toContain("survived");
+      expect(hog.result.exitCode).not.toBe(0);
+    });
+
+    it("(twin) a 1.2 GB allocation and node (which reserves far more address space) work under the default limits", async () => {
+      await using handle = await sandbox().create(spec());
+      const fine = await collect(handle, sh(`perl -e '$x = "a" x (1200 * 1024 * 1024); print "perl survived\\n"' && node -e 'new WebAssembly.Memory({ initial: 1 }); console.log("node", Buffer.alloc(256 * 2 ** 20, 1).length / 2 ** 20)'`), { timeoutMs: 120_000 });
+      // (An address-space rlimit of the same 4 GB would already fail the WebAssembly.Memory: V8 reserves ~10 GB for it.)
+      expect(fine.stdout).toEqual(["perl survived", "node 256"]);
     });
   });
 
