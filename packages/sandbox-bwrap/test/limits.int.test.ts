@@ -44,9 +44,9 @@ describe.runIf(run)("bwrap resource limits", () => {
       await expect(sandbox().create(spec(limits))).rejects.toMatchObject({ code: "E_SANDBOX_LIMITS" });
       return;
     }
-    const handle = await sandbox().create(spec(limits));
+    // `await using`: a failed expectation must not leave the cgroup behind.
+    await using handle = await sandbox().create(spec(limits));
     expect(handle.limits).toEqual({ strategy: full.name, enforced: ["memoryMb", "pids", "cpuPercent"], notEnforced: [], defaults: [] });
-    await handle.close();
   });
 
   it.runIf(!!full)("default limits go into the sandbox's cgroup; the run's own value wins", async () => {
@@ -100,7 +100,7 @@ describe.runIf(run)("bwrap resource limits", () => {
   });
 
   it.runIf(!!full)("removes its cgroup on close", async () => {
-    const handle = await sandbox().create(spec({ pids: 16 }));
+    await using handle = await sandbox().create(spec({ pids: 16 })); // closed below; disposed if an expectation fails first
     const find = async () => String((await execa("find", ["/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", `corral-${handle.id}`], { reject: false })).stdout).trim();
     expect(await find()).not.toBe("");
     await handle.close();

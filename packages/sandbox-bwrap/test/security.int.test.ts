@@ -447,7 +447,7 @@ describe.runIf(run)("bwrap security", () => {
   });
 
   it("(twin) close() removes the sandbox's /tmp", async () => {
-    const handle = await sandbox().create(spec({ runId: `security-tmp-close-${process.pid}` }));
+    await using handle = await sandbox().create(spec({ runId: `security-tmp-close-${process.pid}` })); // closed below, or disposed
     const argv = handle.argvFor(["true"]);
     const hostTmp = argv.find((arg, i) => argv[i - 1] === "--bind" && argv[i + 1] === "/tmp")!;
     expect(existsSync(hostTmp)).toBe(true);
