@@ -18,9 +18,9 @@ if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt
   log "Node $(node --version) is too old: corral needs Node 20.19 or newer"; exit 1
 fi
 
-log "system packages: git bubblewrap procps"
+log "system packages: git bubblewrap procps; seccomp and a C compiler for the bwrap escape suite"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps bsdutils util-linux ca-certificates >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps bsdutils util-linux ca-certificates seccomp gcc libc6-dev >/dev/null
 
 log "extra tools for the plugin-ecosystem tests (firejail)"
 bash tooling/ci/extras.sh install

@@ -30,7 +30,8 @@ function rawExec(name, handle) {
     case "host":
       return () => spawnStreaming(["true"], { cwd: repo, env, onLine });
     case "bwrap":
-      return () => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env, onLine });
+      // The seccomp program goes on fd 3, as the plugin hands it over.
+      return () => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env, onLine, extraFds: handle.extraFds ?? [] });
     case "docker":
       return () => spawnStreaming(["docker", "exec", ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), "--workdir", repo, handle.id, "true"], { env: { PATH: process.env.PATH }, onLine });
     case "podman":

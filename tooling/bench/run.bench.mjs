@@ -49,8 +49,8 @@ try {
       { name: "per-iteration cost (bwrap)", unit: "ms", samples: tenB.map((t, i) => (t - oneB[i]) / 9), floor: "raw bwrap exec (same argv)", target: "<= 1.10x floor + 5ms" },
     );
     // The floor: the bwrap argv the plugin builds for this repository, spawned raw.
-    const handle = await instantiate("sandbox", bwrap.configured).create({ runId: "bench-floor", workspace: { path: repo, cwd: repo }, gitMounts: { readWrite: [], readOnly: [] }, home: repo, mounts: [], env: { ...baseEnv }, network: "host", limits: {} });
-    const [rawB] = await measureEach([() => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env: { ...baseEnv }, onLine: () => {} })], { warmup: 3, samples: 20 });
+    const handle = await instantiate("sandbox", bwrap.configured).create({ runId: "bench-floor", workspace: { path: repo, cwd: repo }, gitMounts: [], home: repo, mounts: [], env: { ...baseEnv }, network: "host", limits: {} });
+    const [rawB] = await measureEach([() => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env: { ...baseEnv }, onLine: () => {}, extraFds: handle.extraFds ?? [] })], { warmup: 3, samples: 20 });
     await handle.close();
     cases.push({ name: "raw bwrap exec (same argv)", unit: "ms", samples: rawB });
   } else if (!worktreeModule) notes.push("bwrap/worktree runs skipped: packages/worktree-git is not built");

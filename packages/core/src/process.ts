@@ -7,6 +7,11 @@ export interface SpawnOptions extends ExecOptions {
   env?: Record<string, string>;
   /** Grace period between SIGTERM and SIGKILL when stopping the process group. */
   killGraceMs?: number;
+  /**
+   * Data the child reads on file descriptors 3, 4, … in order: one pipe each, closed after the data
+   * (e.g. the seccomp program for `bwrap --seccomp 3`). Without it only stdio is set up.
+   */
+  extraFds?: readonly Uint8Array[];
 }
 
 /**
@@ -26,9 +31,9 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
     env: options.env ?? {},
     extendEnv: false,
     detached: true, // a new process group, so we can kill everything the command starts
-    ...(options.stdin === undefined ? { stdin: "ignore" as const } : { input: options.stdin }),
-    stdout: "pipe",
-    stderr: "pipe",
+    // stdio as one list, so extra fds can follow stdin, stdout and stderr.
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(options.extraFds ?? [])],
+    ...(options.stdin === undefined ? {} : { input: options.stdin }),
     buffer: false,
     reject: false,
     stripFinalNewline: false,

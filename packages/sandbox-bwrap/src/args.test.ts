@@ -3,8 +3,9 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxSpec } from "@corral/core";
+import { containerOptions } from "@corral/core/container";
 import { resolveHostPath, sandboxArgs } from "./args.js";
-import { bwrapOptions } from "./options.js";
+import { bwrapOptions, DEFAULT_LIMITS, defaultLimits } from "./options.js";
 
 const options = (input: unknown = {}) => bwrapOptions.parse(input);
 
@@ -48,8 +49,30 @@ describe("sandboxArgs", () => {
   });
 
   it("each default can be switched off", () => {
-    const args = sandboxArgs(spec, options({ newSession: false, dieWithParent: false, dropCapabilities: false, namespaces: { user: false, pid: false, ipc: false, uts: false, cgroup: false } }), "/tmp/x");
-    expect(args.filter((a) => a.startsWith("--unshare") || ["--new-session", "--die-with-parent", "--cap-drop"].includes(a))).toEqual([]);
+    const args = sandboxArgs(spec, options({ newSession: false, dieWithParent: false, dropCapabilities: false, seccomp: false, namespaces: { user: false, pid: false, ipc: false, uts: false, cgroup: false } }), "/tmp/x");
+    expect(args.filter((a) => a.startsWith("--unshare") || ["--new-session", "--die-with-parent", "--cap-drop", "--seccomp"].includes(a))).toEqual([]);
+  });
+
+  it("loads the seccomp filter from fd 3 by default", () => {
+    expect(sandboxArgs(spec, options(), "/tmp/x").join(" ")).toContain("--seccomp 3");
+  });
+
+  it("makes the kernel's settings read-only right after the fresh /proc, under either policy", () => {
+    for (const readPolicy of ["minimal", "host-readonly"]) {
+      const args = sandboxArgs(spec, options({ readPolicy }), "/tmp/x");
+      const proc = args.indexOf("--proc");
+      expect(proc).toBeGreaterThan(-1);
+      expect(pairs(args, "--ro-bind")).toContainEqual(["/proc/sys", "/proc/sys"]);
+      expect(args.indexOf("/proc/sys")).toBeGreaterThan(proc);
+    }
+  });
+
+  it("minimal shows part of /etc, never all of it, and ends with a read-only root", () => {
+    const args = sandboxArgs(spec, options(), "/tmp/x");
+    expect(pairs(args, "--ro-bind")).not.toContainEqual(["/etc", "/etc"]);
+    expect(pairs(args, "--ro-bind")).toContainEqual(["/etc/passwd", "/etc/passwd"]);
+    expect(args.slice(-2)).toEqual(["--remount-ro", "/"]);
+    expect(sandboxArgs(spec, options({ readPolicy: "host-readonly" }), "/tmp/x").slice(-2)).not.toEqual(["--remount-ro", "/"]);
   });
 
   it("network none unshares the network", () => {
@@ -119,6 +142,14 @@ describe("resolveHostPath", () => {
 });
 
 describe("options", () => {
+  it("default limits are the container sandboxes' defaults, and each can be overridden or switched off", () => {
+    const containers = containerOptions.parse({});
+    expect(DEFAULT_LIMITS).toEqual({ memoryMb: containers.memoryMb, pids: containers.pids });
+    expect(defaultLimits(options())).toEqual(DEFAULT_LIMITS);
+    expect(defaultLimits(options({ memoryMb: 2048, pids: false }))).toEqual({ memoryMb: 2048 });
+    expect(() => bwrapOptions.parse({ pids: 0 })).toThrow();
+  });
+
   it("rejects unknown fields and bad values", () => {
     expect(() => bwrapOptions.parse({ readPolicy: "everything" })).toThrow();
     expect(() => bwrapOptions.parse({ nope: 1 })).toThrow();

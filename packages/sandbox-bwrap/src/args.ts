@@ -1,18 +1,18 @@
-import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { existsSync, readlinkSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxSpec } from "@corral/core";
+import { etcArgs, SECRET_PATHS } from "./etc.js";
+import { kindOf, mask } from "./mask.js";
 import type { BwrapOptions } from "./options.js";
+import { procArgs } from "./proc.js";
 
-/** System folders the `minimal` read policy shows (read-only). Missing ones are skipped. */
-export const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix/store"];
-
-/** Secrets that stay hidden under either read policy. */
-export const SECRET_SYSTEM_PATHS = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd"];
+/** System folders the `minimal` read policy shows (read-only), next to part of /etc. Missing ones are skipped. */
+export const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store"];
 
 /** What `host-readonly` hides on top of the secrets: homes, runtime sockets, other users' temp files. */
 export function hostReadonlyDenyList(): string[] {
-  return ["/root", "/home", homedir(), "/run", "/var/run", "/tmp", "/var/tmp", "/media", "/mnt", "/srv", "/var/lib/docker", "/var/lib/containers", ...SECRET_SYSTEM_PATHS];
+  return ["/root", "/home", homedir(), "/run", "/var/run", "/tmp", "/var/tmp", "/media", "/mnt", "/srv", "/var/lib/docker", "/var/lib/containers", ...SECRET_PATHS];
 }
 
 /** `~`, `~/x` and relative paths, resolved on the host. */
@@ -49,25 +49,13 @@ export function isolationArgs(options: BwrapOptions, network: "host" | "none" | 
     ...(options.dieWithParent ? ["--die-with-parent"] : []),
     ...(options.newSession ? ["--new-session"] : []),
     ...(options.dropCapabilities ? ["--cap-drop", "ALL"] : []),
+    // The filter comes on fd 3 (see seccomp.ts); bwrap loads it after its own setup.
+    ...(options.seccomp ? ["--seccomp", String(SECCOMP_FD)] : []),
   ];
 }
 
-type Kind = "dir" | "file" | "symlink" | "missing";
-function kindOf(path: string): Kind {
-  try {
-    const info = lstatSync(path);
-    return info.isSymbolicLink() ? "symlink" : info.isDirectory() ? "dir" : "file";
-  } catch {
-    return "missing";
-  }
-}
-
-/** Hides a host path: an empty read-only folder over a folder, /dev/null over anything else. */
-function mask(path: string): string[] {
-  const kind = kindOf(path);
-  if (kind === "missing" || kind === "symlink") return [];
-  return kind === "dir" ? ["--tmpfs", path, "--remount-ro", path] : ["--ro-bind", "/dev/null", path];
-}
+/** The file descriptor bwrap reads the seccomp program from. */
+export const SECCOMP_FD = 3;
 
 /** Read-only over a read-write bind. A missing folder becomes an empty read-only one, so it cannot be created inside. */
 function protect(path: string, ifMissing: "skip" | "empty-folder" = "skip"): string[] {
@@ -82,7 +70,7 @@ function protect(path: string, ifMissing: "skip" | "empty-folder" = "skip"): str
  */
 export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: string): string[] {
   const args: string[] = [...isolationArgs(options, networkMode(spec.network))];
-  const deny = [...SECRET_SYSTEM_PATHS, ...options.denyRead.map((path) => resolveHostPath(path))];
+  const deny = options.denyRead.map((path) => resolveHostPath(path));
 
   if (options.readPolicy === "host-readonly") {
     args.push("--ro-bind", "/", "/");
@@ -93,16 +81,12 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
       if (kind === "symlink") args.push("--symlink", readlinkSync(path), path);
       else if (kind === "dir") args.push("--ro-bind", path, path);
     }
-    // DNS: /etc/resolv.conf often points into /run, which `minimal` does not show.
-    if (kindOf("/etc/resolv.conf") === "symlink" && existsSync("/etc/resolv.conf")) {
-      const target = realpathSync("/etc/resolv.conf");
-      if (!target.startsWith("/etc/")) args.push("--ro-bind", target, target);
-    }
+    args.push(...etcArgs());
   }
   // A symlink (e.g. /var/run -> /run) cannot be mounted over: hide its target instead.
   const hidden = deny.map((path) => (kindOf(path) === "symlink" && existsSync(path) ? realpathSync(path) : path));
   for (const path of new Set(hidden)) args.push(...mask(path));
-  args.push("--proc", "/proc", "--dev", "/dev");
+  args.push(...procArgs(options.readPolicy === "host-readonly"), "--dev", "/dev");
   // One /tmp per sandbox, shared by its execs and removed with it.
   args.push("--bind", tmpDir, "/tmp");
 
@@ -126,5 +110,7 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
     args.push(...protect(join(dotGit, "config")), ...protect(join(dotGit, "hooks"), "empty-folder"));
   }
   args.push(...options.extraArgs);
+  // Under `minimal` the root is bwrap's own tmpfs: read-only once every mount point is made.
+  if (options.readPolicy === "minimal") args.push("--remount-ro", "/");
   return args;
 }

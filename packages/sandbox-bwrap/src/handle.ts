@@ -6,7 +6,10 @@ import type { AppliedLimits, LimitName } from "./limits.js";
 export interface LimitsInForce {
   strategy: AppliedLimits["strategy"] | "none";
   enforced: Array<LimitName | "wallSeconds">;
+  /** Asked for with `bestEffortLimits`, or defaulted, but not in force here. */
   notEnforced: LimitName[];
+  /** Which of the limits are the plugin's defaults rather than the run's (in force or not). */
+  defaults: LimitName[];
 }
 
 /**
@@ -17,6 +20,11 @@ export class BwrapSandboxHandle implements SandboxHandle {
   readonly id: string;
   /** The limits in force and the mechanism enforcing them. */
   readonly limits: LimitsInForce;
+  /**
+   * The data each exec's bwrap reads on fd 3, 4, … (the seccomp program). Whoever runs `argvFor()`
+   * itself must hand these over the same way (`spawnStreaming(argv, { extraFds })`).
+   */
+  readonly extraFds: readonly Uint8Array[];
   readonly #spec: SandboxSpec;
   readonly #bwrap: string;
   readonly #args: readonly string[];
@@ -28,8 +36,19 @@ export class BwrapSandboxHandle implements SandboxHandle {
   #wallExpired = false;
   #closing: Promise<void> | undefined;
 
-  constructor(init: { id: string; spec: SandboxSpec; bwrap: string; args: readonly string[]; tmpDir: string; applied?: AppliedLimits }) {
+  constructor(init: {
+    id: string;
+    spec: SandboxSpec;
+    bwrap: string;
+    args: readonly string[];
+    tmpDir: string;
+    seccomp?: Uint8Array;
+    applied?: AppliedLimits;
+    notEnforced: LimitName[];
+    defaults: LimitName[];
+  }) {
     this.id = init.id;
+    this.extraFds = init.seccomp ? [init.seccomp] : [];
     this.#spec = init.spec;
     this.#bwrap = init.bwrap;
     this.#args = init.args;
@@ -39,7 +58,8 @@ export class BwrapSandboxHandle implements SandboxHandle {
     this.limits = {
       strategy: init.applied?.strategy ?? "none",
       enforced: [...(init.applied?.enforced ?? []), ...(wall ? (["wallSeconds"] as const) : [])],
-      notEnforced: init.applied?.notEnforced ?? [],
+      notEnforced: init.notEnforced,
+      defaults: init.defaults,
     };
     if (wall) {
       this.#wallTimer = setTimeout(() => {
@@ -76,6 +96,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
       cwd: "/",
       // The env goes through bwrap's own environment, never its argv: credentials stay out of `ps`.
       env: { ...this.#spec.env, ...options.env },
+      extraFds: this.extraFds,
       signal: controller.signal,
     });
     this.#settled.add(execution);

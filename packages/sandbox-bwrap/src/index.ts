@@ -1,12 +1,11 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { defineSandbox, packageVersion, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
+import { rm, stat } from "node:fs/promises";
+import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { sandboxArgs } from "./args.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
-import { bwrapOptions, type BwrapOptions, type BwrapOptionsInput } from "./options.js";
+import { bwrapOptions, defaultLimits, type BwrapOptions, type BwrapOptionsInput } from "./options.js";
+import { hostSeccompProgram } from "./seccomp.js";
 
 let nextId = 0;
 
@@ -49,16 +48,28 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
     }
   }
   const id = `bwrap-${spec.runId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}-${++nextId}`;
-  const chosen = await chooseLimitStrategy(spec.limits, { strategy: options.limitStrategy, bestEffort: options.bestEffortLimits });
-  const tmpDir = await mkdtemp(join(tmpdir(), "corral-bwrap-tmp-"));
+  const plan = await chooseLimitStrategy(spec.limits, { strategy: options.limitStrategy, bestEffort: options.bestEffortLimits, defaults: defaultLimits(options) });
+  const seccomp = options.seccomp ? hostSeccompProgram().program : undefined;
+  // Named by run id and private (0700), so `corral clean` finds it if the run is killed.
+  const tmpDir = await runTempDir("bwrap", spec.runId);
   let applied: AppliedLimits | undefined;
   try {
     const args = sandboxArgs(spec, options, tmpDir);
-    if (chosen) {
-      const inForce = await chosen.strategy.apply(spec.limits, id, chosen.enforces);
-      applied = { ...inForce, enforced: inForce.enforced.filter((name) => spec.limits[name] !== undefined), notEnforced: chosen.notEnforced };
+    if (plan && Object.keys(plan.limits).length > 0) {
+      const inForce = await plan.strategy.apply(plan.limits, id, plan.enforces);
+      applied = { ...inForce, enforced: inForce.enforced.filter((name) => plan.limits[name] !== undefined) };
     }
-    return new BwrapSandboxHandle({ id, spec, bwrap: availability.bwrap!, args, tmpDir, ...(applied ? { applied } : {}) });
+    return new BwrapSandboxHandle({
+      id,
+      spec,
+      bwrap: availability.bwrap!,
+      args,
+      tmpDir,
+      ...(seccomp ? { seccomp } : {}),
+      ...(applied ? { applied } : {}),
+      notEnforced: plan?.notEnforced ?? [],
+      defaults: plan?.defaults ?? [],
+    });
   } catch (error) {
     await applied?.release().catch(() => {});
     await rm(tmpDir, { recursive: true, force: true });
@@ -69,5 +80,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
 export default bwrapSandbox;
 export { BwrapSandboxHandle, type LimitsInForce } from "./handle.js";
 export { bwrapOptions, LIMIT_STRATEGIES, type BwrapOptions, type BwrapOptionsInput, type LimitStrategyName } from "./options.js";
-export { detectLimitStrategies, chooseLimitStrategy, type LimitName, type LimitStrategyReport } from "./limits.js";
+export { DEFAULT_LIMITS } from "./options.js";
+export { detectLimitStrategies, chooseLimitStrategy, type LimitName, type LimitPlan, type LimitStrategyReport } from "./limits.js";
 export { sandboxArgs, isolationArgs } from "./args.js";
+export { SECCOMP_RULES, seccompProgram, type SeccompArch, type SeccompRule } from "./seccomp.js";

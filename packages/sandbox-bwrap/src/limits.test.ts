@@ -34,6 +34,7 @@ describe("cgroup discovery", () => {
 
 const strategy = (name: LimitStrategy["name"], result: Awaited<ReturnType<LimitStrategy["probe"]>>): LimitStrategy => ({
   name,
+  appliesDefaults: name !== "prlimit",
   probe: async () => result,
   apply: async () => {
     throw new Error("not applied in this test");
@@ -69,5 +70,44 @@ describe("chooseLimitStrategy (the chain)", () => {
   });
   it("rejects nonsense values", async () => {
     await expect(chooseLimitStrategy({ memoryMb: -1 }, { strategy: "auto", bestEffort: true }, chain)).rejects.toMatchObject({ code: "E_SANDBOX_LIMITS" });
+  });
+});
+
+describe("default limits (what the run does not set)", () => {
+  const defaults = { memoryMb: 4096, pids: 1024 };
+  const auto = { strategy: "auto" as const, bestEffort: false, defaults };
+  const cgroupChain = [strategy("systemd-run", { unavailable: "no systemd" }), strategy("cgroup-v1", { enforces: ["memoryMb", "pids", "cpuPercent"] }), strategy("prlimit", { enforces: ["memoryMb"] })];
+  const prlimitOnly = [strategy("cgroup-v1", { unavailable: "read-only" }), strategy("prlimit", { enforces: ["memoryMb"] })];
+
+  it("a cgroup puts them in force, and the run's own values win", async () => {
+    const plan = await chooseLimitStrategy({}, auto, cgroupChain);
+    expect(plan).toMatchObject({ limits: defaults, notEnforced: [], defaults: ["memoryMb", "pids"] });
+    expect(plan?.strategy.name).toBe("cgroup-v1");
+    const own = await chooseLimitStrategy({ pids: 64 }, auto, cgroupChain);
+    expect(own).toMatchObject({ limits: { pids: 64, memoryMb: 4096 }, defaults: ["memoryMb"] });
+  });
+
+  it("where only prlimit works they are reported, never enforced (an address-space cap breaks V8), and never refuse the run", async () => {
+    const plan = await chooseLimitStrategy({}, auto, prlimitOnly);
+    expect(plan).toMatchObject({ limits: {}, notEnforced: ["memoryMb", "pids"], defaults: ["memoryMb", "pids"] });
+    expect(plan?.strategy.name).toBe("none");
+  });
+
+  it("a limit the run asks for still fails closed, defaults or not", async () => {
+    await expect(chooseLimitStrategy({ pids: 10 }, auto, prlimitOnly)).rejects.toMatchObject({ code: "E_SANDBOX_LIMITS" });
+    // Asked for explicitly, prlimit does enforce memoryMb; the pids default stays reported.
+    const asked = await chooseLimitStrategy({ memoryMb: 512 }, auto, prlimitOnly);
+    expect(asked).toMatchObject({ limits: { memoryMb: 512 }, notEnforced: ["pids"] });
+    expect(asked?.strategy.name).toBe("prlimit");
+  });
+
+  it("prefers the mechanism that also enforces the defaults", async () => {
+    const chain = [strategy("cgroup-v2", { enforces: ["pids"] }), strategy("cgroup-v1", { enforces: ["memoryMb", "pids"] })];
+    expect((await chooseLimitStrategy({ pids: 10 }, auto, chain))?.strategy.name).toBe("cgroup-v1");
+    expect((await chooseLimitStrategy({ pids: 10 }, { ...auto, defaults: {} }, chain))?.strategy.name).toBe("cgroup-v2");
+  });
+
+  it("switched off, there is nothing to limit", async () => {
+    expect(await chooseLimitStrategy({}, { ...auto, defaults: {} }, cgroupChain)).toBeUndefined();
   });
 });

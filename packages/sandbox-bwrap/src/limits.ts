@@ -18,8 +18,6 @@ export interface AppliedLimits {
   /** `none`: best effort found no mechanism at all. */
   strategy: LimitStrategyName | "none";
   enforced: LimitName[];
-  /** Requested but not enforced (only with `bestEffortLimits`). */
-  notEnforced: LimitName[];
   /** Puts an exec's argv under the limits. */
   wrap(argv: readonly string[]): string[];
   /** Kills every process still in the limit's scope, where the mechanism knows them. */
@@ -30,9 +28,15 @@ export interface AppliedLimits {
 /** One way to enforce limits; strategies form a chain, strongest first. */
 export interface LimitStrategy {
   readonly name: LimitStrategyName | "none";
+  /**
+   * Whether it may put in force a default limit (one the run did not ask for). A cgroup bounds the
+   * sandbox as a whole and nothing inside notices; an address-space rlimit breaks programs that
+   * reserve much virtual memory (V8 reserves far more than 4 GB), so it is used only when asked.
+   */
+  readonly appliesDefaults: boolean;
   /** What it can enforce here, or why it cannot be used at all. */
   probe(): Promise<{ enforces: LimitName[] } | { unavailable: string }>;
-  apply(limits: ResourceLimits, id: string, enforces: LimitName[]): Promise<Omit<AppliedLimits, "notEnforced">>;
+  apply(limits: ResourceLimits, id: string, enforces: LimitName[]): Promise<AppliedLimits>;
 }
 
 /** A constant script (no input in it): join the given cgroups, then exec the rest of argv. */
@@ -132,7 +136,7 @@ async function removeCgroups(dirs: readonly string[]): Promise<void> {
   }
 }
 
-function cgroupApplied(name: LimitStrategyName, dirs: string[], enforced: LimitName[]): Omit<AppliedLimits, "notEnforced"> {
+function cgroupApplied(name: LimitStrategyName, dirs: string[], enforced: LimitName[]): AppliedLimits {
   const procs = dirs.map((dir) => join(dir, "cgroup.procs"));
   return {
     strategy: name,
@@ -148,6 +152,7 @@ function cgroupApplied(name: LimitStrategyName, dirs: string[], enforced: LimitN
 /** A transient systemd scope per exec (`systemd-run --scope`): needs systemd as init. */
 export const systemdRunStrategy: LimitStrategy = {
   name: "systemd-run",
+  appliesDefaults: true,
   async probe() {
     const user = process.getuid?.() !== 0;
     try {
@@ -183,6 +188,7 @@ const V1_CONTROLLER: Record<LimitName, "memory" | "pids" | "cpu"> = { memoryMb: 
 /** A child of our own cgroup in each cgroup v1 controller; processes join it before bwrap starts. */
 export const cgroupV1Strategy: LimitStrategy = {
   name: "cgroup-v1",
+  appliesDefaults: true,
   async probe() {
     const dirs = cgroupV1Dirs(procText("/proc/self/cgroup"), procText("/proc/self/mountinfo"));
     const enforces: LimitName[] = [];
@@ -230,6 +236,7 @@ const V2_CONTROLLER: Record<LimitName, string> = { memoryMb: "memory", pids: "pi
 /** A child of our own cgroup v2, with the controllers our cgroup delegates to its children. */
 export const cgroupV2Strategy: LimitStrategy = {
   name: "cgroup-v2",
+  appliesDefaults: true,
   async probe() {
     const dir = cgroupV2Dir(procText("/proc/self/cgroup"), procText("/proc/self/mountinfo"));
     if (!dir) return { unavailable: "no cgroup v2 hierarchy is mounted" };
@@ -264,6 +271,7 @@ export const cgroupV2Strategy: LimitStrategy = {
  */
 export const prlimitStrategy: LimitStrategy = {
   name: "prlimit",
+  appliesDefaults: false,
   async probe() {
     try {
       await run("prlimit", ["--as=unlimited", "--", "true"], { timeout: 10_000 });
@@ -309,36 +317,66 @@ export function detectLimitStrategies(chain: readonly LimitStrategy[] = LIMIT_CH
   return (cachedReports ??= probeAll());
 }
 
+/** What `chooseLimitStrategy` decided: the mechanism, and which limits with which values it puts in force. */
+export interface LimitPlan {
+  strategy: LimitStrategy;
+  /** What the mechanism can enforce here. */
+  enforces: LimitName[];
+  /** The limits to put in force: the run's, and the defaults this mechanism may apply. */
+  limits: Pick<ResourceLimits, LimitName>;
+  /** Asked for (with best effort) or defaulted, but not in force. */
+  notEnforced: LimitName[];
+  /** Which limits are defaults rather than the run's (in force or not). */
+  defaults: LimitName[];
+}
+
 /**
- * Picks the mechanism for `limits`: the strongest one that enforces all of them. Without one,
- * refuses (fail closed) unless `bestEffort`, in which case the strongest available one is used and
- * the handle reports what is not enforced.
+ * Picks the mechanism for a run's `limits` and the plugin's `defaults` for the limits it does not
+ * set: the strongest mechanism that enforces every limit the run asks for, and of those the one that
+ * also puts the most defaults in force. A limit the run asks for and nothing can enforce refuses
+ * (fail closed) unless `bestEffort`; a default that nothing here may enforce is only reported. No
+ * plan when there is nothing to limit.
  */
 export async function chooseLimitStrategy(
   limits: ResourceLimits,
-  options: { strategy: "auto" | LimitStrategyName; bestEffort: boolean },
+  options: { strategy: "auto" | LimitStrategyName; bestEffort: boolean; defaults?: Partial<Record<LimitName, number>> },
   chain: readonly LimitStrategy[] = LIMIT_CHAIN,
-): Promise<{ strategy: LimitStrategy; enforces: LimitName[]; notEnforced: LimitName[] } | undefined> {
-  const wanted = requested(limits);
-  for (const name of LIMIT_NAMES) {
-    const value = limits[name];
-    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
-      throw new SandboxError(`limits.${name} must be a positive number, got ${String(value)}.`, { code: "E_SANDBOX_LIMITS", hint: `Pass e.g. limits: { ${name}: ${name === "memoryMb" ? 2048 : name === "pids" ? 512 : 200} }.` });
+): Promise<LimitPlan | undefined> {
+  const defaults = options.defaults ?? {};
+  for (const [where, values] of [["limits", limits], ["default limit", defaults]] as const) {
+    for (const name of LIMIT_NAMES) {
+      const value = values[name];
+      if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+        throw new SandboxError(`${where === "limits" ? "limits." : "The bwrap option "}${name} must be a positive number, got ${String(value)}.`, { code: "E_SANDBOX_LIMITS", hint: `Pass e.g. ${name}: ${name === "memoryMb" ? 2048 : name === "pids" ? 512 : 200}.` });
+      }
     }
   }
-  if (wanted.length === 0) return undefined;
-  const candidates = chain.filter((s) => options.strategy === "auto" || s.name === options.strategy);
+  const wanted = requested(limits);
+  const defaulted = LIMIT_NAMES.filter((name) => limits[name] === undefined && defaults[name] !== undefined);
+  if (wanted.length === 0 && defaulted.length === 0) return undefined;
   const reports = await detectLimitStrategies(chain);
-  const usable = candidates
+  const usable = chain
+    .filter((s) => options.strategy === "auto" || s.name === options.strategy)
     .map((strategy) => ({ strategy, report: reports.find((r) => r.name === strategy.name)! }))
     .filter(({ report }) => report.available);
-  const full = usable.find(({ report }) => wanted.every((name) => report.enforces.includes(name)));
-  if (full) return { strategy: full.strategy, enforces: full.report.enforces, notEnforced: [] };
-  const best = [...usable].sort((a, b) => coverage(b.report, wanted) - coverage(a.report, wanted))[0];
-  if (options.bestEffort && best) {
-    return { strategy: best.strategy, enforces: best.report.enforces, notEnforced: wanted.filter((n) => !best.report.enforces.includes(n)) };
-  }
-  if (options.bestEffort) return { strategy: noLimits, enforces: [], notEnforced: wanted };
+  const covered = ({ report }: (typeof usable)[number], names: LimitName[]) => names.filter((n) => report.enforces.includes(n));
+  const coveredDefaults = (u: (typeof usable)[number]) => (u.strategy.appliesDefaults ? covered(u, defaulted) : []);
+  // Stable sorts keep the chain's order (strongest first) among equals.
+  const byDefaults = [...usable].sort((a, b) => coveredDefaults(b).length - coveredDefaults(a).length);
+  const plan = (u: (typeof usable)[number] | undefined): LimitPlan => {
+    const inForce = u ? [...covered(u, wanted), ...coveredDefaults(u)] : [];
+    return {
+      strategy: u?.strategy ?? noLimits,
+      enforces: u?.report.enforces ?? [],
+      limits: Object.fromEntries(inForce.map((name) => [name, limits[name] ?? defaults[name]])),
+      notEnforced: [...wanted, ...defaulted].filter((name) => !inForce.includes(name)),
+      defaults: defaulted,
+    };
+  };
+  if (wanted.length === 0) return plan(byDefaults.find((u) => coveredDefaults(u).length > 0));
+  const full = byDefaults.find((u) => covered(u, wanted).length === wanted.length);
+  if (full) return plan(full);
+  if (options.bestEffort) return plan([...byDefaults].sort((a, b) => covered(b, wanted).length - covered(a, wanted).length)[0]);
   const seen = reports
     .filter((r) => options.strategy === "auto" || r.name === options.strategy)
     .map((r) => (r.available ? `${r.name} enforces ${r.enforces.join(", ") || "nothing"}` : `${r.name}: ${r.reason}`))
@@ -349,11 +387,10 @@ export async function chooseLimitStrategy(
   });
 }
 
-const coverage = (report: LimitStrategyReport, wanted: LimitName[]) => wanted.filter((n) => report.enforces.includes(n)).length;
-
 /** Best effort with nothing available: runs unlimited, and says so. */
 const noLimits: LimitStrategy = {
   name: "none",
+  appliesDefaults: false,
   probe: async () => ({ enforces: [] }),
   apply: async () => ({ strategy: "none", enforced: [], wrap: (argv) => [...argv], killAll: async () => {}, release: async () => {} }),
 };

@@ -15,6 +15,9 @@ const mount = z
 export const LIMIT_STRATEGIES = ["systemd-run", "cgroup-v2", "cgroup-v1", "prlimit"] as const;
 export type LimitStrategyName = (typeof LIMIT_STRATEGIES)[number];
 
+/** The limits every sandbox gets unless the run or the options say otherwise: the same as docker's and podman's. */
+export const DEFAULT_LIMITS = { memoryMb: 4096, pids: 1024 } as const;
+
 export const bwrapOptions = z
   .object({
     /** The bwrap binary: a name looked up on PATH, or an absolute path. */
@@ -45,8 +48,20 @@ export const bwrapOptions = z
       .default({ user: true, pid: true, ipc: true, uts: true, cgroup: true }),
     /** `--cap-drop ALL`: no capabilities inside, even when corral runs as root. */
     dropCapabilities: z.boolean().default(true),
+    /**
+     * The default seccomp filter: no new user namespaces, no mount, keyrings, bpf, perf, userfaultfd,
+     * kexec or kernel modules, no TIOCSTI/TIOCLINUX (see docs/sandbox-bwrap.md). `false` runs without it.
+     */
+    seccomp: z.boolean().default(true),
     /** Mount the workspace's own `.git/config` and `.git/hooks` read-only (agents must not plant hooks). */
     protectGitConfig: z.boolean().default(true),
+    /**
+     * Defaults for the limits a run does not set (the container sandboxes' defaults), or `false` for
+     * none. A default is put in force only by a cgroup (systemd, cgroup v2 or v1); where none can be had
+     * it is not enforced and `check()` says so, while a limit the run asks for still fails closed.
+     */
+    memoryMb: z.union([z.number().int().positive(), z.literal(false)]).default(DEFAULT_LIMITS.memoryMb),
+    pids: z.union([z.number().int().positive(), z.literal(false)]).default(DEFAULT_LIMITS.pids),
     /** Which mechanism enforces `limits`; `auto` takes the strongest that works. */
     limitStrategy: z.enum(["auto", ...LIMIT_STRATEGIES]).default("auto"),
     /** Run even when some requested limit cannot be enforced here (the handle reports which). */
@@ -58,3 +73,8 @@ export const bwrapOptions = z
 
 export type BwrapOptions = z.output<typeof bwrapOptions>;
 export type BwrapOptionsInput = z.input<typeof bwrapOptions>;
+
+/** The default limits the options give (the run's own limits win over them). */
+export function defaultLimits(options: Pick<BwrapOptions, "memoryMb" | "pids">): { memoryMb?: number; pids?: number } {
+  return { ...(options.memoryMb === false ? {} : { memoryMb: options.memoryMb }), ...(options.pids === false ? {} : { pids: options.pids }) };
+}

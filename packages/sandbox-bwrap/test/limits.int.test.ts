@@ -1,4 +1,6 @@
 import { execa } from "execa";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxSpec } from "@corral/core";
 import { collect } from "@corral/core/testing";
@@ -29,6 +31,10 @@ describe.runIf(run)("bwrap resource limits", () => {
   it("check() names the mechanism in force", async () => {
     const availability = await sandbox().check();
     expect(availability.available && availability.detail).toMatch(/^bubblewrap \S+ at \/\S+; (limits via (systemd-run|cgroup-v2|cgroup-v1|prlimit) \(|no limit mechanism)/);
+    // The defaults, and plainly whether they are in force here.
+    expect(availability.available && availability.detail).toMatch(/; default limits memoryMb 4096, pids 1024 (via (systemd-run|cgroup-v2|cgroup-v1)|NOT enforced here \(.+\)|: .+ NOT enforced here .+); seccomp filter on \((x86_64|aarch64)\)$/);
+    const off = await sandbox({ memoryMb: false, pids: false, seccomp: false }).check();
+    expect(off.available && off.detail).toMatch(/; no default limits; seccomp filter off$/);
     for (const report of reports) expect(report.available ? report.enforces.length >= 0 : !!report.reason).toBe(true);
   });
 
@@ -38,15 +44,43 @@ describe.runIf(run)("bwrap resource limits", () => {
       await expect(sandbox().create(spec(limits))).rejects.toMatchObject({ code: "E_SANDBOX_LIMITS" });
       return;
     }
-    const handle = await sandbox().create(spec(limits));
-    expect(handle.limits).toEqual({ strategy: full.name, enforced: ["memoryMb", "pids", "cpuPercent"], notEnforced: [] });
-    await handle.close();
+    // `await using`: a failed expectation must not leave the cgroup behind.
+    await using handle = await sandbox().create(spec(limits));
+    expect(handle.limits).toEqual({ strategy: full.name, enforced: ["memoryMb", "pids", "cpuPercent"], notEnforced: [], defaults: [] });
+  });
+
+  it.runIf(!!full)("default limits go into the sandbox's cgroup; the run's own value wins", async () => {
+    await using handle = await sandbox().create(spec({ pids: 64 }));
+    expect(handle.limits).toEqual({ strategy: full!.name, enforced: ["memoryMb", "pids"], notEnforced: [], defaults: ["memoryMb"] });
+    if (full!.name !== "cgroup-v1") return;
+    const value = async (controller: string, file: string) => {
+      const found = String((await execa("find", [`/sys/fs/cgroup/${controller}`, "-maxdepth", "6", "-type", "d", "-name", `corral-${handle.id}`], { reject: false })).stdout).trim();
+      return (await readFile(join(found, file), "utf8")).trim();
+    };
+    expect(await value("pids", "pids.max")).toBe("64");
+    expect(await value("memory", "memory.limit_in_bytes")).toBe(String(4096 * 1024 * 1024));
+  });
+
+  it("default limits can be switched off, and then nothing is limited or joined", async () => {
+    await using handle = await sandbox({ memoryMb: false, pids: false }).create(spec({}));
+    expect(handle.limits).toEqual({ strategy: "none", enforced: [], notEnforced: [], defaults: [] });
+    expect(handle.argvFor(["true"])[0]).toMatch(/bwrap$/);
+  });
+
+  it("where only prlimit may be used, the defaults are reported as not enforced and the run still starts (node's WebAssembly works)", async () => {
+    const onlyPrlimit = sandbox({ limitStrategy: "prlimit" });
+    const availability = await onlyPrlimit.check();
+    expect(availability.available && availability.detail).toContain("default limits memoryMb 4096, pids 1024 NOT enforced here");
+    await using handle = await onlyPrlimit.create(spec({}));
+    expect(handle.limits).toEqual({ strategy: "none", enforced: [], notEnforced: ["memoryMb", "pids"], defaults: ["memoryMb", "pids"] });
+    const node = await collect(handle, ["node", "-e", "new WebAssembly.Memory({ initial: 1 }); console.log('wasm ok')"]);
+    expect(node.stdout).toEqual(["wasm ok"]);
   });
 
   it("refuses a limit the chosen mechanism cannot enforce, unless best effort", async () => {
     await expect(sandbox({ limitStrategy: "prlimit" }).create(spec({ pids: 32 }))).rejects.toMatchObject({ code: "E_SANDBOX_LIMITS" });
     await using handle = await sandbox({ limitStrategy: "prlimit", bestEffortLimits: true }).create(spec({ pids: 32, memoryMb: 64 }));
-    expect(handle.limits).toEqual({ strategy: "prlimit", enforced: ["memoryMb"], notEnforced: ["pids"] });
+    expect(handle.limits).toEqual({ strategy: "prlimit", enforced: ["memoryMb"], notEnforced: ["pids"], defaults: [] });
     // prlimit's memory limit is real: a 400 MB string cannot be built under a 64 MB address space.
     const hog = await collect(handle, ["sh", "-c", "x=$(head -c 419430400 /dev/zero | tr '\\0' a); echo survived"]);
     expect(hog.stdout).not.toContain("survived");
@@ -66,7 +100,7 @@ describe.runIf(run)("bwrap resource limits", () => {
   });
 
   it.runIf(!!full)("removes its cgroup on close", async () => {
-    const handle = await sandbox().create(spec({ pids: 16 }));
+    await using handle = await sandbox().create(spec({ pids: 16 })); // closed below; disposed if an expectation fails first
     const find = async () => String((await execa("find", ["/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", `corral-${handle.id}`], { reject: false })).stdout).trim();
     expect(await find()).not.toBe("");
     await handle.close();
