@@ -1,7 +1,7 @@
 import { existsSync, readlinkSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxSpec } from "@corral/core";
+import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxNetworkMode, type SandboxSpec } from "@corral/core";
 import { etcArgs, SECRET_PATHS } from "./etc.js";
 import { kindOf, mask } from "./mask.js";
 import type { BwrapOptions } from "./options.js";
@@ -37,7 +37,7 @@ export function resolveMounts(mounts: readonly Mount[]): Array<Required<Mount>> 
 }
 
 /** The namespace and process flags, shared by the sandbox and the availability probe. */
-export function isolationArgs(options: BwrapOptions, network: "host" | "none" | "bridge" = "host"): string[] {
+export function isolationArgs(options: BwrapOptions, network: SandboxNetworkMode = "host"): string[] {
   const ns = options.namespaces;
   return [
     ...(ns.user ? ["--unshare-user"] : []),
