@@ -2,6 +2,7 @@ import { existsSync, readlinkSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxNetworkMode, type SandboxSpec } from "@corral/core";
+import { egressArgs } from "./egress.js";
 import { etcArgs, SECRET_PATHS } from "./etc.js";
 import { kindOf, mask } from "./mask.js";
 import type { BwrapOptions } from "./options.js";
@@ -92,6 +93,8 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
 
   args.push("--bind", spec.workspace.path, spec.workspace.path);
   args.push("--bind", spec.home, spec.home);
+  // The egress proxy's socket, the only way out of a `proxy` network (after /tmp, under which it lives on the host).
+  if (typeof spec.network === "object" && spec.network.mode === "proxy") args.push(...egressArgs(spec.network));
   for (const mount of resolveMounts([...options.mounts, ...spec.mounts])) {
     args.push(mount.readonly ? "--ro-bind" : "--bind", mount.host, mount.sandbox);
   }

@@ -27,6 +27,8 @@ export class BwrapSandboxHandle implements SandboxHandle {
   readonly extraFds: readonly Uint8Array[];
   readonly #spec: SandboxSpec;
   readonly #bwrap: string;
+  /** What runs first inside each exec (the egress forwarders of a `proxy` network). */
+  readonly #prefix: readonly string[];
   readonly #args: readonly string[];
   readonly #tmpDir: string;
   readonly #applied: AppliedLimits | undefined;
@@ -40,6 +42,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
     id: string;
     spec: SandboxSpec;
     bwrap: string;
+    prefix?: readonly string[];
     args: readonly string[];
     tmpDir: string;
     seccomp?: Uint8Array;
@@ -51,6 +54,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
     this.extraFds = init.seccomp ? [init.seccomp] : [];
     this.#spec = init.spec;
     this.#bwrap = init.bwrap;
+    this.#prefix = init.prefix ?? [];
     this.#args = init.args;
     this.#tmpDir = init.tmpDir;
     this.#applied = init.applied;
@@ -73,7 +77,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
 
   /** The full host argv of one exec (exposed for the benchmark and for debugging). */
   argvFor(argv: readonly string[], cwd = this.#spec.workspace.cwd): string[] {
-    const full = [this.#bwrap, ...this.#args, "--chdir", cwd, "--", ...argv];
+    const full = [this.#bwrap, ...this.#args, "--chdir", cwd, "--", ...this.#prefix, ...argv];
     return this.#applied ? this.#applied.wrap(full) : full;
   }
 

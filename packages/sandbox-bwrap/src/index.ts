@@ -1,6 +1,7 @@
 import { rm, stat } from "node:fs/promises";
 import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { sandboxArgs } from "./args.js";
+import { egressWrapper, findSocat } from "./egress.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
@@ -17,6 +18,7 @@ export interface BwrapSandbox extends Sandbox {
 function makeSandbox(options: BwrapOptions): BwrapSandbox {
   return {
     name: "bwrap",
+    capabilities: { filesystem: "isolated", network: ["host", "none", "proxy"] },
     check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),
   };
@@ -55,6 +57,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   let applied: AppliedLimits | undefined;
   try {
     const args = sandboxArgs(spec, options, tmpDir);
+    const prefix = typeof spec.network === "object" && spec.network.mode === "proxy" ? egressWrapper(spec.network, findSocat()) : [];
     if (plan && Object.keys(plan.limits).length > 0) {
       const inForce = await plan.strategy.apply(plan.limits, id, plan.enforces);
       applied = { ...inForce, enforced: inForce.enforced.filter((name) => plan.limits[name] !== undefined) };
@@ -64,6 +67,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
       spec,
       bwrap: availability.bwrap!,
       args,
+      prefix,
       tmpDir,
       ...(seccomp ? { seccomp } : {}),
       ...(applied ? { applied } : {}),

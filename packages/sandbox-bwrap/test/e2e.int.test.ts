@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandAgent, run, type RunEvent } from "@corral/core";
@@ -93,6 +94,38 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
       expect(await gitIn(local, "log", "-1", "--format=%s")).toBe("in place");
     } finally {
       await removeDir(local);
+    }
+  });
+});
+
+describe.runIf(available)("run() with the bwrap sandbox and a network allowlist", () => {
+  it("the agent reaches an allowed host through the egress proxy and nothing else; every connection is an event", async () => {
+    const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host}\n`));
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const port = (upstream.address() as { port: number }).port;
+    const dir = await tempRepo();
+    try {
+      const events: RunEvent[] = [];
+      const script = `curl -sS --max-time 10 http://allowed.test:${port}/ ; curl -sS --max-time 10 -o /dev/null -w 'denied:%{http_code}\\n' --proxy "$HTTP_PROXY" http://elsewhere.test:${port}/ ; curl -sS --noproxy '*' --max-time 5 http://127.0.0.1:${port}/ || echo direct-refused`;
+      const result = await run({
+        agent: commandAgent.configure({ argv: ["sh", "-c", script] }),
+        sandbox: bwrap(),
+        isolation: worktree(),
+        cwd: dir,
+        prompt: "reach out",
+        network: { allow: [`allowed.test:${port}`], hosts: { "allowed.test": "127.0.0.1", "elsewhere.test": "127.0.0.1" } },
+        env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
+        handleProcessSignals: false,
+        onEvent: (event) => events.push(event),
+      });
+      expect(result.status).toBe("succeeded");
+      const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+      expect(text).toEqual([`hello from allowed.test:${port}`, "denied:403", "direct-refused"]);
+      expect(events.filter((e) => e.type === "network.allowed")).toEqual([expect.objectContaining({ host: "allowed.test", port, rule: `allowed.test:${port}` })]);
+      expect(events.filter((e) => e.type === "network.denied")).toEqual([expect.objectContaining({ host: "elsewhere.test", port, allowWith: `elsewhere.test:${port}` })]);
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve));
+      await removeDir(dir);
     }
   });
 });

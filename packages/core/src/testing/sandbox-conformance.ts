@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { isCorralError } from "../errors.js";
-import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { spawn } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
+import { parsePolicy, type ParsedPolicy } from "../network/policy.js";
+import { EgressProxy, type EgressRecord } from "../network/proxy.js";
+import type { ExecOptions, ExecResult, ProxyNetwork, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
 import { eventually, hostProcessesMatching } from "./processes.js";
 
 /** The security cases a sandbox declares it enforces; each runs with its positive twin. */
@@ -18,6 +22,13 @@ export interface SandboxSecurityClaims {
   hostLoopback?: boolean;
   /** `limits.pids` stops a fork bomb; `limits.memoryMb` stops a memory hog. */
   limits?: { pids?: boolean; memory?: boolean };
+  /**
+   * With `network: { mode: "proxy" }` the sandbox's only way out is the egress proxy: an allowed host is
+   * reached through it (HTTP and SOCKS5), a denied one is refused and logged, and direct TCP to the
+   * host's loopback, DNS and the host's abstract unix sockets are out of reach (needs curl, socat and
+   * getent inside). The twin of the abstract socket runs with `network: "host"`.
+   */
+  egress?: boolean;
 }
 
 export interface SandboxConformanceOptions {
@@ -432,6 +443,74 @@ export function describeSandboxConformance(
           });
         });
       }
+    }
+
+    if (security.egress) {
+      /** An HTTP upstream on the host's loopback, reached by the name `allowed.test` (or `denied.test`) through the run's proxy. */
+      const withProxy = async (fn: (context: { port: number; network: ProxyNetwork; records: EgressRecord[] }) => Promise<void>) => {
+        const upstream = createHttpServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
+        await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+        const port = (upstream.address() as { port: number }).port;
+        const dir = await mkdtemp(join(root, "egress-"));
+        const socket = join(dir, "proxy.sock");
+        const records: EgressRecord[] = [];
+        const proxy = await EgressProxy.start(socket, {
+          policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as ParsedPolicy,
+          hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" },
+          onRecord: (record) => records.push(record),
+        });
+        try {
+          await fn({ port, network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } }, records });
+        } finally {
+          await proxy.close();
+          await new Promise((resolve) => upstream.close(resolve));
+        }
+      };
+      const curl = (...args: string[]) => ["curl", "-sS", "--max-time", "15", ...args];
+
+      it("security (egress): an allowed host is reached through the proxy, over HTTP and SOCKS5; a denied one is refused and logged", async (ctx) => {
+        await withProxy(async ({ port, network, records }) => {
+          const handle = await create(ctx, { network });
+          expect((await collect(handle, curl("--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/http`))).stdout).toEqual([`hello from allowed.test:${port}`]);
+          expect((await collect(handle, curl("--socks5-hostname", "127.0.0.1:1080", `http://allowed.test:${port}/socks`))).stdout).toEqual([`hello from allowed.test:${port}`]);
+          const denied = await collect(handle, curl("--proxy", "http://127.0.0.1:3128", "-o", "/dev/null", "-w", "%{http_code}", `http://denied.test:${port}/`));
+          expect(denied.stdout).toEqual(["403"]);
+          await eventually(async () => records.length >= 3, "the proxy to log three connections");
+          expect(records.map((r) => [r.allowed, r.host, r.protocol])).toEqual(
+            expect.arrayContaining([
+              [true, "allowed.test", "http"],
+              [true, "allowed.test", "socks5"],
+              [false, "denied.test", "http"],
+            ]),
+          );
+        });
+      });
+
+      it("security (egress): direct TCP to the host's loopback, DNS and the host's abstract unix sockets are out of reach", async (ctx) => {
+        // socat on the host (node pads abstract names to the full address length, socat does not).
+        const abstract = `corral-kit-${uniqueSleep()}`;
+        const accepted = join(root, `${abstract}.accepted`);
+        const unixServer = spawn("socat", [`ABSTRACT-LISTEN:${abstract},fork`, `SYSTEM:touch ${accepted}; echo hello over an abstract socket`], { stdio: "ignore" });
+        await eventually(async () => (await readFile("/proc/net/unix", "utf8")).includes(`@${abstract}`), "the host's abstract socket to listen");
+        try {
+          await withProxy(async ({ port, network }) => {
+            const handle = await create(ctx, { network });
+            const direct = await collect(handle, curl("--noproxy", "*", `http://127.0.0.1:${port}/`), { timeoutMs: 30_000 });
+            expect(direct.result.exitCode).not.toBe(0);
+            expect(direct.stdout.join("")).not.toContain("hello");
+            expect((await collect(handle, ["getent", "hosts", "example.com"], { timeoutMs: 30_000 })).result.exitCode).not.toBe(0);
+            const unix = await collect(handle, ["socat", "-u", `ABSTRACT-CONNECT:${abstract}`, "-"], { timeoutMs: 30_000 });
+            expect(unix.stdout).toEqual([]);
+            expect(existsSync(accepted)).toBe(false);
+          });
+          // The twin: on the host's network the same abstract socket answers.
+          const hosted = await create(ctx, { network: "host" });
+          const unix = await collect(hosted, ["socat", "-u", `ABSTRACT-CONNECT:${abstract}`, "-"], { timeoutMs: 30_000 });
+          expect(unix.stdout).toEqual(["hello over an abstract socket"]);
+        } finally {
+          unixServer.kill("SIGKILL");
+        }
+      });
     }
 
     if (security.limits?.pids) {

@@ -1,0 +1,39 @@
+import { SandboxUnavailableError, type ProxyNetwork } from "@corral/core";
+import { which } from "./which.js";
+
+/**
+ * The `proxy` network inside bwrap: each exec has a network namespace of its own (loopback only);
+ * the egress proxy's unix socket is bound in at its host path, and a small wrapper starts two socat
+ * forwarders on the exec's loopback (HTTP and SOCKS5 ports) before it runs the command. They die
+ * with the exec's pid namespace. Nothing else leaves the namespace: no route, no DNS, and the host's
+ * abstract unix sockets belong to another network namespace.
+ */
+const WRAPPER = [
+  'socat=$1 sock=$2 http=$3 socks=$4; shift 4',
+  'for port in "$http" "$socks"; do "$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$sock" </dev/null >/dev/null 2>&1 & done',
+  // Wait until both listen (state 0A in /proc/net/tcp), so the command never races them.
+  'h=$(printf "%04X" "$http"); s=$(printf "%04X" "$socks"); i=0',
+  'while [ $i -lt 400 ]; do grep -q ":$h 00000000:0000 0A" /proc/net/tcp && grep -q ":$s 00000000:0000 0A" /proc/net/tcp && break; i=$((i+1)); sleep 0.005; done',
+  'exec "$@"',
+].join("\n");
+
+/** The bwrap arguments that bring the proxy's socket in (at the same path as on the host). */
+export function egressArgs(network: ProxyNetwork): string[] {
+  return ["--bind", network.socket, network.socket];
+}
+
+/** The argv prefix that starts the forwarders, then execs the command given after it. */
+export function egressWrapper(network: ProxyNetwork, socat: string): string[] {
+  return ["/bin/sh", "-c", WRAPPER, "corral-egress", socat, network.socket, String(network.ports.http), String(network.ports.socks)];
+}
+
+/** socat on the host (bwrap shows the host's system folders, so the same path works inside), or the fix. */
+export function findSocat(): string {
+  const socat = which("socat", "/usr/local/bin:/usr/bin:/bin");
+  if (!socat) {
+    throw new SandboxUnavailableError("bwrap", "a network allowlist needs socat, to bring the egress proxy's ports into the sandbox, and it is not installed.", {
+      hint: "Install it: apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora); or pass --network host or none.",
+    });
+  }
+  return socat;
+}
