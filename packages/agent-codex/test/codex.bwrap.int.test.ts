@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AbortError, isEvent, type RunEvent } from "@corral/core";
+import { AbortError, GATEWAY_PLACEHOLDER, isEvent, type RunEvent } from "@corral/core";
 import { startMockModelApi, type MockModelApi } from "@corral/mock-model-api";
 import { bwrap, bwrapSandbox } from "@corral/sandbox-bwrap";
 import { gitIn, processesMatching, removeDir, requireTool, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN_DIR, COMMIT_SCRIPT, runCodex, uniqueModel } from "./harness.js";
+import { API_KEY, BIN_DIR, COMMIT_SCRIPT, runCodex, uniqueModel } from "./harness.js";
 
 // The CLI lives under the repo's node_modules, which the bwrap sandbox does not show by default.
 const NODE_MODULES = [fileURLToPath(new URL("../node_modules", import.meta.url)), fileURLToPath(new URL("../../../node_modules", import.meta.url))];
@@ -57,5 +57,47 @@ describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, git worktree", () =
     controller.abort("test abort");
     await expect(running).rejects.toBeInstanceOf(AbortError);
     await waitFor(async () => (await processesMatching(model)).length === 0, 10_000, "codex processes to exit");
+  });
+});
+
+describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, network allowlist", () => {
+  let api: MockModelApi | undefined;
+  let repo: string | undefined;
+  afterEach(async () => {
+    await api?.close();
+    if (repo) await removeDir(repo);
+    api = repo = undefined;
+  });
+
+  // Put together at run time, so that the command itself (in codex's session files under HOME) does not hold the key.
+  const [head, tail] = [API_KEY.slice(0, 8), API_KEY.slice(8)];
+  const HUNT = `k="${head}"; k="\${k}${tail}"; echo "env-hits:$(cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c "$k")"; echo "home-hits:$(grep -rs "$k" "$HOME" | wc -l)"; echo "key-var:$OPENAI_API_KEY"`;
+
+  it("credentials: gateway — the mock API sees the real key, the sandbox never holds it", async () => {
+    api = await startMockModelApi({
+      script: [{ text: "Looking around.", toolCalls: [{ shell: `${HUNT} && ${COMMIT_SCRIPT}` }] }, { text: "Done. <promise>COMPLETE</promise>" }],
+    });
+    repo = await tempRepo();
+    const events: RunEvent[] = [];
+    const result = await runCodex(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2, network: { allow: [] }, credentials: "gateway" }, events);
+    expect(result.commits.map((c) => c.subject)).toEqual(["agent: add hello.txt"]);
+    expect(api.requests.length).toBeGreaterThan(0);
+    expect(api.requests.every((r) => r.headers.authorization === `Bearer ${API_KEY}`)).toBe(true);
+    const toolResult = JSON.stringify(api.conversation().at(-1)?.body).match(/env-hits:[^"]*committed/)?.[0];
+    expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${GATEWAY_PLACEHOLDER}\\ncommitted`);
+    expect(api.requests.some((r) => JSON.stringify(r.body ?? "").includes(API_KEY))).toBe(false);
+  });
+
+  it("(twin) the key in the sandbox's env, through the allowlist: the API is reached through the proxy, nothing else", async () => {
+    api = await startMockModelApi({
+      script: [{ text: "Trying the network.", toolCalls: [{ shell: `curl -sS -o /dev/null -w 'elsewhere:%{http_code}\\n' http://example.com/; ${COMMIT_SCRIPT}` }] }, { text: "Done. <promise>COMPLETE</promise>" }],
+    });
+    repo = await tempRepo();
+    const events: RunEvent[] = [];
+    const result = await runCodex(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2, network: { allow: [] } }, events);
+    expect(result.commits.map((c) => c.subject)).toEqual(["agent: add hello.txt"]);
+    expect(JSON.stringify(api.conversation().at(-1)?.body).match(/elsewhere:\d+/)?.[0]).toBe("elsewhere:403");
+    expect(events.some((e) => e.type === "network.allowed" && e.host === "127.0.0.1" && e.port === api!.port)).toBe(true);
+    expect(events.some((e) => e.type === "network.denied" && e.host === "example.com")).toBe(true);
   });
 });
