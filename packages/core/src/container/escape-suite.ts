@@ -7,6 +7,7 @@ import { removeDir, tempRepo } from "@corral/test-support";
 import type { commandAgent } from "../builtins/command-agent.js";
 import type { run as runLoop } from "../run.js";
 import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { removeRunTempDirs } from "../temp.js";
 import { eventually, hostProcessesMatching } from "../testing/processes.js";
 import { containerLabels } from "./labels.js";
 import type { ReapOptions, ReapResult } from "./reap.js";
@@ -254,7 +255,8 @@ export function describeContainerEscapes(target: ContainerEscapeTarget): void {
         const sleep = marker();
         const heartbeat = join(root, "ws", `heartbeat-${sleep}`);
         const agent = dodger(sleep).replace("echo started", `(while :; do date +%s%N > ${heartbeat}; sleep 0.2; done &); echo started`);
-        const child = spawn(process.execPath, ["--input-type=module", "-e", orchestrator(target, spec({ runId: `escape-dead-${process.pid}` }), agent)], { stdio: ["ignore", "pipe", "inherit"] });
+        const runId = `escape-dead-${process.pid}`;
+        const child = spawn(process.execPath, ["--input-type=module", "-e", orchestrator(target, spec({ runId }), agent)], { stdio: ["ignore", "pipe", "inherit"] });
         const exited = new Promise((resolve) => child.once("exit", resolve));
         const id = await new Promise<string>((resolve, reject) => {
           let container = "";
@@ -276,6 +278,7 @@ export function describeContainerEscapes(target: ContainerEscapeTarget): void {
         // The twin: this orchestrator's own container is untouched.
         expect((await run(live, ["echo", "alive"])).stdout).toEqual(["alive"]);
         expect(await target.exists(live.id)).toBe(true);
+        await removeRunTempDirs(runId); // what corral clean does for the killed run
       });
 
       it("twin: a container whose orchestrator is merely quiet lives on, longer than any engine timeout", async () => {
