@@ -27,6 +27,25 @@ export async function assertImage(docker: Docker, image: string): Promise<void> 
   }
 }
 
+/**
+ * What the daemon enforces on every container (`docker info`): its seccomp profile (the default one
+ * refuses new user namespaces, which the escape suite checks) and whether it remaps users
+ * (`userns-remap`, the only user namespace docker offers: daemon-wide).
+ */
+export async function daemonSecurity(docker: Docker): Promise<{ seccomp: boolean; usernsRemap: boolean }> {
+  const options: string[] = (await docker.info()).SecurityOptions ?? [];
+  return {
+    seccomp: options.some((option) => option.startsWith("name=seccomp") && !option.includes("profile=unconfined")),
+    usernsRemap: options.some((option) => option.startsWith("name=userns")),
+  };
+}
+
+/** The image's USER (empty: root), for `user: "image"`: execs name it, and the keeper must not be it. */
+export async function imageUser(docker: Docker, image: string): Promise<string> {
+  await assertImage(docker, image);
+  return (await docker.getImage(image).inspect()).Config?.User ?? "";
+}
+
 function onPath(command: string): boolean {
   return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
 }

@@ -1,13 +1,14 @@
-import type { ContainerPlan } from "@corral/core/container";
+import { keeperCommand, type ContainerPlan } from "@corral/core/container";
 import { describe, expect, it } from "vitest";
 import { docker, dockerCreateOptions, dockerSandbox } from "./index.js";
 
 const plan: ContainerPlan = {
   name: "corral-r1",
   image: "img:1",
-  command: ["sleep", "infinity"],
+  command: keeperCommand(),
   init: true,
   user: "1000:1000",
+  keeperUser: "65534:65534",
   workdir: "/w",
   labels: { "corral.run": "r1" },
   mounts: [
@@ -28,9 +29,10 @@ const plan: ContainerPlan = {
 };
 
 describe("dockerCreateOptions", () => {
-  it("maps the plan onto the engine's create request, without the env", () => {
+  it("maps the plan onto the engine's create request, without the env: the keeper as PID 1's child, on a stdin the engine closes when corral goes", () => {
     const body = dockerCreateOptions(plan);
-    expect(body).toMatchObject({ name: "corral-r1", Image: "img:1", User: "1000:1000", WorkingDir: "/w", Labels: { "corral.run": "r1" }, Env: [] });
+    expect(body).toMatchObject({ name: "corral-r1", Image: "img:1", User: "65534:65534", WorkingDir: "/", Labels: { "corral.run": "r1" }, Env: [] });
+    expect(body).toMatchObject({ Entrypoint: ["/bin/sh"], Cmd: plan.command.slice(1), OpenStdin: true, StdinOnce: true, AttachStdin: true });
     expect(body.HostConfig).toMatchObject({
       Init: true,
       AutoRemove: true,

@@ -1,10 +1,10 @@
 import { LineSplitter, SandboxError, SandboxUnavailableError, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { execStatus, killExecArgv, networkUnavailableError, planContainer, watchExec, wrapExec, type ContainerOptions, type ContainerPlan } from "@corral/core/container";
-import { randomBytes } from "node:crypto";
+import { AgentProcesses, ContainerCgroup, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/core/container";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
-import { assertImage, pingDocker } from "./engine.js";
+import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
 import { VERSION } from "./version.js";
 
 /** The docker Sandbox: one hardened container per run, every command a streamed exec in it. */
@@ -21,7 +21,12 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
         const e = error as SandboxError;
         return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
       }
-      return ping;
+      const security = await daemonSecurity(clients.control);
+      if (!security.seccomp) {
+        return { available: false, reason: "dockerd runs containers without its seccomp profile, so an agent could create user namespaces.", hint: "Start dockerd with its default seccomp profile (no --seccomp-profile=unconfined)." };
+      }
+      // docker has no per-container user namespace, only the daemon-wide userns-remap.
+      return { available: true, detail: `${ping.detail}; ${agentIdentity(options.user, security.usernsRemap ? "userns-remap" : undefined, "run corral as a normal user, and docker runs the agent as you")}` };
     },
     async create(spec) {
       return DockerHandle.start(clients, spec, options);
@@ -34,14 +39,17 @@ export function dockerCreateOptions(plan: ContainerPlan): Docker.ContainerCreate
   return {
     name: plan.name,
     Image: plan.image,
-    // The image's own ENTRYPOINT would otherwise wrap our idle command (docker joins the two).
+    // The image's own ENTRYPOINT would otherwise wrap the keeper (docker joins the two).
     Entrypoint: plan.command.slice(0, 1),
     Cmd: plan.command.slice(1),
-    ...(plan.user ? { User: plan.user } : {}),
-    WorkingDir: plan.workdir,
+    User: plan.keeperUser, // every exec names the agent's user
+    WorkingDir: "/",
     Labels: plan.labels,
     Env: [], // credentials travel with each exec, so `docker inspect` never shows them
-    AttachStdin: false,
+    // The keeper's stdin, attached to the orchestrator; closed by the engine when that connection goes.
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
     AttachStdout: false,
     AttachStderr: false,
     Tty: false,
@@ -73,21 +81,31 @@ class DockerHandle implements SandboxHandle {
   readonly #clients: DockerClients;
   readonly #container: Docker.Container;
   readonly #plan: ContainerPlan;
-  readonly #graceMs: number;
-  readonly #running = new Set<AbortController>();
+  /** The keeper's stdin: while it is open, the container lives (keeper.ts). */
+  readonly #keeper: Socket;
+  readonly #processes: AgentProcesses;
+  /** When the container ends on its own (limits.wallSeconds). */
+  readonly #wallDeadline: number | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, graceMs: number) {
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: ContainerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined) {
     this.#clients = clients;
     this.#container = container;
     this.#plan = plan;
-    this.#graceMs = graceMs;
+    this.#keeper = keeper;
     this.id = container.id;
+    this.#wallDeadline = wallDeadline;
+    this.#processes = new AgentProcesses({
+      graceMs: options.killGraceSeconds * 1000,
+      keepBackground: options.keepBackgroundProcesses,
+      sweep: (signal) => this.#sweep(signal),
+      ...(cgroup ? { leftovers: async () => (await cgroup.agentPids()).length > 0 } : {}),
+    });
   }
 
-  /** Preflight (engine, image, network), then create and start the container. */
+  /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
   static async start(clients: DockerClients, spec: SandboxSpec, options: ContainerOptions): Promise<DockerHandle> {
-    const plan = planContainer(spec, options, { version: VERSION });
+    const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
@@ -100,10 +118,16 @@ class DockerHandle implements SandboxHandle {
     // Create first and diagnose only on failure (engine down? image missing?): a start costs
     // one round trip less, and the diagnosis is the same.
     let container: Docker.Container | undefined;
+    let keeper: Socket | undefined;
+    const startedAt = Date.now();
     try {
       container = await clients.control.createContainer(dockerCreateOptions(plan));
+      // Attached before the start, on the client without a timeout: this connection is the run's lifeline.
+      keeper = (await clients.stream.getContainer(container.id).attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Socket;
+      keeper.on("error", () => {}); // its end is the container's end, which the execs report
       await container.start();
     } catch (error) {
+      keeper?.destroy();
       if (container) await container.remove({ force: true }).catch(() => {});
       await throwIfEngineDown(clients.control);
       if (!container && statusOf(error) === 404) await assertImage(clients.control, plan.image);
@@ -113,7 +137,13 @@ class DockerHandle implements SandboxHandle {
         cause: error,
       });
     }
-    return new DockerHandle(clients, container, plan, options.killGraceSeconds * 1000);
+    // An open sandbox does not keep the orchestrator's process alive; its exit ends the container.
+    keeper.unref();
+    const cgroup = await container
+      .inspect()
+      .then((info) => ContainerCgroup.find(info.State.Pid, container.id))
+      .catch(() => undefined);
+    return new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup);
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -121,78 +151,77 @@ class DockerHandle implements SandboxHandle {
     if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
     if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
     const started = performance.now();
-    const execId = randomBytes(6).toString("hex");
     const withStdin = options.stdin !== undefined;
     const env = { ...this.#plan.env, ...options.env };
-
-    const exec = await this.#clients.control.getContainer(this.id).exec({
-      Cmd: wrapExec(argv, execId),
-      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-      WorkingDir: options.cwd ?? this.#plan.workdir,
-      AttachStdin: withStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-    });
-    // The stream client (no timeout): an agent may think quietly for minutes.
-    const stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: withStdin, stdin: withStdin, Tty: false })) as Duplex;
-
-    const lifetime = new AbortController();
-    this.#running.add(lifetime);
-    const stopper = watchExec({
+    let stream: Duplex | undefined;
+    const watch = await this.#processes.begin({
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      signal: AbortSignal.any([lifetime.signal, ...(options.signal ? [options.signal] : [])]),
-      graceMs: this.#graceMs,
-      kill: async (signal) => {
-        await this.#runQuiet(killExecArgv(execId, signal));
-        // Backstop: a stream that outlives SIGKILL (a setsid'd child holding it) is cut.
-        if (signal === "KILL") setTimeout(() => stream.destroy(), 5000).unref();
-      },
+      ...(options.signal ? { signal: options.signal } : {}),
+      cut: () => stream?.destroy(),
     });
-
+    const result = (status: { exitCode: number | null; signal: string | null }, timedOut = watch.timedOut, aborted = watch.aborted): ExecResult => ({ ...status, timedOut, aborted, durationMs: performance.now() - started });
     try {
+      if (watch.stopped) return result({ exitCode: null, signal: null });
+      const exec = await this.#clients.control.getContainer(this.id).exec({
+        Cmd: [...argv],
+        User: this.#plan.user,
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        WorkingDir: options.cwd ?? this.#plan.workdir,
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      });
+      // The stream client (no timeout): an agent may think quietly for minutes.
+      const output = (stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: withStdin, stdin: withStdin, Tty: false })) as Duplex);
       await new Promise<void>((resolve) => {
         const splitters = {
           stdout: new LineSplitter((line) => options.onLine?.(line, "stdout")),
           stderr: new LineSplitter((line) => options.onLine?.(line, "stderr")),
         };
-        this.#clients.stream.modem.demuxStream(stream, { write: (chunk: Buffer) => splitters.stdout.push(chunk) } as never, { write: (chunk: Buffer) => splitters.stderr.push(chunk) } as never);
+        this.#clients.stream.modem.demuxStream(output, { write: (chunk: Buffer) => splitters.stdout.push(chunk) } as never, { write: (chunk: Buffer) => splitters.stderr.push(chunk) } as never);
         const done = () => {
           splitters.stdout.end();
           splitters.stderr.end();
           resolve();
         };
-        stream.once("end", done);
-        stream.once("close", done);
-        stream.once("error", done);
-        if (withStdin) stream.end(options.stdin);
+        output.once("end", done);
+        output.once("close", done);
+        output.once("error", done);
+        if (withStdin) output.end(options.stdin);
       });
       // Only now, with the output drained, is the exit code read.
-      const code = await this.#exitCode(exec);
+      const code = await this.#exitCode(exec, watch.stopped);
       // Removed by close() while it ran: everything in it was killed.
-      if (code === undefined) return { exitCode: null, signal: "SIGKILL", timedOut: stopper.timedOut, aborted: true, durationMs: performance.now() - started };
-      return { ...execStatus(code, stopper.stopping), timedOut: stopper.timedOut, aborted: stopper.aborted, durationMs: performance.now() - started };
+      if (this.#closing) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
+      if (!watch.stopped && endedAtWallClock(this.#wallDeadline, code ?? null)) return result({ exitCode: null, signal: "SIGKILL" }, true);
+      // Undefined: the container is gone (someone removed it), or corral stopped the command and the engine never said how it ended.
+      return result(code === undefined ? { exitCode: null, signal: "SIGKILL" } : execStatus(code, watch.stopped));
     } finally {
-      stopper.dispose();
-      this.#running.delete(lifetime);
+      await watch.end();
     }
   }
 
-  /** The exec's exit code; the engine may need a moment to record it. Unknown is an error, never 0. */
-  async #exitCode(exec: Docker.Exec): Promise<number | undefined> {
+  /**
+   * The exec's exit code; the engine may need a moment to record it. Undefined when the container is
+   * gone (everything in it was killed), or when corral stopped the exec and the engine never reported
+   * its end. Otherwise unknown is an error, never 0.
+   */
+  async #exitCode(exec: Docker.Exec, stopped: boolean): Promise<number | undefined> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const info = await exec.inspect().catch((error: unknown) => {
-        if (this.#closing) return undefined;
+      const info = await exec.inspect().catch(async (error: unknown) => {
+        if (this.#closing || (await this.#gone())) return undefined;
         throw new SandboxError(`Could not read the exit code of a command in the docker sandbox: ${(error as Error).message}`, {
           code: "E_SANDBOX_EXIT_UNKNOWN",
-          hint: "The container may have been removed while the command ran (wall-clock limit, `docker rm`, engine restart).",
+          hint: "The engine may be overloaded or restarting; retry the run.",
           cause: error,
         });
       });
       if (!info) return undefined;
       if (!info.Running && typeof info.ExitCode === "number") return info.ExitCode;
       if (Date.now() > deadline) {
+        if (stopped) return undefined;
         throw new SandboxError("The docker engine did not report the exit code of a finished command.", {
           code: "E_SANDBOX_EXIT_UNKNOWN",
           hint: "The engine may be overloaded or restarting; retry the run.",
@@ -202,9 +231,18 @@ class DockerHandle implements SandboxHandle {
     }
   }
 
-  /** Runs a short helper exec (the killer) and waits for it. */
-  async #runQuiet(argv: string[]): Promise<void> {
-    const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false });
+  /** Whether the container no longer exists (removed by close, by its wall-clock limit, or by someone). */
+  async #gone(): Promise<boolean> {
+    return this.#container.inspect().then(
+      (info) => !info.State.Running,
+      (error: unknown) => statusOf(error) === 404,
+    );
+  }
+
+  /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
+  async #sweep(signal: SweepSignal): Promise<void> {
+    if (this.#closing) return; // removing the container kills everything anyway
+    const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: sweepArgv(signal), User: this.#plan.user, AttachStdout: true, AttachStderr: true, Tty: false });
     const stream = (await exec.start({ hijack: false, stdin: false, Tty: false })) as Duplex;
     await new Promise<void>((resolve) => {
       stream.on("data", () => {});
@@ -217,7 +255,6 @@ class DockerHandle implements SandboxHandle {
   /** Removes the container (killing everything in it). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const lifetime of this.#running) lifetime.abort();
       try {
         await this.#container.remove({ force: true });
       } catch (error) {
@@ -230,6 +267,9 @@ class DockerHandle implements SandboxHandle {
             cause: error,
           });
         }
+      } finally {
+        // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
+        this.#keeper.destroy();
       }
     })();
     return this.#closing;

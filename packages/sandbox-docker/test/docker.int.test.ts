@@ -3,10 +3,10 @@ import { describeSandboxConformance } from "@corral/core/testing";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import Docker from "dockerode";
-import { spawn } from "node:child_process";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeContainerEscapes } from "../../core/src/container/escape-suite.js";
 import { buildImage, docker, dockerSandbox, reapOrphans } from "../src/index.js";
 
 // The container's /tmp is its own tmpfs; keep the kit's temp dirs (and its "outside" targets)
@@ -19,6 +19,19 @@ const sandboxWith = (options: Record<string, unknown> = {}) => dockerSandbox.cre
 
 describeSandboxConformance("docker", () => sandboxWith(), {
   security: { writeOutside: true, networkNone: true, hostLoopback: true, limits: { pids: true, memory: true } },
+});
+
+const engineApi = new Docker();
+describeContainerEscapes({
+  engine: "docker",
+  ready,
+  sandbox: sandboxWith,
+  reapOrphans,
+  core: { run, commandAgent },
+  entry: { url: new URL("../dist/index.js", import.meta.url).href, sandbox: "dockerSandbox", configure: "docker", image: CONTAINER_TEST_IMAGE },
+  exists: (id) => engineApi.getContainer(id).inspect().then(() => true, (error: { statusCode?: number }) => (error.statusCode === 404 ? false : Promise.reject(error))),
+  createLabelled: async (labels) => (await engineApi.createContainer({ Image: CONTAINER_TEST_IMAGE, Labels: labels, Cmd: ["true"] })).id,
+  remove: (id) => engineApi.getContainer(id).remove({ force: true }),
 });
 
 describe.skipIf(!ready)("docker sandbox: container behaviour", () => {
@@ -128,39 +141,6 @@ describe.skipIf(!ready)("docker sandbox: container behaviour", () => {
     const short = await sandboxWith().create(spec({ limits: { wallSeconds: 2 } }));
     await waitFor(() => api.getContainer(short.id).inspect().then(() => false, () => true), 20_000, "the container to end at its wall-clock limit");
     await short.close();
-  });
-
-  it("an orchestrator killed with SIGKILL leaves a container that reapOrphans removes; live runs are kept", async () => {
-    await using live = await sandboxWith().create(spec());
-    const script = join(root, "orchestrator.mjs");
-    const dist = new URL("../dist/index.js", import.meta.url).href;
-    await writeFile(
-      script,
-      `import { docker, dockerSandbox } from ${JSON.stringify(dist)};
-const s = dockerSandbox.create(docker({ image: ${JSON.stringify(CONTAINER_TEST_IMAGE)} }).options);
-const h = await s.create(${JSON.stringify(spec({ runId: `orphan-${process.pid}` }))});
-console.log(h.id);
-setInterval(() => {}, 1000);`,
-    );
-    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
-    const exited = new Promise((done) => child.once("exit", done));
-    const id = await new Promise<string>((resolveId, fail) => {
-      child.stdout.once("data", (chunk: Buffer) => resolveId(String(chunk).trim()));
-      child.once("exit", (code) => fail(new Error(`the orchestrator exited early (${code})`)));
-    });
-    child.kill("SIGKILL");
-    await exited;
-    expect((await api.getContainer(id).inspect()).State.Running).toBe(true);
-
-    const dry = await reapOrphans({ dryRun: true });
-    expect(dry.containers.find((c) => c.id === id)).toMatchObject({ action: "would-remove", runId: `orphan-${process.pid}` });
-    expect(dry.containers.find((c) => c.id === live.id)).toMatchObject({ action: "kept" });
-    expect((await api.getContainer(id).inspect()).State.Running).toBe(true);
-
-    const reaped = await reapOrphans();
-    expect(reaped.containers.find((c) => c.id === id)).toMatchObject({ action: "removed" });
-    await expect(api.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    expect((await api.getContainer(live.id).inspect()).State.Running).toBe(true);
   });
 
   it("buildImage streams the build and fails on a failed step", async () => {

@@ -1,5 +1,6 @@
 // Container start and per-exec overhead of the podman sandbox against raw `podman run -d` and
-// `podman exec` with the same hardening flags. Run after `pnpm build`, with podman installed and the
+// `podman exec` with the same hardening flags, and how long stopping an agent that dodges takes
+// (ignores SIGTERM, rewrites pid files, leaves its group; ADR 0404) with the default grace. Run after `pnpm build`, with podman installed and the
 // test image built (tooling/ci/engines.sh start && tooling/ci/engines.sh images).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -25,7 +26,7 @@ let n = 0;
 const spec = () => ({
   runId: `bench-${process.pid}-${++n}`,
   workspace: { path: root, cwd: root },
-  gitMounts: { readWrite: [], readOnly: [] },
+  gitMounts: [],
   home: root,
   mounts: [],
   env: { PATH: "/usr/bin:/bin", HOME: root },
@@ -53,6 +54,16 @@ await run("podman", ["rm", "-f", "-t", "0", ...rawNames]);
 
 const handle = await sandbox.create(spec());
 const pluginExec = await measure(() => handle.exec(["true"]), { warmup: 3, samples: 20 });
+// From the abort to exec() returning, for an agent that does everything to stay alive.
+const dodger = `trap '' TERM INT HUP; for f in /tmp/*.pid /tmp/.corral-*; do [ -f "$f" ] && echo 1 > "$f"; done
+(sh -c "trap '' TERM; while :; do sleep 1; done" &) </dev/null >/dev/null 2>&1; echo started; while :; do sleep 1; done`;
+const stopDodger = [];
+await measure(async () => {
+  const abort = new AbortController();
+  let at = 0;
+  await handle.exec(["sh", "-c", dodger], { signal: abort.signal, onLine: (line) => line === "started" && ((at = performance.now()), abort.abort()) });
+  stopDodger.push(performance.now() - at);
+}, { warmup: 0, samples: 5 });
 const rawExec = await measure(() => run("podman", ["exec", handle.id, "true"]), { warmup: 3, samples: 20 });
 await handle.close();
 await rm(root, { recursive: true, force: true });
@@ -62,4 +73,5 @@ report(SUITE, [
   { name: "container start via raw podman run -d", unit: "ms", samples: rawStart },
   { name: "exec true via plugin", unit: "ms", samples: pluginExec, floor: "exec true via raw podman exec", target: "<= 1.10x floor" },
   { name: "exec true via raw podman exec", unit: "ms", samples: rawExec },
+  { name: "stop of a dodging agent (2 s grace)", unit: "ms", samples: stopDodger, target: "< 3000" },
 ]);

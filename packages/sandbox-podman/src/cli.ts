@@ -37,11 +37,31 @@ export function podmanError(result: CliResult): string {
   return (errors.at(-1) ?? result.stderr.at(-1) ?? `exit code ${result.exitCode}`).replace(/^Error: /, "");
 }
 
-/** Whether podman works here, and if it runs rootless (which decides the uid mapping). */
-export async function probePodman(podman: string, timeoutMs: number): Promise<{ available: true; rootless: boolean; version: string } | { available: false; reason: string; hint: string }> {
-  const result = await podmanCall(podman, ["info", "--format", "{{.Host.Security.Rootless}} {{.Version.Version}} {{.Host.OCIRuntime.Name}}"], { timeoutMs });
+/** What the sandbox needs to know about the engine, probed once (`podman info`). */
+export interface PodmanFacts {
+  rootless: boolean;
+  /** e.g. `4.3.1 (runc, rootful)`. */
+  version: string;
+  /** The OCI runtime and its `--version` text (`runc version 1.1.5 …`): it decides whether mounts can be idmapped. */
+  runtime: { name: string; version: string };
+  /** podman's default seccomp profile, which corral tightens (core's seccomp.ts); undefined when podman runs without seccomp. */
+  seccompProfile: string | undefined;
+}
+
+/** Whether podman works here, and the facts the uid mapping depends on. */
+export async function probePodman(podman: string, timeoutMs: number): Promise<({ available: true } & PodmanFacts) | { available: false; reason: string; hint: string }> {
+  const result = await podmanCall(podman, ["info", "--format", "json"], { timeoutMs });
   if (result.exitCode === 127 && result.stderr.some((line) => line.startsWith("corral: cannot run"))) return { available: false, ...engineUnavailable("podman", "not-installed") };
   if (result.exitCode !== 0) return { available: false, ...engineUnavailable("podman", "not-running", podmanError(result)) };
-  const [rootless, version, runtime] = (result.stdout[0] ?? "").split(" ");
-  return { available: true, rootless: rootless === "true", version: `${version ?? "?"} (${runtime ?? "?"}, ${rootless === "true" ? "rootless" : "rootful"})` };
+  let info: { host?: { security?: { rootless?: boolean; seccompEnabled?: boolean; seccompProfilePath?: string }; ociRuntime?: { name?: string; version?: string } }; version?: { Version?: string } };
+  try {
+    info = JSON.parse(result.stdout.join("\n"));
+  } catch {
+    return { available: false, ...engineUnavailable("podman", "not-running", "`podman info --format json` printed no JSON") };
+  }
+  const rootless = info.host?.security?.rootless === true;
+  const runtime = { name: info.host?.ociRuntime?.name ?? "?", version: info.host?.ociRuntime?.version ?? "" };
+  const security = info.host?.security;
+  const seccompProfile = security?.seccompEnabled ? security.seccompProfilePath || undefined : undefined;
+  return { available: true, rootless, runtime, seccompProfile, version: `${info.version?.Version ?? "?"} (${runtime.name}, ${rootless ? "rootless" : "rootful"})` };
 }

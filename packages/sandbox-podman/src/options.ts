@@ -7,6 +7,12 @@ export const podmanOptions = z
     ...containerOptionsShape,
     /** SELinux relabelling of the bind mounts: `z` (shared) or `Z` (private to this container). Off by default. */
     selinuxLabel: z.enum(["z", "Z"]).optional(),
+    /**
+     * The container's user namespace: `keep-id` (rootless; the default there), `auto` (rootful: a
+     * private range of unprivileged host uids, workspace idmapped; the default where podman can give
+     * it), `host` (none). Unset: the best this machine has; check() says which. See userns.ts.
+     */
+    userns: z.enum(["keep-id", "auto", "host"]).optional(),
     /** The podman binary (a path, or a name on PATH). */
     podman: z.string().min(1).default("podman"),
   })

@@ -1,17 +1,19 @@
-import { SandboxError, SandboxUnavailableError, UsageError, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { execStatus, imageMissingError, killExecArgv, planContainer, watchExec, wrapExec, type ContainerPlan } from "@corral/core/container";
+import { SandboxError, SandboxUnavailableError, UsageError, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { AgentProcesses, ContainerCgroup, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/core/container";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { clientEnv, podmanCall, podmanError, probePodman } from "./cli.js";
+import { clientEnv, podmanCall, podmanError, probePodman, type PodmanFacts } from "./cli.js";
+import { KeeperClient } from "./keeper.js";
 import type { PodmanOptions } from "./options.js";
+import { seccompProfile } from "./seccomp.js";
+import { chooseUserns, type Userns } from "./userns.js";
 import { VERSION } from "./version.js";
 
 /** The podman Sandbox: one hardened container per run, every command a streamed `podman exec`. */
 export function createPodmanSandbox(options: PodmanOptions): Sandbox {
   const timeoutMs = options.engineTimeoutSeconds * 1000;
-  // Probed once per sandbox: whether podman works and runs rootless does not change mid-run.
+  // Probed once per sandbox: whether podman works, rootless or not, and its runtime do not change mid-run.
   let probe: ReturnType<typeof probePodman> | undefined;
   const probeOnce = () => {
     probe ??= probePodman(options.podman, timeoutMs).then((result) => {
@@ -20,138 +22,187 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
     });
     return probe;
   };
+  // The tightened seccomp profile, made once per sandbox from podman's own.
+  let profile: Promise<string> | undefined;
+  const profileOnce = (facts: PodmanFacts) => {
+    profile ??= seccompProfile(facts).catch((error: unknown) => {
+      profile = undefined;
+      throw error;
+    });
+    return profile;
+  };
   return {
     name: "podman",
     async check() {
       const result = await probeOnce();
       if (!result.available) return result;
+      let userns: ReturnType<typeof chooseUserns>;
+      try {
+        userns = chooseUserns(options.userns, result);
+        await profileOnce(result);
+      } catch (error) {
+        const e = error as SandboxError;
+        return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+      }
       const image = await podmanCall(options.podman, ["image", "exists", options.image], { timeoutMs });
       if (image.exitCode !== 0) {
         const error = imageMissingError("podman", options.image);
         return { available: false, reason: error.message, ...(error.hint ? { hint: error.hint } : {}) };
       }
-      return { available: true, detail: `podman ${result.version}` };
+      const better = `run corral as a normal user (rootless podman, keep-id), or let podman give it a user namespace: ${userns.why ?? "set userns: \"auto\""}`;
+      return { available: true, detail: `podman ${result.version}; ${agentIdentity(options.user, userns.userns, better)}` };
     },
     create: async (spec) => {
       const result = await probeOnce();
       if (!result.available) throw new SandboxUnavailableError("podman", result.reason, { hint: result.hint });
-      return PodmanHandle.start(spec, options, result.rootless);
+      return PodmanHandle.start(spec, options, result, await profileOnce(result));
     },
   };
 }
 
 /**
- * The `podman run` flags for a plan. Rootless podman maps the host user with `--userns=keep-id`;
- * rootful podman gets the same `--user uid:gid` as docker.
+ * The `podman run` flags for a plan: the keeper attached (its stdin is the orchestrator's pipe),
+ * the container's and the keeper's ids in `runDir`, the user namespace, every hardening flag and
+ * the `seccomp` profile file (seccomp.ts).
  */
-export function podmanRunArgs(plan: ContainerPlan, options: { rootless: boolean; selinuxLabel?: "z" | "Z" }): string[] {
+export function podmanRunArgs(plan: ContainerPlan, options: { userns: Userns; runDir: string; seccomp: string; selinuxLabel?: "z" | "Z" }): string[] {
   // Never pull: the image is built locally, and a run must not fetch something else by that name.
-  const args = ["run", "--detach", "--rm", "--pull=never", "--name", plan.name];
+  // No signal proxying: the keeper ends by its stdin, not by what reaches the client.
+  const args = ["run", "--rm", "--interactive", "--sig-proxy=false", "--pull=never", "--name", plan.name, "--cidfile", join(options.runDir, "cid"), "--pidfile", join(options.runDir, "pid")];
   if (plan.init) args.push("--init");
-  if (options.rootless) args.push("--userns=keep-id");
-  if (plan.user) args.push("--user", plan.user);
-  args.push("--workdir", plan.workdir);
+  // auto: a range big enough for every uid an image uses (the keeper is 65534).
+  if (options.userns !== "host") args.push(options.userns === "auto" ? "--userns=auto:size=65536" : `--userns=${options.userns}`);
+  args.push("--user", plan.keeperUser, "--workdir", "/");
   for (const [key, value] of Object.entries(plan.labels)) args.push("--label", `${key}=${value}`);
   if (plan.readOnlyRoot) args.push("--read-only", "--read-only-tmpfs=false");
   for (const cap of plan.capDrop) args.push("--cap-drop", cap);
   for (const cap of plan.capAdd) args.push("--cap-add", cap);
   if (plan.noNewPrivileges) args.push("--security-opt", "no-new-privileges");
+  args.push("--security-opt", `seccomp=${options.seccomp}`);
   for (const [path, mountOptions] of Object.entries(plan.tmpfs)) args.push("--tmpfs", mountOptions ? `${path}:${mountOptions}` : path);
   const relabel = options.selinuxLabel === "Z" ? ",relabel=private" : options.selinuxLabel === "z" ? ",relabel=shared" : "";
+  // In a private user namespace the host's files are shown with their host owners (idmapped).
+  const idmap = options.userns === "auto" ? ",idmap" : "";
   for (const mount of plan.mounts) {
     // --mount is comma-separated: a comma in a path would be read as another option.
     if (mount.source.includes(",") || mount.target.includes(",")) {
       throw new UsageError(`podman cannot bind-mount a path with a comma in it: ${mount.source}`, { hint: "Rename the folder, or use the docker sandbox." });
     }
-    args.push("--mount", `type=bind,source=${mount.source},target=${mount.target}${mount.readonly ? ",ro=true" : ""}${relabel}`);
+    args.push("--mount", `type=bind,source=${mount.source},target=${mount.target}${mount.readonly ? ",ro=true" : ""}${relabel}${idmap}`);
   }
   args.push("--network", plan.network);
   if (plan.memoryBytes) args.push("--memory", `${plan.memoryBytes}b`, "--memory-swap", `${plan.memorySwapBytes ?? plan.memoryBytes}b`);
   if (plan.nanoCpus) args.push("--cpus", String(plan.nanoCpus / 1e9));
   if (plan.pidsLimit) args.push("--pids-limit", String(plan.pidsLimit));
-  // The image's own ENTRYPOINT would otherwise wrap our idle command.
+  // The image's own ENTRYPOINT would otherwise wrap the keeper.
   args.push("--entrypoint", plan.command[0]!, plan.image, ...plan.command.slice(1));
   return args;
+}
+
+/**
+ * The exec's env as podman reads it (`--env-file`): a file unlinked as soon as it is created, before
+ * anything is written to it, which podman opens through corral's own descriptor. So no secret ever
+ * rests on disk, not even after a SIGKILL (the kernel frees the file with corral's last descriptor),
+ * and no value appears on a command line.
+ */
+async function envFile(dir: string, env: Record<string, string>): Promise<{ path: string; close: () => Promise<void> }> {
+  const path = join(dir, `${randomBytes(6).toString("hex")}.env`);
+  const file = await open(path, "wx", 0o600);
+  try {
+    await unlink(path);
+    await file.writeFile(Object.entries(env).map(([key, value]) => `${key}=${value}\n`).join(""));
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+  return { path: `/proc/${process.pid}/fd/${file.fd}`, close: () => file.close() };
 }
 
 class PodmanHandle implements SandboxHandle {
   readonly id: string;
   readonly #options: PodmanOptions;
   readonly #plan: ContainerPlan;
-  /** A private (0700) folder for the per-exec env files: values never appear on a command line. */
-  readonly #envDir: string;
-  readonly #running = new Set<AbortController>();
+  /** The run's private folder (0700): podman's and conmon's cwd (they drop files there), the ids files, the env files' names. */
+  readonly #runDir: string;
+  readonly #keeper: KeeperClient;
+  readonly #processes: AgentProcesses;
+  readonly #wallDeadline: number | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(id: string, options: PodmanOptions, plan: ContainerPlan, envDir: string) {
+  private constructor(id: string, options: PodmanOptions, plan: ContainerPlan, runDir: string, keeper: KeeperClient, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined) {
     this.id = id;
     this.#options = options;
     this.#plan = plan;
-    this.#envDir = envDir;
+    this.#runDir = runDir;
+    this.#keeper = keeper;
+    this.#wallDeadline = wallDeadline;
+    this.#processes = new AgentProcesses({
+      graceMs: options.killGraceSeconds * 1000,
+      keepBackground: options.keepBackgroundProcesses,
+      sweep: (signal) => this.#sweep(signal),
+      ...(cgroup ? { leftovers: async () => (await cgroup.agentPids()).length > 0 } : {}),
+    });
   }
 
-  static async start(spec: SandboxSpec, options: PodmanOptions, rootless: boolean): Promise<PodmanHandle> {
+  static async start(spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: string): Promise<PodmanHandle> {
     const timeoutMs = options.engineTimeoutSeconds * 1000;
-    const plan = planContainer(spec, options, { version: VERSION });
-    if (plan.network === "bridge" && !rootless) {
+    const { userns } = chooseUserns(options.userns, facts);
+    const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(options.podman, options.image, timeoutMs) } : {}) });
+    if (plan.network === "bridge" && !facts.rootless) {
       // Rootful podman needs a bridge network; rootless gets slirp4netns/pasta, which always exists.
       const networks = await podmanCall(options.podman, ["network", "ls", "--format", "{{.Driver}}"], { timeoutMs });
       if (!networks.stdout.includes("bridge")) {
         throw new SandboxUnavailableError("podman", 'the network policy "bridge" cannot be had: podman has no bridge network', { hint: 'Create one (podman network create), or choose network "none" or "host".' });
       }
     }
-    const args = podmanRunArgs(plan, { rootless, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
-    // A private folder for the per-exec env files, and the cwd of podman and its conmon, which
-    // drop files there (`oom` after an OOM kill) that do not belong in the user's project.
-    const envDir = await mkdtemp(join(tmpdir(), "corral-podman-"));
+    const runDir = await runTempDir("podman", spec.runId);
+    await writeFile(join(runDir, "seccomp.json"), seccomp, { mode: 0o600 });
+    const args = podmanRunArgs(plan, { userns, runDir, seccomp: join(runDir, "seccomp.json"), ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
     // Start first and diagnose only on failure: every podman call costs a process start.
-    const started = await podmanCall(options.podman, args, { timeoutMs, cwd: envDir });
-    if (started.exitCode !== 0) {
-      await rm(envDir, { recursive: true, force: true });
+    const startedAt = Date.now();
+    const started = await KeeperClient.start(options.podman, args, { cwd: runDir, timeoutMs });
+    if ("failed" in started) {
       await podmanCall(options.podman, ["rm", "--force", "--time", "0", plan.name], { timeoutMs }).catch(() => {});
+      await rm(runDir, { recursive: true, force: true });
       const image = await podmanCall(options.podman, ["image", "exists", plan.image], { timeoutMs });
       if (image.exitCode === 1) throw imageMissingError("podman", plan.image);
-      throw new SandboxError(`Could not start the podman container for run ${spec.runId}: ${podmanError(started)}`, {
+      throw new SandboxError(`Could not start the podman container for run ${spec.runId}: ${podmanError(started.failed)}`, {
         code: "E_SANDBOX_START",
         hint: "Read podman's message; check the image (it needs /bin/sh and sleep), the mounts, the limits and containers.conf (runtime, ulimits).",
       });
     }
-    return new PodmanHandle(started.stdout.at(-1)?.trim() || plan.name, options, plan, envDir);
+    const id = (await readFile(join(runDir, "cid"), "utf8").catch(() => "")).trim() || plan.name;
+    const initPid = Number((await readFile(join(runDir, "pid"), "utf8").catch(() => "")).trim());
+    return new PodmanHandle(id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), await ContainerCgroup.find(initPid, id));
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     if (this.#closing) throw new SandboxError("This podman sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
     if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
     if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
-    const execId = randomBytes(6).toString("hex");
+    const started = performance.now();
     const env = { ...this.#plan.env, ...options.env };
-    const envFile = join(this.#envDir, `${execId}.env`);
     const badKey = Object.entries(env).find(([key, value]) => /[=\n]/.test(key) || !key || value.includes("\n"));
     if (badKey) throw new UsageError(`The env var ${JSON.stringify(badKey[0])} cannot be passed to podman: names must not contain "=" and values must be one line.`, { hint: "Remove or reformat it." });
-    await writeFile(envFile, Object.entries(env).map(([key, value]) => `${key}=${value}\n`).join(""), { mode: 0o600 });
 
-    const lifetime = new AbortController();
     const client = new AbortController();
-    this.#running.add(lifetime);
-    const graceMs = this.#options.killGraceSeconds * 1000;
-    const stopper = watchExec({
+    const watch = await this.#processes.begin({
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      signal: AbortSignal.any([lifetime.signal, ...(options.signal ? [options.signal] : [])]),
-      graceMs,
-      kill: async (signal) => {
-        await podmanCall(this.#options.podman, ["exec", this.id, ...killExecArgv(execId, signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#envDir });
-        // Backstop: a client still attached well after SIGKILL is cut loose.
-        if (signal === "KILL") setTimeout(() => client.abort(), 5000).unref();
-      },
+      ...(options.signal ? { signal: options.signal } : {}),
+      cut: () => client.abort(),
     });
+    const result = (status: { exitCode: number | null; signal: string | null }, timedOut = watch.timedOut, aborted = watch.aborted): ExecResult => ({ ...status, timedOut, aborted, durationMs: performance.now() - started });
+    let file: Awaited<ReturnType<typeof envFile>> | undefined;
     const podmanErrors: string[] = [];
     try {
-      const result = await spawnStreaming(
-        [this.#options.podman, "exec", ...(options.stdin !== undefined ? ["--interactive"] : []), "--env-file", envFile, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...wrapExec(argv, execId)],
+      if (watch.stopped) return result({ exitCode: null, signal: null });
+      file = await envFile(this.#runDir, env);
+      const ran = await spawnStreaming(
+        [this.#options.podman, "exec", ...(options.stdin !== undefined ? ["--interactive"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...argv],
         {
           env: clientEnv(),
           // conmon drops files (e.g. `oom`) in its cwd: keep them in our private folder, not the user's.
-          cwd: this.#envDir,
+          cwd: this.#runDir,
           ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
           signal: client.signal,
           onLine: (line, stream) => {
@@ -161,29 +212,38 @@ class PodmanHandle implements SandboxHandle {
         },
       );
       // spawnStreaming returns after both output streams drained; only then is the status read.
-      // Removed by close() while it ran: everything in it was killed.
-      if (this.#closing) return { exitCode: null, signal: "SIGKILL", timedOut: stopper.timedOut, aborted: true, ...(result.durationMs !== undefined ? { durationMs: result.durationMs } : {}) };
-      if (result.exitCode === null && !stopper.stopping) {
-        throw new SandboxError(`podman exec was killed by ${result.signal ?? "a signal"}, so the command's exit code is unknown.`, { code: "E_SANDBOX_EXIT_UNKNOWN", hint: "Something killed the podman client; retry the run." });
+      // The container went away while it ran: corral removed it (close), or its wall-clock limit ended it.
+      if (this.#closing) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
+      if (!watch.stopped && endedAtWallClock(this.#wallDeadline, podmanErrors.length ? null : ran.exitCode)) return result({ exitCode: null, signal: "SIGKILL" }, true);
+      // The client was cut loose after the SIGKILL sweep: the command was killed.
+      if (ran.exitCode === null && watch.stopped) return result({ exitCode: null, signal: "SIGKILL" });
+      if (ran.exitCode === null) {
+        throw new SandboxError(`podman exec was killed by ${ran.signal ?? "a signal"}, so the command's exit code is unknown.`, { code: "E_SANDBOX_EXIT_UNKNOWN", hint: "Something killed the podman client; retry the run." });
       }
-      if (result.exitCode === 125 && podmanErrors.length > 0) {
+      if (ran.exitCode === 125 && podmanErrors.length > 0) {
         throw new SandboxError(`podman could not run the command: ${podmanErrors.at(-1)!.replace(/^Error: /, "")}`, { code: "E_SANDBOX_EXEC", hint: "The container may be gone (wall-clock limit, podman rm); check `podman ps -a`." });
       }
-      const status = result.exitCode === null ? { exitCode: null, signal: result.signal } : execStatus(result.exitCode, stopper.stopping);
-      return { ...status, timedOut: stopper.timedOut, aborted: stopper.aborted, ...(result.durationMs !== undefined ? { durationMs: result.durationMs } : {}) };
+      return result(execStatus(ran.exitCode, watch.stopped));
     } finally {
-      stopper.dispose();
-      this.#running.delete(lifetime);
-      await rm(envFile, { force: true });
+      await file?.close();
+      await watch.end();
     }
+  }
+
+  /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
+  async #sweep(signal: SweepSignal): Promise<void> {
+    if (this.#closing || this.#keeper.gone) return; // removing the container kills everything anyway
+    await podmanCall(this.#options.podman, ["exec", "--user", this.#plan.user, this.id, ...sweepArgv(signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#runDir });
   }
 
   /** Removes the container (killing everything in it). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const lifetime of this.#running) lifetime.abort();
-      const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs: this.#options.engineTimeoutSeconds * 1000 });
-      await rm(this.#envDir, { recursive: true, force: true });
+      const timeoutMs = this.#options.engineTimeoutSeconds * 1000;
+      const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
+      // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
+      await this.#keeper.stop(timeoutMs);
+      await rm(this.#runDir, { recursive: true, force: true });
       if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n"))) {
         throw new SandboxError(`Could not remove the podman container ${this.#plan.name}: ${podmanError(result)}`, {
           code: "E_SANDBOX_CLOSE",
@@ -197,4 +257,11 @@ class PodmanHandle implements SandboxHandle {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The image's USER (empty: root), for `user: "image"`: execs name it, and the keeper must not be it. */
+async function imageUser(podman: string, image: string, timeoutMs: number): Promise<string> {
+  const result = await podmanCall(podman, ["image", "inspect", "--format", "{{.Config.User}}", image], { timeoutMs });
+  if (result.exitCode !== 0) throw imageMissingError("podman", image);
+  return result.stdout.join("").trim();
 }

@@ -1,12 +1,14 @@
-import { commandAgent, run, type SandboxSpec } from "@corral/core";
+import { commandAgent, removeRunTempDirs, run, runTempPrefix, type SandboxSpec } from "@corral/core";
 import { describeSandboxConformance } from "@corral/core/testing";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { execa } from "execa";
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeContainerEscapes } from "../../core/src/container/escape-suite.js";
 import { buildImage, podman, podmanSandbox, reapOrphans } from "../src/index.js";
 
 // The container's /tmp is its own tmpfs; keep the kit's temp dirs (and its "outside" targets)
@@ -26,6 +28,18 @@ async function inspect(id: string): Promise<any> {
 
 describeSandboxConformance("podman", () => sandboxWith(), {
   security: { writeOutside: true, networkNone: true, hostLoopback: true, limits: { pids: true, memory: true } },
+});
+
+describeContainerEscapes({
+  engine: "podman",
+  ready,
+  sandbox: sandboxWith,
+  reapOrphans,
+  core: { run, commandAgent },
+  entry: { url: new URL("../dist/index.js", import.meta.url).href, sandbox: "podmanSandbox", configure: "podman", image: CONTAINER_TEST_IMAGE },
+  exists: async (id) => (await inspect(id)) !== undefined,
+  createLabelled: async (labels) => (await execa("podman", ["create", ...Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]), CONTAINER_TEST_IMAGE, "true"])).stdout.trim(),
+  remove: async (id) => void (await execa("podman", ["rm", "--force", "--time", "0", id])),
 });
 
 describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
@@ -135,36 +149,54 @@ describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
     await short.close();
   });
 
-  it("an orchestrator killed with SIGKILL leaves a container that reapOrphans removes; live runs are kept", async () => {
-    await using live = await sandboxWith().create(spec());
-    const script = join(root, "orchestrator.mjs");
+  it("attack: the env (credentials) never rests on disk — not while an exec runs, not after the orchestrator is SIGKILLed; twin: the command gets it", async () => {
+    const secret = `sk-at-rest-${process.pid}`;
+    const runId = `at-rest-${process.pid}`;
+    const script = join(root, "at-rest.mjs");
     const dist = new URL("../dist/index.js", import.meta.url).href;
     await writeFile(
       script,
       `import { podman, podmanSandbox } from ${JSON.stringify(dist)};
-const s = podmanSandbox.create(podman({ image: ${JSON.stringify(CONTAINER_TEST_IMAGE)} }).options);
-const h = await s.create(${JSON.stringify(spec({ runId: `orphan-${process.pid}` }))});
-console.log(h.id);
-setInterval(() => {}, 1000);`,
+const h = await podmanSandbox.create(podman({ image: ${JSON.stringify(CONTAINER_TEST_IMAGE)} }).options).create(${JSON.stringify(spec({ runId, env: { PATH: "/usr/bin:/bin", API_TOKEN: secret } }))});
+await h.exec(["sh", "-c", 'echo "token=$API_TOKEN"; sleep 600'], { onLine: (line) => console.log(line) });`,
     );
     const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
     const exited = new Promise((done) => child.once("exit", done));
-    const id = await new Promise<string>((resolveId, fail) => {
-      child.stdout.once("data", (chunk: Buffer) => resolveId(String(chunk).trim()));
+    const seen = await new Promise<string>((resolveLine, fail) => {
+      child.stdout.on("data", (chunk: Buffer) => String(chunk).split("\n").some((line) => line.startsWith("token=") && (resolveLine(line), true)));
       child.once("exit", (code) => fail(new Error(`the orchestrator exited early (${code})`)));
     });
+    expect(seen).toBe(`token=${secret}`); // the twin: the command got it
+    const runDirs = async () => (await readdir(tmpdir())).filter((name) => name.startsWith(runTempPrefix("podman", runId))).map((name) => join(tmpdir(), name));
+    const holdsSecret = async () => {
+      for (const dir of await runDirs()) for (const name of await readdir(dir)) if ((await readFile(join(dir, name)).catch(() => Buffer.alloc(0))).includes(secret)) return join(dir, name);
+      return undefined;
+    };
+    const [dir] = await runDirs();
+    expect(dir, "the run's private folder, named by its run id").toBeDefined();
+    expect((await stat(dir!)).mode & 0o777).toBe(0o700);
+    expect(await holdsSecret(), "a file holding the secret while the exec runs").toBeUndefined();
     child.kill("SIGKILL");
     await exited;
-    expect((await inspect(id)).State.Running).toBe(true);
+    expect(await holdsSecret(), "a file holding the secret after SIGKILL").toBeUndefined();
+    // What the killed run left on the host, corral clean removes by run id.
+    expect(await removeRunTempDirs(runId)).toEqual([dir]);
+  });
 
-    const dry = await reapOrphans({ dryRun: true });
-    expect(dry.containers.find((c) => c.id === id)).toMatchObject({ action: "would-remove", runId: `orphan-${process.pid}` });
-    expect(dry.containers.find((c) => c.id === live.id)).toMatchObject({ action: "kept" });
-
-    const reaped = await reapOrphans();
-    expect(reaped.containers.find((c) => c.id === id)).toMatchObject({ action: "removed" });
-    expect(await inspect(id)).toBeUndefined();
-    expect((await inspect(live.id)).State.Running).toBe(true);
+  it("attack: a user namespace asked for and impossible here stops the run with the fix (fail closed); twin: userns host runs", async () => {
+    const info = JSON.parse((await execa("podman", ["info", "--format", "json"])).stdout);
+    const rootless = info.host.security.rootless === true;
+    const impossible = rootless ? "auto" : (await readFile("/etc/subuid", "utf8").catch(() => "")).includes("containers:") && /crun|runc version (1\.[2-9]|[2-9])/.test(JSON.stringify(info.host.ociRuntime)) ? undefined : "auto";
+    if (impossible) {
+      const sandbox = sandboxWith({ userns: impossible });
+      expect(await sandbox.check()).toMatchObject({ available: false, reason: expect.stringContaining("user namespace") });
+      await expect(sandbox.create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_USERNS" });
+    }
+    if (!rootless) await expect(sandboxWith({ userns: "keep-id" }).create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_USERNS", hint: expect.stringContaining("auto") });
+    await using handle = await sandboxWith({ userns: "host" }).create(spec());
+    const lines: string[] = [];
+    await handle.exec(["cat", "/proc/self/uid_map"], { onLine: (line) => lines.push(line.trim().replace(/\s+/g, " ")) });
+    expect(lines).toEqual(["0 0 4294967295"]);
   });
 
   it("buildImage streams the build and fails on a failed step", async () => {

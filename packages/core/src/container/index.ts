@@ -1,8 +1,9 @@
 /**
  * @corral/core/container — what the docker and podman sandboxes share, written once and
  * engine-agnostic: the options schema, the container plan (hardening, limits, labels, env),
- * the mounts, the exec wrapper that makes in-container processes killable, orphan detection
- * and build-output scanning. No engine client here; each plugin brings its own.
+ * the mounts, the keeper (the container ends with its orchestrator), how the agent's processes
+ * are stopped and swept, the host's view of a container's cgroup, orphan detection and
+ * build-output scanning. No engine client here; each plugin brings its own.
  */
 export { containerOptions, containerOptionsShape } from "./options.js";
 export type { ContainerOptions, ContainerOptionsInput } from "./options.js";
@@ -12,8 +13,14 @@ export { planMounts, resolveHostPath } from "./mounts.js";
 export type { BindMount } from "./mounts.js";
 export { LABELS, containerLabels, currentOrchestrator, judgeOrphan } from "./labels.js";
 export type { Orchestrator, OrphanVerdict } from "./labels.js";
-export { wrapExec, killExecArgv, execStatus, watchExec } from "./exec.js";
-export type { ExecStopper } from "./exec.js";
+export { endedAtWallClock, execStatus, wallClockDeadline } from "./exec.js";
+export { AgentProcesses, sweepArgv } from "./processes.js";
+export type { AgentProcessesOptions, ExecWatch, SweepSignal } from "./processes.js";
+export { KEEPER_READY, keeperCommand, keeperUser } from "./keeper.js";
+export { ContainerCgroup } from "./cgroup.js";
+export { agentIdentity } from "./identity.js";
+export { withoutUserNamespaces } from "./seccomp.js";
+export type { SeccompProfile } from "./seccomp.js";
 export { buildLineError, buildMessageError, defaultImageTag, hostBuildArgs } from "./build.js";
 export type { BuildImageOptions } from "./build.js";
 export { imageMissingError, engineUnavailable, networkUnavailableError } from "./errors.js";

@@ -41,8 +41,13 @@ export const containerOptionsShape = {
   labels: z.record(z.string(), z.string()).default({}),
   /** Seconds an engine call (create, start, exec setup, remove) may take before it is an error. */
   engineTimeoutSeconds: z.number().positive().default(60),
-  /** Grace between SIGTERM and SIGKILL when an exec is stopped. */
+  /** Grace between SIGTERM and SIGKILL when an exec is stopped (every process of the agent gets both). */
   killGraceSeconds: z.number().nonnegative().default(2),
+  /**
+   * Leave what an exec started in the background (a dev server, say) running into the next exec.
+   * Off by default: when the last running exec is over, every process it left is killed.
+   */
+  keepBackgroundProcesses: z.boolean().default(false),
 };
 
 export const containerOptions = z.object(containerOptionsShape).strict();

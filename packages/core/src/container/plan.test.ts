@@ -4,10 +4,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxSpec } from "../sandbox.js";
 import { buildLineError, buildMessageError, defaultImageTag } from "./build.js";
-import { execStatus, killExecArgv, wrapExec } from "./exec.js";
+import { execStatus } from "./exec.js";
+import { KEEPER_READY, keeperCommand, keeperUser } from "./keeper.js";
 import { judgeOrphan, LABELS } from "./labels.js";
 import { containerOptions } from "./options.js";
 import { containerName, planContainer } from "./plan.js";
+import { withoutUserNamespaces } from "./seccomp.js";
 
 let root: string;
 let spec: SandboxSpec;
@@ -44,6 +46,7 @@ describe("planContainer", () => {
       name: "corral-run-1",
       image: "corral-agent:latest",
       user: "1000:1001",
+      keeperUser: "65534:65534",
       workdir: join(root, "ws/sub"),
       capDrop: ["ALL"],
       capAdd: [],
@@ -54,7 +57,7 @@ describe("planContainer", () => {
       pidsLimit: 1024,
       memoryBytes: 4096 * 1024 * 1024,
       memorySwapBytes: 4096 * 1024 * 1024,
-      command: ["sleep", "infinity"],
+      command: keeperCommand(),
     });
     expect(Object.keys(plan.tmpfs)).toEqual(["/tmp"]);
     expect(plan.nanoCpus).toBeUndefined();
@@ -69,7 +72,8 @@ describe("planContainer", () => {
 
   it("lets the run's limits win over the plugin's defaults, and a wall-clock limit end PID 1", () => {
     const plan = planContainer({ ...spec, limits: { memoryMb: 128, pids: 32, cpuPercent: 150, wallSeconds: 90.5 } }, containerOptions.parse({ memoryMb: 999, pids: 999 }), { version: "1" });
-    expect(plan).toMatchObject({ memoryBytes: 128 * 1024 * 1024, memorySwapBytes: 128 * 1024 * 1024, pidsLimit: 32, nanoCpus: 1_500_000_000, command: ["sleep", "91"] });
+    expect(plan).toMatchObject({ memoryBytes: 128 * 1024 * 1024, memorySwapBytes: 128 * 1024 * 1024, pidsLimit: 32, nanoCpus: 1_500_000_000, command: keeperCommand(90.5) });
+    expect(plan.command.at(-1)).toBe("91");
   });
 
   it("labels the container with run, version, name and the orchestrator", () => {
@@ -94,9 +98,11 @@ describe("planContainer", () => {
     expect(plan.mounts.filter((m) => m.target === objects)).toEqual([{ source: objects, target: objects, readonly: true }]);
   });
 
-  it("user: image leaves the image's USER, an explicit uid:gid is used as is", () => {
-    expect(planContainer(spec, containerOptions.parse({ user: "image" }), { version: "1" }).user).toBeUndefined();
+  it("user: image takes the image's USER (empty is root), an explicit uid:gid is used as is; the keeper is never the agent", () => {
+    expect(planContainer(spec, containerOptions.parse({ user: "image" }), { version: "1", imageUser: "agent" })).toMatchObject({ user: "agent", keeperUser: "65534:65534" });
+    expect(planContainer(spec, containerOptions.parse({ user: "image" }), { version: "1", imageUser: "" })).toMatchObject({ user: "0:0", keeperUser: "65534:65534" });
     expect(planContainer(spec, containerOptions.parse({ user: "5:6" }), { version: "1" }).user).toBe("5:6");
+    expect(planContainer(spec, containerOptions.parse({ user: "65534:65534" }), { version: "1" }).keeperUser).toBe("0:0");
     expect(() => containerOptions.parse({ user: "root; rm -rf /" })).toThrow();
   });
 
@@ -127,13 +133,14 @@ describe("judgeOrphan", () => {
 });
 
 describe("exec helpers", () => {
-  it("wraps argv without a shell string built from it", () => {
-    const argv = ["echo", "$(id)", "a b"];
-    const wrapped = wrapExec(argv, "abc");
-    expect(wrapped.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
-    expect(wrapped.slice(-3)).toEqual(argv);
-    expect(wrapped[2]).not.toContain("$(id)");
-    expect(killExecArgv("abc", "KILL").join(" ")).toContain("kill -KILL");
+  it("the keeper waits on its stdin, says when it runs, and ends itself at the wall-clock limit", () => {
+    const [sh, flag, script, wall] = keeperCommand(2.2);
+    expect([sh, flag, wall]).toEqual(["/bin/sh", "-c", "3"]);
+    expect(script).toContain(KEEPER_READY);
+    expect(script).toContain("read -r _");
+    expect(keeperCommand().at(-1)).toBe("infinity");
+    expect(keeperUser("1000:1000")).toBe("65534:65534");
+    expect(keeperUser("nobody")).toBe("0:0");
   });
   it("a 128+n status after corral stopped the exec is a kill by signal n", () => {
     expect(execStatus(143, true)).toEqual({ exitCode: null, signal: "SIGTERM" });
@@ -153,5 +160,26 @@ describe("build output scanning", () => {
   it("derives the default tag from the repository folder", () => {
     expect(defaultImageTag("/home/me/My Project")).toBe("corral-my-project:latest");
     expect(defaultImageTag("/")).toBe("corral-repo:latest");
+  });
+});
+
+describe("withoutUserNamespaces", () => {
+  const profile = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    syscalls: [
+      { names: ["read", "clone", "clone3", "unshare", "write"], action: "SCMP_ACT_ALLOW", args: [] },
+      { names: ["unshare"], action: "SCMP_ACT_ALLOW", includes: { caps: ["CAP_SYS_ADMIN"] } },
+    ],
+  };
+  it("keeps every other rule and field, and lets unshare and clone through only without CLONE_NEWUSER; clone3 is ENOSYS", () => {
+    const tight = withoutUserNamespaces(profile);
+    expect(tight.defaultAction).toBe("SCMP_ACT_ERRNO");
+    const rules = tight.syscalls!;
+    expect(rules[0]).toMatchObject({ names: ["read", "write"], action: "SCMP_ACT_ALLOW" });
+    expect(rules.filter((rule) => rule.names.includes("unshare") && rule.action === "SCMP_ACT_ALLOW").every((rule) => rule.args?.[0]?.op === "SCMP_CMP_MASKED_EQ" && rule.args[0].valueTwo === 0)).toBe(true);
+    expect(rules.find((rule) => rule.names.includes("unshare") && rule.action === "SCMP_ACT_ERRNO")).toMatchObject({ errnoRet: 1, args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000 }] });
+    expect(rules.filter((rule) => rule.names.includes("clone")).map((rule) => rule.args?.[0]?.index)).toEqual([0, 0, 1, 1]);
+    expect(rules.find((rule) => rule.names.includes("clone3"))).toMatchObject({ action: "SCMP_ACT_ERRNO", errnoRet: 38 });
+    expect(profile.syscalls[0]!.names).toContain("unshare"); // the engine's own profile is left alone
   });
 });

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
 import { networkMode, type SandboxSpec } from "../sandbox.js";
+import { keeperCommand, keeperUser } from "./keeper.js";
 import { containerLabels, type Orchestrator } from "./labels.js";
 import { planMounts, type BindMount } from "./mounts.js";
 import type { ContainerOptions } from "./options.js";
@@ -11,11 +12,14 @@ import type { ContainerOptions } from "./options.js";
 export interface ContainerPlan {
   name: string;
   image: string;
-  /** PID 1's command: idles until the container is removed (or the wall-clock limit passes). */
+  /** The container's main process: the keeper (keeper.ts), attached to the orchestrator's stdin. */
   command: string[];
   init: boolean;
-  /** `uid:gid`, or undefined for the image's USER. */
-  user?: string;
+  /** Who every exec runs as: `uid:gid`, or the image's USER as the image names it. */
+  user: string;
+  /** Who the keeper runs as: never `user`. The container's working directory is `/`, which it can always enter. */
+  keeperUser: string;
+  /** The execs' default working directory. */
   workdir: string;
   labels: Record<string, string>;
   mounts: BindMount[];
@@ -40,6 +44,8 @@ export interface PlanContext {
   version: string;
   /** The orchestrator's uid:gid, used when `user` is `host`. */
   hostUser?: { uid: number; gid: number };
+  /** The image's USER (`docker image inspect`), which the plugin looks up when `user` is `image`; empty is root. */
+  imageUser?: string;
   orchestrator?: Orchestrator;
 }
 
@@ -56,15 +62,15 @@ export function planContainer(spec: SandboxSpec, options: ContainerOptions, cont
   const wall = spec.limits.wallSeconds;
   if (wall !== undefined && !(wall > 0)) throw new UsageError(`limits.wallSeconds must be positive, got ${wall}.`, { hint: "Pass e.g. limits: { wallSeconds: 3600 }." });
   const hostUser = context.hostUser ?? currentUser();
-  const user = options.user === "image" ? undefined : options.user === "host" ? hostUser && `${hostUser.uid}:${hostUser.gid}` : options.user;
+  const user = (options.user === "image" ? context.imageUser : options.user === "host" ? hostUser && `${hostUser.uid}:${hostUser.gid}` : options.user) || "0:0";
 
   return {
     name: containerName(spec.runId),
     image: options.image,
-    // With a wall-clock limit the container ends itself even if the orchestrator was killed.
-    command: ["sleep", wall !== undefined ? String(Math.ceil(wall)) : "infinity"],
+    command: keeperCommand(wall),
     init: options.init,
-    ...(user ? { user } : {}),
+    user,
+    keeperUser: keeperUser(user),
     workdir: spec.workspace.cwd,
     labels: containerLabels({
       runId: spec.runId,
