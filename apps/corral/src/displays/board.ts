@@ -37,7 +37,7 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
   };
   const draw = () => {
     scheduled = undefined;
-    const width = Math.max(40, (stream.columns ?? 120) - 1);
+    const width = Math.max(40, (stream.columns || 120) - 1);
     const nameWidth = Math.min(24, Math.max(4, ...[...rows.values()].map((r) => r.name.length)));
     const lines = [...rows.values()].map((row) => {
       const elapsed = row.started ? `${Math.round(((row.ended ?? Date.now()) - row.started) / 1000)}s` : "";

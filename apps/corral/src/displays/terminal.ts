@@ -32,7 +32,7 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
     if (!live || !status) return "";
     const text = `${iteration} ${Math.round((Date.now() - started) / 1000)}s ${status}`;
     // Most non-ASCII characters a status shows (CJK, emoji) take two columns: a wrapped status could not be redrawn.
-    const columns = Math.max(20, (stream.columns ?? 100) - 1);
+    const columns = Math.max(20, (stream.columns || 100) - 1); // a pty may say 0
     return `\r\x1b[2K${oneLine(text, /[^\x00-\x7f]/.test(text) ? Math.floor(columns / 2) : columns)}`;
   };
   const out = boundedStream(stream, (count) => `${clear()}… ${count} line(s) of the agent's output not shown here: they were printed faster than this output was read\n`);
