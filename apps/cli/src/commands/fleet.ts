@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError } from "../report.js";
-import { inertError, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
+import { blockOnSlowReaders, inertError, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
 export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
@@ -18,6 +18,7 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   // The whole list is validated before anything starts.
   const tasks = values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
 
+  blockOnSlowReaders(io);
   const displays: Display[] = [io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : terminalDisplay({ stream: io.stderr })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();

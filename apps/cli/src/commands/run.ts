@@ -49,6 +49,7 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
   }
   const options = runOptionsFromFlags(values, commandArgv, io);
 
+  blockOnSlowReaders(io);
   const displays: Display[] = [terminalDisplay({ stream: io.stderr })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();
@@ -107,6 +108,20 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
     ...(values.setup?.length ? { hooks: { onWorkspaceReady: values.setup } } : {}),
   };
+}
+
+/**
+ * A pipe's reader (a pager, `tee`, a CI log) may be slower than the agent, now and then or for
+ * good. Node queues whatever a pipe does not take at once, in memory, without bound; the displays
+ * would then drop lines to stay bounded. The CLI owns its stdout and stderr, so it makes writes
+ * to a pipe wait for the reader instead, as they already do for a terminal or a file: the run
+ * slows down to the reader's pace (the agent waits on its own output), and nothing is lost.
+ */
+export function blockOnSlowReaders(io: CliIO): void {
+  for (const stream of [io.stdout, io.stderr]) {
+    const handle = (stream as { _handle?: { setBlocking?: (blocking: boolean) => unknown } })._handle;
+    if (stream === process.stdout || stream === process.stderr) handle?.setBlocking?.(true);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 
 /** How many bytes a display lets a stream hold before it drops the agent's output lines: slack for a reader that lags now and then, not a whole run. */
-export const STREAM_HIGH_WATER = 8 * 1024 * 1024;
+export const STREAM_HIGH_WATER = 1024 * 1024;
 
 /** What a display writes through: droppable writes give way when the reader falls behind. */
 export interface BoundedStream {
