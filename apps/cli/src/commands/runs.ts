@@ -8,12 +8,20 @@ import { journalLocation, logPath } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
+import { inertError } from "./run.js";
 
 /**
  * `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository.
  * A journal holds what a sandbox printed: it is read as a stream (never whole) and shown inert.
  */
 export default async function runs(argv: string[], io: CliIO): Promise<number> {
+  // An error can quote what a journal holds (run ids are folder names): inert like the rest.
+  return listShowOrLog(argv, io).catch((error: unknown) => {
+    throw inertError(error);
+  });
+}
+
+async function listShowOrLog(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(
     "runs",
     argv,
