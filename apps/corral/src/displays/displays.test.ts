@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import type { RunEvent } from "@corral/core";
+import { emptyUsage, type RunEvent } from "@corral/core";
 import { describe, expect, it } from "vitest";
 import { boardDisplay } from "./board.js";
 import { ndjsonDisplay } from "./ndjson.js";
@@ -64,8 +64,8 @@ describe("what came from the sandbox, on a terminal", () => {
     { ...base, type: "agent", iteration: 1, event: { type: "text", text } },
     { ...base, type: "agent", iteration: 1, event: { type: "tool-call", name: "Bash", input: { command: text } } },
     { ...base, type: "hook.output", hook: "afterIteration", line: text, stream: "stderr" },
-    { ...base, type: "commits", commits: [{ sha: "0123456789abcdef", subject: text, files: [] }] },
-    { ...base, type: "run.finished", status: "failed", iterations: 1, durationMs: 1, usage: events[4]!.type === "run.finished" ? events[4].usage : ({} as never), error: { code: "E_AGENT_EXECUTION", message: `tail: ${text}` } },
+    { ...base, type: "commits", commits: [{ sha: "0123456789abcdef", subject: text, author: "Agent", time: base.time, files: [] }] },
+    { ...base, type: "run.finished", status: "failed", iterations: 1, durationMs: 1, usage: emptyUsage(), error: { code: "E_AGENT_EXECUTION", message: `tail: ${text}` } },
   ];
 
   it.each([true, false])("is shown inert (TTY %s): only corral's own codes reach the stream", (tty) => {
