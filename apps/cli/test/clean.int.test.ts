@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, processesMatching, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 // The CLI's own node_modules holds the plugins, as when a user installs them next to corral.
 const NODE_PATH = fileURLToPath(new URL("../node_modules", import.meta.url));
-const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", NODE_PATH } });
+const corral = (args: string[], cwd: string, env: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", NODE_PATH, ...env } });
 
 /** An agent that commits, says so, then sleeps under a unique name (a symlink in its HOME) so the process table can be searched. */
 const committingSleeper = (marker: string) => [
@@ -19,15 +19,15 @@ const committingSleeper = (marker: string) => [
   `echo work > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: add work" && ln -s "$(command -v sleep)" "$HOME/${marker}" && echo committed && exec "$HOME/${marker}" 300`,
 ];
 
-async function killMidRun(repo: string, marker: string, extra: string[]): Promise<{ runId: string }> {
-  const child = execa("node", [BIN, "run", "--isolation", "worktree", "--name", "crash", "--prompt", "x", ...extra, ...committingSleeper(marker)], { cwd: repo, reject: false, env: { NO_COLOR: "1", NODE_PATH } });
+async function killMidRun(repo: string, marker: string, extra: string[], env: Record<string, string> = {}): Promise<{ runId: string }> {
+  const child = execa("node", [BIN, "run", "--isolation", "worktree", "--name", "crash", "--prompt", "x", ...extra, ...committingSleeper(marker)], { cwd: repo, reject: false, env: { NO_COLOR: "1", NODE_PATH, ...env } });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   await waitFor(() => stderr.includes("committed"), 60_000, "the agent to commit");
   await waitFor(async () => (await processesMatching(marker)).length > 0, 10_000, "the agent to sleep");
   child.kill("SIGKILL");
   await child;
-  const list = await corral(["runs", "list", "--json"], repo);
+  const list = await corral(["runs", "list", "--json"], repo, env);
   const [run] = JSON.parse(list.stdout) as Array<{ id: string; state: string; recordedState: string }>;
   expect(run).toMatchObject({ state: "interrupted", recordedState: "running" });
   return { runId: run!.id };
@@ -100,5 +100,34 @@ describe("corral clean keeps what it must", () => {
     expect(forced.stderr).toMatch(/discarding 1 uncommitted change/);
     expect(existsSync(worktree)).toBe(false);
     expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/crash")).toBe("agent: add work");
+  });
+});
+
+describe("corral clean removes the temporary folders a killed run left", () => {
+  it("finds them by the run's id in the temp dir (its HOME, with the agent's files), and touches nothing else there", async () => {
+    const repo = await tempRepo();
+    const tmp = await tempDir(); // the temp dir (TMPDIR) of the run and of clean, private to this test
+    const env = { TMPDIR: tmp };
+    const marker = `corral-clean-tmp-${process.pid}-${Date.now()}`;
+    const { runId } = await killMidRun(repo, marker, [], env);
+    const left = readdirSync(tmp).filter((name) => name.includes(runId));
+    expect(left).toEqual([expect.stringMatching(new RegExp(`^corral-home-${runId}-[A-Za-z0-9]{6}$`))]); // what SIGKILL left: the run's HOME
+
+    // Twins: another run's folder, a longer run id that starts with this one, and look-alikes stay.
+    const others = ["corral-home-20200101-000000-abcdef-Q1w2E3", `corral-home-${runId}0-Q1w2E3`, `corral-home-${runId}`, `corral-cache-${runId}.keep`, `mine-${runId}-Q1w2E3`];
+    for (const name of others) await mkdir(join(tmp, name));
+
+    const dry = await corral(["clean", "--dry-run"], repo, env);
+    expect(dry.stderr).toContain(`would remove temporary folder ${join(tmp, left[0]!)}`);
+    expect(readdirSync(tmp)).toContain(left[0]);
+
+    const r = await corral(["clean"], repo, env);
+    expect(r.stderr).toContain(`${runId} (crash): cleaned`);
+    expect(r.stderr).toContain(`remove temporary folder ${join(tmp, left[0]!)}`);
+    expect(r.exitCode).toBe(0);
+    expect(await processesMatching(marker)).toEqual([]);
+    expect(readdirSync(tmp).sort()).toEqual([...others].sort());
+    const show = await corral(["runs", "show", runId, "--json"], repo, env);
+    expect(JSON.parse(show.stdout)).toMatchObject({ cleaned: { actions: expect.arrayContaining([expect.stringMatching(/^remove temporary folder /)]) } });
   });
 });

@@ -50,6 +50,8 @@ export const configSchema = z
       .strict()
       .optional(),
     logFile: z.string().optional(),
+    /** The run journal (`.corral/runs/<id>/`): false turns it off; `maxBytes` caps its size per run (default 64 MiB). */
+    journal: z.union([z.boolean(), z.object({ maxBytes: z.number().int().positive().optional() }).strict()]).optional(),
   })
   .strict();
 

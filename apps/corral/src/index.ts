@@ -21,8 +21,8 @@ export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "
 export type { Task } from "./tasks.js";
 export { formatEvent } from "./displays/format.js";
 // Reading the run journal (.corral/runs/): what a past or running run did.
-export { listRuns, readRun, readEvents, followEvents, followLog } from "./journal/index.js";
-export type { JournalRun, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
+export type { JournalRun, JournalSettings, RunRecord, RunState, FollowOptions } from "./journal/index.js";
 
 // The parts of core a library user needs, so `corral` is the one import.
 export {

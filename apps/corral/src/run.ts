@@ -18,7 +18,7 @@ import {
 import { configFor, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
-import { runJournal } from "./journal/index.js";
+import { runJournal, type JournalSettings } from "./journal/index.js";
 import { PluginLoader } from "./plugins.js";
 
 type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
@@ -42,8 +42,11 @@ export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>,
   envFiles?: string[];
   /** Also write a plain-text log here. */
   logFile?: string;
-  /** Record the run in `.corral/runs/<id>/` (state, events, log). Default: on inside a git repository. */
-  journal?: boolean;
+  /**
+   * Record the run in `.corral/runs/<id>/` (state, events, log). Default: on inside a git repository;
+   * settings (`{ maxBytes }`, the journal's size cap, 64 MiB by default) turn it on anywhere.
+   */
+  journal?: boolean | JournalSettings;
 }
 
 export interface ResolvedRun<T> {
@@ -114,7 +117,7 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
-  const journal = await runJournal(resolved.options, options.journal);
+  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal);
   if (journal) displays.push(journal.display);
   try {
     const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });

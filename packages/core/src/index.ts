@@ -63,6 +63,7 @@ export type { CopyReport } from "./copy.js";
 export * from "./errors.js";
 export { createRedactor, redact, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
+export { inert, inertJson } from "./inert.js";
 
 export { spawnStreaming, killGroup } from "./process.js";
 export type { SpawnOptions } from "./process.js";

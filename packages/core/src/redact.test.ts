@@ -46,3 +46,68 @@ describe("redactor", () => {
     expect(redactDeep({ a: ["x the-secret-value"], b: { c: 1, d: "the-secret-value" } }, r)).toEqual({ a: ["x ***"], b: { c: 1, d: "***" } });
   });
 });
+
+describe("redactor: encodings and line breaks of a secret value", () => {
+  const secret = "s3cr3t-Value_With/Plus+And Space!";
+  const r = createRedactor([secret]);
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const b64url = (text: string) => Buffer.from(text).toString("base64url");
+
+  it.each([
+    ["base64", `blob ${b64(secret)} end`],
+    ["base64 inside a longer encoded text, at each alignment", `Authorization: Basic ${b64(`u:${secret}`)} ${b64(`us:${secret}`)} ${b64(`use:${secret}`)}`],
+    ["base64 of the value with a newline (echo | base64)", b64(`${secret}\n`)],
+    ["base64url", `?state=${b64url(`x${secret}`)}`],
+    ["hex", Buffer.from(secret).toString("hex")],
+    ["HEX", `0x${Buffer.from(secret).toString("hex").toUpperCase()}`],
+    ["URL-encoding", `https://example.com/?p=${encodeURIComponent(secret)}&q=1`],
+    ["URL-encoding with lower-case escapes and + for spaces", `p=${encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()).replace(/%20/g, "+")}`],
+  ])("hides the value in %s", (_label, text) => {
+    const out = r(text);
+    expect(out).toContain("***");
+    // No long piece of the encoded secret is left.
+    for (const encoded of [secret, b64(secret), Buffer.from(secret).toString("hex"), encodeURIComponent(secret)]) {
+      for (let i = 0; i + 12 <= encoded.length; i++) expect(out).not.toContain(encoded.slice(i, i + 12));
+    }
+  });
+
+  it("hides a value split by a line break, in one text and across two lines given apart", () => {
+    const at = 13;
+    expect(r(`key: ${secret.slice(0, at)}\n${secret.slice(at)} (end)`)).toBe("key: ***\n*** (end)");
+    expect(r(`key: ${secret.slice(0, at)}\r\n${secret.slice(at)}`)).toBe("key: ***\r\n***");
+    // Two events (the command agent prints each line as its own event).
+    expect(r(`key: ${secret.slice(0, at)}`)).toBe("key: ***");
+    expect(r(`${secret.slice(at)} (end)`)).toBe("*** (end)");
+  });
+
+  it("hides base64 of a value wrapped over two lines (base64 wraps at 76 columns)", () => {
+    const long = createRedactor(["sk-live-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"]);
+    const wrapped = b64("sk-live-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP").replace(/(.{40})/, "$1\n");
+    const out = long(wrapped);
+    expect(out).toMatch(/^\*\*\*\n\*\*\*/);
+  });
+
+  it("hides each line of a multi-line secret (a PEM key printed line by line)", () => {
+    const pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END KEY-----";
+    const rp = createRedactor([pem]);
+    expect(rp("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC")).toBe("***");
+    expect(rp("line BKcwggSjAgEAAoIBAQC7 here")).toBe("line *** here");
+  });
+
+  // Twins: what merely looks encoded, or shares a little with a secret, is left alone.
+  it.each([
+    ["other base64", `blob ${b64("an ordinary value, not the secret")} end`],
+    ["other hex (a commit sha)", "commit 9edfd4b0c1a2e3f4a5b6c7d8e9f00112233445566"],
+    ["other percent-encoding", "GET /search?q=hello%20world%21&page=2 100%"],
+    ["a line ending with a short piece of the secret", `prefix s3cr3`],
+    ["a line starting with a short piece of the secret", `pace! is a word here`],
+    ["the secret's prefix inside a line, not at its edge", `a s3cr3t-Value_ b`],
+  ])("leaves %s alone", (_label, text) => {
+    expect(r(text)).toBe(text);
+  });
+
+  it("costs nothing without secret values: the default redactor changes no ordinary text", () => {
+    const text = "hello%20world aGVsbG8= deadbeef\nsplit line";
+    expect(redact(text)).toBe(text);
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * One redactor for every message, log line and event. It hides well-known secret shapes
- * (API keys, `KEY=value` pairs, bearer tokens) and the exact values of env vars a run marks secret.
+ * (API keys, `KEY=value` pairs, bearer tokens) and the values of env vars a run marks secret:
+ * as they are, in their usual encodings (base64, base64url, hex, percent-encoding), and split by a
+ * line break (a secret printed across two lines, or across two events).
  */
 const MASK = "***";
 
@@ -34,6 +36,17 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
 
 /** No secret value (>= 6 chars) or pattern match fits in less. */
 const SHORTEST_SECRET = 6;
+/**
+ * A piece of a secret (or of one of its encodings) this long, at a line break, is hidden: the
+ * part before the break ends a line, the part after it starts the next. At most this many
+ * characters less one of a split secret can stay visible.
+ */
+const FRAGMENT = 6;
+/** Short strings (ids, names) repeat in every event: the last few are remembered. */
+const MEMO_LENGTH = 32;
+const MEMO_SIZE = 4;
+/** Forms longer than this are found whole only: indexing their pieces would cost more than it saves. */
+const MAX_INDEXED = 4096;
 
 export interface Redactor {
   (text: string): string;
@@ -43,24 +56,137 @@ export interface Redactor {
 
 export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
   const values = new Set<string>();
-  // Longest first, so a secret that contains another is hidden whole. Sorted once per change.
-  let ordered: string[] = [];
+  let matcher = buildMatcher([]);
+  // The last few short strings and their redacted form: every event repeats its run id and name.
+  const recent: string[] = new Array<string>(MEMO_SIZE * 2).fill("");
+  let next = 0;
   const redact = ((text: string): string => {
     if (!text || text.length < SHORTEST_SECRET) return text;
-    let out = text;
-    for (const value of ordered) {
-      if (out.includes(value)) out = out.split(value).join(MASK);
-    }
+    const short = text.length <= MEMO_LENGTH;
+    if (short) for (let i = 0; i < MEMO_SIZE * 2; i += 2) if (recent[i] === text) return recent[i + 1]!;
+    let out = matcher(text);
     for (const { trigger, pattern, replacement } of PATTERNS) if (trigger.test(out)) out = out.replace(pattern, replacement);
+    if (short) {
+      recent[next] = text;
+      recent[next + 1] = out;
+      next = (next + 2) % (MEMO_SIZE * 2);
+    }
     return out;
   }) as Redactor;
   redact.addSecrets = (more) => {
-    // Very short values would mask ordinary words; a real credential is never this short.
-    for (const value of more) if (value && value.length >= SHORTEST_SECRET) values.add(value);
-    ordered = [...values].sort((a, b) => b.length - a.length);
+    const before = values.size;
+    for (const value of more) {
+      // Very short values would mask ordinary words; a real credential is never this short.
+      if (!value || value.length < SHORTEST_SECRET) continue;
+      values.add(value);
+      // A multi-line value (a PEM key) is printed line by line: each line is hidden on its own.
+      if (/[\r\n]/.test(value)) for (const line of value.split(/\r?\n|\r/)) if (line.trim().length >= SHORTEST_SECRET) values.add(line);
+    }
+    if (values.size === before) return;
+    matcher = buildMatcher([...values]);
+    recent.fill("");
   };
   redact.addSecrets(secrets);
   return redact;
+}
+
+/**
+ * The part of the redactor that knows the secret values: a function that hides every form of
+ * every value in a text. Literal forms are found with `includes` (native and fast; most text has
+ * none); their pieces at line breaks through two small indexes keyed by the two characters at the
+ * line's edge, so a line costs two map look-ups whatever the number of secrets.
+ */
+function buildMatcher(values: readonly string[]): (text: string) => string {
+  if (!values.length) return (text) => text;
+  const literals = [...new Set(values.flatMap(literalForms))].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
+  const percent = values.map(percentForm).filter((form): form is RegExp => form !== undefined);
+  const plus = values.some((value) => value.includes(" ")); // form encoding writes a space as +
+  // Prefixes of a form that can end a line, and suffixes that can start one, longest first.
+  const heads = new Map<number, string[]>();
+  const tails = new Map<number, string[]>();
+  const index = (map: Map<number, string[]>, key: number, piece: string) => {
+    const list = map.get(key);
+    if (list) list.push(piece);
+    else map.set(key, [piece]);
+  };
+  for (const form of literals) {
+    if (form.length > MAX_INDEXED) continue; // a huge value (a certificate bundle) is only found whole
+    for (let end = form.length - 1; end >= FRAGMENT; end--) index(heads, pairKey(form, end - 2), form.slice(0, end));
+    for (let start = 1; start <= form.length - FRAGMENT; start++) index(tails, pairKey(form, start), form.slice(start));
+  }
+  for (const list of [...heads.values(), ...tails.values()]) list.sort((a, b) => b.length - a.length);
+
+  const edges = (line: string): string => {
+    let out = line;
+    const cr = out.endsWith("\r") ? 1 : 0; // a CRLF line ends before its \r
+    const end = out.length - cr;
+    if (end >= FRAGMENT) {
+      for (const head of heads.get(pairKey(out, end - 2)) ?? []) {
+        if (head.length <= end && out.startsWith(head, end - head.length)) {
+          out = `${out.slice(0, end - head.length)}${MASK}${out.slice(end)}`;
+          break;
+        }
+      }
+    }
+    if (out.length >= FRAGMENT) {
+      for (const tail of tails.get(pairKey(out, 0)) ?? []) {
+        if (out.startsWith(tail)) {
+          out = `${MASK}${out.slice(tail.length)}`;
+          break;
+        }
+      }
+    }
+    return out;
+  };
+
+  return (text) => {
+    let out = text;
+    // Longest first, so a form that contains another is hidden whole; none longer than the text can be in it.
+    let i = 0;
+    while (i < literals.length && literals[i]!.length > out.length) i++;
+    for (; i < literals.length; i++) if (out.includes(literals[i]!)) out = out.split(literals[i]!).join(MASK);
+    if (percent.length && (out.includes("%") || (plus && out.includes("+")))) for (const form of percent) out = out.replace(form, MASK);
+    return out.includes("\n") ? out.split("\n").map(edges).join("\n") : edges(out);
+  };
+}
+
+/** Two UTF-16 units as one number, the key of the fragment indexes. */
+function pairKey(text: string, at: number): number {
+  return text.charCodeAt(at) * 65536 + text.charCodeAt(at + 1);
+}
+
+/**
+ * The value and its byte encodings as literal strings: base64 and base64url at each of the three
+ * alignments it can have inside a longer encoded text (`user:secret` in a Basic header), keeping
+ * only the characters that depend on the value's bytes alone; hex in both cases.
+ */
+function literalForms(value: string): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  const forms = [value];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64").replace(/=+$/, "");
+    // Character i holds bits 6i…6i+5: keep those that fall inside the value's bytes.
+    const core = encoded.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    forms.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  const hex = bytes.toString("hex");
+  forms.push(hex, hex.toUpperCase());
+  return forms;
+}
+
+/**
+ * The value percent-encoded (URLs, form bodies), as a pattern: each character that an encoder may
+ * escape can appear as itself or as its `%XX` bytes in either case (and a space as `+`), so any
+ * encoder's output matches. Undefined when nothing in the value would be escaped.
+ */
+function percentForm(value: string): RegExp | undefined {
+  if (/^[A-Za-z0-9_.~-]*$/.test(value)) return undefined;
+  const units = [...value].map((char) => {
+    if (/[A-Za-z0-9_.~-]/.test(char)) return char;
+    const escaped = [...Buffer.from(char, "utf8")].map((byte) => `%${byte.toString(16).padStart(2, "0").replace(/[a-f]/g, (d) => `[${d}${d.toUpperCase()}]`)}`).join("");
+    return `(?:${char.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")}|${escaped}${char === " " ? "|\\+" : ""})`;
+  });
+  return new RegExp(units.join(""), "g");
 }
 
 /** The default redactor: patterns only. */

@@ -1,5 +1,7 @@
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { git, installCommand, toCorralError } from "@corral/core";
+import { git, inert, inertJson, installCommand, removeRunTempDirs, runTempPrefix, toCorralError } from "@corral/core";
 import { listRuns, type JournalRun, type RunRecord } from "corral";
 import { importInstalled, journalLocation, killRunProcesses, runProcesses, writeRecord } from "corral/internal";
 import { parseFlags } from "../args.js";
@@ -23,9 +25,9 @@ const CONTAINER_PACKAGES: Record<string, string> = { docker: "@corral/sandbox-do
 
 /**
  * `corral clean`: for every interrupted run, stops the processes it left running, removes its
- * containers and its worktree (keeping the branch, and a dirty worktree unless --force), prunes
- * git's worktree records, and marks the run cleaned. bwrap sandboxes need nothing: they die with
- * their parent (`--die-with-parent`).
+ * containers, its temporary folders (found by its run id) and its worktree (keeping the branch,
+ * and a dirty worktree unless --force), prunes git's worktree records, and marks the run cleaned.
+ * bwrap sandboxes need no stopping: they die with their parent (`--die-with-parent`).
  */
 export default async function clean(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags("clean", argv, {
@@ -48,16 +50,15 @@ export default async function clean(argv: string[], io: CliIO): Promise<number> 
   for (const run of interrupted) reports.push(await cleanRun(run, { cwd, repoRoot: location.repoRoot, dryRun, force: values.force === true }));
   if (location.repoRoot && !dryRun) await git(["worktree", "prune"], { cwd: location.repoRoot, allowFailure: true });
 
+  // What is reported quotes paths, branches and errors a run left: inert on the terminal.
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ dryRun, runs: reports }, null, 2)}\n`);
+    io.stdout.write(`${inertJson({ dryRun, runs: reports }, 2)}\n`);
   } else if (!reports.length) {
     io.stderr.write("Nothing to clean: no interrupted run.\n");
   } else {
     for (const r of reports) {
-      io.stderr.write(`${r.id}${r.name ? ` (${r.name})` : ""}: ${dryRun ? "would clean" : r.cleaned ? "cleaned" : "partly cleaned"}\n`);
-      for (const a of r.actions) io.stderr.write(`  ${a}\n`);
-      for (const k of r.kept) io.stderr.write(`  kept: ${k}\n`);
-      for (const p of r.problems) io.stderr.write(`  problem: ${p}\n`);
+      const lines = [`${r.id}${r.name ? ` (${r.name})` : ""}: ${dryRun ? "would clean" : r.cleaned ? "cleaned" : "partly cleaned"}`, ...r.actions.map((a) => `  ${a}`), ...r.kept.map((k) => `  kept: ${k}`), ...r.problems.map((p) => `  problem: ${p}`)];
+      io.stderr.write(inert(`${lines.join("\n")}\n`));
     }
   }
   return reports.some((r) => r.problems.length) ? EXIT.failed : EXIT.ok;
@@ -91,7 +92,15 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     }
   }
 
-  // 3. Its worktree: removed when clean (the branch and its commits stay), kept when dirty unless --force.
+  // 3. Its temporary folders (its HOME, a sandbox's /tmp, an engine's env files), found by its run id alone.
+  try {
+    const dirs = options.dryRun ? runTempDirs(run.id) : await removeRunTempDirs(run.id);
+    for (const dir of dirs) report.actions.push(`${would}remove temporary folder ${dir}`);
+  } catch (error) {
+    report.problems.push(`could not remove its temporary folders: ${toCorralError(error).message}`);
+  }
+
+  // 4. Its worktree: removed when clean (the branch and its commits stay), kept when dirty unless --force.
   if (run.isolation === "worktree" && options.repoRoot) {
     const wt = await importInstalled<typeof import("@corral/worktree-git")>("@corral/worktree-git", options.cwd);
     if (!wt) {
@@ -122,4 +131,19 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     report.cleaned = true;
   }
   return report;
+}
+
+/**
+ * What `removeRunTempDirs` would remove, for --dry-run: the temp folders named after the run
+ * (`corral-<kind>-<run id>-<random>`). Only listed here; removal is core's, by the same name.
+ */
+function runTempDirs(runId: string): string[] {
+  const tail = runTempPrefix("", runId).slice("corral-".length); // "-<run id>-"
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return [];
+  }
+  return names.filter((name) => name.startsWith("corral-") && name.slice(0, -6).endsWith(tail) && name.length > 7 + tail.length + 6).map((name) => resolve(tmpdir(), name));
 }

@@ -1,10 +1,10 @@
-import { totalTokens, UsageError, type Display } from "@corral/core";
+import { inert, totalTokens, UsageError, type Display } from "@corral/core";
 import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, terminalDisplay, type TaskOutcome } from "corral";
 import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError } from "../report.js";
-import { runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
+import { blockOnSlowReaders, inertError, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
 export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
@@ -18,6 +18,7 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   // The whole list is validated before anything starts.
   const tasks = values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
 
+  blockOnSlowReaders(io);
   const displays: Display[] = [io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : terminalDisplay({ stream: io.stderr })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();
@@ -27,20 +28,20 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
     const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, displays, signal: controller.signal, handleProcessSignals: false });
     outcomes = await fleet.results;
   } catch (error) {
-    return reportError(io, error);
+    return reportError(io, inertError(error));
   } finally {
     stop();
     for (const display of displays) await display.close?.();
   }
   io.stderr.write(renderFleetSummary(outcomes));
   for (const outcome of outcomes) {
-    if (outcome.error && outcome.status === "failed") io.stderr.write(`\n[${outcome.name}] ${outcome.error.message}${outcome.error.hint ? `\n  hint: ${outcome.error.hint}` : ""}\n`);
+    if (outcome.error && outcome.status === "failed") io.stderr.write(inert(`\n[${outcome.name}] ${outcome.error.message}${outcome.error.hint ? `\n  hint: ${outcome.error.hint}` : ""}\n`));
   }
   if (controller.signal.aborted) return EXIT.interrupted;
   return outcomes.every((o) => o.status === "succeeded") ? EXIT.ok : EXIT.failed;
 }
 
-/** task, status, iterations, commits, branch, tokens, duration — one row per task. */
+/** task, status, iterations, commits, branch, tokens, duration — one row per task (inert: branches came from the runs). */
 export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
   const rows = [
     ["TASK", "STATUS", "ITER", "COMMITS", "BRANCH", "TOKENS", "DURATION"],
@@ -57,5 +58,5 @@ export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const failed = outcomes.filter((o) => o.status !== "succeeded").length;
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
-  return `\n${table}\n${outcomes.length - failed}/${outcomes.length} task(s) succeeded\n`;
+  return inert(`\n${table}\n${outcomes.length - failed}/${outcomes.length} task(s) succeeded\n`);
 }

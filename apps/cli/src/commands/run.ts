@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { totalTokens, UsageError, type Display, type RunResult } from "@corral/core";
+import { CorralError, inert, totalTokens, UsageError, type Display, type RunResult } from "@corral/core";
 import { ndjsonDisplay, run, terminalDisplay, type CorralRunOptions } from "corral";
 import { runFleet } from "./fleet.js";
 import { keyValues, numberFlag, parseFlags } from "../args.js";
@@ -49,6 +49,7 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
   }
   const options = runOptionsFromFlags(values, commandArgv, io);
 
+  blockOnSlowReaders(io);
   const displays: Display[] = [terminalDisplay({ stream: io.stderr })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();
@@ -58,7 +59,7 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
     io.stderr.write(renderSummary(result));
     return EXIT.ok;
   } catch (error) {
-    return controller.signal.aborted ? (reportError(io, error), EXIT.interrupted) : reportError(io, error);
+    return controller.signal.aborted ? (reportError(io, inertError(error)), EXIT.interrupted) : reportError(io, inertError(error));
   } finally {
     stop();
     for (const display of displays) await display.close?.();
@@ -110,6 +111,20 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
 }
 
 /**
+ * A pipe's reader (a pager, `tee`, a CI log) may be slower than the agent, now and then or for
+ * good. Node queues whatever a pipe does not take at once, in memory, without bound; the displays
+ * would then drop lines to stay bounded. The CLI owns its stdout and stderr, so it makes writes
+ * to a pipe wait for the reader instead, as they already do for a terminal or a file: the run
+ * slows down to the reader's pace (the agent waits on its own output), and nothing is lost.
+ */
+export function blockOnSlowReaders(io: CliIO): void {
+  for (const stream of [io.stdout, io.stderr]) {
+    const handle = (stream as { _handle?: { setBlocking?: (blocking: boolean) => unknown } })._handle;
+    if (stream === process.stdout || stream === process.stderr) handle?.setBlocking?.(true);
+  }
+}
+
+/**
  * Ctrl-C (or SIGTERM) aborts the run; cleanup follows and the exit code is 130. A second
  * Ctrl-C while cleaning up exits at once.
  */
@@ -130,6 +145,19 @@ export function trapInterrupts(controller: AbortController, io: CliIO): () => vo
   };
 }
 
+/**
+ * The error made safe to print: a run's error quotes what the agent printed (its last lines),
+ * and the sandbox's text is made inert before it reaches the terminal.
+ */
+export function inertError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  error.message = inert(error.message);
+  if (error.stack) error.stack = inert(error.stack);
+  if (error instanceof CorralError && error.hint) Object.assign(error, { hint: inert(error.hint) });
+  return error;
+}
+
+/** The summary of a succeeded run; commit subjects and paths came from the sandbox, so it is inert. */
 export function renderSummary(result: RunResult<unknown> & { logFile?: string }): string {
   const u = result.usage;
   const lines = [
@@ -142,5 +170,5 @@ export function renderSummary(result: RunResult<unknown> & { logFile?: string })
     ...(result.workspace.release.removed ? [] : [`  workspace kept: ${result.workspace.release.path ?? result.workspace.path}${result.workspace.release.keptReason ? ` (${result.workspace.release.keptReason})` : ""}`]),
     ...(result.logFile ? [`  log: ${result.logFile}`] : []),
   ];
-  return `${lines.join("\n")}\n`;
+  return inert(`${lines.join("\n")}\n`);
 }

@@ -1,14 +1,27 @@
-import { resolve } from "node:path";
 import { createReadStream } from "node:fs";
-import { totalTokens, UsageError } from "@corral/core";
-import { followEvents, followLog, listRuns, readEvents, readRun, type JournalRun } from "corral";
+import { once } from "node:events";
+import { resolve } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { inert, inertJson, totalTokens, UsageError } from "@corral/core";
+import { followEvents, followLog, listRuns, readRun, streamEvents, type JournalRun } from "corral";
 import { journalLocation, logPath } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
+import { inertError } from "./run.js";
 
-/** `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository. */
+/**
+ * `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository.
+ * A journal holds what a sandbox printed: it is read as a stream (never whole) and shown inert.
+ */
 export default async function runs(argv: string[], io: CliIO): Promise<number> {
+  // An error can quote what a journal holds (run ids are folder names): inert like the rest.
+  return listShowOrLog(argv, io).catch((error: unknown) => {
+    throw inertError(error);
+  });
+}
+
+async function listShowOrLog(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(
     "runs",
     argv,
@@ -28,15 +41,15 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
     if (ref !== undefined) throw new UsageError(`Unexpected argument "${ref}".`, { hint: "`corral runs show <id>` shows one run." });
     const all = await listRuns(root);
     if (values.json) {
-      io.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+      io.stdout.write(`${inertJson(all, 2)}\n`);
       return EXIT.ok;
     }
     if (!all.length) {
-      io.stderr.write(`No runs recorded in ${root}.\n`);
+      io.stderr.write(inert(`No runs recorded in ${root}.\n`));
       return EXIT.ok;
     }
     const rows = all.map((r) => [r.id, r.name ?? "", stateLabel(r), r.started.replace("T", " ").replace(/\.\d+Z$|Z$/, ""), duration(r), r.sandbox?.name ?? "", r.branch ?? ""]);
-    io.stdout.write(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "SANDBOX", "BRANCH"], ...rows]));
+    io.stdout.write(inert(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "SANDBOX", "BRANCH"], ...rows])));
     return EXIT.ok;
   }
 
@@ -45,10 +58,25 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   }
   if (ref === undefined) throw new UsageError(`corral runs ${action} needs a run id (or name).`, { hint: "`corral runs list` shows them." });
   const run = await readRun(root, ref);
+  const write = async (text: string) => {
+    // Wait for a slow reader (a pager): a journal is too large to be queued in memory.
+    if (!io.stdout.write(text)) await Promise.race([once(io.stdout, "drain"), once(io.stdout, "close")]);
+  };
 
   if (action === "show") {
-    if (values.json) io.stdout.write(`${JSON.stringify({ ...run, events: await readEvents(run) }, null, 2)}\n`);
-    else io.stdout.write(describe(run));
+    if (!values.json) {
+      io.stdout.write(inert(describe(run)));
+      return EXIT.ok;
+    }
+    // The run as JSON with its events, written event by event.
+    const head = inertJson(run, 2);
+    await write(`${head.slice(0, -2)},\n  "events": [`);
+    let first = true;
+    for await (const event of streamEvents(run)) {
+      await write(`${first ? "" : ","}\n    ${inertJson(event)}`);
+      first = false;
+    }
+    await write(`${first ? "" : "\n  "}]\n}\n`);
     return EXIT.ok;
   }
 
@@ -58,12 +86,16 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   process.once("SIGINT", stop);
   try {
     if (values.json) {
-      const events = values.follow ? followEvents(run, { signal: controller.signal }) : (await readEvents(run))[Symbol.iterator]();
-      for await (const event of events as AsyncIterable<unknown>) io.stdout.write(`${JSON.stringify(event)}\n`);
+      const events = values.follow ? followEvents(run, { signal: controller.signal }) : streamEvents(run);
+      for await (const event of events) await write(`${inertJson(event)}\n`);
     } else if (values.follow) {
-      for await (const line of followLog(run, { signal: controller.signal })) io.stdout.write(`${line}\n`);
+      for await (const line of followLog(run, { signal: controller.signal })) await write(`${inert(line)}\n`);
     } else {
-      await new Promise<void>((done, fail) => createReadStream(logPath(run)).on("error", fail).on("end", done).pipe(io.stdout, { end: false }));
+      // Chunk by chunk: corral wrote the log inert, but anything that can write the journal folder could have changed it.
+      const decoder = new StringDecoder("utf8");
+      for await (const chunk of createReadStream(logPath(run)) as AsyncIterable<Buffer>) await write(inert(decoder.write(chunk)));
+      const rest = decoder.end();
+      if (rest) await write(inert(rest));
     }
   } finally {
     process.off("SIGINT", stop);
@@ -95,6 +127,7 @@ function describe(run: JournalRun): string {
     ...(run.commits ? [`  commits: ${run.commits.length}`, ...run.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`)] : []),
     ...(u ? [`  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`] : []),
     ...(run.error ? [`  error: ${run.error.message}`, ...(run.error.hint ? [`  hint: ${run.error.hint}`] : [])] : []),
+    ...(run.truncated ? [`  journal: truncated at ${Math.round(run.truncated.maxBytes / 1024)} KiB on ${run.truncated.time}; ${run.truncated.droppedEvents} event(s) of output after it not recorded`] : []),
     ...(run.cleaned ? [`  cleaned: ${run.cleaned.time}`, ...run.cleaned.actions.map((a) => `    ${a}`)] : []),
     ...(run.state === "interrupted" && !run.cleaned ? ["  `corral clean` removes what it left behind (keeping its branch)."] : []),
     `  log: ${logPath(run)}`,

@@ -1,4 +1,4 @@
-import { totalTokens, type Display, type RunEvent } from "@corral/core";
+import { inert, totalTokens, type Display, type RunEvent } from "@corral/core";
 import { formatAgentEvent, oneLine } from "./format.js";
 
 interface Row {
@@ -11,16 +11,21 @@ interface Row {
   tokens: number;
 }
 
+/** A row shows a few words of the latest action: no more is kept, however much the agent printed. */
+const ACTION_CHARS = 400;
+
 /**
  * The live board of a fleet, for a TTY: one line per task (state, iteration, latest agent
  * action, elapsed, tokens), redrawn in place at most ten times a second. Without a TTY use the
- * terminal display instead: its lines carry the task name as a prefix.
+ * terminal display instead: its lines carry the task name as a prefix. Everything shown that came
+ * from a sandbox is made inert; a row holds only the few words it shows.
  */
 export function boardDisplay(options: { stream?: NodeJS.WritableStream & { columns?: number }; tasks?: readonly string[]; color?: boolean } = {}): Display {
   const stream = options.stream ?? process.stderr;
   const color = options.color ?? !process.env.NO_COLOR;
   const rows = new Map<string, Row>();
-  for (const name of options.tasks ?? []) rows.set(name, { name, state: "queued", iteration: "", action: "", tokens: 0 });
+  const newRow = (name: string): Row => ({ name: inert(name), state: "queued", iteration: "", action: "", tokens: 0 });
+  for (const name of options.tasks ?? []) rows.set(name, newRow(name));
   let drawn = 0;
   let scheduled: NodeJS.Timeout | undefined;
   const ticker = setInterval(() => draw(), 1000).unref();
@@ -32,12 +37,14 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
   };
   const draw = () => {
     scheduled = undefined;
-    const width = Math.max(40, (stream.columns ?? 120) - 1);
-    const nameWidth = Math.min(24, Math.max(4, ...[...rows.keys()].map((n) => n.length)));
+    const width = Math.max(40, (stream.columns || 120) - 1);
+    const nameWidth = Math.min(24, Math.max(4, ...[...rows.values()].map((r) => r.name.length)));
     const lines = [...rows.values()].map((row) => {
       const elapsed = row.started ? `${Math.round(((row.ended ?? Date.now()) - row.started) / 1000)}s` : "";
       const head = `${row.name.slice(0, nameWidth).padEnd(nameWidth)}  ${row.state.padEnd(9)} ${row.iteration.padEnd(6)} ${elapsed.padStart(5)} ${String(row.tokens).padStart(8)} tok  `;
-      return paint(row.state, oneLine(head + row.action, width));
+      const text = head + row.action;
+      // Wide characters (CJK, emoji) take two columns: a row that wrapped could not be redrawn.
+      return paint(row.state, oneLine(text, /[^\x00-\x7f]/.test(text) ? Math.floor(width / 2) : width));
     });
     let out = drawn ? `\x1b[${drawn}F` : "";
     for (const line of lines) out += `\x1b[2K${line}\n`;
@@ -47,12 +54,15 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
   const schedule = () => {
     scheduled ??= setTimeout(draw, 100);
   };
+  const act = (row: Row, text: string) => {
+    row.action = oneLine(inert(text), ACTION_CHARS);
+  };
 
   return {
     name: "board",
     onEvent(event: RunEvent) {
       const name = event.name ?? event.runId;
-      const row = rows.get(name) ?? { name, state: "queued", iteration: "", action: "", tokens: 0 };
+      const row = rows.get(name) ?? newRow(name);
       rows.set(name, row);
       switch (event.type) {
         case "run.started":
@@ -67,16 +77,16 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
           break;
         case "agent": {
           const action = formatAgentEvent(event.event);
-          if (action) row.action = action;
+          if (action) act(row, action);
           break;
         }
         case "hook.started":
-          row.action = `hook ${event.hook}: ${event.command}`;
+          act(row, `hook ${event.hook}: ${event.command}`);
           break;
         case "run.finished":
           row.state = event.status;
           row.ended = Date.now();
-          row.action = event.error ? `${event.error.code}: ${event.error.message}` : row.action;
+          if (event.error) act(row, `${event.error.code}: ${event.error.message}`);
           break;
       }
       schedule();

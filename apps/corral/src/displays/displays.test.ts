@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
-import type { RunEvent } from "@corral/core";
+import { emptyUsage, type RunEvent } from "@corral/core";
 import { describe, expect, it } from "vitest";
+import { boardDisplay } from "./board.js";
 import { ndjsonDisplay } from "./ndjson.js";
 import { terminalDisplay } from "./terminal.js";
 
@@ -51,5 +52,94 @@ describe("NDJSON display", () => {
     for (const event of events) display.onEvent(event);
     const lines = read().trim().split("\n");
     expect(lines.map((l) => JSON.parse(l).type)).toEqual(events.map((e) => e.type));
+  });
+});
+
+describe("what came from the sandbox, on a terminal", () => {
+  const hostile = `\x1b]0;title\x07\x1b[2K\x1b[1Arun succeeded \u009b2J \u202eevil\u200b \r!`;
+  const shown = "␛]0;title␇␛[2K␛[1Arun succeeded <U+009B>2J <U+202E>evil<U+200B> ␍!";
+  const withText = (text: string): RunEvent[] => [
+    events[0]!,
+    events[1]!,
+    { ...base, type: "agent", iteration: 1, event: { type: "text", text } },
+    { ...base, type: "agent", iteration: 1, event: { type: "tool-call", name: "Bash", input: { command: text } } },
+    { ...base, type: "hook.output", hook: "afterIteration", line: text, stream: "stderr" },
+    { ...base, type: "commits", commits: [{ sha: "0123456789abcdef", subject: text, author: "Agent", time: base.time, files: [] }] },
+    { ...base, type: "run.finished", status: "failed", iterations: 1, durationMs: 1, usage: emptyUsage(), error: { code: "E_AGENT_EXECUTION", message: `tail: ${text}` } },
+  ];
+
+  it.each([true, false])("is shown inert (TTY %s): only corral's own codes reach the stream", (tty) => {
+    const { stream, read } = capture(tty);
+    const display = terminalDisplay({ stream, color: tty });
+    for (const event of withText(hostile)) display.onEvent(event);
+    display.close?.();
+    const out = read();
+    expect(out.replace(/\r\x1b\[2K|\x1b\[(?:1|2|22)m/g, "")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\u202e]/);
+    expect(out).toContain(`[demo] ${shown}`);
+    expect(out).toContain(`[demo]   afterIteration| ${shown}`);
+  });
+
+  it("board: a row shows the latest action inert, and keeps no more of it than it shows", () => {
+    const { stream, read } = capture(true);
+    stream.columns = 400;
+    const display = boardDisplay({ stream, tasks: ["demo"], color: false });
+    for (const event of withText(hostile + "y".repeat(100_000))) display.onEvent(event);
+    display.close?.();
+    const out = read();
+    expect(out.replace(/\x1b\[2K|\x1b\[\d+F/g, "")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\u202e]/);
+    expect(out).toContain("E_AGENT_EXECUTION: tail: ␛]0;title␇");
+  });
+
+  it("twin: ordinary text, other scripts, emoji and tabs are printed as they are", () => {
+    const { stream, read } = capture(false);
+    const display = terminalDisplay({ stream });
+    const text = "café 日本語 שלום 👩‍💻 ✅\tcol";
+    for (const event of withText(text)) display.onEvent(event);
+    expect(read()).toContain(`[demo] ${text}\n`);
+  });
+});
+
+describe("a reader slower than the agent (library displays on a stream nobody drains)", () => {
+  /** Lets the reader catch up at last: everything written, read. */
+  const drain = (stream: PassThrough, read: () => string) =>
+    new Promise<string>((done) => {
+      stream.on("end", () => done(read()));
+      stream.resume();
+      stream.end();
+    });
+  const flood = (count: number): RunEvent[] => [
+    events[0]!,
+    events[1]!,
+    ...Array.from({ length: count }, (_, i): RunEvent => ({ ...base, type: "agent", iteration: 1, event: { type: "text", text: `${i} ${"x".repeat(1000)}` } })),
+    events[4]!,
+  ];
+
+  it("terminal: holds about 1 MiB, then drops the agent's lines and says how many; corral's lines always go out", async () => {
+    const { stream, read } = capture(false);
+    stream.pause(); // nobody reads yet
+    const display = terminalDisplay({ stream });
+    let most = 0;
+    for (const event of flood(5000)) {
+      display.onEvent(event);
+      most = Math.max(most, stream.writableLength);
+    }
+    expect(most).toBeLessThan(1024 * 1024 + 4096);
+    const out = await drain(stream, read);
+    const shown = out.split("\n").filter((line) => / x{1000}$/.test(line)).length;
+    const dropped = Number(/… (\d+) line\(s\) of the agent's output not shown here/.exec(out)?.[1]);
+    expect(shown + dropped).toBe(5000);
+    expect(out).toContain("[demo] run succeeded after 1 iteration(s)");
+  });
+
+  it("NDJSON: every line still whole JSON, a log event counts what was not written", async () => {
+    const { stream, read } = capture(false);
+    stream.pause();
+    const display = ndjsonDisplay(stream);
+    for (const event of flood(5000)) display.onEvent(event);
+    const parsed = (await drain(stream, read)).trim().split("\n").map((line) => JSON.parse(line) as RunEvent);
+    const marker = parsed.find((e) => e.type === "log");
+    const dropped = Number(/^(\d+) event\(s\)/.exec(marker?.type === "log" ? marker.message : "")?.[1]);
+    expect(parsed.filter((e) => e.type === "agent").length + dropped).toBe(5000);
+    expect(parsed.at(-1)).toMatchObject({ type: "run.finished" });
   });
 });

@@ -1,7 +1,28 @@
-import { totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { inert, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
 
-/** One human line for an event, or undefined for events not worth a line. Shared by the terminal and the log file. */
+/**
+ * One human line for an event, or undefined for events not worth a line. Shared by the terminal
+ * and the log file. Safe to print: what came from the sandbox in it is made inert.
+ */
 export function formatEvent(event: RunEvent): string | undefined {
+  const line = describeEvent(event);
+  return line === undefined ? undefined : inert(line);
+}
+
+/** The agent's latest action in a few words (the live status line); safe to print like formatEvent. */
+export function formatAgentEvent(event: AgentEvent): string | undefined {
+  const line = describeAgentEvent(event);
+  return line === undefined ? undefined : inert(line);
+}
+
+/** At most `max` characters on one line: whitespace runs (newlines too) become one space. */
+export function oneLine(text: string, max = 160): string {
+  // Only the start of a huge line (an agent can print megabytes without a newline) is looked at.
+  const flat = (text.length > 4 * max ? text.slice(0, 4 * max) : text).replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case "run.started":
       return `run ${event.runId} started: agent ${event.agent}, sandbox ${event.sandbox}, isolation ${event.isolation}, up to ${event.maxIterations} iteration(s)`;
@@ -12,7 +33,7 @@ export function formatEvent(event: RunEvent): string | undefined {
     case "iteration.started":
       return `iteration ${event.iteration}/${event.maxIterations}`;
     case "agent":
-      return formatAgentEvent(event.event);
+      return describeAgentEvent(event.event);
     case "completion.detected":
       return `completion signal seen: ${event.signal}`;
     case "iteration.finished":
@@ -36,8 +57,7 @@ export function formatEvent(event: RunEvent): string | undefined {
   }
 }
 
-/** The agent's latest action in a few words (the live status line). */
-export function formatAgentEvent(event: AgentEvent): string | undefined {
+function describeAgentEvent(event: AgentEvent): string | undefined {
   switch (event.type) {
     case "text":
       return event.text;
@@ -56,9 +76,4 @@ export function formatAgentEvent(event: AgentEvent): string | undefined {
     case "raw":
       return event.stream === "stderr" ? `stderr: ${event.line}` : event.line;
   }
-}
-
-export function oneLine(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

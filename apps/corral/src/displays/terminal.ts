@@ -1,4 +1,5 @@
-import type { Display, RunEvent } from "@corral/core";
+import { inert, type Display, type RunEvent } from "@corral/core";
+import { boundedStream } from "./bounded.js";
 import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
 
 export interface TerminalDisplayOptions {
@@ -11,7 +12,9 @@ export interface TerminalDisplayOptions {
 
 /**
  * Human output on stderr. On a TTY a status line (iteration, the agent's latest action, elapsed)
- * is redrawn in place under the log lines; without a TTY plain lines, no ANSI codes at all.
+ * is redrawn in place under the log lines; without a TTY plain lines, no ANSI codes at all. What
+ * the agent printed is made inert first, so the only control codes written are corral's own; when
+ * the reader falls behind, the agent's lines give way (with a count), never corral's.
  */
 export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
   const stream = options.stream ?? process.stderr;
@@ -24,21 +27,20 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
   let iteration = "";
   let timer: NodeJS.Timeout | undefined;
 
-  const clearStatus = () => {
-    if (live && status) stream.write("\r\x1b[2K");
+  const clear = () => (live && status ? "\r\x1b[2K" : "");
+  const statusLine = () => {
+    if (!live || !status) return "";
+    const text = `${iteration} ${Math.round((Date.now() - started) / 1000)}s ${status}`;
+    // Most non-ASCII characters a status shows (CJK, emoji) take two columns: a wrapped status could not be redrawn.
+    const columns = Math.max(20, (stream.columns || 100) - 1); // a pty may say 0
+    return `\r\x1b[2K${oneLine(text, /[^\x00-\x7f]/.test(text) ? Math.floor(columns / 2) : columns)}`;
   };
+  const out = boundedStream(stream, (count) => `${clear()}… ${count} line(s) of the agent's output not shown here: they were printed faster than this output was read\n`);
+  const print = (line: string, droppable = false) => out.write(`${clear()}${line}\n${statusLine()}`, droppable);
   const drawStatus = () => {
-    if (!live || !status) return;
-    const elapsed = `${Math.round((Date.now() - started) / 1000)}s`;
-    const width = Math.max(20, (stream.columns ?? 100) - 1);
-    stream.write(`\r\x1b[2K${oneLine(`${iteration} ${elapsed} ${status}`, width)}`);
+    if (live && status) out.write(statusLine(), true);
   };
-  const print = (line: string) => {
-    clearStatus();
-    stream.write(`${line}\n`);
-    drawStatus();
-  };
-  const prefix = (event: RunEvent) => (event.name ? `[${event.name}] ` : "");
+  const prefix = (event: RunEvent) => (event.name ? `[${inert(event.name)}] ` : "");
 
   return {
     name: "terminal",
@@ -51,27 +53,27 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
       if (event.type === "agent") {
         const action = formatAgentEvent(event.event);
         if (action === undefined) return;
-        if (live) {
-          status = action;
-          if (event.event.type === "text") print(dim(`${prefix(event)}${event.event.text}`));
-          else drawStatus();
-        } else {
-          stream.write(`${prefix(event)}${action}\n`);
-        }
+        if (!live) return out.write(`${prefix(event)}${action}\n`, true);
+        status = action;
+        if (event.event.type === "text") print(dim(`${prefix(event)}${action}`), true);
+        else drawStatus();
         return;
       }
       const line = formatEvent(event);
       if (line === undefined) return;
       if (event.type === "run.finished") {
         if (timer) clearInterval(timer);
-        clearStatus();
+        const wipe = clear();
         status = "";
+        return out.write(`${wipe}${prefix(event)}${bold(line)}\n`);
       }
-      print(`${prefix(event)}${event.type === "run.finished" || event.type === "iteration.started" ? bold(line) : line}`);
+      print(`${prefix(event)}${event.type === "iteration.started" ? bold(line) : line}`, event.type === "hook.output");
     },
     close() {
       if (timer) clearInterval(timer);
-      clearStatus();
+      const wipe = clear();
+      status = "";
+      if (wipe) out.write(wipe);
     },
   };
 }

@@ -7,9 +7,9 @@ import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
 import { excludeCorralFolder, journalLocation } from "./root.js";
 
-export { journalDisplay } from "./display.js";
+export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
-export { listRuns, readRun, readEvents, followEvents, followLog, logPath } from "./reader.js";
+export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, logPath } from "./reader.js";
 export type { FollowOptions, JournalRun } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
@@ -25,18 +25,26 @@ export interface RunJournal {
   runOptions: { runId: string };
 }
 
+/** How a run is journaled: on or off, and how much it may take on disk. */
+export interface JournalSettings {
+  /** About how many bytes events.jsonl and run.log may take together (default 64 MiB); past it the agent's output is not recorded. */
+  maxBytes?: number;
+}
+
 /**
- * The journal for one run, or undefined when it is off. `enabled` defaults to on inside a git
- * repository. The run id is fixed here so the sandbox env can carry it: `corral clean` finds what
- * a killed run left running by it.
+ * The journal for one run, or undefined when it is off. `journal` defaults to on inside a git
+ * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
+ * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, enabled?: boolean): Promise<RunJournal | undefined> {
-  if (enabled === false) return undefined;
+export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings): Promise<RunJournal | undefined> {
+  if (journal === false) return undefined;
+  const enabled = journal === undefined ? undefined : true;
   const location = await journalLocation(options.cwd ?? process.cwd());
   if (enabled === undefined && location.repoRoot === undefined) return undefined;
   const runId = options.runId ?? newRunId();
   const display = journalDisplay({
     root: location.root,
+    ...(typeof journal === "object" && journal.maxBytes !== undefined ? { maxBytes: journal.maxBytes } : {}),
     options: journalOptions(options),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });

@@ -7,7 +7,7 @@ import { commandAgent, emptyUsage, hostSandbox, type RunEvent, type RunEventBody
 import { describe, expect, it } from "vitest";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { followEvents, listRuns, readEvents, readRun } from "./reader.js";
+import { followEvents, followLog, listRuns, readEvents, readRun, streamEvents } from "./reader.js";
 import { readRecord, writeRecord, type RunRecord } from "./record.js";
 
 const root = () => mkdtemp(join(tmpdir(), "corral-journal-"));
@@ -149,5 +149,89 @@ describe("writeRecord against planted symlinks", () => {
     expect(readFileSync(victim, "utf8")).toBe("precious\n");
     expect(lstatSync(join(dir, "run.json")).isFile()).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(["run.json", "victim.txt"]);
+  });
+});
+
+describe("journal size cap", () => {
+  const text = (runId: string, i: number) => at(runId, { type: "agent", iteration: 1, event: { type: "text", text: `line ${i} ${"x".repeat(200)}` } });
+
+  it("stops journaling output at maxBytes with one marker, keeps the run's own events, and counts what it dropped", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir, maxBytes: 64 * 1024 });
+    display.onEvent(started("cap"));
+    for (let i = 0; i < 2000; i++) display.onEvent(text("cap", i));
+    display.onEvent(at("cap", { type: "hook.output", hook: "afterIteration", line: "dropped too", stream: "stdout" }));
+    display.onEvent(at("cap", { type: "iteration.finished", iteration: 1, exitCode: 0, durationMs: 1, usage: emptyUsage() }));
+    display.onEvent(finished("cap"));
+    await display.close?.();
+
+    const size = ["events.jsonl", "run.log"].reduce((sum, file) => sum + readFileSync(join(dir, "cap", file)).length, 0);
+    expect(size).toBeLessThanOrEqual(64 * 1024 + 2048);
+    const events = await readEvents({ dir: join(dir, "cap") });
+    const markers = events.filter((e) => e.type === "log" && e.message.startsWith("The journal reached its limit of 64 KiB"));
+    expect(markers).toHaveLength(1);
+    const kept = events.filter((e) => e.type === "agent").length;
+    expect(kept).toBeGreaterThan(50);
+    expect(events.slice(events.indexOf(markers[0]!)).map((e) => e.type)).toEqual(["log", "iteration.finished", "run.finished"]);
+    expect(readRecord(join(dir, "cap"))).toMatchObject({ state: "succeeded", truncated: { maxBytes: 64 * 1024, droppedEvents: 2000 - kept + 1 } });
+    expect(readFileSync(join(dir, "cap", "run.log"), "utf8")).toContain("warning: The journal reached its limit of 64 KiB");
+  });
+
+  it("twin: a run under the cap is journaled whole, without a marker", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir, maxBytes: 1024 * 1024 });
+    display.onEvent(started("small"));
+    for (let i = 0; i < 100; i++) display.onEvent(text("small", i));
+    display.onEvent(finished("small"));
+    await display.close?.();
+    const events = await readEvents({ dir: join(dir, "small") });
+    expect(events.filter((e) => e.type === "agent")).toHaveLength(100);
+    expect(events.some((e) => e.type === "log")).toBe(false);
+    expect(readRecord(join(dir, "small"))).not.toHaveProperty("truncated");
+  });
+
+  it("keeps what the agent printed exactly, as inert JSON", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("exact"));
+    const hostile = "\x1b]0;title\x07 \u009b2J \u202eevil \x7f";
+    display.onEvent(at("exact", { type: "agent", iteration: 1, event: { type: "text", text: hostile } }));
+    display.onEvent(finished("exact"));
+    await display.close?.();
+    const raw = readFileSync(join(dir, "exact", "events.jsonl"), "utf8");
+    expect(raw).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+    const events = await readEvents({ dir: join(dir, "exact") });
+    expect(events.find((e) => e.type === "agent")).toMatchObject({ event: { text: hostile } });
+    expect(readFileSync(join(dir, "exact", "run.log"), "utf8")).toContain("␛]0;title␇ <U+009B>2J <U+202E>evil ␡");
+  });
+});
+
+describe("journal reader, bounded", () => {
+  it("streams events; a line far longer than any the journal writes is skipped, not held", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("long"));
+    display.onEvent(finished("long"));
+    await display.close?.();
+    appendFileSync(join(dir, "long", "events.jsonl"), `${"x".repeat(65 * 1024 * 1024)}\n${JSON.stringify(finished("long"))}\n`);
+    const types: string[] = [];
+    for await (const event of streamEvents({ dir: join(dir, "long") })) types.push(event.type);
+    expect(types).toEqual(["run.started", "run.finished", "run.finished"]);
+  });
+
+  it("hands out a very long log line in pieces", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("log"));
+    display.onEvent(finished("log"));
+    await display.close?.();
+    appendFileSync(join(dir, "log", "run.log"), `${"y".repeat(3 * 1024 * 1024)}\nlast\n`);
+    const lines: string[] = [];
+    for await (const line of followLog({ dir: join(dir, "log") })) lines.push(line);
+    expect(lines.at(-1)).toBe("last");
+    const long = lines.filter((line) => line.startsWith("y"));
+    expect(long.length).toBeGreaterThan(2);
+    expect(long.every((line) => line.length <= 1024 * 1024 + 64 * 1024)).toBe(true);
+    expect(long.join("")).toBe("y".repeat(3 * 1024 * 1024));
   });
 });

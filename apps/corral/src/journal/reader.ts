@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -43,10 +43,22 @@ export async function readRun(root: string, ref: string): Promise<JournalRun> {
   throw new UsageError(`No run "${ref}" in ${root}.`, { code: "E_RUN_NOT_FOUND", hint: "`corral runs list` shows the runs (by id or name)." });
 }
 
-/** Every event of a run. A torn last line (the writer was killed mid-write) is skipped. */
+/**
+ * Every event of a run, in one array. A torn last line (the writer was killed mid-write) is
+ * skipped. The journal can be large (up to its cap, 64 MiB by default): prefer `streamEvents`.
+ */
 export async function readEvents(run: Pick<JournalRun, "dir">): Promise<RunEvent[]> {
-  const text = await readFile(join(run.dir, EVENTS_FILE), "utf8").catch(() => "");
-  return parseLines(text.split("\n"));
+  const events: RunEvent[] = [];
+  for await (const event of streamEvents(run)) events.push(event);
+  return events;
+}
+
+/** Every event of a run as it is now, read as a stream: memory stays small whatever the journal's size. */
+export async function* streamEvents(run: Pick<JournalRun, "dir">): AsyncGenerator<RunEvent> {
+  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, { until: "end" }, "skip")) {
+    const event = parseLine(line);
+    if (event) yield event;
+  }
 }
 
 export interface FollowOptions {
@@ -60,15 +72,15 @@ export interface FollowOptions {
  * ends (finished, or its process gone) or `signal` aborts. Like `tail -f`, but it knows when to stop.
  */
 export async function* followEvents(run: Pick<JournalRun, "dir">, options: FollowOptions = {}): AsyncGenerator<RunEvent> {
-  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options)) {
-    const [event] = parseLines([line]);
+  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) {
+    const event = parseLine(line);
     if (event) yield event;
   }
 }
 
-/** The run's plain-text log, line by line, following it like `followEvents`. */
+/** The run's plain-text log, line by line, following it like `followEvents`. A line longer than 1 MiB comes in pieces. */
 export function followLog(run: Pick<JournalRun, "dir">, options: FollowOptions = {}): AsyncGenerator<string> {
-  return follow(join(run.dir, LOG_FILE), run.dir, options);
+  return follow(join(run.dir, LOG_FILE), run.dir, options, "split");
 }
 
 /** Path of the run's plain-text log. */
@@ -81,30 +93,39 @@ function load(root: string, id: string): JournalRun | undefined {
   return { ...record, recordedState: record.state, state: effectiveState(record), dir };
 }
 
-function parseLines(lines: string[]): RunEvent[] {
-  const events: RunEvent[] = [];
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    try {
-      events.push(JSON.parse(line) as RunEvent);
-    } catch {
-      // Only the last line can be torn (appends are whole lines); skip it.
-    }
+/** One line of events.jsonl, or undefined for a torn or foreign line (only the last can be torn: appends are whole lines). */
+function parseLine(line: string): RunEvent | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const event = JSON.parse(line) as RunEvent;
+    return event && typeof event === "object" && typeof event.type === "string" ? event : undefined;
+  } catch {
+    return undefined;
   }
-  return events;
 }
 
-/** Complete lines of a growing file, until the run in `dir` is over and the file is drained. */
-async function* follow(file: string, dir: string, options: FollowOptions): AsyncGenerator<string> {
+/** The longest line `follow` holds: the journal writes no event near it; a longer line is not one of its own. */
+const MAX_EVENT_LINE = 64 * 1024 * 1024;
+const MAX_LOG_LINE = 1024 * 1024;
+
+/**
+ * Complete lines of a growing file, until the run in `dir` is over and the file is drained (or, with
+ * `until: "end"`, until the end of the file as it is now). At most one over-long line is held: it
+ * is skipped (events) or handed out in pieces (the plain-text log), so memory stays bounded.
+ */
+async function* follow(file: string, dir: string, options: FollowOptions & { until?: "end" }, overlong: "skip" | "split"): AsyncGenerator<string> {
   const pollMs = options.pollMs ?? 200;
+  const maxLine = overlong === "skip" ? MAX_EVENT_LINE : MAX_LOG_LINE;
   let offset = 0;
-  let partial = "";
+  let pending: string[] = []; // the pieces of the line being read
+  let pendingLength = 0;
+  let skipping = false;
   const buffer = Buffer.alloc(64 * 1024);
   const decoder = new StringDecoder("utf8"); // a character split across two reads stays whole
   for (;;) {
     // Read the state before the file: a run that ended now has its last line written already.
-    const record = readRecord(dir);
-    const over = !record || (effectiveState(record) !== "running" && effectiveState(record) !== "created");
+    const record = options.until === "end" ? undefined : readRecord(dir);
+    const over = options.until === "end" || !record || (effectiveState(record) !== "running" && effectiveState(record) !== "created");
     let size = 0;
     try {
       size = statSync(file).size;
@@ -118,17 +139,33 @@ async function* follow(file: string, dir: string, options: FollowOptions): Async
           const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
           if (n <= 0) break;
           offset += n;
-          partial += decoder.write(buffer.subarray(0, n));
-          const lines = partial.split("\n");
-          partial = lines.pop()!;
-          for (const line of lines) yield line;
+          const pieces = decoder.write(buffer.subarray(0, n)).split("\n");
+          for (let i = 0; i < pieces.length; i++) {
+            const piece = pieces[i]!;
+            if (!skipping) {
+              pending.push(piece);
+              pendingLength += piece.length;
+            }
+            if (i < pieces.length - 1) {
+              // A newline: the line is complete.
+              if (!skipping) yield pending.join("");
+              pending = [];
+              pendingLength = 0;
+              skipping = false;
+            } else if (pendingLength > maxLine) {
+              if (overlong === "split") yield pending.join("");
+              else skipping = true;
+              pending = [];
+              pendingLength = 0;
+            }
+          }
         }
       } finally {
         closeSync(fd);
       }
     }
     if (over || options.signal?.aborted) {
-      if (partial && over) yield partial; // a torn line of a dead writer; followEvents skips it
+      if (pendingLength && over) yield pending.join(""); // a torn line of a dead writer; the event readers skip it
       return;
     }
     try {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { Usage } from "@corral/core";
+import { inertJson, type Usage } from "@corral/core";
 
 /** Where a run is in its life. `interrupted`: its process died while it said `running`. */
 export type RunState = "created" | "running" | "succeeded" | "failed" | "aborted" | "interrupted";
@@ -34,6 +34,8 @@ export interface RunRecord {
   error?: { code: string; message: string; hint?: string };
   /** The run's options without secrets: plugin names and options, env var names (never values). */
   options: Record<string, unknown>;
+  /** Set when the journal reached its size limit: from `time` on the agent's output was not recorded. */
+  truncated?: { time: string; maxBytes: number; droppedEvents: number };
   /** Set by `corral clean` once what the run left behind was removed. */
   cleaned?: { time: string; actions: string[] };
 }
@@ -52,7 +54,7 @@ export const runDir = (root: string, id: string): string => join(root, id);
 export function writeRecord(dir: string, record: RunRecord): void {
   const file = join(dir, RECORD_FILE);
   const temp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  writeFileSync(temp, `${inertJson(record, 2)}\n`, { mode: 0o600, flag: "wx" });
   renameSync(temp, file);
 }
 
