@@ -75,7 +75,7 @@ export { borrowedObjectMounts, createRunGitDir, gitIdentity, repoObjectFormat, S
 export type { RunGitDirSpec } from "./run-git-dir.js";
 export type { GitResult } from "./git.js";
 export { packageVersion, CORE_VERSION } from "./version.js";
-export { removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
+export { listRunTempDirs, removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
 
 export { hostSandbox } from "./builtins/host.js";
 export { inPlaceIsolation, commitsSince, CORRAL_CONFIG_FILES } from "./builtins/in-place.js";

@@ -18,15 +18,16 @@ export function runTempPrefix(kind: string, runId: string): string {
   return `corral-${kind}-${runId.replace(/[^A-Za-z0-9_.-]/g, "_")}-`;
 }
 
+/** Every temp folder the run `runId` made (any kind), found by name: `corral-<kind>-<run id>-<6 random>`. */
+export async function listRunTempDirs(runId: string, base = tmpdir()): Promise<string[]> {
+  const safe = runId.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/[.]/g, "\\.");
+  const pattern = new RegExp(`^corral-[a-z0-9]+(?:-[a-z0-9]+)*-${safe}-[A-Za-z0-9]{6}$`);
+  return (await readdir(base).catch(() => [] as string[])).filter((name) => pattern.test(name)).map((name) => join(base, name));
+}
+
 /** Removes every temp folder the run `runId` made (any kind); the paths removed. */
 export async function removeRunTempDirs(runId: string, base = tmpdir()): Promise<string[]> {
-  const safe = runId.replace(/[^A-Za-z0-9_.-]/g, "_");
-  const pattern = new RegExp(`^corral-[a-z0-9]+-${safe.replace(/[.]/g, "\\.")}-[A-Za-z0-9]{6}$`);
-  const removed: string[] = [];
-  for (const name of await readdir(base).catch(() => [] as string[])) {
-    if (!pattern.test(name)) continue;
-    await rm(join(base, name), { recursive: true, force: true });
-    removed.push(join(base, name));
-  }
-  return removed;
+  const found = await listRunTempDirs(runId, base);
+  for (const dir of found) await rm(dir, { recursive: true, force: true });
+  return found;
 }

@@ -1,7 +1,5 @@
-import { readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { git, inert, inertJson, installCommand, removeRunTempDirs, runTempPrefix, toCorralError } from "@corral/core";
+import { git, inert, inertJson, installCommand, listRunTempDirs, removeRunTempDirs, toCorralError } from "@corral/core";
 import { listRuns, type JournalRun, type RunRecord } from "corral";
 import { importInstalled, journalLocation, killRunProcesses, runProcesses, writeRecord } from "corral/internal";
 import { parseFlags } from "../args.js";
@@ -94,7 +92,7 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
 
   // 3. Its temporary folders (its HOME, a sandbox's /tmp, an engine's env files), found by its run id alone.
   try {
-    const dirs = options.dryRun ? runTempDirs(run.id) : await removeRunTempDirs(run.id);
+    const dirs = options.dryRun ? await listRunTempDirs(run.id) : await removeRunTempDirs(run.id);
     for (const dir of dirs) report.actions.push(`${would}remove temporary folder ${dir}`);
   } catch (error) {
     report.problems.push(`could not remove its temporary folders: ${toCorralError(error).message}`);
@@ -131,19 +129,4 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     report.cleaned = true;
   }
   return report;
-}
-
-/**
- * What `removeRunTempDirs` would remove, for --dry-run: the temp folders named after the run
- * (`corral-<kind>-<run id>-<random>`). Only listed here; removal is core's, by the same name.
- */
-function runTempDirs(runId: string): string[] {
-  const tail = runTempPrefix("", runId).slice("corral-".length); // "-<run id>-"
-  let names: string[] = [];
-  try {
-    names = readdirSync(tmpdir());
-  } catch {
-    return [];
-  }
-  return names.filter((name) => name.startsWith("corral-") && name.slice(0, -6).endsWith(tail) && name.length > 7 + tail.length + 6).map((name) => resolve(tmpdir(), name));
 }
