@@ -1,35 +1,70 @@
 import { StringDecoder } from "node:string_decoder";
 
+/** Characters a line may have before it is cut (a line without a newline is otherwise held whole). */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
+/** What ends a line that was cut: the rest of it, up to its newline, is dropped. */
+export const CUT_MARKER = " …[corral: line cut]";
+
 /**
- * Splits a byte stream into lines as they arrive. Handles multi-byte UTF-8 split across chunks,
- * `\r\n`, and lines of any length; `end()` flushes a last line that has no newline.
+ * Splits a byte stream into lines as they arrive. Handles multi-byte UTF-8 split across chunks and
+ * `\r\n`, in time linear in the input: a pending line is kept as pieces, joined once. A line
+ * longer than `maxLineChars` is cut there with `CUT_MARKER` (so memory stays bounded whatever is
+ * printed); `end()` flushes a last line that has no newline.
  */
 export class LineSplitter {
   readonly #decoder = new StringDecoder("utf8");
-  #rest = "";
+  readonly #pieces: string[] = [];
+  #pending = 0;
+  /** True after a cut, until the cut line's newline. */
+  #dropping = false;
   readonly #onLine: (line: string) => void;
+  readonly #max: number;
 
-  constructor(onLine: (line: string) => void) {
+  constructor(onLine: (line: string) => void, options: { maxLineChars?: number } = {}) {
     this.#onLine = onLine;
+    this.#max = options.maxLineChars ?? MAX_LINE_CHARS;
   }
 
   push(chunk: Buffer | string): void {
-    const text = this.#rest + (typeof chunk === "string" ? chunk : this.#decoder.write(chunk));
+    const text = typeof chunk === "string" ? chunk : this.#decoder.write(chunk);
     let start = 0;
     let newline = text.indexOf("\n", start);
     while (newline !== -1) {
-      const end = newline > start && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
-      this.#onLine(text.slice(start, end));
+      if (this.#dropping) this.#dropping = false;
+      else this.#emit(text.slice(start, newline));
       start = newline + 1;
       newline = text.indexOf("\n", start);
     }
-    this.#rest = start === 0 ? text : text.slice(start);
+    if (start < text.length && !this.#dropping) this.#hold(text.slice(start));
   }
 
   end(): void {
-    const last = this.#rest + this.#decoder.end();
-    this.#rest = "";
-    if (last.length > 0) this.#onLine(last.endsWith("\r") ? last.slice(0, -1) : last);
+    const last = this.#decoder.end();
+    if (last && !this.#dropping) this.#hold(last);
+    if (this.#pending > 0) this.#emit("");
+    this.#dropping = false;
+  }
+
+  /** Emits the pending pieces plus `tail` as one line. */
+  #emit(tail: string): void {
+    let line = this.#pending ? this.#pieces.join("") + tail : tail;
+    this.#pieces.length = 0;
+    this.#pending = 0;
+    if (line.length > this.#max) line = line.slice(0, this.#max) + CUT_MARKER;
+    this.#onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  }
+
+  #hold(piece: string): void {
+    this.#pieces.push(piece);
+    this.#pending += piece.length;
+    if (this.#pending <= this.#max) return;
+    // Too long: what fits goes out now, cut; the rest of this line is dropped up to its newline.
+    const joined = this.#pieces.join("");
+    this.#pieces.length = 0;
+    this.#pending = 0;
+    this.#dropping = true;
+    this.#onLine(joined.slice(0, this.#max) + CUT_MARKER);
   }
 }
 
