@@ -73,19 +73,31 @@ export function checkTemplate(template: string, values: Record<string, string>):
  * Runs one `` !`cmd` `` of a prompt template inside the sandbox and returns its stdout. A non-zero
  * exit or a timeout is an error: the agent never gets a silently truncated prompt.
  */
+/** The most a prompt command's output may add to a prompt. */
+export const PROMPT_COMMAND_MAX_CHARS = 2 * 1024 * 1024;
+
 export async function runPromptCommand(
   command: string,
   sandbox: SandboxHandle,
   options: { cwd?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<string> {
   const stdout: string[] = [];
+  let kept = 0;
+  let cut = false;
   const tail = new TailBuffer(20);
   const result = await sandbox.exec(["sh", "-c", command], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     timeoutMs: options.timeoutMs,
     ...(options.signal ? { signal: options.signal } : {}),
     onLine: (line, stream) => {
-      if (stream === "stdout") stdout.push(line);
+      if (stream === "stdout" && !cut) {
+        // What goes into a prompt is bounded: a command printing without end cannot exhaust memory.
+        kept += line.length + 1;
+        if (kept > PROMPT_COMMAND_MAX_CHARS) {
+          cut = true;
+          stdout.push(`…[corral: the output of this command was cut at ${PROMPT_COMMAND_MAX_CHARS} characters]`);
+        } else stdout.push(line);
+      }
       tail.push(line);
     },
   });
