@@ -8,23 +8,36 @@ import { which } from "./which.js";
  * with the exec's pid namespace. Nothing else leaves the namespace: no route, no DNS, and the host's
  * abstract unix sockets belong to another network namespace.
  */
-const WRAPPER = [
+const EGRESS = [
   'socat=$1 sock=$2 http=$3 socks=$4; shift 4',
   'for port in "$http" "$socks"; do "$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$sock" </dev/null >/dev/null 2>&1 & done',
   // Wait until both listen (state 0A in /proc/net/tcp), so the command never races them.
   'h=$(printf "%04X" "$http"); s=$(printf "%04X" "$socks"); i=0',
   'while [ $i -lt 400 ]; do grep -q ":$h 00000000:0000 0A" /proc/net/tcp && grep -q ":$s 00000000:0000 0A" /proc/net/tcp && break; i=$((i+1)); sleep 0.005; done',
-  'exec "$@"',
 ].join("\n");
+
+/**
+ * File descriptors the orchestrator inherited without close-on-exec (from whatever started it: a
+ * shell, a CI runner) would reach the agent through bwrap: a socket or a host file it could use.
+ * Every exec closes all but stdin, stdout and stderr before the command runs. The loop runs in bash
+ * where there is one: dash (Debian's sh) cannot name a descriptor above 9 in a redirection.
+ */
+const CLOSE_INHERITED = 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac; done';
 
 /** The bwrap arguments that bring the proxy's socket in (at the same path as on the host). */
 export function egressArgs(network: ProxyNetwork): string[] {
   return ["--bind", network.socket, network.socket];
 }
 
-/** The argv prefix that starts the forwarders, then execs the command given after it. */
-export function egressWrapper(network: ProxyNetwork, socat: string): string[] {
-  return ["/bin/sh", "-c", WRAPPER, "corral-egress", socat, network.socket, String(network.ports.http), String(network.ports.socks)];
+/**
+ * The argv prefix every exec runs first, inside the sandbox: it closes inherited file descriptors,
+ * starts the egress forwarders for a `proxy` network, then execs the command given after it.
+ */
+export function insideWrapper(egress?: { network: ProxyNetwork; socat: string }): string[] {
+  const shell = which("bash", "/usr/bin:/bin") ?? "/bin/sh";
+  if (!egress) return [shell, "-c", `${CLOSE_INHERITED}\nexec "$@"`, "corral-exec"];
+  const { network, socat } = egress;
+  return [shell, "-c", `${CLOSE_INHERITED}\n${EGRESS}\nexec "$@"`, "corral-exec", socat, network.socket, String(network.ports.http), String(network.ports.socks)];
 }
 
 /** socat on the host (bwrap shows the host's system folders, so the same path works inside), or the fix. */

@@ -1,7 +1,7 @@
 import { rm, stat } from "node:fs/promises";
 import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { sandboxArgs } from "./args.js";
-import { egressWrapper, findSocat } from "./egress.js";
+import { findSocat, insideWrapper } from "./egress.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
@@ -57,7 +57,7 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   let applied: AppliedLimits | undefined;
   try {
     const args = sandboxArgs(spec, options, tmpDir);
-    const prefix = typeof spec.network === "object" && spec.network.mode === "proxy" ? egressWrapper(spec.network, findSocat()) : [];
+    const prefix = insideWrapper(typeof spec.network === "object" && spec.network.mode === "proxy" ? { network: spec.network, socat: findSocat() } : undefined);
     if (plan && Object.keys(plan.limits).length > 0) {
       const inForce = await plan.strategy.apply(plan.limits, id, plan.enforces);
       applied = { ...inForce, enforced: inForce.enforced.filter((name) => plan.limits[name] !== undefined) };

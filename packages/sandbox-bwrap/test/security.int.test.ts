@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { homedir } from "node:os";
+import { fileURLToPath } from "node:url";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeRunTempDirs, runTempPrefix, shellQuote, spawnStreaming, type SandboxSpec } from "@corral/core";
@@ -269,6 +270,26 @@ describe.runIf(run)("bwrap security", () => {
       expect(commit.stdout).toEqual(["from inside"]);
       expect(await gitIn(repo, "log", "-1", "--format=%s", "main")).toBe("from inside");
     });
+  });
+
+  it("a file descriptor the orchestrator inherited does not reach the sandbox", async () => {
+    // A parent (a shell, a CI runner) that left an fd open without close-on-exec: corral inherits it, bwrap would pass it on.
+    const secret = join(outside, "inherited-secret.txt");
+    await writeFile(secret, "reachable only through an inherited fd\n");
+    const script = `
+      const { createBwrapSandbox } = await import(${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)});
+      const { collect } = await import("@corral/core/testing");
+      const handle = await createBwrapSandbox().create(${JSON.stringify(spec())});
+      const inside = await collect(handle, ["sh", "-c", "ls /proc/self/fd; cat <&9 2>/dev/null || echo fd9-closed"]);
+      console.log(JSON.stringify(inside.stdout));
+      await handle.close();
+    `;
+    const child = await execa("bash", ["-c", 'exec 9<"$1"; exec node --input-type=module -e "$2"', "bash", secret, script], { reject: false, cwd: fileURLToPath(new URL("..", import.meta.url)) });
+    const lines = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "[]") as string[];
+    expect(lines, child.stderr).toContain("fd9-closed");
+    expect(lines.join(" ")).not.toContain("reachable only");
+    // The twin: stdin, stdout and stderr are still there (and ls's own directory fd).
+    expect(lines.filter((l) => /^\d+$/.test(l)).map(Number).filter((fd) => fd !== 3)).toEqual([0, 1, 2]);
   });
 
   it("a file created inside is owned by the host user", async () => {
