@@ -1,5 +1,5 @@
 import { LineSplitter, SandboxError, SandboxUnavailableError, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { AgentProcesses, ContainerCgroup, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/core/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/core/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -12,6 +12,7 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
   const clients = dockerClients(options.engineTimeoutSeconds * 1000);
   return {
     name: "docker",
+    capabilities: { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"] },
     async check() {
       const ping = await pingDocker(clients.control);
       if (!ping.available) return ping;
@@ -88,7 +89,11 @@ class DockerHandle implements SandboxHandle {
   readonly #wallDeadline: number | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: ContainerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined) {
+  /** The proxy's ports inside the container, for a `proxy` network. */
+  readonly #bridge: EgressBridge | undefined;
+
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: ContainerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+    this.#bridge = bridge;
     this.#clients = clients;
     this.#container = container;
     this.#plan = plan;
@@ -106,6 +111,8 @@ class DockerHandle implements SandboxHandle {
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
   static async start(clients: DockerClients, spec: SandboxSpec, options: ContainerOptions): Promise<DockerHandle> {
     const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
+    const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
+    if (proxy) EgressBridge.requirements("docker"); // fail closed before anything is created
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
@@ -139,11 +146,23 @@ class DockerHandle implements SandboxHandle {
     }
     // An open sandbox does not keep the orchestrator's process alive; its exit ends the container.
     keeper.unref();
-    const cgroup = await container
+    const pid = await container
       .inspect()
-      .then((info) => ContainerCgroup.find(info.State.Pid, container.id))
+      .then((info) => info.State.Pid)
       .catch(() => undefined);
-    return new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup);
+    const cgroup = pid ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
+    let bridge: EgressBridge | undefined;
+    if (proxy) {
+      try {
+        if (!pid) throw new SandboxError("docker did not report the container's process, so the egress proxy cannot be brought in.", { code: "E_SANDBOX_START" });
+        bridge = await EgressBridge.start("docker", pid, proxy);
+      } catch (error) {
+        keeper.destroy();
+        await container.remove({ force: true }).catch(() => {});
+        throw error;
+      }
+    }
+    return new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -270,6 +289,7 @@ class DockerHandle implements SandboxHandle {
       } finally {
         // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
         this.#keeper.destroy();
+        this.#bridge?.stop();
       }
     })();
     return this.#closing;

@@ -1,5 +1,5 @@
 import { SandboxError, SandboxUnavailableError, UsageError, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { AgentProcesses, ContainerCgroup, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/core/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/core/container";
 import { randomBytes } from "node:crypto";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,6 +33,7 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
   };
   return {
     name: "podman",
+    capabilities: { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"] },
     async check() {
       const result = await probeOnce();
       if (!result.available) return result;
@@ -129,7 +130,11 @@ class PodmanHandle implements SandboxHandle {
   readonly #wallDeadline: number | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(id: string, options: PodmanOptions, plan: ContainerPlan, runDir: string, keeper: KeeperClient, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined) {
+  /** The proxy's ports inside the container, for a `proxy` network. */
+  readonly #bridge: EgressBridge | undefined;
+
+  private constructor(id: string, options: PodmanOptions, plan: ContainerPlan, runDir: string, keeper: KeeperClient, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+    this.#bridge = bridge;
     this.id = id;
     this.#options = options;
     this.#plan = plan;
@@ -148,6 +153,8 @@ class PodmanHandle implements SandboxHandle {
     const timeoutMs = options.engineTimeoutSeconds * 1000;
     const { userns } = chooseUserns(options.userns, facts);
     const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(options.podman, options.image, timeoutMs) } : {}) });
+    const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
+    if (proxy) EgressBridge.requirements("podman"); // fail closed before anything is created
     if (plan.network === "bridge" && !facts.rootless) {
       // Rootful podman needs a bridge network; rootless gets slirp4netns/pasta, which always exists.
       const networks = await podmanCall(options.podman, ["network", "ls", "--format", "{{.Driver}}"], { timeoutMs });
@@ -173,7 +180,18 @@ class PodmanHandle implements SandboxHandle {
     }
     const id = (await readFile(join(runDir, "cid"), "utf8").catch(() => "")).trim() || plan.name;
     const initPid = Number((await readFile(join(runDir, "pid"), "utf8").catch(() => "")).trim());
-    return new PodmanHandle(id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), await ContainerCgroup.find(initPid, id));
+    let bridge: EgressBridge | undefined;
+    if (proxy) {
+      try {
+        bridge = await EgressBridge.start("podman", initPid, proxy);
+      } catch (error) {
+        await podmanCall(options.podman, ["rm", "--force", "--time", "0", id], { timeoutMs }).catch(() => {});
+        await started.client.stop(timeoutMs);
+        await rm(runDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+    return new PodmanHandle(id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), await ContainerCgroup.find(initPid, id), bridge);
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -243,6 +261,7 @@ class PodmanHandle implements SandboxHandle {
       const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
       // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
       await this.#keeper.stop(timeoutMs);
+      this.#bridge?.stop();
       await rm(this.#runDir, { recursive: true, force: true });
       if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n"))) {
         throw new SandboxError(`Could not remove the podman container ${this.#plan.name}: ${podmanError(result)}`, {

@@ -25,3 +25,4 @@ export { buildLineError, buildMessageError, defaultImageTag, hostBuildArgs } fro
 export type { BuildImageOptions } from "./build.js";
 export { imageMissingError, engineUnavailable, networkUnavailableError } from "./errors.js";
 export type { ReapOptions, ReapResult, ReapedContainer } from "./reap.js";
+export { EgressBridge } from "./egress.js";
