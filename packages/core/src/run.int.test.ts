@@ -366,3 +366,48 @@ describe("structured output", () => {
     expect(prompts[1]).toMatch(/^s-1: Your answer could not be used: .*not valid JSON/);
   });
 });
+
+describe("the default network", () => {
+  /** A sandbox that declares `capabilities` and records the network it was asked for (it runs on the host). */
+  function declaring(capabilities: Sandbox["capabilities"]) {
+    const asked: unknown[] = [];
+    const inner = hostSandbox.create({});
+    const sandbox: Sandbox = {
+      name: "declaring",
+      ...(capabilities ? { capabilities } : {}),
+      check: () => inner.check(),
+      create: async (spec) => {
+        asked.push(spec.network);
+        return inner.create({ ...spec, network: "host" });
+      },
+    };
+    return { sandbox, asked };
+  }
+  const warnings = (events: RunEvent[]) => events.flatMap((e) => (e.type === "log" && e.level === "warn" ? [e.message] : []));
+
+  it("is the allowlist (the agent's API only) where the sandbox enforces one", async () => {
+    const dir = await tempRepo();
+    const { sandbox, asked } = declaring({ filesystem: "isolated", network: ["host", "none", "proxy"] });
+    const { promise, events } = await runIn(dir, { agent: sh("true"), sandbox, isolation: inPlaceIsolation.create({}) });
+    await promise;
+    expect(asked).toEqual([expect.objectContaining({ mode: "proxy", ports: { http: 3128, socks: 1080 } })]);
+    expect(warnings(events).join("\n")).not.toContain("cannot restrict the network");
+    // The twin: an explicit host network is what the user asked for.
+    const explicit = declaring({ filesystem: "isolated", network: ["host", "none", "proxy"] });
+    await (await runIn(dir, { agent: sh("true"), sandbox: explicit.sandbox, isolation: inPlaceIsolation.create({}), network: "host" })).promise;
+    expect(explicit.asked).toEqual(["host"]);
+  });
+
+  it("stays the host's where the sandbox cannot enforce one, and the run says why and what to do", async () => {
+    const dir = await tempRepo();
+    const { sandbox, asked } = declaring({ filesystem: "isolated", network: ["host", "none"], proxyUnavailable: { reason: "socat is missing", hint: "Install socat" } });
+    const { promise, events } = await runIn(dir, { agent: sh("true"), sandbox, isolation: inPlaceIsolation.create({}) });
+    await promise;
+    expect(asked).toEqual(["host"]);
+    expect(warnings(events)).toContainEqual(expect.stringMatching(/^The declaring sandbox cannot restrict the network here \(socat is missing\).*Install socat, or pass --network none/));
+    // Asked for explicitly, the allowlist fails closed, with the same reason.
+    const refused = await (await runIn(dir, { agent: sh("touch ran"), sandbox, isolation: inPlaceIsolation.create({}), network: { allow: ["example.com"] } })).promise.catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("here: socat is missing"), hint: expect.stringContaining("Install socat") });
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});

@@ -69,8 +69,9 @@ export interface RunOptions<T = undefined> {
   hostEnv?: Record<string, string | undefined>;
   mounts?: Mount[];
   /**
-   * What the sandbox may reach: `"none"`, `"host"` (default for now), or `{ allow: [...], deny?, hosts? }`,
-   * enforced by corral's egress proxy, with the agent's API added. See docs/network.md.
+   * What the sandbox may reach: `"none"`, `"host"`, or `{ allow: [...], deny?, hosts? }`, enforced by
+   * corral's egress proxy, with the agent's API added. Default: `{ allow: [] }` (the agent's API only)
+   * where the sandbox enforces it, else `"host"` with a warning. See docs/network.md.
    */
   network?: NetworkPolicy;
   /** `gateway`: the agent's API key stays on the host; corral's gateway adds it to each request (needs an allowlist). Default `env`. */
@@ -156,7 +157,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       held.home = await runTempDir("home", runId);
       env.HOME = held.home;
       // Network: the sandbox's only way out is the run's egress proxy, when the policy is an allowlist.
-      const network = (held.network = await startNetwork({ policy: options.network ?? "host", credentials: options.credentials ?? "env", sandbox, agent, env, runId, emit }));
+      const network = (held.network = await startNetwork({ policy: options.network, credentials: options.credentials ?? "env", sandbox, agent, env, runId, emit }));
       for (const name of network.unset) delete env[name];
       Object.assign(env, network.env);
       const agentEnv = (await agent.setup?.({ env: { ...env }, home: held.home, ...(network.apiBaseUrl ? { apiBaseUrl: network.apiBaseUrl } : {}) })) ?? {};

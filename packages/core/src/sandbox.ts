@@ -129,8 +129,13 @@ export interface SandboxCapabilities {
    * hand out the checkout as it is, since no git dir of the run's own could be shown in its place.
    */
   filesystem: "isolated" | "host";
-  /** The network modes it enforces; a run asking for another fails before it starts. Default `["host", "none"]`. */
+  /**
+   * The network modes it enforces on this machine; a run asking for another fails before it starts.
+   * Default `["host", "none"]`. With `proxy` here, a run without a network policy gets the allowlist.
+   */
   network?: SandboxNetworkMode[];
+  /** Why `proxy` is missing from `network` on this machine (a tool or a privilege), and the fix: the run says so. */
+  proxyUnavailable?: { reason: string; hint: string };
 }
 
 /** A sandbox provider: a plugin instance with its options applied. */

@@ -1,4 +1,4 @@
-import { SandboxUnavailableError, type ProxyNetwork } from "@corral/core";
+import { SandboxUnavailableError, type ProxyNetwork, type SandboxCapabilities } from "@corral/core";
 import { which } from "./which.js";
 
 /**
@@ -40,13 +40,21 @@ export function insideWrapper(egress?: { network: ProxyNetwork; socat: string })
   return [shell, "-c", `${CLOSE_INHERITED}\n${EGRESS}\nexec "$@"`, "corral-exec", socat, network.socket, String(network.ports.http), String(network.ports.socks)];
 }
 
+const NO_SOCAT = {
+  reason: "a network allowlist needs socat, to bring the egress proxy's ports into the sandbox, and it is not installed",
+  hint: "Install it: apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora)",
+};
+
+const hostSocat = () => which("socat", "/usr/local/bin:/usr/bin:/bin");
+
+/** What bwrap enforces on this machine: the allowlist (and so the default network) needs socat. */
+export function bwrapCapabilities(): SandboxCapabilities {
+  return hostSocat() ? { filesystem: "isolated", network: ["host", "none", "proxy"] } : { filesystem: "isolated", network: ["host", "none"], proxyUnavailable: NO_SOCAT };
+}
+
 /** socat on the host (bwrap shows the host's system folders, so the same path works inside), or the fix. */
 export function findSocat(): string {
-  const socat = which("socat", "/usr/local/bin:/usr/bin:/bin");
-  if (!socat) {
-    throw new SandboxUnavailableError("bwrap", "a network allowlist needs socat, to bring the egress proxy's ports into the sandbox, and it is not installed.", {
-      hint: "Install it: apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora); or pass --network host or none.",
-    });
-  }
+  const socat = hostSocat();
+  if (!socat) throw new SandboxUnavailableError("bwrap", `${NO_SOCAT.reason}.`, { hint: `${NO_SOCAT.hint}; or pass --network host or none.` });
   return socat;
 }

@@ -1,7 +1,7 @@
 import { rm, stat } from "node:fs/promises";
 import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { sandboxArgs } from "./args.js";
-import { findSocat, insideWrapper } from "./egress.js";
+import { bwrapCapabilities, findSocat, insideWrapper } from "./egress.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
@@ -18,7 +18,10 @@ export interface BwrapSandbox extends Sandbox {
 function makeSandbox(options: BwrapOptions): BwrapSandbox {
   return {
     name: "bwrap",
-    capabilities: { filesystem: "isolated", network: ["host", "none", "proxy"] },
+    // Read when a run starts: what this machine allows (socat installed or not).
+    get capabilities() {
+      return bwrapCapabilities();
+    },
     check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),
   };

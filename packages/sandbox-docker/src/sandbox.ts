@@ -12,7 +12,10 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
   const clients = dockerClients(options.engineTimeoutSeconds * 1000);
   return {
     name: "docker",
-    capabilities: { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"] },
+    // Read when a run starts: the allowlist (and so the default network) needs root here.
+    get capabilities() {
+      return EgressBridge.capabilities();
+    },
     async check() {
       const ping = await pingDocker(clients.control);
       if (!ping.available) return ping;

@@ -33,7 +33,10 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
   };
   return {
     name: "podman",
-    capabilities: { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"] },
+    // Read when a run starts: the allowlist (and so the default network) needs root here.
+    get capabilities() {
+      return EgressBridge.capabilities();
+    },
     async check() {
       const result = await probeOnce();
       if (!result.available) return result;

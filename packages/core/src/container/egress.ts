@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { SandboxUnavailableError } from "../errors.js";
-import type { ProxyNetwork } from "../sandbox.js";
+import type { ProxyNetwork, SandboxCapabilities } from "../sandbox.js";
 
 /**
  * The `proxy` network of a container: the container runs with no network of its own (`none`:
@@ -17,20 +17,27 @@ export class EgressBridge {
     this.#children = children;
   }
 
-  /** What a container sandbox needs for a `proxy` network here, or the reason it cannot have one (fail closed). */
-  static requirements(engine: string): { socat: string; nsenter: string; setpriv: string } {
-    const unavailable = (reason: string, hint: string) => new SandboxUnavailableError(engine, `a network allowlist ${reason}.`, { hint });
+  /** Why a container sandbox cannot have a `proxy` network here (and the fix), or undefined when it can. */
+  static unavailable(): { reason: string; hint: string } | undefined {
     if (process.getuid?.() !== 0) {
-      throw unavailable("needs corral to enter the container's network namespace, which takes root", "Run corral as root for an allowlist with this sandbox, use the bwrap sandbox, or pass --network host or none.");
+      return { reason: "a network allowlist needs corral to enter the container's network namespace, which takes root", hint: "Run corral as root for an allowlist with this sandbox, or use the bwrap sandbox" };
     }
-    const find = (name: string) => ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"].map((dir) => `${dir}/${name}`).find(executable);
-    const socat = find("socat");
-    const nsenter = find("nsenter");
-    const setpriv = find("setpriv");
-    if (!socat || !nsenter || !setpriv) {
-      throw unavailable(`needs socat, nsenter and setpriv on the host (missing: ${[!socat && "socat", !nsenter && "nsenter", !setpriv && "setpriv"].filter(Boolean).join(", ")})`, "Install them: apt-get install socat util-linux.");
-    }
-    return { socat, nsenter, setpriv };
+    const missing = ["socat", "nsenter", "setpriv"].filter((name) => !findTool(name));
+    if (missing.length) return { reason: `a network allowlist needs socat, nsenter and setpriv on the host (missing: ${missing.join(", ")})`, hint: "Install them: apt-get install socat util-linux" };
+    return undefined;
+  }
+
+  /** The network modes of a container sandbox on this machine: `proxy` only where the bridge can run. */
+  static capabilities(): SandboxCapabilities {
+    const unavailable = EgressBridge.unavailable();
+    return unavailable ? { filesystem: "isolated", network: ["host", "none", "bridge"], proxyUnavailable: unavailable } : { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"] };
+  }
+
+  /** The tools the bridge runs, or the reason it cannot run here (fail closed). */
+  static requirements(engine: string): { socat: string; nsenter: string; setpriv: string } {
+    const unavailable = EgressBridge.unavailable();
+    if (unavailable) throw new SandboxUnavailableError(engine, `${unavailable.reason}.`, { hint: `${unavailable.hint}; or pass --network host or none.` });
+    return { socat: findTool("socat")!, nsenter: findTool("nsenter")!, setpriv: findTool("setpriv")! };
   }
 
   /** Starts the forwarders in the network namespace of the container whose init is `pid`, and waits until they listen. */
@@ -57,6 +64,10 @@ export class EgressBridge {
   stop(): void {
     for (const child of this.#children) child.kill("SIGKILL");
   }
+}
+
+function findTool(name: string): string | undefined {
+  return ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"].map((dir) => `${dir}/${name}`).find(executable);
 }
 
 function executable(path: string): boolean {

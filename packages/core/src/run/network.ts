@@ -34,7 +34,8 @@ export interface RunNetwork {
  * the host. Every connection becomes a `network.allowed` / `network.denied` event.
  */
 export async function startNetwork(input: {
-  policy: NetworkPolicy;
+  /** Undefined: the default, an allowlist of the agent's API where the sandbox enforces one (see defaultPolicy). */
+  policy: NetworkPolicy | undefined;
   credentials: "env" | "gateway";
   sandbox: Sandbox;
   agent: Agent;
@@ -42,18 +43,21 @@ export async function startNetwork(input: {
   runId: string;
   emit: (body: RunEventBody) => void;
 }): Promise<RunNetwork> {
-  const parsed = parsePolicy(input.policy);
+  const policy = input.policy ?? defaultPolicy(input.sandbox, input.emit);
+  const parsed = parsePolicy(policy);
   const mode: SandboxNetworkMode = parsed === "none" || parsed === "host" ? parsed : "proxy";
-  const supported = input.sandbox.capabilities?.network ?? ["host", "none"];
+  const capabilities = input.sandbox.capabilities;
+  const supported = capabilities?.network ?? ["host", "none"];
   if (!supported.includes(mode)) {
-    throw new SandboxUnavailableError(input.sandbox.name, `it cannot enforce the network ${mode === "proxy" ? "allowlist" : `policy "${mode}"`} (it supports: ${supported.join(", ")}).`, {
-      hint: mode === "proxy" ? "Use a sandbox that can (bwrap, docker, podman), or pass --network host or none." : "Choose a network policy it supports.",
+    const why = mode === "proxy" ? capabilities?.proxyUnavailable : undefined;
+    throw new SandboxUnavailableError(input.sandbox.name, `it cannot enforce the network ${mode === "proxy" ? "allowlist" : `policy "${mode}"`} ${why ? `here: ${why.reason}` : `(it supports: ${supported.join(", ")})`}.`, {
+      hint: why ? `${why.hint}; or pass --network host or none.` : mode === "proxy" ? "Use a sandbox that can (bwrap, docker, podman), or pass --network host or none." : "Choose a network policy it supports.",
     });
   }
   if (input.credentials === "gateway" && mode !== "proxy") {
     throw new UsageError(`credentials: "gateway" keeps the API key on the host and needs a network allowlist, but the network is "${mode}".`, {
       code: "E_NETWORK_POLICY",
-      hint: "Drop --network host/none (the allowlist is the default), or drop --credentials gateway.",
+      hint: "Drop --network host/none, or drop --credentials gateway.",
     });
   }
   if (parsed === "none" || parsed === "host") return { spec: parsed, env: {}, unset: [], close: async () => {} };
@@ -68,7 +72,7 @@ export async function startNetwork(input: {
   }
   // With the gateway the sandbox never talks to the API itself; otherwise it must reach it.
   const agentRules = gateway ? [] : (api?.hosts ?? []);
-  const policy: ParsedPolicy = { allow: [...parsed.allow, ...agentRules.map((rule) => parseRule(rule, "allow"))], deny: parsed.deny };
+  const rules: ParsedPolicy = { allow: [...parsed.allow, ...agentRules.map((rule) => parseRule(rule, "allow"))], deny: parsed.deny };
   const dir = await runTempDir("egress", input.runId);
   const socket = join(dir, "proxy.sock");
   const gateways: Record<string, Gateway> = {};
@@ -87,9 +91,9 @@ export async function startNetwork(input: {
     if (gateway.baseUrlEnv) env[gateway.baseUrlEnv] = apiBaseUrl;
   }
   const proxy = await EgressProxy.start(socket, {
-    policy,
+    policy: rules,
     gateways,
-    ...(typeof input.policy === "object" && input.policy.hosts ? { hosts: lowerKeys(input.policy.hosts) } : {}),
+    ...(typeof policy === "object" && policy.hosts ? { hosts: lowerKeys(policy.hosts) } : {}),
     onRecord: (record) =>
       input.emit(
         record.allowed
@@ -109,12 +113,32 @@ export async function startNetwork(input: {
     env,
     ...(apiBaseUrl ? { apiBaseUrl } : {}),
     unset,
-    rules: policy.allow.map((rule) => rule.text),
+    rules: rules.allow.map((rule) => rule.text),
     close: async () => {
       await proxy.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A run without a network policy gets the tightest one its sandbox enforces here: an allowlist of
+ * the agent's API alone. A sandbox that cannot (a third party's without the proxy, docker without
+ * root, bwrap without socat) keeps the host's network, and the run says so, with the fix. The host
+ * sandbox has no boundary to keep: its own warning covers it.
+ */
+export function defaultPolicy(sandbox: Sandbox, emit: (body: RunEventBody) => void): NetworkPolicy {
+  const capabilities = sandbox.capabilities;
+  if (capabilities?.network?.includes("proxy")) return { allow: [] };
+  if ((capabilities?.filesystem ?? "isolated") === "isolated") {
+    const why = capabilities?.proxyUnavailable;
+    emit({
+      type: "log",
+      level: "warn",
+      message: `The ${sandbox.name} sandbox cannot restrict the network${why ? ` here (${why.reason})` : ""}: the agent can reach the host's loopback services and the internet. ${why ? `${why.hint}, or pass` : "Pass"} --network none to cut it off.`,
+    });
+  }
+  return "host";
 }
 
 /** The allowlist rule for an API base URL (`https://api.anthropic.com` → `api.anthropic.com`). */
