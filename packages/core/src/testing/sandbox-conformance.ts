@@ -486,6 +486,32 @@ export function describeSandboxConformance(
         });
       });
 
+      it("security (egress): a raw IP, an allowed name on a port it does not allow, a forged Host header and bash's /dev/tcp are refused; twin: the allowed request", async (ctx) => {
+        await withProxy(async ({ port, network, records }) => {
+          const handle = await create(ctx, { network });
+          const code = async (...args: string[]) => (await collect(handle, curl("-o", "/dev/null", "-w", "%{http_code} %{http_connect}", ...args), { timeoutMs: 30_000 })).stdout.join("");
+          const proxy = ["--proxy", "http://127.0.0.1:3128"];
+          // The same upstream by its address instead of the allowed name.
+          expect(await code(...proxy, `http://127.0.0.1:${port}/`)).toMatch(/^403/);
+          // The allowed name, tunnelled (CONNECT) to a port no rule allows.
+          expect(await code(...proxy, "--proxytunnel", `http://allowed.test:${port + 1}/`)).toMatch(/ 403$/);
+          // A request for a denied name dressed in the allowed one's URL.
+          expect(await code(...proxy, "-H", "Host: denied.test", `http://allowed.test:${port}/`)).toMatch(/^403/);
+          const tcp = await collect(handle, ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected || echo refused`], { timeoutMs: 30_000 });
+          expect(tcp.stdout).toEqual(["refused"]);
+          // The twin: the allowed name on its port, over the same proxy.
+          expect(await code(...proxy, `http://allowed.test:${port}/`)).toMatch(/^200/);
+          await eventually(async () => records.length >= 4, "the proxy to log the four attempts");
+          expect(records.filter((r) => r.allowed).map((r) => r.host)).toEqual(["allowed.test"]);
+          expect(records.filter((r) => !r.allowed).map((r) => [r.host, r.port])).toEqual(
+            expect.arrayContaining([
+              ["127.0.0.1", port],
+              ["allowed.test", port + 1],
+            ]),
+          );
+        });
+      });
+
       it("security (egress): direct TCP to the host's loopback, DNS and the host's abstract unix sockets are out of reach", async (ctx) => {
         // socat on the host (node pads abstract names to the full address length, socat does not).
         const abstract = `corral-kit-${uniqueSleep()}`;
