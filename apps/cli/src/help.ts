@@ -50,6 +50,12 @@ Run:
   --log-file FILE           Also write a plain-text log
   --json                    NDJSON events on stdout (human output stays on stderr)
 
+Network (docs/network.md):
+  --network none|host|allowlist  What the sandbox may reach (allowlist: only through corral's proxy)
+  --allow-domain HOST[:PORT]     Allow a host, *.example.com for its subdomains (repeatable; the agent's API is added)
+  --deny-domain HOST[:PORT]      Refuse a host even if allowed (repeatable)
+  --credentials env|gateway      gateway: the API key stays on the host; corral's proxy adds it (needs the allowlist)
+
 Fleets:
   --tasks FILE              JSON or YAML list of tasks
   --tasks-cmd CMD           Take the task list from a command's JSON output
@@ -59,6 +65,7 @@ Fleets:
 Examples:
   corral run --agent claude --sandbox bwrap --prompt "Fix the failing test" --max-iterations 5
   corral run --agent command --prompt "hi" -- sh -c 'echo "$0"; echo "<promise>COMPLETE</promise>"' '{prompt}'
+  corral run --agent claude --sandbox bwrap --allow-domain registry.npmjs.org --credentials gateway --prompt "Update the deps"
 `;
 
 export const PLUGINS_HELP = `Usage: corral plugins [--json] [--no-check] [--cwd DIR] [--config FILE]

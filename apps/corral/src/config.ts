@@ -39,7 +39,15 @@ export const configSchema = z
     env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "not a valid env var name")).optional(),
     envFile: z.string().optional(),
     mounts: z.array(z.object({ host: z.string(), sandbox: z.string().optional(), readonly: z.boolean().optional() }).strict()).optional(),
-    network: z.union([z.enum(["host", "none", "bridge"]), z.object({ mode: z.enum(["host", "none", "bridge"]) }).strict()]).optional(),
+    /** `none`, `host`, or an allowlist enforced by corral's egress proxy (docs/network.md). */
+    network: z
+      .union([
+        z.enum(["host", "none"]),
+        z.object({ allow: z.array(z.string().min(1)), deny: z.array(z.string().min(1)).optional(), hosts: z.record(z.string(), z.string()).optional() }).strict(),
+      ])
+      .optional(),
+    /** `gateway`: the agent's API key stays on the host, corral's proxy adds it (needs the allowlist). */
+    credentials: z.enum(["env", "gateway"]).optional(),
     limits: z
       .object({ memoryMb: z.number().positive().optional(), pids: z.number().int().positive().optional(), cpuPercent: z.number().positive().optional(), wallSeconds: z.number().positive().optional() })
       .strict()

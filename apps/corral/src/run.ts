@@ -3,6 +3,7 @@ import {
   git,
   instantiate,
   isConfigured,
+  parsePolicy,
   run as runCore,
   UsageError,
   type Agent,
@@ -101,10 +102,12 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
     ...(prompt !== undefined ? { prompt } : {}),
     ...(promptFile !== undefined ? { promptFile } : {}),
-    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "limits", "copy"]),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "credentials", "limits", "copy"]),
     // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
+  // A bad rule is a usage error now, before the journal or anything else exists.
+  if (core.network !== undefined) parsePolicy(core.network);
   return { options: core, config, ...(file ? { configFile: file } : {}), ...(logFile ? { logFile } : {}) };
 }
 

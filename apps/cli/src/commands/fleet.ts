@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError } from "../report.js";
-import { blockOnSlowReaders, inertError, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "./run.js";
+import { blockOnSlowReaders, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
 export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
@@ -28,7 +28,7 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
     const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, displays, signal: controller.signal, handleProcessSignals: false });
     outcomes = await fleet.results;
   } catch (error) {
-    return reportError(io, inertError(error));
+    return reportError(io, error);
   } finally {
     stop();
     for (const display of displays) await display.close?.();

@@ -8,20 +8,12 @@ import { journalLocation, logPath } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
-import { inertError } from "./run.js";
 
 /**
  * `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository.
  * A journal holds what a sandbox printed: it is read as a stream (never whole) and shown inert.
  */
 export default async function runs(argv: string[], io: CliIO): Promise<number> {
-  // An error can quote what a journal holds (run ids are folder names): inert like the rest.
-  return listShowOrLog(argv, io).catch((error: unknown) => {
-    throw inertError(error);
-  });
-}
-
-async function listShowOrLog(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(
     "runs",
     argv,
@@ -66,6 +58,7 @@ async function listShowOrLog(argv: string[], io: CliIO): Promise<number> {
   if (action === "show") {
     if (!values.json) {
       io.stdout.write(inert(describe(run)));
+      io.stdout.write(inert(await networkSummary(run)));
       return EXIT.ok;
     }
     // The run as JSON with its events, written event by event.
@@ -133,6 +126,34 @@ function describe(run: JournalRun): string {
     `  log: ${logPath(run)}`,
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** What the egress proxy let through and refused, per host (from the journal's network events). */
+async function networkSummary(run: JournalRun): Promise<string> {
+  const hosts = new Map<string, { allowed: number; denied: number; bytesOut: number; bytesIn: number; reason?: string; allowWith?: string }>();
+  for await (const event of streamEvents(run)) {
+    if (event.type !== "network.allowed" && event.type !== "network.denied") continue;
+    const key = `${event.host}:${event.port}`;
+    const entry = hosts.get(key) ?? { allowed: 0, denied: 0, bytesOut: 0, bytesIn: 0 };
+    if (event.type === "network.allowed") {
+      entry.allowed++;
+      entry.bytesOut += event.bytesOut;
+      entry.bytesIn += event.bytesIn;
+    } else {
+      entry.denied++;
+      entry.reason = event.reason;
+      if (event.allowWith) entry.allowWith = event.allowWith;
+    }
+    hosts.set(key, entry);
+  }
+  if (!hosts.size) return "";
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  const rows = [...hosts].map(([host, e]) =>
+    e.denied
+      ? `    denied   ${host}  ${e.denied}× (${e.reason})${e.allowWith ? ` — allow it with --allow-domain ${e.allowWith}` : ""}${e.allowed ? `; allowed ${e.allowed}×` : ""}`
+      : `    allowed  ${host}  ${e.allowed} connection(s), ${kib(e.bytesOut)} out, ${kib(e.bytesIn)} in`,
+  );
+  return `  network:\n${rows.join("\n")}\n`;
 }
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */

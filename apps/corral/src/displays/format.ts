@@ -50,6 +50,9 @@ function describeEvent(event: RunEvent): string | undefined {
       return event.result.removed ? "workspace removed" : `workspace kept${event.result.keptReason ? `: ${event.result.keptReason}` : ""}${event.result.path ? ` (${event.result.path})` : ""}`;
     case "log":
       return `${event.level === "warn" ? "warning: " : ""}${event.message}`;
+    // Denials are shown, with the fix; allowed connections only go to the journal and --json.
+    case "network.denied":
+      return `denied ${event.host}:${event.port} (${event.reason})${event.allowWith ? ` — allow it with --allow-domain ${event.allowWith}` : ""}`;
     case "run.finished":
       return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
     default:
