@@ -67,9 +67,9 @@ describe("SIGKILL the orchestrator mid-run, then corral clean", () => {
     await expectCleanedUp(repo, runId, marker);
   });
 
-  it("docker sandbox: no container left either", async () => {
+  it("docker sandbox: no container left either", async (ctx) => {
     const engine = await containerEngineReady("docker");
-    if (!requireTool(engine.ready, engine.reason)) return;
+    if (!requireTool(engine.ready, engine.reason)) ctx.skip();
     const repo = await tempRepo();
     const config = join(await tempDir(), "corral.config.json");
     await writeFile(config, JSON.stringify({ sandbox: { name: "docker", options: { image: CONTAINER_TEST_IMAGE } } }));

@@ -37,8 +37,8 @@ describe("corral run (end to end)", () => {
     expect(await gitIn(repo, "log", "--format=%s", "-1")).toBe("agent: add work");
   });
 
-  it("--sandbox bwrap on a worktree (the default isolation in a repo): the agent commits inside bwrap, on the run's branch", async () => {
-    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) return;
+  it("--sandbox bwrap on a worktree (the default isolation in a repo): the agent commits inside bwrap, on the run's branch", async (ctx) => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
     const repo = await tempRepo();
     const r = await corral(["run", "--sandbox", "bwrap", "--prompt", "write it", "--name", "in-bwrap", ...AGENT], { cwd: repo });
     expect(r.stderr).toContain("run succeeded: 1 iteration(s)");

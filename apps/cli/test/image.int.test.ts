@@ -10,9 +10,9 @@ const NODE_PATH = fileURLToPath(new URL("../node_modules", import.meta.url));
 const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1", NODE_PATH, PATH: process.env.PATH ?? "" } });
 
 describe.each(["docker", "podman"] as const)("corral image with %s", (engine) => {
-  it("builds with the host uid/gid and --build-arg, streams the output, then removes the image", async () => {
+  it("builds with the host uid/gid and --build-arg, streams the output, then removes the image", async (ctx) => {
     const ready = await containerEngineReady(engine);
-    if (!requireTool(ready.ready, ready.reason)) return;
+    if (!requireTool(ready.ready, ready.reason)) ctx.skip();
     const repo = await tempRepo({
       Dockerfile: `FROM ${CONTAINER_TEST_IMAGE}\nARG AGENT_UID\nARG AGENT_GID\nARG FLAVOUR\nRUN echo "built-as uid=$AGENT_UID gid=$AGENT_GID flavour=$FLAVOUR"\n`,
     });
@@ -28,9 +28,9 @@ describe.each(["docker", "podman"] as const)("corral image with %s", (engine) =>
     expect((await execa(engine, ["image", "inspect", tag], { reject: false })).exitCode).not.toBe(0);
   });
 
-  it("a failed build exits 1 and names the step", async () => {
+  it("a failed build exits 1 and names the step", async (ctx) => {
     const ready = await containerEngineReady(engine);
-    if (!requireTool(ready.ready, ready.reason)) return;
+    if (!requireTool(ready.ready, ready.reason)) ctx.skip();
     const repo = await tempRepo();
     await writeFile(join(repo, "Broken.Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN echo about-to-fail && exit 3\n`);
     const r = await corral(["image", "build", "--sandbox", engine, "--file", "Broken.Dockerfile", "--tag", `corral-broken-${engine}:test`], repo);

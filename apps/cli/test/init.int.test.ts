@@ -76,8 +76,8 @@ describe("corral init without a terminal", () => {
 });
 
 describe("corral init on a terminal", () => {
-  it("asks each choice, re-asks a bad answer, and scaffolds podman with a Containerfile", async () => {
-    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) return;
+  it("asks each choice, re-asks a bad answer, and scaffolds podman with a Containerfile", async (ctx) => {
+    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const r = await onTty(repo, "codex\nnope\npodman\ngpt-5\n");
     expect(r.stdout).toContain("Agent (claude, codex, command) [claude]:");
@@ -88,8 +88,8 @@ describe("corral init on a terminal", () => {
     expect(await scaffoldedConfig(repo)).toMatchObject({ agent: "codex", model: "gpt-5", sandbox: { name: "podman" } });
   });
 
-  it("a flag skips its question; input that ends early exits 2 naming the flag", async () => {
-    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) return;
+  it("a flag skips its question; input that ends early exits 2 naming the flag", async (ctx) => {
+    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const given = await onTty(repo, "\n\n", "--agent command");
     expect(given.stdout).not.toContain("Agent (");

@@ -116,8 +116,8 @@ describe("a secret value the agent prints, in each encoding, never leaves corral
     expectNoSecret("run.json", record);
   });
 
-  it("on a fleet's live board (a TTY) and in its summary", async () => {
-    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) return;
+  it("on a fleet's live board (a TTY) and in its summary", async (ctx) => {
+    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     await writeFile(join(repo, "tasks.json"), JSON.stringify([{ name: "one", prompt: "x" }]));
     const argv = ["node", BIN, "run", "--tasks", "tasks.json", "--isolation", "worktree", "--env", "CORRAL_TEST_TOKEN", ...agent({ modes: allModes })];

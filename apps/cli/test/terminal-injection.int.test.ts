@@ -77,8 +77,8 @@ const ESCAPES: Array<[string, string, string]> = [
 ];
 
 describe("escape sequences an agent prints, on a terminal (a real TTY under script)", () => {
-  it.each(ESCAPES)("%s: shown inert; corral's own lines intact", async (_label, escape, visible) => {
-    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) return;
+  it.for(ESCAPES)("%s: shown inert; corral's own lines intact", async ([_label, escape, visible], ctx) => {
+    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const agent = await agentFor({ stdout: `before ${escape} after\n` });
     const command = ["node", BIN, "run", "--isolation", "in-place", "--prompt", "x", "--name", "tty", ...agent].map((a) => `'${a}'`).join(" ");
@@ -93,8 +93,8 @@ describe("escape sequences an agent prints, on a terminal (a real TTY under scri
     expect(screen).toContain("  commits: 0");
   });
 
-  it("twin: ordinary text, other scripts, emoji and tabs show exactly as printed", async () => {
-    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) return;
+  it("twin: ordinary text, other scripts, emoji and tabs show exactly as printed", async (ctx) => {
+    if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const text = "café naïve — 日本語 — שלום — 👩‍💻 ✅ 👍🏽\tcol2\tcol3";
     const agent = await agentFor({ stdout: `${text}\n` });

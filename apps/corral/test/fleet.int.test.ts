@@ -44,8 +44,8 @@ describe("runMany", () => {
     await fleetOf16("host");
   });
 
-  it("16 tasks at concurrency 8 in bwrap", async () => {
-    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) return;
+  it("16 tasks at concurrency 8 in bwrap", async (ctx) => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
     await fleetOf16(bwrap());
   });
 

@@ -68,8 +68,8 @@ describe("setup hooks", () => {
     expect(existsSync(join(kept!.slice(9), "agent-ran"))).toBe(false);
   });
 
-  it("hooks run inside bwrap, and afterIteration output reaches the next prompt", async () => {
-    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) return;
+  it("hooks run inside bwrap, and afterIteration output reaches the next prompt", async (ctx) => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
     const repo = await tempRepo();
     await writeFile(join(repo, "prompt.md"), "iteration {{iteration}}; last check exit {{afterIterationExitCode}}: {{afterIterationOutput}}\n");
     const { result, events } = await runCollecting({
