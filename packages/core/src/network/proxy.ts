@@ -279,6 +279,9 @@ export class EgressProxy {
       if (done) return;
       done = true;
       if (error) record.error = error;
+      // What went each way, from the upstream socket's own counters (no per-chunk listener on the hot path).
+      record.bytesOut = upstream.bytesWritten;
+      record.bytesIn = upstream.bytesRead;
       this.#record(record);
       client.destroy();
       upstream.destroy();
@@ -312,10 +315,7 @@ export class EgressProxy {
       delete record.rule;
       return finish();
     }
-    record.bytesOut += data.length;
     upstream.write(data);
-    client.on("data", (chunk: Buffer) => (record.bytesOut += chunk.length));
-    upstream.on("data", (chunk: Buffer) => (record.bytesIn += chunk.length));
     client.pipe(upstream);
     upstream.pipe(client);
     client.once("close", () => finish());
