@@ -214,8 +214,9 @@ export function describeContainerEscapes(target: ContainerEscapeTarget): void {
           );
           expect(error).toMatchObject({ code: "E_ABORTED" });
           await gone(sleep);
-          const done = await target.core.run({ cwd: repo, prompt: "p", agent: target.core.commandAgent.configure({ argv: ["sh", "-c", "echo '<promise>COMPLETE</promise>'"] }), sandbox: target.sandbox(), env: { PATH: "/usr/bin:/bin" }, network: "none", handleProcessSignals: false });
-          expect(done.completionSignal).toBe("<promise>COMPLETE</promise>");
+          const events: unknown[] = [];
+          const done = await target.core.run({ cwd: repo, prompt: "p", agent: target.core.commandAgent.configure({ argv: ["sh", "-c", "echo '<promise>COMPLETE</promise>'"] }), sandbox: target.sandbox(), env: { PATH: "/usr/bin:/bin" }, network: "none", handleProcessSignals: false, onEvent: (e) => events.push(e) });
+          expect(done.completionSignal, JSON.stringify(events, null, 1)).toBe("<promise>COMPLETE</promise>");
         } finally {
           await removeDir(repo);
         }

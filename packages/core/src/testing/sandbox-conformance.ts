@@ -176,6 +176,16 @@ export function describeSandboxConformance(
       expect(endedAt - firstAt).toBeGreaterThan(1000);
     });
 
+    it("a short command given stdin it never reads still delivers its output, every time; twin: one that reads it", async (ctx) => {
+      // A command agent that takes its prompt as an argument gets it on stdin too, and ignores it.
+      const handle = await basic(ctx);
+      const outputs: string[] = [];
+      for (let i = 0; i < 20; i++) outputs.push((await collect(handle, ["sh", "-c", `echo done-${i}`], { stdin: "a prompt\n".repeat(100) })).stdout.join("|"));
+      expect(outputs).toEqual(Array.from({ length: 20 }, (_, i) => `done-${i}`));
+      const read = await collect(handle, ["sh", "-c", "wc -l; exit 3"], { stdin: "a prompt\n".repeat(100) });
+      expect([read.result.exitCode, read.stdout.map((l) => l.trim())]).toEqual([3, ["100"]]);
+    });
+
     it("passes large output through without loss", async (ctx) => {
       const handle = await basic(ctx);
       const lines = options.largeOutputLines ?? 3_000_000;
