@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "@corral/core";
@@ -66,5 +67,26 @@ describe("loadConfig", () => {
     const dir = await tempDir();
     await mkdir(join(dir, ".git"));
     expect(await loadConfig({ cwd: dir })).toEqual({ config: {} });
+  });
+});
+
+describe("the config examples in the docs", () => {
+  const root = join(import.meta.dirname, "..", "..", "..");
+  /** Every ```ts block of a doc that calls defineConfig({ … }): what a user would paste into corral.config.ts. */
+  const docs = ["README.md", ...readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)];
+  const examples = docs.flatMap((doc) => {
+    const text = readFileSync(join(root, doc), "utf8");
+    return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes("defineConfig(")).map((code, i) => [`${doc} #${i + 1}`, code] as const);
+  });
+
+  it("are found (README, configuration, workspace preparation)", () => {
+    expect(examples.map(([name]) => name)).toEqual(expect.arrayContaining(["README.md #1", "docs/configuration.md #1", "docs/workspace-preparation.md #1"]));
+  });
+
+  it.each(examples)("%s loads and passes the schema", async (_name, code) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "corral.config.ts"), code);
+    const loaded = await loadConfig({ cwd: dir });
+    expect(loaded.config).toBeTypeOf("object");
   });
 });
