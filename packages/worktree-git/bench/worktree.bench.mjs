@@ -2,8 +2,8 @@
 //  - acquire+release through the plugin (with the run's own git dir and the verified bring-back)
 //    vs raw `git worktree add` + `remove` (target: within 10 %);
 //  - an acquire from the pool vs a fresh one when the bases differ by a few files (target: >= 5x faster);
-//  - bringing back a branch of 1, 10 and 100 commits (release) vs raw `git fetch` of the same commits
-//    between two local repositories: it grows with what the run wrote, not with the repository.
+//  - bringing back a branch of 1, 10 and 100 commits (release) vs what it does by hand: `git fetch` of
+//    the same commits between two local repositories and `git worktree remove` of a same-size worktree.
 // The repository lives in a temp dir and is removed at the end.
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
@@ -109,12 +109,16 @@ try {
       const released = await releasing.release(ws, { outcome: "succeeded" });
       bringBack[count].push(performance.now() - start);
       if (released.commits.length !== count) throw new Error(`brought back ${released.commits.length} of ${count} commits`);
-      // Raw floor: the same commits fetched into a fresh bare clone that has the base.
+      // Raw floor: what a release does by hand — fetch the same commits into a repository that has
+      // the base, and remove a worktree of the same size (a release removes the run's worktree too).
       const target = await mkdtemp(join(tmpdir(), "corral-bench-fetch-"));
       sh(target, "init", "-q", "--bare");
       sh(target, "fetch", "-q", repo, `${baseA}:refs/heads/base`);
+      const rawPath = join(repo, ".corral", "raw-release");
+      sh(repo, "worktree", "add", "-q", "--detach", rawPath, baseA);
       const t0 = performance.now();
       sh(target, "fetch", "-q", repo, `${ws.branch}:refs/heads/run`);
+      sh(repo, "worktree", "remove", rawPath);
       fetchFloor[count].push(performance.now() - t0);
       await rm(target, { recursive: true, force: true });
     }
@@ -122,8 +126,8 @@ try {
 
   report(SUITE, [
     ...[1, 10, 100].flatMap((count) => [
-      { name: `release bringing back ${count} commit(s)`, unit: "ms", samples: bringBack[count], floor: `raw git fetch of ${count} commit(s)` },
-      { name: `raw git fetch of ${count} commit(s)`, unit: "ms", samples: fetchFloor[count] },
+      { name: `release bringing back ${count} commit(s)`, unit: "ms", samples: bringBack[count], floor: `raw git fetch of ${count} commit(s) + git worktree remove` },
+      { name: `raw git fetch of ${count} commit(s) + git worktree remove`, unit: "ms", samples: fetchFloor[count] },
     ]),
     { name: `acquire+release via plugin (${FILES} files)`, unit: "ms", samples: plugin, floor: `raw git worktree add+remove (${FILES} files)`, target: "<= 1.10x floor" },
     { name: `raw git worktree add+remove (${FILES} files)`, unit: "ms", samples: raw },
