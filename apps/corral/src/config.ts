@@ -53,6 +53,8 @@ export const configSchema = z
       .strict()
       .optional(),
     copy: z.array(z.string().min(1)).optional(),
+    /** Who the agent's commits are by: `"host"` (default: your git name and email, nothing else), `false`, or `{ name, email }`. */
+    gitIdentity: z.union([z.literal("host"), z.literal(false), z.object({ name: z.string().min(1), email: z.string().min(1) }).strict()]).optional(),
     hooks: z
       .object({ onWorkspaceReady: hookList.optional(), onSandboxReady: hookList.optional(), beforeIteration: hookList.optional(), afterIteration: hookList.optional() })
       .strict()

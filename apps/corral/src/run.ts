@@ -102,7 +102,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
     ...(prompt !== undefined ? { prompt } : {}),
     ...(promptFile !== undefined ? { promptFile } : {}),
-    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "credentials", "limits", "copy"]),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "credentials", "limits", "copy", "gitIdentity"]),
     // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };

@@ -52,6 +52,7 @@ export { FIRST_PARTY_PLUGINS, installCommand } from "./catalog.js";
 export { run, newRunId, DEFAULT_COMPLETION_SIGNAL, RUN_ID_ENV } from "./run.js";
 export { linkAbort, trapProcessSignals } from "./abort.js";
 export type { RunOptions, RunResult } from "./run.js";
+export type { GitIdentityOption } from "./run/git-identity.js";
 export { Output, extractOutput, lastTagContent } from "./output.js";
 export type { OutputSpec } from "./output.js";
 export { BUILTIN_PROMPT_ARGS, checkTemplate, renderTemplate, shellQuote } from "./prompt.js";

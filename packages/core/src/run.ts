@@ -15,6 +15,7 @@ import { instantiate, type Configured } from "./plugin.js";
 import { renderTemplate, runPromptCommand } from "./prompt.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { buildEnv, definedEnv } from "./run/env.js";
+import { gitIdentityEnv, resolveGitIdentity, type GitIdentityOption } from "./run/git-identity.js";
 import { abortReason, runIteration, type IterationContext, type IterationOutcome } from "./run/iteration.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions, type Settings } from "./run/settings.js";
 import type { NetworkPolicy } from "./network/policy.js";
@@ -61,6 +62,11 @@ export interface RunOptions<T = undefined> {
   /** Abort (and clean up) on SIGINT/SIGTERM while the run lives. Default true. */
   handleProcessSignals?: boolean;
   output?: OutputSpec<T>;
+  /**
+   * Who the agent's commits are by. Default `"host"`: the user's name and email (GIT_AUTHOR_* or
+   * `git config user.*` on the host), and nothing else of their gitconfig. `false`: none.
+   */
+  gitIdentity?: GitIdentityOption;
   /** Env handed to the sandbox, explicitly. The host env is never passed whole. */
   env?: Record<string, string>;
   /** Names in `env` whose values are secret (redacted everywhere). */
@@ -152,7 +158,11 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       }
 
       // Env: explicit env, plus what the agent declares, from the host env; a private HOME.
-      const env = buildEnv(options, agent, hostEnv, redactor);
+      const identity = await resolveGitIdentity(options.gitIdentity, settings.cwd, hostEnv);
+      if (!identity && options.gitIdentity !== false) {
+        emit({ type: "log", level: "warn", message: "No git identity found: the agent's commits will fail with \"Author identity unknown\". Set it with `git config --global user.name/user.email`, or `gitIdentity` in the config." });
+      }
+      const env = { ...gitIdentityEnv(identity), ...buildEnv(options, agent, hostEnv, redactor) };
       env[RUN_ID_ENV] = runId;
       held.home = await runTempDir("home", runId);
       env.HOME = held.home;

@@ -1,0 +1,43 @@
+import { git } from "../git.js";
+
+/** Who the agent's commits are by: the user's own identity (`"host"`), a fixed one, or none (`false`). */
+export type GitIdentityOption = "host" | false | { name: string; email: string };
+
+export interface GitIdentity {
+  name: string;
+  email: string;
+  /** Where it came from, for the start-of-run message: `env`, `git config` or `config`. */
+  source: "env" | "git config" | "config";
+}
+
+const IDENTITY_ENV = ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"] as const;
+
+/**
+ * The identity the agent commits as. The sandbox HOME is private, so without this the agent's
+ * `git commit` fails with "Author identity unknown". Only name and email cross over, never the
+ * user's gitconfig (it can name programs, credentials, signing keys). `"host"` reads them as git
+ * would on the host: GIT_AUTHOR_* / GIT_COMMITTER_* first, then `git config` in the project.
+ */
+export async function resolveGitIdentity(option: GitIdentityOption | undefined, cwd: string, hostEnv: Record<string, string | undefined>): Promise<GitIdentity | undefined> {
+  if (option === false) return undefined;
+  if (typeof option === "object") return { name: option.name, email: option.email, source: "config" };
+  const name = hostEnv.GIT_AUTHOR_NAME || hostEnv.GIT_COMMITTER_NAME;
+  const email = hostEnv.GIT_AUTHOR_EMAIL || hostEnv.GIT_COMMITTER_EMAIL;
+  if (name && email) return { name, email, source: "env" };
+  // git reads the user's global config from HOME / XDG_CONFIG_HOME: the host env's, as git would.
+  const env: Record<string, string> = {};
+  for (const key of ["HOME", "XDG_CONFIG_HOME"] as const) if (hostEnv[key]) env[key] = hostEnv[key]!;
+  const read = async (key: string) => (await git(["config", "--get", key], { cwd, allowFailure: true, env })).stdout.trim();
+  const [configName, configEmail] = await Promise.all([read("user.name"), read("user.email")]);
+  const resolvedName = name || configName;
+  const resolvedEmail = email || configEmail;
+  if (!resolvedName || !resolvedEmail) return undefined;
+  return { name: resolvedName, email: resolvedEmail, source: "git config" };
+}
+
+/** The identity as the env git reads inside the sandbox (it wins over any config there). */
+export function gitIdentityEnv(identity: GitIdentity | undefined): Record<string, string> {
+  if (!identity) return {};
+  const [authorName, authorEmail, committerName, committerEmail] = IDENTITY_ENV;
+  return { [authorName]: identity.name, [authorEmail]: identity.email, [committerName]: identity.name, [committerEmail]: identity.email };
+}
