@@ -50,6 +50,14 @@ Run:
   --log-file FILE           Also write a plain-text log
   --json                    NDJSON events on stdout (human output stays on stderr)
 
+Limits and files (added to the config's):
+  --memory MB               Memory limit (bwrap where a cgroup enforces it; docker, podman)
+  --pids N                  Process limit
+  --cpus N                  CPU limit in cores (1.5 = one and a half)
+  --wall-clock SECONDS      Hard limit on the sandbox's lifetime
+  --mount HOST[:SANDBOX][:ro|rw]  Show a host path inside the sandbox (read-only unless :rw; repeatable)
+  --copy GLOB               Copy untracked files of the checkout into the new worktree (repeatable)
+
 Network (docs/network.md):
   --network none|host|allowlist  What the sandbox may reach (allowlist: only through corral's proxy)
   --allow-domain HOST[:PORT]     Allow a host, *.example.com for its subdomains (repeatable; the agent's API is added)

@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { UsageError } from "@corral/core";
 import type { CorralRunOptions } from "corral";
@@ -36,6 +37,12 @@ export const RUN_FLAGS = {
   "allow-domain": { type: "string", multiple: true },
   "deny-domain": { type: "string", multiple: true },
   credentials: { type: "string" },
+  memory: { type: "string" },
+  pids: { type: "string" },
+  cpus: { type: "string" },
+  "wall-clock": { type: "string" },
+  mount: { type: "string", multiple: true },
+  copy: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -65,6 +72,8 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
   if (values.credentials !== undefined && values.credentials !== "env" && values.credentials !== "gateway") {
     throw new UsageError(`--credentials must be env or gateway, got ${JSON.stringify(values.credentials)}.`, { hint: "gateway keeps the agent's API key on the host (needs the network allowlist); env hands it to the sandbox." });
   }
+  const limits = limitsFromFlags(values);
+  const mounts = (values.mount ?? []).map((spec) => mountFromFlag(spec, io.cwd));
   return {
     cwd,
     ...(agent !== undefined ? { agent } : {}),
@@ -86,7 +95,35 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(values.setup?.length ? { hooks: { onWorkspaceReady: values.setup } } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(values.credentials !== undefined ? { credentials: values.credentials as "env" | "gateway" } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    ...(values.copy?.length ? { copy: values.copy } : {}),
   };
+}
+
+/** `--memory MB`, `--pids N`, `--cpus N` (cores) and `--wall-clock SECONDS`: the sandbox's limits. */
+function limitsFromFlags(values: RunFlagValues): NonNullable<CorralRunOptions["limits"]> {
+  const memoryMb = numberFlag("memory", values.memory, { min: 0, exclusiveMin: true });
+  const pids = numberFlag("pids", values.pids, { integer: true, min: 1 });
+  const cpus = numberFlag("cpus", values.cpus, { min: 0, exclusiveMin: true });
+  const wallSeconds = numberFlag("wall-clock", values["wall-clock"], { min: 0, exclusiveMin: true });
+  return {
+    ...(memoryMb !== undefined ? { memoryMb } : {}),
+    ...(pids !== undefined ? { pids } : {}),
+    ...(cpus !== undefined ? { cpuPercent: Math.round(cpus * 100) } : {}),
+    ...(wallSeconds !== undefined ? { wallSeconds } : {}),
+  };
+}
+
+/** `--mount HOST[:SANDBOX][:ro|rw]`, as docker writes it; read-only unless `rw`. */
+function mountFromFlag(spec: string, cwd: string): NonNullable<CorralRunOptions["mounts"]>[number] {
+  const parts = spec.split(":");
+  const mode = parts.length > 1 && (parts.at(-1) === "ro" || parts.at(-1) === "rw") ? parts.pop() : undefined;
+  const [host, sandbox, ...rest] = parts;
+  if (!host || rest.length || sandbox === "" || (sandbox !== undefined && !sandbox.startsWith("/"))) {
+    throw new UsageError(`--mount must be HOST[:SANDBOX][:ro|rw] with an absolute SANDBOX path, got ${JSON.stringify(spec)}.`, { hint: "e.g. --mount ~/.cache/pip:/root/.cache/pip:rw or --mount ./fixtures (read-only, same path)" });
+  }
+  return { host: resolve(cwd, host.replace(/^~(?=\/|$)/, homedir())), ...(sandbox ? { sandbox } : {}), readonly: mode !== "rw" };
 }
 
 /** `--network none|host`, or an allowlist from `--allow-domain` (and `--deny-domain`). */

@@ -102,7 +102,11 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
     ...(prompt !== undefined ? { prompt } : {}),
     ...(promptFile !== undefined ? { promptFile } : {}),
-    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "mounts", "network", "credentials", "limits", "copy", "gitIdentity"]),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "network", "credentials", "gitIdentity"]),
+    // Flags add to the config: limits per key, mounts and copy patterns to its lists.
+    ...(options.limits || config.limits ? { limits: { ...config.limits, ...options.limits } } : {}),
+    ...(options.mounts || config.mounts ? { mounts: [...(config.mounts ?? []), ...(options.mounts ?? [])] } : {}),
+    ...(options.copy || config.copy ? { copy: [...new Set([...(config.copy ?? []), ...(options.copy ?? [])])] } : {}),
     // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
