@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+// Started by bin/corral.js (the published command), which keeps Node from reading corral's flags.
 import { main } from "./main.js";
 
 main(process.argv.slice(2)).then(

@@ -79,6 +79,15 @@ describe("install only what you need: @corral/cli + sandbox-bwrap + agent-claude
     expect(r.stderr).toContain("npm install @corral/sandbox-docker");
   });
 
+  it("the installed bin hands --env-file to corral (Node 20+ would take it for itself and exit 9)", async () => {
+    const repo = await tempRepo();
+    for (const flag of [["--env-file", "nope.env"], ["--env-file=nope.env"]]) {
+      const r = await corral(["run", ...flag, "--isolation", "in-place", "--prompt", "x", "--", "true"], repo);
+      expect(r.stderr).toContain(`Cannot read the env file ${join(repo, "nope.env")}: it does not exist.`);
+      expect(r.exitCode).toBe(2);
+    }
+  });
+
   it("a `corral run` with the command agent works there, in the installed bwrap sandbox", async (ctx) => {
     if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed")) ctx.skip();
     const repo = await tempRepo();
