@@ -137,7 +137,7 @@ the host uid/gid are passed as AGENT_UID/AGENT_GID build args. A failed build ex
 Options:
   --sandbox NAME     docker or podman (default: the sandbox of corral.config.*)
   --file FILE        Dockerfile/Containerfile (default: Dockerfile, or Containerfile for podman)
-  --tag TAG          Image tag (default: the config's image, else corral-<repository folder>:latest)
+  --tag TAG          Image tag (default: the config's image, else corral-agent:latest, what a run uses)
   --build-arg K=V    A build arg (repeatable)
   --context DIR      Build context (default: the repository root)
   --cwd DIR          The repository (default: here)

@@ -17,15 +17,26 @@ describe.each(["docker", "podman"] as const)("corral image with %s", (engine) =>
       Dockerfile: `FROM ${CONTAINER_TEST_IMAGE}\nARG AGENT_UID\nARG AGENT_GID\nARG FLAVOUR\nRUN echo "built-as uid=$AGENT_UID gid=$AGENT_GID flavour=$FLAVOUR"\n`,
     });
     const tag = `corral-${basename(repo).toLowerCase()}:latest`;
-    const built = await corral(["image", "build", "--sandbox", engine, "--build-arg", "FLAVOUR=mint"], repo);
+    await writeFile(join(repo, "corral.config.json"), JSON.stringify({ sandbox: { name: engine, options: { image: tag } } }));
+    const built = await corral(["image", "build", "--build-arg", "FLAVOUR=mint"], repo);
     expect(built.stderr).toContain(`built-as uid=${process.getuid!()} gid=${process.getgid!()} flavour=mint`);
     expect(built.exitCode).toBe(0);
-    expect(built.stdout.trim()).toBe(tag); // the default tag comes from the repository folder
+    expect(built.stdout.trim()).toBe(tag); // the engine and the tag come from the config, as a run reads them
     expect((await execa(engine, ["image", "inspect", tag], { reject: false })).exitCode).toBe(0);
 
     const removed = await corral(["image", "remove", "--sandbox", engine], repo);
     expect(removed.exitCode).toBe(0);
     expect((await execa(engine, ["image", "inspect", tag], { reject: false })).exitCode).not.toBe(0);
+  });
+
+  it("without a tag in the flags or the config it builds the image a run looks for: corral-agent:latest", async (ctx) => {
+    const ready = await containerEngineReady(engine);
+    if (!requireTool(ready.ready, ready.reason)) ctx.skip();
+    const repo = await tempRepo();
+    await writeFile(join(repo, "Broken.Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN exit 3\n`); // fails: no image is made (nor overwritten)
+    const r = await corral(["image", "build", "--sandbox", engine, "--file", "Broken.Dockerfile"], repo);
+    expect(r.stderr).toContain(`building corral-agent:latest with ${engine}`);
+    expect(r.exitCode).toBe(1);
   });
 
   it("a failed build exits 1 and names the step", async (ctx) => {

@@ -48,8 +48,9 @@ export default async function image(argv: string[], io: CliIO): Promise<number> 
   }
   const top = await git(["rev-parse", "--show-toplevel"], { cwd, allowFailure: true }).catch(() => undefined);
   const repoRoot = top?.exitCode === 0 ? top.stdout : cwd;
-  const { defaultImageTag } = await import("@corral/core/container");
-  const tag = values.tag ?? (configured.name === engine ? configured.image : undefined) ?? defaultImageTag(repoRoot);
+  const { DEFAULT_IMAGE } = await import("@corral/core/container");
+  // The tag a run of this config looks for: the flag's, the config's, else the sandbox's default.
+  const tag = values.tag ?? (configured.name === engine ? configured.image : undefined) ?? DEFAULT_IMAGE;
 
   if (action === "remove") return removeImage(engine, tag, io);
 

@@ -3,7 +3,7 @@ import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { AbortError, git, UsageError } from "@corral/core";
-import { defaultImageTag } from "@corral/core/container";
+import { projectImageTag } from "@corral/core/container";
 import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -125,7 +125,7 @@ interface Choices {
 export async function scaffold(dir: string, choices: Choices): Promise<{ created: string[]; skipped: string[]; updated: string[] }> {
   const container = choices.sandbox === "docker" || choices.sandbox === "podman";
   const top = await git(["rev-parse", "--show-toplevel"], { cwd: dir, allowFailure: true }).catch(() => undefined);
-  const image = defaultImageTag(top?.exitCode === 0 ? top.stdout : dir); // what `corral image build` tags by default
+  const image = projectImageTag(top?.exitCode === 0 ? top.stdout : dir); // written into the config, so `image build` and `run` both use it
   const setup = AGENT_SETUP[choices.agent];
   const agentRef = choices.agent === "command" ? `{ name: "command", options: { argv: ["my-agent", "--print", "{prompt}"] } }` : JSON.stringify(choices.agent);
   const config = template("corral.config.ts.tmpl", {

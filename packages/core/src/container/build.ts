@@ -38,8 +38,15 @@ export function hostBuildArgs(): Record<string, string> {
   return { AGENT_UID: String(process.getuid()), AGENT_GID: String(process.getgid()) };
 }
 
-/** The image tag `corral image build` uses by default: derived from the repository folder's name. */
-export function defaultImageTag(repoDir: string): string {
+/**
+ * The one default image: what a docker or podman run uses and `corral image build` builds when
+ * neither a flag nor the config names one, so a build is always followed by a run that finds it
+ * (docs/adr/0406-one-default-image-tag.md).
+ */
+export const DEFAULT_IMAGE = "corral-agent:latest";
+
+/** The image `corral init` writes into a project's config: named for its folder, so projects do not overwrite each other's. */
+export function projectImageTag(repoDir: string): string {
   const base = repoDir.split("/").filter(Boolean).pop() ?? "repo";
   const clean = base.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-_.]+|[-_.]+$/g, "") || "repo";
   return `corral-${clean}:latest`;

@@ -21,7 +21,7 @@ export { ContainerCgroup } from "./cgroup.js";
 export { agentIdentity } from "./identity.js";
 export { withoutUserNamespaces } from "./seccomp.js";
 export type { SeccompProfile } from "./seccomp.js";
-export { buildLineError, buildMessageError, defaultImageTag, hostBuildArgs } from "./build.js";
+export { buildLineError, buildMessageError, DEFAULT_IMAGE, hostBuildArgs, projectImageTag } from "./build.js";
 export type { BuildImageOptions } from "./build.js";
 export { imageMissingError, engineUnavailable, networkUnavailableError } from "./errors.js";
 export type { ReapOptions, ReapResult, ReapedContainer } from "./reap.js";

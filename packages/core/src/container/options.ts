@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_IMAGE } from "./build.js";
 
 const mountSchema = z
   .object({
@@ -14,7 +15,7 @@ const mountSchema = z
  */
 export const containerOptionsShape = {
   /** The image every run uses. It must contain `/bin/sh` (and git for commits); build it with `corral image build`. */
-  image: z.string().min(1).default("corral-agent:latest"),
+  image: z.string().min(1).default(DEFAULT_IMAGE),
   /** Who commands run as: `host` (the orchestrator's uid:gid, so files stay yours), `image` (the image's USER), or `"uid:gid"`. */
   user: z
     .union([z.literal("host"), z.literal("image"), z.string().regex(/^\d+(:\d+)?$/, 'use "host", "image" or "uid:gid"')])
