@@ -132,9 +132,15 @@ export class StructuredOutputError extends CorralError {
 
 /** The requested sandbox cannot run here. corral never falls back to less isolation. */
 export class SandboxUnavailableError extends CorralError {
-  constructor(sandbox: string, reason: string, options: { hint?: string; cause?: unknown } = {}) {
-    super("E_SANDBOX_UNAVAILABLE", `The ${sandbox} sandbox is not available: ${reason}`, options);
+  constructor(sandbox: string, reason: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+    super(options.code ?? "E_SANDBOX_UNAVAILABLE", `The ${sandbox} sandbox is not available: ${reason}`, options);
   }
+}
+
+/** A `check()` that failed on an error: its message, hint and (if more precise than unavailable) code, so the run reports what `create()` would. */
+export function unavailableBecause(error: unknown): { available: false; reason: string; hint?: string; code?: string } {
+  const e = toCorralError(error);
+  return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.code !== "E_INTERNAL" && e.code !== "E_SANDBOX" ? { code: e.code } : {}) };
 }
 
 /** A sandbox failed while creating, running or closing. */

@@ -175,7 +175,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
       const availability = await sandbox.check();
       if (!availability.available) {
-        throw new SandboxUnavailableError(sandbox.name, availability.reason, availability.hint ? { hint: availability.hint } : {});
+        throw new SandboxUnavailableError(sandbox.name, availability.reason, { ...(availability.hint ? { hint: availability.hint } : {}), ...(availability.code ? { code: availability.code } : {}) });
       }
       throwIfAborted();
 

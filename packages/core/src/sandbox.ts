@@ -1,5 +1,8 @@
 /** Whether a plugin can work on this machine, and if not, why and how to fix it. */
-export type Availability = { available: true; detail?: string } | { available: false; reason: string; hint?: string };
+export type Availability =
+  | { available: true; detail?: string }
+  /** `code`: the stable error code a run fails with (e.g. `E_SANDBOX_IMAGE_MISSING`); default `E_SANDBOX_UNAVAILABLE`. */
+  | { available: false; reason: string; hint?: string; code?: string };
 
 /** A host path made visible inside the sandbox. */
 export interface Mount {

@@ -1,4 +1,4 @@
-import { LineSplitter, SandboxError, SandboxUnavailableError, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { LineSplitter, SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/core/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -22,8 +22,7 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
       try {
         await assertImage(clients.control, options.image);
       } catch (error) {
-        const e = error as SandboxError;
-        return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+        return unavailableBecause(error);
       }
       const security = await daemonSecurity(clients.control);
       if (!security.seccomp) {

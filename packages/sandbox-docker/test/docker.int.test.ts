@@ -106,7 +106,11 @@ describe.skipIf(!ready)("docker sandbox: container behaviour", () => {
     expect(error).toMatchObject({ code: "E_SANDBOX_IMAGE_MISSING" });
     expect((error as { hint: string }).hint).toContain("corral image build --sandbox docker");
     const availability = await sandboxWith({ image: "corral-no-such-image:nope" }).check();
-    expect(availability).toMatchObject({ available: false, reason: expect.stringContaining("corral-no-such-image:nope") });
+    expect(availability).toMatchObject({ available: false, reason: expect.stringContaining("corral-no-such-image:nope"), code: "E_SANDBOX_IMAGE_MISSING" });
+    // A run fails with the same code, before any workspace exists.
+    const repo = await tempRepo();
+    const running = run({ cwd: repo, agent: commandAgent.configure({ argv: ["true"] }), sandbox: sandboxWith({ image: "corral-no-such-image:nope" }), prompt: "x", handleProcessSignals: false });
+    await expect(running).rejects.toMatchObject({ code: "E_SANDBOX_IMAGE_MISSING", hint: expect.stringContaining("corral image build --sandbox docker") });
   });
 
   it("an engine that does not answer is reported by check() and create()", async () => {

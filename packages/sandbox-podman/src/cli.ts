@@ -51,7 +51,11 @@ export interface PodmanFacts {
 /** Whether podman works here, and the facts the uid mapping depends on. */
 export async function probePodman(podman: string, timeoutMs: number): Promise<({ available: true } & PodmanFacts) | { available: false; reason: string; hint: string }> {
   const result = await podmanCall(podman, ["info", "--format", "json"], { timeoutMs });
-  if (result.exitCode === 127 && result.stderr.some((line) => line.startsWith("corral: cannot run"))) return { available: false, ...engineUnavailable("podman", "not-installed") };
+  if (result.exitCode === 127 && result.stderr.some((line) => line.startsWith("corral: cannot run"))) {
+    // A configured path that is not there is named, so the user fixes the option rather than reinstalling.
+    const configured = podman === "podman" ? undefined : `the sandbox's podman option is ${podman}, which cannot be run`;
+    return { available: false, ...engineUnavailable("podman", "not-installed", configured) };
+  }
   if (result.exitCode !== 0) return { available: false, ...engineUnavailable("podman", "not-running", podmanError(result)) };
   let info: { host?: { security?: { rootless?: boolean; seccompEnabled?: boolean; seccompProfilePath?: string }; ociRuntime?: { name?: string; version?: string } }; version?: { Version?: string } };
   try {

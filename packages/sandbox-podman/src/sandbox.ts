@@ -1,4 +1,4 @@
-import { SandboxError, SandboxUnavailableError, UsageError, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/core/container";
 import { randomBytes } from "node:crypto";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -45,14 +45,10 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
         userns = chooseUserns(options.userns, result);
         await profileOnce(result);
       } catch (error) {
-        const e = error as SandboxError;
-        return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+        return unavailableBecause(error);
       }
       const image = await podmanCall(options.podman, ["image", "exists", options.image], { timeoutMs });
-      if (image.exitCode !== 0) {
-        const error = imageMissingError("podman", options.image);
-        return { available: false, reason: error.message, ...(error.hint ? { hint: error.hint } : {}) };
-      }
+      if (image.exitCode !== 0) return unavailableBecause(imageMissingError("podman", options.image));
       const better = `run corral as a normal user (rootless podman, keep-id), or let podman give it a user namespace: ${userns.why ?? "set userns: \"auto\""}`;
       return { available: true, detail: `podman ${result.version}; ${agentIdentity(options.user, userns.userns, better)}` };
     },

@@ -120,12 +120,16 @@ describe.skipIf(!ready)("podman sandbox: container behaviour", () => {
     const error = await sandboxWith({ image: "localhost/corral-no-such-image:nope" }).create(spec()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "E_SANDBOX_IMAGE_MISSING" });
     expect((error as { hint: string }).hint).toContain("corral image build --sandbox podman");
-    expect(await sandboxWith({ image: "localhost/corral-no-such-image:nope" }).check()).toMatchObject({ available: false, reason: expect.stringContaining("corral-no-such-image") });
+    expect(await sandboxWith({ image: "localhost/corral-no-such-image:nope" }).check()).toMatchObject({ available: false, reason: expect.stringContaining("corral-no-such-image"), code: "E_SANDBOX_IMAGE_MISSING" });
+    // A run fails with the same code, before any workspace exists.
+    const repo = await tempRepo();
+    const running = run({ cwd: repo, agent: commandAgent.configure({ argv: ["true"] }), sandbox: sandboxWith({ image: "localhost/corral-no-such-image:nope" }), prompt: "x", handleProcessSignals: false });
+    await expect(running).rejects.toMatchObject({ code: "E_SANDBOX_IMAGE_MISSING", hint: expect.stringContaining("corral image build --sandbox podman") });
   });
 
   it("podman missing or broken is reported by check() and create()", async () => {
     const missing = sandboxWith({ podman: join(root, "no-podman-here") });
-    expect(await missing.check()).toMatchObject({ available: false, reason: expect.stringContaining("not installed") });
+    expect(await missing.check()).toMatchObject({ available: false, reason: expect.stringMatching(/not installed.*podman option is .*no-podman-here/) });
     await expect(missing.create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
     const broken = join(root, "broken-podman");
     await writeFile(broken, "#!/bin/sh\necho 'Error: cannot connect to the engine' >&2\nexit 125\n", { mode: 0o755 });
