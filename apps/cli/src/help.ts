@@ -84,7 +84,7 @@ pings the docker engine, asks podman for the image). --no-check lists without pr
 `;
 
 export const RUNS_HELP = `Usage: corral runs [list] [--json]
-       corral runs show <id|name> [--json]
+       corral runs show <id|name> [--json]     (or just: corral runs <id|name>)
        corral runs logs <id|name> [-f] [--json]
 
 The run journal: every run started in this repository is recorded in .corral/runs/<run-id>/

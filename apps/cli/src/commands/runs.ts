@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -20,7 +20,8 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
     { json: { type: "boolean" }, follow: { type: "boolean", short: "f" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
     true,
   );
-  const [action = "list", ref, ...extra] = positionals;
+  // `corral runs <id>` is `corral runs show <id>`.
+  const [action = "list", ref, ...extra] = positionals.length === 1 && !ACTIONS.has(positionals[0]!) ? ["show", ...positionals] : positionals;
   if (values.help) {
     io.stdout.write(RUNS_HELP);
     return EXIT.ok;
@@ -46,7 +47,7 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   }
 
   if (action !== "show" && action !== "logs") {
-    throw new UsageError(`Unknown action "${action}" for corral runs.`, { hint: "Use list, show <id> or logs <id> [-f]." });
+    throw new UsageError(`Unknown action "${action}" for corral runs.`, { hint: "Use list, show <id> (or just <id>) or logs <id> [-f]." });
   }
   if (ref === undefined) throw new UsageError(`corral runs ${action} needs a run id (or name).`, { hint: "`corral runs list` shows them." });
   const run = await readRun(root, ref);
@@ -96,6 +97,8 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   return EXIT.ok;
 }
 
+const ACTIONS = new Set(["list", "show", "logs"]);
+
 function stateLabel(run: JournalRun): string {
   return run.cleaned ? `${run.state} (cleaned)` : run.state;
 }
@@ -114,7 +117,7 @@ function describe(run: JournalRun): string {
     `  started: ${run.started}${run.ended ? `, ended: ${run.ended} (${duration(run)})` : ""}`,
     `  pid: ${run.pid} on ${run.host}`,
     `  agent: ${run.agent ?? "?"}, sandbox: ${run.sandbox ? `${run.sandbox.name}${run.sandbox.id ? ` (${run.sandbox.id})` : ""}` : "?"}, isolation: ${run.isolation ?? "?"}`,
-    `  workspace: ${run.workspace ?? "(not created)"}`,
+    `  workspace: ${run.workspace === undefined ? "(not created)" : existsSync(run.workspace) ? run.workspace : `${run.workspace} (removed)`}`,
     `  branch: ${run.branch ?? "(none)"}`,
     `  iterations: ${run.iterations ?? 0}`,
     ...(run.commits ? [`  commits: ${run.commits.length}`, ...run.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`)] : []),
