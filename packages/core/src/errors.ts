@@ -123,7 +123,7 @@ export class MissingCredentialsError extends UsageError {
 export class StructuredOutputError extends CorralError {
   readonly tag: string;
   readonly raw: string;
-  constructor(tag: string, raw: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(tag: string, raw: string, message: string, options: { cause?: unknown; hint: string }) {
     super("E_STRUCTURED_OUTPUT", message, options);
     this.tag = tag;
     this.raw = redact(raw);

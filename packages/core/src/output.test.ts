@@ -16,7 +16,7 @@ describe("structured output", () => {
   it("reports a missing tag with the tag and the raw text", async () => {
     const error = await extractOutput(Output.string("answer"), "no tag here").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StructuredOutputError);
-    expect(error).toMatchObject({ tag: "answer", raw: "no tag here", code: "E_STRUCTURED_OUTPUT" });
+    expect(error).toMatchObject({ tag: "answer", raw: "no tag here", code: "E_STRUCTURED_OUTPUT", hint: expect.stringContaining('Output.string("answer", { maxRetries: 2 })') });
   });
 
   it("reports invalid JSON with its cause", async () => {
@@ -24,12 +24,16 @@ describe("structured output", () => {
     expect(error).toBeInstanceOf(StructuredOutputError);
     expect(error.message).toMatch(/not valid JSON/);
     expect(error.cause).toBeInstanceOf(SyntaxError);
+    expect(error.hint).toMatch(/plain JSON between <r> and <\/r>.*Output\.object\("r", schema, \{ maxRetries: 2 \}\)/);
   });
 
   it("reports schema mismatches by field", async () => {
     const error = (await extractOutput(Output.object("r", z.object({ n: z.number() })), '<r>{"n":"x"}</r>').catch((e: unknown) => e)) as StructuredOutputError;
     expect(error.message).toMatch(/n: /);
     expect(error.raw).toBe('{"n":"x"}');
+    expect(error.hint).toMatch(/Name the fields the schema needs/);
+    const retried = (await extractOutput(Output.object("r", z.object({ n: z.number() }), { maxRetries: 3 }), '<r>{"n":"x"}</r>').catch((e: unknown) => e)) as StructuredOutputError;
+    expect(retried.hint).toContain("already asked again 3 time(s)");
   });
 
   it("refuses tags that are not names", () => {

@@ -37,7 +37,7 @@ export async function extractOutput<T>(spec: OutputSpec<T>, text: string): Promi
   const raw = lastTagContent(text, spec.tag);
   if (raw === undefined) {
     throw new StructuredOutputError(spec.tag, text.slice(-2000), `The agent did not write a <${spec.tag}>…</${spec.tag}> block.`, {
-      hint: `Ask for it explicitly in the prompt, e.g. "Finish with <${spec.tag}>…</${spec.tag}>".`,
+      hint: `Ask for it explicitly in the prompt, e.g. "Finish with <${spec.tag}>…</${spec.tag}>"; ${askAgain(spec)}`,
     });
   }
   if (spec.kind === "string") return raw as T;
@@ -46,16 +46,26 @@ export async function extractOutput<T>(spec: OutputSpec<T>, text: string): Promi
   try {
     value = JSON.parse(json);
   } catch (cause) {
-    throw new StructuredOutputError(spec.tag, raw, `The <${spec.tag}> block is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new StructuredOutputError(spec.tag, raw, `The <${spec.tag}> block is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+      hint: `Ask in the prompt for plain JSON between <${spec.tag}> and </${spec.tag}> (a \`\`\`json fence is fine); ${askAgain(spec)}`,
+    });
   }
   const result = await spec.schema["~standard"].validate(value);
   if (result.issues) {
     const list = result.issues.map((i) => `${(i.path ?? []).map((p) => (typeof p === "object" ? p.key : p)).join(".") || "(root)"}: ${i.message}`);
     throw new StructuredOutputError(spec.tag, raw, `The <${spec.tag}> block does not match the schema: ${list.join("; ")}`, {
       cause: result.issues,
+      hint: `Name the fields the schema needs, with their types, in the prompt; ${askAgain(spec)}`,
     });
   }
   return result.value;
+}
+
+/** The second half of every hint: let corral ask the agent again, or say that it already did. */
+function askAgain(spec: OutputSpec<unknown>): string {
+  const how = spec.kind === "string" ? `Output.string("${spec.tag}", { maxRetries: 2 })` : `Output.object("${spec.tag}", schema, { maxRetries: 2 })`;
+  return spec.maxRetries > 0 ? `corral already asked again ${spec.maxRetries} time(s); raise maxRetries if the agent gets closer.` : `or let corral ask the agent again: ${how}.`;
 }
 
 /** A ```json fence (or a bare ``` one) around the JSON is removed. */
