@@ -9,7 +9,7 @@ import { run, type RunOptions } from "../run.js";
 
 /** The agent commits a file the way a coding agent does: plain `git commit`, no identity of its own. */
 const committingAgent = commandAgent.configure({
-  argv: ["sh", "-c", 'echo $$ >> work.txt && git add work.txt && git commit -q -m "agent work"; git config --get alias.secret; git config --get core.editor; true', "{prompt}"],
+  argv: ["sh", "-c", 'echo $$ >> work.txt && git add work.txt && git commit -q -m "agent work"; echo "identity: $GIT_AUTHOR_NAME"; git config --get alias.secret; git config --get core.editor; true', "{prompt}"],
 });
 
 /** A repository with no identity of its own (the usual case: it lives in ~/.gitconfig). */
@@ -33,7 +33,7 @@ async function homeWithGitconfig(): Promise<string> {
 async function runWith(cwd: string, hostEnv: Record<string, string>, extra: Partial<RunOptions<undefined>> = {}) {
   const events: RunEvent[] = [];
   const result = await run({ cwd, agent: committingAgent, prompt: "commit", handleProcessSignals: false, hostEnv, onEvent: (e) => events.push(e), ...extra });
-  const output = events.flatMap((e) => (e.type === "agent.output" || e.type === "agent.text" ? [JSON.stringify(e)] : [])).join("\n");
+  const output = events.flatMap((e) => (e.type === "agent" ? [JSON.stringify(e.event)] : [])).join("\n");
   const warnings = events.flatMap((e) => (e.type === "log" && e.level === "warn" ? [e.message] : []));
   return { result, output, warnings };
 }
@@ -47,6 +47,7 @@ describe("git identity inside the sandbox", () => {
     const { result, output, warnings } = await runWith(repo, { PATH: process.env.PATH!, HOME: home });
     expect(result.commits.map((c) => c.subject)).toEqual(["agent work"]);
     expect(await author(repo)).toBe("Ada Lovelace <ada@example.com>|Ada Lovelace <ada@example.com>");
+    expect(output).toContain("identity: Ada Lovelace"); // what the agent printed is here to look at
     expect(output).not.toContain("leaked");
     expect(output).not.toContain("host-editor");
     expect(warnings.join("\n")).not.toContain("git identity");
