@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError } from "@corral/core";
+import { ConfigError, UsageError } from "@corral/core";
 import { tempDir } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
-import { findConfigFile, loadConfig } from "./config.js";
+import { configFor, findConfigFile, loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
   it("loads a .ts config with TypeScript syntax on Node 20", async () => {
@@ -48,6 +48,46 @@ describe("loadConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain("corral.config.ts");
     expect((error as ConfigError).code).toBe("E_CONFIG");
+  });
+
+  it.each([
+    ["corral.config.ts", 'export default {\n  agent: "claude",\n  maxIterations: ;\n};\n', "3:17"],
+    ["corral.config.mjs", 'export default {\n  agent: "claude",\n  maxIterations: ;\n};\n', "3:17"],
+    ["corral.config.json", '{\n  "agent": "claude",\n  "maxIterations": }\n', "3:"],
+  ])("a syntax error in %s names the line", async (name, text, at) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, name), text);
+    const error = (await loadConfig({ cwd: dir }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(`${join(dir, name)}:${at}`);
+    expect(error.hint).toBe("Fix the syntax at line 3 of the config file.");
+  });
+
+  it("an unknown key gets a did-you-mean, at the top and inside nested objects", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "corral.config.json"), JSON.stringify({ sandbx: "bwrap", limits: { pid: 64 }, zzzz: 1 }));
+    const error = (await loadConfig({ cwd: dir }).catch((e: unknown) => e)) as ConfigError;
+    expect(error.message).toContain('sandbx: unknown key (did you mean "sandbox"?)');
+    expect(error.message).toContain('limits.pid: unknown key (did you mean "pids"?)');
+    expect(error.message).toMatch(/zzzz: unknown key(;|$)/);
+    expect(error.hint).toMatch(/^Rename .*sandbx → sandbox/);
+    expect(error.hint).toContain("limits.pid → limits.pids");
+  });
+
+  it("two config files in one folder: the first in CONFIG_FILES order is used, and a warning names both", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "corral.config.ts"), "export default { maxIterations: 2 };\n");
+    await writeFile(join(dir, "corral.config.json"), '{ "maxIterations": 9 }');
+    const loaded = await loadConfig({ cwd: dir });
+    expect(loaded.config).toEqual({ maxIterations: 2 });
+    expect(loaded.warnings).toEqual([`${join(dir, "corral.config.ts")} is used; ${join(dir, "corral.config.json")} is ignored (one config per folder: remove or merge the other).`]);
+    expect((await loadConfig({ cwd: dir, file: "corral.config.json" })).warnings).toBeUndefined(); // named explicitly: no doubt which
+  });
+
+  it("a cwd that does not exist says so (not 'no agent was chosen')", async () => {
+    const missing = join(await tempDir(), "nope");
+    await expect(loadConfig({ cwd: missing })).rejects.toThrow(expect.objectContaining({ message: `The folder ${missing} does not exist.`, hint: "Check the --cwd path." }));
+    await expect(configFor({ cwd: missing, config: false })).rejects.toBeInstanceOf(UsageError);
   });
 
   it("a config that fails its schema names every bad field", async () => {

@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError, CORRAL_CONFIG_FILES, isConfigured } from "@corral/core";
+import { Script } from "node:vm";
+import { ConfigError, CORRAL_CONFIG_FILES, didYouMean, isConfigured, UsageError } from "@corral/core";
 import { z } from "zod";
 
 /** A plugin in config: its name, `{ name, options }`, or a configured plugin object (`bwrap({...})`). */
@@ -91,9 +92,30 @@ export function findConfigFile(cwd: string): string | undefined {
   }
 }
 
+/** The config files beside `file` that lose to it (found first wins), for a warning. */
+function shadowedBy(file: string): string[] {
+  const dir = dirname(file);
+  return CONFIG_FILES.map((name) => join(dir, name)).filter((candidate) => candidate !== file && existsSync(candidate));
+}
+
+/**
+ * Throws a UsageError unless `dir` is an existing folder: a mistyped `--cwd` must say so, not
+ * surface later as "no agent was chosen" (no config found there) or a git error.
+ */
+export function assertFolder(dir: string, flag = "--cwd"): void {
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UsageError(`The folder ${dir} does not exist.`, { hint: `Check the ${flag} path.` });
+  }
+  if (!isDir) throw new UsageError(`${dir} is not a folder.`, { hint: `Pass a folder to ${flag}.` });
+}
+
 /** The config a run uses: one already loaded, none (`config: false`), the file named, or the one found from cwd. */
 export async function configFor(options: { cwd: string; config?: string | false; configData?: LoadedConfig }): Promise<LoadedConfig> {
   if (options.configData) return options.configData;
+  assertFolder(options.cwd);
   if (options.config === false) return { config: {} };
   return loadConfig({ cwd: options.cwd, ...(options.config ? { file: options.config } : {}) });
 }
@@ -102,6 +124,8 @@ export interface LoadedConfig {
   config: CorralConfig;
   /** The file it came from, if any. */
   file?: string;
+  /** What the caller should show the user, e.g. a second config file beside the one used (library code never prints). */
+  warnings?: string[];
 }
 
 /**
@@ -109,8 +133,11 @@ export interface LoadedConfig {
  * imported only when needed). Parse and schema errors are ConfigErrors naming the file and field.
  */
 export async function loadConfig(options: { cwd: string; file?: string }): Promise<LoadedConfig> {
+  assertFolder(options.cwd);
   const file = options.file ? resolve(options.cwd, options.file) : findConfigFile(options.cwd);
   if (!file) return { config: {} };
+  const shadowed = options.file ? [] : shadowedBy(file);
+  const warnings = shadowed.length ? [`${file} is used; ${shadowed.join(" and ")} ${shadowed.length > 1 ? "are" : "is"} ignored (one config per folder: remove or merge the other).`] : [];
   if (!existsSync(file)) throw new ConfigError(`The config file ${file} does not exist.`, { hint: "Check the --config path." });
   let raw: unknown;
   try {
@@ -134,6 +161,8 @@ export async function loadConfig(options: { cwd: string; file?: string }): Promi
     }
   } catch (cause) {
     const missingModule = /Cannot find (module|package) '([^']+)'/.exec((cause as Error).message)?.[2];
+    const at = await syntaxErrorAt(file, cause);
+    if (at) throw new ConfigError(`Cannot load ${file}:${at.line}:${at.column}: ${at.message}`, { hint: `Fix the syntax at line ${at.line} of the config file.`, cause });
     throw new ConfigError(`Cannot load ${file}: ${(cause as Error).message}`, {
       hint: missingModule ? `The config imports ${missingModule}, which is not installed here: npm install -D ${missingModule}` : "Fix the error in the config file.",
       cause,
@@ -142,8 +171,71 @@ export async function loadConfig(options: { cwd: string; file?: string }): Promi
   if (raw && typeof raw === "object" && "default" in raw && Object.keys(raw).length === 1) raw = (raw as { default: unknown }).default;
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
-    throw new ConfigError(`Invalid config in ${file}: ${problems.join("; ")}`, { hint: "Fix the fields named above (see docs/configuration.md)." });
+    const guesses: string[] = [];
+    const problems = parsed.error.issues.flatMap((issue) => {
+      const where = issue.path.map(String);
+      if (issue.code !== "unrecognized_keys") return [`${where.join(".") || "(root)"}: ${issue.message}`];
+      return issue.keys.map((key) => {
+        const guess = didYouMean(key, keysAt(where));
+        if (guess) guesses.push(`${[...where, key].join(".")} → ${[...where, guess].join(".")}`);
+        return `${[...where, key].join(".")}: unknown key${guess ? ` (did you mean "${guess}"?)` : ""}`;
+      });
+    });
+    throw new ConfigError(`Invalid config in ${file}: ${problems.join("; ")}`, {
+      hint: guesses.length ? `Rename ${guesses.join(", ")}; then fix any other field named above (see docs/configuration.md).` : "Fix the fields named above (see docs/configuration.md).",
+    });
   }
-  return { config: parsed.data as CorralConfig, file };
+  return { config: parsed.data as CorralConfig, file, ...(warnings.length ? { warnings } : {}) };
+}
+
+/** The keys the schema knows at `path` (an object inside optional/union wrappers), for a did-you-mean. */
+function keysAt(path: readonly string[]): string[] {
+  let schemas: z.ZodType[] = [configSchema];
+  for (const key of [...path, undefined]) {
+    const objects: z.ZodObject[] = [];
+    const open = (schema: z.ZodType): void => {
+      if (schema instanceof z.ZodOptional) open(schema.unwrap() as z.ZodType);
+      else if (schema instanceof z.ZodUnion) for (const option of schema.options) open(option as z.ZodType);
+      else if (schema instanceof z.ZodObject) objects.push(schema);
+    };
+    schemas.forEach(open);
+    if (key === undefined) return objects.flatMap((o) => Object.keys(o.shape));
+    schemas = objects.map((o) => o.shape[key] as z.ZodType | undefined).filter((s): s is z.ZodType => s !== undefined);
+  }
+  return [];
+}
+
+/**
+ * Where a config file's syntax error is, when the loader can tell: jiti names `file:line:col` (TS,
+ * and JS re-read through it, since Node's ESM loader gives no position); JSON is compiled as a JS
+ * expression, whose error names the line. Undefined for any other failure.
+ */
+async function syntaxErrorAt(file: string, cause: unknown): Promise<{ line: number; column: number; message: string } | undefined> {
+  const text = (cause as Error)?.message ?? "";
+  const fromJiti = (message: string) => {
+    const m = /^(?:ParseError: )?([\s\S]*?)\s*\n?\s*\S+:(\d+):(\d+)\s*$/.exec(message);
+    return m ? { line: Number(m[2]), column: Number(m[3]), message: m[1]!.trim() || "syntax error" } : undefined;
+  };
+  if (file.endsWith(".ts") || file.endsWith(".mts")) return text.includes("ParseError") ? fromJiti(text) : undefined;
+  if (file.endsWith(".json")) {
+    if ((cause as Error)?.name !== "SyntaxError") return undefined;
+    try {
+      new Script(`(${readFileSync(file, "utf8")}\n)`, { filename: file });
+    } catch (error) {
+      const [first = "", , caret = ""] = String((error as Error).stack).split("\n");
+      const line = Number(/:(\d+)$/.exec(first)?.[1]);
+      if (line) return { line, column: Math.max(1, caret.indexOf("^") + 1), message: "not valid JSON" };
+    }
+    const position = Number(/at position (\d+)/.exec(text)?.[1]);
+    if (!Number.isInteger(position)) return undefined;
+    const before = readFileSync(file, "utf8").slice(0, position).split("\n");
+    return { line: before.length, column: before.at(-1)!.length + 1, message: "not valid JSON" };
+  }
+  // Any failure to load a JS config: parse it (jiti's transform, never run a second time); a clean parse means it was something else.
+  const { createJiti } = await import("jiti");
+  const code = createJiti(import.meta.url, { moduleCache: false, fsCache: false }).transform({ source: readFileSync(file, "utf8"), filename: file });
+  const found = /__JITI_ERROR__ = (\{.*\})/.exec(code)?.[1];
+  if (!found) return undefined;
+  const error = JSON.parse(found) as { line?: number; column?: number; message?: string };
+  return error.line ? { line: error.line, column: error.column ?? 1, message: error.message?.trim() || "syntax error" } : undefined;
 }

@@ -5,7 +5,7 @@
  */
 export { resolveRun } from "./run.js";
 export type { ResolvedRun } from "./run.js";
-export { configSchema } from "./config.js";
+export { assertFolder, configSchema } from "./config.js";
 export { PluginLoader, importInstalled } from "./plugins.js";
 export { collectEnv, parseEnvFile } from "./env.js";
 export { taskSchema } from "./tasks.js";

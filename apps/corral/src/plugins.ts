@@ -47,18 +47,26 @@ export class PluginLoader {
         });
       }
       this.#registerAll(loaded, pkg);
+    } else {
+      // An unknown name (a typo?): import what is installed of this kind first, so the error lists
+      // the true state ("claude", not "claude (not installed)"). Only this failing path pays for it.
+      await this.#loadFirstParty(Object.values(FIRST_PARTY_PLUGINS[kind]));
     }
-    return this.registry.get(kind, name); // throws with the known names and the install hint
+    return this.registry.get(kind, name); // throws with the known names, a did-you-mean and the install hint
   }
 
   /** Every plugin that is installed: built-ins, first-party packages found, third-party from config. */
   async all(): Promise<Plugin[]> {
     await this.#loadThirdParty();
-    const packages = (Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]).flatMap((kind) => Object.values(FIRST_PARTY_PLUGINS[kind]));
-    // Imported side by side; registered in catalog order so the result never depends on timing.
-    const loaded = await Promise.all(packages.map((pkg) => importInstalled(pkg, this.#cwd)));
-    packages.forEach((pkg, i) => loaded[i] && this.#registerAll(loaded[i], pkg));
+    await this.#loadFirstParty((Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]).flatMap((kind) => Object.values(FIRST_PARTY_PLUGINS[kind])));
     return this.registry.list();
+  }
+
+  /** Imports those of `packages` that are installed, side by side; registered in the given order so nothing depends on timing. */
+  async #loadFirstParty(packages: string[]): Promise<void> {
+    const unique = [...new Set(packages)];
+    const loaded = await Promise.all(unique.map((pkg) => importInstalled(pkg, this.#cwd)));
+    unique.forEach((pkg, i) => loaded[i] && this.#registerAll(loaded[i], pkg));
   }
 
   async #loadThirdParty(): Promise<void> {

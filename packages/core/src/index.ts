@@ -46,7 +46,7 @@ export {
   validateOptions,
 } from "./plugin.js";
 export type { Configured, Plugin, PluginDefinition, PluginInstanceOf, PluginKind, PluginMeta } from "./plugin.js";
-export { Registry } from "./registry.js";
+export { didYouMean, Registry } from "./registry.js";
 export { FIRST_PARTY_PLUGINS, installCommand } from "./catalog.js";
 
 export { run, newRunId, DEFAULT_COMPLETION_SIGNAL, RUN_ID_ENV } from "./run.js";

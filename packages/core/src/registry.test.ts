@@ -3,7 +3,7 @@ import { z } from "zod";
 import { hostSandbox } from "./builtins/host.js";
 import { DuplicatePluginError, PluginApiVersionError, PluginNotFoundError, PluginOptionsError } from "./errors.js";
 import { PLUGIN_API_VERSION, defineAgent, defineSandbox, instantiate } from "./plugin.js";
-import { Registry } from "./registry.js";
+import { didYouMean, Registry } from "./registry.js";
 
 const fake = (name: string, apiVersion = PLUGIN_API_VERSION) =>
   defineSandbox({
@@ -28,6 +28,16 @@ describe("plugin registry", () => {
     expect(error).toBeInstanceOf(PluginNotFoundError);
     expect(error.message).toBe('Unknown sandbox "docker". Known sandboxes: host, bwrap (not installed), podman (not installed), docker (not installed).');
     expect(error.hint).toBe("Install it: npm install @corral/sandbox-docker");
+  });
+
+  it("a typo gets a did-you-mean (with the install command when the guess is not installed)", () => {
+    const r = new Registry().register(fake("claude-like")).register(hostSandbox);
+    expect(() => r.get("sandbox", "hots")).toThrow(expect.objectContaining({ hint: 'Did you mean "host"?' }));
+    expect(() => r.get("sandbox", "dockr")).toThrow(expect.objectContaining({ hint: 'Did you mean "docker"? It needs @corral/sandbox-docker: npm install @corral/sandbox-docker' }));
+    expect(didYouMean("claud", ["claude", "codex", "command"])).toBe("claude");
+    expect(didYouMean("sandbx", ["sandbox", "isolation"])).toBe("sandbox");
+    expect(didYouMean("xyz", ["claude", "codex"])).toBeUndefined();
+    expect(didYouMean("ab", ["ac", "ad"])).toBeUndefined(); // a tie is no guess
   });
 
   it("an unknown third-party name points at the config's plugins list", () => {

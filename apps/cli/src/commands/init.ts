@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { AbortError, git, UsageError } from "@corral/core";
 import { projectImageTag } from "@corral/core/container";
+import { assertFolder } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -13,10 +14,13 @@ const SANDBOXES = ["bwrap", "docker", "podman", "host"] as const;
 type AgentName = (typeof AGENTS)[number];
 type SandboxName = (typeof SANDBOXES)[number];
 
-/** Credentials each agent reads, for .env.example; and how its CLI is installed in an image. */
-const AGENT_SETUP: Record<AgentName, { env: string[]; install: string }> = {
+/**
+ * Credentials each agent reads, for .env.example; how its CLI is installed in an image; and the
+ * model written when none is given, for an agent that has no default of its own (codex requires one).
+ */
+const AGENT_SETUP: Record<AgentName, { env: string[]; install: string; model?: string }> = {
   claude: { env: ["ANTHROPIC_API_KEY"], install: "RUN npm install -g @anthropic-ai/claude-code" },
-  codex: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @openai/codex" },
+  codex: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @openai/codex", model: "gpt-5-codex" },
   command: { env: [], install: "# Install your agent's CLI here." },
 };
 
@@ -46,12 +50,14 @@ export default async function init(argv: string[], io: CliIO, input: InitInput =
     return EXIT.ok;
   }
   const dir = resolve(io.cwd, values.cwd ?? ".");
+  assertFolder(dir); // never scaffolds into a mistyped path (it would be created)
   const interactive = input.stdin.isTTY === true && !values.yes;
   const ask = interactive ? asker(input.stdin, io.stderr) : undefined;
   try {
     const agent = await choose("agent", AGENTS, values.agent, values.yes ? "claude" : undefined, ask, io.stderr);
     const sandbox = await choose("sandbox", SANDBOXES, values.sandbox, values.yes ? "bwrap" : undefined, ask, io.stderr);
-    const model = values.model ?? (ask ? (await ask.question("Model (empty: the agent's default): "))?.trim() || undefined : undefined);
+    const fallbackModel = AGENT_SETUP[agent].model;
+    const model = values.model ?? (ask ? (await ask.question(`Model (empty: ${fallbackModel ?? "the agent's default"}): `))?.trim() || fallbackModel : fallbackModel);
     ask?.close();
     const files = await scaffold(dir, { agent, sandbox, ...(model ? { model } : {}) });
     for (const f of files.created) io.stderr.write(`created ${f}\n`);
