@@ -4,9 +4,11 @@ import {
   instantiate,
   isConfigured,
   parsePolicy,
+  resolveAgentProgram,
   run as runCore,
   UsageError,
   type Agent,
+  type AgentProgram,
   type Configured,
   type Display,
   type Isolation,
@@ -55,6 +57,8 @@ export interface ResolvedRun<T> {
   config: CorralConfig;
   configFile?: string;
   logFile?: string;
+  /** The agent's program as the run will find it (where the sandbox runs host programs). */
+  program?: AgentProgram;
 }
 
 /**
@@ -112,7 +116,9 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   };
   // A bad rule is a usage error now, before the journal or anything else exists.
   if (core.network !== undefined) parsePolicy(core.network);
-  return { options: core, config, ...(file ? { configFile: file } : {}), ...(logFile ? { logFile } : {}) };
+  // So is a missing agent program (core's own check, the one `run` repeats and doctor reports).
+  const program = resolveAgentProgram({ agent, sandbox, cwd, env, hostEnv: options.hostEnv ?? process.env, ...(core.mounts ? { mounts: core.mounts } : {}) });
+  return { options: core, config, ...(file ? { configFile: file } : {}), ...(logFile ? { logFile } : {}), ...(program ? { program } : {}) };
 }
 
 /**

@@ -18,6 +18,7 @@ export const claudeAgent = defineAgent({
   create: (options): Agent => ({
     name: "claude",
     env: { credentials: [...CLAUDE_CREDENTIALS], passthrough: [...CLAUDE_PASSTHROUGH] },
+    executable: { name: options.executable, option: "executable" },
     setup: (input) => claudeSetup(options, input),
     api: claudeApi,
     command: (input) => claudeCommand(options, input),

@@ -46,6 +46,16 @@ describe.runIf(ready)("claude agent, real CLI, bwrap sandbox, git worktree", () 
     expect(result.usage).toMatchObject({ inputTokens: 200, outputTokens: 40 });
   });
 
+  it("without mounts: the CLI pnpm installed (a shim in node_modules/.bin) is found on the host and shown inside read-only", async () => {
+    api = await startMockModelApi({ script: [{ text: "Done. <promise>COMPLETE</promise>" }] });
+    repo = await tempRepo();
+    const events: RunEvent[] = [];
+    const result = await runClaude(api, { cwd: repo, sandbox: bwrap(), isolation: worktree() }, events);
+    expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
+    const note = events.find((e) => isEvent(e, "log") && e.message.includes("shown read-only inside"));
+    expect(note && isEvent(note, "log") ? note.message : "").toContain(NODE_MODULES[1]);
+  });
+
   it("an aborted run leaves no claude process behind", async () => {
     api = await startMockModelApi({ script: [{ stall: true }] });
     repo = await tempRepo();

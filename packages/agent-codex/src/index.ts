@@ -23,6 +23,7 @@ export const codexAgent = defineAgent({
     return {
       name: "codex",
       env: { credentials: [options.envKey], passthrough: ["OPENAI_BASE_URL"] },
+      executable: { name: options.executable, option: "executable" },
       setup: (input) => codexSetup(options, input),
       api: (env) => codexApi(options, env),
       command: (input) => {

@@ -84,6 +84,12 @@ export interface Agent {
    */
   readonly env?: { credentials?: string[]; passthrough?: string[] };
   /**
+   * The program every command runs (its argv[0]): a name looked up on PATH, or an absolute path, and
+   * the option that sets it (named in the error when it is missing). The run finds it on the host
+   * before it starts and, for a sandbox that runs host programs, shows it inside read-only.
+   */
+  readonly executable?: { name: string; option: string };
+  /**
    * Checks credentials and prepares the per-run HOME (config files). Throws
    * MissingCredentialsError before anything is spawned. Returns env to add to every exec.
    */

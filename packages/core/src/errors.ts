@@ -119,6 +119,20 @@ export class MissingCredentialsError extends UsageError {
   }
 }
 
+/** The agent's program (or the runtime its `#!` line names) cannot be found where the sandbox looks: raised before the run starts. */
+export class AgentNotFoundError extends UsageError {
+  /** Every path looked at, in order. */
+  readonly searched: readonly string[];
+  constructor(agent: string, program: string, searched: readonly string[], options: { option: string; needs?: string; sandbox: string }) {
+    const what = options.needs ? `The ${agent} agent's program \`${options.needs}\` needs \`${program}\` (its #! line), which` : `The ${agent} agent's program \`${program}\``;
+    super(`${what} was not found for the ${options.sandbox} sandbox. Looked for: ${searched.join(", ")}.`, {
+      code: "E_AGENT_NOT_FOUND",
+      hint: `Install it where one of those paths is, set the ${agent} agent's \`${options.option}\` option to its absolute path, or show its folder inside the sandbox with \`mounts\` (read-only).`,
+    });
+    this.searched = [...searched];
+  }
+}
+
 /** The structured output tag was missing or its content did not match the schema. */
 export class StructuredOutputError extends CorralError {
   readonly tag: string;

@@ -65,6 +65,9 @@ export * from "./errors.js";
 export { createRedactor, redact, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";
+export { resolveAgentProgram } from "./run/agent-program.js";
+export type { AgentProgram, AgentProgramInput } from "./run/agent-program.js";
+export { buildEnv, DEFAULT_PATH } from "./run/env.js";
 
 export { spawnStreaming, killGroup } from "./process.js";
 export type { SpawnOptions } from "./process.js";

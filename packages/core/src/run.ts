@@ -15,6 +15,7 @@ import { instantiate, type Configured } from "./plugin.js";
 import { renderTemplate, runPromptCommand } from "./prompt.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { buildEnv, definedEnv } from "./run/env.js";
+import { describeProgram, programMounts, resolveAgentProgram, withProgram } from "./run/agent-program.js";
 import { gitIdentityEnv, resolveGitIdentity, type GitIdentityOption } from "./run/git-identity.js";
 import { abortReason, runIteration, type IterationContext, type IterationOutcome } from "./run/iteration.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions, type Settings } from "./run/settings.js";
@@ -164,6 +165,9 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       }
       const env = { ...gitIdentityEnv(identity), ...buildEnv(options, agent, hostEnv, redactor) };
       env[RUN_ID_ENV] = runId;
+      // The agent's program, found on the host before anything is created; shown inside read-only.
+      const program = resolveAgentProgram({ agent, sandbox, cwd: settings.cwd, env, hostEnv, ...(options.mounts ? { mounts: options.mounts } : {}) });
+      if (program?.mounts.length) emit({ type: "log", level: "info", message: describeProgram(agent, program) });
       held.home = await runTempDir("home", runId);
       env.HOME = held.home;
       // Network: the sandbox's only way out is the run's egress proxy, when the policy is an allowlist.
@@ -201,7 +205,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
         workspace: { path: workspace.path, cwd: workspace.cwd },
         gitMounts: workspace.gitMounts,
         home: held.home,
-        mounts: options.mounts ?? [],
+        mounts: [...(options.mounts ?? []), ...programMounts(program, [workspace.path, held.home])],
         env,
         inheritedEnv: ["PATH", "LANG"].filter((key) => options.env?.[key] === undefined && agentEnv[key] === undefined),
         network: network.spec,
@@ -212,7 +216,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
       // Iterations.
       const ctx: IterationContext = {
-        agent,
+        agent: withProgram(agent, program),
         handle,
         settings,
         home: held.home,

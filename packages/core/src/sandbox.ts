@@ -139,6 +139,11 @@ export interface SandboxCapabilities {
   network?: SandboxNetworkMode[];
   /** Why `proxy` is missing from `network` on this machine (a tool or a privilege), and the fix: the run says so. */
   proxyUnavailable?: { reason: string; hint: string };
+  /**
+   * Set when host programs run inside once their files are mounted at their host paths (the sandbox
+   * shares the host's system folders, `shared`): the run then shows the agent's program read-only.
+   */
+  hostPrograms?: { shared: readonly string[] };
 }
 
 /** A sandbox provider: a plugin instance with its options applied. */

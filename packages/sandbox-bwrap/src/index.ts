@@ -1,6 +1,6 @@
 import { rm, stat } from "node:fs/promises";
 import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
-import { sandboxArgs } from "./args.js";
+import { resolveHostPath, sandboxArgs, SYSTEM_PATHS } from "./args.js";
 import { bwrapCapabilities, findSocat, insideWrapper } from "./egress.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
@@ -18,9 +18,12 @@ export interface BwrapSandbox extends Sandbox {
 function makeSandbox(options: BwrapOptions): BwrapSandbox {
   return {
     name: "bwrap",
-    // Read when a run starts: what this machine allows (socat installed or not).
+    // Read when a run starts: what this machine allows (socat installed or not). Host programs run
+    // inside: the run shows the agent's program (and its node) read-only where the system folders
+    // and same-path mounts do not show it already.
     get capabilities() {
-      return bwrapCapabilities();
+      const sameplace = options.mounts.filter((mount) => mount.sandbox === undefined).map((mount) => resolveHostPath(mount.host));
+      return { ...bwrapCapabilities(), hostPrograms: { shared: [...SYSTEM_PATHS, ...sameplace] } };
     },
     check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),

@@ -27,6 +27,7 @@ export const commandAgent = defineAgent({
   create: (options): Agent => ({
     name: "command",
     env: { credentials: options.credentials },
+    ...(options.argv[0]!.includes(PLACEHOLDER) ? {} : { executable: { name: options.argv[0]!, option: "argv" } }),
     command({ prompt }) {
       const usesPlaceholder = options.argv.some((arg) => arg.includes(PLACEHOLDER));
       if (!usesPlaceholder) return { argv: [...options.argv], stdin: prompt };
