@@ -2,24 +2,33 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
+  buildEnv,
+  createRedactor,
+  DEFAULT_PATH,
   git,
+  hostSandbox,
+  inPlaceIsolation,
+  instantiate,
   spawnStreaming,
   toCorralError,
   type Agent,
-  type Availability,
+  type AgentProgram,
   type Plugin,
+  type RunOptions,
   type Sandbox,
 } from "@corral/core";
 import { loadConfig, type CorralConfig } from "corral";
-import { PluginLoader, resolveRun } from "corral/internal";
+import { PluginLoader, resolveRun, type ResolvedRun } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 
 const DOCTOR_HELP = `Usage: corral doctor [options]
 
-Checks that the configured run could start here: Node, git, the config, every installed
-plugin (sandbox probes, engines, images), the agent CLIs and whether their credentials are
-set (names only, never values). Prints the fix for each problem.
+Checks that the configured run could start here, resolved by the same code as \`corral run\`:
+Node, git, the config, the installed plugins, the agent's program (where the sandbox will find
+it, with the config's mounts), its credentials (names only, never values) and the configured
+sandbox (its engine and image). Prints the fix for each problem; --json adds the error code
+\`corral run\` would fail with.
 
 Options:
   --agent <name>      The agent to check (default: the config's)
@@ -42,6 +51,8 @@ export interface DoctorCheck {
   status: "ok" | "warn" | "fail";
   detail: string;
   fix?: string;
+  /** The error code `corral run` fails with for the same problem. */
+  code?: string;
 }
 
 /** `corral doctor`: can the configured run start here, and if not, what to do. */
@@ -65,19 +76,27 @@ export default async function doctor(argv: string[], io: CliIO): Promise<number>
   try {
     checks.push(checkNode(), await checkGit(cwd));
     const config = await checkConfig(checks, cwd, values.config);
-    const plugins = await checkPlugins(checks, cwd, config);
-    for (const plugin of plugins.filter((p) => p.kind === "agent" && p.meta.name !== "command")) {
-      checks.push(await checkAgentPlugin(plugin as Plugin<"agent">, io.env, scratch, config?.model));
-    }
+    const plugins = await listPlugins(checks, cwd, config);
     if (config) {
-      checks.push(
-        ...(await checkConfiguredRun(cwd, io.env, scratch, {
-          ...(values.agent !== undefined ? { agent: values.agent } : {}),
-          ...(values.sandbox !== undefined ? { sandbox: values.sandbox } : {}),
-          ...(values.isolation !== undefined ? { isolation: values.isolation } : {}),
-          ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
-        })),
-      );
+      const run: DoctorCheck[] = [];
+      const used = await checkConfiguredRun(run, io.env, scratch, {
+        cwd,
+        ...(values.agent !== undefined ? { agent: values.agent } : {}),
+        ...(values.sandbox !== undefined ? { sandbox: values.sandbox } : {}),
+        ...(values.isolation !== undefined ? { isolation: values.isolation } : {}),
+        ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
+      });
+      // The plugins this run does not use are only listed: probing them with default options
+      // (another image, no mounts) would answer a question nobody asked.
+      for (const plugin of plugins) {
+        const origin = `${plugin.meta.version}${plugin.meta.packageName ? ` (${plugin.meta.packageName})` : ""}`;
+        const inUse = used[plugin.kind as keyof typeof used] === plugin.meta.name;
+        const unused = plugin.kind === "sandbox" ? `; not used by this run (check it with --sandbox ${plugin.meta.name})` : "";
+        checks.push({ name: `${plugin.kind} ${plugin.meta.name}`, status: "ok", detail: `${origin}${inUse ? "; used by this run" : unused}` });
+      }
+      checks.push(...run);
+    } else {
+      for (const plugin of plugins) checks.push({ name: `${plugin.kind} ${plugin.meta.name}`, status: "ok", detail: `${plugin.meta.version}${plugin.meta.packageName ? ` (${plugin.meta.packageName})` : ""}` });
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -132,177 +151,108 @@ async function checkConfig(checks: DoctorCheck[], cwd: string, file: string | un
   }
 }
 
-/** Every installed plugin; each sandbox plugin's check() (bwrap probe, engine running, image present). */
-async function checkPlugins(checks: DoctorCheck[], cwd: string, config: CorralConfig | undefined): Promise<Plugin[]> {
-  let plugins: Plugin[];
+/** Every installed plugin (listed once the run is resolved, so each says whether this run uses it). */
+async function listPlugins(checks: DoctorCheck[], cwd: string, config: CorralConfig | undefined): Promise<Plugin[]> {
   try {
-    plugins = await new PluginLoader({ cwd, ...(config?.plugins ? { plugins: config.plugins } : {}) }).all();
+    return await new PluginLoader({ cwd, ...(config?.plugins ? { plugins: config.plugins } : {}) }).all();
   } catch (error) {
     checks.push(failure("plugins", error));
     return [];
   }
-  for (const plugin of plugins) {
-    const name = `${plugin.kind} ${plugin.meta.name}`;
-    const origin = `${plugin.meta.version}${plugin.meta.packageName ? ` (${plugin.meta.packageName})` : ""}`;
-    if (plugin.kind === "agent" && plugin.meta.name !== "command") continue; // its CLI gets a check of its own
-    if (plugin.kind !== "sandbox") {
-      checks.push({ name, status: "ok", detail: origin });
-      continue;
-    }
-    const availability = await sandboxAvailability(() => plugin.create(plugin.configure({}).options) as Sandbox);
-    checks.push(
-      availability.available
-        ? { name, status: "ok", detail: `${origin}: available${availability.detail ? ` — ${availability.detail}` : ""}` }
-        : { name, status: "warn", detail: `${origin}: unavailable — ${availability.reason}`, ...(availability.hint ? { fix: availability.hint } : {}) },
-    );
-  }
-  return plugins;
 }
 
-async function sandboxAvailability(make: () => Sandbox): Promise<Availability> {
+/**
+ * The run `corral run` would start with this config and these flags, resolved by the same code:
+ * `resolveRun` (config, plugins, options, env, the agent's program as the sandbox will find it),
+ * then what core does before it creates anything: the agent's setup (credentials) with the run's
+ * env, and the configured sandbox's own check (with its options: image, engine, mounts).
+ */
+async function checkConfiguredRun(
+  checks: DoctorCheck[],
+  env: NodeJS.ProcessEnv,
+  scratch: string,
+  flags: { cwd: string; agent?: string; sandbox?: string; isolation?: string; config?: string },
+): Promise<{ agent?: string; sandbox?: string; isolation?: string }> {
+  let resolved: ResolvedRun<undefined>;
   try {
-    return await make().check();
+    resolved = await resolveRun({ ...flags, hostEnv: env });
   } catch (error) {
+    checks.push(failure(toCorralError(error).code === "E_AGENT_NOT_FOUND" ? "run agent" : "run", error));
+    return {};
+  }
+  const agent = instantiate("agent", resolved.options.agent);
+  const sandbox = instantiate("sandbox", resolved.options.sandbox ?? hostSandbox.configure({}));
+  const isolation = instantiate("isolation", resolved.options.isolation ?? inPlaceIsolation.configure({}));
+  checks.push({ name: "run", status: "ok", detail: `agent ${agent.name}, sandbox ${sandbox.name}, isolation ${isolation.name}` });
+  checks.push(await checkProgram(agent, sandbox, resolved.program, env, scratch));
+
+  const credentials = await credentialStatus(agent, resolved.options, env, scratch);
+  checks.push({ name: "run credentials", status: credentials.ok ? "ok" : "fail", detail: credentials.detail, ...(credentials.fix ? { fix: credentials.fix } : {}), ...(credentials.code ? { code: credentials.code } : {}) });
+
+  const availability = await sandbox.check().catch((error: unknown) => {
     const e = toCorralError(error);
-    return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    return { available: false as const, reason: e.message, ...(e.hint ? { hint: e.hint } : {}), code: e.code };
+  });
+  checks.push(
+    availability.available
+      ? { name: "run sandbox", status: "ok", detail: `${sandbox.name} is available${availability.detail ? ` — ${availability.detail}` : ""}` }
+      : {
+          name: "run sandbox",
+          status: "fail",
+          detail: `${sandbox.name} is unavailable — ${availability.reason}`,
+          code: availability.code ?? "E_SANDBOX_UNAVAILABLE",
+          ...(availability.hint ? { fix: availability.hint } : {}),
+        },
+  );
+  return { agent: agent.name, sandbox: sandbox.name, isolation: isolation.name };
+}
+
+/** Where the run finds the agent's program and what it shows inside, with the program's version. */
+async function checkProgram(agent: Agent, sandbox: Sandbox, program: AgentProgram | undefined, env: NodeJS.ProcessEnv, scratch: string): Promise<DoctorCheck> {
+  const name = "run agent";
+  if (!program) {
+    const what = agent.executable ? `\`${agent.executable.name}\`` : "its program";
+    return { name, status: "ok", detail: `${agent.name}: ${what} is looked up inside the ${sandbox.name} sandbox (its image provides it; not checked on the host)` };
   }
+  const version = await hostVersion(program.path, env, scratch);
+  const shown = program.mounts.length ? `; shown read-only inside: ${program.mounts.map((m) => m.sandbox).join(", ")}` : "";
+  return { name, status: "ok", detail: `${agent.name}: ${program.path}${version ? ` (${version})` : ""}${shown}` };
 }
 
-/** An agent plugin's CLI on the host PATH (and its version), and which of its credentials are set. */
-async function checkAgentPlugin(plugin: Plugin<"agent">, env: NodeJS.ProcessEnv, scratch: string, model?: string): Promise<DoctorCheck> {
-  const name = `agent ${plugin.meta.name}`;
-  let agent: Agent;
-  try {
-    // `model` is the one option corral hands every agent; some agents require it. It does not
-    // change which program the agent runs, so a placeholder is fine when none is configured.
-    agent = plugin.create(plugin.configure({}).options);
-  } catch {
-    try {
-      agent = plugin.create(plugin.configure({ model: model ?? "default" }).options);
-    } catch (error) {
-      return failure(name, error, "warn");
-    }
-  }
-  const executable = agentExecutable(agent, scratch);
-  const version = await hostVersion(executable, env, scratch);
-  const credentials = await credentialStatus(agent, env, scratch);
-  const parts = [`${plugin.meta.version}${plugin.meta.packageName ? ` (${plugin.meta.packageName})` : ""}`, version.found ? `CLI ${executable}: ${version.text}` : `CLI ${executable} is not on PATH`, credentials.detail];
-  const fix = [version.found ? undefined : `Install the ${plugin.meta.name} CLI so \`${executable}\` is on PATH (or set the agent's executable option).`, credentials.fix].filter(Boolean).join(" ");
-  return { name, status: version.found && credentials.ok ? "ok" : "warn", detail: parts.join("; "), ...(fix ? { fix } : {}) };
-}
-
-/** The program an agent runs: argv[0] of the command it would build. */
-function agentExecutable(agent: Agent, home: string): string {
-  return agent.command({ prompt: "corral doctor", iteration: 1, home, cwd: home }).argv[0] ?? "";
-}
-
-async function hostVersion(executable: string, env: NodeJS.ProcessEnv, home: string): Promise<{ found: boolean; text: string }> {
+/** The program's `--version`, run on the host with a scratch HOME (names only in its env, no credentials). */
+async function hostVersion(path: string, env: NodeJS.ProcessEnv, home: string): Promise<string | undefined> {
   const lines: string[] = [];
-  const result = await spawnStreaming([executable, "--version"], {
-    env: { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8", NO_COLOR: "1" },
+  const result = await spawnStreaming([path, "--version"], {
+    env: { PATH: env.PATH ?? DEFAULT_PATH, HOME: home, LANG: "C.UTF-8", NO_COLOR: "1" },
     cwd: home,
     timeoutMs: 20_000,
     onLine: (line, stream) => stream === "stdout" && lines.push(line),
-  });
-  if (result.exitCode === 127) return { found: false, text: "" };
-  return { found: true, text: lines.find((line) => line.trim())?.trim() ?? `(exit ${result.exitCode ?? result.signal})` };
+  }).catch(() => undefined);
+  return result?.exitCode === 0 ? lines.find((line) => line.trim())?.trim() : undefined;
 }
 
 /**
  * Which of the agent's credential env vars are set (names only), and whether the agent's own
- * setup accepts them: it runs against a scratch HOME, exactly as a run would.
+ * setup accepts the env the run would hand it (core's buildEnv), against a scratch HOME.
  */
-async function credentialStatus(agent: Agent, env: NodeJS.ProcessEnv, scratch: string, extra: Record<string, string> = {}): Promise<{ ok: boolean; detail: string; fix?: string }> {
+async function credentialStatus(agent: Agent, options: RunOptions, hostEnv: NodeJS.ProcessEnv, scratch: string): Promise<{ ok: boolean; detail: string; fix?: string; code?: string }> {
+  const env = buildEnv(options, agent, hostEnv, createRedactor());
   const names = agent.env?.credentials ?? [];
-  const handed: Record<string, string> = {};
-  for (const name of [...names, ...(agent.env?.passthrough ?? [])]) {
-    const value = env[name];
-    if (value) handed[name] = value;
-  }
-  Object.assign(handed, extra);
-  const set = names.filter((name) => handed[name]);
+  const set = names.filter((name) => env[name]);
   const detail = names.length === 0 ? "no credentials needed" : set.length ? `credentials: ${set.join(", ")} set` : `credentials: none of ${names.join(", ")} is set`;
   const home = await mkdtemp(join(scratch, "home-"));
   try {
-    await agent.setup?.({ env: handed, home });
+    await agent.setup?.({ env, home });
     return { ok: true, detail };
   } catch (error) {
     const e = toCorralError(error);
-    return { ok: false, detail, fix: e.hint ?? e.message };
+    return { ok: false, detail, fix: e.hint ?? e.message, code: e.code };
   } finally {
     await rm(home, { recursive: true, force: true });
   }
 }
 
-/**
- * The run `corral run` would start with this config and these flags: plugins resolve, options
- * validate, the sandbox is available, the agent's credentials pass its setup, and a sandbox
- * actually starts and finds the agent's program inside.
- */
-async function checkConfiguredRun(
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  scratch: string,
-  flags: { agent?: string; sandbox?: string; isolation?: string; config?: string },
-): Promise<DoctorCheck[]> {
-  let resolved: Awaited<ReturnType<typeof resolveRun>>;
-  try {
-    resolved = await resolveRun({ cwd, ...flags });
-  } catch (error) {
-    return [failure("run", error)];
-  }
-  const { agent, sandbox, isolation } = resolved.options as unknown as { agent: Agent; sandbox: Sandbox; isolation: { name: string } };
-  const checks: DoctorCheck[] = [{ name: "run", status: "ok", detail: `agent ${agent.name}, sandbox ${sandbox.name}, isolation ${isolation.name}` }];
-
-  const credentials = await credentialStatus(agent, env, scratch, resolved.options.env ?? {});
-  checks.push({ name: "run credentials", status: credentials.ok ? "ok" : "fail", detail: credentials.detail, ...(credentials.fix ? { fix: credentials.fix } : {}) });
-
-  const availability = await sandboxAvailability(() => sandbox);
-  if (!availability.available) {
-    checks.push({ name: "run sandbox", status: "fail", detail: `${sandbox.name} is unavailable — ${availability.reason}`, ...(availability.hint ? { fix: availability.hint } : {}) });
-    return checks;
-  }
-  checks.push(await probeInSandbox(sandbox, agentExecutable(agent, scratch), env, scratch));
-  return checks;
-}
-
-/** Starts the configured sandbox on a scratch workspace and looks for the agent's program inside it. */
-async function probeInSandbox(sandbox: Sandbox, executable: string, env: NodeJS.ProcessEnv, scratch: string): Promise<DoctorCheck> {
-  const name = "run sandbox";
-  const workspace = await mkdtemp(join(scratch, "workspace-"));
-  const home = await mkdtemp(join(scratch, "home-"));
-  try {
-    await using handle = await sandbox.create({
-      runId: `doctor-${process.pid}`,
-      name: "doctor",
-      workspace: { path: workspace, cwd: workspace },
-      gitMounts: [],
-      home,
-      mounts: [],
-      env: { PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8" },
-      network: "host",
-      limits: {},
-    });
-    const found: string[] = [];
-    const result = await handle.exec(["sh", "-c", 'command -v "$1"', "sh", executable], { timeoutMs: 60_000, onLine: (line, stream) => stream === "stdout" && found.push(line) });
-    if (result.exitCode !== 0) {
-      return {
-        name,
-        status: "fail",
-        detail: `the ${sandbox.name} sandbox starts, but \`${executable}\` is not found inside it`,
-        fix: `Make \`${executable}\` available inside the ${sandbox.name} sandbox (install it on the host for host-like sandboxes, or in the image for container sandboxes).`,
-      };
-    }
-    return { name, status: "ok", detail: `the ${sandbox.name} sandbox starts and finds ${found[0] ?? executable}` };
-  } catch (error) {
-    return failure(name, error);
-  } finally {
-    await rm(workspace, { recursive: true, force: true }).catch(() => {});
-    await rm(home, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
 function failure(name: string, error: unknown, status: "warn" | "fail" = "fail"): DoctorCheck {
   const e = toCorralError(error);
-  return { name, status, detail: e.message, ...(e.hint ? { fix: e.hint } : {}) };
+  return { name, status, detail: e.message, code: e.code, ...(e.hint ? { fix: e.hint } : {}) };
 }
