@@ -146,7 +146,8 @@ Options:
 export const INIT_HELP = `Usage: corral init [--agent NAME] [--sandbox NAME] [--model NAME] [--yes] [--cwd DIR]
 
 Scaffolds corral.config.ts and .corral/prompt.md, and for the docker and podman sandboxes a
-Dockerfile (docker) or Containerfile (podman) and .env.example; adds .env and .corral/ to .gitignore.
+Dockerfile (docker) or Containerfile (podman) and .env.example; adds .env, .corral/runs/ and
+.corral/worktrees/ to .gitignore (the prompt stays committable).
 Never overwrites a file: an existing one is skipped and named.
 
 On a terminal it asks for each choice not given as a flag; without one, a missing choice is an

@@ -29,7 +29,12 @@ describe("corral init without a terminal", () => {
     expect(existsSync(join(repo, "Containerfile"))).toBe(false);
     expect(await readFile(join(repo, ".env.example"), "utf8")).toContain("ANTHROPIC_API_KEY=");
     expect(await readFile(join(repo, "Dockerfile"), "utf8")).toMatch(/@anthropic-ai\/claude-code[^]*ARG AGENT_UID/);
-    expect((await readFile(join(repo, ".gitignore"), "utf8")).split("\n")).toEqual(expect.arrayContaining([".env", ".corral/"]));
+    expect((await readFile(join(repo, ".gitignore"), "utf8")).split("\n")).toEqual(expect.arrayContaining([".env", ".corral/runs/", ".corral/worktrees/"]));
+    // the scaffolded prompt can be committed; what corral writes there cannot
+    const ignored = async (path: string) => (await execa("git", ["check-ignore", "-q", path], { cwd: repo, reject: false })).exitCode === 0;
+    expect(await ignored(".corral/prompt.md")).toBe(false);
+    expect(await ignored(".corral/runs/r1/run.json")).toBe(true);
+    expect(await ignored(".corral/worktrees/x/README.md")).toBe(true);
     expect(await readFile(join(repo, ".corral/prompt.md"), "utf8")).toContain("<promise>COMPLETE</promise>");
     const config = await scaffoldedConfig(repo);
     expect(config).toMatchObject({ agent: "claude", model: "sonnet", sandbox: { name: "docker", options: { image: expect.stringMatching(/^corral-corral-repo-.*:latest$/) } }, promptFile: ".corral/prompt.md", envFile: ".env" });
@@ -52,7 +57,7 @@ describe("corral init without a terminal", () => {
     expect(r.stderr).toContain("skipped .corral/prompt.md (it exists; not overwritten)");
     expect(r.stderr).toContain("updated .gitignore");
     expect(await readFile(join(repo, ".corral/prompt.md"), "utf8")).toBe("my own prompt");
-    expect(await readFile(join(repo, ".gitignore"), "utf8")).toBe("node_modules\n.env\n\n# corral\n.corral/\n");
+    expect(await readFile(join(repo, ".gitignore"), "utf8")).toBe("node_modules\n.env\n\n# corral\n.corral/runs/\n.corral/worktrees/\n");
     expect(existsSync(join(repo, "Dockerfile"))).toBe(false); // bwrap: no image
     const config = await readFile(join(repo, "corral.config.ts"), "utf8");
     const again = await corral(["init", "--agent", "codex", "--sandbox", "host"], repo);

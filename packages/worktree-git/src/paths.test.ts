@@ -18,9 +18,9 @@ describe("inside", () => {
 });
 
 describe("excludePatterns", () => {
-  it("always excludes .corral/, and a base folder inside the repo that is elsewhere", () => {
-    expect(excludePatterns(repo, "/r/.corral/worktrees")).toEqual(["/.corral/"]);
-    expect(excludePatterns(repo, "/r/build/trees")).toEqual(["/.corral/", "/build/trees/"]);
-    expect(excludePatterns(repo, "/elsewhere/trees")).toEqual(["/.corral/"]);
+  it("excludes the base folder when it is inside the repo, never the rest of .corral/", () => {
+    expect(excludePatterns(repo, "/r/.corral/worktrees")).toEqual(["/.corral/worktrees/"]);
+    expect(excludePatterns(repo, "/r/build/trees")).toEqual(["/build/trees/"]);
+    expect(excludePatterns(repo, "/elsewhere/trees")).toEqual([]);
   });
 });

@@ -80,10 +80,11 @@ export async function ensureExcluded(repo: Repo, patterns: string[]): Promise<vo
   return next;
 }
 
-/** Exclude patterns for corral's folder and a base folder inside the repository (outside: none). */
+/**
+ * The exclude pattern for the base folder when it lies inside the repository (outside: none). Only
+ * that folder: the rest of `.corral/` (the prompt `corral init` writes) is the user's to commit.
+ */
 export function excludePatterns(repo: Repo, baseDir: string): string[] {
-  const patterns = ["/.corral/"];
   const rel = inside(repo.root, baseDir);
-  if (rel && rel !== ".corral" && !rel.startsWith(`.corral${sep}`)) patterns.push(`/${rel.split(sep).join("/")}/`);
-  return patterns;
+  return rel ? [`/${rel.split(sep).join("/")}/`] : [];
 }

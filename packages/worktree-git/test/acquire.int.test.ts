@@ -31,8 +31,8 @@ describe.runIf(hasGit)("acquire", () => {
     // locked with a reason naming the run
     const list = await gitIn(dir, "worktree", "list", "--porcelain");
     expect(list).toMatch(/locked corral run run-\d+-\d+ \(pid \d+\)/);
-    // .corral/ never shows as untracked
-    expect(await readFile(join(dir, ".git/info/exclude"), "utf8")).toContain("/.corral/");
+    // the worktrees never show as untracked
+    expect(await readFile(join(dir, ".git/info/exclude"), "utf8")).toContain("/.corral/worktrees/");
     expect(await gitIn(dir, "status", "--porcelain", "--untracked-files=all")).toBe("");
     // git metadata to mount: the run's own git dir where the .git file points, the user's objects
     // read-only inside it, the .git file pinned; nothing of the user's git dir writable
@@ -88,7 +88,7 @@ describe.runIf(hasGit)("acquire", () => {
     expect((await worktreePaths(dir)).sort()).toEqual([...paths].sort());
     for (const ws of all) expect(await gitIn(ws.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe(ws.branch);
     const exclude = await readFile(join(dir, ".git/info/exclude"), "utf8");
-    expect(exclude.split("\n").filter((l) => l === "/.corral/")).toHaveLength(1);
+    expect(exclude.split("\n").filter((l) => l === "/.corral/worktrees/")).toHaveLength(1);
   });
 
   it("puts worktrees in an absolute base folder outside the repository when told to", async () => {

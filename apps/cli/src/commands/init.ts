@@ -33,7 +33,7 @@ export interface InitInput {
 
 /**
  * `corral init`: scaffolds corral.config.ts, .corral/prompt.md and, for container sandboxes, a
- * Dockerfile/Containerfile and .env.example; adds .env and .corral/ to .gitignore. Never
+ * Dockerfile/Containerfile and .env.example; adds .env, .corral/runs/ and .corral/worktrees/ to .gitignore. Never
  * overwrites a file. Asks on a TTY; without one every choice must be a flag (or --yes).
  */
 export default async function init(argv: string[], io: CliIO, input: InitInput = { stdin: process.stdin }): Promise<number> {
@@ -162,7 +162,8 @@ export async function scaffold(dir: string, choices: Choices): Promise<{ created
   }
   const ignore = join(dir, ".gitignore");
   const existed = existsSync(ignore);
-  if (await addIgnores(ignore, [".env", ".corral/"])) (existed ? result.updated : result.created).push(".gitignore");
+  // corral's own output only: .corral/prompt.md (and whatever else you keep there) stays committable.
+  if (await addIgnores(ignore, [".env", ".corral/runs/", ".corral/worktrees/"])) (existed ? result.updated : result.created).push(".gitignore");
   return result;
 }
 

@@ -8,7 +8,7 @@ export interface JournalLocation {
   root: string;
   /** The main checkout (not a worktree of it), when `cwd` is inside git. */
   repoRoot?: string;
-  /** The shared git dir, when inside git (its `info/exclude` gets `/.corral/`). */
+  /** The shared git dir, when inside git (its `info/exclude` gets `/.corral/runs/`). */
   commonDir?: string;
 }
 
@@ -27,8 +27,9 @@ export async function journalLocation(cwd: string): Promise<JournalLocation> {
 }
 
 /**
- * Adds `/.corral/` to the repository's `info/exclude` (once), so the journal never shows as
- * untracked and an agent's `git add -A` never commits it.
+ * Adds `/.corral/runs/` to the repository's `info/exclude` (once), so the journal never shows as
+ * untracked and an agent's `git add -A` never commits it. Only the journal: the rest of `.corral/`
+ * (the prompt `corral init` writes) is the user's to commit.
  */
 export function excludeCorralFolder(commonDir: string): void {
   const file = join(commonDir, "info", "exclude");
@@ -38,6 +39,6 @@ export function excludeCorralFolder(commonDir: string): void {
   } catch {
     mkdirSync(dirname(file), { recursive: true });
   }
-  if (current.split("\n").some((line) => line.trim() === "/.corral/" || line.trim() === ".corral/")) return;
-  appendFileSync(file, `${current && !current.endsWith("\n") ? "\n" : ""}/.corral/\n`);
+  if (current.split("\n").some((line) => ["/.corral/", ".corral/", "/.corral/runs/", ".corral/runs/"].includes(line.trim()))) return;
+  appendFileSync(file, `${current && !current.endsWith("\n") ? "\n" : ""}/.corral/runs/\n`);
 }
