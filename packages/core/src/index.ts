@@ -70,6 +70,7 @@ export type { AgentProgram, AgentProgramInput } from "./run/agent-program.js";
 export { buildEnv, DEFAULT_PATH } from "./run/env.js";
 
 export { spawnStreaming, killGroup } from "./process.js";
+export { processLives, processStartTime } from "./liveness.js";
 export type { SpawnOptions } from "./process.js";
 export { LineSplitter, TailBuffer } from "./lines.js";
 export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { processLives, processStartTime } from "@corral/core";
 import type { Repo } from "./repo.js";
 
 /** What a worktree is doing, as written by the process that owns it. */
@@ -91,30 +91,10 @@ export function newStatus(fields: Omit<WorktreeStatus, "version" | "pid" | "pidS
   return { version: 1, ...fields, pid: process.pid, ...(start ? { pidStart: start } : {}), hostname: hostname(), created: now, updated: now };
 }
 
-/** The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), where /proc exists. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8"); // a /proc read is instant
-
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Whether the process that wrote `status` still lives. A status from another host cannot be
  * checked and counts as alive, so it is never pruned by mistake.
  */
 export function ownerAlive(status: Pick<WorktreeStatus, "pid" | "pidStart" | "hostname">): boolean {
-  if (status.hostname !== hostname()) return true;
-  try {
-    process.kill(status.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  if (status.pidStart === undefined) return true;
-  const start = processStartTime(status.pid);
-  return start === undefined || start === status.pidStart;
+  return status.hostname !== hostname() || processLives(status);
 }

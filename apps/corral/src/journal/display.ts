@@ -1,9 +1,9 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { inertJson, type Display, type RunEvent } from "@corral/core";
+import { inertJson, processStartTime, type Display, type RunEvent } from "@corral/core";
 import { logFileDisplay, type LogFileDisplay } from "../displays/log-file.js";
-import { EVENTS_FILE, LOG_FILE, processStartTime, runDir, writeRecord, type RunRecord } from "./record.js";
+import { EVENTS_FILE, LOG_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run holds at most this much (events.jsonl and run.log together) unless told otherwise: 64 MiB. */
 export const DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;

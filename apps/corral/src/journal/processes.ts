@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RUN_ID_ENV } from "@corral/core";
-import { processAlive } from "./record.js";
+import { RUN_ID_ENV, processLives } from "@corral/core";
 
 export { RUN_ID_ENV };
 
@@ -55,7 +54,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 
 /** Alive and not a zombie (a zombie is dead, only not yet reaped by its parent). */
 function running(pid: number): boolean {
-  if (!processAlive(pid)) return false;
+  if (!processLives({ pid })) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";

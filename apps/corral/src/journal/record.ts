@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { inertJson, type Usage } from "@corral/core";
+import { inertJson, processLives, type Usage } from "@corral/core";
 
 /** Where a run is in its life. `interrupted`: its process died while it said `running`. */
 export type RunState = "created" | "running" | "succeeded" | "failed" | "aborted" | "interrupted";
@@ -78,28 +78,5 @@ export function effectiveState(record: RunRecord): RunState {
 }
 
 export function orchestratorAlive(record: Pick<RunRecord, "pid" | "pidStart">): boolean {
-  if (!processAlive(record.pid)) return false;
-  const now = processStartTime(record.pid);
-  return record.pidStart === undefined || now === undefined || now === record.pidStart;
-}
-
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // exists, just not ours
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks); undefined where /proc is missing. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command (field 2) may contain spaces, so count from its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
+  return processLives(record);
 }

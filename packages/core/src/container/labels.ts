@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { processLives, processStartTime } from "../liveness.js";
 
 /** Label keys corral puts on every container it starts. */
 export const LABELS = {
@@ -53,31 +53,8 @@ export function judgeOrphan(labels: Record<string, string | undefined>, here: { 
   if (host !== undefined && host !== here.host) return { orphan: false, reason: `started on another host (${host})` };
   const pid = Number(labels[LABELS.pid]);
   if (!Number.isInteger(pid) || pid <= 0) return { orphan: true, reason: "no orchestrator pid label" };
-  if (!processAlive(pid)) return { orphan: true, reason: `orchestrator ${pid} is gone` };
-  const started = labels[LABELS.pidStart];
-  if (started !== undefined) {
-    const now = processStartTime(pid);
-    if (now !== undefined && now !== started) return { orphan: true, reason: `pid ${pid} now belongs to another process` };
-  }
+  if (!processLives({ pid })) return { orphan: true, reason: `orchestrator ${pid} is gone` };
+  if (!processLives({ pid, pidStart: labels[LABELS.pidStart] })) return { orphan: true, reason: `pid ${pid} now belongs to another process` };
   return { orphan: false, reason: `orchestrator ${pid} is alive` };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is just not ours.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 22; the command (field 2) may contain spaces, so count from its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
