@@ -116,9 +116,12 @@ export async function repoObjectFormat(cwd: string): Promise<"sha1" | "sha256"> 
   return r.stdout.trim() === "sha256" ? "sha256" : "sha1";
 }
 
-/** The user's git identity (name and email only, from their own config), when both are set. */
-export async function gitIdentity(cwd: string): Promise<{ name: string; email: string } | undefined> {
-  const [name, email] = await Promise.all(["user.name", "user.email"].map(async (key) => (await git(["config", "--get", key], { cwd, allowFailure: true })).stdout.trim()));
+/**
+ * The user's git identity (name and email only, from their own config), when both are set. `env`:
+ * HOME / XDG_CONFIG_HOME when the user's global config is not where this process's HOME says.
+ */
+export async function gitIdentity(cwd: string, env: Record<string, string> = {}): Promise<{ name: string; email: string } | undefined> {
+  const [name, email] = await Promise.all(["user.name", "user.email"].map(async (key) => (await git(["config", "--get", key], { cwd, allowFailure: true, env })).stdout.trim()));
   return name && email ? { name, email } : undefined;
 }
 

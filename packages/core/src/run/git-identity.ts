@@ -1,4 +1,4 @@
-import { git } from "../git.js";
+import { gitIdentity } from "../run-git-dir.js";
 
 /** Who the agent's commits are by: the user's own identity (`"host"`), a fixed one, or none (`false`). */
 export type GitIdentityOption = "host" | false | { name: string; email: string };
@@ -27,10 +27,9 @@ export async function resolveGitIdentity(option: GitIdentityOption | undefined, 
   // git reads the user's global config from HOME / XDG_CONFIG_HOME: the host env's, as git would.
   const env: Record<string, string> = {};
   for (const key of ["HOME", "XDG_CONFIG_HOME"] as const) if (hostEnv[key]) env[key] = hostEnv[key]!;
-  const read = async (key: string) => (await git(["config", "--get", key], { cwd, allowFailure: true, env })).stdout.trim();
-  const [configName, configEmail] = await Promise.all([read("user.name"), read("user.email")]);
-  const resolvedName = name || configName;
-  const resolvedEmail = email || configEmail;
+  const configured = name && email ? undefined : await gitIdentity(cwd, env);
+  const resolvedName = name || configured?.name;
+  const resolvedEmail = email || configured?.email;
   if (!resolvedName || !resolvedEmail) return undefined;
   return { name: resolvedName, email: resolvedEmail, source: "git config" };
 }
