@@ -141,6 +141,7 @@ Options:
   --build-arg K=V    A build arg (repeatable)
   --context DIR      Build context (default: the repository root)
   --cwd DIR          The repository (default: here)
+  --config FILE      The config whose sandbox and image are meant (default: corral.config.* found from --cwd)
 `;
 
 export const INIT_HELP = `Usage: corral init [--agent NAME] [--sandbox NAME] [--model NAME] [--yes] [--cwd DIR]
