@@ -4,6 +4,8 @@ import { checkCopyPattern } from "../copy.js";
 import { UsageError } from "../errors.js";
 import { hookSpecs, type HookName, type HookSpec, type Hooks } from "../hooks.js";
 import type { OutputSpec } from "../output.js";
+import { parsePolicy, type NetworkPolicy } from "../network/policy.js";
+import type { Mount, ResourceLimits } from "../sandbox.js";
 import { BUILTIN_PROMPT_ARGS, checkPromptArgs, checkTemplate } from "../prompt.js";
 
 export const DEFAULT_COMPLETION_SIGNAL = "<promise>COMPLETE</promise>";
@@ -36,6 +38,9 @@ export interface SettingsInput {
   hooks?: Hooks;
   copy?: string[];
   output?: OutputSpec<unknown>;
+  limits?: ResourceLimits;
+  mounts?: Mount[];
+  network?: NetworkPolicy;
 }
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -81,6 +86,10 @@ export function validateRunOptions(options: SettingsInput): Settings {
     },
   };
   for (const pattern of options.copy ?? []) checkCopyPattern(pattern);
+  // What reaches a sandbox plugin is checked here once, so no plugin is handed a negative memory.
+  checkLimits(options.limits);
+  checkMounts(options.mounts);
+  if (options.network !== undefined) parsePolicy(options.network);
   if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));
   // Unknown {{KEY}}s are found now, with placeholder built-ins, before any workspace exists.
   if (settings.template !== undefined) {
@@ -98,6 +107,47 @@ export function validateRunOptions(options: SettingsInput): Settings {
     }
   }
   return settings;
+}
+
+const LIMIT_RULES: Record<keyof ResourceLimits, { integer: boolean; example: string }> = {
+  memoryMb: { integer: false, example: "memoryMb: 4096" },
+  pids: { integer: true, example: "pids: 1024" },
+  cpuPercent: { integer: false, example: "cpuPercent: 200 (two cores)" },
+  wallSeconds: { integer: false, example: "wallSeconds: 3600" },
+};
+
+function checkLimits(limits: ResourceLimits | undefined): void {
+  if (limits === undefined) return;
+  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
+    throw new UsageError(`limits must be an object, got ${JSON.stringify(limits)}.`, { hint: "e.g. limits: { memoryMb: 4096, pids: 1024 }" });
+  }
+  for (const [key, value] of Object.entries(limits)) {
+    const rule = LIMIT_RULES[key as keyof ResourceLimits];
+    if (!rule) throw new UsageError(`Unknown limit "${key}".`, { hint: `The limits are ${Object.keys(LIMIT_RULES).join(", ")}.` });
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (rule.integer && !Number.isInteger(value))) {
+      throw new UsageError(`limits.${key} must be a positive ${rule.integer ? "whole " : ""}number, got ${JSON.stringify(value)}.`, { hint: `e.g. ${rule.example}` });
+    }
+  }
+}
+
+function checkMounts(mounts: Mount[] | undefined): void {
+  if (mounts === undefined) return;
+  if (!Array.isArray(mounts)) throw new UsageError(`mounts must be a list, got ${JSON.stringify(mounts)}.`, { hint: 'e.g. mounts: [{ host: "~/.cache/pip", sandbox: "/root/.cache/pip" }]' });
+  for (const mount of mounts) {
+    const shown = JSON.stringify(mount);
+    if (typeof mount !== "object" || mount === null || typeof mount.host !== "string" || mount.host === "") {
+      throw new UsageError(`A mount needs a host path, got ${shown}.`, { hint: 'e.g. { host: "./fixtures" } (read-only, at the same path)' });
+    }
+    const unknown = Object.keys(mount).filter((key) => key !== "host" && key !== "sandbox" && key !== "readonly");
+    if (unknown.length) throw new UsageError(`Unknown mount field "${unknown[0]}" in ${shown}.`, { hint: "A mount has host, sandbox (optional) and readonly (optional, default true)." });
+    if (mount.sandbox !== undefined && (typeof mount.sandbox !== "string" || !mount.sandbox.startsWith("/"))) {
+      throw new UsageError(`A mount's sandbox path must be absolute, got ${shown}.`, { hint: 'e.g. { host: "~/.cache/pip", sandbox: "/root/.cache/pip" }' });
+    }
+    if (mount.readonly !== undefined && typeof mount.readonly !== "boolean") {
+      throw new UsageError(`A mount's readonly must be true or false, got ${shown}.`, { hint: "Leave it out for read-only; readonly: false to let the agent write." });
+    }
+  }
 }
 
 function readPromptFileSync(path: string): string {
