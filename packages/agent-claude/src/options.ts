@@ -19,6 +19,11 @@ export const claudeOptions = z
     maxTurns: z.number().int().positive().optional(),
     /** Appended to Claude Code's system prompt (`--append-system-prompt`); goes through argv, so keep it under 128 KiB. */
     appendSystemPrompt: z.string().min(1).optional(),
+    /**
+     * How often Claude Code retries a failed API request (`CLAUDE_CODE_MAX_RETRIES`; its own default
+     * is 10, with growing waits). Lower it so an agent stuck on an API error gives up sooner.
+     */
+    maxRetries: z.number().int().min(0).max(20).optional(),
     /** Reasoning effort (`--effort`). */
     effort: z.enum(["low", "medium", "high", "xhigh", "max"]).optional(),
     /** Extra arguments appended to every command, for flags this plugin does not model. */

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { AgentEvent } from "@corral/core";
+import { addUsage, emptyUsage, type AgentEvent } from "@corral/core";
 import { describe, expect, it } from "vitest";
 import { describeAgentParserConformance } from "@corral/core/testing";
 import { claude, claudeAgent } from "./index.js";
@@ -12,19 +12,22 @@ function parseFixture(name: string): AgentEvent[] {
   return [...lines.flatMap((line) => parser.parse(line, "stdout")), ...(parser.end?.() ?? [])];
 }
 
+/** The iteration's tokens: every usage event summed, as the run loop counts them. */
+const spent = (events: AgentEvent[]) => ofType(events, "usage").reduce((sum, e) => addUsage(sum, e.usage), emptyUsage());
+
 const ofType = <T extends AgentEvent["type"]>(events: AgentEvent[], type: T) => events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
 
 describe("claude stream-json parser, recorded streams", () => {
   it("reads session, text, tool call, tool result, usage and result of a run that commits", () => {
     const events = parseFixture("claude-tool-commit.jsonl");
-    expect(events.map((e) => e.type)).toEqual(["session", "text", "tool-call", "tool-result", "text", "usage", "result"]);
+    expect(events.map((e) => e.type).filter((t) => t !== "usage")).toEqual(["session", "text", "tool-call", "tool-result", "text", "result"]);
     const [session] = ofType(events, "session");
     expect(session).toMatchObject({ sessionId: "ef3d35c1-069b-4df8-92b7-8117ab172bbe", model: "claude-sonnet-4-5" });
     expect(session!.tools).toContain("Bash");
     expect(ofType(events, "tool-call")[0]).toMatchObject({ id: "toolu_mock_1_0", name: "Bash", input: { command: expect.stringContaining("git commit") } });
     expect(ofType(events, "tool-result")[0]).toEqual({ type: "tool-result", id: "toolu_mock_1_0", output: "done" });
     expect(ofType(events, "text").map((e) => e.text)).toEqual(["I'll write the file.", "Done. <promise>COMPLETE</promise>"]);
-    expect(ofType(events, "usage")[0]!.usage).toEqual({ inputTokens: 200, outputTokens: 40, cacheReadTokens: 20, cacheWriteTokens: 10, costUsd: 0.0012435 });
+    expect(spent(events)).toEqual({ inputTokens: 200, outputTokens: 40, cacheReadTokens: 20, cacheWriteTokens: 10, costUsd: 0.0012435 });
     expect(ofType(events, "result")[0]).toEqual({ type: "result", isError: false, text: "Done. <promise>COMPLETE</promise>", costUsd: 0.0012435, turns: 2 });
   });
 
@@ -52,7 +55,7 @@ describe("claude stream-json parser, recorded streams", () => {
 
   it("reports a resumed session's own usage", () => {
     const events = parseFixture("claude-resume.jsonl");
-    expect(ofType(events, "usage")[0]!.usage).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+    expect(spent(events)).toMatchObject({ inputTokens: 7, outputTokens: 3 });
     expect(ofType(events, "text").map((e) => e.text)).toEqual(["Second answer after resume"]);
   });
 });
@@ -79,6 +82,31 @@ describe("claude parser, robustness", () => {
   it("fails an error_during_execution result even without is_error", () => {
     const [, result] = parse(JSON.stringify({ type: "result", subtype: "error_during_execution", usage: {} }));
     expect(result).toEqual({ type: "result", isError: true, text: "claude ended with error_during_execution" });
+  });
+});
+
+describe("claude stream-json parser, retries and tokens spent", () => {
+  const line = (value: unknown) => JSON.stringify(value);
+
+  it("an API retry is a retry event (attempt of max), not raw stream-json", () => {
+    const parser = createClaudeParser();
+    const events = parser.parse(line({ type: "system", subtype: "api_retry", attempt: 2, max_retries: 10, retry_delay_ms: 1059.01, error_status: 500, error: "server_error", session_id: "s" }), "stdout");
+    expect(events).toEqual([{ type: "retry", attempt: 2, maxRetries: 10, message: "API error 500 (server_error)", delayMs: 1059 }]);
+  });
+
+  it("counts tokens as messages stream in (once per message id), so an iteration stopped before its result still counts them", () => {
+    const parser = createClaudeParser();
+    const assistant = (id: string, output: number, block: unknown) => line({ type: "assistant", message: { id, model: "m", content: [block], usage: { input_tokens: 100, output_tokens: output, cache_read_input_tokens: 5 } } });
+    const events = [
+      ...parser.parse(assistant("msg_1", 10, { type: "text", text: "thinking about it" }), "stdout"),
+      // the same message's next content block repeats its usage: counted once
+      ...parser.parse(assistant("msg_1", 10, { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } }), "stdout"),
+      ...parser.parse(assistant("msg_2", 4, { type: "text", text: "more" }), "stdout"),
+    ];
+    expect(spent(events)).toEqual({ inputTokens: 200, outputTokens: 14, cacheReadTokens: 10, cacheWriteTokens: 0 });
+    // The result's total wins: the sum of the iteration's usage events is exactly it.
+    const withResult = [...events, ...parser.parse(line({ type: "result", subtype: "success", is_error: false, result: "ok", usage: { input_tokens: 200, output_tokens: 30, cache_read_input_tokens: 10 } }), "stdout")];
+    expect(spent(withResult)).toEqual({ inputTokens: 200, outputTokens: 30, cacheReadTokens: 10, cacheWriteTokens: 0 });
   });
 });
 

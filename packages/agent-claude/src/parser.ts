@@ -1,4 +1,4 @@
-import type { AgentEvent, AgentParser } from "@corral/core";
+import { addUsage, emptyUsage, type AgentEvent, type AgentParser, type Usage } from "@corral/core";
 
 type Json = Record<string, any>;
 
@@ -8,15 +8,61 @@ type Json = Record<string, any>;
  * `raw` events; nothing here is fatal.
  */
 export function createClaudeParser(): AgentParser {
+  const usage = new StreamedUsage();
   return {
     parse(line, stream) {
       if (stream === "stderr") return [{ type: "raw", line, stream }];
       const message = parseJson(line);
-      const events = message ? fromMessage(message) : undefined;
+      const events = message ? fromMessage(message, usage) : undefined;
       return events ?? [{ type: "raw", line, stream }];
     },
   };
 }
+
+/**
+ * Tokens as they are spent: each API response's usage (its stream-json lines repeat it per content
+ * block, so it is counted once per message id, growing), then the result's total less what was
+ * already counted. An iteration stopped before its result still counts what it spent.
+ */
+class StreamedUsage {
+  readonly #perMessage = new Map<string, Usage>();
+  #counted = emptyUsage();
+
+  /** The growth of one message's usage since its last line. */
+  message(id: unknown, raw: Json | undefined): Usage | undefined {
+    if (typeof id !== "string" || !raw) return undefined;
+    const now = usageOf(raw);
+    const before = this.#perMessage.get(id) ?? emptyUsage();
+    this.#perMessage.set(id, now);
+    const delta = subtract(now, before);
+    if (Object.values(delta).every((n) => n === 0)) return undefined;
+    this.#counted = addUsage(this.#counted, delta);
+    return delta;
+  }
+
+  /** What the result's total adds to what was counted (so the iteration's sum is the result's total). */
+  result(total: Usage): Usage {
+    const delta = subtract(total, this.#counted);
+    this.#counted = total;
+    return delta;
+  }
+}
+
+function usageOf(usage: Json): Usage {
+  return {
+    inputTokens: num(usage.input_tokens),
+    outputTokens: num(usage.output_tokens),
+    cacheReadTokens: num(usage.cache_read_input_tokens),
+    cacheWriteTokens: num(usage.cache_creation_input_tokens),
+  };
+}
+
+const subtract = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens - b.inputTokens,
+  outputTokens: a.outputTokens - b.outputTokens,
+  cacheReadTokens: a.cacheReadTokens - b.cacheReadTokens,
+  cacheWriteTokens: a.cacheWriteTokens - b.cacheWriteTokens,
+});
 
 function parseJson(line: string): Json | undefined {
   if (line.charCodeAt(0) !== 123 /* { */) return undefined;
@@ -29,9 +75,10 @@ function parseJson(line: string): Json | undefined {
 }
 
 /** The events one stream-json message stands for; undefined for a message this parser does not know. */
-function fromMessage(message: Json): AgentEvent[] | undefined {
+function fromMessage(message: Json, usage: StreamedUsage): AgentEvent[] | undefined {
   switch (message.type) {
     case "system":
+      if (message.subtype === "api_retry" && typeof message.attempt === "number") return [fromRetry(message)];
       if (message.subtype !== "init" || typeof message.session_id !== "string") return undefined;
       return [
         {
@@ -41,12 +88,15 @@ function fromMessage(message: Json): AgentEvent[] | undefined {
           ...(Array.isArray(message.tools) ? { tools: message.tools.filter((t: unknown): t is string => typeof t === "string") } : {}),
         },
       ];
-    case "assistant":
-      return fromAssistant(message);
+    case "assistant": {
+      const events = fromAssistant(message);
+      const spent = usage.message(message.message?.id, message.message?.usage);
+      return events && spent ? [...events, { type: "usage", usage: spent }] : events;
+    }
     case "user":
       return fromUser(message);
     case "result":
-      return fromResult(message);
+      return fromResult(message, usage);
     default:
       return undefined;
   }
@@ -94,7 +144,20 @@ function resultText(content: unknown): string {
     .join("\n");
 }
 
-function fromResult(message: Json): AgentEvent[] {
+/** `{"type":"system","subtype":"api_retry","attempt":2,"max_retries":10,"error_status":500,"error":"server_error",…}` */
+function fromRetry(message: Json): AgentEvent {
+  const status = typeof message.error_status === "number" ? `API error ${message.error_status}` : "API error";
+  const reason = typeof message.error === "string" ? ` (${message.error})` : "";
+  return {
+    type: "retry",
+    attempt: message.attempt,
+    ...(typeof message.max_retries === "number" ? { maxRetries: message.max_retries } : {}),
+    message: `${status}${reason}`,
+    ...(typeof message.retry_delay_ms === "number" ? { delayMs: Math.round(message.retry_delay_ms) } : {}),
+  };
+}
+
+function fromResult(message: Json, streamed: StreamedUsage): AgentEvent[] {
   const usage: Json = message.usage ?? {};
   const cost = typeof message.total_cost_usd === "number" ? message.total_cost_usd : undefined;
   const subtype = typeof message.subtype === "string" ? message.subtype : "";
@@ -113,16 +176,7 @@ function fromResult(message: Json): AgentEvent[] {
     ? (message.permission_denials as Json[]).map((d) => ({ tool: String(d?.tool_name ?? "unknown"), ...(d?.tool_input !== undefined ? { input: d.tool_input } : {}) }))
     : [];
   return [
-    {
-      type: "usage",
-      usage: {
-        inputTokens: num(usage.input_tokens),
-        outputTokens: num(usage.output_tokens),
-        cacheReadTokens: num(usage.cache_read_input_tokens),
-        cacheWriteTokens: num(usage.cache_creation_input_tokens),
-        ...(cost !== undefined ? { costUsd: cost } : {}),
-      },
-    },
+    { type: "usage", usage: { ...streamed.result(usageOf(usage)), ...(cost !== undefined ? { costUsd: cost } : {}) } },
     {
       type: "result",
       isError,

@@ -29,6 +29,7 @@ export function claudeSetup(options: ClaudeOptions, { env }: AgentSetupInput): R
   for (const [name, value] of Object.entries(UNATTENDED_ENV)) if (env[name] === undefined) extra[name] = value;
   // Claude Code refuses bypass mode as root unless told it is sandboxed; corral's sandbox is that sandbox.
   if (options.permissionMode === "bypassPermissions" && env.IS_SANDBOX === undefined) extra.IS_SANDBOX = "1";
+  if (options.maxRetries !== undefined) extra.CLAUDE_CODE_MAX_RETRIES = String(options.maxRetries);
   return extra;
 }
 

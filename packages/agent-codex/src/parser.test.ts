@@ -75,6 +75,16 @@ describe("codex parser, robustness", () => {
     expect(ofType(died, "result")).toEqual([{ type: "result", isError: true, text: "stream disconnected" }]);
   });
 
+  it("a reconnect is a retry event (attempt of max, and why), not an error", () => {
+    const events = parse([{ type: "error", message: "Reconnecting... 2/5 (We’re currently experiencing high demand)" }, { type: "error", message: "Reconnecting... 1/5" }]);
+    expect(events).toEqual([
+      { type: "retry", attempt: 2, maxRetries: 5, message: "We’re currently experiencing high demand" },
+      { type: "retry", attempt: 1, maxRetries: 5 },
+      // the stream ended on it: the last message is the failure
+      { type: "result", isError: true, text: "Reconnecting... 1/5" },
+    ]);
+  });
+
   it("reads a failed command, file changes and MCP calls", () => {
     const events = parse([
       { type: "item.completed", item: { id: "c", type: "command_execution", command: "false", aggregated_output: "", exit_code: 1, status: "failed" } },

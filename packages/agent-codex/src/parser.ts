@@ -117,10 +117,14 @@ export function createCodexParser(options: CodexParserOptions = {}): AgentParser
         const message = typeof event.error?.message === "string" ? event.error.message : (lastError ?? "the turn failed");
         return [{ type: "result", isError: true, text: message }];
       }
-      case "error":
+      case "error": {
         if (typeof event.message !== "string") return undefined;
         lastError = event.message;
+        // "Reconnecting... 2/5 (why)": codex retrying a failed request, not yet a failure.
+        const retry = /^Reconnecting\.*\s*(\d+)\/(\d+)\s*(?:\((.*)\))?\s*$/su.exec(event.message);
+        if (retry) return [{ type: "retry", attempt: Number(retry[1]), maxRetries: Number(retry[2]), ...(retry[3] ? { message: retry[3] } : {}) }];
         return [{ type: "error", message: event.message }];
+      }
       default:
         return undefined;
     }

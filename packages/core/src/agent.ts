@@ -16,6 +16,8 @@ export type AgentEvent =
       permissionDenials?: Array<{ tool: string; input?: unknown }>;
     }
   | { type: "error"; message: string }
+  /** The agent CLI retries a failed API request (`attempt` of `maxRetries`, when it says). */
+  | { type: "retry"; attempt: number; maxRetries?: number; message?: string; delayMs?: number }
   /** A line the parser did not recognise, passed through rather than dropped. */
   | { type: "raw"; line: string; stream: "stdout" | "stderr" };
 

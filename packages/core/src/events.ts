@@ -10,7 +10,29 @@ export interface RunEventBase {
   time: string;
 }
 
-export type RunStatus = "succeeded" | "failed" | "aborted";
+/**
+ * How a run ended. `incomplete`: every iteration ran (`maxIterations`) and the agent never gave the
+ * completion signal; its work is brought back like a success's, but it is not one.
+ */
+export type RunStatus = "succeeded" | "incomplete" | "failed" | "aborted";
+
+/** What a fleet's task came to; `skipped`: never started (fail-fast or an interrupt stopped the fleet first). */
+export type TaskStatus = RunStatus | "skipped";
+
+/** One task of a fleet as its summary shows it, also when it failed or was aborted. */
+export interface FleetTaskSummary {
+  name: string;
+  status: TaskStatus;
+  runId?: string;
+  iterations?: number;
+  commits?: number;
+  branch?: string;
+  /** Where the task's kept workspace (its uncommitted work) lies, when it was kept. */
+  keptPath?: string;
+  tokens?: number;
+  durationMs: number;
+  error?: { code: string; message: string; hint?: string };
+}
 
 /** Everything that happens in a run is one of these. Displays, the journal and tests read them. */
 export type RunEventBody =
@@ -27,7 +49,8 @@ export type RunEventBody =
   | { type: "hook.output"; hook: string; line: string; stream: "stdout" | "stderr" }
   | { type: "hook.finished"; hook: string; command: string; exitCode: number | null; durationMs: number }
   | { type: "commits"; commits: Commit[] }
-  | { type: "workspace.released"; result: ReleaseResult }
+  /** `branch`: the run's branch, which outlives the workspace (a removed worktree leaves its branch). */
+  | { type: "workspace.released"; result: ReleaseResult; branch?: string }
   | { type: "log"; level: "info" | "warn"; message: string }
   /** A connection the egress proxy let through (when it ended, with its bytes). */
   | { type: "network.allowed"; host: string; port: number; protocol: string; rule?: string; bytesOut: number; bytesIn: number; error?: string }
@@ -39,8 +62,22 @@ export type RunEventBody =
       iterations: number;
       usage: Usage;
       durationMs: number;
+      /** The completion signal that ended the loop, if one did. */
+      completionSignal?: string;
+      /** The run's branch and what it holds: the commits, as they now are in the user's repository. */
+      branch?: string;
+      /** Absent in journals written before corral recorded it. */
+      commits?: Commit[];
+      /** Where the workspace lies when it was kept (e.g. uncommitted work), and why. */
+      workspace?: { path: string; kept: boolean; keptReason?: string; uncommitted?: number };
       error?: { code: string; message: string; hint?: string };
-    };
+    }
+  /**
+   * Fleet events (`runMany`): with the fleet's own id as `runId`. A task that never started (fail-fast
+   * tripped, or the fleet was interrupted first), and the fleet's end with one summary row per task.
+   */
+  | { type: "task.skipped"; status: "skipped" | "aborted"; reason: string }
+  | { type: "fleet.finished"; tasks: FleetTaskSummary[]; succeeded: number; durationMs: number; interrupted: boolean };
 
 export type RunEvent = RunEventBase & RunEventBody;
 export type RunEventType = RunEvent["type"];

@@ -27,7 +27,7 @@ export { apiHostRule, GATEWAY_PLACEHOLDER, PROXY_PORTS } from "./run/network.js"
 export type { EgressProxyOptions, EgressRecord, Gateway } from "./network/proxy.js";
 export type { AcquireRequest, Commit, Isolation, ReleaseOptions, ReleaseResult, Workspace } from "./isolation.js";
 export type { Display } from "./display.js";
-export type { RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus } from "./events.js";
+export type { FleetTaskSummary, RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus, TaskStatus } from "./events.js";
 export { isEvent } from "./events.js";
 export type { Usage } from "./usage.js";
 export { addUsage, emptyUsage, totalTokens } from "./usage.js";
@@ -65,6 +65,7 @@ export * from "./errors.js";
 export { createRedactor, redact, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";
+export { describeAgentEvent, oneLine } from "./describe.js";
 export { resolveAgentProgram } from "./run/agent-program.js";
 export type { AgentProgram, AgentProgramInput } from "./run/agent-program.js";
 export { buildEnv, DEFAULT_PATH } from "./run/env.js";

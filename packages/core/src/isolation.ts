@@ -49,8 +49,8 @@ export interface AcquireRequest {
 }
 
 export interface ReleaseOptions {
-  /** How the run ended: a failed run may be kept for inspection. */
-  outcome: "succeeded" | "failed" | "aborted";
+  /** How the run ended: a failed run may be kept for inspection; an `incomplete` one is not a success (no merge-back). */
+  outcome: "succeeded" | "incomplete" | "failed" | "aborted";
   /** Keep the workspace folder whatever its state (e.g. a setup hook failed and it needs inspecting). */
   keep?: boolean;
 }
@@ -64,6 +64,8 @@ export interface ReleaseResult {
   keptReason?: string;
   /** Where uncommitted work is, when it was kept. */
   path?: string;
+  /** How many files the agent changed without committing them (kept in `path`), when any. */
+  uncommitted?: number;
   /** Anything the isolation wants the user to know (merge-back result, WIP commit…). */
   notes?: string[];
   /**

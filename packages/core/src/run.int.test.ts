@@ -256,7 +256,7 @@ describe("run loop with real processes", () => {
       const base = inPlaceIsolation.create({});
       const isolation: Isolation = { ...base, name: "recording", release: async (ws, o) => { calls.push(`release:${o.outcome}`); return base.release(ws, o); } };
       const controller = new AbortController();
-      const script = outcome === "failed" ? "exit 1" : outcome === "aborted" ? "echo go; sleep 30" : "true";
+      const script = outcome === "failed" ? "exit 1" : outcome === "aborted" ? "echo go; sleep 30" : "echo '<promise>COMPLETE</promise>'";
       const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && e.type === "agent") controller.abort(); } });
       await promise.catch(() => undefined);
       expect(calls).toEqual(["close", `release:${outcome}`]);

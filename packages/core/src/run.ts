@@ -93,7 +93,11 @@ export interface RunOptions<T = undefined> {
 export interface RunResult<T = undefined> {
   runId: string;
   name?: string;
-  status: "succeeded";
+  /**
+   * `incomplete`: all `maxIterations` ran without the completion signal (and no structured output
+   * was asked for, which would have been the answer). The work is there; the task may not be done.
+   */
+  status: "succeeded" | "incomplete";
   iterations: number;
   /** The completion signal that ended the loop, if one did. */
   completionSignal?: string;
@@ -269,7 +273,8 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
         }
       }
       finished = { ...(completion !== undefined ? { completion } : {}), last, output };
-      status = "succeeded";
+      // Iterations used up without the signal is not a completion; a structured answer is one.
+      status = completion === undefined && !options.output ? "incomplete" : "succeeded";
     } catch (error) {
       // Once aborted, whatever broke (a killed exec, a half-expanded prompt) is the abort's doing.
       failure = redactError(controller.signal.aborted ? new AbortError(abortReason(controller.signal)) : toCorralError(error), redactor);
@@ -279,8 +284,9 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     // Shutdown, one path: the sandbox closes before anything reads what the agent left.
     const shut = await shutdown(held, { isolation, status, failure, emit });
     release = shut.release;
-    const problem = shut.problem ?? (status === "succeeded" && release?.problems?.length ? integrityError(release.problems) : undefined);
-    if (status === "succeeded" && problem) {
+    const ended = status === "succeeded" || status === "incomplete";
+    const problem = shut.problem ?? (ended && release?.problems?.length ? integrityError(release.problems) : undefined);
+    if (ended && problem) {
       failure = redactError(problem, redactor);
       status = "failed";
     }
@@ -290,6 +296,10 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       iterations,
       usage,
       durationMs: Math.round(performance.now() - started),
+      ...(finished?.completion !== undefined ? { completionSignal: finished.completion } : {}),
+      ...(held.workspace?.branch ? { branch: held.workspace.branch } : {}),
+      commits: release?.commits ?? [],
+      ...(held.workspace && release ? { workspace: keptWorkspace(held.workspace, release) } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
     });
   } finally {
@@ -303,7 +313,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
   return redactDeep({
     runId,
     ...(options.name ? { name: options.name } : {}),
-    status: "succeeded",
+    status: status === "incomplete" ? "incomplete" : "succeeded",
     iterations,
     ...(finished.completion !== undefined ? { completionSignal: finished.completion } : {}),
     commits: release.commits,
@@ -386,7 +396,7 @@ async function shutdown(
   let problem: CorralError | undefined;
   const fail = (what: string, error: unknown) => {
     const e = toCorralError(error);
-    if (status === "succeeded") problem ??= e;
+    if (status === "succeeded" || status === "incomplete") problem ??= e;
     else emit({ type: "log", level: "warn", message: `${what}: ${e.message}` });
   };
   if (held.handle) await held.handle.close().catch((error: unknown) => fail("Could not close the sandbox", error));
@@ -399,15 +409,25 @@ async function shutdown(
       const keep = failure instanceof HookError;
       release = await isolation.release(workspace, { outcome: status, ...(keep ? { keep } : {}) });
       emit({ type: "commits", commits: release.commits });
-      emit({ type: "workspace.released", result: release });
+      emit({ type: "workspace.released", result: release, ...(workspace.branch ? { branch: workspace.branch } : {}) });
       // On a succeeded run the problems become its error; otherwise they are said here.
-      if (status !== "succeeded") for (const text of release.problems ?? []) emit({ type: "log", level: "warn", message: text });
+      if (status !== "succeeded" && status !== "incomplete") for (const text of release.problems ?? []) emit({ type: "log", level: "warn", message: text });
     } catch (error) {
       fail(`Could not release the workspace ${workspace.path}`, error);
     }
   }
   if (held.home) await rm(held.home, { recursive: true, force: true }).catch(() => {});
   return { ...(release ? { release } : {}), ...(problem ? { problem } : {}) };
+}
+
+/** Where the workspace lies after release, for `run.finished`: kept (and why, and how much is uncommitted) or removed. */
+function keptWorkspace(workspace: Workspace, release: ReleaseResult): NonNullable<Extract<RunEventBody, { type: "run.finished" }>["workspace"]> {
+  return {
+    path: release.path ?? workspace.path,
+    kept: !release.removed,
+    ...(release.keptReason ? { keptReason: release.keptReason } : {}),
+    ...(release.uncommitted ? { uncommitted: release.uncommitted } : {}),
+  };
 }
 
 function integrityError(problems: string[]): IntegrityError {

@@ -56,7 +56,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     const keep = async (reason: string): Promise<ReleaseResult> => {
       await collected.installIndex();
       await markKept(repo, meta, workspace.path, reason);
-      return result({ removed: false, keptReason: `The worktree was kept because ${reason}.`, path: workspace.path });
+      return result({ removed: false, keptReason: `The worktree was kept because ${reason}.`, path: workspace.path, ...(collected.dirty.length ? { uncommitted: collected.dirty.length } : {}) });
     };
 
     if (collected.dirty.length) return await keep(`it has ${collected.dirty.length} uncommitted change(s)`);

@@ -1,5 +1,6 @@
 import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
+import { describeAgentEvent } from "../describe.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, SandboxError } from "../errors.js";
 import type { RunEventBody } from "../events.js";
 import { TailBuffer } from "../lines.js";
@@ -94,6 +95,13 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     }
   };
 
+  // The "last output" of an error is what people read (`API Error: 500`), not the raw stream-json.
+  const take = (event: AgentEvent) => {
+    onAgentEvent(event);
+    const readable = describeAgentEvent(event);
+    if (readable !== undefined) tail.push(readable);
+  };
+
   const started = performance.now();
   let result;
   try {
@@ -104,11 +112,10 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       signal: exec.signal,
       onLine: (line, stream) => {
         if (stopReason === undefined && graceTimer === undefined) idleTimer.refresh();
-        tail.push(line);
-        for (const event of parser.parse(line, stream)) onAgentEvent(event);
+        for (const event of parser.parse(line, stream)) take(event);
       },
     });
-    for (const event of parser.end?.() ?? []) onAgentEvent(event);
+    for (const event of parser.end?.() ?? []) take(event);
   } finally {
     clearTimeout(idleTimer);
     clearTimeout(graceTimer);
