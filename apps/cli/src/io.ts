@@ -1,5 +1,8 @@
-/** Documented exit codes. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Documented exit codes (docs/cli.md). `incomplete`: the run (or a fleet task) used up its
+ * iterations without the completion signal; its work is there, the task may not be done.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, incomplete: 3, interrupted: 130 } as const;
 
 /** Where a command writes: machine output to stdout, human output to stderr. */
 export interface CliIO {

@@ -1,4 +1,4 @@
-import { CorralError, inert, UsageError } from "@corral/core";
+import { CorralError, inert, inertJson, toCorralError, UsageError } from "@corral/core";
 import { EXIT, type CliIO } from "./io.js";
 
 /**
@@ -14,4 +14,19 @@ export function reportError(io: CliIO, error: unknown): number {
   }
   io.stderr.write(`corral: ${inert((error as Error)?.stack ?? String(error))}\n`);
   return EXIT.failed;
+}
+
+/**
+ * With `--json`, an error that no `run.finished` event carries (bad flags, a bad config, a task list
+ * that does not parse) is also one JSON line on stdout, so a machine reading stdout learns of it.
+ */
+export function reportJsonError(io: CliIO, error: unknown): void {
+  const { code, message, hint } = toCorralError(error).toJSON();
+  io.stdout.write(`${inertJson({ type: "error", time: new Date().toISOString(), error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
+}
+
+/** Whether `--json` was asked for, read before the flags are parsed (a usage error must still answer in JSON). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const dashdash = argv.indexOf("--");
+  return (dashdash === -1 ? argv : argv.slice(0, dashdash)).includes("--json");
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
-const AGENT = ["--", "sh", "-c", '[ "$0" = fail ] && exit 5; echo "$0" > "$0.txt" && git add -A && git -c user.name=A -c user.email=a@e.x commit -qm "do $0"', "{prompt}"];
+const AGENT = ["--", "sh", "-c", '[ "$0" = fail ] && exit 5; echo "$0" > "$0.txt" && git add -A && git -c user.name=A -c user.email=a@e.x commit -qm "do $0" && echo "<promise>COMPLETE</promise>"', "{prompt}"];
 
 describe("corral run --tasks", () => {
   it("runs every task on its own branch, prints the summary table, NDJSON names each event's task", async () => {

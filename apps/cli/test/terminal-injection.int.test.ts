@@ -28,6 +28,7 @@ if (subject) {
   execFileSync("sh", ["-c", 'echo work > work.txt && git add work.txt'], { stdio: "ignore" });
   execFileSync("git", ["-c", "user.name=Agent", "-c", "user.email=agent@example.com", "commit", "-qm", subject], { stdio: "ignore" });
 }
+if (exit === 0) process.stdout.write("<promise>COMPLETE</promise>\\n");
 process.exitCode = exit;
 `,
   );
@@ -86,9 +87,9 @@ describe("escape sequences an agent prints, on a terminal (a real TTY under scri
     expect(r.exitCode).toBe(0);
     expectInertOnATerminal(r.stdout);
     const screen = screenLines(r.stdout);
-    expect(screen).toContain(`[tty] before ${visible} after`);
-    // corral's own status and summary lines are there, whole, each on a line of its own.
-    expect(screen).toContainEqual(expect.stringMatching(/^\[tty\] run succeeded after 1 iteration\(s\) in [\d.]+ s$/));
+    // A single run's lines carry no prefix, named or not.
+    expect(screen).toContain(`before ${visible} after`);
+    // corral's own summary lines are there, whole, each on a line of its own (and once).
     expect(screen).toContainEqual(expect.stringMatching(/^run succeeded: 1 iteration\(s\) in [\d.]+ s$/));
     expect(screen).toContain("  commits: 0");
   });
@@ -101,7 +102,7 @@ describe("escape sequences an agent prints, on a terminal (a real TTY under scri
     const command = ["node", BIN, "run", "--isolation", "in-place", "--prompt", "x", "--name", "tty", ...agent].map((a) => `'${a}'`).join(" ");
     const r = await execa("script", ["-qfec", command, "/dev/null"], { cwd: repo, reject: false, stdin: "ignore", env: { TERM: "xterm-256color" } });
     expect(r.exitCode).toBe(0);
-    expect(screenLines(r.stdout)).toContain(`[tty] ${text}`);
+    expect(screenLines(r.stdout)).toContain(text);
   });
 });
 
@@ -144,7 +145,7 @@ describe("escape sequences from every part of a sandbox, in plain output, log fi
     for (const ndjson of [r.stdout, events]) {
       expectPlainText(ndjson);
       const parsed = ndjson.trim().split("\n").map((line) => JSON.parse(line) as { type: string; event?: { type: string; text?: string; line?: string }; line?: string; commits?: Array<{ subject: string }> });
-      expect(parsed.filter((e) => e.type === "agent" && e.event?.type === "text").map((e) => e.event!.text)).toEqual(stdoutLines);
+      expect(parsed.filter((e) => e.type === "agent" && e.event?.type === "text").map((e) => e.event!.text)).toEqual([...stdoutLines, "<promise>COMPLETE</promise>"]);
       expect(parsed.find((e) => e.type === "agent" && e.event?.type === "raw")?.event?.line).toBe(`err ${all[0]}${all[3]}`);
       expect(parsed.find((e) => e.type === "hook.output")?.line).toBe(`hook ${ESC}]0;hooked\x07 ${ESC}[1A`);
       expect(parsed.find((e) => e.type === "commits")?.commits?.[0]?.subject).toBe(`agent: ${all[3]}fix`);
@@ -181,11 +182,11 @@ describe("escape sequences from every part of a sandbox, in plain output, log fi
     const r = await corral(["run", "--isolation", "in-place", "--prompt", "x", "--name", "twin", "--log-file", log, "--json", ...agent], repo);
     expect(r.exitCode).toBe(0);
     const id = JSON.parse(r.stdout.split("\n")[0]!).runId as string;
-    expect(r.stderr).toContain(`[twin] ${text}\n`);
+    expect(r.stderr).toContain(`\n${text}\n`);
     expect(r.stderr).toMatch(/ agent: café ✅\n/);
     expect(readFileSync(log, "utf8")).toContain(`[twin] #1 ${text}\n`);
     expect((await corral(["runs", "logs", id], repo)).stdout).toContain(`[twin] #1 ${text}\n`);
     const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).filter((e) => e.type === "agent").map((e) => e.event!.text);
-    expect(texts).toEqual([text]);
+    expect(texts).toEqual([text, "<promise>COMPLETE</promise>"]);
   });
 });

@@ -1,6 +1,19 @@
 import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
-import { AbortError, linkAbort, toCorralError, trapProcessSignals, type CorralError, type RunResult } from "@corral/core";
+import {
+  AbortError,
+  linkAbort,
+  newRunId,
+  toCorralError,
+  totalTokens,
+  trapProcessSignals,
+  type CorralError,
+  type FleetTaskSummary,
+  type RunEvent,
+  type RunEventBody,
+  type RunResult,
+  type TaskStatus,
+} from "@corral/core";
 import { configFor, type LoadedConfig } from "./config.js";
 import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
@@ -12,14 +25,31 @@ export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" 
   failFast?: boolean;
 }
 
-export type TaskStatus = "succeeded" | "failed" | "aborted" | "skipped";
+export type { TaskStatus };
 
 export interface TaskOutcome {
   name: string;
   status: TaskStatus;
   result?: RunResult<unknown> & { logFile?: string };
   error?: CorralError;
+  /** The task's `run.finished` event: its iterations, branch, commits and kept workspace, also when it failed. */
+  finished?: Extract<RunEvent, { type: "run.finished" }>;
   durationMs: number;
+}
+
+/** One summary row of a task, whatever became of it. */
+export function summarizeTask(outcome: TaskOutcome): FleetTaskSummary {
+  const finished = outcome.finished;
+  const kept = finished?.workspace?.kept ? finished.workspace.path : undefined;
+  return {
+    name: outcome.name,
+    status: outcome.status,
+    ...(finished ? { runId: finished.runId, iterations: finished.iterations, commits: finished.commits?.length ?? 0, tokens: totalTokens(finished.usage) } : {}),
+    ...(finished?.branch ? { branch: finished.branch } : {}),
+    ...(kept ? { keptPath: kept } : {}),
+    durationMs: outcome.durationMs,
+    ...(outcome.error && outcome.status !== "skipped" ? { error: outcome.error.toJSON() } : {}),
+  };
 }
 
 /** A fleet in progress: iterate it for outcomes as tasks finish, or await `results` for all of them, in task order. */
@@ -40,6 +70,19 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   if ("runId" in options) throw new TypeError("runMany gives every task its own run id; do not pass runId.");
 
   const controller = new AbortController();
+  const fleetStarted = performance.now();
+  // Fleet events (a task never started, the fleet's end) go to the same displays, under the fleet's own id.
+  const fleetId = newRunId();
+  const emitFleet = (body: RunEventBody, name?: string) => {
+    const event = { runId: fleetId, ...(name !== undefined ? { name } : {}), time: new Date().toISOString(), ...body } as RunEvent;
+    for (const observe of [...(options.displays ?? []).map((d) => (e: RunEvent) => d.onEvent(e)), ...(options.onEvent ? [options.onEvent] : [])]) {
+      try {
+        observe(event);
+      } catch {
+        // a display never breaks the fleet
+      }
+    }
+  };
   // Every running task listens to the fleet's signal.
   setMaxListeners(Math.max(10, concurrency * 4), controller.signal);
 
@@ -87,6 +130,14 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
       // Every task's plugins and options are resolved before any starts: bad input starts nothing.
       for (const task of tasks) await resolveRun(optionsFor(task));
       await runTasks(optionsFor);
+      const tasksSummary = byTask.map(summarizeTask);
+      emitFleet({
+        type: "fleet.finished",
+        tasks: tasksSummary,
+        succeeded: tasksSummary.filter((t) => t.status === "succeeded").length,
+        durationMs: Math.round(performance.now() - fleetStarted),
+        interrupted: controller.signal.aborted && !failFastTripped,
+      });
     } catch (error) {
       failure = error;
       throw error;
@@ -109,16 +160,25 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         const task = tasks[index]!;
         const started = performance.now();
         if (controller.signal.aborted) {
-          publish(index, { name: task.name, status: failFastTripped ? "skipped" : "aborted", durationMs: 0 });
+          const status = failFastTripped ? "skipped" : "aborted";
+          emitFleet({ type: "task.skipped", status, reason: failFastTripped ? "another task failed (--fail-fast)" : "the fleet was interrupted before it started" }, task.name);
+          publish(index, { name: task.name, status, durationMs: 0 });
           continue;
         }
+        // The task's run.finished says what it left (branch, commits, kept work), also when it throws.
+        let finished: TaskOutcome["finished"];
+        const taskOptions = optionsFor(task);
+        const onEvent = (event: RunEvent) => {
+          if (event.type === "run.finished") finished = event;
+          options.onEvent?.(event);
+        };
         try {
-          const result = await run(optionsFor(task));
-          publish(index, { name: task.name, status: "succeeded", result, durationMs: Math.round(performance.now() - started) });
+          const result = await run({ ...taskOptions, onEvent });
+          publish(index, { name: task.name, status: result.status, result, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started) });
         } catch (error) {
           const corralError = toCorralError(error);
           const status: TaskStatus = corralError instanceof AbortError ? "aborted" : "failed";
-          publish(index, { name: task.name, status, error: corralError, durationMs: Math.round(performance.now() - started) });
+          publish(index, { name: task.name, status, error: corralError, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started) });
           if (status === "failed" && options.failFast && !controller.signal.aborted) {
             failFastTripped = true;
             controller.abort("another task failed (failFast)");

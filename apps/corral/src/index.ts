@@ -15,7 +15,7 @@ export type { TerminalDisplayOptions } from "./displays/terminal.js";
 export { logFileDisplay } from "./displays/log-file.js";
 export { ndjsonDisplay } from "./displays/ndjson.js";
 export { boardDisplay } from "./displays/board.js";
-export { runMany } from "./fleet.js";
+export { runMany, summarizeTask } from "./fleet.js";
 export type { Fleet, RunManyOptions, TaskOutcome, TaskStatus } from "./fleet.js";
 export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "./tasks.js";
 export type { Task } from "./tasks.js";

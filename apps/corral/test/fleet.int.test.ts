@@ -51,7 +51,7 @@ describe("runMany", () => {
 
   it("a failed task does not stop the others; failFast stops the rest", async () => {
     const repo = await tempRepo();
-    const mixed = commandAgent.configure({ argv: ["sh", "-c", '[ "$0" = bad ] && { echo broken; exit 9; }; sleep 0.3; echo ok', "{prompt}"] });
+    const mixed = commandAgent.configure({ argv: ["sh", "-c", '[ "$0" = bad ] && { echo broken; exit 9; }; sleep 0.3; echo ok; echo "<promise>COMPLETE</promise>"', "{prompt}"] });
     const list: Task[] = [{ name: "bad", prompt: "bad" }, { name: "a", prompt: "a" }, { name: "b", prompt: "b" }, { name: "c", prompt: "c" }];
     const all = await runMany(list, { cwd: repo, config: false, agent: mixed, isolation: "in-place", concurrency: 1, handleProcessSignals: false }).results;
     expect(all.map((o) => o.status)).toEqual(["failed", "succeeded", "succeeded", "succeeded"]);

@@ -1,9 +1,9 @@
-import { inert, totalTokens, UsageError, type Display } from "@corral/core";
-import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, terminalDisplay, type TaskOutcome } from "corral";
+import { inert, UsageError, type Display } from "@corral/core";
+import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, type TaskOutcome } from "corral";
 import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
-import { reportError } from "../report.js";
+import { reportError, reportJsonError } from "../report.js";
 import { blockOnSlowReaders, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
@@ -19,15 +19,18 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   const tasks = values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
 
   blockOnSlowReaders(io);
-  const displays: Display[] = [io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : terminalDisplay({ stream: io.stderr })];
+  const board = io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : undefined;
+  const displays: Display[] = [board ?? terminalDisplay({ stream: io.stderr, summary: false })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();
-  const stop = trapInterrupts(controller, io);
+  // Under a live board the interrupt notice goes above it, and the board is redrawn under it.
+  const stop = trapInterrupts(controller, board ? { ...io, stderr: Object.assign(Object.create(io.stderr) as CliIO["stderr"], { write: (text: string) => (board.interrupted(text), true) }) } : io);
   let outcomes: TaskOutcome[];
   try {
     const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, displays, signal: controller.signal, handleProcessSignals: false });
     outcomes = await fleet.results;
   } catch (error) {
+    if (values.json) reportJsonError(io, error);
     return reportError(io, error);
   } finally {
     stop();
@@ -37,26 +40,24 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   for (const outcome of outcomes) {
     if (outcome.error && outcome.status === "failed") io.stderr.write(inert(`\n[${outcome.name}] ${outcome.error.message}${outcome.error.hint ? `\n  hint: ${outcome.error.hint}` : ""}\n`));
   }
-  if (controller.signal.aborted) return EXIT.interrupted;
-  return outcomes.every((o) => o.status === "succeeded") ? EXIT.ok : EXIT.failed;
+  if (controller.signal.aborted && !outcomes.some((o) => o.status === "skipped")) return EXIT.interrupted;
+  if (outcomes.every((o) => o.status === "succeeded")) return EXIT.ok;
+  return outcomes.every((o) => o.status === "succeeded" || o.status === "incomplete") ? EXIT.incomplete : EXIT.failed;
 }
 
-/** task, status, iterations, commits, branch, tokens, duration — one row per task (inert: branches came from the runs). */
+/**
+ * task, status, iterations, commits, branch, tokens, duration — one row per task, failed and aborted
+ * ones too — then where kept work lies (inert: branches and paths came from the runs).
+ */
 export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
+  const tasks = outcomes.map(summarizeTask);
   const rows = [
     ["TASK", "STATUS", "ITER", "COMMITS", "BRANCH", "TOKENS", "DURATION"],
-    ...outcomes.map((o) => [
-      o.name,
-      o.status,
-      String(o.result?.iterations ?? "-"),
-      String(o.result?.commits.length ?? "-"),
-      o.result?.branch ?? "-",
-      o.result ? String(totalTokens(o.result.usage)) : "-",
-      `${(o.durationMs / 1000).toFixed(1)}s`,
-    ]),
+    ...tasks.map((t) => [t.name, t.status, String(t.iterations ?? "-"), String(t.commits ?? "-"), t.branch ?? "-", String(t.tokens ?? "-"), `${(t.durationMs / 1000).toFixed(1)}s`]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const failed = outcomes.filter((o) => o.status !== "succeeded").length;
+  const succeeded = tasks.filter((t) => t.status === "succeeded").length;
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
-  return inert(`\n${table}\n${outcomes.length - failed}/${outcomes.length} task(s) succeeded\n`);
+  const kept = tasks.filter((t) => t.keptPath).map((t) => `  ${t.name}: ${t.keptPath}`);
+  return inert(`\n${table}\n${succeeded}/${tasks.length} task(s) succeeded\n${kept.length ? `workspaces kept (uncommitted work, for inspection):\n${kept.join("\n")}\n` : ""}`);
 }

@@ -1,14 +1,26 @@
-import { inert, totalTokens, UsageError, type Display, type RunResult } from "@corral/core";
+import { inert, totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
 import { ndjsonDisplay, run, terminalDisplay } from "corral";
 import { runFleet } from "./fleet.js";
 import { RUN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
-import { reportError } from "../report.js";
+import { reportError, reportJsonError, wantsJson } from "../report.js";
 import { blockOnSlowReaders, RUN_FLAGS, runOptionsFromFlags, trapInterrupts } from "../run-options.js";
 import { parseFlags } from "../args.js";
 
+type RunFinished = Extract<RunEvent, { type: "run.finished" }>;
+
 /** `corral run`: one agent run, rendered for people on stderr (and NDJSON on stdout with --json). */
 export default async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  try {
+    return await runOrFleet(argv, io);
+  } catch (error) {
+    // Bad flags, config or task list: nothing ran, so no run.finished says it; stdout gets it in JSON too.
+    if (wantsJson(argv)) reportJsonError(io, error);
+    throw error;
+  }
+}
+
+async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
   const dashdash = argv.indexOf("--");
   const commandArgv = dashdash === -1 ? [] : argv.slice(dashdash + 1);
   const { values } = parseFlags("run", dashdash === -1 ? argv : argv.slice(0, dashdash), RUN_FLAGS);
@@ -23,34 +35,58 @@ export default async function runCommand(argv: string[], io: CliIO): Promise<num
   const options = runOptionsFromFlags(values, commandArgv, io);
 
   blockOnSlowReaders(io);
-  const displays: Display[] = [terminalDisplay({ stream: io.stderr })];
+  // The summary below is the run's last word, printed once: the display leaves out its own finished line.
+  const displays: Display[] = [terminalDisplay({ stream: io.stderr, prefix: false, summary: false })];
   if (values.json) displays.push(ndjsonDisplay(io.stdout));
   const controller = new AbortController();
   const stop = trapInterrupts(controller, io);
+  let finished: RunFinished | undefined;
+  const onEvent = (event: RunEvent) => {
+    if (event.type === "run.finished") finished = event;
+  };
+  let result: Awaited<ReturnType<typeof run>> | undefined;
+  let failure: { error: unknown } | undefined;
   try {
-    const result = await run({ ...options, displays, signal: controller.signal, handleProcessSignals: false });
-    io.stderr.write(renderSummary(result));
-    return EXIT.ok;
+    result = await run({ ...options, displays, onEvent, signal: controller.signal, handleProcessSignals: false });
   } catch (error) {
-    return controller.signal.aborted ? (reportError(io, error), EXIT.interrupted) : reportError(io, error);
+    failure = { error };
+    if (finished === undefined && values.json) reportJsonError(io, error);
   } finally {
     stop();
     for (const display of displays) await display.close?.();
   }
+  if (finished) io.stderr.write(renderSummary(finished, result?.logFile));
+  if (failure) {
+    const code = reportError(io, failure.error);
+    return controller.signal.aborted ? EXIT.interrupted : code;
+  }
+  return result?.status === "incomplete" ? EXIT.incomplete : EXIT.ok;
 }
 
-/** The summary of a succeeded run; commit subjects and paths came from the sandbox, so it is inert. */
-export function renderSummary(result: RunResult<unknown> & { logFile?: string }): string {
-  const u = result.usage;
+/**
+ * The summary of a run, whatever its end: how it ended, its branch and commits, its tokens and where
+ * its workspace lies when kept. Commit subjects and paths came from the sandbox, so it is inert.
+ */
+export function renderSummary(finished: RunFinished, logFile?: string): string {
+  const u = finished.usage;
+  const workspace = finished.workspace;
+  const commits = finished.commits ?? [];
+  const status =
+    finished.status === "incomplete" ? `run incomplete: ${finished.iterations} iteration(s) (all of them) in ${seconds(finished.durationMs)}, without the completion signal` : `run ${finished.status}: ${finished.iterations} iteration(s) in ${seconds(finished.durationMs)}`;
   const lines = [
-    `run succeeded: ${result.iterations} iteration(s) in ${(result.durationMs / 1000).toFixed(1)} s`,
-    `  completion signal: ${result.completionSignal ?? "none (max iterations reached)"}`,
-    `  branch: ${result.branch ?? "(none)"}`,
-    `  commits: ${result.commits.length}`,
-    ...result.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`),
+    status,
+    ...(finished.completionSignal !== undefined ? [`  completion signal: ${finished.completionSignal}`] : []),
+    `  branch: ${finished.branch ?? "(none)"}`,
+    `  commits: ${commits.length}`,
+    ...commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`),
+    // Work without a commit is the surprise worth a line of its own (e.g. git had no identity inside the sandbox).
+    ...(workspace?.uncommitted && commits.length === 0 ? [`  no commit: the agent changed ${workspace.uncommitted} file(s) but committed none; they are in the kept workspace below`] : []),
     `  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens}, cache read ${u.cacheReadTokens}, cache write ${u.cacheWriteTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`,
-    ...(result.workspace.release.removed ? [] : [`  workspace kept: ${result.workspace.release.path ?? result.workspace.path}${result.workspace.release.keptReason ? ` (${result.workspace.release.keptReason})` : ""}`]),
-    ...(result.logFile ? [`  log: ${result.logFile}`] : []),
+    ...(workspace?.kept ? [`  workspace kept: ${workspace.path}${workspace.keptReason ? ` (${workspace.keptReason})` : ""}`] : []),
+    ...(workspace && !workspace.kept && finished.branch ? [`  workspace removed, branch ${finished.branch} kept`] : []),
+    ...(logFile ? [`  log: ${logFile}`] : []),
   ];
   return inert(`${lines.join("\n")}\n`);
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -1,4 +1,6 @@
-import { inert, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { describeAgentEvent, inert, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+
+export { oneLine };
 
 /**
  * One human line for an event, or undefined for events not worth a line. Shared by the terminal
@@ -15,17 +17,10 @@ export function formatAgentEvent(event: AgentEvent): string | undefined {
   return line === undefined ? undefined : inert(line);
 }
 
-/** At most `max` characters on one line: whitespace runs (newlines too) become one space. */
-export function oneLine(text: string, max = 160): string {
-  // Only the start of a huge line (an agent can print megabytes without a newline) is looked at.
-  const flat = (text.length > 4 * max ? text.slice(0, 4 * max) : text).replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case "run.started":
-      return `run ${event.runId} started: agent ${event.agent}, sandbox ${event.sandbox}, isolation ${event.isolation}, up to ${event.maxIterations} iteration(s)`;
+      return `run ${event.name ? `${event.name} (${event.runId})` : event.runId} started: agent ${event.agent}, sandbox ${event.sandbox}, isolation ${event.isolation}, up to ${event.maxIterations} iteration(s)`;
     case "workspace.ready":
       return `workspace ${event.path}${event.branch ? ` on branch ${event.branch}` : ""}`;
     case "sandbox.ready":
@@ -47,36 +42,20 @@ function describeEvent(event: RunEvent): string | undefined {
     case "commits":
       return event.commits.length ? `${event.commits.length} commit(s): ${event.commits.map((c) => `${c.sha.slice(0, 8)} ${c.subject}`).join("; ")}` : undefined;
     case "workspace.released":
-      return event.result.removed ? "workspace removed" : `workspace kept${event.result.keptReason ? `: ${event.result.keptReason}` : ""}${event.result.path ? ` (${event.result.path})` : ""}`;
+      // The branch outlives the workspace: say so, or "removed" reads like the work is gone.
+      return event.result.removed ? `workspace removed${event.branch ? `, branch ${event.branch} kept` : ""}` : `workspace kept${event.result.keptReason ? `: ${event.result.keptReason}` : ""}${event.result.path ? ` (${event.result.path})` : ""}`;
     case "log":
       return `${event.level === "warn" ? "warning: " : ""}${event.message}`;
     // Denials are shown, with the fix; allowed connections only go to the journal and --json.
     case "network.denied":
       return `denied ${event.host}:${event.port} (${event.reason})${event.allowWith ? ` — allow it with --allow-domain ${event.allowWith}` : ""}`;
     case "run.finished":
-      return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
+      return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.status === "incomplete" ? ": max iterations reached without the completion signal" : ""}${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
+    case "task.skipped":
+      return `${event.status === "skipped" ? "skipped" : "not started"}: ${event.reason}`;
+    case "fleet.finished":
+      return `fleet finished: ${event.succeeded}/${event.tasks.length} task(s) succeeded in ${(event.durationMs / 1000).toFixed(1)} s${event.interrupted ? " (interrupted)" : ""}`;
     default:
       return undefined;
-  }
-}
-
-function describeAgentEvent(event: AgentEvent): string | undefined {
-  switch (event.type) {
-    case "text":
-      return event.text;
-    case "tool-call":
-      return `→ ${event.name} ${oneLine(typeof event.input === "string" ? event.input : JSON.stringify(event.input) ?? "")}`;
-    case "tool-result":
-      return `← ${event.isError ? "error " : ""}${oneLine(event.output)}`;
-    case "session":
-      return `session ${event.sessionId}${event.model ? ` (${event.model})` : ""}`;
-    case "usage":
-      return undefined;
-    case "result":
-      return event.isError ? `agent error: ${event.text ?? ""}` : undefined;
-    case "error":
-      return `agent error: ${event.message}`;
-    case "raw":
-      return event.stream === "stderr" ? `stderr: ${event.line}` : event.line;
   }
 }

@@ -2,12 +2,22 @@ import { inert, type Display, type RunEvent } from "@corral/core";
 import { boundedStream } from "./bounded.js";
 import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
 
+/** What a caller's own summary says instead (see `summary`). */
+const SUMMARIZED = new Set<RunEvent["type"]>(["commits", "workspace.released", "run.finished", "fleet.finished"]);
+
 export interface TerminalDisplayOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Live status line (TTY). Defaults to the stream's isTTY. */
   live?: boolean;
   /** Defaults to on for a TTY unless NO_COLOR is set. */
   color?: boolean;
+  /** Prefix each line with the run's `[name]` (a fleet's lines need it). Default true; a single run's CLI turns it off, so a run looks the same named or not. */
+  prefix?: boolean;
+  /**
+   * Default true. False when the caller prints its own summary (the CLI): the lines that summary holds
+   * (commits, the workspace's fate, how the run or fleet finished) are left out here, so each is said once.
+   */
+  summary?: boolean;
 }
 
 /**
@@ -40,7 +50,8 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
   const drawStatus = () => {
     if (live && status) out.write(statusLine(), true);
   };
-  const prefix = (event: RunEvent) => (event.name ? `[${inert(event.name)}] ` : "");
+  const prefix = (event: RunEvent) => (options.prefix !== false && event.name ? `[${inert(event.name)}] ` : "");
+  const columns = () => Math.max(20, (stream.columns || 100) - 1);
 
   return {
     name: "terminal",
@@ -55,18 +66,24 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
         if (action === undefined) return;
         if (!live) return out.write(`${prefix(event)}${action}\n`, true);
         status = action;
-        if (event.event.type === "text") print(dim(`${prefix(event)}${action}`), true);
+        const kind = event.event.type;
+        if (kind === "text") print(dim(`${prefix(event)}${action}`), true);
+        // Tool calls stay in the scrollback, condensed to one line; retries and errors in full.
+        else if (kind === "tool-call") print(dim(oneLine(`${prefix(event)}${action}`, columns())), true);
+        else if (kind === "retry" || kind === "error" || (kind === "result" && event.event.isError)) print(`${prefix(event)}${action}`);
         else drawStatus();
         return;
       }
-      const line = formatEvent(event);
-      if (line === undefined) return;
+      // With the caller's own summary to come, its lines are not said here too.
+      const summarized = options.summary === false && SUMMARIZED.has(event.type);
+      const line = summarized ? undefined : formatEvent(event);
       if (event.type === "run.finished") {
         if (timer) clearInterval(timer);
         const wipe = clear();
         status = "";
-        return out.write(`${wipe}${prefix(event)}${bold(line)}\n`);
+        return out.write(line === undefined ? wipe : `${wipe}${prefix(event)}${bold(line)}\n`);
       }
+      if (line === undefined) return;
       print(`${prefix(event)}${event.type === "iteration.started" ? bold(line) : line}`, event.type === "hook.output");
     },
     close() {

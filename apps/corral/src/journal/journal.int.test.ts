@@ -47,6 +47,6 @@ describe("run() journals into .corral/runs of the repository", () => {
     await run({ cwd: plain, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", handleProcessSignals: false });
     expect(existsSync(join(plain, ".corral"))).toBe(false);
     await run({ cwd: plain, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", journal: true, handleProcessSignals: false });
-    expect((await listRuns(join(plain, ".corral", "runs"))).map((r) => r.state)).toEqual(["succeeded"]);
+    expect((await listRuns(join(plain, ".corral", "runs"))).map((r) => r.state)).toEqual(["incomplete"]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inertJson, processLives, type Usage } from "@corral/core";
 
 /** Where a run is in its life. `interrupted`: its process died while it said `running`. */
-export type RunState = "created" | "running" | "succeeded" | "failed" | "aborted" | "interrupted";
+export type RunState = "created" | "running" | "succeeded" | "incomplete" | "failed" | "aborted" | "interrupted";
 
 /** `.corral/runs/<id>/run.json`: one run, as the journal records it. */
 export interface RunRecord {
