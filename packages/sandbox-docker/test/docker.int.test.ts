@@ -18,7 +18,7 @@ const ready = requireTool(engine.ready, engine.reason);
 const sandboxWith = (options: Record<string, unknown> = {}) => dockerSandbox.create(docker({ image: CONTAINER_TEST_IMAGE, ...options }).options);
 
 describeSandboxConformance("docker", () => sandboxWith(), {
-  security: { writeOutside: true, networkNone: true, hostLoopback: true, egress: true, limits: { pids: true, memory: true } },
+  security: { writeOutside: true, networkNone: true, hostLoopback: true, egress: true, wallClock: true, limits: { pids: true, memory: true } },
 });
 
 const engineApi = new Docker();

@@ -27,7 +27,7 @@ async function inspect(id: string): Promise<any> {
 }
 
 describeSandboxConformance("podman", () => sandboxWith(), {
-  security: { writeOutside: true, networkNone: true, hostLoopback: true, egress: true, limits: { pids: true, memory: true } },
+  security: { writeOutside: true, networkNone: true, hostLoopback: true, egress: true, wallClock: true, limits: { pids: true, memory: true } },
 });
 
 describeContainerEscapes({

@@ -3,7 +3,7 @@
  * parties') run these vitest suites in their own tests. Needs vitest (an optional peer).
  */
 export { describeSandboxConformance, collect } from "./sandbox-conformance.js";
-export type { SandboxConformanceOptions, SandboxSecurityClaims } from "./sandbox-conformance.js";
+export type { ConformanceContext, SandboxConformanceOptions, SandboxSecurityClaims } from "./sandbox-conformance.js";
 export { describeAgentParserConformance } from "./agent-parser-conformance.js";
 export type { AgentParserConformanceOptions } from "./agent-parser-conformance.js";
 export { agentGitEnv, describeIsolationConformance } from "./isolation-conformance.js";

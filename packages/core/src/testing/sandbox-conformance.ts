@@ -29,6 +29,18 @@ export interface SandboxSecurityClaims {
    * getent inside). The twin of the abstract socket runs with `network: "host"`.
    */
   egress?: boolean;
+  /** `limits.wallSeconds` ends the exec running when it passes, as a timeout (not an abort), and nothing runs after it. */
+  wallClock?: boolean;
+}
+
+/** What `additionalTests` gets: the kit's own way to make sandboxes over its temp dirs, so a plugin's cases need no spec of their own. */
+export interface ConformanceContext {
+  /** A sandbox over the kit's workspace and HOME (closed after the suite); `overrides` change its spec. The case skips where the sandbox is unavailable (fails in CI). */
+  create(ctx: TestContext, overrides?: Partial<SandboxSpec>): Promise<SandboxHandle>;
+  /** The spec `create` would use. */
+  specFor(overrides?: Partial<SandboxSpec>): SandboxSpec;
+  /** The kit's folders: the workspace, the HOME, and a host folder the sandbox must not write. */
+  readonly paths: { workspace: string; home: string; outside: string };
 }
 
 export interface SandboxConformanceOptions {
@@ -40,6 +52,8 @@ export interface SandboxConformanceOptions {
   spec?: (spec: SandboxSpec) => SandboxSpec;
   /** Lines in the large-output case; default 3,000,000 (about 23 MB). */
   largeOutputLines?: number;
+  /** The plugin's own cases, inside the kit's describe, with its sandbox factory and folders (`it(...)` calls). */
+  additionalTests?: (context: ConformanceContext) => void;
 }
 
 /** Env names a sandbox may add on its own (shells and container runtimes set these). */
@@ -399,6 +413,31 @@ export function describeSandboxConformance(
     });
 
     const security = options.security ?? {};
+
+    if (security.wallClock) {
+      it("security: limits.wallSeconds ends the running exec as a timeout, and no exec runs after it", async (ctx) => {
+        const handle = await create(ctx, { limits: { wallSeconds: 2 } });
+        const marker = uniqueSleep();
+        const started = performance.now();
+        const { result } = await collect(handle, ["sh", "-c", `sleep ${marker} & sleep ${marker}; wait`]);
+        expect(result).toMatchObject({ timedOut: true, aborted: false });
+        expect(result.exitCode).not.toBe(0);
+        expect(performance.now() - started).toBeLessThan(30_000);
+        await eventually(async () => (await hostProcessesMatching(`sleep ${marker}`)).length === 0, `the processes the wall-clock limit ended (sleep ${marker}) to be gone`);
+        // After the limit an exec is refused, or ends without running its command.
+        const after = join(workspace, `after-the-wall-${uniqueSleep()}`);
+        await collect(handle, ["touch", after]).catch(() => undefined);
+        expect(existsSync(after)).toBe(false);
+      });
+    }
+
+    options.additionalTests?.({
+      create,
+      specFor,
+      get paths() {
+        return { workspace, home, outside };
+      },
+    });
 
     if (security.writeOutside) {
       // Only the host counts: a sandbox may give the command a private, throwaway view of these paths.
