@@ -68,7 +68,7 @@ export interface ResolvedRun<T> {
  */
 export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const { config, file } = await configFor({ ...options, cwd });
+  const { config, file, warnings: configWarnings = [] } = await configFor({ ...options, cwd });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
   const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);
@@ -78,7 +78,8 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const sandbox = await resolveRef(loader, "sandbox", options.sandbox ?? (config.sandbox as Ref<"sandbox"> | undefined) ?? "host");
   const isGit = await isGitRepository(cwd);
   const defaultIsolation = isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place";
-  const isolation = await resolveRef(loader, "isolation", options.isolation ?? (config.isolation as Ref<"isolation"> | undefined) ?? defaultIsolation);
+  const chosenIsolation = options.isolation ?? (config.isolation as Ref<"isolation"> | undefined);
+  const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? defaultIsolation);
   if (isolation.requiresGit && !isGit) {
     throw new UsageError(`${cwd} is not inside a git repository, and the ${isolation.name} isolation needs one.`, {
       hint: "Run corral in a git repository (git init && git commit), pass --cwd to one, or use --isolation in-place.",
@@ -114,6 +115,16 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
+  // What the run will not see, said before it starts.
+  const warnings = [...configWarnings, ...(options.warnings ?? [])];
+  if (!isGit && chosenIsolation === undefined) {
+    warnings.push(`${cwd} is not a git repository: the agent works in this folder itself (in-place), with no branch to review. Run \`git init && git commit\` first for a worktree of its own.`);
+  }
+  if (isGit && isolation.fromCommit) {
+    const left = await notInTheLastCommit(cwd);
+    if (left) warnings.push(`The run starts from the last commit: ${left} of your checkout are not in its workspace. Commit them, or name untracked ones in \`copy\` (--copy GLOB).`);
+  }
+  if (warnings.length) core.warnings = warnings;
   // A bad rule is a usage error now, before the journal or anything else exists.
   if (core.network !== undefined) parsePolicy(core.network);
   // So is a missing agent program (core's own check, the one `run` repeats and doctor reports).
@@ -152,6 +163,24 @@ async function resolveRef<K extends PluginKind>(loader: PluginLoader, kind: K, r
     return instantiate(kind, (await loader.get(kind, spec.name)).configure({ ...spec.options, ...extra }) as Configured<K>);
   }
   return ref as PluginInstanceOf[K]; // an instance (Agent, Sandbox, Isolation) passed directly
+}
+
+/** "2 uncommitted change(s) and 1 untracked file(s)", or undefined when the checkout is clean. */
+async function notInTheLastCommit(cwd: string): Promise<string | undefined> {
+  const status = await git(["status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=all"], { cwd, allowFailure: true });
+  if (status.exitCode !== 0) return undefined;
+  let changed = 0;
+  let untracked = 0;
+  const entries = status.stdout.split("\0");
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (!entry) continue;
+    if (entry.startsWith("??")) untracked++;
+    else changed++;
+    if (entry[0] === "R" || entry[0] === "C") i++; // a rename's source path follows
+  }
+  const parts = [...(changed ? [`${changed} uncommitted change(s)`] : []), ...(untracked ? [`${untracked} untracked file(s)`] : [])];
+  return parts.length ? parts.join(" and ") : undefined;
 }
 
 async function isGitRepository(cwd: string): Promise<boolean> {

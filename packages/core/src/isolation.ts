@@ -88,6 +88,11 @@ export interface Isolation {
   readonly name: string;
   /** True when this isolation needs a git repository (the CLI checks `--cwd` early). */
   readonly requiresGit?: boolean;
+  /**
+   * True when the workspace is made from the last commit, so uncommitted and untracked files of the
+   * checkout are not in it (unless the run's `copy` brings them): the run says so before it starts.
+   */
+  readonly fromCommit?: boolean;
   acquire(request: AcquireRequest): Promise<Workspace>;
   /**
    * Brings the run's work back and gives the workspace back. Called once, after the sandbox is

@@ -84,6 +84,8 @@ export interface RunOptions<T = undefined> {
   /** `gateway`: the agent's API key stays on the host; corral's gateway adds it to each request (needs an allowlist). Default `env`. */
   credentials?: "env" | "gateway";
   limits?: ResourceLimits;
+  /** Said at the start of the run, as `log` warnings (e.g. what the caller found while resolving it: library code never prints). */
+  warnings?: string[];
   /** Commands around the run: on the host in the new workspace, or inside the sandbox. */
   hooks?: Hooks;
   /** Untracked paths or globs of the main checkout copied into a new workspace (node_modules, .env…). */
@@ -161,6 +163,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       if (!sandboxed) {
         emit({ type: "log", level: "warn", message: "No sandbox: the agent runs on the host with your user's full access (choose one with --sandbox)." });
       }
+      for (const message of options.warnings ?? []) emit({ type: "log", level: "warn", message });
 
       // Env: explicit env, plus what the agent declares, from the host env; a private HOME.
       const identity = await resolveGitIdentity(options.gitIdentity, settings.cwd, hostEnv);

@@ -17,6 +17,7 @@ export const worktreeIsolation = defineIsolation({
   create: (options): Isolation => ({
     name: "worktree",
     requiresGit: true,
+    fromCommit: true,
     acquire: (request) => acquire(options, request),
     release: (workspace, releaseOptions) => release(options, workspace, releaseOptions),
   }),
