@@ -18,23 +18,15 @@ export const codexAgent = defineAgent({
   options: codexOptions,
   create: (options): Agent => {
     const threads = new ThreadUsage();
-    // The run loop asks for the command, then for that exec's parser: the parser learns of a resume here.
-    let resuming: string | undefined;
     return {
       name: "codex",
       env: { credentials: [options.envKey], passthrough: ["OPENAI_BASE_URL"] },
       executable: { name: options.executable, option: "executable" },
       setup: (input) => codexSetup(options, input),
       api: (env) => codexApi(options, env),
-      command: (input) => {
-        resuming = input.resumeSessionId;
-        return codexCommand(options, input);
-      },
-      parser: () => {
-        const parser = createCodexParser({ threads, ...(resuming !== undefined ? { resumedThreadId: resuming } : {}) });
-        resuming = undefined;
-        return parser;
-      },
+      command: (input) => codexCommand(options, input),
+      // A resumed exec reports the thread's total usage: its parser subtracts what the thread had.
+      parser: (input) => createCodexParser({ threads, ...(input.resumeSessionId !== undefined ? { resumedThreadId: input.resumeSessionId } : {}) }),
     };
   },
 });

@@ -36,12 +36,11 @@ describe("codex exec --json parser, recorded streams", () => {
     expect(ofType(events, "usage")[0]!.usage).toEqual({ inputTokens: 7, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 });
   });
 
-  it("the agent wires a resume through command() to the next parser", () => {
+  it("the agent's parser for a resumed exec learns of the resume from its input", () => {
     const agent = codexAgent.create(codex({ model: "m" }).options);
-    const first = agent.parser();
+    const first = agent.parser({ prompt: "go", iteration: 1, home: "/h", cwd: "/w" });
     for (const line of fixture("codex-tool-commit.jsonl")) first.parse(line, "stdout");
-    agent.command({ prompt: "again", iteration: 1, home: "/h", cwd: "/w", resumeSessionId: "01a20379-ab7e-7972-99a7-635eb8e8b86a" });
-    const resumed = agent.parser();
+    const resumed = agent.parser({ prompt: "again", iteration: 2, home: "/h", cwd: "/w", resumeSessionId: "01a20379-ab7e-7972-99a7-635eb8e8b86a" });
     const usage = fixture("codex-resume.jsonl").flatMap((line) => resumed.parse(line, "stdout")).find((e) => e.type === "usage");
     expect(usage).toMatchObject({ usage: { inputTokens: 7, outputTokens: 3 } });
   });

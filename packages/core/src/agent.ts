@@ -99,5 +99,9 @@ export interface Agent {
   /** Its API, from the env it will run with: what a network allowlist must let through, and the credentials gateway. */
   api?(env: Record<string, string>): AgentApi | undefined;
   command(input: AgentCommandInput): AgentCommand;
-  parser(): AgentParser;
+  /**
+   * A fresh parser for the exec `command(input)` started, given the same input (the session it resumes,
+   * say), so no state has to pass from `command()` to `parser()` behind the run loop's back.
+   */
+  parser(input: AgentCommandInput): AgentParser;
 }

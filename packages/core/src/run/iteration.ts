@@ -44,8 +44,9 @@ const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
 export async function runIteration(ctx: IterationContext, iteration: number, prompt: string, resumeSessionId?: string): Promise<IterationOutcome> {
   const { agent, settings, emit, redactor } = ctx;
   emit({ type: "prompt", iteration, chars: prompt.length });
-  const command = agent.command({ prompt, iteration, home: ctx.home, cwd: ctx.cwd, ...(resumeSessionId ? { resumeSessionId } : {}) });
-  const parser = agent.parser();
+  const input = { prompt, iteration, home: ctx.home, cwd: ctx.cwd, ...(resumeSessionId ? { resumeSessionId } : {}) };
+  const command = agent.command(input);
+  const parser = agent.parser(input);
   const exec = new AbortController();
   const stopExec = linkAbort(ctx.signal, exec);
   const tail = new TailBuffer(50);

@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { Agent, AgentEvent, AgentParser } from "../agent.js";
+import type { Agent, AgentCommandInput, AgentEvent, AgentParser } from "../agent.js";
 
 export interface AgentParserConformanceOptions {
   /** A real transcript of the agent CLI's output (one entry per line), e.g. recorded against the mock model API. */
   transcript: ReadonlyArray<{ line: string; stream?: "stdout" | "stderr" }>;
   /** Event types the transcript must produce (e.g. ["session", "text", "usage", "result"]). */
   expectTypes?: AgentEvent["type"][];
+  /** The command input the transcript's exec was started with (e.g. a `resumeSessionId`); default a first iteration. */
+  input?: Partial<AgentCommandInput>;
 }
 
-const EVENT_TYPES = new Set<AgentEvent["type"]>(["text", "tool-call", "tool-result", "session", "usage", "result", "error", "raw"]);
+const EVENT_TYPES = new Set<AgentEvent["type"]>(["text", "tool-call", "tool-result", "session", "usage", "result", "error", "retry", "raw"]);
 
 /** Checks one event's shape, so a parser cannot hand the run loop something it does not understand. */
 function assertEventShape(event: AgentEvent): void {
@@ -36,6 +38,9 @@ function assertEventShape(event: AgentEvent): void {
     case "error":
       expect(typeof event.message).toBe("string");
       break;
+    case "retry":
+      expect(Number.isInteger(event.attempt) && event.attempt > 0).toBe(true);
+      break;
     case "raw":
       expect(typeof event.line).toBe("string");
       expect(["stdout", "stderr"]).toContain(event.stream);
@@ -54,16 +59,17 @@ function feed(parser: AgentParser, lines: AgentParserConformanceOptions["transcr
  * turns the given real transcript into the expected kinds of events.
  */
 export function describeAgentParserConformance(name: string, makeAgent: () => Agent, options: AgentParserConformanceOptions): void {
+  const input: AgentCommandInput = { prompt: "conformance", iteration: 1, home: "/home/agent", cwd: "/workspace", ...options.input };
   describe(`agent parser conformance: ${name}`, () => {
     it("parses the transcript into well-formed events of the expected kinds", () => {
-      const events = feed(makeAgent().parser(), options.transcript);
+      const events = feed(makeAgent().parser(input), options.transcript);
       events.forEach(assertEventShape);
       const types = new Set(events.map((event) => event.type));
       for (const type of options.expectTypes ?? []) expect(types, `no "${type}" event`).toContain(type);
     });
 
     it("never throws on unexpected input and emits only well-formed events", () => {
-      const parser = makeAgent().parser();
+      const parser = makeAgent().parser(input);
       const junk = ["", " ", "{", "}", "null", "[]", "42", '"a string"', '{"type":null}', '{"type":"unknown-kind","x":1}', "\u0000\u0001binary\u00ff", "x".repeat(1_000_000), "{".repeat(5000)];
       for (const line of junk) {
         for (const stream of ["stdout", "stderr"] as const) {
@@ -77,8 +83,8 @@ export function describeAgentParserConformance(name: string, makeAgent: () => Ag
 
     it("keeps its state per exec: fresh parsers give the same events", () => {
       const agent = makeAgent();
-      const first = feed(agent.parser(), options.transcript);
-      const second = feed(agent.parser(), options.transcript);
+      const first = feed(agent.parser(input), options.transcript);
+      const second = feed(agent.parser(input), options.transcript);
       expect(second).toEqual(first);
     });
   });
