@@ -6,11 +6,15 @@
 export type { Agent, AgentApi, AgentCommand, AgentCommandInput, AgentEvent, AgentParser, AgentSetupInput } from "./agent.js";
 export type {
   Availability,
+  BuildImageOptions,
   ExecOptions,
   ExecResult,
   GitMount,
   Mount,
   ProxyNetwork,
+  Reaped,
+  ReapOptions,
+  ReapResult,
   SandboxNetwork,
   SandboxNetworkMode,
   ResourceLimits,
@@ -19,13 +23,25 @@ export type {
   SandboxHandle,
   SandboxSpec,
 } from "./sandbox.js";
-export { networkMode, orderGitMounts } from "./sandbox.js";
+export { networkMode, orderGitMounts, resolveHostPath } from "./sandbox.js";
 export { DEFAULT_PORTS, decide, parsePolicy, parseRule, ruleFor } from "./network/policy.js";
 export type { AllowlistPolicy, Decision, EgressRule, NetworkPolicy, ParsedPolicy } from "./network/policy.js";
 export { EgressProxy, GATEWAY_PREFIX } from "./network/proxy.js";
 export { apiHostRule, GATEWAY_PLACEHOLDER, PROXY_PORTS } from "./run/network.js";
 export type { EgressProxyOptions, EgressRecord, Gateway } from "./network/proxy.js";
-export type { AcquireRequest, Commit, Isolation, ReleaseOptions, ReleaseResult, Workspace } from "./isolation.js";
+export type {
+  AcquireRequest,
+  Commit,
+  Isolation,
+  ListedWorkspace,
+  ReclaimedWorkspace,
+  ReclaimRequest,
+  ReclaimResult,
+  ReleaseOptions,
+  ReleaseResult,
+  RemovedWorkspace,
+  Workspace,
+} from "./isolation.js";
 export type { Display } from "./display.js";
 export type { FleetTaskSummary, RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus, TaskStatus } from "./events.js";
 export { isEvent } from "./events.js";

@@ -101,4 +101,83 @@ export interface Isolation {
    * never delete uncommitted work silently, and a kept workspace MUST be safe to open with git.
    */
   release(workspace: Workspace, options: ReleaseOptions): Promise<ReleaseResult>;
+  /**
+   * Optional: gives back what runs that are over left in the repository at `repoRoot` (a run killed
+   * with SIGKILL never released its workspace): what `corral clean` (one run, `runId`) and
+   * `corral worktrees prune` (every run) call. It MUST bring a dead run's commits back before its
+   * workspace goes, MUST keep the run's branch, MUST NOT touch a live run's workspace unless it
+   * belongs to `runId` (the caller knows that run is over), and MUST keep a workspace with
+   * uncommitted work (action `kept`, its count in `uncommitted`) unless `force` is set for `runId`.
+   * With `dryRun` it changes nothing. A repository with nothing left reports nothing.
+   */
+  reclaim?(request: ReclaimRequest): Promise<ReclaimResult>;
+  /** Optional, with `removeWorkspace`: every workspace it keeps in the repository, live or left behind (`corral worktrees list`). It MUST change nothing. */
+  listWorkspaces?(repoRoot: string): Promise<ListedWorkspace[]>;
+  /**
+   * Optional: removes one workspace by id, run name, branch or path (`corral worktrees remove`). It
+   * MUST refuse (a CorralError with a hint) one whose run is alive or that has uncommitted work,
+   * unless `force`, and MUST keep the branch unless `deleteBranch`.
+   */
+  removeWorkspace?(repoRoot: string, target: string, options?: { force?: boolean; deleteBranch?: boolean }): Promise<RemovedWorkspace>;
+}
+
+/** What `Isolation.reclaim` takes. */
+export interface ReclaimRequest {
+  /** The repository (its main checkout). */
+  repoRoot: string;
+  /** Only this run's workspaces (found by run id, or at `workspace`). Without it: those of every run that is over. */
+  runId?: string;
+  /** Where the run's workspace was, as its journal recorded it. */
+  workspace?: string;
+  /** Report what would be done, changing nothing. */
+  dryRun?: boolean;
+  /** With `runId`: remove its workspaces even with uncommitted work (discarding it). */
+  force?: boolean;
+}
+
+/** One workspace `reclaim` looked at, and what it did. */
+export interface ReclaimedWorkspace {
+  /** The isolation's name for it (a worktree's slug). */
+  id: string;
+  /** Its folder. */
+  path: string;
+  /** The run's branch, which stays. */
+  branch?: string;
+  /** `removed`, `would-remove` (dry run), `kept` (uncommitted work, or its run is alive), `failed` (`reason` says why). */
+  action: "removed" | "would-remove" | "kept" | "failed";
+  /** Why: what made it an orphan, why it was kept, or what failed. */
+  reason: string;
+  /** Uncommitted changes in it (kept, or discarded with `force`). */
+  uncommitted?: number;
+}
+
+/** What `Isolation.reclaim` did. */
+export interface ReclaimResult {
+  workspaces: ReclaimedWorkspace[];
+}
+
+/** A workspace as `listWorkspaces` shows it; an isolation may add its own fields (shown by `--json`). */
+export interface ListedWorkspace {
+  /** The isolation's name for it (a worktree's slug): what `removeWorkspace` takes. */
+  id: string;
+  /** Its folder. */
+  path: string;
+  /** What it is doing: `active`, `kept`, `orphaned`… (the isolation's words). */
+  state: string;
+  /** Its branch, when it has one. */
+  branch?: string;
+  /** The run that made it, when known. */
+  runId?: string;
+  /** Why it was kept, when it was. */
+  keptReason?: string;
+}
+
+/** What `removeWorkspace` removed. */
+export interface RemovedWorkspace {
+  /** The folder that was removed. */
+  path: string;
+  /** Its branch, when it had one. */
+  branch?: string;
+  /** Whether the branch was deleted too (`deleteBranch`). */
+  branchDeleted: boolean;
 }

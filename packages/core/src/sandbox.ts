@@ -1,3 +1,6 @@
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+
 /** Whether a plugin can work on this machine, and if not, why and how to fix it. */
 export type Availability =
   | { available: true; detail?: string }
@@ -12,6 +15,13 @@ export interface Mount {
   sandbox?: string;
   /** Defaults to true: mounts are read-only unless asked otherwise. */
   readonly?: boolean;
+}
+
+/** A mount's path as the host sees it: `~` is the host user's home; a relative path is relative to `base` (the workspace). */
+export function resolveHostPath(path: string, base: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return resolve(homedir(), path.slice(2));
+  return resolve(base, path);
 }
 
 /**
@@ -146,11 +156,81 @@ export interface SandboxCapabilities {
   hostPrograms?: { shared: readonly string[] };
 }
 
-/** A sandbox provider: a plugin instance with its options applied. */
+/** What `Sandbox.reap` takes. */
+export interface ReapOptions {
+  /** Only this run's leftovers (`corral clean` of one interrupted run). Without it: every run's. */
+  runId?: string;
+  /** Report what would be removed, removing nothing. */
+  dryRun?: boolean;
+}
+
+/** One thing a sandbox left behind (a container, a process, a network…) and what `reap` did with it. */
+export interface Reaped {
+  /** What it is, a word for the user: `container`. */
+  kind: string;
+  /** The engine's id for it. */
+  id: string;
+  /** How the user knows it (a container's name). */
+  name: string;
+  /** The run it belonged to, when known. */
+  runId?: string;
+  /** `removed`, `would-remove` (dry run), `kept` (its run is alive, or not this host's), `failed` (removal failed; `reason` says why). */
+  action: "removed" | "would-remove" | "kept" | "failed";
+  /** Why it was judged left behind (or kept), or what failed. */
+  reason: string;
+}
+
+/** What `Sandbox.reap` found. */
+export interface ReapResult {
+  /** Everything it found, whatever it did with it. */
+  reaped: Reaped[];
+}
+
+/** What `Sandbox.buildImage` takes. */
+export interface BuildImageOptions {
+  /** The build context folder. */
+  contextDir: string;
+  /** The Dockerfile/Containerfile, relative to contextDir or absolute; the sandbox's default otherwise. */
+  file?: string;
+  /** The image to make (`name:tag`). */
+  tag: string;
+  /** Build args on top of the sandbox's own (the host uid/gid for a container image). */
+  buildArgs?: Record<string, string>;
+  /** Every output line as it comes. */
+  onLine?: (line: string) => void;
+  /** Stops the build. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A sandbox provider: a plugin instance with its options applied.
+ *
+ * Beyond `check` and `create`, a sandbox may offer optional capabilities. The CLI finds them on
+ * every installed plugin (ours and third parties' alike) and calls them; none is needed to run.
+ */
 export interface Sandbox {
   readonly name: string;
   /** Defaults to `{ filesystem: "isolated" }`. */
   readonly capabilities?: SandboxCapabilities;
   check(): Promise<Availability>;
   create(spec: SandboxSpec): Promise<SandboxHandle>;
+  /**
+   * Optional: removes what runs left behind when their orchestrator died without closing them
+   * (SIGKILL, a crash, a reboot): what `corral clean` calls for an interrupted run of this sandbox.
+   * It MUST remove only what corral's runs made, and of those only what belongs to a run that is over
+   * (never a live run's, never another host's); with `dryRun` it MUST remove nothing. It reports
+   * everything it found, removed or not. On a machine with nothing left it reports nothing and
+   * does not throw; it throws (a CorralError) only when it cannot look at all.
+   */
+  reap?(options?: ReapOptions): Promise<ReapResult>;
+  /** The image it runs, when it runs one: what `corral image build|remove` use without `--tag`. */
+  readonly image?: string;
+  /**
+   * Optional: builds the image this sandbox runs from a build context (`corral image build`),
+   * streaming every output line to `onLine`. It MUST fail (a CorralError, code `E_IMAGE_BUILD`)
+   * when the build failed, even if the engine said otherwise, and MUST stop when `signal` aborts.
+   */
+  buildImage?(options: BuildImageOptions): Promise<{ tag: string }>;
+  /** Optional: removes an image (`corral image remove`); it MUST throw a CorralError (code `E_IMAGE_REMOVE`) when it could not. */
+  removeImage?(tag: string): Promise<void>;
 }

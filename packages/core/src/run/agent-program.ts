@@ -2,9 +2,8 @@ import { accessSync, closeSync, constants, openSync, readSync, realpathSync, sta
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Agent, AgentCommand } from "../agent.js";
-import { resolveHostPath } from "../container/mounts.js";
 import { AgentNotFoundError } from "../errors.js";
-import type { Mount, Sandbox } from "../sandbox.js";
+import { resolveHostPath, type Mount, type Sandbox } from "../sandbox.js";
 import { DEFAULT_PATH } from "./env.js";
 
 /**

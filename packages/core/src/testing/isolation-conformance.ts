@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isCorralError } from "../errors.js";
 import { git } from "../git.js";
 import type { Isolation, Workspace } from "../isolation.js";
+import { describeIsolationCapabilities } from "./capability-conformance.js";
 
 export interface IsolationConformanceOptions {
   /** Each acquire gets its own folder (a worktree); false for isolations that hand out the checkout itself (in-place). */
@@ -75,6 +76,8 @@ export function describeIsolationConformance(name: string, makeIsolation: () => 
     afterAll(async () => {
       if (root) await rm(root, { recursive: true, force: true });
     });
+
+    describeIsolationCapabilities(makeIsolation, async () => repo(await base()));
 
     it("acquires a workspace at the repository's HEAD; release brings back exactly the commits made there", async () => {
       const isolation = await makeIsolation();

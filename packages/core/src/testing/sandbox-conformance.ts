@@ -10,6 +10,7 @@ import { createServer as createHttpServer } from "node:http";
 import { parsePolicy, type ParsedPolicy } from "../network/policy.js";
 import { EgressProxy, type EgressRecord } from "../network/proxy.js";
 import type { ExecOptions, ExecResult, ProxyNetwork, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
+import { describeSandboxCapabilities } from "./capability-conformance.js";
 import { eventually, hostProcessesMatching } from "./processes.js";
 
 /** The security cases a sandbox declares it enforces; each runs with its positive twin. */
@@ -430,6 +431,8 @@ export function describeSandboxConformance(
         expect(existsSync(after)).toBe(false);
       });
     }
+
+    describeSandboxCapabilities(() => ({ sandbox, unavailable }));
 
     options.additionalTests?.({
       create,
