@@ -13,7 +13,7 @@ import type { GitMount } from "./sandbox.js";
 export interface RunGitDirSpec {
   /** Where to make it; must not exist yet. */
   path: string;
-  /** The user's repository (any checkout of it): the source of refs, config values and identity. */
+  /** The user's repository (any checkout of it): the source of refs and config values. */
   repo: string;
   /** The user's git dir of that checkout (its index, `info/exclude`, `shallow` are copied in). */
   sourceGitDir: string;
@@ -46,7 +46,8 @@ export async function createRunGitDir(spec: RunGitDirSpec): Promise<{ objectForm
   await mkdir(dirname(path), { recursive: true });
   await mkdir(path); // exclusive: a leftover of another run is never reused
   const [userConfig, refs] = await Promise.all([readConfig(spec.repo), visibleRefs(spec.repo, spec.head, spec.hideRefs ?? [])]);
-  const { objectFormat, identity, values } = userConfig;
+  // No [user] here: the run gives the agent its identity in its HOME, where anything the agent sets wins.
+  const { objectFormat, values } = userConfig;
 
   const config = [
     "[core]",
@@ -58,7 +59,6 @@ export async function createRunGitDir(spec: RunGitDirSpec): Promise<{ objectForm
     // No background gc: it would outlive the exec, and repack the borrowed objects into the run's own.
     "[gc]",
     "\tauto = 0",
-    ...(identity ? ["[user]", `\tname = ${quoteConfig(identity.name)}`, `\temail = ${quoteConfig(identity.email)}`] : []),
   ];
   await mkdir(join(path, "objects", "info"), { recursive: true });
   await mkdir(join(path, "objects", "pack"));
@@ -125,9 +125,9 @@ export async function gitIdentity(cwd: string, env: Record<string, string> = {})
   return name && email ? { name, email } : undefined;
 }
 
-/** What a run's git dir takes from the user's config, in one git call: data-only keys, identity, object format. */
-async function readConfig(cwd: string): Promise<{ objectFormat: "sha1" | "sha256"; identity?: { name: string; email: string }; values: Array<[string, string]> }> {
-  const keys = [...DATA_ONLY_CONFIG, "user.name", "user.email", "extensions.objectformat"];
+/** What a run's git dir takes from the user's config, in one git call: data-only keys and the object format. */
+async function readConfig(cwd: string): Promise<{ objectFormat: "sha1" | "sha256"; values: Array<[string, string]> }> {
+  const keys = [...DATA_ONLY_CONFIG, "extensions.objectformat"];
   const pattern = `^(${keys.map((key) => key.replace(/\./g, "\\.")).join("|")})$`;
   const r = await git(["config", "-z", "--get-regexp", pattern], { cwd, allowFailure: true });
   const found = new Map<string, string>();
@@ -135,11 +135,8 @@ async function readConfig(cwd: string): Promise<{ objectFormat: "sha1" | "sha256
     const newline = entry.indexOf("\n");
     if (newline > 0) found.set(entry.slice(0, newline).toLowerCase(), entry.slice(newline + 1));
   }
-  const name = found.get("user.name")?.trim();
-  const email = found.get("user.email")?.trim();
   return {
     objectFormat: found.get("extensions.objectformat") === "sha256" ? "sha256" : "sha1",
-    ...(name && email ? { identity: { name, email } } : {}),
     values: DATA_ONLY_CONFIG.map((key) => [key, found.get(key.toLowerCase()) ?? ""] as [string, string]).filter(([, value]) => /^[A-Za-z0-9_.-]+$/.test(value)),
   };
 }
@@ -161,6 +158,11 @@ async function copyIfPresent(from: string, to: string): Promise<void> {
 }
 
 /** A config value in double quotes, so `#`, `;` and spaces in a name stay part of it. */
+/** A gitconfig `[user]` section for `identity`, quoted so a name cannot add lines or keys. */
+export function userSection(identity: { name: string; email: string }): string[] {
+  return ["[user]", `\tname = ${quoteConfig(identity.name)}`, `\temail = ${quoteConfig(identity.email)}`];
+}
+
 function quoteConfig(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, " ")}"`;
 }

@@ -16,7 +16,7 @@ import { renderTemplate, runPromptCommand } from "./prompt.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { buildEnv, definedEnv } from "./run/env.js";
 import { describeProgram, programMounts, resolveAgentProgram, withProgram } from "./run/agent-program.js";
-import { gitIdentityEnv, resolveGitIdentity, type GitIdentityOption } from "./run/git-identity.js";
+import { resolveGitIdentity, writeGitIdentity, type GitIdentityOption } from "./run/git-identity.js";
 import { abortReason, runIteration, type IterationContext, type IterationOutcome } from "./run/iteration.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions, type Settings } from "./run/settings.js";
 import type { NetworkPolicy } from "./network/policy.js";
@@ -170,13 +170,14 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       if (!identity && options.gitIdentity !== false) {
         emit({ type: "log", level: "warn", message: "No git identity found: the agent's commits will fail with \"Author identity unknown\". Set it with `git config --global user.name/user.email`, or `gitIdentity` in the config." });
       }
-      const env = { ...gitIdentityEnv(identity), ...buildEnv(options, agent, hostEnv, redactor) };
+      const env = buildEnv(options, agent, hostEnv, redactor);
       env[RUN_ID_ENV] = runId;
       // The agent's program, found on the host before anything is created; shown inside read-only.
       const program = resolveAgentProgram({ agent, sandbox, cwd: settings.cwd, env, hostEnv, ...(options.mounts ? { mounts: options.mounts } : {}) });
       if (program?.mounts.length) emit({ type: "log", level: "info", message: describeProgram(agent, program) });
       held.home = await runTempDir("home", runId);
       env.HOME = held.home;
+      await writeGitIdentity(held.home, identity);
       // Network: the sandbox's only way out is the run's egress proxy, when the policy is an allowlist.
       const network = (held.network = await startNetwork({ policy: options.network, credentials: options.credentials ?? "env", sandbox, agent, env, runId, emit }));
       for (const name of network.unset) delete env[name];

@@ -9,7 +9,7 @@ import { run, type RunOptions } from "../run.js";
 
 /** The agent commits a file the way a coding agent does: plain `git commit`, no identity of its own. */
 const committingAgent = commandAgent.configure({
-  argv: ["sh", "-c", 'echo $$ >> work.txt && git add work.txt && git commit -q -m "agent work"; echo "identity: $GIT_AUTHOR_NAME"; git config --get alias.secret; git config --get core.editor; true', "{prompt}"],
+  argv: ["sh", "-c", 'echo $$ >> work.txt && git add work.txt && git commit -q -m "agent work"; echo "identity: $(git config user.name)"; git config --get alias.secret; git config --get core.editor; true', "{prompt}"],
 });
 
 /** A repository with no identity of its own (the usual case: it lives in ~/.gitconfig). */
@@ -67,6 +67,14 @@ describe("git identity inside the sandbox", () => {
     expect(await author(repo)).toBe("Bot <bot@example.com>|Bot <bot@example.com>");
     await runWith(repo, { PATH: process.env.PATH!, HOME: home }, { gitIdentity: { name: "Bot", email: "bot@example.com" }, env: { GIT_AUTHOR_NAME: "Explicit" } });
     expect(await author(repo)).toBe("Explicit <bot@example.com>|Bot <bot@example.com>");
+  });
+
+  it("what the agent sets itself still wins (git -c, its repository's config), as git would have it", async () => {
+    const repo = await repoWithoutIdentity();
+    const home = await homeWithGitconfig();
+    const own = commandAgent.configure({ argv: ["sh", "-c", 'echo $$ >> own.txt && git add own.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m own', "{prompt}"] });
+    await run({ cwd: repo, agent: own, prompt: "commit", handleProcessSignals: false, hostEnv: { PATH: process.env.PATH!, HOME: home } });
+    expect(await author(repo)).toBe("Agent <agent@example.com>|Agent <agent@example.com>");
   });
 
   it("with no identity anywhere the run says up front that commits will fail, and how to fix it", async () => {

@@ -1,4 +1,6 @@
-import { gitIdentity } from "../run-git-dir.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gitIdentity, userSection } from "../run-git-dir.js";
 
 /** Who the agent's commits are by: the user's own identity (`"host"`), a fixed one, or none (`false`). */
 export type GitIdentityOption = "host" | false | { name: string; email: string };
@@ -9,8 +11,6 @@ export interface GitIdentity {
   /** Where it came from, for the start-of-run message: `env`, `git config` or `config`. */
   source: "env" | "git config" | "config";
 }
-
-const IDENTITY_ENV = ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"] as const;
 
 /**
  * The identity the agent commits as. The sandbox HOME is private, so without this the agent's
@@ -34,9 +34,11 @@ export async function resolveGitIdentity(option: GitIdentityOption | undefined, 
   return { name: resolvedName, email: resolvedEmail, source: "git config" };
 }
 
-/** The identity as the env git reads inside the sandbox (it wins over any config there). */
-export function gitIdentityEnv(identity: GitIdentity | undefined): Record<string, string> {
-  if (!identity) return {};
-  const [authorName, authorEmail, committerName, committerEmail] = IDENTITY_ENV;
-  return { [authorName]: identity.name, [authorEmail]: identity.email, [committerName]: identity.name, [committerEmail]: identity.email };
+/**
+ * Gives the agent the identity as the global gitconfig of its private HOME: the lowest place git looks,
+ * so whatever the agent sets itself (`git -c user.name=…`, its repository's config, GIT_AUTHOR_*) still wins.
+ */
+export async function writeGitIdentity(home: string, identity: GitIdentity | undefined): Promise<void> {
+  if (!identity) return;
+  await writeFile(join(home, ".gitconfig"), `${userSection(identity).join("\n")}\n`, { mode: 0o600, flag: "wx" });
 }
