@@ -55,11 +55,15 @@ export class PluginLoader {
     return this.registry.get(kind, name); // throws with the known names, a did-you-mean and the install hint
   }
 
-  /** Every plugin that is installed: built-ins, first-party packages found, third-party from config. */
-  async all(): Promise<Plugin[]> {
+  /**
+   * Every plugin that is installed: built-ins, first-party packages found, third-party from config.
+   * With `kind`, only those of that kind (and only that kind's first-party packages are imported).
+   */
+  async all(kind?: PluginKind): Promise<Plugin[]> {
     await this.#loadThirdParty();
-    await this.#loadFirstParty((Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]).flatMap((kind) => Object.values(FIRST_PARTY_PLUGINS[kind])));
-    return this.registry.list();
+    const kinds = kind ? [kind] : (Object.keys(FIRST_PARTY_PLUGINS) as PluginKind[]);
+    await this.#loadFirstParty(kinds.flatMap((k) => Object.values(FIRST_PARTY_PLUGINS[k])));
+    return this.registry.list(kind);
   }
 
   /** Imports those of `packages` that are installed, side by side; registered in the given order so nothing depends on timing. */

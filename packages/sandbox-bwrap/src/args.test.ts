@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxSpec } from "@corral/core";
-import { containerOptions } from "@corral/core/container";
+import { containerOptions } from "@corral/container";
 import { resolveHostPath, sandboxArgs } from "./args.js";
 import { bwrapOptions, DEFAULT_LIMITS, defaultLimits } from "./options.js";
 

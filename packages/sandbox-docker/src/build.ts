@@ -1,8 +1,8 @@
-import { SandboxError } from "@corral/core";
-import { buildMessageError, hostBuildArgs, type BuildImageOptions } from "@corral/core/container";
+import { SandboxError, type BuildImageOptions } from "@corral/core";
+import { buildMessageError, hostBuildArgs, imageRemoveError } from "@corral/container";
 import { readdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
-import { dockerClients } from "./client.js";
+import { dockerClients, statusOf } from "./client.js";
 
 /**
  * Builds an image through the engine's API (the context honours `.dockerignore`), streaming each
@@ -45,4 +45,16 @@ export async function buildImage(options: BuildImageOptions): Promise<{ tag: str
     throw new SandboxError(`Building the docker image ${options.tag} failed: ${failure}`, { code: "E_IMAGE_BUILD", hint: "Fix the Dockerfile step named above and build again." });
   }
   return { tag: options.tag };
+}
+
+/** Removes an image through the engine's API (`corral image remove`). */
+export async function removeImage(tag: string, options: { engineTimeoutSeconds?: number } = {}): Promise<void> {
+  const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000);
+  try {
+    await control.getImage(tag).remove();
+  } catch (error) {
+    const status = statusOf(error);
+    const said = (error as { json?: { message?: unknown } }).json?.message;
+    throw imageRemoveError("docker", tag, typeof said === "string" ? said : status === 404 ? "no such image" : (error as Error).message, error);
+  }
 }

@@ -1,5 +1,5 @@
 import { SandboxUnavailableError, type Availability } from "@corral/core";
-import { engineUnavailable, imageMissingError } from "@corral/core/container";
+import { engineUnavailable, imageMissingError } from "@corral/container";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type Docker from "dockerode";

@@ -3,7 +3,7 @@
  * (dockerode; DOCKER_HOST or the default socket). Commands run as streamed execs in it.
  */
 import { defineSandbox } from "@corral/core";
-import { containerOptions, type ContainerOptionsInput } from "@corral/core/container";
+import { containerOptions, type ContainerOptionsInput } from "@corral/container";
 import { createDockerSandbox } from "./sandbox.js";
 import { VERSION } from "./version.js";
 
@@ -21,7 +21,7 @@ export const dockerSandbox = defineSandbox({
 export const docker = (options?: ContainerOptionsInput) => dockerSandbox.configure(options);
 
 export { reapOrphans } from "./reap.js";
-export { buildImage } from "./build.js";
+export { buildImage, removeImage } from "./build.js";
 export { dockerCreateOptions } from "./sandbox.js";
-export type { ContainerOptionsInput as DockerSandboxOptions } from "@corral/core/container";
+export type { ContainerOptionsInput as DockerSandboxOptions } from "@corral/container";
 export default dockerSandbox;

@@ -1,4 +1,5 @@
-import { LABELS, judgeOrphan, type ReapOptions, type ReapResult, type ReapedContainer } from "@corral/core/container";
+import type { ReapOptions } from "@corral/core";
+import { LABELS, judgeOrphan, type ContainerReapResult, type ReapedContainer } from "@corral/container";
 import { dockerClients, statusOf } from "./client.js";
 
 /**
@@ -6,7 +7,7 @@ import { dockerClients, statusOf } from "./client.js";
  * orchestrator process is gone (killed with SIGKILL, crashed, machine rebooted). Containers of
  * live runs, and of runs started on another host, are kept. What `corral clean` calls.
  */
-export async function reapOrphans(options: ReapOptions & { engineTimeoutSeconds?: number } = {}): Promise<ReapResult> {
+export async function reapOrphans(options: ReapOptions & { engineTimeoutSeconds?: number } = {}): Promise<ContainerReapResult> {
   const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000);
   const label = options.runId ? `${LABELS.run}=${options.runId}` : LABELS.run;
   const listed = await control.listContainers({ all: true, filters: { label: [label] } });

@@ -1,4 +1,4 @@
-import { keeperCommand, type ContainerPlan } from "@corral/core/container";
+import { keeperCommand, type ContainerPlan } from "@corral/container";
 import { describe, expect, it } from "vitest";
 import { docker, dockerCreateOptions, dockerSandbox } from "./index.js";
 

@@ -1,10 +1,12 @@
 import { LineSplitter, SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/core/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
+import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
 import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
+import { reapOrphans } from "./reap.js";
 import { VERSION } from "./version.js";
 
 /** The docker Sandbox: one hardened container per run, every command a streamed exec in it. */
@@ -34,6 +36,11 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
     async create(spec) {
       return DockerHandle.start(clients, spec, options);
     },
+    // What `corral clean` and `corral image` call (core's optional capabilities).
+    image: options.image,
+    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds })),
+    buildImage: (build) => buildImage(build),
+    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds }),
   };
 }
 

@@ -6,7 +6,7 @@ import Docker from "dockerode";
 import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeContainerEscapes } from "../../core/src/container/escape-suite.js";
+import { describeContainerEscapes } from "@corral/container/testing";
 import { buildImage, docker, dockerSandbox, reapOrphans } from "../src/index.js";
 
 // The container's /tmp is its own tmpfs; keep the kit's temp dirs (and its "outside" targets)

@@ -1,8 +1,8 @@
-import { SandboxError } from "@corral/core";
-import { buildLineError, hostBuildArgs, type BuildImageOptions } from "@corral/core/container";
+import { SandboxError, type BuildImageOptions } from "@corral/core";
+import { buildLineError, hostBuildArgs, imageRemoveError } from "@corral/container";
 import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { podmanCall } from "./cli.js";
+import { podmanCall, podmanError } from "./cli.js";
 
 /**
  * Builds an image with `podman build`, streaming each output line to `onLine`. A build fails on a
@@ -30,4 +30,10 @@ export async function buildImage(options: BuildImageOptions & { podman?: string 
     });
   }
   return { tag: options.tag };
+}
+
+/** Removes an image with `podman image rm` (`corral image remove`). */
+export async function removeImage(tag: string, options: { podman?: string; engineTimeoutSeconds?: number } = {}): Promise<void> {
+  const result = await podmanCall(options.podman ?? "podman", ["image", "rm", tag], { timeoutMs: (options.engineTimeoutSeconds ?? 60) * 1000 });
+  if (result.exitCode !== 0) throw imageRemoveError("podman", tag, podmanError(result));
 }

@@ -1,5 +1,5 @@
 import { spawnStreaming, type ExecResult } from "@corral/core";
-import { engineUnavailable } from "@corral/core/container";
+import { engineUnavailable } from "@corral/container";
 
 /** The podman client's own env: the engine client needs the host's (XDG_RUNTIME_DIR, HOME, CONTAINERS_CONF…); the container never sees it. */
 export function clientEnv(): Record<string, string> {

@@ -21,7 +21,7 @@ export const podmanSandbox = defineSandbox({
 export const podman = (options?: PodmanOptionsInput) => podmanSandbox.configure(options);
 
 export { reapOrphans } from "./reap.js";
-export { buildImage } from "./build.js";
+export { buildImage, removeImage } from "./build.js";
 export { podmanRunArgs } from "./sandbox.js";
 export type { PodmanOptionsInput as PodmanSandboxOptions } from "./options.js";
 export default podmanSandbox;

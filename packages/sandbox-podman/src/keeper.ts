@@ -1,5 +1,5 @@
 import { LineSplitter } from "@corral/core";
-import { KEEPER_READY } from "@corral/core/container";
+import { KEEPER_READY } from "@corral/container";
 import { execa, type ResultPromise } from "execa";
 import type { Socket } from "node:net";
 import { clientEnv, type CliResult } from "./cli.js";

@@ -1,4 +1,4 @@
-import { containerOptionsShape } from "@corral/core/container";
+import { containerOptionsShape } from "@corral/container";
 import { z } from "zod";
 
 /** The shared container options, plus what only podman has. */

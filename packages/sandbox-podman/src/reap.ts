@@ -1,4 +1,5 @@
-import { LABELS, judgeOrphan, type ReapOptions, type ReapResult, type ReapedContainer } from "@corral/core/container";
+import type { ReapOptions } from "@corral/core";
+import { LABELS, judgeOrphan, type ContainerReapResult, type ReapedContainer } from "@corral/container";
 import { SandboxError } from "@corral/core";
 import { podmanCall, podmanError } from "./cli.js";
 
@@ -7,7 +8,7 @@ import { podmanCall, podmanError } from "./cli.js";
  * orchestrator process is gone. Containers of live runs, and of runs started on another host,
  * are kept. What `corral clean` calls.
  */
-export async function reapOrphans(options: ReapOptions & { podman?: string; engineTimeoutSeconds?: number } = {}): Promise<ReapResult> {
+export async function reapOrphans(options: ReapOptions & { podman?: string; engineTimeoutSeconds?: number } = {}): Promise<ContainerReapResult> {
   const podman = options.podman ?? "podman";
   const timeoutMs = (options.engineTimeoutSeconds ?? 60) * 1000;
   const label = options.runId ? `${LABELS.run}=${options.runId}` : LABELS.run;

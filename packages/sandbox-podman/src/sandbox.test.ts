@@ -1,4 +1,4 @@
-import { keeperCommand, type ContainerPlan } from "@corral/core/container";
+import { keeperCommand, type ContainerPlan } from "@corral/container";
 import { describe, expect, it } from "vitest";
 import { podman, podmanRunArgs, podmanSandbox } from "./index.js";
 import { chooseUserns, idmapCapable } from "./userns.js";

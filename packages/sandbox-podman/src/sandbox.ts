@@ -1,10 +1,12 @@
 import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/core/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import { randomBytes } from "node:crypto";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { buildImage, removeImage } from "./build.js";
 import { clientEnv, podmanCall, podmanError, probePodman, type PodmanFacts } from "./cli.js";
 import { KeeperClient } from "./keeper.js";
+import { reapOrphans } from "./reap.js";
 import type { PodmanOptions } from "./options.js";
 import { seccompProfile } from "./seccomp.js";
 import { chooseUserns, type Userns } from "./userns.js";
@@ -57,6 +59,11 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
       if (!result.available) throw new SandboxUnavailableError("podman", result.reason, { hint: result.hint });
       return PodmanHandle.start(spec, options, result, await profileOnce(result));
     },
+    // What `corral clean` and `corral image` call (core's optional capabilities).
+    image: options.image,
+    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, podman: options.podman, engineTimeoutSeconds: options.engineTimeoutSeconds })),
+    buildImage: (build) => buildImage({ ...build, podman: options.podman }),
+    removeImage: (tag) => removeImage(tag, { podman: options.podman, engineTimeoutSeconds: options.engineTimeoutSeconds }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { SandboxUnavailableError } from "@corral/core";
-import { withoutUserNamespaces } from "@corral/core/container";
+import { withoutUserNamespaces } from "@corral/container";
 import { readFile } from "node:fs/promises";
 import type { PodmanFacts } from "./cli.js";
 

@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeContainerEscapes } from "../../core/src/container/escape-suite.js";
+import { describeContainerEscapes } from "@corral/container/testing";
 import { buildImage, podman, podmanSandbox, reapOrphans } from "../src/index.js";
 
 // The container's /tmp is its own tmpfs; keep the kit's temp dirs (and its "outside" targets)

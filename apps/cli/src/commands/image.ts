@@ -1,18 +1,16 @@
 import { resolve } from "node:path";
-import { git, installCommand, isConfigured, spawnStreaming, SandboxError, UsageError } from "@corral/core";
-import type { BuildImageOptions } from "@corral/core/container";
+import { git, UsageError, type Sandbox } from "@corral/core";
 import { loadConfig } from "corral";
-import { importInstalled } from "corral/internal";
+import { PluginLoader } from "corral/internal";
 import { keyValues, parseFlags } from "../args.js";
+import { configuredName, pluginInstance, pluginsWith } from "../capabilities.js";
 import { IMAGE_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 
-const PACKAGES = { docker: "@corral/sandbox-docker", podman: "@corral/sandbox-podman" } as const;
-type Engine = keyof typeof PACKAGES;
-
 /**
- * `corral image build|remove`: the image a docker or podman run uses, built through that plugin's
- * `buildImage` (output streamed to stderr; the host uid/gid as build args).
+ * `corral image build|remove`: the image a container run uses, built through the sandbox plugin's
+ * `buildImage` capability (output streamed to stderr; the host uid/gid as build args) and removed
+ * through its `removeImage`. Any installed sandbox that has them takes part, a third party's too.
  */
 export default async function image(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(
@@ -39,30 +37,38 @@ export default async function image(argv: string[], io: CliIO): Promise<number> 
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}".`, { hint: "See `corral image --help`." });
   if (action === "remove" && (values.file || values["build-arg"] || values.context)) throw new UsageError("--file, --build-arg and --context go with `corral image build`.", { hint: "corral image remove --sandbox docker [--tag TAG]" });
 
+  const buildArgs = keyValues("build-arg", values["build-arg"]);
   const cwd = resolve(io.cwd, values.cwd ?? ".");
   const { config } = await loadConfig({ cwd, ...(values.config ? { file: resolve(io.cwd, values.config) } : {}) });
-  const configured = sandboxOfConfig(config.sandbox);
-  const engine = values.sandbox ?? configured.name;
-  if (engine !== "docker" && engine !== "podman") {
-    throw new UsageError(engine ? `corral image works with the docker and podman sandboxes, not "${engine}".` : "Which engine? No --sandbox was given and the config names no container sandbox.", { hint: "Pass --sandbox docker or --sandbox podman." });
+  const name = values.sandbox ?? configuredName(config.sandbox);
+  if (!name) throw new UsageError("Which sandbox? No --sandbox was given and the config names no sandbox.", { hint: "Pass --sandbox docker or --sandbox podman (or another installed sandbox that builds images)." });
+  const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
+  // The config's options when it names this sandbox: its image is the tag a run of this config looks for.
+  const sandbox = await pluginInstance(loader, "sandbox", name, config.sandbox);
+  const capability = action === "build" ? "buildImage" : "removeImage";
+  if (typeof sandbox[capability] !== "function") {
+    const able = (await pluginsWith(loader, "sandbox", capability)).map((p) => p.name);
+    throw new UsageError(`corral image ${action} works with sandboxes that ${action} images, not "${name}".`, {
+      code: "E_PLUGIN_CAPABILITY",
+      hint: able.length ? `Pass --sandbox ${able.join(" or --sandbox ")}.` : "No installed sandbox does; the docker and podman plugins do (docs/sandbox-containers.md).",
+    });
+  }
+  const tag = values.tag ?? sandbox.image;
+  if (!tag) throw new UsageError(`The ${name} sandbox names no image of its own.`, { hint: "Pass --tag." });
+
+  if (action === "remove") {
+    await (sandbox as Required<Pick<Sandbox, "removeImage">>).removeImage(tag);
+    io.stderr.write(`removed ${tag}\n`);
+    return EXIT.ok;
   }
   const top = await git(["rev-parse", "--show-toplevel"], { cwd, allowFailure: true }).catch(() => undefined);
   const repoRoot = top?.exitCode === 0 ? top.stdout : cwd;
-  const { DEFAULT_IMAGE } = await import("@corral/core/container");
-  // The tag a run of this config looks for: the flag's, the config's, else the sandbox's default.
-  const tag = values.tag ?? (configured.name === engine ? configured.image : undefined) ?? DEFAULT_IMAGE;
-
-  if (action === "remove") return removeImage(engine, tag, io);
-
-  const plugin = await importInstalled<{ buildImage(options: BuildImageOptions): Promise<{ tag: string }> }>(PACKAGES[engine], cwd);
-  if (!plugin) throw new UsageError(`Building a ${engine} image needs the package ${PACKAGES[engine]}, which is not installed.`, { code: "E_PLUGIN_NOT_FOUND", hint: `Install it: ${installCommand(PACKAGES[engine])}` });
-  const buildArgs = keyValues("build-arg", values["build-arg"]);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   try {
-    io.stderr.write(`building ${tag} with ${engine}…\n`);
-    await plugin.buildImage({
+    io.stderr.write(`building ${tag} with ${name}…\n`);
+    await (sandbox as Required<Pick<Sandbox, "buildImage">>).buildImage({
       contextDir: resolve(io.cwd, values.context ?? repoRoot),
       ...(values.file ? { file: resolve(io.cwd, values.file) } : {}),
       tag,
@@ -75,28 +81,5 @@ export default async function image(argv: string[], io: CliIO): Promise<number> 
   }
   io.stderr.write(`built ${tag}\n`);
   io.stdout.write(`${tag}\n`);
-  return EXIT.ok;
-}
-
-/** The sandbox named in the config, and its image option if it sets one. */
-function sandboxOfConfig(ref: unknown): { name?: string; image?: string } {
-  if (typeof ref === "string") return { name: ref };
-  if (isConfigured(ref)) return { name: ref.plugin.meta.name, ...imageOf(ref.options) };
-  if (ref && typeof ref === "object" && "name" in ref) return { name: String(ref.name), ...imageOf((ref as { options?: unknown }).options) };
-  return {};
-}
-
-const imageOf = (options: unknown): { image?: string } => (options && typeof options === "object" && "image" in options && typeof options.image === "string" ? { image: options.image } : {});
-
-/** Removes the image with the engine's CLI (the plugins offer no removal API yet). */
-async function removeImage(engine: Engine, tag: string, io: CliIO): Promise<number> {
-  const env = Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const output: string[] = [];
-  const result = await spawnStreaming([engine, "image", "rm", tag], { env, onLine: (line) => output.push(line) });
-  if (result.exitCode === 127) throw new UsageError(`Removing an image needs the ${engine} command, which was not found.`, { hint: `Install ${engine}, or remove ${tag} another way.` });
-  if (result.exitCode !== 0) {
-    throw new SandboxError(`${engine} could not remove the image ${tag}: ${output.join(" ").trim()}`, { code: "E_IMAGE_REMOVE", hint: `\`${engine} images\` lists the images; a running container may still use it.` });
-  }
-  io.stderr.write(`removed ${tag}\n`);
   return EXIT.ok;
 }

@@ -3,7 +3,6 @@ import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { AbortError, git, UsageError } from "@corral/core";
-import { projectImageTag } from "@corral/core/container";
 import { assertFolder } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
@@ -119,6 +118,13 @@ async function choose<T extends string>(flag: string, options: readonly T[], giv
     if ((options as readonly string[]).includes(answer)) return answer as T;
     out.write(`  please answer one of: ${options.join(", ")}\n`);
   }
+}
+
+/** The image `corral init` writes into a project's config: named for its folder, so projects do not overwrite each other's. */
+export function projectImageTag(repoDir: string): string {
+  const base = repoDir.split("/").filter(Boolean).pop() ?? "repo";
+  const clean = base.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-_.]+|[-_.]+$/g, "") || "repo";
+  return `corral-${clean}:latest`;
 }
 
 interface Choices {

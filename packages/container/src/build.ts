@@ -19,19 +19,6 @@ export function buildMessageError(message: { error?: unknown; errorDetail?: { me
   return undefined;
 }
 
-/** What the `buildImage` function of each container plugin takes. */
-export interface BuildImageOptions {
-  /** The build context folder. */
-  contextDir: string;
-  /** The Dockerfile/Containerfile, relative to contextDir or absolute; default `Dockerfile` (docker) / `Containerfile` or `Dockerfile` (podman). */
-  file?: string;
-  tag: string;
-  buildArgs?: Record<string, string>;
-  /** Every output line as it comes. */
-  onLine?: (line: string) => void;
-  signal?: AbortSignal;
-}
-
 /** The build args corral passes by default: the host uid/gid, so the image's `agent` user owns what it writes. */
 export function hostBuildArgs(): Record<string, string> {
   if (typeof process.getuid !== "function" || typeof process.getgid !== "function") return {};
@@ -44,10 +31,3 @@ export function hostBuildArgs(): Record<string, string> {
  * (docs/adr/0406-one-default-image-tag.md).
  */
 export const DEFAULT_IMAGE = "corral-agent:latest";
-
-/** The image `corral init` writes into a project's config: named for its folder, so projects do not overwrite each other's. */
-export function projectImageTag(repoDir: string): string {
-  const base = repoDir.split("/").filter(Boolean).pop() ?? "repo";
-  const clean = base.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-_.]+|[-_.]+$/g, "") || "repo";
-  return `corral-${clean}:latest`;
-}

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { processLives, processStartTime } from "../liveness.js";
+import { processLives, processStartTime } from "@corral/core";
 
 /** Label keys corral puts on every container it starts. */
 export const LABELS = {

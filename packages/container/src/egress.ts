@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
-import { SandboxUnavailableError } from "../errors.js";
-import type { ProxyNetwork, SandboxCapabilities } from "../sandbox.js";
+import { SandboxUnavailableError, type ProxyNetwork, type SandboxCapabilities } from "@corral/core";
 
 /**
  * The `proxy` network of a container: the container runs with no network of its own (`none`:

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SandboxSpec } from "../sandbox.js";
-import { buildLineError, buildMessageError, DEFAULT_IMAGE, projectImageTag } from "./build.js";
+import type { SandboxSpec } from "@corral/core";
+import { buildLineError, buildMessageError, DEFAULT_IMAGE } from "./build.js";
 import { execStatus } from "./exec.js";
 import { KEEPER_READY, keeperCommand, keeperUser } from "./keeper.js";
 import { judgeOrphan, LABELS } from "./labels.js";
@@ -157,9 +157,7 @@ describe("build output scanning", () => {
     expect(buildMessageError({ error: "failed to fetch", errorDetail: { message: "failed to fetch" } })).toBe("failed to fetch");
     expect(buildMessageError({})).toBeUndefined();
   });
-  it("init's per-project tag comes from the repository folder; the default everywhere else is one tag", () => {
-    expect(projectImageTag("/home/me/My Project")).toBe("corral-my-project:latest");
-    expect(projectImageTag("/")).toBe("corral-repo:latest");
+  it("the default everywhere but init's per-project tag is one tag (init's: apps/cli/src/commands/init.test.ts)", () => {
     expect(containerOptions.parse({}).image).toBe(DEFAULT_IMAGE); // what a run looks for is what `corral image build` builds
   });
 });

@@ -1,4 +1,4 @@
-import { SandboxError, SandboxUnavailableError } from "../errors.js";
+import { SandboxError, SandboxUnavailableError } from "@corral/core";
 
 type Engine = "docker" | "podman";
 
@@ -32,5 +32,14 @@ export function engineUnavailable(engine: Engine, problem: "not-installed" | "no
 export function networkUnavailableError(engine: Engine, policy: string, detail: string): SandboxUnavailableError {
   return new SandboxUnavailableError(engine, `the network policy "${policy}" cannot be had: ${detail}`, {
     hint: policy === "bridge" ? `Create the engine's bridge network (${engine === "docker" ? "dockerd without --bridge=none" : "podman network ls"}), or choose network "none" or "host".` : `Choose another network policy.`,
+  });
+}
+
+/** An image could not be removed (`corral image remove`): what the engine said, and where to look. */
+export function imageRemoveError(engine: Engine, tag: string, detail: string, cause?: unknown): SandboxError {
+  return new SandboxError(`${engine} could not remove the image ${tag}: ${detail}`, {
+    code: "E_IMAGE_REMOVE",
+    hint: `\`${engine} images\` lists the images; a running container may still use it.`,
+    ...(cause === undefined ? {} : { cause }),
   });
 }

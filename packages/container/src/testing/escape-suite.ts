@@ -1,23 +1,19 @@
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdir, mkdtemp, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDir, tempRepo } from "@corral/test-support";
-import type { commandAgent } from "../builtins/command-agent.js";
-import type { run as runLoop } from "../run.js";
-import type { ExecOptions, ExecResult, Sandbox, SandboxHandle, SandboxSpec } from "../sandbox.js";
-import { removeRunTempDirs } from "../temp.js";
-import { eventually, hostProcessesMatching } from "../testing/processes.js";
-import { containerLabels } from "./labels.js";
-import type { ReapOptions, ReapResult } from "./reap.js";
+import { removeRunTempDirs, type commandAgent, type ReapOptions, type ExecOptions, type ExecResult, type run as runLoop, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { eventually, hostProcessesMatching } from "@corral/core/testing";
+import { containerLabels } from "../labels.js";
+import type { ContainerReapResult } from "../reap.js";
 
 /**
  * The container escape suite: what a hostile agent tries against the docker and podman sandboxes
  * (ADR 0404), each attack for real, next to its twin showing the legitimate operation still works.
  * The plugins' integration tests run it with their engine (`test/*.int.test.ts`); it lives here,
- * beside the code it attacks, and is not part of the published package. Everything runtime it
- * needs from the plugin comes through `ContainerEscapeTarget`.
+ * beside the code it attacks, on the `@corral/container/testing` subpath (needs vitest, an optional
+ * peer). Everything runtime it needs from the plugin comes through `ContainerEscapeTarget`.
  */
 export interface ContainerEscapeTarget {
   engine: "docker" | "podman";
@@ -26,7 +22,7 @@ export interface ContainerEscapeTarget {
   /** The plugin's sandbox on the test image, with these options on top. */
   sandbox: (options?: Record<string, unknown>) => Sandbox;
   /** The plugin's `reapOrphans`. */
-  reapOrphans: (options?: ReapOptions) => Promise<ReapResult>;
+  reapOrphans: (options?: ReapOptions) => Promise<ContainerReapResult>;
   /** The plugin's built entry and its export names, for an orchestrator in a child process. */
   entry: { url: string; sandbox: string; configure: string; image: string };
   /** Whether the engine still holds the container `id` (running or not). */
@@ -38,6 +34,19 @@ export interface ContainerEscapeTarget {
   /** The run loop and the command agent, from the same `@corral/core` the plugin uses. */
   core: { run: typeof runLoop; commandAgent: typeof commandAgent };
 }
+
+/** A real repository with one commit on `main`, for the run-level cases. */
+async function tempRepo(): Promise<string> {
+  const dir = await realpath(await mkdtemp(join(tmpdir(), "corral-escape-repo-")));
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "Test", GIT_AUTHOR_EMAIL: "test@example.com", GIT_COMMITTER_NAME: "Test", GIT_COMMITTER_EMAIL: "test@example.com" } });
+  git("init", "-q", "-b", "main");
+  await writeFile(join(dir, "README.md"), "# test repo\n");
+  git("add", "README.md");
+  git("commit", "-q", "-m", "initial");
+  return dir;
+}
+
+const removeDir = (dir: string) => rm(dir, { recursive: true, force: true });
 
 /**
  * Host tools the attacks need and images need not have (the test image has no util-linux): mounted

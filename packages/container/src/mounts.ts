@@ -1,8 +1,6 @@
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, resolve } from "node:path";
-import { SandboxError } from "../errors.js";
-import { orderGitMounts, type Mount, type SandboxSpec } from "../sandbox.js";
+import { isAbsolute } from "node:path";
+import { orderGitMounts, resolveHostPath, SandboxError, type Mount, type SandboxSpec } from "@corral/core";
 
 /** A bind mount as both engines take it: host source, container target, read-only or not. */
 export interface BindMount {
@@ -49,13 +47,6 @@ export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): Bin
   for (const mount of orderGitMounts(spec.gitMounts)) add(mount.host, mount.sandbox, mount.readonly, true);
 
   return [...byTarget.values()].sort((a, b) => depth(a.target) - depth(b.target) || a.target.localeCompare(b.target));
-}
-
-/** `~` is the host user's home; a relative path is relative to the workspace. */
-export function resolveHostPath(path: string, base: string): string {
-  if (path === "~") return homedir();
-  if (path.startsWith("~/")) return resolve(homedir(), path.slice(2));
-  return resolve(base, path);
 }
 
 function depth(path: string): number {

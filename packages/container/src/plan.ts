@@ -1,5 +1,5 @@
-import { UsageError } from "../errors.js";
-import { networkMode, type SandboxSpec } from "../sandbox.js";
+import { UsageError } from "@corral/core";
+import { networkMode, type SandboxSpec } from "@corral/core";
 import { keeperCommand, keeperUser } from "./keeper.js";
 import { containerLabels, type Orchestrator } from "./labels.js";
 import { planMounts, type BindMount } from "./mounts.js";
