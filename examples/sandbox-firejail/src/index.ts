@@ -22,6 +22,10 @@ export const firejailSandbox = defineSandbox({
     name: "firejail",
     check: () => probeFirejail(options).then(({ firejail: _path, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),
+    // `corral clean` asks every run's sandbox what it left. A firejail sandbox is only processes,
+    // which clean already stops by the run's CORRAL_RUN_ID, and it leaves nothing else behind
+    // (no container, no network): so there is never anything to reap, and it says so.
+    reap: async () => ({ reaped: [] }),
   }),
 });
 

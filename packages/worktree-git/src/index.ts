@@ -7,7 +7,7 @@ import { worktreeIsolation } from "./plugin.js";
 export { worktree, worktreeIsolation } from "./plugin.js";
 export { worktreeOptions } from "./options.js";
 export type { WorktreeOptions, WorktreeOptionsInput } from "./options.js";
-export { listWorktrees, lockWorktree, pruneWorktrees, removeWorktree, unlockWorktree, worktreeInfo } from "./manage.js";
+export { listWorktrees, lockWorktree, pruneWorktrees, reclaimWorktrees, removeWorktree, unlockWorktree, worktreeInfo } from "./manage.js";
 export type { PruneEntry, PruneResult, WorktreeInfo, WorktreeState } from "./manage.js";
 export type { MergeBackResult } from "./merge.js";
 export type { WorktreeMeta } from "./workspace.js";

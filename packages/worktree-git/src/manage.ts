@@ -1,6 +1,6 @@
 import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { git, IsolationError, repoObjectFormat, type Workspace } from "@corral/core";
+import { git, IsolationError, repoObjectFormat, toCorralError, type ReclaimRequest, type ReclaimResult, type Workspace } from "@corral/core";
 import { previewUncommitted } from "./collect.js";
 import { worktreeOptions } from "./options.js";
 import { release } from "./release.js";
@@ -176,6 +176,42 @@ export async function pruneWorktrees(repo: string, options: { dryRun?: boolean; 
         result.pruned.push(entry("owner-dead"));
         if (!dryRun) await dropWorktree(r, info, false);
       }
+    }
+  }
+  return result;
+}
+
+/**
+ * `Isolation.reclaim` for worktrees. With `runId` (what `corral clean` asks for an interrupted run):
+ * that run's worktrees are removed, a dirty one kept unless `force`; the branch always stays.
+ * Without: every orphan, as `pruneWorktrees` does.
+ */
+export async function reclaimWorktrees(request: ReclaimRequest): Promise<ReclaimResult> {
+  const dryRun = request.dryRun === true;
+  if (request.runId === undefined) {
+    const pruned = await pruneWorktrees(request.repoRoot, { dryRun });
+    return {
+      workspaces: [
+        ...pruned.pruned.map((p) => ({ id: p.slug, path: p.path, ...(p.branch ? { branch: p.branch } : {}), action: dryRun ? ("would-remove" as const) : ("removed" as const), reason: p.reason })),
+        ...pruned.kept.map((k) => ({ id: k.slug, path: k.path, action: "kept" as const, reason: k.reason })),
+      ],
+    };
+  }
+  const mine = (await listWorktrees(request.repoRoot)).filter((w) => w.runId === request.runId || (request.workspace !== undefined && w.path === request.workspace));
+  const result: ReclaimResult = { workspaces: [] };
+  for (const w of mine) {
+    const base = { id: w.slug, path: w.path, ...(w.branch ? { branch: w.branch } : {}) };
+    try {
+      const dirty = w.state === "missing" || w.state === "stale" ? [] : ((await worktreeInfo(request.repoRoot, w.slug)).uncommitted ?? []);
+      if (dirty.length && !request.force) {
+        result.workspaces.push({ ...base, action: "kept", reason: `${dirty.length} uncommitted change(s)`, uncommitted: dirty.length });
+        continue;
+      }
+      // The caller knows the run is over: a status that still says active is a reused pid.
+      if (!dryRun) await removeWorktree(request.repoRoot, w.slug, { force: request.force === true || w.state === "active" });
+      result.workspaces.push({ ...base, action: dryRun ? "would-remove" : "removed", reason: "its run is over", ...(dirty.length ? { uncommitted: dirty.length } : {}) });
+    } catch (error) {
+      result.workspaces.push({ ...base, action: "failed", reason: toCorralError(error).message });
     }
   }
   return result;

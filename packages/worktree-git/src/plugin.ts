@@ -1,5 +1,6 @@
 import { defineIsolation, packageVersion, type Isolation } from "@corral/core";
 import { acquire } from "./acquire.js";
+import { listWorktrees, reclaimWorktrees, removeWorktree } from "./manage.js";
 import { worktreeOptions, type WorktreeOptionsInput } from "./options.js";
 import { release } from "./release.js";
 
@@ -20,6 +21,10 @@ export const worktreeIsolation = defineIsolation({
     fromCommit: true,
     acquire: (request) => acquire(options, request),
     release: (workspace, releaseOptions) => release(options, workspace, releaseOptions),
+    // What `corral clean` and `corral worktrees` call (core's optional capabilities).
+    reclaim: (request) => reclaimWorktrees(request),
+    listWorkspaces: async (repoRoot) => (await listWorktrees(repoRoot)).map((w) => ({ id: w.slug, ...w })),
+    removeWorkspace: (repoRoot, target, removeOptions) => removeWorktree(repoRoot, target, removeOptions),
   }),
 });
 

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
-import { git, inert, inertJson, installCommand, listRunTempDirs, removeRunTempDirs, toCorralError } from "@corral/core";
-import { listRuns, type JournalRun, type RunRecord } from "corral";
-import { importInstalled, journalLocation, killRunProcesses, runProcesses, writeRecord } from "corral/internal";
+import { git, inert, inertJson, listRunTempDirs, removeRunTempDirs, toCorralError, type PluginInstanceOf, type PluginKind } from "@corral/core";
+import { listRuns, loadConfig, type JournalRun, type RunRecord } from "corral";
+import { journalLocation, killRunProcesses, PluginLoader, runProcesses, writeRecord } from "corral/internal";
 import { parseFlags } from "../args.js";
+import { pluginInstance } from "../capabilities.js";
 import { CLEAN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 
@@ -19,13 +20,14 @@ interface CleanReport {
   cleaned: boolean;
 }
 
-const CONTAINER_PACKAGES: Record<string, string> = { docker: "@corral/sandbox-docker", podman: "@corral/sandbox-podman" };
-
 /**
- * `corral clean`: for every interrupted run, stops the processes it left running, removes its
- * containers, its temporary folders (found by its run id) and its worktree (keeping the branch,
- * and a dirty worktree unless --force), prunes git's worktree records, and marks the run cleaned.
- * bwrap sandboxes need no stopping: they die with their parent (`--die-with-parent`).
+ * `corral clean`: for every interrupted run, stops the processes it left running, has its sandbox
+ * plugin reap what it left (`Sandbox.reap`: the docker and podman containers), removes its
+ * temporary folders (found by its run id), has its isolation plugin reclaim its workspace
+ * (`Isolation.reclaim`: a worktree goes, its branch stays, a dirty one unless --force), prunes
+ * git's worktree records, and marks the run cleaned. Plugins are found through the registry, so a
+ * third party's sandbox or isolation takes part; one without the capability left nothing to
+ * remove (bwrap sandboxes die with their parent, `--die-with-parent`).
  */
 export default async function clean(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags("clean", argv, {
@@ -45,7 +47,13 @@ export default async function clean(argv: string[], io: CliIO): Promise<number> 
   const interrupted = (await listRuns(location.root)).filter((run) => run.state === "interrupted" && !run.cleaned);
 
   const reports: CleanReport[] = [];
-  for (const run of interrupted) reports.push(await cleanRun(run, { cwd, repoRoot: location.repoRoot, dryRun, force: values.force === true }));
+  if (interrupted.length) {
+    // The config's third-party plugins and options (a run's sandbox may be one of them).
+    const { config } = await loadConfig({ cwd });
+    const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
+    const instance = <K extends PluginKind>(kind: K, name: string) => pluginInstance(loader, kind, name, kind === "sandbox" ? config.sandbox : config.isolation);
+    for (const run of interrupted) reports.push(await cleanRun(run, { instance, repoRoot: location.repoRoot, dryRun, force: values.force === true }));
+  }
   if (location.repoRoot && !dryRun) await git(["worktree", "prune"], { cwd: location.repoRoot, allowFailure: true });
 
   // What is reported quotes paths, branches and errors a run left: inert on the terminal.
@@ -62,7 +70,9 @@ export default async function clean(argv: string[], io: CliIO): Promise<number> 
   return reports.some((r) => r.problems.length) ? EXIT.failed : EXIT.ok;
 }
 
-async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: string | undefined; dryRun: boolean; force: boolean }): Promise<CleanReport> {
+type Instance = <K extends PluginKind>(kind: K, name: string) => Promise<PluginInstanceOf[K]>;
+
+async function cleanRun(run: JournalRun, options: { instance: Instance; repoRoot: string | undefined; dryRun: boolean; force: boolean }): Promise<CleanReport> {
   const report: CleanReport = { id: run.id, ...(run.name ? { name: run.name } : {}), actions: [], kept: [], problems: [], cleaned: false };
   const would = options.dryRun ? "would " : "";
 
@@ -70,23 +80,19 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
   const pids = options.dryRun ? runProcesses(run.id) : await killRunProcesses(run.id);
   if (pids.length) report.actions.push(`${would}stop ${pids.length} process(es): ${pids.join(", ")}`);
 
-  // 2. Its containers, through the sandbox plugin that made them.
-  const containerPackage = run.sandbox ? CONTAINER_PACKAGES[run.sandbox.name] : undefined;
-  if (containerPackage) {
-    const plugin = await importInstalled<{ reapOrphans(o: { runId: string; dryRun: boolean }): Promise<{ containers: Array<{ name: string; action: string; reason: string }> }> }>(containerPackage, options.cwd);
-    if (!plugin) {
-      report.problems.push(`its ${run.sandbox!.name} containers need ${containerPackage} to be removed: ${installCommand(containerPackage)}`);
-    } else {
-      try {
-        const { containers } = await plugin.reapOrphans({ runId: run.id, dryRun: options.dryRun });
-        for (const c of containers) {
-          if (c.action === "removed" || c.action === "would-remove") report.actions.push(`${would}remove container ${c.name} (${c.reason})`);
-          else if (c.action === "kept") report.kept.push(`container ${c.name}: ${c.reason}`);
-          else report.problems.push(`could not remove container ${c.name}: ${c.reason}`);
-        }
-      } catch (error) {
-        report.problems.push(`could not list its ${run.sandbox!.name} containers: ${toCorralError(error).message}`);
+  // 2. What its sandbox left (its containers), through the plugin that made them.
+  if (run.sandbox) {
+    const name = run.sandbox.name;
+    try {
+      const sandbox = await options.instance("sandbox", name);
+      const reaped = sandbox.reap ? (await sandbox.reap({ runId: run.id, dryRun: options.dryRun })).reaped : [];
+      for (const r of reaped) {
+        if (r.action === "removed" || r.action === "would-remove") report.actions.push(`${would}remove ${r.kind} ${r.name} (${r.reason})`);
+        else if (r.action === "kept") report.kept.push(`${r.kind} ${r.name}: ${r.reason}`);
+        else report.problems.push(`could not remove ${r.kind} ${r.name}: ${r.reason}`);
       }
+    } catch (error) {
+      report.problems.push(`could not reap what its ${name} sandbox left: ${described(error)}`);
     }
   }
 
@@ -98,27 +104,20 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     report.problems.push(`could not remove its temporary folders: ${toCorralError(error).message}`);
   }
 
-  // 4. Its worktree: removed when clean (the branch and its commits stay), kept when dirty unless --force.
-  if (run.isolation === "worktree" && options.repoRoot) {
-    const wt = await importInstalled<typeof import("@corral/worktree-git")>("@corral/worktree-git", options.cwd);
-    if (!wt) {
-      report.problems.push(`its worktree needs @corral/worktree-git to be removed: ${installCommand("@corral/worktree-git")}`);
-    } else {
-      const mine = (await wt.listWorktrees(options.repoRoot)).filter((w) => w.runId === run.id || (run.workspace !== undefined && w.path === run.workspace));
-      for (const w of mine) {
-        const label = `worktree ${w.path}${w.branch ? ` (branch ${w.branch} kept)` : ""}`;
-        try {
-          const dirty = w.state === "missing" || w.state === "stale" ? [] : ((await wt.worktreeInfo(options.repoRoot, w.slug)).uncommitted ?? []);
-          if (dirty.length && !options.force) {
-            report.kept.push(`worktree ${w.path}: ${dirty.length} uncommitted change(s) (--force removes it)`);
-            continue;
-          }
-          if (!options.dryRun) await wt.removeWorktree(options.repoRoot, w.slug, { force: options.force || w.state === "active" });
-          report.actions.push(`${would}remove ${label}${dirty.length ? `, discarding ${dirty.length} uncommitted change(s)` : ""}`);
-        } catch (error) {
-          report.problems.push(`could not remove ${label}: ${toCorralError(error).message}`);
-        }
+  // 4. Its workspace, through its isolation plugin: a worktree is removed when clean (the branch and its commits stay), kept when dirty unless --force.
+  if (run.isolation && options.repoRoot) {
+    const name = run.isolation;
+    try {
+      const isolation = await options.instance("isolation", name);
+      const request = { repoRoot: options.repoRoot, runId: run.id, ...(run.workspace !== undefined ? { workspace: run.workspace } : {}), dryRun: options.dryRun, force: options.force };
+      for (const w of isolation.reclaim ? (await isolation.reclaim(request)).workspaces : []) {
+        const label = `${name} ${w.path}${w.branch ? ` (branch ${w.branch} kept)` : ""}`;
+        if (w.action === "kept") report.kept.push(`${name} ${w.path}: ${w.reason}${w.uncommitted ? " (--force removes it)" : ""}`);
+        else if (w.action === "failed") report.problems.push(`could not remove ${label}: ${w.reason}`);
+        else report.actions.push(`${would}remove ${label}${w.uncommitted ? `, discarding ${w.uncommitted} uncommitted change(s)` : ""}`);
       }
+    } catch (error) {
+      report.problems.push(`could not reclaim its ${name} workspace: ${described(error)}`);
     }
   }
 
@@ -129,4 +128,10 @@ async function cleanRun(run: JournalRun, options: { cwd: string; repoRoot: strin
     report.cleaned = true;
   }
   return report;
+}
+
+/** An error's message and, when it has one, its hint (a missing plugin says what to install). */
+function described(error: unknown): string {
+  const e = toCorralError(error);
+  return e.hint ? `${e.message} (${e.hint})` : e.message;
 }
