@@ -1,0 +1,38 @@
+import type { Agent } from "../agent.js";
+import type { RunEventBody } from "../events.js";
+import type { Isolation, Workspace } from "../isolation.js";
+import type { Redactor } from "../redact.js";
+import type { Sandbox, SandboxHandle } from "../sandbox.js";
+import type { Usage } from "../usage.js";
+import type { RunNetwork } from "./network.js";
+import type { RunOptions } from "./options.js";
+import type { Settings } from "./settings.js";
+
+/** What a run holds while it lives; shutdown gives back whatever is set, in one order. */
+export interface Held {
+  home?: string;
+  network?: RunNetwork;
+  workspace?: Workspace;
+  handle?: SandboxHandle;
+}
+
+/** What every phase of one run shares: its inputs, its plugins, its event stream and what it holds. */
+export interface RunScope<T = unknown> {
+  readonly runId: string;
+  readonly options: RunOptions<T>;
+  readonly settings: Settings;
+  readonly agent: Agent;
+  readonly sandbox: Sandbox;
+  readonly isolation: Isolation;
+  readonly hostEnv: Record<string, string | undefined>;
+  readonly redactor: Redactor;
+  readonly emit: (body: RunEventBody) => void;
+  /** Aborted by the caller's signal, SIGINT/SIGTERM, or nothing. */
+  readonly signal: AbortSignal;
+  /** Throws AbortError once `signal` is aborted: each phase calls it between its steps. */
+  readonly throwIfAborted: () => void;
+  /** Set by each phase as it takes something; given back by shutdown. */
+  readonly held: Held;
+  /** Counted as the run goes, for `run.finished` whatever its end. */
+  readonly progress: { usage: Usage; iterations: number };
+}

@@ -1,0 +1,56 @@
+import { rm } from "node:fs/promises";
+import { HookError, IntegrityError, toCorralError, type CorralError } from "../errors.js";
+import type { RunEventBody, RunStatus } from "../events.js";
+import type { Isolation, ReleaseResult, Workspace } from "../isolation.js";
+import type { Held } from "./scope.js";
+
+/**
+ * Gives back what the run holds, each step on its own so one failure cannot skip the next: the
+ * sandbox first, then the workspace (whose release brings the work back), then HOME. A step that
+ * fails on a succeeded run fails the run (`problem`); after a failure it is only a warning.
+ */
+export async function shutdown(
+  held: Held,
+  context: { isolation: Isolation; status: RunStatus; failure: CorralError | undefined; emit: (body: RunEventBody) => void },
+): Promise<{ release?: ReleaseResult; problem?: CorralError }> {
+  const { isolation, status, failure, emit } = context;
+  let problem: CorralError | undefined;
+  const fail = (what: string, error: unknown) => {
+    const e = toCorralError(error);
+    if (status === "succeeded" || status === "incomplete") problem ??= e;
+    else emit({ type: "log", level: "warn", message: `${what}: ${e.message}` });
+  };
+  if (held.handle) await held.handle.close().catch((error: unknown) => fail("Could not close the sandbox", error));
+  if (held.network) await held.network.close().catch((error: unknown) => fail("Could not stop the egress proxy", error));
+  let release: ReleaseResult | undefined;
+  if (held.workspace) {
+    const workspace = held.workspace;
+    try {
+      // A failed hook leaves the workspace as it was, for inspection.
+      const keep = failure instanceof HookError;
+      release = await isolation.release(workspace, { outcome: status, ...(keep ? { keep } : {}) });
+      emit({ type: "commits", commits: release.commits });
+      emit({ type: "workspace.released", result: release, ...(workspace.branch ? { branch: workspace.branch } : {}) });
+      // On a succeeded run the problems become its error; otherwise they are said here.
+      if (status !== "succeeded" && status !== "incomplete") for (const text of release.problems ?? []) emit({ type: "log", level: "warn", message: text });
+    } catch (error) {
+      fail(`Could not release the workspace ${workspace.path}`, error);
+    }
+  }
+  if (held.home) await rm(held.home, { recursive: true, force: true }).catch(() => {});
+  return { ...(release ? { release } : {}), ...(problem ? { problem } : {}) };
+}
+
+/** Where the workspace lies after release, for `run.finished`: kept (and why, and how much is uncommitted) or removed. */
+export function keptWorkspace(workspace: Workspace, release: ReleaseResult): NonNullable<Extract<RunEventBody, { type: "run.finished" }>["workspace"]> {
+  return {
+    path: release.path ?? workspace.path,
+    kept: !release.removed,
+    ...(release.keptReason ? { keptReason: release.keptReason } : {}),
+    ...(release.uncommitted ? { uncommitted: release.uncommitted } : {}),
+  };
+}
+
+export function integrityError(problems: string[]): IntegrityError {
+  return new IntegrityError(`The run did something it must not, so it is not a success: ${problems.join(" ")}`, problems);
+}
