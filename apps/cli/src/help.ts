@@ -100,7 +100,7 @@ Options:
 export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]
 
 For every interrupted run (its process died while it was running): stops processes it left behind,
-removes its containers (docker, podman), removes its worktree (its branch and commits are kept) and
+has its sandbox plugin remove what it left (docker and podman containers), removes its worktree (its branch and commits are kept) and
 prunes git's worktree records, then marks the run cleaned.
 
 Options:
@@ -114,7 +114,7 @@ export const WORKTREES_HELP = `Usage: corral worktrees list [--json]
        corral worktrees remove <slug|name|branch|path> [--force] [--delete-branch]
        corral worktrees prune [--dry-run] [--json]
 
-corral's git worktrees in this repository (needs @corral/worktree-git).
+corral's git worktrees in this repository (@corral/worktree-git, or any installed isolation that keeps workspaces).
   list     Each worktree, its branch and state (active, orphaned, missing, kept, pooled, stale)
   remove   Remove one; refuses a live run's or a dirty one unless --force; keeps the branch unless --delete-branch
   prune    Remove orphans (their run's process is gone) and git's records of missing ones;
@@ -128,14 +128,14 @@ Options:
   --cwd DIR        The repository (default: here)
 `;
 
-export const IMAGE_HELP = `Usage: corral image build --sandbox docker|podman [--file FILE] [--tag TAG] [--build-arg K=V]… [--context DIR]
-       corral image remove --sandbox docker|podman [--tag TAG]
+export const IMAGE_HELP = `Usage: corral image build --sandbox NAME [--file FILE] [--tag TAG] [--build-arg K=V]… [--context DIR]
+       corral image remove --sandbox NAME [--tag TAG]
 
-Builds (or removes) the container image a docker or podman run uses. The build output is streamed;
+Builds (or removes) the container image a docker or podman run (or any sandbox that builds images) uses. The build output is streamed;
 the host uid/gid are passed as AGENT_UID/AGENT_GID build args. A failed build exits 1.
 
 Options:
-  --sandbox NAME     docker or podman (default: the sandbox of corral.config.*)
+  --sandbox NAME     docker, podman, or another sandbox that builds images (default: the sandbox of corral.config.*)
   --file FILE        Dockerfile/Containerfile (default: Dockerfile, or Containerfile for podman)
   --tag TAG          Image tag (default: the config's image, else corral-agent:latest, what a run uses)
   --build-arg K=V    A build arg (repeatable)
