@@ -69,7 +69,8 @@ describe("a third party's sandbox takes part in corral image and corral clean th
 
   it("corral clean asks the interrupted run's sandbox to reap what it left, and reports it", async () => {
     const { repo, calls } = await projectWithPlugin();
-    const dead = await execa("true");
+    const dead = execa("true"); // a pid whose process is gone: the run it "ran" is interrupted
+    await dead;
     const id = "20240101-000000-abcdef";
     const dir = join(repo, ".corral", "runs", id);
     await mkdir(dir, { recursive: true });
