@@ -138,7 +138,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   if (result.exitCode !== 0) {
     throw new AgentExecutionError(
       `The ${agent.name} agent ${result.exitCode === null ? `was killed by ${result.signal ?? "a signal"}` : `exited with code ${result.exitCode}`} in iteration ${iteration}.${agentError ? ` It said: ${redactor(agentError)}` : ""}`,
-      { ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}), outputTail: redactedTail, hint: "Read the agent's output above; check its credentials, model name and the API it talks to." },
+      { ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}), outputTail: redactedTail, hint: failureHint(agent, result.exitCode) },
     );
   }
   if (agentError !== undefined) {
@@ -157,4 +157,14 @@ export function abortReason(signal: AbortSignal): string | undefined {
   if (typeof reason === "string") return reason;
   if (reason instanceof CorralError) return reason.message;
   return undefined;
+}
+
+/** 126/127 is the shell's "cannot run" / "not found": a missing program, not a credentials problem. */
+function failureHint(agent: Agent, exitCode: number | null): string {
+  if (exitCode === 127 || exitCode === 126) {
+    const program = agent.executable?.name ?? "the agent's program";
+    const option = agent.executable ? `, or set the ${agent.name} agent's \`${agent.executable.option}\` option to its path there` : "";
+    return `Exit ${exitCode} means \`${program}\` could not be started inside the sandbox (not found there, or not executable): install it there (for docker and podman, in the image: corral image build)${option}.`;
+  }
+  return "Read the agent's output above; check its credentials, model name and the API it talks to.";
 }
