@@ -7,6 +7,7 @@ import {
   toCorralError,
   totalTokens,
   trapProcessSignals,
+  UsageError,
   type CorralError,
   type FleetTaskSummary,
   type RunEvent,
@@ -63,11 +64,11 @@ export interface Fleet extends AsyncIterable<TaskOutcome> {
  */
 export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): Fleet {
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number of at least 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`concurrency must be a whole number of at least 1, got ${concurrency}.`, { hint: "e.g. runMany(tasks, { concurrency: 4 }), or --parallel 4." });
   const names = new Set(tasks.map((t) => t.name));
-  if (names.size !== tasks.length) throw new TypeError("Task names must be unique: each names a branch and a worktree.");
+  if (names.size !== tasks.length) throw new UsageError("Task names must be unique: each names a branch and a worktree.", { hint: "Rename the tasks that share a name." });
 
-  if ("runId" in options) throw new TypeError("runMany gives every task its own run id; do not pass runId.");
+  if ("runId" in options) throw new UsageError("runMany gives every task its own run id; do not pass runId.", { hint: "Drop runId from the shared options." });
 
   const controller = new AbortController();
   const fleetStarted = performance.now();

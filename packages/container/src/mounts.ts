@@ -22,13 +22,13 @@ export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): Bin
   const add = (source: string, target: string, readonly: boolean, git = false) => {
     if (!existsSync(source)) {
       throw new SandboxError(`Cannot mount ${source}: it does not exist on the host.`, {
-        code: "E_SANDBOX_MOUNT",
+        code: "E_MOUNT_MISSING",
         hint: "Create the path first, or remove the mount from your config.",
       });
     }
     if (!isAbsolute(target)) {
       throw new SandboxError(`The mount target ${target} must be an absolute path inside the container.`, {
-        code: "E_SANDBOX_MOUNT",
+        code: "E_SANDBOX_SPEC",
         hint: "Write the sandbox path of the mount as an absolute path, e.g. /data.",
       });
     }

@@ -107,7 +107,7 @@ describe("planContainer", () => {
   });
 
   it("refuses a mount whose host path does not exist, rather than letting the engine create it", () => {
-    expect(() => planContainer({ ...spec, mounts: [{ host: join(root, "missing") }] }, defaults(), { version: "1" })).toThrow(expect.objectContaining({ code: "E_SANDBOX_MOUNT" }));
+    expect(() => planContainer({ ...spec, mounts: [{ host: join(root, "missing") }] }, defaults(), { version: "1" })).toThrow(expect.objectContaining({ code: "E_MOUNT_MISSING" }));
   });
 
   it("a read-only and a read-write wish for the same path: read-only wins", () => {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "./error-codes.js";
 import { redact } from "./redact.js";
 
 /**
@@ -5,10 +6,10 @@ import { redact } from "./redact.js";
  * `hint` that says what to do, and the underlying `cause`. Messages are redacted on creation.
  */
 export class CorralError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -16,14 +17,14 @@ export class CorralError extends Error {
   }
 
   /** A plain, redacted object for events, logs and NDJSON. */
-  toJSON(): { name: string; code: string; message: string; hint?: string } {
+  toJSON(): { name: string; code: ErrorCode; message: string; hint?: string } {
     return { name: this.name, code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
   }
 }
 
 /** Bad options, flags or config: the caller must change their input. CLI exit code 2. */
 export class UsageError extends CorralError {
-  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_USAGE", message, options);
   }
 }
@@ -146,27 +147,42 @@ export class StructuredOutputError extends CorralError {
 
 /** The requested sandbox cannot run here. corral never falls back to less isolation. */
 export class SandboxUnavailableError extends CorralError {
-  constructor(sandbox: string, reason: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+  constructor(sandbox: string, reason: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_SANDBOX_UNAVAILABLE", `The ${sandbox} sandbox is not available: ${reason}`, options);
   }
 }
 
 /** A `check()` that failed on an error: its message, hint and (if more precise than unavailable) code, so the run reports what `create()` would. */
-export function unavailableBecause(error: unknown): { available: false; reason: string; hint?: string; code?: string } {
+export function unavailableBecause(error: unknown): { available: false; reason: string; hint?: string; code?: ErrorCode } {
   const e = toCorralError(error);
   return { available: false, reason: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.code !== "E_INTERNAL" && e.code !== "E_SANDBOX" ? { code: e.code } : {}) };
 }
 
+/** A host-side git command failed: its exit code and output are kept for the caller to look at. */
+export class GitError extends CorralError {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  constructor(args: readonly string[], result: { exitCode: number; stdout: string; stderr: string }) {
+    super("E_GIT", `git ${args.join(" ")} failed (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`, {
+      hint: "Read git's message above; run the same git command in the repository to see more.",
+    });
+    this.exitCode = result.exitCode;
+    this.stdout = result.stdout;
+    this.stderr = result.stderr;
+  }
+}
+
 /** A sandbox failed while creating, running or closing. */
 export class SandboxError extends CorralError {
-  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_SANDBOX", message, options);
   }
 }
 
 /** The isolation could not give or take back a workspace. */
 export class IsolationError extends CorralError {
-  constructor(message: string, options: { hint?: string; cause?: unknown; code?: string } = {}) {
+  constructor(message: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_ISOLATION", message, options);
   }
 }

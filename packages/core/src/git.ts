@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { GitError } from "./errors.js";
 
 /**
  * Config that stops git from running code on the host: hooks, fsmonitor, pagers, external
@@ -73,10 +74,6 @@ export async function git(
     ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
   });
   const out: GitResult = { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode: result.exitCode ?? -1 };
-  if (out.exitCode !== 0 && !options.allowFailure) {
-    const error = new Error(`git ${args.join(" ")} failed (exit ${out.exitCode}): ${out.stderr.trim() || out.stdout.trim()}`);
-    Object.assign(error, out);
-    throw error;
-  }
+  if (out.exitCode !== 0 && !options.allowFailure) throw new GitError(args, out);
   return out;
 }

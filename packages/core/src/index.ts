@@ -78,6 +78,8 @@ export { copyIntoWorkspace, checkCopyPattern } from "./copy.js";
 export type { CopyReport } from "./copy.js";
 
 export * from "./errors.js";
+export { ERROR_CODES } from "./error-codes.js";
+export type { ErrorCode } from "./error-codes.js";
 export { createRedactor, redact, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { StructuredOutputError } from "./errors.js";
+import { StructuredOutputError, UsageError } from "./errors.js";
 
 /** What a run should hand back besides commits: text or a schema-checked object inside a tag. */
 export type OutputSpec<T = unknown> =
@@ -18,7 +18,7 @@ export const Output = {
 };
 
 function checkTag(tag: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(tag)) throw new TypeError(`Invalid output tag "${tag}": use letters, digits, - and _.`);
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(tag)) throw new UsageError(`Invalid output tag "${tag}".`, { hint: "A tag starts with a letter and has letters, digits, - and _ only, e.g. Output.object(\"result\", schema)." });
   return tag;
 }
 

@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Agent } from "./agent.js";
 import type { Display } from "./display.js";
-import { PluginApiVersionError, PluginOptionsError } from "./errors.js";
+import { PluginApiVersionError, PluginOptionsError, UsageError } from "./errors.js";
 import type { Isolation } from "./isolation.js";
 import type { Sandbox } from "./sandbox.js";
 
@@ -117,7 +117,7 @@ export function validateOptions<O>(plugin: Pick<Plugin<PluginKind, O>, "kind" | 
   if (!schema) return (input ?? {}) as O;
   const result = schema["~standard"].validate(input ?? {});
   if (result instanceof Promise) {
-    throw new TypeError(`The ${plugin.kind} plugin "${plugin.meta.name}" has an async options schema; corral needs a synchronous one.`);
+    throw new PluginOptionsError(`The ${plugin.kind} plugin "${plugin.meta.name}" has an async options schema; corral needs a synchronous one.`, [], { hint: "This is a bug in the plugin: tell its author (its options schema must validate synchronously)." });
   }
   if (result.issues) {
     const issues = result.issues.map((issue) => ({ path: issuePath(issue) || "(options)", message: issue.message }));
@@ -154,7 +154,7 @@ export function isPlugin(value: unknown): value is Plugin {
 /** Makes the instance of a configured plugin (or passes an instance through). */
 export function instantiate<K extends PluginKind>(kind: K, ref: Configured<K> | PluginInstanceOf[K]): PluginInstanceOf[K] {
   if (!isConfigured(ref)) return ref as PluginInstanceOf[K];
-  if (ref.kind !== kind) throw new TypeError(`Expected a ${kind} plugin, got the ${ref.kind} plugin "${ref.plugin.meta.name}".`);
+  if (ref.kind !== kind) throw new UsageError(`Expected a ${kind} plugin, got the ${ref.kind} plugin "${ref.plugin.meta.name}".`, { hint: `Pass it as the ${ref.kind}, and a ${kind} plugin as the ${kind}.` });
   assertSupportedApiVersion(ref.plugin);
   return ref.plugin.create(ref.options);
 }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "./error-codes.js";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 
@@ -5,7 +6,7 @@ import { resolve } from "node:path";
 export type Availability =
   | { available: true; detail?: string }
   /** `code`: the stable error code a run fails with (e.g. `E_SANDBOX_IMAGE_MISSING`); default `E_SANDBOX_UNAVAILABLE`. */
-  | { available: false; reason: string; hint?: string; code?: string };
+  | { available: false; reason: string; hint?: string; code?: ErrorCode };
 
 /** A host path made visible inside the sandbox. */
 export interface Mount {

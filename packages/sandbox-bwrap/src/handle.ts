@@ -85,7 +85,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
     if (this.#closing) throw new SandboxError("This bwrap sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
     if (this.#wallExpired) {
       throw new SandboxError(`The sandbox used up its wall-clock limit (limits.wallSeconds = ${this.#spec.limits.wallSeconds}).`, {
-        code: "E_SANDBOX_WALL_LIMIT",
+        code: "E_WALL_CLOCK",
         hint: "Raise limits.wallSeconds or split the work into shorter runs.",
       });
     }

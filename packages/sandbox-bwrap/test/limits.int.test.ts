@@ -114,7 +114,7 @@ describe.runIf(run)("bwrap resource limits", () => {
     const { result } = await collect(handle, ["sleep", "30"]);
     expect(result.timedOut).toBe(true);
     expect(performance.now() - started).toBeLessThan(15_000);
-    await expect(handle.exec(["true"])).rejects.toMatchObject({ code: "E_SANDBOX_WALL_LIMIT" });
+    await expect(handle.exec(["true"])).rejects.toMatchObject({ code: "E_WALL_CLOCK" });
   });
 });
 

@@ -1,0 +1,72 @@
+/**
+ * Every error code corral and its plugins use: one code per condition, stable across releases (a
+ * program may branch on it), each with what it means. `CorralError` takes only these, so a new
+ * condition is a new line here; docs/errors.md is checked against this list by a test. The CLI's exit
+ * code follows the class: a `UsageError` (bad input) exits 2, any other error 1.
+ */
+export const ERROR_CODES = {
+  // Input: the caller must change a flag, an option, the config or a file (exit code 2).
+  E_USAGE: "A flag, option or argument is invalid, missing, or goes with another it cannot.",
+  E_CONFIG: "corral.config.* does not load or does not match the schema (the message names the field, or the line).",
+  E_NO_SUCH_FOLDER: "The folder a run or command was pointed at (--cwd) does not exist.",
+  E_NETWORK_POLICY: "The network policy is malformed, or names a rule that cannot be parsed.",
+  E_PROMPT_TEMPLATE: "The prompt template cannot be filled: an unknown {{KEY}}, a shadowed built-in, or args without a template.",
+  E_MISSING_CREDENTIALS: "The agent's API key (or token) is not set where the agent reads it.",
+  E_AGENT_NOT_FOUND: "The agent's program (or the runtime its #! line names) is not on the host where the sandbox would look.",
+  E_PLUGIN_NOT_FOUND: "No installed plugin has that name (the hint is the install command, or a did-you-mean).",
+  E_PLUGIN_OPTIONS: "A plugin's options do not match its schema (the message names the field).",
+  E_PLUGIN_API_VERSION: "A plugin was written for a plugin API this core does not speak.",
+  E_PLUGIN_DUPLICATE: "Two installed plugins of one kind have the same name.",
+  E_PLUGIN_CAPABILITY: "The command needs a capability (building images, reaping, reclaiming) the chosen plugin does not have.",
+  E_RUN_NOT_FOUND: "No recorded run has that id, prefix or name.",
+  E_RUN_AMBIGUOUS: "The id prefix or name matches more than one recorded run.",
+  E_UNKNOWN_REF: "The base ref does not name a commit in the repository.",
+  E_UNSAFE_PATH: "A run name or worktree folder would leave the repository or follow a symlink out of it.",
+  E_NOT_GIT_REPOSITORY: "The isolation needs a git repository and the folder is not in one.",
+  E_BARE_REPOSITORY: "The folder is a bare repository (or a git dir): there is no checkout to make a worktree of.",
+  E_EMPTY_REPOSITORY: "The repository has no commit yet, so there is nothing to check out.",
+  E_BRANCH_EXISTS: "The run's branch exists already and reusing it was not asked for.",
+
+  // The run: what stopped the agent.
+  E_AGENT_EXECUTION: "The agent exited non-zero, or reported an error result (the message carries its last output).",
+  E_IDLE_TIMEOUT: "The agent printed nothing for idleTimeout seconds, so it was stopped.",
+  E_WALL_CLOCK: "The sandbox's wall-clock limit (limits.wallSeconds) ended the agent, or refuses to run more.",
+  E_ABORTED: "The run was aborted (its AbortSignal, Ctrl-C or SIGTERM); what it did is kept.",
+  E_PROMPT_EXPANSION: "A !`cmd` in the prompt failed or timed out inside the sandbox.",
+  E_STRUCTURED_OUTPUT: "The agent's answer has no <tag> block, or one that is not valid JSON or does not match the schema.",
+  E_HOOK: "A hook command failed; the workspace is kept as it was.",
+  E_INTEGRITY: "The run did something it must not (rewrote history, planted config); its work is kept aside, not merged.",
+
+  // Sandboxes.
+  E_SANDBOX_UNAVAILABLE: "The sandbox cannot run on this machine (the reason says what is missing; corral never falls back).",
+  E_SANDBOX_IMAGE_MISSING: "The container image the run needs does not exist in the engine.",
+  E_SANDBOX_UNSUPPORTED: "The sandbox cannot enforce something the run asks for (a network policy, a limit, a mount mode): it fails closed.",
+  E_SANDBOX_USERNS: "The container engine cannot give the run the user namespace it needs.",
+  E_SANDBOX_SECCOMP: "The sandbox's seccomp filter cannot be built for this machine's architecture.",
+  E_SANDBOX_LIMITS: "The resource limits could not be set up (cgroup, systemd-run or prlimit).",
+  E_SANDBOX_SPEC: "The sandbox spec is inconsistent (a workspace, HOME or git dir that does not exist, a relative path).",
+  E_MOUNT_MISSING: "A mount's host path does not exist.",
+  E_SANDBOX_MOUNT: "An isolation's git mount cannot be mounted as asked (a bug in the isolation).",
+  E_SANDBOX_START: "The sandbox (its container or process) could not be started.",
+  E_SANDBOX_EXEC: "A command could not be run inside the sandbox.",
+  E_SANDBOX_EXIT_UNKNOWN: "A command's exit code could not be read (the engine's client was killed or lost it).",
+  E_SANDBOX_CLOSED: "The sandbox is closed; a new one is needed.",
+  E_SANDBOX_CLOSE: "The sandbox could not be removed (its container is left; corral clean finds it).",
+  E_SANDBOX_REAP: "Leftover sandboxes of an ended run could not be found or removed.",
+  E_SANDBOX: "The sandbox failed in a way none of the codes above names (the message says how).",
+  E_IMAGE_BUILD: "Building the container image failed (the build's last lines are in the message).",
+  E_IMAGE_REMOVE: "Removing the container image failed.",
+
+  // Isolations and git.
+  E_ISOLATION: "The isolation failed in a way none of the codes below names (the message says how).",
+  E_WORKTREE_CREATION: "The run's worktree or branch could not be made.",
+  E_WORKTREE_LOCK: "The worktree is locked by a run that is still alive.",
+  E_WORKTREE_NOT_FOUND: "No worktree of corral's has that slug, name, branch or path.",
+  E_WORKTREE_REMOVAL: "The worktree could not be removed (it is kept, with its work).",
+  E_GIT: "A host-side git command failed (its stderr is in the message).",
+
+  E_INTERNAL: "A bug in corral: please report it with the message.",
+} as const satisfies Record<`E_${string}`, string>;
+
+/** A stable error code: see ERROR_CODES and docs/errors.md. */
+export type ErrorCode = keyof typeof ERROR_CODES;
