@@ -86,7 +86,7 @@ export class PluginLoader {
       const count = this.#registerAll(loaded, pkg);
       if (count === 0) {
         throw new PluginNotFoundError(`The package "${pkg}" does not export a corral plugin.`, {
-          hint: "Its default export must be a plugin made with defineSandbox/defineAgent/defineIsolation/defineDisplay (or a list of them).",
+          hint: "Its default export must be a plugin made with defineSandbox/defineAgent/defineIsolation (or a list of them).",
         });
       }
     }

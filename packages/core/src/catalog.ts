@@ -8,7 +8,6 @@ export const FIRST_PARTY_PLUGINS: Readonly<Record<PluginKind, Readonly<Record<st
   agent: { claude: "@corral/agent-claude", codex: "@corral/agent-codex" },
   sandbox: { bwrap: "@corral/sandbox-bwrap", podman: "@corral/sandbox-podman", docker: "@corral/sandbox-docker" },
   isolation: { worktree: "@corral/worktree-git" },
-  display: {},
 };
 
 export function installCommand(packageName: string): string {

@@ -53,7 +53,6 @@ export {
   SUPPORTED_PLUGIN_API_VERSIONS,
   assertSupportedApiVersion,
   defineAgent,
-  defineDisplay,
   defineIsolation,
   defineSandbox,
   instantiate,

@@ -1,6 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Agent } from "./agent.js";
-import type { Display } from "./display.js";
 import { PluginApiVersionError, PluginOptionsError, UsageError } from "./errors.js";
 import type { Isolation } from "./isolation.js";
 import type { Sandbox } from "./sandbox.js";
@@ -8,16 +7,16 @@ import type { Sandbox } from "./sandbox.js";
 /** The plugin API this core speaks. A plugin stamps the version it was written against. */
 export const PLUGIN_API_VERSION = 2;
 
-export type PluginKind = "agent" | "sandbox" | "isolation" | "display";
+/** What a plugin can be. Displays are not plugins: a run takes Display objects in `displays`. */
+export type PluginKind = "agent" | "sandbox" | "isolation";
 
 /**
  * Plugin API versions this core can load, per kind. v2 changed the git contract between isolations
  * and sandboxes (explicit `GitMount`s, `Isolation.collect`), so v1 sandboxes and isolations are
- * refused; agents and displays did not change and load either way.
+ * refused; agents did not change and load either way.
  */
 export const SUPPORTED_PLUGIN_API_VERSIONS: Readonly<Record<PluginKind, readonly number[]>> = {
   agent: [1, 2],
-  display: [1, 2],
   sandbox: [2],
   isolation: [2],
 };
@@ -26,7 +25,6 @@ export interface PluginInstanceOf {
   agent: Agent;
   sandbox: Sandbox;
   isolation: Isolation;
-  display: Display;
 }
 
 export interface PluginMeta {
@@ -90,7 +88,6 @@ function definePlugin<K extends PluginKind, O>(kind: K, definition: PluginDefini
 export const defineAgent = <O = Record<string, never>>(d: PluginDefinition<"agent", O>) => definePlugin("agent", d);
 export const defineSandbox = <O = Record<string, never>>(d: PluginDefinition<"sandbox", O>) => definePlugin("sandbox", d);
 export const defineIsolation = <O = Record<string, never>>(d: PluginDefinition<"isolation", O>) => definePlugin("isolation", d);
-export const defineDisplay = <O = Record<string, never>>(d: PluginDefinition<"display", O>) => definePlugin("display", d);
 
 /** Refuses a plugin written against an API version this core does not support. */
 export function assertSupportedApiVersion(plugin: Pick<Plugin, "apiVersion" | "meta" | "kind">): void {
