@@ -1,7 +1,8 @@
 import type { GitMount } from "./sandbox.js";
 
 /** The place a run works in, as an Isolation hands it out. */
-export interface Workspace {
+/** `Meta`: what the isolation keeps for itself in `meta`, typed by the isolation that made it. */
+export interface Workspace<Meta = unknown> {
   /** Root of the workspace (a worktree, or the checkout itself). */
   path: string;
   /** The agent's working directory: `path`, or a subfolder of it when the run started in one. */
@@ -21,7 +22,7 @@ export interface Workspace {
    */
   gitMounts: GitMount[];
   /** Isolation-private data (e.g. a lock id). */
-  meta?: Record<string, unknown>;
+  meta?: Meta;
 }
 
 export interface Commit {
@@ -84,7 +85,7 @@ export interface ReleaseResult {
  * run's own (never the user's objects, refs, config, hooks or index writable), and MUST NOT let host
  * git read a config, hooks, `.git` file, index or attributes the agent could have written.
  */
-export interface Isolation {
+export interface Isolation<Meta = unknown> {
   readonly name: string;
   /** True when this isolation needs a git repository (the CLI checks `--cwd` early). */
   readonly requiresGit?: boolean;
@@ -93,14 +94,14 @@ export interface Isolation {
    * checkout are not in it (unless the run's `copy` brings them): the run says so before it starts.
    */
   readonly fromCommit?: boolean;
-  acquire(request: AcquireRequest): Promise<Workspace>;
+  acquire(request: AcquireRequest): Promise<Workspace<Meta>>;
   /**
    * Brings the run's work back and gives the workspace back. Called once, after the sandbox is
    * closed (nothing can write the workspace any more): verifies and transfers the run's branch into
    * the user's repository, reports its commits, then removes, pools or keeps the workspace. It MUST
    * never delete uncommitted work silently, and a kept workspace MUST be safe to open with git.
    */
-  release(workspace: Workspace, options: ReleaseOptions): Promise<ReleaseResult>;
+  release(workspace: Workspace<Meta>, options: ReleaseOptions): Promise<ReleaseResult>;
   /**
    * Optional: gives back what runs that are over left in the repository at `repoRoot` (a run killed
    * with SIGKILL never released its workspace): what `corral clean` (one run, `runId`) and

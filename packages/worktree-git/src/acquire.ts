@@ -10,6 +10,7 @@ import { resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
 import { claimStatus, removeStatus } from "./status.js";
 import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
+import type { WorktreeMeta } from "./workspace.js";
 
 
 /** git's own words for "that name is taken": retried with the next suffix. */
@@ -22,7 +23,7 @@ const TRANSIENT = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|could n
 const MAX_TRANSIENT_RETRIES = 25;
 
 /** Checks every input, then makes (or reuses) a worktree. Bad input leaves nothing behind. */
-export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace> {
+export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace<WorktreeMeta>> {
   throwIfAborted(request.signal);
   const repo = await resolveRepo(request.cwd);
   const base = await resolveBase(repo, options.base);
@@ -50,7 +51,7 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
   return createFresh(options, plan);
 }
 
-async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace> {
+async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace<WorktreeMeta>> {
   const { repo, request } = plan;
   let transientRetries = 0;
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {

@@ -241,7 +241,7 @@ async function orphanWorkspace(repo: Repo, info: WorktreeInfo): Promise<{ worksp
     ...(status.baseBranch ? { baseBranch: status.baseBranch } : {}),
     baseCommit: status.baseCommit,
     gitMounts: [],
-    meta: meta as unknown as Record<string, unknown>,
+    meta,
   };
   return { workspace, meta };
 }

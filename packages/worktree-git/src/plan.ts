@@ -57,7 +57,7 @@ export function statusFor(plan: AcquirePlan, slug: string, branch: string | unde
 export async function finish(
   plan: AcquirePlan,
   made: { slug: string; path: string; branch: string | undefined; status: WorktreeStatus; reused: boolean; detached: boolean },
-): Promise<Workspace> {
+): Promise<Workspace<WorktreeMeta>> {
   const { repo, request } = plan;
   const gitDir = await worktreeGitDir(made.path);
   let objectFormat: "sha1" | "sha256" | undefined;
@@ -99,7 +99,7 @@ export async function finish(
       ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
       baseCommit: plan.baseCommit,
       gitMounts: runGitDir ? await gitMounts(repo, made.path, gitDir, runGitDir) : [],
-      meta: meta as unknown as Record<string, unknown>,
+      meta,
     };
   } catch (error) {
     // The caller takes the worktree back; the run's git dir is ours to remove.

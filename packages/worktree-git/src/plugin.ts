@@ -3,6 +3,7 @@ import { acquire } from "./acquire.js";
 import { listWorktrees, reclaimWorktrees, removeWorktree } from "./manage.js";
 import { worktreeOptions, type WorktreeOptionsInput } from "./options.js";
 import { release } from "./release.js";
+import type { WorktreeMeta } from "./workspace.js";
 
 /**
  * The `worktree` isolation: every run on its own git worktree (`.corral/worktrees/<name>`) and
@@ -15,7 +16,7 @@ export const worktreeIsolation = defineIsolation({
   packageName: "@corral/worktree-git",
   description: "A git worktree and branch per run",
   options: worktreeOptions,
-  create: (options): Isolation => ({
+  create: (options): Isolation<WorktreeMeta> => ({
     name: "worktree",
     requiresGit: true,
     fromCommit: true,

@@ -7,7 +7,7 @@ import { BranchExistsError } from "./errors.js";
 import { lock, uncommitted, unlock } from "./git-worktrees.js";
 import type { WorktreeOptions } from "./options.js";
 import type { Repo } from "./repo.js";
-import { inWorktree } from "./workspace.js";
+import { inWorktree, type WorktreeMeta } from "./workspace.js";
 import { withSuffix } from "./slug.js";
 import { claimStatus, readAllStatuses, removeStatus, statusDir, writeStatus, type WorktreeStatus } from "./status.js";
 
@@ -18,7 +18,7 @@ export const POOL_LOCK_REASON = "corral: pooled for reuse";
  * makes the run's branch at the new base, moves the folder to the run's name and switches it,
  * so only files that differ between the two bases are touched. Undefined when the pool is empty.
  */
-export async function takeFromPool(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace | undefined> {
+export async function takeFromPool(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace<WorktreeMeta> | undefined> {
   const pooled = (await readAllStatuses(plan.repo))
     .filter((s) => s.state === "pooled" && dirname(s.path) === plan.baseDir)
     .sort((a, b) => b.updated.localeCompare(a.updated));
@@ -55,7 +55,7 @@ async function take(repo: Repo, slug: string): Promise<{ status: WorktreeStatus;
   return undefined;
 }
 
-async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: WorktreeStatus): Promise<Workspace | undefined> {
+async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: WorktreeStatus): Promise<Workspace<WorktreeMeta> | undefined> {
   const { repo } = plan;
   const old = pooled.path;
   const gitDir = pooled.gitDir;

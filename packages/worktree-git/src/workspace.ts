@@ -26,7 +26,8 @@ export function pinnedOf(workspace: Workspace): PinnedWorktree {
   return { path: workspace.path, gitDir: meta.gitDir, commonDir: meta.commonDir };
 }
 
-export function metaOf(workspace: Workspace): WorktreeMeta {
+/** The meta of a workspace this isolation made; checked, as a caller may hand release any workspace. */
+export function metaOf(workspace: Workspace<unknown>): WorktreeMeta {
   const meta = workspace.meta as Partial<WorktreeMeta> | undefined;
   if (!meta?.slug || !meta.root || !meta.commonDir || !meta.gitDir) {
     throw new IsolationError(`The workspace ${workspace.path} was not made by the worktree isolation.`, {

@@ -29,6 +29,9 @@ interface InPlaceMeta {
   absentConfig: string[];
 }
 
+/** A run outside any sandbox works on the checkout as it is: there is nothing to bring back. */
+type PlainMeta = { inPlace: true; plain: true };
+
 /**
  * The `in-place` isolation: the run works in the current checkout, on whatever is checked out.
  * No branch is made and nothing is removed afterwards. In a git checkout the agent gets a git dir
@@ -42,7 +45,7 @@ export const inPlaceIsolation = defineIsolation({
   packageName: "@corral/core",
   description: "The current checkout, no new branch",
   options: z.object({}).strict(),
-  create: (): Isolation => ({
+  create: (): Isolation<InPlaceMeta | PlainMeta> => ({
     name: "in-place",
     requiresGit: false,
     async acquire({ cwd, runId, sandboxed = true }) {
@@ -55,7 +58,7 @@ export const inPlaceIsolation = defineIsolation({
       const [top, gitDir, commonDir] = probe.stdout.split("\n").map((line) => line.trim()) as [string, string, string];
       const head = await checkedOut(top);
       const base = "detached" in head ? head.detached : head.commit;
-      const describe = (workspace: Workspace): Workspace => {
+      const describe = (workspace: Workspace<InPlaceMeta | PlainMeta>): Workspace<InPlaceMeta | PlainMeta> => {
         if (base) workspace.baseCommit = base;
         if ("branch" in head) workspace.branch = workspace.baseBranch = head.branch;
         return workspace;
@@ -91,7 +94,7 @@ export const inPlaceIsolation = defineIsolation({
         ...configGuard.present.map((path) => ({ host: path, sandbox: path, readonly: true })),
       ];
       const meta: InPlaceMeta = { inPlace: true, gitDir, commonDir, runGitDir, objectFormat, head, absentConfig: configGuard.absent };
-      return describe({ path: top, cwd, repoRoot: top, gitMounts, meta: meta as unknown as Record<string, unknown> });
+      return describe({ path: top, cwd, repoRoot: top, gitMounts, meta });
     },
     release: (workspace) => releaseInPlace(workspace),
   }),
@@ -128,10 +131,11 @@ async function guardConfig(top: string, cwd: string): Promise<{ present: string[
   return { present, absent };
 }
 
-function metaOf(workspace: Workspace): InPlaceMeta | { plain: true } | undefined {
-  const meta = workspace.meta as (Partial<InPlaceMeta> & { plain?: true }) | undefined;
-  if (meta?.plain) return { plain: true };
-  return meta?.inPlace ? (meta as InPlaceMeta) : undefined;
+/** The meta of a workspace this isolation made (a caller may hand release any workspace: it is checked). */
+function metaOf(workspace: Workspace<InPlaceMeta | PlainMeta>): InPlaceMeta | PlainMeta | undefined {
+  const meta = workspace.meta;
+  if (meta && "plain" in meta && meta.plain) return meta;
+  return meta?.inPlace ? meta : undefined;
 }
 
 /**
@@ -139,7 +143,7 @@ function metaOf(workspace: Workspace): InPlaceMeta | { plain: true } | undefined
  * through the quarantine, fast-forwards the branch (compare-and-swap), moves the index along, and
  * checks that no corral config appeared. Anything else is a problem the run reports.
  */
-async function releaseInPlace(workspace: Workspace): Promise<ReleaseResult> {
+async function releaseInPlace(workspace: Workspace<InPlaceMeta | PlainMeta>): Promise<ReleaseResult> {
   const kept = { removed: false, keptReason: "in-place runs work in your checkout" } as const;
   const meta = metaOf(workspace);
   if (!meta) return { ...kept, commits: [] };
