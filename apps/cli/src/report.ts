@@ -1,4 +1,5 @@
-import { CorralError, inert, inertJson, toCorralError, UsageError } from "@corral/core";
+import { CorralError, toCorralError, UsageError } from "@corral/core";
+import { inert, inertJson } from "@corral/core/plugin-kit";
 import { EXIT, type CliIO } from "./io.js";
 
 /**

@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import {
-  git,
   instantiate,
   isConfigured,
   parsePolicy,
@@ -18,6 +17,7 @@ import {
   type RunResult,
   type Sandbox,
 } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { configFor, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";

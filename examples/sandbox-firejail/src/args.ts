@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SandboxError, networkMode, orderGitMounts, type SandboxSpec } from "@corral/core";
+import { SandboxError, type SandboxSpec } from "@corral/core";
+import { networkMode, orderGitMounts } from "@corral/core/plugin-kit";
 import type { FirejailOptions } from "./options.js";
 
 /**

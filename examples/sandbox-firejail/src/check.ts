@@ -1,4 +1,5 @@
-import { spawnStreaming, type Availability } from "@corral/core";
+import { type Availability } from "@corral/core";
+import { spawnStreaming } from "@corral/core/plugin-kit";
 import type { FirejailOptions } from "./options.js";
 import { which } from "./which.js";
 

@@ -1,4 +1,5 @@
-import { apiHostRule, MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
+import { MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
+import { apiHostRule } from "@corral/core/plugin-kit";
 import type { ClaudeOptions } from "./options.js";
 
 /** Env vars Claude Code authenticates with; any one is enough. Their values are redacted everywhere. */

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AbortError, GATEWAY_PLACEHOLDER, isEvent, type RunEvent } from "@corral/core";
+import { AbortError, isEvent, type RunEvent } from "@corral/core";
+import { GATEWAY_PLACEHOLDER } from "@corral/core/plugin-kit";
 import { startMockModelApi, type MockModelApi } from "@corral/mock-model-api";
 import { bwrap, bwrapSandbox } from "@corral/sandbox-bwrap";
 import { gitIn, processesMatching, removeDir, requireTool, tempRepo, waitFor } from "@corral/test-support";

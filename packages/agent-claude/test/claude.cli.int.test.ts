@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnStreaming } from "@corral/core";
+import { spawnStreaming } from "@corral/core/plugin-kit";
 import { startMockModelApi, type MockModelApi } from "@corral/mock-model-api";
 import { gitIn, removeDir, requireTool, tempRepo } from "@corral/test-support";
 import { afterEach, describe, expect, it } from "vitest";

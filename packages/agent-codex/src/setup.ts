@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { apiHostRule, MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
+import { MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
+import { apiHostRule } from "@corral/core/plugin-kit";
 import { OPENAI_BASE_URL, type CodexOptions } from "./options.js";
 
 /** The provider id corral writes into the per-run config.toml. */

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { processLives, processStartTime } from "@corral/core";
+import { processLives, processStartTime } from "@corral/core/plugin-kit";
 
 /** Label keys corral puts on every container it starts. */
 export const LABELS = {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { orderGitMounts, resolveHostPath, SandboxError, type Mount, type SandboxSpec } from "@corral/core";
+import { SandboxError, type Mount, type SandboxSpec } from "@corral/core";
+import { orderGitMounts, resolveHostPath } from "@corral/core/plugin-kit";
 
 /** A bind mount as both engines take it: host source, container target, read-only or not. */
 export interface BindMount {

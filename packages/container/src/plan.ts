@@ -1,5 +1,6 @@
 import { UsageError } from "@corral/core";
-import { networkMode, type SandboxSpec } from "@corral/core";
+import { type SandboxSpec } from "@corral/core";
+import { networkMode } from "@corral/core/plugin-kit";
 import { keeperCommand, keeperUser } from "./keeper.js";
 import { containerLabels, type Orchestrator } from "./labels.js";
 import { planMounts, type BindMount } from "./mounts.js";

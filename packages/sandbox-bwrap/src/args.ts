@@ -1,7 +1,8 @@
 import { existsSync, readlinkSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { SandboxError, networkMode, orderGitMounts, type Mount, type SandboxNetworkMode, type SandboxSpec } from "@corral/core";
+import { SandboxError, type Mount, type SandboxNetworkMode, type SandboxSpec } from "@corral/core";
+import { networkMode, orderGitMounts } from "@corral/core/plugin-kit";
 import { egressArgs } from "./egress.js";
 import { etcArgs, SECRET_PATHS } from "./etc.js";
 import { kindOf, mask } from "./mask.js";

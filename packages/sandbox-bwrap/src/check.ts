@@ -1,4 +1,5 @@
-import { spawnStreaming, type Availability, type SandboxError } from "@corral/core";
+import { type Availability, type SandboxError } from "@corral/core";
+import { spawnStreaming } from "@corral/core/plugin-kit";
 import { isolationArgs } from "./args.js";
 import { chooseLimitStrategy, detectLimitStrategies } from "./limits.js";
 import { defaultLimits, type BwrapOptions } from "./options.js";

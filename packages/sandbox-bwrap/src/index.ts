@@ -1,5 +1,6 @@
 import { rm, stat } from "node:fs/promises";
-import { defineSandbox, packageVersion, runTempDir, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
+import { defineSandbox, packageVersion, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
+import { runTempDir } from "@corral/core/plugin-kit";
 import { resolveHostPath, sandboxArgs, SYSTEM_PATHS } from "./args.js";
 import { bwrapCapabilities, findSocat, insideWrapper } from "./egress.js";
 import { probeBwrap } from "./check.js";

@@ -1,4 +1,5 @@
-import { spawnStreaming, type ExecResult } from "@corral/core";
+import { type ExecResult } from "@corral/core";
+import { spawnStreaming } from "@corral/core/plugin-kit";
 import { engineUnavailable } from "@corral/container";
 
 /** The podman client's own env: the engine client needs the host's (XDG_RUNTIME_DIR, HOME, CONTAINERS_CONF…); the container never sees it. */

@@ -1,4 +1,4 @@
-import { LineSplitter } from "@corral/core";
+import { LineSplitter } from "@corral/core/plugin-kit";
 import { KEEPER_READY } from "@corral/container";
 import { execa, type ResultPromise } from "execa";
 import type { Socket } from "node:net";

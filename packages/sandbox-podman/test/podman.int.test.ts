@@ -1,4 +1,5 @@
-import { commandAgent, removeRunTempDirs, run, runTempPrefix, type SandboxSpec } from "@corral/core";
+import { commandAgent, run, type SandboxSpec } from "@corral/core";
+import { removeRunTempDirs, runTempPrefix } from "@corral/core/plugin-kit";
 import { describeSandboxConformance } from "@corral/core/testing";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";

@@ -1,7 +1,8 @@
 import { rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AbortError, git, type AcquireRequest, type Workspace } from "@corral/core";
+import { AbortError, type AcquireRequest, type Workspace } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { BranchExistsError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";

@@ -1,6 +1,7 @@
 import { lstat, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { git, gitIdentity, Quarantine, swapRef, type Workspace } from "@corral/core";
+import { type Workspace } from "@corral/core";
+import { git, gitIdentity, Quarantine, swapRef } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
 import type { WorktreeMeta } from "./workspace.js";
 

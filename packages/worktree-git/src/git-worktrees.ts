@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { EMPTY_TREE, git, Quarantine } from "@corral/core";
+import { EMPTY_TREE, git, Quarantine } from "@corral/core/plugin-kit";
 import type { Repo } from "./repo.js";
 import { inWorktree, type PinnedWorktree } from "./workspace.js";
 

@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { git, IsolationError, repoObjectFormat, toCorralError, type ReclaimRequest, type ReclaimResult, type Workspace } from "@corral/core";
+import { IsolationError, toCorralError, type ReclaimRequest, type ReclaimResult, type Workspace } from "@corral/core";
+import { git, repoObjectFormat } from "@corral/core/plugin-kit";
 import { previewUncommitted } from "./collect.js";
 import { worktreeOptions } from "./options.js";
 import { release } from "./release.js";

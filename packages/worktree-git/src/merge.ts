@@ -1,4 +1,4 @@
-import { git } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { gitMessage } from "./errors.js";
 import { gitWorktrees } from "./git-worktrees.js";
 import type { Repo } from "./repo.js";

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createRunGitDir, repoObjectFormat, SHARED_OBJECTS, type AcquireRequest, type Workspace } from "@corral/core";
+import { type AcquireRequest, type Workspace } from "@corral/core";
+import { createRunGitDir, repoObjectFormat, SHARED_OBJECTS } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
 import type { Repo } from "./repo.js";
 import { newStatus, writeStatus, type WorktreeStatus } from "./status.js";

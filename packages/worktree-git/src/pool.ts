@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { link, lstat, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { git, type Workspace } from "@corral/core";
+import { type Workspace } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
 import { BranchExistsError } from "./errors.js";
 import { lock, uncommitted, unlock } from "./git-worktrees.js";

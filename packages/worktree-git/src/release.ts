@@ -1,6 +1,7 @@
 import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { commitsSince, git, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
+import { type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
+import { commitsSince, git } from "@corral/core/plugin-kit";
 import { collect } from "./collect.js";
 import { WorktreeRemovalError, gitMessage } from "./errors.js";
 import { unlock } from "./git-worktrees.js";

@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative } from "node:path";
-import { git } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { NotGitRepositoryError, UnknownRefError } from "./errors.js";
 
 /** A repository as the worktree plugin sees it: every path canonical (symlinks resolved). */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { processLives, processStartTime } from "@corral/core";
+import { processLives, processStartTime } from "@corral/core/plugin-kit";
 import type { Repo } from "./repo.js";
 
 /** What a worktree is doing, as written by the process that owns it. */

@@ -1,6 +1,7 @@
 import { readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import { borrowedObjectMounts, IsolationError, SHARED_OBJECTS, type GitMount, type Workspace } from "@corral/core";
+import { IsolationError, type GitMount, type Workspace } from "@corral/core";
+import { borrowedObjectMounts, SHARED_OBJECTS } from "@corral/core/plugin-kit";
 import { inside, type Repo } from "./repo.js";
 
 /** What the worktree isolation keeps in `Workspace.meta`. */

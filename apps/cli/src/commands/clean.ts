@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { git, inert, inertJson, listRunTempDirs, removeRunTempDirs, toCorralError, type PluginInstanceOf, type PluginKind } from "@corral/core";
+import { toCorralError, type PluginInstanceOf, type PluginKind } from "@corral/core";
+import { git, inert, inertJson, listRunTempDirs, removeRunTempDirs } from "@corral/core/plugin-kit";
 import { listRuns, loadConfig, type JournalRun, type RunRecord } from "corral";
 import { journalLocation, killRunProcesses, PluginLoader, runProcesses, writeRecord } from "corral/internal";
 import { parseFlags } from "../args.js";

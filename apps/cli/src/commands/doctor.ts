@@ -3,13 +3,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
   buildEnv,
-  createRedactor,
   DEFAULT_PATH,
-  git,
   hostSandbox,
   inPlaceIsolation,
   instantiate,
-  spawnStreaming,
   toCorralError,
   type Agent,
   type AgentProgram,
@@ -17,6 +14,7 @@ import {
   type RunOptions,
   type Sandbox,
 } from "@corral/core";
+import { createRedactor, git, spawnStreaming } from "@corral/core/plugin-kit";
 import { loadConfig, type CorralConfig } from "corral";
 import { PluginLoader, resolveRun, type ResolvedRun } from "corral/internal";
 import { parseFlags } from "../args.js";

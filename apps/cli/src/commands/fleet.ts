@@ -1,4 +1,5 @@
-import { inert, UsageError, type Display } from "@corral/core";
+import { UsageError, type Display } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, type TaskOutcome } from "corral";
 import { resolve } from "node:path";
 import { numberFlag } from "../args.js";

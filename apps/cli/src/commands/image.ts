@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { git, UsageError, type Sandbox } from "@corral/core";
+import { UsageError, type Sandbox } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { loadConfig } from "corral";
 import { PluginLoader } from "corral/internal";
 import { keyValues, parseFlags } from "../args.js";

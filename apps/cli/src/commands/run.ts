@@ -1,4 +1,5 @@
-import { inert, totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
+import { totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 import { ndjsonDisplay, run, terminalDisplay } from "corral";
 import { runFleet } from "./fleet.js";
 import { RUN_HELP } from "../help.js";

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { FIRST_PARTY_PLUGINS, git, installCommand, isCorralError, UsageError, type ListedWorkspace, type RemovedWorkspace } from "@corral/core";
+import { FIRST_PARTY_PLUGINS, installCommand, isCorralError, UsageError, type ListedWorkspace, type RemovedWorkspace } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { loadConfig } from "corral";
 import { PluginLoader } from "corral/internal";
 import { parseFlags } from "../args.js";

@@ -1,4 +1,5 @@
-import { inert, totalTokens, type Display, type RunEvent } from "@corral/core";
+import { totalTokens, type Display, type RunEvent } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 import { formatAgentEvent, oneLine } from "./format.js";
 
 interface Row {

@@ -1,4 +1,5 @@
-import { describeAgentEvent, inert, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { describeAgentEvent, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 
 export { oneLine };
 

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { inert, type Display } from "@corral/core";
+import { type Display } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 import { formatEvent } from "./format.js";
 
 /** A log file display, and how much it has written so far. */

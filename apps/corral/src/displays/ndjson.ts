@@ -1,4 +1,5 @@
-import { inertJson, type Display, type RunEvent } from "@corral/core";
+import { type Display, type RunEvent } from "@corral/core";
+import { inertJson } from "@corral/core/plugin-kit";
 import { boundedStream } from "./bounded.js";
 
 /**

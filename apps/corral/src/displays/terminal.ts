@@ -1,4 +1,5 @@
-import { inert, type Display, type RunEvent } from "@corral/core";
+import { type Display, type RunEvent } from "@corral/core";
+import { inert } from "@corral/core/plugin-kit";
 import { boundedStream } from "./bounded.js";
 import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
 

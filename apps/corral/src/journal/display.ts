@@ -1,7 +1,8 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { inertJson, processStartTime, type Display, type RunEvent } from "@corral/core";
+import { type Display, type RunEvent } from "@corral/core";
+import { inertJson, processStartTime } from "@corral/core/plugin-kit";
 import { logFileDisplay, type LogFileDisplay } from "../displays/log-file.js";
 import { EVENTS_FILE, LOG_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 

@@ -1,4 +1,5 @@
-import { createRedactor, isConfigured, redactDeep, type RunOptions } from "@corral/core";
+import { isConfigured, type RunOptions } from "@corral/core";
+import { createRedactor, redactDeep } from "@corral/core/plugin-kit";
 
 /** Keys that are not data (callbacks, signals), or are summarized separately. */
 const SKIP = new Set(["agent", "sandbox", "isolation", "env", "hostEnv", "displays", "onEvent", "signal", "output", "handleProcessSignals"]);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RUN_ID_ENV, processLives } from "@corral/core";
+import { RUN_ID_ENV } from "@corral/core";
+import { processLives } from "@corral/core/plugin-kit";
 
 export { RUN_ID_ENV };
 

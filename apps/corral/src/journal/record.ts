@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { inertJson, processLives, type Usage } from "@corral/core";
+import { type Usage } from "@corral/core";
+import { inertJson, processLives } from "@corral/core/plugin-kit";
 
 /** Where a run is in its life. `interrupted`: its process died while it said `running`. */
 export type RunState = "created" | "running" | "succeeded" | "incomplete" | "failed" | "aborted" | "interrupted";

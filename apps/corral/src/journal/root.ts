@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { git } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 
 /** Where the journal of runs started in `cwd` lives, and whether that is a git repository. */
 export interface JournalLocation {

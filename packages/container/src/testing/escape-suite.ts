@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, realpath, rm, stat, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeRunTempDirs, type commandAgent, type ReapOptions, type ExecOptions, type ExecResult, type run as runLoop, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { type commandAgent, type ReapOptions, type ExecOptions, type ExecResult, type run as runLoop, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { removeRunTempDirs } from "@corral/core/plugin-kit";
 import { eventually, hostProcessesMatching } from "@corral/core/testing";
 import { containerLabels } from "../labels.js";
 import type { ContainerReapResult } from "../reap.js";

@@ -1,0 +1,30 @@
+/**
+ * @corral/core/plugin-kit — helpers for implementing a corral plugin, the ones our own sandboxes,
+ * agents and isolations use: the one process runner (own process group, killed whole), line
+ * splitting, a run's temp folders, process liveness, host paths and git mounts, the egress
+ * proxy's placeholders for agents, safe host-side git and the quarantine that brings a run's work
+ * back, redaction, and inert text for terminals.
+ *
+ * The contract itself (interfaces, define*, events, errors) is on the root, `@corral/core`; the
+ * conformance kits on `@corral/core/testing` (docs/plugins.md, ADR 0006).
+ */
+export { spawnStreaming } from "./process.js";
+export type { SpawnOptions } from "./process.js";
+export { LineSplitter } from "./lines.js";
+export { listRunTempDirs, removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
+export { processLives, processStartTime } from "./liveness.js";
+export { networkMode, orderGitMounts, resolveHostPath } from "./sandbox.js";
+export { apiHostRule, GATEWAY_PLACEHOLDER } from "./run/network.js";
+export { shellQuote } from "./prompt.js";
+
+export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
+export type { GitResult } from "./git.js";
+export { EMPTY_TREE, Quarantine, swapRef } from "./quarantine.js";
+export type { RefRead } from "./quarantine.js";
+export { borrowedObjectMounts, createRunGitDir, gitIdentity, repoObjectFormat, SHARED_OBJECTS } from "./run-git-dir.js";
+export type { RunGitDirSpec } from "./run-git-dir.js";
+export { commitsSince } from "./builtins/in-place.js";
+
+export { createRedactor, redactDeep } from "./redact.js";
+export type { Redactor } from "./redact.js";
+export { inert, inertJson } from "./inert.js";
