@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const corral = (args: string[], cwd = tmpdir()) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
 
-/** The command agent: curl each URL through whatever proxy the sandbox was given, print what came back. */
-const curling = (...urls: string[]) => ["--", "sh", "-c", urls.map((url) => `curl -sS --max-time 10 -o /dev/null -w '%{http_code}\\n' ${url} || echo unreachable`).join("; ")];
+/** The completion signal (docs/cli.md): without it a run that used up its iterations ends incomplete. */
+const SIGNAL = "<promise>COMPLETE</promise>";
+/** The command agent: curl each URL through whatever proxy the sandbox was given, print what came back, then say it is done. */
+const curling = (...urls: string[]) => ["--", "sh", "-c", [...urls.map((url) => `curl -sS --max-time 10 -o /dev/null -w '%{http_code}\\n' ${url} || echo unreachable`), `echo '${SIGNAL}'`].join("; ")];
 
 describe("corral run --network / --allow-domain", () => {
   let allowed: Server;
@@ -48,7 +50,7 @@ describe("corral run --network / --allow-domain", () => {
     const r = await corral(["run", "--sandbox", "bwrap", "--isolation", "in-place", "--prompt", "x", "--name", "net", "--allow-domain", ok, "--json", ...curling(`http://${ok}/`, `http://${denied}/`)], repo);
     expect(r.exitCode, r.stderr).toBe(0);
     const events = r.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; runId: string; event?: { text?: string } });
-    expect(events.flatMap((e) => (e.type === "agent" && e.event?.text ? [e.event.text] : []))).toEqual(["200", "403"]);
+    expect(events.flatMap((e) => (e.type === "agent" && e.event?.text ? [e.event.text] : []))).toEqual(["200", "403", SIGNAL]);
     // The port is not allowed: the denial says which rule came close, and the rule that would allow it.
     expect(r.stderr).toContain(`denied ${denied} ("${ok}" allows port ${port(allowed)} only) — allow it with --allow-domain ${denied}`);
     expect(r.stderr).not.toContain(`denied ${ok}`);

@@ -33,7 +33,10 @@ const ENCODINGS: Array<[string, string]> = [
   ["base64, wrapped over two lines", "base64-wrapped"],
 ];
 
-/** The agent: reads the secret from its env (as an agent would), prints it as told, and may commit with it or fail. */
+/** The completion signal (docs/cli.md): without it a run that used up its iterations ends incomplete. */
+const SIGNAL = "<promise>COMPLETE</promise>";
+
+/** The agent: reads the secret from its env (as an agent would), prints it as told, and may commit with it or fail; when it does not fail, it ends with the completion signal. */
 const AGENT = `import { execFileSync } from "node:child_process";
 const { modes = [], lines = [], subject, exit = 0 } = JSON.parse(process.argv[2]);
 const s = process.env.CORRAL_TEST_TOKEN;
@@ -56,6 +59,7 @@ if (subject) {
   execFileSync("sh", ["-c", "echo work > work.txt && git add work.txt"], { stdio: "ignore" });
   execFileSync("git", ["-c", "user.name=Agent", "-c", "user.email=agent@example.com", "commit", "-qm", "agent: " + encode[subject]()], { stdio: "ignore" });
 }
+if (exit === 0) console.log(${JSON.stringify(SIGNAL)});
 process.exitCode = exit;
 `;
 
@@ -139,7 +143,7 @@ describe("a secret value the agent prints, in each encoding, never leaves corral
     const r = await corral(["run", "--isolation", "in-place", "--env", "CORRAL_TEST_TOKEN", "--prompt", "x", "--json", ...agent({ lines: lookalikes })], repo);
     expect(r.exitCode).toBe(0);
     const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).filter((e) => e.type === "agent").map((e) => e.event!.text);
-    expect(texts).toEqual(lookalikes);
+    expect(texts).toEqual([...lookalikes, SIGNAL]);
     for (const line of lookalikes) expect(r.stderr).toContain(line);
   });
 });

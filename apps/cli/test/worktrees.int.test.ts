@@ -11,8 +11,8 @@ const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { 
 describe("corral worktrees list|remove|prune", () => {
   it("lists kept and orphaned worktrees, prunes the orphan (branch kept), removes the dirty one only with --force", async () => {
     const repo = await tempRepo();
-    // A run that leaves uncommitted work: its worktree is kept.
-    const kept = await corral(["run", "--isolation", "worktree", "--name", "dirty", "--prompt", "x", "--", "sh", "-c", "echo wip > wip.txt"], repo);
+    // A run that finishes (says the completion signal) and leaves uncommitted work: its worktree is kept.
+    const kept = await corral(["run", "--isolation", "worktree", "--name", "dirty", "--prompt", "x", "--", "sh", "-c", "echo wip > wip.txt && echo '<promise>COMPLETE</promise>'"], repo);
     expect(kept.exitCode).toBe(0);
     // A run killed mid-way after committing: its worktree is an orphan.
     const marker = `corral-wt-${process.pid}-${Date.now()}`;
