@@ -10,6 +10,7 @@
  */
 export { spawnStreaming } from "./process.js";
 export type { SpawnOptions } from "./process.js";
+export { HandleLifecycle, type HandleLifecycleOptions } from "./sandbox-lifecycle.js";
 export { LineSplitter } from "./lines.js";
 export { listRunTempDirs, removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
 export { processLives, processStartTime } from "./liveness.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { SandboxError, SandboxUnavailableError } from "../errors.js";
-import { linkAbort } from "../abort.js";
+import { SandboxUnavailableError } from "../errors.js";
 import { defineSandbox } from "../plugin.js";
 import { spawnStreaming } from "../process.js";
+import { HandleLifecycle } from "../sandbox-lifecycle.js";
 import { networkMode, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "../sandbox.js";
 import { CORE_VERSION } from "../version.js";
 
@@ -40,37 +40,23 @@ let nextId = 0;
 class HostSandboxHandle implements SandboxHandle {
   readonly id = `host-${process.pid}-${++nextId}`;
   readonly #spec: SandboxSpec;
-  readonly #running = new Set<AbortController>();
-  #closed = false;
+  readonly #lifecycle = new HandleLifecycle({ sandbox: "host" });
 
   constructor(spec: SandboxSpec) {
     this.#spec = spec;
   }
 
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closed) throw new SandboxError("This host sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    const controller = new AbortController();
-    const unlink = linkAbort(options.signal, controller);
-    this.#running.add(controller);
-    try {
-      return await spawnStreaming(argv, {
-        ...options,
-        cwd: options.cwd ?? this.#spec.workspace.cwd,
-        env: { ...this.#spec.env, ...options.env },
-        signal: controller.signal,
-      });
-    } finally {
-      this.#running.delete(controller);
-      unlink();
-    }
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.#lifecycle.run(argv, options, (signal) =>
+      spawnStreaming(argv, { ...options, cwd: options.cwd ?? this.#spec.workspace.cwd, env: { ...this.#spec.env, ...options.env }, signal }),
+    );
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const controller of this.#running) controller.abort();
+  close(): Promise<void> {
+    return this.#lifecycle.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
