@@ -1,4 +1,5 @@
-import { SandboxError, spawnStreaming, type ExecOptions, type ExecResult, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import type { ExecOptions, ExecResult, SandboxHandle, SandboxSpec } from "@corral/core";
+import { HandleLifecycle, spawnStreaming } from "@corral/core/plugin-kit";
 import { commandArgv } from "./args.js";
 
 /**
@@ -11,25 +12,15 @@ export class FirejailSandboxHandle implements SandboxHandle {
   readonly #spec: SandboxSpec;
   readonly #firejail: string;
   readonly #args: readonly string[];
-  readonly #running = new Set<AbortController>();
-  readonly #settled = new Set<Promise<unknown>>();
-  #wallTimer: NodeJS.Timeout | undefined;
-  #wallExpired = false;
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle: HandleLifecycle;
 
   constructor(init: { id: string; spec: SandboxSpec; firejail: string; args: readonly string[] }) {
     this.id = init.id;
     this.#spec = init.spec;
     this.#firejail = init.firejail;
     this.#args = init.args;
-    const wall = init.spec.limits.wallSeconds;
-    if (wall) {
-      this.#wallTimer = setTimeout(() => {
-        this.#wallExpired = true;
-        for (const controller of this.#running) controller.abort();
-      }, wall * 1000);
-      this.#wallTimer.unref();
-    }
+    // Closed, wall clock, running execs: core's shared handle lifecycle.
+    this.#lifecycle = new HandleLifecycle({ sandbox: "firejail", wallSeconds: init.spec.limits.wallSeconds });
   }
 
   /** The full host argv of one exec (for debugging). */
@@ -37,46 +28,20 @@ export class FirejailSandboxHandle implements SandboxHandle {
     return [this.#firejail, ...this.#args, "--", ...commandArgv(argv, env)];
   }
 
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closing) throw new SandboxError("This firejail sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    if (this.#wallExpired) {
-      throw new SandboxError(`The sandbox used up its wall-clock limit (limits.wallSeconds = ${this.#spec.limits.wallSeconds}).`, {
-        code: "E_WALL_CLOCK",
-        hint: "Raise limits.wallSeconds or split the work into shorter runs.",
-      });
-    }
-    if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) controller.abort();
-    this.#running.add(controller);
-    const env = { ...this.#spec.env, ...options.env };
-    // The env reaches the command through firejail's own environment, never argv: credentials stay out of `ps`.
-    const execution = spawnStreaming(this.argvFor(argv, env), { ...options, cwd: options.cwd ?? this.#spec.workspace.cwd, env, signal: controller.signal });
-    this.#settled.add(execution);
-    try {
-      const result = await execution;
-      if (this.#wallExpired && result.aborted && !options.signal?.aborted) return { ...result, aborted: false, timedOut: true };
-      return result;
-    } finally {
-      this.#settled.delete(execution);
-      this.#running.delete(controller);
-      options.signal?.removeEventListener("abort", onAbort);
-    }
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.#lifecycle.run(argv, options, (signal) => {
+      const env = { ...this.#spec.env, ...options.env };
+      // The env reaches the command through firejail's own environment, never argv: credentials stay out of `ps`.
+      return spawnStreaming(this.argvFor(argv, env), { ...options, cwd: options.cwd ?? this.#spec.workspace.cwd, env, signal });
+    });
   }
 
   /** Stops every running exec. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#wallTimer) clearTimeout(this.#wallTimer);
-      for (const controller of this.#running) controller.abort();
-      await Promise.allSettled([...this.#settled]);
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
-import { SandboxError, spawnStreaming, type ExecOptions, type ExecResult, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import type { ExecOptions, ExecResult, SandboxHandle, SandboxSpec } from "@corral/core";
+import { HandleLifecycle, spawnStreaming } from "@corral/core/plugin-kit";
 import type { AppliedLimits, LimitName } from "./limits.js";
 
 /** Which limits are in force for a sandbox, and by what. */
@@ -32,11 +33,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
   readonly #args: readonly string[];
   readonly #tmpDir: string;
   readonly #applied: AppliedLimits | undefined;
-  readonly #running = new Set<AbortController>();
-  readonly #settled = new Set<Promise<unknown>>();
-  #wallTimer: NodeJS.Timeout | undefined;
-  #wallExpired = false;
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle: HandleLifecycle;
 
   constructor(init: {
     id: string;
@@ -65,14 +62,16 @@ export class BwrapSandboxHandle implements SandboxHandle {
       notEnforced: init.notEnforced,
       defaults: init.defaults,
     };
-    if (wall) {
-      this.#wallTimer = setTimeout(() => {
-        this.#wallExpired = true;
-        for (const controller of this.#running) controller.abort();
-        void this.#applied?.killAll();
-      }, wall * 1000);
-      this.#wallTimer.unref();
-    }
+    this.#lifecycle = new HandleLifecycle({
+      sandbox: "bwrap",
+      wallSeconds: wall,
+      onWallClock: () => void this.#applied?.killAll(),
+      // After every exec is over: the cgroup and the sandbox's /tmp.
+      teardown: async () => {
+        await this.#applied?.release().catch(() => {});
+        await rm(this.#tmpDir, { recursive: true, force: true }).catch(() => {});
+      },
+    });
   }
 
   /** The full host argv of one exec (exposed for the benchmark and for debugging). */
@@ -81,54 +80,25 @@ export class BwrapSandboxHandle implements SandboxHandle {
     return this.#applied ? this.#applied.wrap(full) : full;
   }
 
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closing) throw new SandboxError("This bwrap sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    if (this.#wallExpired) {
-      throw new SandboxError(`The sandbox used up its wall-clock limit (limits.wallSeconds = ${this.#spec.limits.wallSeconds}).`, {
-        code: "E_WALL_CLOCK",
-        hint: "Raise limits.wallSeconds or split the work into shorter runs.",
-      });
-    }
-    if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) controller.abort();
-    this.#running.add(controller);
-    const execution = spawnStreaming(this.argvFor(argv, options.cwd), {
-      ...options,
-      cwd: "/",
-      // The env goes through bwrap's own environment, never its argv: credentials stay out of `ps`.
-      env: { ...this.#spec.env, ...options.env },
-      extraFds: this.extraFds,
-      signal: controller.signal,
-    });
-    this.#settled.add(execution);
-    try {
-      const result = await execution;
-      // Stopped by the wall-clock limit rather than by the caller: report it as a timeout.
-      if (this.#wallExpired && result.aborted && !options.signal?.aborted) return { ...result, aborted: false, timedOut: true };
-      return result;
-    } finally {
-      this.#settled.delete(execution);
-      this.#running.delete(controller);
-      options.signal?.removeEventListener("abort", onAbort);
-    }
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.#lifecycle.run(argv, options, (signal) =>
+      spawnStreaming(this.argvFor(argv, options.cwd), {
+        ...options,
+        cwd: "/",
+        // The env goes through bwrap's own environment, never its argv: credentials stay out of `ps`.
+        env: { ...this.#spec.env, ...options.env },
+        extraFds: this.extraFds,
+        signal,
+      }),
+    );
   }
 
   /** Kills every exec, removes the cgroup and the sandbox's /tmp. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#wallTimer) clearTimeout(this.#wallTimer);
-      for (const controller of this.#running) controller.abort();
-      await Promise.allSettled([...this.#settled]);
-      await this.#applied?.release().catch(() => {});
-      await rm(this.#tmpDir, { recursive: true, force: true }).catch(() => {});
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,4 +1,5 @@
-import { LineSplitter, SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
 import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -96,7 +97,8 @@ class DockerHandle implements SandboxHandle {
   readonly #processes: AgentProcesses;
   /** When the container ends on its own (limits.wallSeconds). */
   readonly #wallDeadline: number | undefined;
-  #closing: Promise<void> | undefined;
+  /** Closed and idempotent close(); the container's keeper enforces the wall clock, and removing it ends the execs. */
+  readonly #lifecycle: HandleLifecycle;
 
   /** The proxy's ports inside the container, for a `proxy` network. */
   readonly #bridge: EgressBridge | undefined;
@@ -115,6 +117,7 @@ class DockerHandle implements SandboxHandle {
       sweep: (signal) => this.#sweep(signal),
       ...(cgroup ? { leftovers: async () => (await cgroup.agentPids()).length > 0 } : {}),
     });
+    this.#lifecycle = new HandleLifecycle({ sandbox: "docker", teardown: () => this.#remove() });
   }
 
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
@@ -175,8 +178,7 @@ class DockerHandle implements SandboxHandle {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closing) throw new SandboxError("This docker sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
+    this.#lifecycle.check(argv);
     if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
     const started = performance.now();
     const withStdin = options.stdin !== undefined;
@@ -221,7 +223,7 @@ class DockerHandle implements SandboxHandle {
       // Only now, with the output drained, is the exit code read.
       const code = await this.#exitCode(exec, watch.stopped);
       // Removed by close() while it ran: everything in it was killed.
-      if (this.#closing) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
+      if (this.#lifecycle.closed) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
       if (!watch.stopped && endedAtWallClock(this.#wallDeadline, code ?? null)) return result({ exitCode: null, signal: "SIGKILL" }, true);
       // Undefined: the container is gone (someone removed it), or corral stopped the command and the engine never said how it ended.
       return result(code === undefined ? { exitCode: null, signal: "SIGKILL" } : execStatus(code, watch.stopped));
@@ -239,7 +241,7 @@ class DockerHandle implements SandboxHandle {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const info = await exec.inspect().catch(async (error: unknown) => {
-        if (this.#closing || (await this.#gone())) return undefined;
+        if (this.#lifecycle.closed || (await this.#gone())) return undefined;
         throw new SandboxError(`Could not read the exit code of a command in the docker sandbox: ${(error as Error).message}`, {
           code: "E_SANDBOX_EXIT_UNKNOWN",
           hint: "The engine may be overloaded or restarting; retry the run.",
@@ -269,7 +271,7 @@ class DockerHandle implements SandboxHandle {
 
   /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
   async #sweep(signal: SweepSignal): Promise<void> {
-    if (this.#closing) return; // removing the container kills everything anyway
+    if (this.#lifecycle.closed) return; // removing the container kills everything anyway
     const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: sweepArgv(signal), User: this.#plan.user, AttachStdout: true, AttachStderr: true, Tty: false });
     const stream = (await exec.start({ hijack: false, stdin: false, Tty: false })) as Duplex;
     await new Promise<void>((resolve) => {
@@ -282,29 +284,31 @@ class DockerHandle implements SandboxHandle {
 
   /** Removes the container (killing everything in it). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      try {
-        await this.#container.remove({ force: true });
-      } catch (error) {
-        // Gone already (AutoRemove after the wall-clock limit) or being removed: both fine.
-        const status = statusOf(error);
-        if (status !== 404 && status !== 409) {
-          throw new SandboxError(`Could not remove the docker container ${this.#plan.name}: ${(error as Error).message}`, {
-            code: "E_SANDBOX_CLOSE",
-            hint: `Remove it by hand: docker rm -f ${this.#plan.name} (or run corral clean).`,
-            cause: error,
-          });
-        }
-      } finally {
-        // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
-        this.#keeper.destroy();
-        this.#bridge?.stop();
-      }
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /** close()'s teardown, run once. */
+  async #remove(): Promise<void> {
+    try {
+      await this.#container.remove({ force: true });
+    } catch (error) {
+      // Gone already (AutoRemove after the wall-clock limit) or being removed: both fine.
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) {
+        throw new SandboxError(`Could not remove the docker container ${this.#plan.name}: ${(error as Error).message}`, {
+          code: "E_SANDBOX_CLOSE",
+          hint: `Remove it by hand: docker rm -f ${this.#plan.name} (or run corral clean).`,
+          cause: error,
+        });
+      }
+    } finally {
+      // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
+      this.#keeper.destroy();
+      this.#bridge?.stop();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

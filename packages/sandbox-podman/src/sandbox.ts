@@ -1,4 +1,5 @@
-import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, runTempDir, spawnStreaming, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { HandleLifecycle, runTempDir, spawnStreaming } from "@corral/core/plugin-kit";
 import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import { randomBytes } from "node:crypto";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -144,7 +145,8 @@ class PodmanHandle implements SandboxHandle {
   readonly #keeper: KeeperClient;
   readonly #processes: AgentProcesses;
   readonly #wallDeadline: number | undefined;
-  #closing: Promise<void> | undefined;
+  /** Closed and idempotent close(); the container's keeper enforces the wall clock, and removing it ends the execs. */
+  readonly #lifecycle: HandleLifecycle;
 
   /** The proxy's ports inside the container, for a `proxy` network. */
   readonly #bridge: EgressBridge | undefined;
@@ -163,6 +165,7 @@ class PodmanHandle implements SandboxHandle {
       sweep: (signal) => this.#sweep(signal),
       ...(cgroup ? { leftovers: async () => (await cgroup.agentPids()).length > 0 } : {}),
     });
+    this.#lifecycle = new HandleLifecycle({ sandbox: "podman", teardown: () => this.#remove() });
   }
 
   static async start(spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: string): Promise<PodmanHandle> {
@@ -211,8 +214,7 @@ class PodmanHandle implements SandboxHandle {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.#closing) throw new SandboxError("This podman sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    if (argv.length === 0) throw new TypeError("exec needs a non-empty argv");
+    this.#lifecycle.check(argv);
     if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
     const started = performance.now();
     const env = { ...this.#plan.env, ...options.env };
@@ -247,7 +249,7 @@ class PodmanHandle implements SandboxHandle {
       );
       // spawnStreaming returns after both output streams drained; only then is the status read.
       // The container went away while it ran: corral removed it (close), or its wall-clock limit ended it.
-      if (this.#closing) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
+      if (this.#lifecycle.closed) return result({ exitCode: null, signal: "SIGKILL" }, watch.timedOut, true);
       if (!watch.stopped && endedAtWallClock(this.#wallDeadline, podmanErrors.length ? null : ran.exitCode)) return result({ exitCode: null, signal: "SIGKILL" }, true);
       // The client was cut loose after the SIGKILL sweep: the command was killed.
       if (ran.exitCode === null && watch.stopped) return result({ exitCode: null, signal: "SIGKILL" });
@@ -266,31 +268,33 @@ class PodmanHandle implements SandboxHandle {
 
   /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
   async #sweep(signal: SweepSignal): Promise<void> {
-    if (this.#closing || this.#keeper.gone) return; // removing the container kills everything anyway
+    if (this.#lifecycle.closed || this.#keeper.gone) return; // removing the container kills everything anyway
     await podmanCall(this.#options.podman, ["exec", "--user", this.#plan.user, this.id, ...sweepArgv(signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#runDir });
   }
 
   /** Removes the container (killing everything in it). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const timeoutMs = this.#options.engineTimeoutSeconds * 1000;
-      const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
-      // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
-      await this.#keeper.stop(timeoutMs);
-      this.#bridge?.stop();
-      await rm(this.#runDir, { recursive: true, force: true });
-      if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n"))) {
-        throw new SandboxError(`Could not remove the podman container ${this.#plan.name}: ${podmanError(result)}`, {
-          code: "E_SANDBOX_CLOSE",
-          hint: `Remove it by hand: podman rm -f ${this.#plan.name} (or run corral clean).`,
-        });
-      }
-    })();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /** close()'s teardown, run once. */
+  async #remove(): Promise<void> {
+    const timeoutMs = this.#options.engineTimeoutSeconds * 1000;
+    const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
+    // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
+    await this.#keeper.stop(timeoutMs);
+    this.#bridge?.stop();
+    await rm(this.#runDir, { recursive: true, force: true });
+    if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n"))) {
+      throw new SandboxError(`Could not remove the podman container ${this.#plan.name}: ${podmanError(result)}`, {
+        code: "E_SANDBOX_CLOSE",
+        hint: `Remove it by hand: podman rm -f ${this.#plan.name} (or run corral clean).`,
+      });
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
