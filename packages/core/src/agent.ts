@@ -23,28 +23,40 @@ export type AgentEvent =
 
 /** Parses one agent CLI's output, line by line. One parser per exec: it may keep state. */
 export interface AgentParser {
+  /**
+   * The events one output line means (none, one or several). It MUST NOT throw on a line it does not
+   * understand (that is a `raw` event) and MUST treat the line as data: agent output is untrusted.
+   */
   parse(line: string, stream: "stdout" | "stderr"): AgentEvent[];
   /** Called once the process has exited; may emit what was buffered. */
   end?(): AgentEvent[];
 }
 
+/** What `Agent.command` (and `Agent.parser`) get for one iteration. */
 export interface AgentCommandInput {
+  /** The prompt, templates filled and `` !`cmd` `` expanded. Put it in argv or (when large) on stdin, never through a shell. */
   prompt: string;
+  /** 1 for the first iteration of the run. */
   iteration: number;
   /** The session id the previous exec reported, to resume it. */
   resumeSessionId?: string;
   /** The per-run HOME, as seen inside the sandbox. */
   home: string;
+  /** The working directory inside the sandbox. */
   cwd: string;
 }
 
+/** One exec of the agent's CLI, as the agent wants it run. */
 export interface AgentCommand {
+  /** The program (its `executable`) and its arguments; run as given, never through a shell. */
   argv: string[];
   /** Sent on stdin. Use it for large prompts: one argv string is limited to 128 KiB on Linux. */
   stdin?: string;
+  /** Env for this exec on top of the run's (not secret: put credentials in `env.credentials`). */
   env?: Record<string, string>;
 }
 
+/** What `Agent.setup` gets, once per run before the sandbox starts. */
 export interface AgentSetupInput {
   /** The env the run hands over (explicit vars plus the credentials the agent declared). */
   env: Record<string, string>;
@@ -79,6 +91,7 @@ export interface AgentApi {
 
 /** An agent: knows one CLI. It builds argv and parses output; it never spawns anything itself. */
 export interface Agent {
+  /** What users select it by (`--agent <name>`); the plugin's name. */
   readonly name: string;
   /**
    * Env var names the agent reads. `credentials` are secret (their values are redacted
@@ -98,6 +111,7 @@ export interface Agent {
   setup?(input: AgentSetupInput): Promise<Record<string, string> | void> | Record<string, string> | void;
   /** Its API, from the env it will run with: what a network allowlist must let through, and the credentials gateway. */
   api?(env: Record<string, string>): AgentApi | undefined;
+  /** The command for one iteration. It MUST be pure: no spawning, no files, no network (the run loop execs it in the sandbox). */
   command(input: AgentCommandInput): AgentCommand;
   /**
    * A fresh parser for the exec `command(input)` started, given the same input (the session it resumes,

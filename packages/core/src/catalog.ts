@@ -10,6 +10,7 @@ export const FIRST_PARTY_PLUGINS: Readonly<Record<PluginKind, Readonly<Record<st
   isolation: { worktree: "@corral/worktree-git" },
 };
 
+/** The command that installs a plugin package, for hints. */
 export function installCommand(packageName: string): string {
   return `npm install ${packageName}`;
 }

@@ -3,9 +3,11 @@ import { lstat, mkdir, readdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import { UsageError } from "./errors.js";
 
+/** What `copyIntoWorkspace` copied. */
 export interface CopyReport {
   /** Paths copied, relative to the repository root. */
   paths: string[];
+  /** How long the copy took. */
   durationMs: number;
   /** How the copy was made: `reflink` (copy-on-write) when the filesystem could, else `copy`. */
   method: "reflink-or-copy";

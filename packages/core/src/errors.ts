@@ -6,7 +6,9 @@ import { redact } from "./redact.js";
  * `hint` that says what to do, and the underlying `cause`. Messages are redacted on creation.
  */
 export class CorralError extends Error {
+  /** Stable, for programs (`ERROR_CODES`, docs/errors.md): one code per condition. */
   readonly code: ErrorCode;
+  /** What the user can do about it, one sentence; redacted. */
   readonly hint: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
@@ -29,25 +31,30 @@ export class UsageError extends CorralError {
   }
 }
 
+/** `corral.config.*` does not load or does not match the schema (`E_CONFIG`). */
 export class ConfigError extends UsageError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { ...options, code: "E_CONFIG" });
   }
 }
 
+/** No installed plugin has that name (`E_PLUGIN_NOT_FOUND`); the hint is the install command or a did-you-mean. */
 export class PluginNotFoundError extends UsageError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { ...options, code: "E_PLUGIN_NOT_FOUND" });
   }
 }
 
+/** A plugin was written for a plugin API this core does not support (`E_PLUGIN_API_VERSION`); the hint says which side to upgrade. */
 export class PluginApiVersionError extends UsageError {
   constructor(message: string, options: { hint?: string } = {}) {
     super(message, { ...options, code: "E_PLUGIN_API_VERSION" });
   }
 }
 
+/** A plugin's options do not match its schema (`E_PLUGIN_OPTIONS`). */
 export class PluginOptionsError extends UsageError {
+  /** Every bad field: its dotted path and the schema's message. */
   readonly issues: ReadonlyArray<{ path: string; message: string }>;
   constructor(message: string, issues: ReadonlyArray<{ path: string; message: string }>, options: { hint?: string } = {}) {
     super(message, { ...options, code: "E_PLUGIN_OPTIONS" });
@@ -55,6 +62,7 @@ export class PluginOptionsError extends UsageError {
   }
 }
 
+/** Two installed plugins of one kind have the same name (`E_PLUGIN_DUPLICATE`). */
 export class DuplicatePluginError extends UsageError {
   constructor(message: string, options: { hint?: string } = {}) {
     super(message, { ...options, code: "E_PLUGIN_DUPLICATE" });
@@ -70,7 +78,9 @@ export class PromptTemplateError extends UsageError {
 
 /** A `` !`cmd` `` in a prompt failed or timed out inside the sandbox. */
 export class PromptExpansionError extends CorralError {
+  /** The command as written in the prompt. */
   readonly command: string;
+  /** Its exit code, when it ran to an end. */
   readonly exitCode: number | undefined;
   constructor(command: string, message: string, options: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
     super("E_PROMPT_EXPANSION", message, options);
@@ -81,6 +91,7 @@ export class PromptExpansionError extends CorralError {
 
 /** The agent went silent for longer than `idleTimeout`. */
 export class IdleTimeoutError extends CorralError {
+  /** How long it was silent for. */
   readonly timeoutMs: number;
   constructor(timeoutMs: number, iteration: number) {
     super("E_IDLE_TIMEOUT", `The agent printed nothing for ${formatMs(timeoutMs)} in iteration ${iteration}, so it was stopped.`, {
@@ -102,6 +113,7 @@ export class AbortError extends CorralError {
 
 /** The agent process failed: non-zero exit, or the agent reported an error result. */
 export class AgentExecutionError extends CorralError {
+  /** The agent's exit code (undefined when it reported an error result, or was killed). */
   readonly exitCode: number | undefined;
   /** The last lines the agent printed (stdout and stderr), redacted. */
   readonly outputTail: readonly string[];
@@ -136,7 +148,9 @@ export class AgentNotFoundError extends UsageError {
 
 /** The structured output tag was missing or its content did not match the schema. */
 export class StructuredOutputError extends CorralError {
+  /** The tag the output was looked for in. */
   readonly tag: string;
+  /** What the agent gave (the tag's content, or its last text), redacted. */
   readonly raw: string;
   constructor(tag: string, raw: string, message: string, options: { cause?: unknown; hint: string }) {
     super("E_STRUCTURED_OUTPUT", message, options);
@@ -160,8 +174,11 @@ export function unavailableBecause(error: unknown): { available: false; reason: 
 
 /** A host-side git command failed: its exit code and output are kept for the caller to look at. */
 export class GitError extends CorralError {
+  /** git's exit code. */
   readonly exitCode: number;
+  /** What git printed on stdout. */
   readonly stdout: string;
+  /** What git printed on stderr. */
   readonly stderr: string;
   constructor(args: readonly string[], result: { exitCode: number; stdout: string; stderr: string }) {
     super("E_GIT", `git ${args.join(" ")} failed (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`, {
@@ -173,14 +190,17 @@ export class GitError extends CorralError {
   }
 }
 
-/** A sandbox failed while creating, running or closing. */
+/**
+ * A sandbox failed while creating, running or closing, or cannot enforce what the spec asks: what a
+ * sandbox plugin throws (`E_SANDBOX`, or the precise code, e.g. `E_SANDBOX_UNSUPPORTED`).
+ */
 export class SandboxError extends CorralError {
   constructor(message: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_SANDBOX", message, options);
   }
 }
 
-/** The isolation could not give or take back a workspace. */
+/** The isolation could not give or take back a workspace: what an isolation plugin throws (`E_ISOLATION`, or a precise code). */
 export class IsolationError extends CorralError {
   constructor(message: string, options: { hint?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? "E_ISOLATION", message, options);
@@ -193,6 +213,7 @@ export class IsolationError extends CorralError {
  * applied; each problem says what was kept and where.
  */
 export class IntegrityError extends CorralError {
+  /** Each problem found, with what was kept and where; redacted. */
   readonly problems: readonly string[];
   constructor(message: string, problems: readonly string[]) {
     super("E_INTEGRITY", message, { hint: "Nothing unsafe reached your repository; read each problem above for what was kept and where." });
@@ -202,9 +223,13 @@ export class IntegrityError extends CorralError {
 
 /** A user hook (setup command) failed; the workspace and branch are kept. */
 export class HookError extends CorralError {
+  /** Which hook: `onWorkspaceReady`, `onSandboxReady`, … */
   readonly hook: string;
+  /** The command that failed, as configured. */
   readonly command: string;
+  /** Its exit code, when it ran to an end. */
   readonly exitCode: number | undefined;
+  /** The last lines it printed, redacted. */
   readonly outputTail: readonly string[];
   constructor(hook: string, command: string, message: string, options: { exitCode?: number; outputTail?: readonly string[]; cause?: unknown } = {}) {
     const tail = (options.outputTail ?? []).map((line) => redact(line));
@@ -235,6 +260,7 @@ export function redactError<E extends CorralError>(error: E, redactor: (text: st
   return error;
 }
 
+/** Whether `error` is a CorralError (of this core: plugins peer-depend on core so there is one). */
 export function isCorralError(error: unknown): error is CorralError {
   return error instanceof CorralError;
 }
@@ -249,6 +275,7 @@ export function toCorralError(error: unknown): CorralError {
   });
 }
 
+/** `850 ms`, `2 s`, `1.5 s`: a duration for messages. */
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const s = ms / 1000;

@@ -4,7 +4,9 @@ import type { Usage } from "./usage.js";
 
 /** Fields every RunEvent carries. `name` is the run's name (a task in a fleet). */
 export interface RunEventBase {
+  /** The run's id (a fleet's own events: the fleet's). */
   runId: string;
+  /** The run's name, when it has one. */
   name?: string;
   /** ISO 8601 */
   time: string;
@@ -21,16 +23,25 @@ export type TaskStatus = RunStatus | "skipped";
 
 /** One task of a fleet as its summary shows it, also when it failed or was aborted. */
 export interface FleetTaskSummary {
+  /** The task's name. */
   name: string;
+  /** How it ended. */
   status: TaskStatus;
+  /** Its run's id, when it started. */
   runId?: string;
+  /** Iterations it ran. */
   iterations?: number;
+  /** How many commits it brought back. */
   commits?: number;
+  /** The branch its commits are on. */
   branch?: string;
   /** Where the task's kept workspace (its uncommitted work) lies, when it was kept. */
   keptPath?: string;
+  /** Tokens it used (all kinds). */
   tokens?: number;
+  /** How long it ran (0 when skipped). */
   durationMs: number;
+  /** Why it failed: the CorralError's code, message and hint. */
   error?: { code: string; message: string; hint?: string };
 }
 
@@ -79,7 +90,9 @@ export type RunEventBody =
   | { type: "task.skipped"; status: "skipped" | "aborted"; reason: string }
   | { type: "fleet.finished"; tasks: FleetTaskSummary[]; succeeded: number; durationMs: number; interrupted: boolean };
 
+/** One event of a run, as displays, `onEvent` and the journal get it. Every text in it has passed the redactor. */
 export type RunEvent = RunEventBase & RunEventBody;
+/** The `type` of a RunEvent: `"run.started"`, `"agent"`, … */
 export type RunEventType = RunEvent["type"];
 
 /** Narrow a RunEvent by its type: `isEvent(e, "agent")`. */

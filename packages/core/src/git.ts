@@ -50,9 +50,13 @@ export function scrubbedGitEnv(base: NodeJS.ProcessEnv = process.env): Record<st
   return env;
 }
 
+/** What a host-side `git` call printed, and how it ended. */
 export interface GitResult {
+  /** What git printed on stdout. */
   stdout: string;
+  /** What git printed on stderr. */
   stderr: string;
+  /** git's exit code. */
   exitCode: number;
 }
 

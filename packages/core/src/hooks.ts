@@ -6,7 +6,9 @@ import type { ExecResult, SandboxHandle } from "./sandbox.js";
 /** A command the user wrote: a command line (run with `sh -c`) or an argv. */
 export type HookCommand = string | string[];
 
+/** A hook command with its settings. */
 export interface HookSpec {
+  /** A command line (`sh -c`) or an argv. */
   command: HookCommand;
   /** Seconds; default 600. */
   timeout?: number;
@@ -20,9 +22,13 @@ export interface HookSpec {
  * The output of `afterIteration` reaches the next prompt as `{{afterIterationOutput}}`.
  */
 export interface Hooks {
+  /** On the host, in the new workspace, before the sandbox starts (install dependencies). */
   onWorkspaceReady?: HookEntry;
+  /** Inside the sandbox, once, before the first iteration. */
   onSandboxReady?: HookEntry;
+  /** Inside the sandbox, before each iteration. */
   beforeIteration?: HookEntry;
+  /** Inside the sandbox, after each iteration; its output reaches the next prompt as `{{afterIterationOutput}}`. */
   afterIteration?: HookEntry;
 }
 

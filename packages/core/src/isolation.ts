@@ -25,21 +25,29 @@ export interface Workspace<Meta = unknown> {
   meta?: Meta;
 }
 
+/** A commit the run made, as it now is in the user's repository. */
 export interface Commit {
+  /** Full object id. */
   sha: string;
+  /** The first line of its message. */
   subject: string;
+  /** `Name <email>`. */
   author: string;
   /** ISO 8601 */
   time: string;
+  /** Paths it changed, relative to the repository root. */
   files: string[];
 }
 
+/** What `Isolation.acquire` gets. */
 export interface AcquireRequest {
   /** Where the run was started (a repository or a folder inside one). */
   cwd: string;
+  /** The run's id: record it with the workspace so `reclaim` can tell a dead run's from a live one's. */
   runId: string;
   /** Run name; used for the branch and folder names when given. */
   name?: string;
+  /** Aborting it MUST stop `acquire` and leave nothing behind. */
   signal?: AbortSignal;
   /**
    * False when the sandbox shows the agent the host as it is (the `host` sandbox): git mounts would
@@ -49,6 +57,7 @@ export interface AcquireRequest {
   sandboxed?: boolean;
 }
 
+/** What `Isolation.release` gets besides the workspace. */
 export interface ReleaseOptions {
   /** How the run ended: a failed run may be kept for inspection; an `incomplete` one is not a success (no merge-back). */
   outcome: "succeeded" | "incomplete" | "failed" | "aborted";
@@ -56,6 +65,7 @@ export interface ReleaseOptions {
   keep?: boolean;
 }
 
+/** What `Isolation.release` did: the commits brought back, and what became of the workspace. */
 export interface ReleaseResult {
   /** The commits the run made on its branch, oldest first, as they now are in the user's repository. */
   commits: Commit[];
@@ -86,6 +96,7 @@ export interface ReleaseResult {
  * git read a config, hooks, `.git` file, index or attributes the agent could have written.
  */
 export interface Isolation<Meta = unknown> {
+  /** What users select it by (`--isolation <name>`); the plugin's name. */
   readonly name: string;
   /** True when this isolation needs a git repository (the CLI checks `--cwd` early). */
   readonly requiresGit?: boolean;
@@ -94,6 +105,11 @@ export interface Isolation<Meta = unknown> {
    * checkout are not in it (unless the run's `copy` brings them): the run says so before it starts.
    */
   readonly fromCommit?: boolean;
+  /**
+   * Gives the run its workspace: a folder (and, for git, a branch and base commit) of its own, and
+   * the `gitMounts` that show the agent a git dir of the run's own. It MUST NOT touch a dirty tree
+   * of the user's, and on failure MUST leave nothing behind.
+   */
   acquire(request: AcquireRequest): Promise<Workspace<Meta>>;
   /**
    * Brings the run's work back and gives the workspace back. Called once, after the sandbox is
@@ -154,6 +170,7 @@ export interface ReclaimedWorkspace {
 
 /** What `Isolation.reclaim` did. */
 export interface ReclaimResult {
+  /** Every dead run's workspace it found, whatever it did with it. */
   workspaces: ReclaimedWorkspace[];
 }
 

@@ -21,11 +21,13 @@ export class LineSplitter {
   readonly #onLine: (line: string) => void;
   readonly #max: number;
 
+  /** `onLine` gets every complete line, without its newline; a line longer than `maxLineChars` (8 MiB) is cut and marked. */
   constructor(onLine: (line: string) => void, options: { maxLineChars?: number } = {}) {
     this.#onLine = onLine;
     this.#max = options.maxLineChars ?? MAX_LINE_CHARS;
   }
 
+  /** Feeds output as it comes (UTF-8 split across chunks is handled). */
   push(chunk: Buffer | string): void {
     const text = typeof chunk === "string" ? chunk : this.#decoder.write(chunk);
     let start = 0;
@@ -39,6 +41,7 @@ export class LineSplitter {
     if (start < text.length && !this.#dropping) this.#hold(text.slice(start));
   }
 
+  /** The stream ended: emits what is left as a last line. */
   end(): void {
     const last = this.#decoder.end();
     if (last && !this.#dropping) this.#hold(last);

@@ -6,6 +6,7 @@ export type OutputSpec<T = unknown> =
   | { kind: "string"; tag: string; maxRetries: number }
   | { kind: "object"; tag: string; schema: StandardSchemaV1<unknown, T>; maxRetries: number };
 
+/** Structured output specs for `RunOptions.output`: the agent's final answer in a `<tag>`, as text or as schema-checked JSON. */
 export const Output = {
   /** The text inside the last `<tag>…</tag>` the agent wrote. */
   string(tag: string, options: { maxRetries?: number } = {}): OutputSpec<string> {

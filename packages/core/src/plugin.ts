@@ -21,12 +21,17 @@ export const SUPPORTED_PLUGIN_API_VERSIONS: Readonly<Record<PluginKind, readonly
   isolation: [2],
 };
 
+/** What a plugin of each kind makes: the interface its `create` MUST return. */
 export interface PluginInstanceOf {
+  /** An `agent` plugin makes an Agent. */
   agent: Agent;
+  /** A `sandbox` plugin makes a Sandbox (the provider, not a live handle). */
   sandbox: Sandbox;
+  /** An `isolation` plugin makes an Isolation. */
   isolation: Isolation;
 }
 
+/** Who a plugin is: what `corral plugins` lists and errors name. */
 export interface PluginMeta {
   /** The name users type: `--sandbox bwrap`. */
   name: string;
@@ -34,13 +39,17 @@ export interface PluginMeta {
   version: string;
   /** The npm package that provides it, for install hints. */
   packageName?: string;
+  /** One line for `corral plugins`. */
   description?: string;
 }
 
 /** A plugin: a plain object that the registry can check and that makes configured instances. */
 export interface Plugin<K extends PluginKind = PluginKind, O = any> {
+  /** Which seam it fills. */
   readonly kind: K;
+  /** The plugin API it was written against; the registry refuses one this core does not support (`SUPPORTED_PLUGIN_API_VERSIONS`). */
   readonly apiVersion: number;
+  /** Its name, version and package. */
   readonly meta: PluginMeta;
   /** Validates options before the factory ever sees them (Standard Schema: zod, valibot, arktype…). */
   readonly options?: StandardSchemaV1<unknown, O>;
@@ -52,19 +61,33 @@ export interface Plugin<K extends PluginKind = PluginKind, O = any> {
 
 /** A plugin with validated options: what `run({ sandbox: bwrap({...}) })` receives. */
 export interface Configured<K extends PluginKind = PluginKind, O = any> {
+  /** The plugin's kind. */
   readonly kind: K;
+  /** The plugin the options are for. */
   readonly plugin: Plugin<K, O>;
+  /** The options, validated by the plugin's schema. */
   readonly options: O;
 }
 
+/**
+ * What a plugin author writes: the argument of `defineAgent`, `defineSandbox` and `defineIsolation`.
+ * `create` returns a fresh instance and should start nothing (no processes, containers or files):
+ * that is for the instance's own methods (`check`, `create`, `acquire`, `setup`).
+ */
 export interface PluginDefinition<K extends PluginKind, O> {
+  /** What users type (`--sandbox <name>`); unique per kind among installed plugins. */
   name: string;
+  /** The package's version: `packageVersion(import.meta.url)`. */
   version: string;
+  /** The npm package that provides it, for install hints. */
   packageName?: string;
+  /** One line for `corral plugins`. */
   description?: string;
   /** Defaults to the API version of the core the plugin was built with. */
   apiVersion?: number;
+  /** The options schema (Standard Schema: zod, valibot, arktype…); it MUST validate synchronously. `create` only ever sees options it accepted. */
   options?: StandardSchemaV1<unknown, O>;
+  /** Makes an instance from validated options. */
   create(options: O): PluginInstanceOf[K];
 }
 
@@ -85,8 +108,11 @@ function definePlugin<K extends PluginKind, O>(kind: K, definition: PluginDefini
   return Object.freeze(plugin);
 }
 
+/** Makes an agent plugin: a frozen plain object with `configure(options)`; export it as the package's default. */
 export const defineAgent = <O = Record<string, never>>(d: PluginDefinition<"agent", O>) => definePlugin("agent", d);
+/** Makes a sandbox plugin: a frozen plain object with `configure(options)`; export it as the package's default. See `Sandbox` for what its instances MUST do. */
 export const defineSandbox = <O = Record<string, never>>(d: PluginDefinition<"sandbox", O>) => definePlugin("sandbox", d);
+/** Makes an isolation plugin: a frozen plain object with `configure(options)`; export it as the package's default. See `Isolation` for what its instances MUST do. */
 export const defineIsolation = <O = Record<string, never>>(d: PluginDefinition<"isolation", O>) => definePlugin("isolation", d);
 
 /** Refuses a plugin written against an API version this core does not support. */
@@ -133,10 +159,12 @@ function issuePath(issue: StandardSchemaV1.Issue): string {
     .join(".");
 }
 
+/** Whether `value` is a configured plugin (`plugin.configure(...)`), as opposed to a bare instance. */
 export function isConfigured(value: unknown): value is Configured {
   return typeof value === "object" && value !== null && "plugin" in value && "kind" in value && "options" in value;
 }
 
+/** Whether `value` looks like a plugin object (what a plugin package's default export must be). */
 export function isPlugin(value: unknown): value is Plugin {
   return (
     typeof value === "object" &&

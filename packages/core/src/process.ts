@@ -2,6 +2,7 @@ import { execa } from "execa";
 import { LineSplitter } from "./lines.js";
 import type { ExecOptions, ExecResult } from "./sandbox.js";
 
+/** How `spawnStreaming` runs a host process: `ExecOptions`, with the child's whole env. */
 export interface SpawnOptions extends ExecOptions {
   /** The full environment of the child. Nothing is inherited from the orchestrator. */
   env?: Record<string, string>;

@@ -116,6 +116,7 @@ export async function runPromptCommand(
   return stdout.join("\n");
 }
 
+/** `value` as one single-quoted POSIX shell word (ADR 0003). */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }

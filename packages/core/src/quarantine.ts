@@ -199,6 +199,7 @@ export class Quarantine {
     return { ok: true };
   }
 
+  /** Removes the quarantine's folder; call it once the run's work is brought back (or refused). */
   async dispose(): Promise<void> {
     await rm(this.path, { recursive: true, force: true });
   }
@@ -207,6 +208,7 @@ export class Quarantine {
 /** git's empty tree, per object format: what a branch without commits has. */
 export const EMPTY_TREE = { sha1: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sha256: "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321" } as const;
 
+/** A ref read as data from a repository the agent could write: its commit, missing, or why it could not be trusted. */
 export type RefRead = { sha: string } | { missing: true } | { problem: string };
 
 /**

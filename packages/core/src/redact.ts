@@ -48,12 +48,15 @@ const MEMO_SIZE = 4;
 /** Forms longer than this are found whole only: indexing their pieces would cost more than it saves. */
 const MAX_INDEXED = 4096;
 
+/** Hides secrets in text: known secret shapes (API keys, tokens) and the exact values it was given, in their encodings. */
 export interface Redactor {
+  /** `text` with every secret replaced. */
   (text: string): string;
   /** Adds exact values (e.g. the env vars a run was given as secrets) to hide from now on. */
   addSecrets(values: Iterable<string | undefined>): void;
 }
 
+/** A redactor that also hides `secrets` (exact values). Every text that leaves a run MUST pass one. */
 export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
   const values = new Set<string>();
   let matcher = buildMatcher([]);

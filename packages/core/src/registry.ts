@@ -22,6 +22,7 @@ export class Registry {
     return this;
   }
 
+  /** Whether a plugin of that kind and name is registered. */
   has(kind: PluginKind, name: string): boolean {
     return this.#plugins.has(`${kind}:${name}`);
   }
@@ -53,6 +54,7 @@ export class Registry {
     return this.get(kind, name).configure(options) as Configured<K>;
   }
 
+  /** The registered plugins, of one kind or all. */
   list(kind?: PluginKind): Plugin[] {
     return [...this.#plugins.values()]
       .filter((p) => !kind || p.kind === kind)

@@ -35,24 +35,35 @@ export type SandboxNetwork = "host" | "none" | "bridge" | ProxyNetwork;
 
 /** `proxy` mode: where the egress proxy listens on the host, and the loopback ports that lead to it inside. */
 export interface ProxyNetwork {
+  /** Tells this apart from the string modes. */
   mode: "proxy";
+  /** The host unix socket corral's egress proxy listens on; the sandbox MUST make it reachable only through `ports`. */
   socket: string;
+  /** Loopback ports inside the sandbox that lead to the proxy: HTTP (CONNECT) and SOCKS5. */
   ports: { http: number; socks: number };
 }
 
+/** The kind of a `SandboxNetwork`, without the proxy's details: what `SandboxCapabilities.network` lists. */
 export type SandboxNetworkMode = "host" | "none" | "bridge" | "proxy";
 
+/** The mode of a spec's network (`host` when none is given). */
 export function networkMode(network: SandboxNetwork | undefined): SandboxNetworkMode {
   if (!network) return "host";
   return typeof network === "string" ? network : network.mode;
 }
 
+/**
+ * Resource limits for the whole sandbox. A sandbox MUST enforce every limit that is set, or refuse
+ * to start (`SandboxError`, `E_SANDBOX_UNSUPPORTED`); it never runs with less than was asked.
+ */
 export interface ResourceLimits {
+  /** Memory for everything the sandbox runs, in MiB. */
   memoryMb?: number;
+  /** Most processes (and threads) alive at once. */
   pids?: number;
   /** 100 = one full core. */
   cpuPercent?: number;
-  /** Hard wall-clock limit for the whole sandbox. */
+  /** Hard wall-clock limit for the whole sandbox, in seconds: once over, the running exec is ended and further execs fail (`E_WALL_CLOCK`). */
   wallSeconds?: number;
 }
 
@@ -66,6 +77,7 @@ export interface GitMount {
   host: string;
   /** Absolute path inside the sandbox. */
   sandbox: string;
+  /** Read-only inside the sandbox: the sandbox MUST make it so (writes fail), or refuse to start. */
   readonly: boolean;
 }
 
@@ -81,6 +93,7 @@ export function orderGitMounts(mounts: readonly GitMount[]): GitMount[] {
 
 /** What a run asks of its sandbox. One sandbox lives for the whole run. */
 export interface SandboxSpec {
+  /** The run's id: label everything the sandbox makes with it (`reap` and `corral clean` find a run's leftovers by it). */
   runId: string;
   /** Run name, for labels and process titles. */
   name?: string;
@@ -94,6 +107,7 @@ export interface SandboxSpec {
   gitMounts: GitMount[];
   /** A per-run HOME on the host (mode 0700), mounted read-write at the same path. */
   home: string;
+  /** The user's extra mounts (resolved with `resolveHostPath`); read-only unless `readonly: false`. */
   mounts: Mount[];
   /** The env every exec gets (PATH, HOME, LANG, TERM, credentials). Never the host's whole env. */
   env: Record<string, string>;
@@ -102,10 +116,13 @@ export interface SandboxSpec {
    * did not set them. A sandbox with its own filesystem (a container image) should keep its own values.
    */
   inheritedEnv?: string[];
+  /** The network the commands get. A mode the sandbox cannot enforce here MUST make `create` fail. */
   network: SandboxNetwork;
+  /** Limits to enforce (or fail `create`); `{}` for none. */
   limits: ResourceLimits;
 }
 
+/** How one command runs inside a live sandbox. */
 export interface ExecOptions {
   /** Working directory inside the sandbox; defaults to the workspace cwd. */
   cwd?: string;
@@ -113,25 +130,43 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Written to the command's stdin, then closed. Without it stdin is /dev/null. */
   stdin?: string;
+  /** Aborting it MUST kill everything the command started; the result then says `aborted`. */
   signal?: AbortSignal;
+  /** Kill everything the command started after this many milliseconds; the result then says `timedOut`. */
   timeoutMs?: number;
   /** Called for every output line as it arrives, in order per stream. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
+/** How a command inside the sandbox ended. A non-zero exit is a result, not an error: `exec` throws only when it could not run the command at all. */
 export interface ExecResult {
   /** null when the process was killed by a signal. */
   exitCode: number | null;
+  /** The signal that killed it (`SIGKILL`), or null. */
   signal: string | null;
+  /** It was killed because `timeoutMs` passed. */
   timedOut: boolean;
+  /** It was killed because `signal` aborted. */
   aborted: boolean;
+  /** How long it ran. */
   durationMs?: number;
 }
 
-/** A live sandbox. `close()` is idempotent; `await using` closes it too. */
+/**
+ * A live sandbox, made by `Sandbox.create` for one run; every iteration is one `exec`.
+ * `close()` is idempotent; `await using` closes it too.
+ */
 export interface SandboxHandle extends AsyncDisposable {
+  /** Names this sandbox (a container id, a process group): shown in events and logs. */
   readonly id: string;
+  /**
+   * Runs `argv` (never a shell string) inside the sandbox. It MUST give the command exactly
+   * `spec.env` + `options.env` (nothing of the host's), honour `cwd`, `stdin`, `signal` and
+   * `timeoutMs`, stream lines to `onLine` in order per stream as they come, and on abort, timeout or
+   * `close()` kill everything the command started. After `close()` it throws `E_SANDBOX_CLOSED`.
+   */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Ends every running exec and removes what the sandbox made. Idempotent; it MUST NOT throw on a second call. */
   close(): Promise<void>;
 }
 
@@ -210,10 +245,20 @@ export interface BuildImageOptions {
  * every installed plugin (ours and third parties' alike) and calls them; none is needed to run.
  */
 export interface Sandbox {
+  /** What users select it by (`--sandbox <name>`); the plugin's name. */
   readonly name: string;
   /** Defaults to `{ filesystem: "isolated" }`. */
   readonly capabilities?: SandboxCapabilities;
+  /**
+   * Whether it can work on this machine, and if not, why and how to fix it. It should really try
+   * (start a probe), not just look for a binary. It MUST NOT throw for "not available": it says so.
+   */
   check(): Promise<Availability>;
+  /**
+   * Starts the run's sandbox. It MUST fail closed: when it cannot enforce something the spec asks
+   * for (a limit, a network mode, a mount, a git mount exactly as given) it throws a `SandboxError`
+   * rather than run with less isolation.
+   */
   create(spec: SandboxSpec): Promise<SandboxHandle>;
   /**
    * Optional: removes what runs left behind when their orchestrator died without closing them

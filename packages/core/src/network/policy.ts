@@ -9,8 +9,11 @@ import { UsageError } from "../errors.js";
  */
 export type NetworkPolicy = "none" | "host" | AllowlistPolicy;
 
+/** Only what the rules allow, through corral's egress proxy (docs/network.md). */
 export interface AllowlistPolicy {
+  /** Rules that let a destination through: `host`, `*.host`, `host:port`, an IP literal. The agent's API is added. */
   allow: string[];
+  /** Rules that win over `allow`. */
   deny?: string[];
   /** Names with fixed addresses, like /etc/hosts for the proxy (an internal host without DNS; a test upstream). */
   hosts?: Record<string, string>;
@@ -22,6 +25,7 @@ export interface EgressRule {
   text: string;
   /** Lower-case host, without the `*.` of a wildcard. */
   host: string;
+  /** Written `*.host`: every subdomain of `host`, not `host` itself. */
   wildcard: boolean;
   /** Undefined: ports 80 and 443. */
   port?: number;
@@ -29,8 +33,11 @@ export interface EgressRule {
   literal: boolean;
 }
 
+/** An allowlist policy with its rules checked and parsed (`parsePolicy`). */
 export interface ParsedPolicy {
+  /** Parsed `allow` rules. */
   allow: EgressRule[];
+  /** Parsed `deny` rules. */
   deny: EgressRule[];
 }
 

@@ -23,8 +23,11 @@ export interface AgentProgram {
   mounts: Array<Required<Mount>>;
 }
 
+/** What `resolveAgentProgram` needs to find the agent's program before a run. */
 export interface AgentProgramInput {
+  /** The agent whose `executable` is looked for. */
   agent: Agent;
+  /** The sandbox it will run in (whether host programs are shared inside). */
   sandbox: Sandbox;
   /** Where the run starts: its node_modules/.bin (and its parents') are searched after PATH. */
   cwd: string;
@@ -32,6 +35,7 @@ export interface AgentProgramInput {
   env?: Record<string, string>;
   /** The env the run inherits PATH from. Default process.env. */
   hostEnv?: Record<string, string | undefined>;
+  /** The run's mounts: where a program the sandbox shows through one of them is found inside. */
   mounts?: readonly Mount[];
 }
 

@@ -10,6 +10,10 @@ import type { Mount, ResourceLimits, Sandbox } from "../sandbox.js";
 import type { Usage } from "../usage.js";
 import type { GitIdentityOption } from "./git-identity.js";
 
+/**
+ * Everything one run takes: `run(options)`. Only `agent` and a prompt are needed; every other
+ * option has a safe default (the `host` sandbox warns). `T`: the type of the structured `output`.
+ */
 export interface RunOptions<T = undefined> {
   /** The agent: `claude({ model })`, `commandAgent.configure({ argv })`, or an Agent object. */
   agent: Configured<"agent"> | Agent;
@@ -17,6 +21,7 @@ export interface RunOptions<T = undefined> {
   sandbox?: Configured<"sandbox"> | Sandbox;
   /** Defaults to `in-place` (the current checkout). */
   isolation?: Configured<"isolation"> | Isolation;
+  /** Where the run's events are shown (terminal, log file, NDJSON…). Default: none (library code never prints). */
   displays?: Display[];
   /** Called with every event, after the displays. */
   onEvent?: (event: RunEvent) => void;
@@ -24,11 +29,13 @@ export interface RunOptions<T = undefined> {
   cwd?: string;
   /** Names the run: the branch, the worktree folder and every event carry it. */
   name?: string;
+  /** The run's id; default a fresh one (`newRunId()`). */
   runId?: string;
   /** An inline prompt, sent verbatim. */
   prompt?: string;
   /** A prompt template: `{{KEY}}` placeholders, then `` !`cmd` `` expansion inside the sandbox. */
   promptFile?: string;
+  /** Values for the template's `{{KEY}}` placeholders (quoted when they land inside a `` !`cmd` ``). */
   promptArgs?: Record<string, string>;
   /** Default 1. */
   maxIterations?: number;
@@ -40,9 +47,11 @@ export interface RunOptions<T = undefined> {
   completionTimeout?: number;
   /** Seconds each `` !`cmd` `` in a prompt may take. Default 60. */
   promptCommandTimeout?: number;
+  /** Aborts the run; it still shuts down in order and brings back what was committed (`E_ABORTED`). */
   signal?: AbortSignal;
   /** Abort (and clean up) on SIGINT/SIGTERM while the run lives. Default true. */
   handleProcessSignals?: boolean;
+  /** Structured output: a schema (and tag) the agent's final answer is parsed and validated against (`Output.object(...)`). */
   output?: OutputSpec<T>;
   /**
    * Who the agent's commits are by. Default `"host"`: the user's name and email (GIT_AUTHOR_* or
@@ -55,6 +64,7 @@ export interface RunOptions<T = undefined> {
   secretEnv?: string[];
   /** Where agent-declared credentials are read from. Default process.env. */
   hostEnv?: Record<string, string | undefined>;
+  /** Extra host paths shown inside the sandbox, read-only unless said otherwise. */
   mounts?: Mount[];
   /**
    * What the sandbox may reach: `"none"`, `"host"`, or `{ allow: [...], deny?, hosts? }`, enforced by
@@ -64,6 +74,7 @@ export interface RunOptions<T = undefined> {
   network?: NetworkPolicy;
   /** `gateway`: the agent's API key stays on the host; corral's gateway adds it to each request (needs an allowlist). Default `env`. */
   credentials?: "env" | "gateway";
+  /** Resource limits the sandbox must enforce (or the run fails before it starts). */
   limits?: ResourceLimits;
   /** Said at the start of the run, as `log` warnings (e.g. what the caller found while resolving it: library code never prints). */
   warnings?: string[];
@@ -73,23 +84,35 @@ export interface RunOptions<T = undefined> {
   copy?: string[];
 }
 
+/** What a successful (or `incomplete`) run gives back; a failed run throws a CorralError instead. */
 export interface RunResult<T = undefined> {
+  /** The run's id (its journal, temp folders and labels carry it). */
   runId: string;
+  /** The run's name, when it had one. */
   name?: string;
   /**
    * `incomplete`: all `maxIterations` ran without the completion signal (and no structured output
    * was asked for, which would have been the answer). The work is there; the task may not be done.
    */
   status: "succeeded" | "incomplete";
+  /** How many iterations ran. */
   iterations: number;
   /** The completion signal that ended the loop, if one did. */
   completionSignal?: string;
+  /** The commits the run made, oldest first, as they now are in the user's repository. */
   commits: Commit[];
+  /** The branch they are on (none for `in-place` outside git). */
   branch?: string;
+  /** The commit the workspace started from. */
   baseCommit?: string;
+  /** Tokens (and cost, when the agent says) over all iterations. */
   usage: Usage;
+  /** The structured output, validated; `undefined` without `output`. */
   output: T;
+  /** The agent's last session id, when it reported one. */
   sessionId?: string;
+  /** Where the run worked, and what `Isolation.release` did with it. */
   workspace: { path: string; cwd: string; release: ReleaseResult };
+  /** How long the run took, setup and shutdown included. */
   durationMs: number;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Agent, AgentCommandInput, AgentEvent, AgentParser } from "../agent.js";
 
+/** What `describeAgentParserConformance` feeds the parser and expects of it. */
 export interface AgentParserConformanceOptions {
   /** A real transcript of the agent CLI's output (one entry per line), e.g. recorded against the mock model API. */
   transcript: ReadonlyArray<{ line: string; stream?: "stdout" | "stderr" }>;

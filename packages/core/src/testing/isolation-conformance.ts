@@ -8,6 +8,7 @@ import { git } from "../git.js";
 import type { Isolation, Workspace } from "../isolation.js";
 import { describeIsolationCapabilities } from "./capability-conformance.js";
 
+/** How `describeIsolationConformance` exercises the isolation. */
 export interface IsolationConformanceOptions {
   /** Each acquire gets its own folder (a worktree); false for isolations that hand out the checkout itself (in-place). */
   separateWorkspaces: boolean;

@@ -10,6 +10,7 @@ import type { Configured } from "../plugin.js";
 import { run, type RunResult } from "../run.js";
 import type { Sandbox } from "../sandbox.js";
 
+/** How `describeRepositoryIntegrity` makes the workspaces it attacks (in-place, and worktrees when given). */
 export interface RepositoryIntegrityOptions {
   /** The worktree isolation, configured with the given options (from @corral/worktree-git), for the worktree cases. */
   worktree?: (options?: Record<string, unknown>) => Configured<"isolation"> | Isolation;

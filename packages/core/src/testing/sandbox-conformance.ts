@@ -44,6 +44,7 @@ export interface ConformanceContext {
   readonly paths: { workspace: string; home: string; outside: string };
 }
 
+/** What `describeSandboxConformance` checks beyond the contract: the security claims the sandbox makes, and cases of its own. */
 export interface SandboxConformanceOptions {
   /** What the sandbox claims beyond the basics. The host sandbox claims nothing. */
   security?: SandboxSecurityClaims;
