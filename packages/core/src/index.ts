@@ -111,10 +111,3 @@ export type { ErrorCode } from "./error-codes.js";
 export { hostSandbox } from "./builtins/host.js";
 export { inPlaceIsolation, CORRAL_CONFIG_FILES } from "./builtins/in-place.js";
 export { commandAgent } from "./builtins/command-agent.js";
-
-// Transitional: these three are on `@corral/core/plugin-kit`. They stay on the root only until the
-// sandbox handles that import them from here (being reworked for the shared lifecycle helper)
-// import them from the kit; then they leave the root (ADR 0006).
-export { spawnStreaming } from "./process.js";
-export { LineSplitter } from "./lines.js";
-export { runTempDir } from "./temp.js";
