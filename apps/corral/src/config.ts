@@ -21,6 +21,10 @@ const hookSpec = z.union([
 ]);
 const hookList = z.union([hookSpec, z.array(hookSpec)]);
 
+/**
+ * The zod schema of corral.config.*: every key it may hold, checked strictly (an unknown key is an
+ * error). `loadConfig` validates with it; `CorralConfig` is its input type.
+ */
 export const configSchema = z
   .object({
     agent: pluginRef.optional(),
@@ -66,6 +70,10 @@ export const configSchema = z
   })
   .strict();
 
+/**
+ * What corral.config.* holds: default plugins (agent, sandbox, isolation), the prompt, loop limits, env,
+ * mounts, network, hooks, journal. Every key is optional; a `run()` option or CLI flag overrides it.
+ */
 export type CorralConfig = z.input<typeof configSchema>;
 export type PluginRefConfig = z.infer<typeof pluginRef>;
 
@@ -120,7 +128,9 @@ export async function configFor(options: { cwd: string; config?: string | false;
   return loadConfig({ cwd: options.cwd, ...(options.config ? { file: options.config } : {}) });
 }
 
+/** A config as `loadConfig` returns it: validated, with where it came from. */
 export interface LoadedConfig {
+  /** The validated config; empty (`{}`) when no config file was found. */
   config: CorralConfig;
   /** The file it came from, if any. */
   file?: string;

@@ -19,6 +19,7 @@ import { configFor, type LoadedConfig } from "./config.js";
 import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
+/** The options every task of `runMany` shares: `run()`'s, without the per-task ones (name, run id, prompt), plus the fleet's own. */
 export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" | "prompt" | "promptFile" | "promptArgs"> {
   /** How many tasks run at once. Default 4. */
   concurrency?: number;
@@ -28,13 +29,19 @@ export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" 
 
 export type { TaskStatus };
 
+/** What became of one task of a fleet. */
 export interface TaskOutcome {
+  /** The task's name. */
   name: string;
+  /** How it ended. A task that never started is `skipped` (another one failed under failFast) or `aborted` (the fleet was interrupted first). */
   status: TaskStatus;
+  /** The run's result, when `run()` returned; absent when it threw or never started. */
   result?: RunResult<unknown> & { logFile?: string };
+  /** Why it failed or was aborted, when `run()` threw. */
   error?: CorralError;
   /** The task's `run.finished` event: its iterations, branch, commits and kept workspace, also when it failed. */
   finished?: Extract<RunEvent, { type: "run.finished" }>;
+  /** How long the task took, in milliseconds; 0 when it never started. */
   durationMs: number;
 }
 
@@ -55,6 +62,7 @@ export function summarizeTask(outcome: TaskOutcome): FleetTaskSummary {
 
 /** A fleet in progress: iterate it for outcomes as tasks finish, or await `results` for all of them, in task order. */
 export interface Fleet extends AsyncIterable<TaskOutcome> {
+  /** Every outcome, in task order, once all tasks have ended; rejects if the fleet itself fails (e.g. a bad config). */
   readonly results: Promise<TaskOutcome[]>;
 }
 

@@ -22,6 +22,7 @@ import {
  * Nothing scans node_modules.
  */
 export class PluginLoader {
+  /** The plugins loaded so far (built-ins from the start); `get` and `all` fill it as they import packages. */
   readonly registry = new Registry();
   readonly #cwd: string;
   readonly #thirdParty: readonly string[];

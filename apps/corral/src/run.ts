@@ -26,6 +26,11 @@ import { PluginLoader } from "./plugins.js";
 
 type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
 
+/**
+ * The options of `run()`: core's `RunOptions`, with plugins given by name (resolved through the
+ * registry, falling back to corral.config.*), plus config, env and journal settings. `T` is the
+ * type of the structured result, when `output` asks for one.
+ */
 export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>, "agent" | "sandbox" | "isolation"> {
   /** `"claude"`, `{ name: "claude", options }`, `claude({ model })`, or an Agent. Falls back to the config. */
   agent?: Ref<"agent">;
@@ -52,10 +57,15 @@ export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>,
   journal?: boolean | JournalSettings;
 }
 
+/** What `resolveRun` hands the loop: core's options, fully resolved, and where they came from. */
 export interface ResolvedRun<T> {
+  /** Core's run options: plugin instances, config merged under the caller's options, env collected, warnings added. */
   options: CoreRunOptions<T>;
+  /** The config that was used (`{}` when none). */
   config: CorralConfig;
+  /** The config file it came from, if any. */
   configFile?: string;
+  /** The plain-text log's path, absolute (a config's `logFile` is relative to the config file). */
   logFile?: string;
   /** The agent's program as the run will find it (where the sandbox runs host programs). */
   program?: AgentProgram;

@@ -25,6 +25,7 @@ export const taskSchema = z
   .strict()
   .refine((t) => (t.prompt === undefined) !== (t.promptFile === undefined), { message: "give exactly one of prompt or promptFile" });
 
+/** One task of a fleet (`runMany`, `corral run --tasks`): a unique `name` and exactly one of `prompt` or `promptFile`. */
 export type Task = z.infer<typeof taskSchema>;
 
 /**
@@ -78,6 +79,10 @@ export async function loadTasksFile(path: string): Promise<Task[]> {
   return parseTasks(text, path);
 }
 
+/**
+ * Parses and validates a task list given as JSON or YAML text. `source` names it in errors (a
+ * file path, or e.g. "stdin"); a syntax or schema error is a UsageError, with line numbers.
+ */
 export function parseTasks(text: string, source: string): Task[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });

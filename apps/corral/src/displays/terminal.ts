@@ -6,7 +6,9 @@ import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
 /** What a caller's own summary says instead (see `summary`). */
 const SUMMARIZED = new Set<RunEvent["type"]>(["commits", "workspace.released", "run.finished", "fleet.finished"]);
 
+/** How `terminalDisplay` writes. */
 export interface TerminalDisplayOptions {
+  /** Where the lines go. Default process.stderr; its `isTTY` and `columns` decide the live line and its width. */
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Live status line (TTY). Defaults to the stream's isTTY. */
   live?: boolean;

@@ -61,7 +61,9 @@ export async function* streamEvents(run: Pick<JournalRun, "dir">): AsyncGenerato
   }
 }
 
+/** How `followEvents` and `followLog` follow a run. */
 export interface FollowOptions {
+  /** Stops following: the generator returns (no error) at its next look. */
   signal?: AbortSignal;
   /** How often to look for new lines. Default 200 ms. */
   pollMs?: number;

@@ -10,28 +10,45 @@ export type RunState = "created" | "running" | "succeeded" | "incomplete" | "fai
 
 /** `.corral/runs/<id>/run.json`: one run, as the journal records it. */
 export interface RunRecord {
+  /** The record's format; a new format gets a new number. */
   version: 1;
+  /** The run id, also the name of the run's journal folder. */
   id: string;
+  /** The run's name, if it was given one (a fleet's task name). */
   name?: string;
+  /** As recorded; a reader asks `effectiveState` for what it is now (a dead `running` run is `interrupted`). */
   state: RunState;
   /** The orchestrator: its pid, its start time (so a recycled pid is not mistaken for it), its host. */
   pid: number;
+  /** The orchestrator's start time (from /proc); absent where it cannot be read. */
   pidStart?: string;
+  /** The hostname of the machine the orchestrator runs on: a pid means nothing on another host. */
   host: string;
   /** ISO 8601 */
   started: string;
+  /** When the run finished (ISO 8601); absent while it runs, or when its process died first. */
   ended?: string;
+  /** The folder the run was started for (the user's checkout, not the workspace). */
   cwd: string;
+  /** The agent plugin's name, once the run has started. */
   agent?: string;
+  /** The isolation plugin's name, once the run has started. */
   isolation?: string;
+  /** The sandbox plugin's name, and the id of its live sandbox once it is ready (what `corral clean` looks for). */
   sandbox?: { name: string; id?: string };
   /** The workspace the run worked in (a worktree, or the checkout). */
   workspace?: string;
+  /** The run's branch, when the isolation gave it one. */
   branch?: string;
+  /** The commit the workspace started from. */
   baseCommit?: string;
+  /** Iterations started so far; once the run finished, how many it ran. */
   iterations?: number;
+  /** The commits the run made, as the isolation reported them on release. */
   commits?: Array<{ sha: string; subject: string }>;
+  /** The whole run's token usage; set when it finished. */
   usage?: Usage;
+  /** Why the run failed: its error code (docs/errors.md), message and hint, already redacted. */
   error?: { code: string; message: string; hint?: string };
   /** The run's options without secrets: plugin names and options, env var names (never values). */
   options: Record<string, unknown>;
