@@ -63,6 +63,8 @@ describe("corral doctor", () => {
     expect(check(report, "run agent")).toMatchObject({ status: "fail", code: "E_AGENT_NOT_FOUND", detail: expect.stringContaining("/usr/bin/claude") });
     expect(check(report, "run agent")?.detail).toContain(join(cwd, "node_modules", ".bin", "claude"));
     expect(check(report, "run agent")?.fix).toContain("`executable` option");
+    // The run did not resolve, so doctor cannot know which sandbox it uses: it calls none "not used".
+    expect(check(report, "sandbox host")?.detail).not.toContain("not used by this run");
     expect(r.stdout).not.toContain(SECRET);
     // `corral run` fails the same way, before it starts, once, and never as a credentials problem.
     const ran = await corral(["run", "--agent", "claude", "--sandbox", "host", "--prompt", "hi", "--json"], { cwd, env: { ANTHROPIC_API_KEY: SECRET } });

@@ -89,7 +89,8 @@ export default async function doctor(argv: string[], io: CliIO): Promise<number>
       for (const plugin of plugins) {
         const origin = `${plugin.meta.version}${plugin.meta.packageName ? ` (${plugin.meta.packageName})` : ""}`;
         const inUse = used[plugin.kind as keyof typeof used] === plugin.meta.name;
-        const unused = plugin.kind === "sandbox" ? `; not used by this run (check it with --sandbox ${plugin.meta.name})` : "";
+        // Only a run that resolved knows its sandbox: otherwise no sandbox is called unused.
+        const unused = plugin.kind === "sandbox" && used.sandbox !== undefined ? `; not used by this run (check it with --sandbox ${plugin.meta.name})` : "";
         checks.push({ name: `${plugin.kind} ${plugin.meta.name}`, status: "ok", detail: `${origin}${inUse ? "; used by this run" : unused}` });
       }
       checks.push(...run);
