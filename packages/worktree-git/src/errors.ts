@@ -13,6 +13,7 @@ export class NotGitRepositoryError extends IsolationError {
 
 /** The base ref (or an explicit branch's start point) does not name a commit. */
 export class UnknownRefError extends IsolationError {
+  /** The ref as it was given. */
   readonly ref: string;
   constructor(ref: string, options: { cause?: unknown } = {}) {
     super(`The ref "${ref}" does not name a commit in this repository.`, {
@@ -26,6 +27,7 @@ export class UnknownRefError extends IsolationError {
 
 /** An explicitly named branch already exists and reuse is off. */
 export class BranchExistsError extends IsolationError {
+  /** The branch that exists. */
   readonly branch: string;
   constructor(branch: string) {
     super(`The branch "${branch}" already exists.`, {
@@ -36,18 +38,21 @@ export class BranchExistsError extends IsolationError {
   }
 }
 
+/** git could not create the worktree, or every name for it (the slug and its numbered suffixes) is taken. */
 export class WorktreeCreationError extends IsolationError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { hint: "Read git's message above; `git worktree list` shows existing worktrees.", ...options, code: "E_WORKTREE_CREATION" });
   }
 }
 
+/** A worktree could not be removed: git failed, or `removeWorktree` refused one whose run lives or that has uncommitted changes (without `force`). */
 export class WorktreeRemovalError extends IsolationError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { hint: "Inspect the worktree; `corral worktrees remove --force <name>` removes it anyway.", ...options, code: "E_WORKTREE_REMOVAL" });
   }
 }
 
+/** git could not lock or unlock a worktree (`lockWorktree`, `unlockWorktree`). */
 export class WorktreeLockError extends IsolationError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { hint: "`corral worktrees list` shows which worktrees exist and who holds them.", ...options, code: "E_WORKTREE_LOCK" });

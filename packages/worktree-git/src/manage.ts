@@ -24,22 +24,37 @@ export type WorktreeState = "active" | "orphaned" | "missing" | "kept" | "pooled
 
 /** A corral worktree, as plain data for the CLI (`corral worktrees list`). */
 export interface WorktreeInfo {
+  /** The worktree's name: its folder under the base folder, and the last part of its branch. */
   slug: string;
+  /** The worktree's folder (absolute, canonical). */
   path: string;
+  /** What it is doing now (see `WorktreeState`). */
   state: WorktreeState;
   /** Short branch name (`corral/fix-login`); undefined when detached. */
   branch?: string;
+  /** The commit its HEAD is at, as git lists it. */
   head?: string;
+  /** Whether git has it locked (`git worktree lock`): corral locks a worktree while its run lives, so git never prunes it. */
   locked: boolean;
+  /** The reason recorded with git's lock. */
   lockReason?: string;
+  /** The id of the run that made or last used it (from its status file; so are the fields below). */
   runId?: string;
+  /** That run's name, if it had one. */
   name?: string;
+  /** The pid of that run's orchestrator (what `active` versus `orphaned` is judged by). */
   pid?: number;
+  /** When the worktree was made (ISO 8601). */
   created?: string;
+  /** When its status file last changed (ISO 8601). */
   updated?: string;
+  /** The ref the run started from, as given (the `base` option, e.g. `HEAD`). */
   baseRef?: string;
+  /** The commit that ref named when the run started. */
   baseCommit?: string;
+  /** The local branch the base was (where `mergeBack` merges into); absent when the base was not a branch. */
   baseBranch?: string;
+  /** Why it was kept, when its state is `kept` (uncommitted work, a failed run with keepFailed…). */
   keptReason?: string;
   /** The worktree's own git dir (`.git/worktrees/<id>`). */
   gitDir?: string;
@@ -126,14 +141,21 @@ export async function removeWorktree(
   return { path: info.path, removed: true, ...(info.branch ? { branch: info.branch } : {}), branchDeleted };
 }
 
+/** One worktree `pruneWorktrees` removed (or, in a dry run, would remove). */
 export interface PruneEntry {
+  /** The worktree's name (see `WorktreeInfo.slug`). */
   slug: string;
+  /** Its folder. */
   path: string;
+  /** Its branch, which is kept. */
   branch?: string;
+  /** Why: its folder was gone, its run's process was dead, or its status file named no worktree git knows. */
   reason: "folder-missing" | "owner-dead" | "stale-status";
 }
 
+/** What `pruneWorktrees` did, or in a dry run would do. */
 export interface PruneResult {
+  /** True when nothing was changed: the lists say what a real prune would do. */
   dryRun: boolean;
   /** Removed (or, in a dry run, to be removed). Branches are always kept. */
   pruned: PruneEntry[];

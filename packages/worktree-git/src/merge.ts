@@ -6,12 +6,15 @@ import { readAllStatuses } from "./status.js";
 
 export type MergeMode = "merge" | "squash";
 
+/** What the `mergeBack` option did on release: merged the run's branch into the base branch, or why not. */
 export interface MergeBackResult {
+  /** True when the base branch now holds the run's work; false when skipped, nothing to merge, or stopped on a conflict. */
   merged: boolean;
   /** The base branch's new tip when merged. */
   commit?: string;
   /** Files in conflict, when the merge stopped on one. */
   conflicts?: string[];
+  /** One line for the user saying what happened (and, when not merged, that the run's branch is kept). */
   note: string;
 }
 

@@ -30,5 +30,7 @@ export const worktreeOptions = z
   .refine((o) => !(o.detach && o.branch !== undefined), { message: "detach and branch exclude each other", path: ["detach"] })
   .refine((o) => !(o.detach && o.mergeBack !== "none"), { message: "mergeBack needs a branch; drop detach", path: ["mergeBack"] });
 
+/** The `worktree` isolation's options after validation, every default filled in. */
 export type WorktreeOptions = z.output<typeof worktreeOptions>;
+/** The `worktree` isolation's options as a user writes them (in `worktree({...})` or corral.config.*): every key optional. */
 export type WorktreeOptionsInput = z.input<typeof worktreeOptions>;

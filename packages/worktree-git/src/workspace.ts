@@ -6,17 +6,25 @@ import { inside, type Repo } from "./repo.js";
 
 /** What the worktree isolation keeps in `Workspace.meta`. */
 export interface WorktreeMeta {
+  /** The worktree's name: its folder under the base folder, and the last part of its branch. */
   slug: string;
+  /** The main checkout's root (where `.corral/` lives). */
   root: string;
+  /** The repository's shared git dir (`<root>/.git` usually): objects, refs, config, hooks. */
   commonDir: string;
+  /** The checkout the run was started from (the main one, or a linked worktree). */
   checkout: string;
   /** The worktree's admin dir (`.git/worktrees/<id>`): corral's, never shown writable to the agent. */
   gitDir: string;
   /** The run's own git dir (what the agent's git uses inside the sandbox); absent when the sandbox shows the host as it is. */
   runGitDir?: string;
+  /** The repository's object hash. */
   objectFormat: "sha1" | "sha256";
+  /** The ref the run started from, as given (the `base` option). */
   baseRef: string;
+  /** True when the worktree is on a detached HEAD (the `detach` option): no branch of its own. */
   detached: boolean;
+  /** The run the worktree belongs to. */
   runId: string;
   /** True when the worktree came from the pool. */
   reused: boolean;
