@@ -60,6 +60,7 @@ export class EgressBridge {
     });
   }
 
+  /** Kills the forwarders (SIGKILL). The plugin calls it in its handle's teardown, after the container is removed. */
   stop(): void {
     for (const child of this.#children) child.kill("SIGKILL");
   }

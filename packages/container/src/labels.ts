@@ -14,12 +14,15 @@ export const LABELS = {
 
 /** Who started a container: enough to tell later whether that process still lives. */
 export interface Orchestrator {
+  /** The orchestrator's pid (the `corral.pid` label). */
   pid: number;
   /** Start time from /proc/<pid>/stat; undefined where /proc is not available. */
   startTime?: string;
+  /** Its hostname (the `corral.host` label): only containers started on this host are ever judged orphans. */
   host: string;
 }
 
+/** This process as an orchestrator: its pid, start time and hostname, for the labels of a container it starts. */
 export function currentOrchestrator(): Orchestrator {
   const startTime = processStartTime(process.pid);
   return { pid: process.pid, host: hostname(), ...(startTime ? { startTime } : {}) };

@@ -5,8 +5,11 @@ import { orderGitMounts, resolveHostPath } from "@corral/core/plugin-kit";
 
 /** A bind mount as both engines take it: host source, container target, read-only or not. */
 export interface BindMount {
+  /** The path on the host (it must exist). */
   source: string;
+  /** The path inside the container. */
   target: string;
+  /** Mounted read-only. */
   readonly: boolean;
 }
 

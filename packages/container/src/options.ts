@@ -51,6 +51,10 @@ export const containerOptionsShape = {
   keepBackgroundProcesses: z.boolean().default(false),
 };
 
+/**
+ * The shared container options as a strict zod object (an unknown key is an error). A plugin with
+ * options of its own extends `containerOptionsShape` instead.
+ */
 export const containerOptions = z.object(containerOptionsShape).strict();
 
 /** The validated shared container options. */

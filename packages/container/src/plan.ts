@@ -11,10 +11,13 @@ import type { ContainerOptions } from "./options.js";
  * it into an API request, the podman plugin into CLI flags; neither decides policy on its own.
  */
 export interface ContainerPlan {
+  /** The container's name (`containerName(runId)`), unique per run. */
   name: string;
+  /** The image to start, as the options name it. */
   image: string;
   /** The container's main process: the keeper (keeper.ts), attached to the orchestrator's stdin. */
   command: string[];
+  /** Run the engine's init as PID 1, so the agent's orphans are reaped. */
   init: boolean;
   /** Who every exec runs as: `uid:gid`, or the image's USER as the image names it. */
   user: string;
@@ -22,24 +25,35 @@ export interface ContainerPlan {
   keeperUser: string;
   /** The execs' default working directory. */
   workdir: string;
+  /** The user's extra labels with corral's (`LABELS`) over them: what `reap` and `judgeOrphan` read back. */
   labels: Record<string, string>;
+  /** Every bind mount, parents first (`planMounts`). */
   mounts: BindMount[];
+  /** tmpfs mounts: path → mount options. */
   tmpfs: Record<string, string>;
+  /** Mount the image's root filesystem read-only. */
   readOnlyRoot: boolean;
+  /** Capabilities to drop (`ALL` by default) … */
   capDrop: string[];
+  /** … and to add back after the drop. */
   capAdd: string[];
+  /** Set `no-new-privileges`: setuid binaries cannot raise privileges. */
   noNewPrivileges: boolean;
+  /** The engine's network mode. A `proxy` policy is `none` here: the plugin bridges the proxy's ports in (`EgressBridge`). */
   network: "host" | "none" | "bridge";
+  /** The memory limit in bytes; absent for none. */
   memoryBytes?: number;
   /** memory + swap: equal to memoryBytes, so the limit cannot be dodged by swapping. */
   memorySwapBytes?: number;
   /** 1e9 = one core. */
   nanoCpus?: number;
+  /** The most processes (and threads) the container may hold; absent for no limit. */
   pidsLimit?: number;
   /** The env every exec gets. Never set on the container itself, so `inspect` does not show credentials. */
   env: Record<string, string>;
 }
 
+/** What `planContainer` needs besides the spec and options: facts the plugin looks up. */
 export interface PlanContext {
   /** The plugin's version, for the `corral.version` label. */
   version: string;
@@ -47,6 +61,7 @@ export interface PlanContext {
   hostUser?: { uid: number; gid: number };
   /** The image's USER (`docker image inspect`), which the plugin looks up when `user` is `image`; empty is root. */
   imageUser?: string;
+  /** Who the labels name as the container's orchestrator. Default: this process (`currentOrchestrator()`). */
   orchestrator?: Orchestrator;
 }
 

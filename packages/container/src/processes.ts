@@ -21,6 +21,7 @@ export function sweepArgv(signal: SweepSignal): string[] {
   return ["/bin/sh", "-c", `kill -${signal} -1 2>/dev/null; exit 0`];
 }
 
+/** How an `AgentProcesses` reaches into one container: the plugin supplies the engine calls. */
 export interface AgentProcessesOptions {
   /** Runs `sweepArgv(signal)` as the agent's user in the container; resolves when it is over. */
   sweep: (signal: SweepSignal) => Promise<void>;
@@ -37,7 +38,9 @@ export interface AgentProcessesOptions {
 
 /** One exec, as the plugin sees it while it runs. */
 export interface ExecWatch {
+  /** Its `timeoutMs` passed and its processes were stopped: the plugin reports the exec as timed out. */
   readonly timedOut: boolean;
+  /** Its signal aborted (before or while it ran): the plugin reports the exec as aborted. */
   readonly aborted: boolean;
   /**
    * corral signalled this exec's processes: its own stop, or another exec's (they share a user).

@@ -27,7 +27,9 @@ interface SyscallRule {
 
 /** An OCI seccomp profile (containers/common's or docker's format). */
 export interface SeccompProfile {
+  /** The profile's syscall rules (the only part corral changes). */
   syscalls?: SyscallRule[];
+  /** Every other field of the profile (`defaultAction`, `architectures`…), kept as it is. */
   [key: string]: unknown;
 }
 

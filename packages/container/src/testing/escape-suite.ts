@@ -17,6 +17,7 @@ import type { ContainerReapResult } from "../reap.js";
  * peer). Everything runtime it needs from the plugin comes through `ContainerEscapeTarget`.
  */
 export interface ContainerEscapeTarget {
+  /** Which engine the plugin drives; it names the suite's `describe` block and its run ids. */
   engine: "docker" | "podman";
   /** Whether the engine and the test image are here (false skips, with the reason printed by the caller). */
   ready: boolean;
@@ -94,6 +95,10 @@ async function run(handle: SandboxHandle, argv: string[], options: ExecOptions =
 
 const gone = (sleep: string) => eventually(async () => (await hostProcessesMatching(`sleep ${sleep}`)).length === 0, `every \`sleep ${sleep}\` to be gone from the host's process table`);
 
+/**
+ * Declares the escape suite as a vitest `describe` block (skipped when `target.ready` is false). Call
+ * it at the top level of an integration test file; each attack runs against a real container.
+ */
 export function describeContainerEscapes(target: ContainerEscapeTarget): void {
   describe.skipIf(!target.ready)(`container escapes: ${target.engine}`, () => {
     let root: string;
