@@ -5,7 +5,9 @@ import type { AppliedLimits, LimitName } from "./limits.js";
 
 /** Which limits are in force for a sandbox, and by what. */
 export interface LimitsInForce {
+  /** The mechanism enforcing them; `none` when no mechanism is in use (nothing to limit, or best effort found none). */
   strategy: AppliedLimits["strategy"] | "none";
+  /** The limits actually in force; `wallSeconds` is listed when the run set one (the handle's own clock enforces it). */
   enforced: Array<LimitName | "wallSeconds">;
   /** Asked for with `bestEffortLimits`, or defaulted, but not in force here. */
   notEnforced: LimitName[];
@@ -18,6 +20,7 @@ export interface LimitsInForce {
  * execs share the workspace, HOME, /tmp and (where a cgroup enforces limits) the limits.
  */
 export class BwrapSandboxHandle implements SandboxHandle {
+  /** This sandbox's id (`bwrap-<run id>-<pid>-<n>`), unique on this host: what events and the limit's cgroup or unit are named by. */
   readonly id: string;
   /** The limits in force and the mechanism enforcing them. */
   readonly limits: LimitsInForce;
@@ -80,6 +83,11 @@ export class BwrapSandboxHandle implements SandboxHandle {
     return this.#applied ? this.#applied.wrap(full) : full;
   }
 
+  /**
+   * Runs `argv` in the sandbox as one bwrap process, under the limits in force, streaming its lines
+   * (`SandboxHandle.exec`). The env reaches it through bwrap's environment, never its argv. Refused
+   * after `close()` or past the wall clock.
+   */
   exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     return this.#lifecycle.run(argv, options, (signal) =>
       spawnStreaming(this.argvFor(argv, options.cwd), {
@@ -98,6 +106,7 @@ export class BwrapSandboxHandle implements SandboxHandle {
     return this.#lifecycle.close();
   }
 
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

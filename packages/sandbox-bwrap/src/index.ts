@@ -13,6 +13,7 @@ let nextId = 0;
 
 /** The bwrap Sandbox: its handles are BwrapSandboxHandles (they report the limits in force). */
 export interface BwrapSandbox extends Sandbox {
+  /** Starts a sandbox for `spec` (`Sandbox.create`): checks bwrap (fail closed) and the spec's folders, and puts the limits in force. */
   create(spec: SandboxSpec): Promise<BwrapSandboxHandle>;
 }
 

@@ -290,10 +290,15 @@ export const prlimitStrategy: LimitStrategy = {
 /** The chain, strongest first. */
 export const LIMIT_CHAIN: readonly LimitStrategy[] = [systemdRunStrategy, cgroupV2Strategy, cgroupV1Strategy, prlimitStrategy];
 
+/** What one limit mechanism can do on this machine, as `detectLimitStrategies` found it. */
 export interface LimitStrategyReport {
+  /** The mechanism. */
   name: LimitStrategyName | "none";
+  /** Whether it can be used here at all. */
   available: boolean;
+  /** The limits it can enforce here (empty when unavailable). */
   enforces: LimitName[];
+  /** Why it is unavailable (absent when available). */
   reason?: string;
 }
 
@@ -319,6 +324,7 @@ export function detectLimitStrategies(chain: readonly LimitStrategy[] = LIMIT_CH
 
 /** What `chooseLimitStrategy` decided: the mechanism, and which limits with which values it puts in force. */
 export interface LimitPlan {
+  /** The chosen mechanism; its `apply` puts `limits` in force for one sandbox. */
   strategy: LimitStrategy;
   /** What the mechanism can enforce here. */
   enforces: LimitName[];

@@ -13,11 +13,16 @@ const mount = z
 
 /** The limit mechanisms, strongest first. `auto` picks the strongest one that works here. */
 export const LIMIT_STRATEGIES = ["systemd-run", "cgroup-v2", "cgroup-v1", "prlimit"] as const;
+/** One limit mechanism by name: the `limitStrategy` option takes one of these, or `auto`. */
 export type LimitStrategyName = (typeof LIMIT_STRATEGIES)[number];
 
 /** The limits every sandbox gets unless the run or the options say otherwise: the same as docker's and podman's. */
 export const DEFAULT_LIMITS = { memoryMb: 4096, pids: 1024 } as const;
 
+/**
+ * Options of the `bwrap` sandbox, as a strict zod schema (an unknown key is an error): the bwrap binary,
+ * what the sandbox may read of the host, extra mounts, seccomp, resource-limit defaults and mechanism.
+ */
 export const bwrapOptions = z
   .object({
     /** The bwrap binary: a name looked up on PATH, or an absolute path. */
@@ -71,7 +76,9 @@ export const bwrapOptions = z
   })
   .strict();
 
+/** The `bwrap` sandbox's options after validation, every default filled in. */
 export type BwrapOptions = z.output<typeof bwrapOptions>;
+/** The `bwrap` sandbox's options as a user writes them (in `bwrap({...})` or corral.config.*): every key optional. */
 export type BwrapOptionsInput = z.input<typeof bwrapOptions>;
 
 /** The default limits the options give (the run's own limits win over them). */

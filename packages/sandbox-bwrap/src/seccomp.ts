@@ -20,6 +20,7 @@ export const TIOCLINUX = 0x541c;
 
 /** A call the filter refuses, always or only for some argument values. */
 export interface SeccompRule {
+  /** The call refused, by its name (numbered per architecture by the filter). */
   syscall: SyscallName;
   /** What the call returns instead. ENOSYS where a caller should fall back to an older call. */
   errno: keyof typeof ERRNO;
