@@ -31,5 +31,7 @@ export const claudeOptions = z
   })
   .strict();
 
+/** The `claude` agent's options after validation, every default filled in. */
 export type ClaudeOptions = z.output<typeof claudeOptions>;
+/** The `claude` agent's options as a user writes them (in `claude({...})` or corral.config.*): every key optional. */
 export type ClaudeOptionsInput = z.input<typeof claudeOptions>;
