@@ -23,5 +23,7 @@ export const codexOptions = z
   })
   .strict();
 
+/** The `codex` agent's options after validation, every default filled in. */
 export type CodexOptions = z.output<typeof codexOptions>;
+/** The `codex` agent's options as a user writes them (in `codex({...})` or corral.config.*): `model` is required, the rest optional. */
 export type CodexOptionsInput = z.input<typeof codexOptions>;

@@ -3,6 +3,7 @@ import { ThreadUsage } from "./usage.js";
 
 type Json = Record<string, any>;
 
+/** How `createCodexParser` counts usage: Codex reports a resumed thread's total, so the parser subtracts what the thread had already used. */
 export interface CodexParserOptions {
   /** Shared per agent instance, so a resumed exec can subtract what its thread had used before. */
   threads?: ThreadUsage;
