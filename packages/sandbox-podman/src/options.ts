@@ -19,4 +19,5 @@ export const podmanOptions = z
   .strict();
 
 export type PodmanOptions = z.output<typeof podmanOptions>;
+/** The `podman` sandbox's options as a user writes them (in `podman({...})` or corral.config.*): every key optional. Exported as `PodmanSandboxOptions`. */
 export type PodmanOptionsInput = z.input<typeof podmanOptions>;
