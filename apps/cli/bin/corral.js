@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env sh
 ":" //; exec node -- "$0" "$@"
 // The published `corral` command, read twice: by sh, then by node. Node (20 and later) scans its
 // whole argv for --env-file, script arguments included, and exits 9 on a missing file or applies a
