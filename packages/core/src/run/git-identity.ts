@@ -8,8 +8,6 @@ export type GitIdentityOption = "host" | false | { name: string; email: string }
 export interface GitIdentity {
   name: string;
   email: string;
-  /** Where it came from, for the start-of-run message: `env`, `git config` or `config`. */
-  source: "env" | "git config" | "config";
 }
 
 /**
@@ -20,10 +18,10 @@ export interface GitIdentity {
  */
 export async function resolveGitIdentity(option: GitIdentityOption | undefined, cwd: string, hostEnv: Record<string, string | undefined>): Promise<GitIdentity | undefined> {
   if (option === false) return undefined;
-  if (typeof option === "object") return { name: option.name, email: option.email, source: "config" };
+  if (typeof option === "object") return { name: option.name, email: option.email };
   const name = hostEnv.GIT_AUTHOR_NAME || hostEnv.GIT_COMMITTER_NAME;
   const email = hostEnv.GIT_AUTHOR_EMAIL || hostEnv.GIT_COMMITTER_EMAIL;
-  if (name && email) return { name, email, source: "env" };
+  if (name && email) return { name, email };
   // git reads the user's global config from HOME / XDG_CONFIG_HOME: the host env's, as git would.
   const env: Record<string, string> = {};
   for (const key of ["HOME", "XDG_CONFIG_HOME"] as const) if (hostEnv[key]) env[key] = hostEnv[key]!;
@@ -31,7 +29,7 @@ export async function resolveGitIdentity(option: GitIdentityOption | undefined, 
   const resolvedName = name || configured?.name;
   const resolvedEmail = email || configured?.email;
   if (!resolvedName || !resolvedEmail) return undefined;
-  return { name: resolvedName, email: resolvedEmail, source: "git config" };
+  return { name: resolvedName, email: resolvedEmail };
 }
 
 /**
