@@ -14,6 +14,7 @@ import type { RunScope } from "./run/scope.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions } from "./run/settings.js";
 import { openSandbox, prepareEnvironment, prepareWorkspace } from "./run/setup.js";
 import { integrityError, keptWorkspace, shutdown } from "./run/shutdown.js";
+import { isolatesFilesystem } from "./sandbox.js";
 import { emptyUsage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
@@ -69,7 +70,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     try {
       scope.throwIfAborted();
       emit({ type: "run.started", agent: agent.name, sandbox: sandbox.name, isolation: isolation.name, maxIterations: settings.maxIterations, cwd: settings.cwd });
-      if ((sandbox.capabilities?.filesystem ?? "isolated") !== "isolated") {
+      if (!isolatesFilesystem(sandbox)) {
         emit({ type: "log", level: "warn", message: "No sandbox: the agent runs on the host with your user's full access (choose one with --sandbox)." });
       }
       for (const message of options.warnings ?? []) emit({ type: "log", level: "warn", message });

@@ -280,3 +280,8 @@ export interface Sandbox {
   /** Optional: removes an image (`corral image remove`); it MUST throw a CorralError (code `E_IMAGE_REMOVE`) when it could not. */
   removeImage?(tag: string): Promise<void>;
 }
+
+/** Whether the sandbox gives the agent a filesystem of its own (the default), not the host as it is. */
+export function isolatesFilesystem(sandbox: Pick<Sandbox, "capabilities">): boolean {
+  return (sandbox.capabilities?.filesystem ?? "isolated") === "isolated";
+}

@@ -5,7 +5,7 @@ import { SandboxUnavailableError, UsageError } from "../errors.js";
 import type { RunEventBody } from "../events.js";
 import { parsePolicy, parseRule, ruleFor, type NetworkPolicy, type ParsedPolicy } from "../network/policy.js";
 import { EgressProxy, GATEWAY_PREFIX, type Gateway } from "../network/proxy.js";
-import type { Sandbox, SandboxNetwork, SandboxNetworkMode } from "../sandbox.js";
+import { isolatesFilesystem, type Sandbox, type SandboxNetwork, type SandboxNetworkMode } from "../sandbox.js";
 import { runTempDir } from "../temp.js";
 
 /** The loopback ports inside a sandbox that lead to the egress proxy (HTTP and SOCKS5). */
@@ -130,7 +130,7 @@ export async function startNetwork(input: {
 export function defaultPolicy(sandbox: Sandbox, emit: (body: RunEventBody) => void): NetworkPolicy {
   const capabilities = sandbox.capabilities;
   if (capabilities?.network?.includes("proxy")) return { allow: [] };
-  if ((capabilities?.filesystem ?? "isolated") === "isolated") {
+  if (isolatesFilesystem(sandbox)) {
     const why = capabilities?.proxyUnavailable;
     emit({
       type: "log",

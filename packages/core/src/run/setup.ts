@@ -2,7 +2,7 @@ import { copyIntoWorkspace } from "../copy.js";
 import { SandboxUnavailableError } from "../errors.js";
 import { describeHook, runHook, type HookName, type HookSpec } from "../hooks.js";
 import type { Workspace } from "../isolation.js";
-import type { SandboxHandle } from "../sandbox.js";
+import { isolatesFilesystem, type SandboxHandle } from "../sandbox.js";
 import { runTempDir } from "../temp.js";
 import { describeProgram, programMounts, resolveAgentProgram, type AgentProgram } from "./agent-program.js";
 import { buildEnv, definedEnv } from "./env.js";
@@ -64,7 +64,7 @@ export type HookRunner = (name: HookName, spec: HookSpec, handle?: SandboxHandle
 /** Phase "workspace": acquired from the isolation, untracked files copied in, the host-side setup hooks run. */
 export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Workspace; hook: HookRunner }> {
   const { options, settings, isolation, sandbox, emit, runId, held } = scope;
-  const sandboxed = (sandbox.capabilities?.filesystem ?? "isolated") === "isolated";
+  const sandboxed = isolatesFilesystem(sandbox);
   const workspace = (held.workspace = await isolation.acquire({ cwd: settings.cwd, runId, ...(options.name ? { name: options.name } : {}), signal: scope.signal, sandboxed }));
   emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}) });
   scope.throwIfAborted();
