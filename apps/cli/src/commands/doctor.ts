@@ -8,6 +8,7 @@ import {
   inPlaceIsolation,
   instantiate,
   toCorralError,
+  unavailableBecause,
   type Agent,
   type AgentProgram,
   type Plugin,
@@ -188,10 +189,7 @@ async function checkConfiguredRun(
   const credentials = await credentialStatus(agent, resolved.options, env, scratch);
   checks.push({ name: "run credentials", status: credentials.ok ? "ok" : "fail", detail: credentials.detail, ...(credentials.fix ? { fix: credentials.fix } : {}), ...(credentials.code ? { code: credentials.code } : {}) });
 
-  const availability = await sandbox.check().catch((error: unknown) => {
-    const e = toCorralError(error);
-    return { available: false as const, reason: e.message, ...(e.hint ? { hint: e.hint } : {}), code: e.code };
-  });
+  const availability = await sandbox.check().catch(unavailableBecause);
   checks.push(
     availability.available
       ? { name: "run sandbox", status: "ok", detail: `${sandbox.name} is available${availability.detail ? ` — ${availability.detail}` : ""}` }

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { checkCopyPattern } from "../copy.js";
 import { UsageError } from "../errors.js";
-import { hookSpecs, type HookName, type HookSpec, type Hooks } from "../hooks.js";
-import type { OutputSpec } from "../output.js";
-import { parsePolicy, type NetworkPolicy } from "../network/policy.js";
+import { hookSpecs, type HookName, type HookSpec } from "../hooks.js";
+import { parsePolicy } from "../network/policy.js";
 import type { Mount, ResourceLimits } from "../sandbox.js";
+import type { RunOptions } from "./options.js";
 import { BUILTIN_PROMPT_ARGS, checkPromptArgs, checkTemplate } from "../prompt.js";
 
 export const DEFAULT_COMPLETION_SIGNAL = "<promise>COMPLETE</promise>";
@@ -24,24 +24,11 @@ export interface Settings {
   hooks: Record<HookName, HookSpec[]>;
 }
 
-/** The options the settings are made from (a subset of RunOptions, so this file needs no plugins). */
-export interface SettingsInput {
-  cwd?: string;
-  prompt?: string;
-  promptFile?: string;
-  promptArgs?: Record<string, string>;
-  maxIterations?: number;
-  completionSignal?: string | string[];
-  idleTimeout?: number;
-  completionTimeout?: number;
-  promptCommandTimeout?: number;
-  hooks?: Hooks;
-  copy?: string[];
-  output?: OutputSpec<unknown>;
-  limits?: ResourceLimits;
-  mounts?: Mount[];
-  network?: NetworkPolicy;
-}
+/** The options the settings are made from. */
+export type SettingsInput = Pick<
+  RunOptions<unknown>,
+  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network"
+>;
 
 /** Every option checked up front: bad input fails before anything is created. */
 export function validateRunOptions(options: SettingsInput): Settings {
