@@ -98,3 +98,67 @@ describe.runIf(available)("bwrap: the agent's program is found on the host and s
     expect(error.message).toContain(join(home, ".local", "bin", "corral-no-such-runtime"));
   });
 });
+
+// What a program in the project's node_modules leads to is hostile data: an in-place run's agent can
+// write the checkout, node_modules included, and plant a shim or a link for the next run to follow.
+describe.runIf(available)("bwrap: a planted agent program never gets a host file shown inside", () => {
+  const SECRET = "host-secret-the-sandbox-must-not-see";
+  let outside: string;
+  beforeAll(async () => {
+    outside = await tempDir("corral-program-outside-");
+    await writeFile(join(outside, "secret.txt"), `${SECRET}\n`);
+  });
+  afterAll(async () => removeDir(outside));
+
+  const runIn = (repo: string, argv: string[]) => {
+    const events: RunEvent[] = [];
+    const done = run({ agent: commandAgent.configure({ argv }), sandbox: bwrap(), isolation: worktree(), cwd: repo, prompt: "p", env: { ...gitEnv, PATH: "/usr/bin:/bin" }, handleProcessSignals: false, onEvent: (e) => events.push(e) }).catch((e: unknown) => e);
+    return done.then((result) => ({ result, seen: events.map((e) => JSON.stringify(e)).join("\n") }));
+  };
+
+  it("a shim whose \"$basedir/…\" path leads out of node_modules: that file is not mounted; twin: the shim itself still runs", async () => {
+    const repo = await tempRepo();
+    try {
+      const secret = join(outside, "secret.txt");
+      // The shim names the secret the way npm's shims name their package ("$basedir/<relative path>").
+      const up = join("..", "..", ...repo.split("/").filter(Boolean).map(() => ".."));
+      await writeExecutable(join(repo, "node_modules", ".bin", "planted"), `#!/bin/sh\nbasedir=$(dirname "$0")\n: "$basedir/${join(up, secret)}"\ncat ${secret} 2>&1 || true\necho "planted ran <promise>COMPLETE</promise>"\n`);
+      const { seen } = await runIn(repo, ["planted"]);
+      expect(seen).toContain("planted ran"); // the program itself is shown: it lies in node_modules
+      expect(seen).not.toContain(SECRET);
+    } finally {
+      await removeDir(repo);
+    }
+  });
+
+  it("twin: a pnpm workspace package's shim into the root's node_modules/.pnpm runs (the root's node_modules is the project's too)", async () => {
+    const repo = await tempRepo();
+    try {
+      const real = join(repo, "node_modules", ".pnpm", "ws-agent@1.0.0", "node_modules", "ws-agent");
+      await writeExecutable(join(real, "bin", "agent.sh"), '#!/bin/sh\necho "ws-agent ran <promise>COMPLETE</promise>"\n');
+      await mkdir(join(repo, "pkg", "node_modules"), { recursive: true });
+      await symlink(join("..", "..", "node_modules", ".pnpm", "ws-agent@1.0.0", "node_modules", "ws-agent"), join(repo, "pkg", "node_modules", "ws-agent"));
+      await writeExecutable(join(repo, "pkg", "node_modules", ".bin", "ws-agent"), '#!/bin/sh\nbasedir=$(dirname "$0")\nexec "$basedir/../ws-agent/bin/agent.sh" "$@"\n');
+      await writeFile(join(repo, "pkg", "README.md"), "pkg\n");
+      await gitIn(repo, "add", "pkg/README.md");
+      await gitIn(repo, "commit", "-qm", "pkg");
+      const { seen } = await runIn(join(repo, "pkg"), ["ws-agent"]);
+      expect(seen).toContain("ws-agent ran");
+    } finally {
+      await removeDir(repo);
+    }
+  });
+
+  it("a node_modules that is a link out of the project: nothing behind it is mounted", async () => {
+    const repo = await tempRepo();
+    try {
+      await writeExecutable(join(outside, "nm", ".bin", "linked"), `#!/bin/sh\ncat ${join(outside, "secret.txt")} 2>&1\necho "linked ran <promise>COMPLETE</promise>"\n`);
+      await symlink(join(outside, "nm"), join(repo, "node_modules"));
+      const { seen } = await runIn(repo, ["linked"]);
+      expect(seen).not.toContain(SECRET);
+      expect(seen).not.toContain("linked ran"); // not shown inside, so it cannot start there
+    } finally {
+      await removeDir(repo);
+    }
+  });
+});

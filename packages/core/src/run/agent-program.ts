@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, lstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Agent, AgentCommand } from "../agent.js";
@@ -94,45 +94,54 @@ export function resolveAgentProgram(input: AgentProgramInput): AgentProgram | un
 
   const shared = input.sandbox.capabilities?.hostPrograms?.shared ?? [];
   const visible = (path: string) => shared.some((dir) => isInside(path, dir)) || userMounts.some((m) => isInside(path, m.sandbox));
+  // A program found in the project's node_modules may have been planted there by an agent (an in-place
+  // run writes the checkout): what its links, shims and `#!` path lead to is shown only when it lies in
+  // a node_modules folder of the run's folder or its parents (where binDirs looked; a pnpm workspace
+  // package links into the root's), never behind a node_modules that is itself a link. PATH is the user's.
+  const projectTrees = found.viaPath ? [] : binDirs(cwd).flatMap((bin) => realFolder(dirname(bin)) ?? []);
   const mounts = new Map<string, Required<Mount>>();
-  const show = (host: string, at: string) => {
-    if (visible(at) || isHomeOrAbove(host)) return;
-    mounts.set(at, { host, sandbox: at, readonly: true });
+  const show = (host: string, at: string, confined: boolean) => {
+    if (visible(at)) return;
+    // A bind mount follows links: judge, and mount, what the path really is.
+    const real = realpathSync(host);
+    if (isHomeOrAbove(real) || (confined && !projectTrees.some((tree) => isInside(real, tree)))) return;
+    mounts.set(at, { host: real, sandbox: at, readonly: true });
   };
   // Each file the program runs: its node_modules tree whole (the package and its dependencies, and
   // the relative links between them), else the file itself. Symlinks are resolved here, on the host.
-  const expose = (path: string, depth: number): string => {
+  const expose = (path: string, depth: number, confined: boolean): string => {
     const host = onHost(path);
     const real = realpathSync(host);
     const tree = nodeModulesRoot(path);
     const realTree = nodeModulesRoot(real);
-    if (tree) show(tree, tree);
-    if (realTree) show(realTree, realTree);
+    if (tree) show(tree, tree, confined);
+    if (realTree) show(realTree, realTree, confined);
     let runAs = path;
-    if (tree && !realTree && real !== host) show(real, real);
+    if (tree && !realTree && real !== host) show(real, real, confined);
     if (!tree) {
-      if (real === host) show(real, path);
+      if (real === host) show(real, path, confined);
       else if (realTree || hasShebang(real)) {
         // A link to a script: it runs from where it really is, so its relative imports resolve.
         runAs = real;
-        if (!realTree) show(real, real);
+        if (!realTree) show(real, real, confined);
       }
       // A link to a binary: shown at the link's place (keeping its name), or where the link leads
       // when the link itself is visible already (/usr/local/bin/node -> ~/.nvm/…).
-      else show(real, visible(path) ? real : path);
+      else show(real, visible(path) ? real : path, confined);
     }
     if (depth < 2) {
-      for (const target of shimTargets(real)) expose(target, depth + 1);
+      for (const target of shimTargets(real)) expose(target, depth + 1, confined);
       for (const runtime of runtimes(real)) {
         searched.length = 0;
         const at = lookup(runtime, []);
         if (!at) fail(runtime, searched, declared.name);
-        else expose(at.path, depth + 1);
+        // A runtime found by name on PATH is the user's; an absolute `#!` path is what the script says.
+        else expose(at.path, depth + 1, confined && isAbsolute(runtime));
       }
     }
     return runAs;
   };
-  const runAs = expose(found.path, 0);
+  const runAs = expose(found.path, 0, !found.viaPath);
   // Nested node_modules trees are inside their outermost one: one mount each.
   const all = [...mounts.values()];
   const kept = all.filter((m) => !all.some((other) => other !== m && other.sandbox !== m.sandbox && isInside(m.sandbox, other.sandbox) && isInside(m.host, other.host)));
@@ -184,6 +193,16 @@ function nodeModulesRoot(path: string): string | undefined {
   const parts = path.split(sep);
   const index = parts.indexOf("node_modules");
   return index > 0 ? parts.slice(0, index + 1).join(sep) : undefined;
+}
+
+/** The real path of a folder that is not itself a link; undefined otherwise. */
+function realFolder(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return lstatSync(path).isDirectory() ? realpathSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isInside(path: string, dir: string): boolean {
