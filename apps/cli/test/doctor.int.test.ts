@@ -1,4 +1,5 @@
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
@@ -41,6 +42,18 @@ describe("corral doctor", () => {
     expect(r.stderr + r.stdout).not.toContain(SECRET);
     expect(r.stdout).toBe("");
     expect(r.exitCode).toBe(0);
+  });
+
+  it("a program found in the project's node_modules is never run on the host (an in-place run's agent can write it); twin: one on PATH is, above", async () => {
+    const cwd = await tempRepo();
+    const marker = join(await tempDir(), "ran-on-the-host");
+    await mkdir(join(cwd, "node_modules", ".bin"), { recursive: true });
+    await writeFile(join(cwd, "node_modules", ".bin", "claude"), `#!/bin/sh\ntouch ${marker}\necho "9.9.9 (planted)"\n`, { mode: 0o755 });
+    const r = await doctor(["--agent", "claude", "--sandbox", "host", "--json"], { cwd, env: { ANTHROPIC_API_KEY: SECRET } });
+    const report = JSON.parse(r.stdout) as Report;
+    expect(check(report, "run agent")).toMatchObject({ status: "ok", detail: expect.stringContaining("not run on the host") });
+    expect(r.stdout).not.toContain("planted");
+    expect(existsSync(marker)).toBe(false);
   });
 
   it("exit 1 without credentials, with the fix; an agent that is not configured is only listed", async () => {

@@ -15,7 +15,7 @@ import {
   type RunOptions,
   type Sandbox,
 } from "@corral/core";
-import { createRedactor, git, spawnStreaming } from "@corral/core/plugin-kit";
+import { createRedactor, git, inert, inertJson, spawnStreaming } from "@corral/core/plugin-kit";
 import { loadConfig, type CorralConfig } from "corral";
 import { PluginLoader, resolveRun, type ResolvedRun } from "corral/internal";
 import { parseFlags } from "../args.js";
@@ -104,9 +104,10 @@ export default async function doctor(argv: string[], io: CliIO): Promise<number>
 
   const ok = !checks.some((check) => check.status === "fail");
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
+    io.stdout.write(`${inertJson({ ok, checks }, 2)}\n`);
   } else {
-    io.stderr.write(renderChecks(checks, ok));
+    // Paths and versions can carry what an agent named (files in the project): shown inert.
+    io.stderr.write(inert(renderChecks(checks, ok)));
   }
   return ok ? EXIT.ok : EXIT.failed;
 }
@@ -211,7 +212,8 @@ async function checkProgram(agent: Agent, sandbox: Sandbox, program: AgentProgra
     const what = agent.executable ? `\`${agent.executable.name}\`` : "its program";
     return { name, status: "ok", detail: `${agent.name}: ${what} is looked up inside the ${sandbox.name} sandbox (its image provides it; not checked on the host)` };
   }
-  const version = await hostVersion(program.path, env, scratch);
+  // A program in the project may be an agent's (an in-place run writes the checkout): it never runs here.
+  const version = program.inProject ? "not run on the host: it lies in the project" : await hostVersion(program.path, env, scratch);
   const shown = program.mounts.length ? `; shown read-only inside: ${program.mounts.map((m) => m.sandbox).join(", ")}` : "";
   return { name, status: "ok", detail: `${agent.name}: ${program.path}${version ? ` (${version})` : ""}${shown}` };
 }

@@ -21,6 +21,11 @@ export interface AgentProgram {
   argv0: string;
   /** Host paths shown read-only at the same place inside the sandbox (empty where the sandbox shows the host). */
   mounts: Array<Required<Mount>>;
+  /**
+   * Found in the project's node_modules rather than on PATH: a place an in-place run's agent can write,
+   * so host-side code (doctor's version check) never runs it.
+   */
+  inProject: boolean;
 }
 
 /** What `resolveAgentProgram` needs to find the agent's program before a run. */
@@ -89,7 +94,7 @@ export function resolveAgentProgram(input: AgentProgramInput): AgentProgram | un
       searched.length = 0;
       if (!lookup(runtime, [])) fail(runtime, searched, declared.name);
     }
-    return { name: declared.name, path: found.path, argv0, mounts: [] };
+    return { name: declared.name, path: found.path, argv0, mounts: [], inProject: !found.viaPath };
   }
 
   const shared = input.sandbox.capabilities?.hostPrograms?.shared ?? [];
@@ -145,7 +150,7 @@ export function resolveAgentProgram(input: AgentProgramInput): AgentProgram | un
   // Nested node_modules trees are inside their outermost one: one mount each.
   const all = [...mounts.values()];
   const kept = all.filter((m) => !all.some((other) => other !== m && other.sandbox !== m.sandbox && isInside(m.sandbox, other.sandbox) && isInside(m.host, other.host)));
-  return { name: declared.name, path: found.path, argv0: runAs !== found.path ? runAs : argv0, mounts: kept };
+  return { name: declared.name, path: found.path, argv0: runAs !== found.path ? runAs : argv0, mounts: kept, inProject: !found.viaPath };
 }
 
 /** The program's mounts a sandbox still needs: none under the workspace or HOME, which it shows already. */
