@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,6 +10,8 @@ import { join } from "node:path";
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), "corral-suite-"));
+  // like /tmp itself: tests that drop to another uid must still reach their folders here
+  await chmod(dir, 0o1777);
   process.env.TMPDIR = dir;
   return async () => {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });

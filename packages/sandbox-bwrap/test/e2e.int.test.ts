@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandAgent, run, type RunEvent } from "@corral/core";
@@ -51,7 +52,7 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
     expect(text).not.toContain("HOOK-PLANTED");
     expect(existsSync(join(repo, ".git/hooks/post-commit"))).toBe(false);
     // The agent's HOME was the run's own, not the host's.
-    expect(text.find((line) => line.startsWith("HOME is "))).toMatch(/^HOME is \/tmp\/corral-home-/);
+    expect(text.find((line) => line.startsWith("HOME is "))).toMatch(new RegExp(`^HOME is ${tmpdir()}/corral-home-`));
     expect(events.find((e) => e.type === "sandbox.ready")).toMatchObject({ sandbox: "bwrap" });
     // The main checkout did not move.
     expect(await gitIn(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
