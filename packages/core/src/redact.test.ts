@@ -29,6 +29,13 @@ describe("redactor", () => {
   it("leaves ordinary text alone", () => {
     const text = "iteration 3 finished: 12 files changed, see src/key-handling.ts";
     expect(redact(text)).toBe(text);
+    // the words an Authorization header starts with, in prose
+    for (const prose of ["This is a basic example.", "the run's token budget (500 tokens) was reached", "Bearer tokens expire; the token refresh happens later"]) {
+      expect(redact(prose)).toBe(prose);
+    }
+    // (twin) the same words before a credential still hide it
+    expect(redact("Authorization: Basic dXNlcjpwYXNzd29yZA==")).toBe("Authorization: Basic ***");
+    expect(redact("Authorization: token 0123456789abcdef0123")).toBe("Authorization: token ***");
   });
 
   it("hides the exact values of a run's secret env vars, longest first", () => {

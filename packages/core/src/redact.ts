@@ -16,8 +16,13 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
   { trigger: /gh[pousr]_|github_pat_/, pattern: /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, replacement: MASK },
   { trigger: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replacement: MASK },
   { trigger: /AKIA/, pattern: /\bAKIA[0-9A-Z]{16}\b/g, replacement: MASK },
-  // Authorization headers.
-  { trigger: /(bearer|basic|token)\s/i, pattern: /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, replacement: `$1 ${MASK}` },
+  // Authorization headers. The credential must look like one (a digit in it, or 20+ characters), so
+  // prose such as "a basic example" or "the token budget" is not mangled.
+  {
+    trigger: /(bearer|basic|token)\s/i,
+    pattern: /\b(Bearer|Basic|token)\s+(?=[A-Za-z0-9._~+/=-]*\d|[A-Za-z0-9._~+/=-]{20})[A-Za-z0-9._~+/=-]{6,}/gi,
+    replacement: `$1 ${MASK}`,
+  },
   // Env style, NAME=value / NAME: value, where an upper-case name says it holds a secret.
   // Case-sensitive on purpose: "Unrecognized key: maxTurns" is an ordinary message, not a secret.
   {
