@@ -41,6 +41,11 @@ Loop:
   --idle-timeout SECONDS    Stop an agent silent this long (default 600)
   --completion-timeout SECONDS  Grace after the signal (default 60)
 
+Budget (the first one reached stops the run cleanly, its work kept; exit 3):
+  --max-tokens N            Tokens the run may use, counted as the agent reports them
+  --max-cost USD            Dollars the run may spend (agents that report cost)
+  --max-time SECONDS        Seconds the run may take
+
 Run:
   --cwd DIR                 Where to run (default: here)
   --name NAME               Names the run, its branch and worktree
@@ -69,6 +74,8 @@ Fleets:
   --tasks-cmd CMD           Take the task list from a command's JSON output
   --parallel N              How many tasks at once (default 4)
   --fail-fast               Stop the other tasks (and start no more) when one fails
+  --fleet-max-tokens N      Tokens the whole fleet may use (then no task starts, running ones stop)
+  --fleet-max-cost USD      Dollars the whole fleet may spend
 
 Examples:
   corral run --agent claude --sandbox bwrap --prompt "Fix the failing test" --max-iterations 5

@@ -41,6 +41,11 @@ export const RUN_FLAGS = {
   pids: { type: "string" },
   cpus: { type: "string" },
   "wall-clock": { type: "string" },
+  "max-tokens": { type: "string" },
+  "max-cost": { type: "string" },
+  "max-time": { type: "string" },
+  "fleet-max-tokens": { type: "string" },
+  "fleet-max-cost": { type: "string" },
   mount: { type: "string", multiple: true },
   copy: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
@@ -73,6 +78,7 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     throw new UsageError(`--credentials must be env or gateway, got ${JSON.stringify(values.credentials)}.`, { hint: "gateway keeps the agent's API key on the host (needs the network allowlist); env hands it to the sandbox." });
   }
   const limits = limitsFromFlags(values);
+  const budget = budgetFromFlags(values, "");
   const mounts = (values.mount ?? []).map((spec) => mountFromFlag(spec, io.cwd));
   return {
     cwd,
@@ -96,6 +102,7 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(network !== undefined ? { network } : {}),
     ...(values.credentials !== undefined ? { credentials: values.credentials as "env" | "gateway" } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),
+    ...(Object.keys(budget).length ? { budget } : {}),
     ...(mounts.length ? { mounts } : {}),
     ...(values.copy?.length ? { copy: values.copy } : {}),
   };
@@ -111,6 +118,22 @@ function limitsFromFlags(values: RunFlagValues): NonNullable<CorralRunOptions["l
     ...(memoryMb !== undefined ? { memoryMb } : {}),
     ...(pids !== undefined ? { pids } : {}),
     ...(cpus !== undefined ? { cpuPercent: Math.round(cpus * 100) } : {}),
+    ...(wallSeconds !== undefined ? { wallSeconds } : {}),
+  };
+}
+
+/**
+ * `--max-tokens N`, `--max-cost USD`, `--max-time SECONDS` (each run's budget), or with prefix
+ * `fleet-` the fleet's (`--fleet-max-tokens`, `--fleet-max-cost`; a fleet's time is `--max-time`'s per task).
+ */
+export function budgetFromFlags(values: RunFlagValues, prefix: "" | "fleet-"): NonNullable<CorralRunOptions["budget"]> {
+  const flag = (name: string) => (values as Record<string, string | undefined>)[`${prefix}${name}`];
+  const tokens = numberFlag(`${prefix}max-tokens`, flag("max-tokens"), { integer: true, min: 1 });
+  const costUsd = numberFlag(`${prefix}max-cost`, flag("max-cost"), { min: 0, exclusiveMin: true });
+  const wallSeconds = prefix === "" ? numberFlag("max-time", values["max-time"], { min: 0, exclusiveMin: true }) : undefined;
+  return {
+    ...(tokens !== undefined ? { tokens } : {}),
+    ...(costUsd !== undefined ? { costUsd } : {}),
     ...(wallSeconds !== undefined ? { wallSeconds } : {}),
   };
 }

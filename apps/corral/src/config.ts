@@ -20,6 +20,9 @@ const hookSpec = z.union([
   z.object({ command: hookCommand, timeout: z.number().positive().optional(), continueOnError: z.boolean().optional() }).strict(),
 ]);
 const hookList = z.union([hookSpec, z.array(hookSpec)]);
+const budgetSchema = z
+  .object({ tokens: z.number().int().positive().optional(), costUsd: z.number().positive().optional(), iterations: z.number().int().positive().optional(), wallSeconds: z.number().positive().optional() })
+  .strict();
 
 /**
  * The zod schema of corral.config.*: every key it may hold, checked strictly (an unknown key is an
@@ -58,6 +61,10 @@ export const configSchema = z
       .strict()
       .optional(),
     copy: z.array(z.string().min(1)).optional(),
+    /** What each run may spend: the first reached stops it cleanly (`incomplete`, `stoppedBy`). */
+    budget: budgetSchema.optional(),
+    /** What a whole fleet may spend (`corral run --tasks`, `runMany`). */
+    fleetBudget: budgetSchema.optional(),
     /** Who the agent's commits are by: `"host"` (default: your git name and email, nothing else), `false`, or `{ name, email }`. */
     gitIdentity: z.union([z.literal("host"), z.literal(false), z.object({ name: z.string().min(1), email: z.string().min(1) }).strict()]).optional(),
     hooks: z

@@ -2,6 +2,12 @@ import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
 import {
   AbortError,
+  addUsage,
+  budgetReached,
+  budgetStopOf,
+  BudgetStopReason,
+  checkBudget,
+  emptyUsage,
   linkAbort,
   newRunId,
   toCorralError,
@@ -14,6 +20,8 @@ import {
   type RunEventBody,
   type RunResult,
   type TaskStatus,
+  type Budget,
+  type Usage,
 } from "@corral/core";
 import { configFor, type LoadedConfig } from "./config.js";
 import { resolveRun, run, type CorralRunOptions } from "./run.js";
@@ -25,6 +33,13 @@ export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" 
   concurrency?: number;
   /** Stop every other task (and start no more) when one fails. Default false. */
   failFast?: boolean;
+  /**
+   * What the whole fleet may spend (tokens and cost summed over its tasks as they report them,
+   * iterations started, seconds since it started). When one is reached no task starts any more
+   * (`skipped`) and the running ones stop as their own budget would stop them (`incomplete`,
+   * `stoppedBy.scope: "fleet"`). `budget` is each task's own.
+   */
+  fleetBudget?: Budget;
 }
 
 export type { TaskStatus };
@@ -77,6 +92,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   if (names.size !== tasks.length) throw new UsageError("Task names must be unique: each names a branch and a worktree.", { hint: "Rename the tasks that share a name." });
 
   if ("runId" in options) throw new UsageError("runMany gives every task its own run id; do not pass runId.", { hint: "Drop runId from the shared options." });
+  checkBudget(options.fleetBudget, "fleetBudget");
 
   const controller = new AbortController();
   const fleetStarted = performance.now();
@@ -112,6 +128,9 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
     notify();
   };
 
+  // Set once the config is read (its fleetBudget counts when the options give none).
+  let spending = fleetSpending(undefined, fleetStarted, controller);
+
   const results = (async () => {
     const stopOnSignal = linkAbort(options.signal, controller);
     // Ctrl-C stops the whole fleet (running tasks and the queue), not only the tasks running now.
@@ -120,6 +139,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
       const cwd = resolve(options.cwd ?? process.cwd());
       // The config is loaded once for the whole fleet.
       const loaded: LoadedConfig = await configFor({ ...options, cwd });
+      spending = fleetSpending(options.fleetBudget ?? loaded.config?.fleetBudget, fleetStarted, controller);
       const optionsFor = (task: Task): CorralRunOptions => ({
         ...options,
         config: false,
@@ -145,13 +165,14 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         tasks: tasksSummary,
         succeeded: tasksSummary.filter((t) => t.status === "succeeded").length,
         durationMs: Math.round(performance.now() - fleetStarted),
-        interrupted: controller.signal.aborted && !failFastTripped,
+        interrupted: controller.signal.aborted && !failFastTripped && !budgetStopOf(controller.signal),
       });
     } catch (error) {
       failure = error;
       throw error;
     } finally {
       done = true;
+      spending.stop();
       stopOnSignal();
       releaseProcessSignals();
       notify();
@@ -169,8 +190,10 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         const task = tasks[index]!;
         const started = performance.now();
         if (controller.signal.aborted) {
-          const status = failFastTripped ? "skipped" : "aborted";
-          emitFleet({ type: "task.skipped", status, reason: failFastTripped ? "another task failed (--fail-fast)" : "the fleet was interrupted before it started" }, task.name);
+          const budgetStop = budgetStopOf(controller.signal);
+          const status = failFastTripped || budgetStop ? "skipped" : "aborted";
+          const reason = failFastTripped ? "another task failed (--fail-fast)" : budgetStop ? "the fleet's budget was reached before it started" : "the fleet was interrupted before it started";
+          emitFleet({ type: "task.skipped", status, reason }, task.name);
           publish(index, { name: task.name, status, durationMs: 0 });
           continue;
         }
@@ -179,6 +202,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         const taskOptions = optionsFor(task);
         const onEvent = (event: RunEvent) => {
           if (event.type === "run.finished") finished = event;
+          spending.observe(index, event);
           options.onEvent?.(event);
         };
         try {
@@ -215,3 +239,45 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   };
 }
 
+
+/**
+ * The fleet budget's meter: each task's usage as its events report it (finished iterations, plus the
+ * running one's usage and cost so far), summed; the first budget reached aborts the fleet with it.
+ */
+function fleetSpending(budget: Budget | undefined, started: number, controller: AbortController): { observe: (task: number, event: RunEvent) => void; stop: () => void } {
+  if (!budget) return { observe: () => {}, stop: () => {} };
+  const tasks = new Map<number, { done: Usage; current: Usage; iterations: number }>();
+  const check = () => {
+    if (controller.signal.aborted) return;
+    let usage = emptyUsage();
+    let iterations = 0;
+    for (const task of tasks.values()) {
+      usage = addUsage(addUsage(usage, task.done), task.current);
+      iterations += task.iterations;
+    }
+    const stop = budgetReached(budget, { usage, iterations, elapsedMs: performance.now() - started }, "fleet");
+    if (stop) controller.abort(new BudgetStopReason(stop));
+  };
+  const wall = budget.wallSeconds !== undefined ? setTimeout(check, budget.wallSeconds * 1000) : undefined;
+  return {
+    observe: (index, event) => {
+      const task = tasks.get(index) ?? { done: emptyUsage(), current: emptyUsage(), iterations: 0 };
+      tasks.set(index, task);
+      if (event.type === "iteration.started") {
+        task.iterations++;
+        task.current = emptyUsage();
+      } else if (event.type === "iteration.finished") {
+        task.done = addUsage(task.done, event.usage);
+        task.current = emptyUsage();
+      } else if (event.type === "agent" && event.event.type === "usage") {
+        task.current = addUsage(task.current, event.event.usage);
+      } else if (event.type === "agent" && event.event.type === "result" && event.event.costUsd !== undefined && task.current.costUsd === undefined) {
+        task.current = { ...task.current, costUsd: event.event.costUsd };
+      } else {
+        return;
+      }
+      check();
+    },
+    stop: () => clearTimeout(wall),
+  };
+}

@@ -120,6 +120,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "network", "credentials", "gitIdentity"]),
     // Flags add to the config: limits per key, mounts and copy patterns to its lists.
     ...(options.limits || config.limits ? { limits: { ...config.limits, ...options.limits } } : {}),
+    ...(options.budget || config.budget ? { budget: { ...config.budget, ...options.budget } } : {}),
     ...(options.mounts || config.mounts ? { mounts: [...(config.mounts ?? []), ...(options.mounts ?? [])] } : {}),
     ...(options.copy || config.copy ? { copy: [...new Set([...(config.copy ?? []), ...(options.copy ?? [])])] } : {}),
     // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { bwrap } from "@corral/sandbox-bwrap";
 import { worktree } from "@corral/worktree-git";
-import { commandAgent, UsageError } from "@corral/core";
+import { commandAgent, UsageError, type Agent } from "@corral/core";
 import { gitIn, hasCommand, requireTool, tempRepo } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { parseTasks, runMany, type Task, type TaskOutcome } from "../src/index.js";
@@ -58,6 +58,32 @@ describe("runMany", () => {
     expect(all[0]!.error!.code).toBe("E_AGENT_EXECUTION");
     const fast = await runMany(list, { cwd: repo, config: false, agent: mixed, isolation: "in-place", concurrency: 1, failFast: true, handleProcessSignals: false }).results;
     expect(fast.map((o) => o.status)).toEqual(["failed", "skipped", "skipped", "skipped"]);
+  });
+
+  it("a fleet budget starts no more tasks once reached and stops the running ones cleanly, their work kept", async () => {
+    const repo = await tempRepo();
+    // Each task commits, then reports 100 tokens every 0.1 s for half a minute.
+    const spender: Agent = {
+      name: "spender",
+      command: (input) => ({
+        argv: ["sh", "-c", 'echo "$0" > "task-$0.txt" && git add -A && git -c user.name=Agent -c user.email=a@example.com commit -qm "task $0"; i=0; while [ $i -lt 300 ]; do echo "usage 100"; sleep 0.1; i=$((i+1)); done', input.prompt],
+      }),
+      parser: () => ({ parse: (line) => (line === "usage 100" ? [{ type: "usage", usage: { inputTokens: 0, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0 } }] : []) }),
+    };
+    const started = Date.now();
+    const results = await runMany(tasks(4), { cwd: repo, config: false, agent: spender, isolation: worktree(), concurrency: 2, handleProcessSignals: false, fleetBudget: { tokens: 1000 } }).results;
+    expect(Date.now() - started).toBeLessThan(25_000);
+    const ran = results.filter((o) => o.status === "incomplete");
+    expect(ran).toHaveLength(2);
+    for (const outcome of ran) {
+      expect(outcome.result!.stoppedBy).toMatchObject({ budget: "tokens", limit: 1000, scope: "fleet" });
+      expect(outcome.result!.commits.map((c) => c.subject)).toEqual([`task ${outcome.name}`]);
+    }
+    expect(results.filter((o) => o.status === "skipped").map((o) => o.name)).toHaveLength(2);
+    // (twin) a budget the fleet stays under changes nothing
+    const quiet: Agent = { ...spender, command: (input) => ({ argv: ["sh", "-c", 'echo "usage 100"; echo "<promise>COMPLETE</promise>"', input.prompt] }), parser: () => ({ parse: (line) => (line === "usage 100" ? [{ type: "usage", usage: { inputTokens: 0, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0 } }] : [{ type: "text", text: line }]) }) };
+    const under = await runMany(tasks(4), { cwd: repo, config: false, agent: quiet, isolation: "in-place", concurrency: 2, handleProcessSignals: false, fleetBudget: { tokens: 1000 } }).results;
+    expect(under.map((o) => o.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
   });
 
   it("aborting stops every task and keeps every branch", async () => {

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   E_AGENT_EXECUTION: "The agent exited non-zero, or reported an error result (the message carries its last output).",
   E_IDLE_TIMEOUT: "The agent printed nothing for idleTimeout seconds, so it was stopped.",
   E_WALL_CLOCK: "The sandbox's wall-clock limit (limits.wallSeconds) ended the agent, or refuses to run more.",
+  E_BUDGET_EXCEEDED: "A budget (tokens, cost, iterations, seconds) stopped a run that had to give a structured answer, so there is none.",
   E_ABORTED: "The run was aborted (its AbortSignal, Ctrl-C or SIGTERM); what it did is kept.",
   E_PROMPT_EXPANSION: "A !`cmd` in the prompt failed or timed out inside the sandbox.",
   E_STRUCTURED_OUTPUT: "The agent's answer has no <tag> block, or one that is not valid JSON or does not match the schema.",

@@ -1,5 +1,6 @@
 import type { AgentEvent } from "./agent.js";
 import type { Commit, ReleaseResult } from "./isolation.js";
+import type { BudgetStop } from "./run/budget.js";
 import type { Usage } from "./usage.js";
 
 /** Fields every RunEvent carries. `name` is the run's name (a task in a fleet). */
@@ -75,6 +76,8 @@ export type RunEventBody =
       durationMs: number;
       /** The completion signal that ended the loop, if one did. */
       completionSignal?: string;
+      /** The budget that stopped the run, if one did (then `status` is `incomplete`). */
+      stoppedBy?: BudgetStop;
       /** The run's branch and what it holds: the commits, as they now are in the user's repository. */
       branch?: string;
       /** Absent in journals written before corral recorded it. */

@@ -7,6 +7,7 @@ import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
+import { budgetReached, budgetStopOf, BudgetStopReason, type BudgetStop } from "./run/budget.js";
 import { abortReason } from "./run/iteration.js";
 import { iterate, type LoopResult } from "./run/loop.js";
 import type { RunOptions, RunResult } from "./run/options.js";
@@ -15,7 +16,7 @@ import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions } from "./run/settings.js
 import { openSandbox, prepareEnvironment, prepareWorkspace } from "./run/setup.js";
 import { integrityError, keptWorkspace, shutdown } from "./run/shutdown.js";
 import { isolatesFilesystem } from "./sandbox.js";
-import { emptyUsage } from "./usage.js";
+import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
 export { RUN_ID_ENV } from "./run/setup.js";
@@ -59,13 +60,22 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     },
     held: {},
     progress: { usage: emptyUsage(), iterations: 0 },
+    checkBudget: (pending?: Usage) => {
+      if (controller.signal.aborted) return;
+      const spent = { usage: pending ? addUsage(scope.progress.usage, pending) : scope.progress.usage, iterations: scope.progress.iterations, elapsedMs: performance.now() - started };
+      const stop = budgetReached(options.budget, spent);
+      if (stop) controller.abort(new BudgetStopReason(stop));
+    },
   };
   const { emit, held, progress } = scope;
+  // The wall-clock budget needs no event to be checked: it ends the run when its time is up.
+  const wallBudget = options.budget?.wallSeconds !== undefined ? setTimeout(() => scope.checkBudget(), options.budget.wallSeconds * 1000) : undefined;
 
   let status: RunStatus = "failed";
   let failure: CorralError | undefined;
   let finished: LoopResult<T> | undefined;
   let release: ReleaseResult | undefined;
+  let stoppedBy: BudgetStop | undefined;
   try {
     try {
       scope.throwIfAborted();
@@ -80,12 +90,20 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       const handle = await openSandbox(scope, environment, workspace, hook);
       finished = await iterate(scope, { handle, workspace, hook, program: environment.program, home: environment.home });
       // Iterations used up without the signal is not a completion; a structured answer is one.
-      status = finished.completion === undefined && !options.output ? "incomplete" : "succeeded";
+      status = finished.completion === undefined && (!options.output || budgetStopOf(controller.signal)) ? "incomplete" : "succeeded";
     } catch (error) {
-      // Once aborted, whatever broke (a killed exec, a half-expanded prompt) is the abort's doing.
-      failure = redactError(controller.signal.aborted ? new AbortError(abortReason(controller.signal)) : toCorralError(error), redactor);
-      status = failure instanceof AbortError ? "aborted" : "failed";
+      if (budgetStopOf(controller.signal) && !options.output) {
+        // A budget reached before the loop (or a fleet's, mid-step) still ends the run cleanly.
+        finished = { last: { text: [], usage: emptyUsage() }, output: undefined as T };
+        status = "incomplete";
+      } else {
+        // Once aborted, whatever broke (a killed exec, a half-expanded prompt) is the abort's doing.
+        failure = redactError(controller.signal.aborted && !budgetStopOf(controller.signal) ? new AbortError(abortReason(controller.signal)) : toCorralError(error), redactor);
+        status = failure instanceof AbortError ? "aborted" : "failed";
+      }
     }
+    clearTimeout(wallBudget);
+    stoppedBy = status === "incomplete" ? budgetStopOf(controller.signal) : undefined;
 
     // Shutdown, one path: the sandbox closes before anything reads what the agent left.
     const shut = await shutdown(held, { isolation, status, failure, emit });
@@ -103,12 +121,14 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       usage: progress.usage,
       durationMs: Math.round(performance.now() - started),
       ...(finished?.completion !== undefined ? { completionSignal: finished.completion } : {}),
+      ...(stoppedBy && status === "incomplete" ? { stoppedBy } : {}),
       ...(held.workspace?.branch ? { branch: held.workspace.branch } : {}),
       commits: release?.commits ?? [],
       ...(held.workspace && release ? { workspace: keptWorkspace(held.workspace, release) } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
     });
   } finally {
+    clearTimeout(wallBudget);
     stopOnSignal();
     releaseProcessSignals();
   }
@@ -122,6 +142,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     status: status === "incomplete" ? "incomplete" : "succeeded",
     iterations: progress.iterations,
     ...(finished.completion !== undefined ? { completionSignal: finished.completion } : {}),
+    ...(stoppedBy ? { stoppedBy } : {}),
     commits: release.commits,
     ...(workspace.branch ? { branch: workspace.branch } : {}),
     ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}),

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError, reportJsonError } from "../report.js";
-import { blockOnSlowReaders, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
+import { blockOnSlowReaders, budgetFromFlags, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
 export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
@@ -28,7 +28,8 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   const stop = trapInterrupts(controller, board ? { ...io, stderr: Object.assign(Object.create(io.stderr) as CliIO["stderr"], { write: (text: string) => (board.interrupted(text), true) }) } : io);
   let outcomes: TaskOutcome[];
   try {
-    const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, displays, signal: controller.signal, handleProcessSignals: false });
+    const fleetBudget = budgetFromFlags(values, "fleet-");
+    const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, ...(Object.keys(fleetBudget).length ? { fleetBudget } : {}), displays, signal: controller.signal, handleProcessSignals: false });
     outcomes = await fleet.results;
   } catch (error) {
     if (values.json) reportJsonError(io, error);

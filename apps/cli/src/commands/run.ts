@@ -1,4 +1,4 @@
-import { totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
+import { describeBudgetStop, totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { ndjsonDisplay, run, terminalDisplay } from "corral";
 import { runFleet } from "./fleet.js";
@@ -73,7 +73,11 @@ export function renderSummary(finished: RunFinished, logFile?: string): string {
   const workspace = finished.workspace;
   const commits = finished.commits ?? [];
   const status =
-    finished.status === "incomplete" ? `run incomplete: ${finished.iterations} iteration(s) (all of them) in ${seconds(finished.durationMs)}, without the completion signal` : `run ${finished.status}: ${finished.iterations} iteration(s) in ${seconds(finished.durationMs)}`;
+    finished.status === "incomplete"
+      ? finished.stoppedBy
+        ? `run incomplete: ${finished.iterations} iteration(s) in ${seconds(finished.durationMs)}, stopped because ${describeBudgetStop(finished.stoppedBy)}`
+        : `run incomplete: ${finished.iterations} iteration(s) (all of them) in ${seconds(finished.durationMs)}, without the completion signal`
+      : `run ${finished.status}: ${finished.iterations} iteration(s) in ${seconds(finished.durationMs)}`;
   const lines = [
     status,
     ...(finished.completionSignal !== undefined ? [`  completion signal: ${finished.completionSignal}`] : []),

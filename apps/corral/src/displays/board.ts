@@ -1,6 +1,6 @@
 import { totalTokens, type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
-import { formatAgentEvent, oneLine } from "./format.js";
+import { formatAgentEvent, incompleteBecause, oneLine } from "./format.js";
 
 interface Row {
   name: string;
@@ -115,7 +115,7 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
           row.ended = Date.now();
           // The message's first line: the "last output" under it is for the summary, not a row.
           if (event.error) act(row, `${event.error.code}: ${event.error.message.split("\n")[0]}`);
-          else if (event.status === "incomplete") act(row, "max iterations reached without the completion signal");
+          else if (event.status === "incomplete") act(row, incompleteBecause(event));
           break;
         case "task.skipped":
           row.state = event.status;

@@ -1,4 +1,4 @@
-import { describeAgentEvent, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { describeAgentEvent, describeBudgetStop, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 
 export { oneLine };
@@ -51,7 +51,7 @@ function describeEvent(event: RunEvent): string | undefined {
     case "network.denied":
       return `denied ${event.host}:${event.port} (${event.reason})${event.allowWith ? ` — allow it with --allow-domain ${event.allowWith}` : ""}`;
     case "run.finished":
-      return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.status === "incomplete" ? ": max iterations reached without the completion signal" : ""}${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
+      return `run ${event.status} after ${event.iterations} iteration(s) in ${(event.durationMs / 1000).toFixed(1)} s${event.status === "incomplete" ? `: ${incompleteBecause(event)}` : ""}${event.error ? `: [${event.error.code}] ${event.error.message}` : ""}`;
     case "task.skipped":
       return `${event.status === "skipped" ? "skipped" : "not started"}: ${event.reason}`;
     case "fleet.finished":
@@ -59,4 +59,9 @@ function describeEvent(event: RunEvent): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Why an `incomplete` run stopped: a budget, or its iterations used up without the completion signal. */
+export function incompleteBecause(finished: Extract<RunEvent, { type: "run.finished" }>): string {
+  return finished.stoppedBy ? describeBudgetStop(finished.stoppedBy) : "max iterations reached without the completion signal";
 }

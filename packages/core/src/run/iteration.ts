@@ -7,6 +7,7 @@ import { TailBuffer } from "../lines.js";
 import type { Redactor } from "../redact.js";
 import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "../usage.js";
+import { budgetStopOf } from "./budget.js";
 import type { Settings } from "./settings.js";
 
 /** What one iteration left behind for the loop: the agent's text (when asked for), session, signal, usage. */
@@ -29,6 +30,8 @@ export interface IterationContext {
   emit: (body: RunEventBody) => void;
   /** Adds an iteration's usage to the run's, also when the iteration then fails: tokens spent are spent. */
   account: (usage: Usage) => void;
+  /** Called each time the iteration's usage grows: a reached budget aborts the run (`signal`) with itself as reason. */
+  checkBudget: (pending: Usage) => void;
   /** Keep the agent's text (structured output reads it); otherwise only the last lines are kept, for errors. */
   keepText: boolean;
 }
@@ -88,9 +91,13 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
         break;
       case "usage":
         outcome.usage = addUsage(outcome.usage, event.usage);
+        ctx.checkBudget(outcome.usage);
         break;
       case "result":
-        if (event.costUsd !== undefined && outcome.usage.costUsd === undefined) outcome.usage.costUsd = event.costUsd;
+        if (event.costUsd !== undefined && outcome.usage.costUsd === undefined) {
+          outcome.usage.costUsd = event.costUsd;
+          ctx.checkBudget(outcome.usage);
+        }
         if (event.isError) agentError = event.text ?? "the agent reported an error";
         break;
     }
@@ -125,6 +132,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   }
   emit({ type: "iteration.finished", iteration, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started), usage: outcome.usage });
 
+  // A budget's stop is a clean end: what the iteration learnt (its session) goes back to the loop.
+  if (budgetStopOf(ctx.signal)) return outcome;
   if (ctx.signal.aborted) throw new AbortError(abortReason(ctx.signal));
   if (stopReason === "idle") throw new IdleTimeoutError(settings.idleTimeoutMs, iteration);
   if (result.timedOut && stopReason === undefined) {

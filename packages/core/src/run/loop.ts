@@ -1,4 +1,4 @@
-import { StructuredOutputError } from "../errors.js";
+import { BudgetExceededError, StructuredOutputError } from "../errors.js";
 import type { HookSpec } from "../hooks.js";
 import type { Workspace } from "../isolation.js";
 import { extractOutput } from "../output.js";
@@ -6,6 +6,7 @@ import { renderTemplate, runPromptCommand } from "../prompt.js";
 import type { SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage } from "../usage.js";
 import { withProgram, type AgentProgram } from "./agent-program.js";
+import { budgetStopOf, describeBudgetStop } from "./budget.js";
 import { runIteration, type IterationContext, type IterationOutcome } from "./iteration.js";
 import type { RunScope } from "./scope.js";
 import type { Settings } from "./settings.js";
@@ -38,6 +39,7 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
     signal: scope.signal,
     emit,
     account: (spent) => (progress.usage = addUsage(progress.usage, spent)),
+    checkBudget: scope.checkBudget,
     keepText: options.output !== undefined,
   };
   let afterIteration = { output: "", exitCode: "" };
@@ -51,11 +53,17 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
   let last: IterationOutcome = { text: [], usage: emptyUsage() };
   let completion: string | undefined;
   for (let iteration = 1; iteration <= settings.maxIterations; iteration++) {
-    scope.throwIfAborted();
     progress.iterations = iteration;
+    scope.checkBudget();
+    if (budgetStopOf(scope.signal)) {
+      progress.iterations = iteration - 1; // never started
+      break;
+    }
+    scope.throwIfAborted();
     emit({ type: "iteration.started", iteration, maxIterations: settings.maxIterations });
     for (const spec of settings.hooks.beforeIteration) await hook("beforeIteration", spec, handle);
     last = await runIteration(ctx, iteration, await promptFor(iteration));
+    if (budgetStopOf(scope.signal)) break;
     if (settings.hooks.afterIteration.length) afterIteration = await runAfterIteration(settings.hooks.afterIteration, (spec) => hook("afterIteration", spec, handle));
     if (last.signal !== undefined) {
       completion = last.signal;
@@ -64,6 +72,10 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
   }
 
   let output = undefined as T;
+  const stop = budgetStopOf(scope.signal);
+  if (options.output && stop) {
+    throw new BudgetExceededError(`The run stopped before its structured answer: ${describeBudgetStop(stop)}.`, stop);
+  }
   if (options.output) {
     const spec = options.output;
     for (let retries = 0; ; ) {

@@ -8,6 +8,7 @@ import type { OutputSpec } from "../output.js";
 import type { Configured } from "../plugin.js";
 import type { Mount, ResourceLimits, Sandbox } from "../sandbox.js";
 import type { Usage } from "../usage.js";
+import type { Budget, BudgetStop } from "./budget.js";
 import type { GitIdentityOption } from "./git-identity.js";
 
 /**
@@ -74,6 +75,11 @@ export interface RunOptions<T = undefined> {
   network?: NetworkPolicy;
   /** `gateway`: the agent's API key stays on the host; corral's gateway adds it to each request (needs an allowlist). Default `env`. */
   credentials?: "env" | "gateway";
+  /**
+   * What the run may spend (tokens, cost, iterations, seconds): the first one reached stops the agent
+   * cleanly, the work is kept, and the run ends `incomplete` with `stoppedBy` naming it.
+   */
+  budget?: Budget;
   /** Resource limits the sandbox must enforce (or the run fails before it starts). */
   limits?: ResourceLimits;
   /** Said at the start of the run, as `log` warnings (e.g. what the caller found while resolving it: library code never prints). */
@@ -92,13 +98,16 @@ export interface RunResult<T = undefined> {
   name?: string;
   /**
    * `incomplete`: all `maxIterations` ran without the completion signal (and no structured output
-   * was asked for, which would have been the answer). The work is there; the task may not be done.
+   * was asked for, which would have been the answer), or a budget stopped it (`stoppedBy`). The work
+   * is there; the task may not be done.
    */
   status: "succeeded" | "incomplete";
   /** How many iterations ran. */
   iterations: number;
   /** The completion signal that ended the loop, if one did. */
   completionSignal?: string;
+  /** The budget that stopped the run (its own or its fleet's), if one did: then `status` is `incomplete`. */
+  stoppedBy?: BudgetStop;
   /** The commits the run made, oldest first, as they now are in the user's repository. */
   commits: Commit[];
   /** The branch they are on (none for `in-place` outside git). */

@@ -35,4 +35,9 @@ export interface RunScope<T = unknown> {
   readonly held: Held;
   /** Counted as the run goes, for `run.finished` whatever its end. */
   readonly progress: { usage: Usage; iterations: number };
+  /**
+   * Checks the run's budget against what it has spent plus `pending` (the running iteration's usage
+   * so far) and the iteration about to start; when one is reached, aborts the run with it as reason.
+   */
+  readonly checkBudget: (pending?: Usage) => void;
 }

@@ -5,6 +5,7 @@ import { UsageError } from "../errors.js";
 import { hookSpecs, type HookName, type HookSpec } from "../hooks.js";
 import { parsePolicy } from "../network/policy.js";
 import type { Mount, ResourceLimits } from "../sandbox.js";
+import { checkBudget } from "./budget.js";
 import type { RunOptions } from "./options.js";
 import { BUILTIN_PROMPT_ARGS, checkPromptArgs, checkTemplate } from "../prompt.js";
 
@@ -27,7 +28,7 @@ export interface Settings {
 /** The options the settings are made from. */
 export type SettingsInput = Pick<
   RunOptions<unknown>,
-  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network"
+  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget"
 >;
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -75,6 +76,7 @@ export function validateRunOptions(options: SettingsInput): Settings {
   for (const pattern of options.copy ?? []) checkCopyPattern(pattern);
   // What reaches a sandbox plugin is checked here once, so no plugin is handed a negative memory.
   checkLimits(options.limits);
+  checkBudget(options.budget);
   checkMounts(options.mounts);
   if (options.network !== undefined) parsePolicy(options.network);
   if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));
