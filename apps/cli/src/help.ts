@@ -52,6 +52,7 @@ Run:
   --env NAME                Pass this host env var into the sandbox (repeatable; values are redacted)
   --env-file FILE           Pass the vars of a dotenv file (repeatable)
   --setup CMD               Run CMD on the host in the new workspace before the agent (repeatable)
+  --notify CMD              Run CMD on the host when the run ends: run.finished as JSON on stdin, CORRAL_RUN_* env (repeatable)
   --log-file FILE           Also write a plain-text log
   --json                    NDJSON events on stdout (human output stays on stderr)
 

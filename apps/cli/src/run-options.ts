@@ -29,6 +29,7 @@ export const RUN_FLAGS = {
   "env-file": { type: "string", multiple: true },
   config: { type: "string" },
   setup: { type: "string", multiple: true },
+  notify: { type: "string", multiple: true },
   tasks: { type: "string" },
   "tasks-cmd": { type: "string" },
   parallel: { type: "string" },
@@ -98,7 +99,9 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(values.env ? { envNames: values.env } : {}),
     ...(values["env-file"] ? { envFiles: values["env-file"].map((f) => resolve(io.cwd, f)) } : {}),
     ...(values.config !== undefined ? { config: resolve(io.cwd, values.config) } : {}),
-    ...(values.setup?.length ? { hooks: { onWorkspaceReady: values.setup } } : {}),
+    ...(values.setup?.length || values.notify?.length
+      ? { hooks: { ...(values.setup?.length ? { onWorkspaceReady: values.setup } : {}), ...(values.notify?.length ? { onRunFinished: values.notify } : {}) } }
+      : {}),
     ...(network !== undefined ? { network } : {}),
     ...(values.credentials !== undefined ? { credentials: values.credentials as "env" | "gateway" } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),

@@ -68,7 +68,7 @@ export const configSchema = z
     /** Who the agent's commits are by: `"host"` (default: your git name and email, nothing else), `false`, or `{ name, email }`. */
     gitIdentity: z.union([z.literal("host"), z.literal(false), z.object({ name: z.string().min(1), email: z.string().min(1) }).strict()]).optional(),
     hooks: z
-      .object({ onWorkspaceReady: hookList.optional(), onSandboxReady: hookList.optional(), beforeIteration: hookList.optional(), afterIteration: hookList.optional() })
+      .object({ onWorkspaceReady: hookList.optional(), onSandboxReady: hookList.optional(), beforeIteration: hookList.optional(), afterIteration: hookList.optional(), onRunFinished: hookList.optional() })
       .strict()
       .optional(),
     logFile: z.string().optional(),

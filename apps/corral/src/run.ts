@@ -123,7 +123,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     ...(options.budget || config.budget ? { budget: { ...config.budget, ...options.budget } } : {}),
     ...(options.mounts || config.mounts ? { mounts: [...(config.mounts ?? []), ...(options.mounts ?? [])] } : {}),
     ...(options.copy || config.copy ? { copy: [...new Set([...(config.copy ?? []), ...(options.copy ?? [])])] } : {}),
-    // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady and keeps the others.
+    // Hooks merge per hook: `--setup` replaces the config's onWorkspaceReady, `--notify` its onRunFinished, and the others stay.
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
   // What the run will not see, said before it starts.

@@ -10,7 +10,7 @@ export type HookCommand = string | string[];
 export interface HookSpec {
   /** A command line (`sh -c`) or an argv. */
   command: HookCommand;
-  /** Seconds; default 600. */
+  /** Seconds; default 600 (60 for onRunFinished). */
   timeout?: number;
   /** Keep going when it fails (e.g. tests whose result feeds the next prompt). Default false. */
   continueOnError?: boolean;
@@ -30,6 +30,14 @@ export interface Hooks {
   beforeIteration?: HookEntry;
   /** Inside the sandbox, after each iteration; its output reaches the next prompt as `{{afterIterationOutput}}`. */
   afterIteration?: HookEntry;
+  /**
+   * On the host, in the folder the run started from, once the run has ended (whatever its end) and
+   * before its `run.finished` event: that event as JSON on stdin, and `CORRAL_RUN_*` env vars (id,
+   * name, status, branch, commits, tokens, cost, error code, the budget that stopped it). A desktop
+   * notification, a chat webhook or a CI annotation in one line. A failure is a warning: it never
+   * changes the run's result. Default timeout 60 s.
+   */
+  onRunFinished?: HookEntry;
 }
 
 /** One hook (a command line, `{ command, timeout, continueOnError }`) or a list of them; an argv is a nested array. */
@@ -62,6 +70,9 @@ export function hookSpecs(name: HookName, value: Hooks[HookName]): HookSpec[] {
   });
 }
 
+/** Seconds a hook may take unless it says otherwise: a notification is quick; an install is not. */
+const DEFAULT_TIMEOUT: Record<HookName, number> = { onWorkspaceReady: 600, onSandboxReady: 600, beforeIteration: 600, afterIteration: 600, onRunFinished: 60 };
+
 export function hookArgv(command: HookCommand): string[] {
   return typeof command === "string" ? ["sh", "-c", command] : command;
 }
@@ -78,11 +89,12 @@ export function describeHook(command: HookCommand): string {
 export async function runHook(
   name: HookName,
   spec: HookSpec,
-  where: { sandbox?: SandboxHandle; cwd: string; env?: Record<string, string>; signal: AbortSignal },
+  where: { sandbox?: SandboxHandle; cwd: string; env?: Record<string, string>; stdin?: string; signal: AbortSignal },
   onLine: (line: string, stream: "stdout" | "stderr") => void,
 ): Promise<HookRunResult> {
   const tail = new TailBuffer(200);
-  const timeoutMs = Math.round((spec.timeout ?? 600) * 1000);
+  const timeout = spec.timeout ?? DEFAULT_TIMEOUT[name];
+  const timeoutMs = Math.round(timeout * 1000);
   const options = {
     cwd: where.cwd,
     timeoutMs,
@@ -95,11 +107,11 @@ export async function runHook(
   const argv = hookArgv(spec.command);
   const result: ExecResult = where.sandbox
     ? await where.sandbox.exec(argv, options)
-    : await spawnStreaming(argv, { ...options, env: where.env ?? {} });
+    : await spawnStreaming(argv, { ...options, env: where.env ?? {}, ...(where.stdin !== undefined ? { stdin: where.stdin } : {}) });
   const command = describeHook(spec.command);
   if (result.aborted) throw new HookError(name, command, `The ${name} hook \`${command}\` was aborted.`, { outputTail: tail.lines.slice(-50) });
   if (result.timedOut) {
-    throw new HookError(name, command, `The ${name} hook \`${command}\` did not finish within ${spec.timeout ?? 600} s.`, { outputTail: tail.lines.slice(-50) });
+    throw new HookError(name, command, `The ${name} hook \`${command}\` did not finish within ${timeout} s.`, { outputTail: tail.lines.slice(-50) });
   }
   if (result.exitCode !== 0 && !spec.continueOnError) {
     throw new HookError(name, command, `The ${name} hook \`${command}\` failed with ${result.exitCode === null ? `signal ${result.signal}` : `exit code ${result.exitCode}`}.`, {

@@ -9,6 +9,7 @@ import { instantiate } from "./plugin.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { budgetReached, budgetStopOf, BudgetStopReason, type BudgetStop } from "./run/budget.js";
 import { abortReason } from "./run/iteration.js";
+import { notifyRunFinished } from "./run/notify.js";
 import { iterate, type LoopResult } from "./run/loop.js";
 import type { RunOptions, RunResult } from "./run/options.js";
 import type { RunScope } from "./run/scope.js";
@@ -114,8 +115,8 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       failure = redactError(problem, redactor);
       status = "failed";
     }
-    emit({
-      type: "run.finished",
+    const finishedBody = {
+      type: "run.finished" as const,
       status,
       iterations: progress.iterations,
       usage: progress.usage,
@@ -126,7 +127,11 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       commits: release?.commits ?? [],
       ...(held.workspace && release ? { workspace: keptWorkspace(held.workspace, release) } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
-    });
+    };
+    // The user's notifier hears of the end first, so its failure can still be said before the last event.
+    const event = redactDeep({ runId, ...(options.name ? { name: options.name } : {}), time: new Date().toISOString(), ...finishedBody }, redactor);
+    await notifyRunFinished(settings.hooks.onRunFinished, event, { cwd: settings.cwd, hostEnv: scope.hostEnv, emit });
+    emit(finishedBody);
   } finally {
     clearTimeout(wallBudget);
     stopOnSignal();

@@ -71,6 +71,7 @@ export function validateRunOptions(options: SettingsInput): Settings {
       onSandboxReady: hookSpecs("onSandboxReady", options.hooks?.onSandboxReady),
       beforeIteration: hookSpecs("beforeIteration", options.hooks?.beforeIteration),
       afterIteration: hookSpecs("afterIteration", options.hooks?.afterIteration),
+      onRunFinished: hookSpecs("onRunFinished", options.hooks?.onRunFinished),
     },
   };
   for (const pattern of options.copy ?? []) checkCopyPattern(pattern);
