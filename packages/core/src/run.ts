@@ -107,6 +107,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       commits: release?.commits ?? [],
       ...(held.workspace && release ? { workspace: keptWorkspace(held.workspace, release) } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
+      ...(shut.teardownIncomplete ? { teardownIncomplete: shut.teardownIncomplete } : {}),
     });
   } finally {
     stopOnSignal();
