@@ -3,7 +3,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONTAINER_TEST_IMAGE, containerEngineReady, containersLabelled, gitIn, hasCommand, processesMatching, requireTool, socketProxy, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, DOCKER_SOCKET, containerEngineReady, containersLabelled, gitIn, hasCommand, processesMatching, requireTool, socketProxy, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
@@ -150,7 +150,7 @@ describe("an engine that fails mid-run, then corral clean", () => {
     const engine = await containerEngineReady("docker");
     if (!requireTool(engine.ready, engine.reason) || !requireTool(await hasCommand("socat"), "socat is not installed (scripts/setup.sh)")) ctx.skip();
     const repo = await tempRepo();
-    const proxy = await socketProxy("/var/run/docker.sock", await tempDir());
+    const proxy = await socketProxy(DOCKER_SOCKET, await tempDir());
     const marker = `corral-clean-engine-${process.pid}-${Date.now()}`;
     try {
       const child = execa("node", [BIN, "run", "--config", await dockerConfig(), "--isolation", "worktree", "--name", "lost", "--prompt", "x", "--", "sh", "-c", `ln -s "$(command -v sleep)" "$HOME/${marker}" && echo agent-up && exec "$HOME/${marker}" 300`], {

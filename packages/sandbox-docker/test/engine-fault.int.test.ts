@@ -1,5 +1,5 @@
 import { commandAgent, run, type RunEvent } from "@corral/core";
-import { CONTAINER_TEST_IMAGE, containerEngineReady, containersLabelled, gitIn, hasCommand, processesMatching, removeDir, requireTool, socketProxy, tempDir, tempRepo, waitFor, type SocketProxy } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, DOCKER_SOCKET, containerEngineReady, containersLabelled, gitIn, hasCommand, processesMatching, removeDir, requireTool, socketProxy, tempDir, tempRepo, waitFor, type SocketProxy } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { afterEach, describe, expect, it } from "vitest";
 import { docker, reapOrphans } from "../src/index.js";
@@ -8,7 +8,6 @@ import { docker, reapOrphans } from "../src/index.js";
 const engine = await containerEngineReady("docker");
 const socat = await hasCommand("socat");
 const ready = requireTool(engine.ready, engine.reason) && requireTool(socat, "socat is not installed (scripts/setup.sh installs it)");
-const ENGINE_SOCKET = "/var/run/docker.sock";
 
 describe.skipIf(!ready)("docker: an engine that fails mid-run", () => {
   let proxy: SocketProxy | undefined;
@@ -24,7 +23,7 @@ describe.skipIf(!ready)("docker: an engine that fails mid-run", () => {
   /** One run whose engine is the proxy; the agent says it is up, then sleeps under `marker` (findable in the process table). */
   async function runThroughProxy(marker: string, options: { killEngine: boolean }) {
     dir = await tempDir("corral-docker-fault-");
-    proxy = await socketProxy(ENGINE_SOCKET, dir);
+    proxy = await socketProxy(DOCKER_SOCKET, dir);
     process.env.DOCKER_HOST = `unix://${proxy.socket}`; // read when the sandbox is made
     const repo = await tempRepo();
     const runId = `fault-${process.pid}-${Date.now()}`;

@@ -106,6 +106,9 @@ export async function inOtherPidNamespace(pid: number): Promise<boolean> {
   return theirs !== undefined && theirs !== ours;
 }
 
+/** The docker engine's unix socket: DOCKER_HOST's when it names one, else the default (what a proxy in front of the engine connects to). */
+export const DOCKER_SOCKET = process.env.DOCKER_HOST?.startsWith("unix://") ? process.env.DOCKER_HOST.slice("unix://".length) : "/var/run/docker.sock";
+
 /** A socat proxy standing for an engine's socket, which a test kills to make the engine vanish mid-run. */
 export interface SocketProxy {
   /** The proxy's socket, for `DOCKER_HOST=unix://<socket>`. */
