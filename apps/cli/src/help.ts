@@ -107,9 +107,11 @@ Options:
 
 export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]
 
-For every interrupted run (its process died while it was running): stops processes it left behind,
-has its sandbox plugin remove what it left (docker and podman containers), removes its worktree (its branch and commits are kept) and
-prunes git's worktree records, then marks the run cleaned.
+For every run that left something — interrupted (its process died while it was running), recorded with
+an incomplete teardown (an engine that failed), or named by an orphaned container's labels whatever its
+journal says: stops processes it left behind, has the sandbox plugins remove what it left (docker and
+podman containers) and its temporary folders, removes an interrupted run's worktree (its branch and
+commits are kept) and prunes git's worktree records, then marks the run cleaned.
 
 Options:
   --dry-run   Only say what would be done

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, processesMatching, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, DOCKER_SOCKET, containerEngineReady, containersLabelled, gitIn, hasCommand, processesMatching, requireTool, socketProxy, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
@@ -131,5 +132,148 @@ describe("corral clean removes the temporary folders a killed run left", () => {
     expect(readdirSync(tmp).sort()).toEqual([...others].sort());
     const show = await corral(["runs", "show", runId, "--json"], repo, env);
     expect(JSON.parse(show.stdout)).toMatchObject({ cleaned: { actions: expect.arrayContaining([expect.stringMatching(/^remove temporary folder /)]) } });
+  });
+});
+
+// Issue 21.3: an engine that fails mid-run. The run must say which container it could not finish
+// with, the journal must record that its teardown did not complete, and `corral clean` must then
+// find what it left by its labels and run id, whatever the journal says.
+describe("an engine that fails mid-run, then corral clean", () => {
+  const dockerConfig = async () => {
+    const config = join(await tempDir(), "corral.config.json");
+    await writeFile(config, JSON.stringify({ sandbox: { name: "docker", options: { image: CONTAINER_TEST_IMAGE } } }));
+    return config;
+  };
+  const runsList = async (repo: string) => JSON.parse((await corral(["runs", "list", "--json"], repo)).stdout) as Array<{ id: string; state: string; teardownIncomplete?: string[]; error?: { code: string }; cleaned?: unknown }>;
+
+  it("docker: the engine's socket (a socat proxy) killed mid-iteration: a typed error naming the container, the run recorded as needing cleanup, clean finishes it", async (ctx) => {
+    const engine = await containerEngineReady("docker");
+    if (!requireTool(engine.ready, engine.reason) || !requireTool(await hasCommand("socat"), "socat is not installed (scripts/setup.sh)")) ctx.skip();
+    const repo = await tempRepo();
+    const proxy = await socketProxy(DOCKER_SOCKET, await tempDir());
+    const marker = `corral-clean-engine-${process.pid}-${Date.now()}`;
+    try {
+      const child = execa("node", [BIN, "run", "--config", await dockerConfig(), "--isolation", "worktree", "--name", "lost", "--prompt", "x", "--", "sh", "-c", `ln -s "$(command -v sleep)" "$HOME/${marker}" && echo agent-up && exec "$HOME/${marker}" 300`], {
+        cwd: repo,
+        reject: false,
+        env: { NO_COLOR: "1", NODE_PATH, DOCKER_HOST: `unix://${proxy.socket}` },
+      });
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      await waitFor(() => stderr.includes("agent-up"), 60_000, "the agent to start");
+      await waitFor(async () => (await processesMatching(marker)).length > 0, 10_000, "the agent to sleep");
+      proxy.kill();
+      const r = await child;
+      expect(r.exitCode).toBe(1);
+      const [run] = await runsList(repo);
+      const container = `corral-${run!.id}`;
+      expect(stderr).toContain(`could not finish with the container ${container}`);
+      expect(stderr).toContain("run corral clean");
+      expect(stderr).not.toContain("did not report the exit code");
+      expect(run).toMatchObject({ state: "failed", error: { code: "E_SANDBOX_ENGINE_LOST" }, teardownIncomplete: [expect.stringContaining(container)] });
+      // The keeper ended the agent with its connection: nothing works the worktree any more.
+      await waitFor(async () => (await processesMatching(marker)).length === 0, 30_000, "the agent to end");
+
+      const dry = await corral(["clean", "--dry-run"], repo);
+      expect(dry.stderr).toContain(`${run!.id} (lost): would clean`);
+      const cleaned = await corral(["clean"], repo); // the engine is back: the real socket
+      expect(cleaned.stderr).toContain(`${run!.id} (lost): cleaned`);
+      expect(cleaned.exitCode).toBe(0);
+      expect(await containersLabelled("docker", `corral.run=${run!.id}`)).toEqual([]);
+      expect((await runsList(repo))[0]).toMatchObject({ state: "failed", cleaned: expect.anything() });
+      expect((await corral(["clean"], repo)).stderr).toContain("Nothing to clean");
+    } finally {
+      proxy.kill();
+    }
+  });
+
+  it("twin: a healthy docker run tears down fully, and clean finds nothing", async (ctx) => {
+    const engine = await containerEngineReady("docker");
+    if (!requireTool(engine.ready, engine.reason)) ctx.skip();
+    const repo = await tempRepo();
+    const r = await corral(["run", "--config", await dockerConfig(), "--isolation", "worktree", "--name", "fine", "--prompt", "x", "--", "sh", "-c", "echo '<promise>COMPLETE</promise>'"], repo);
+    expect(r.exitCode).toBe(0);
+    const [run] = await runsList(repo);
+    expect(run).toMatchObject({ state: "succeeded" });
+    expect(run!.teardownIncomplete).toBeUndefined();
+    const cleaned = await corral(["clean"], repo);
+    expect(cleaned.stderr).toContain("Nothing to clean");
+    expect(cleaned.exitCode).toBe(0);
+  });
+
+  it("podman: a fake engine that refuses rm at teardown: the hint's `corral clean` is true, and clean finishes the run", async (ctx) => {
+    const engine = await containerEngineReady("podman");
+    if (!requireTool(engine.ready, engine.reason)) ctx.skip();
+    const repo = await tempRepo();
+    const dir = await tempDir();
+    const fake = join(dir, "podman");
+    const real = (await execa("sh", ["-c", "command -v podman"])).stdout.trim();
+    await writeFile(fake, `#!/bin/sh\ncase "$1" in rm|stop|kill|container) echo "Error: injected fault: podman $1 refused" >&2; exit 125;; esac\nexec ${real} "$@"\n`);
+    await chmod(fake, 0o755);
+    const config = join(dir, "corral.config.json");
+    await writeFile(config, JSON.stringify({ sandbox: { name: "podman", options: { image: CONTAINER_TEST_IMAGE, podman: fake } } }));
+    const r = await corral(["run", "--config", config, "--isolation", "worktree", "--name", "stuck", "--prompt", "x", ...committingSleeper("unused").slice(0, 3), "echo work > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -qm 'agent: add work'"], repo);
+    expect(r.exitCode).toBe(1);
+    const [run] = await runsList(repo);
+    const container = `corral-${run!.id}`;
+    expect(r.stderr).toContain(`Could not remove the podman container ${container}`);
+    expect(r.stderr).toContain("Run corral clean");
+    expect(run).toMatchObject({ state: "failed", teardownIncomplete: [expect.stringContaining(container)] });
+    // Nothing lost: the commit is on the run's branch.
+    expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/stuck")).toBe("agent: add work");
+
+    const cleaned = await corral(["clean"], repo); // clean uses the config's podman too: the keeper already took the container, so reap finds none
+    expect(cleaned.stderr).toContain(`${run!.id} (stuck): cleaned`);
+    expect(cleaned.exitCode).toBe(0);
+    expect(await containersLabelled("podman", `corral.run=${run!.id}`)).toEqual([]);
+    expect((await corral(["clean"], repo)).stderr).toContain("Nothing to clean");
+  });
+
+  it("whatever the journal says: a container left by a run recorded `failed`, and one by a run whose run.json is empty, are removed with their temp folders by labels and run id", async (ctx) => {
+    const engine = await containerEngineReady("docker");
+    if (!requireTool(engine.ready, engine.reason)) ctx.skip();
+    const repo = await tempRepo();
+    const tmp = await tempDir();
+    const dead = execa("true"); // a pid whose process is gone: the orchestrator of the left containers
+    await dead;
+    const stamp = Date.now().toString(36);
+    const ids = { failed: `20240101-000000-f${stamp}`, empty: `20240101-000001-e${stamp}`, live: `20240101-000002-l${stamp}`, foreign: `20240101-000003-x${stamp}` };
+    const labelled = async (runId: string, pid: number) =>
+      (await execa("docker", ["create", "--label", `corral.run=${runId}`, "--label", `corral.pid=${pid}`, "--label", `corral.host=${hostname()}`, "--label", "corral.version=test", CONTAINER_TEST_IMAGE, "true"])).stdout.trim();
+    const record = async (id: string, state: string) => {
+      const dir = join(repo, ".corral", "runs", id);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "run.json"), state ? JSON.stringify({ version: 1, id, state, pid: dead.pid, host: hostname(), started: new Date().toISOString(), ended: new Date().toISOString(), cwd: repo, sandbox: { name: "docker" }, options: {} }) : "");
+    };
+    const made = [await labelled(ids.failed, dead.pid!), await labelled(ids.empty, dead.pid!), await labelled(ids.live, process.pid), await labelled(ids.foreign, dead.pid!)];
+    try {
+      await record(ids.failed, "failed"); // the journal says failed, and nothing about the container
+      await record(ids.empty, ""); // a 0-byte run.json: the journal lost the run
+      await record(ids.live, "failed"); // twin: its orchestrator (this process) is alive, so its container stays
+      // twin: ids.foreign has no run in this journal at all: another repository's run, left to its own clean.
+      const home = join(tmp, `corral-home-${ids.failed}-Q1w2E3`);
+      await mkdir(home);
+      const env = { TMPDIR: tmp };
+
+      const dry = await corral(["clean", "--dry-run"], repo, env);
+      expect(dry.stderr).toContain(`${ids.failed}: would clean`);
+      expect(dry.stderr).toContain(`${ids.empty}: would clean`);
+      expect(await containersLabelled("docker", `corral.run=${ids.failed}`)).toHaveLength(1);
+
+      const r = await corral(["clean", "--json"], repo, env);
+      const report = JSON.parse(r.stdout) as { runs: Array<{ id: string; actions: string[]; cleaned: boolean }> };
+      expect(report.runs.map((run) => run.id).sort()).toEqual([ids.failed, ids.empty].sort());
+      expect(report.runs.find((run) => run.id === ids.failed)).toMatchObject({ cleaned: true, actions: expect.arrayContaining([expect.stringMatching(/^remove container /), `remove temporary folder ${home}`]) });
+      expect(report.runs.find((run) => run.id === ids.empty)).toMatchObject({ cleaned: true, actions: [expect.stringMatching(/^remove container .*orchestrator .* is gone/)] });
+      expect(r.exitCode).toBe(0);
+      expect(await containersLabelled("docker", `corral.run=${ids.failed}`)).toEqual([]);
+      expect(await containersLabelled("docker", `corral.run=${ids.empty}`)).toEqual([]);
+      expect(existsSync(home)).toBe(false);
+      expect(await containersLabelled("docker", `corral.run=${ids.live}`)).toHaveLength(1);
+      expect(await containersLabelled("docker", `corral.run=${ids.foreign}`)).toHaveLength(1);
+      expect((await corral(["clean"], repo, env)).stderr).toContain("Nothing to clean");
+    } finally {
+      for (const id of made) await execa("docker", ["rm", "-f", id], { reject: false });
+    }
   });
 });

@@ -43,3 +43,16 @@ export function imageRemoveError(engine: Engine, tag: string, detail: string, ca
     ...(cause === undefined ? {} : { cause }),
   });
 }
+
+/**
+ * The engine stopped answering while the run used its container (socket gone, daemon down): the
+ * container is named, and so is what removes it once the engine is back. Its keeper ends the
+ * agent when corral's connection goes, so nothing keeps working the workspace meanwhile.
+ */
+export function engineLostError(engine: Engine, container: string, detail: string, cause?: unknown): SandboxError {
+  return new SandboxError(`The ${engine} engine stopped answering during the run (${detail}), so corral could not finish with the container ${container}.`, {
+    code: "E_SANDBOX_ENGINE_LOST",
+    hint: `Once ${engine} answers again, run corral clean: it removes what the run left by its labels (or ${engine} rm -f ${container}).`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

@@ -23,7 +23,7 @@ export { agentIdentity } from "./identity.js";
 export { withoutUserNamespaces } from "./seccomp.js";
 export type { SeccompProfile } from "./seccomp.js";
 export { buildLineError, buildMessageError, DEFAULT_IMAGE, hostBuildArgs } from "./build.js";
-export { engineUnavailable, imageMissingError, imageRemoveError, networkUnavailableError } from "./errors.js";
+export { engineLostError, engineUnavailable, imageMissingError, imageRemoveError, networkUnavailableError } from "./errors.js";
 export { reapedContainers } from "./reap.js";
 export type { ContainerReapResult, ReapedContainer } from "./reap.js";
 export { EgressBridge } from "./egress.js";

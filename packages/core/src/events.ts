@@ -85,6 +85,11 @@ export type RunEventBody =
       /** Where the workspace lies when it was kept (e.g. uncommitted work), and why. */
       workspace?: { path: string; kept: boolean; keptReason?: string; uncommitted?: number };
       error?: { code: string; message: string; hint?: string };
+      /**
+       * What the run's teardown could not do, one message each (naming what is left: a container the
+       * engine would not remove, a temp folder): the run needs `corral clean`. Absent when it all went.
+       */
+      teardownIncomplete?: string[];
     }
   /**
    * Fleet events (`runMany`): with the fleet's own id as `runId`. A task that never started (fail-fast

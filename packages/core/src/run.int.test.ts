@@ -15,6 +15,7 @@ import {
   IdleTimeoutError,
   PromptExpansionError,
   PromptTemplateError,
+  SandboxError,
   StructuredOutputError,
   UsageError,
 } from "./errors.js";
@@ -260,6 +261,37 @@ describe("run loop with real processes", () => {
       const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && e.type === "agent") controller.abort(); } });
       await promise.catch(() => undefined);
       expect(calls).toEqual(["close", `release:${outcome}`]);
+    }
+  });
+
+  it("a sandbox whose close() fails: the run says its teardown did not complete, whatever its status; twin: a close that works says nothing", async () => {
+    const dir = await tempRepo();
+    for (const [script, closeFails, status] of [["echo '<promise>COMPLETE</promise>'", true, "failed"], ["exit 1", true, "failed"], ["echo '<promise>COMPLETE</promise>'", false, "succeeded"]] as const) {
+      const inner = hostSandbox.create({});
+      const sandbox: Sandbox = {
+        name: "flaky-engine",
+        check: () => inner.check(),
+        create: async (spec) => {
+          const handle = await inner.create(spec);
+          const close = async () => {
+            await handle.close();
+            if (closeFails) throw new SandboxError("Could not remove the container corral-x: engine gone", { code: "E_SANDBOX_CLOSE" });
+          };
+          return { id: handle.id, exec: (a, o) => handle.exec(a, o), close, [Symbol.asyncDispose]: close };
+        },
+      };
+      const { promise, events } = await runIn(dir, { agent: sh(script), sandbox });
+      const error = await promise.then(() => undefined, (e: unknown) => e);
+      const finished = events.find((e) => e.type === "run.finished");
+      expect(finished).toMatchObject({ status });
+      if (closeFails) {
+        expect(finished).toMatchObject({ teardownIncomplete: ["Could not remove the container corral-x: engine gone"] });
+        // A run that had succeeded fails with the close's error; one that had failed keeps its own.
+        expect(error).toMatchObject({ code: script === "exit 1" ? expect.not.stringMatching(/^E_SANDBOX_CLOSE$/) : "E_SANDBOX_CLOSE" });
+      } else {
+        expect(error).toBeUndefined();
+        expect(finished).not.toHaveProperty("teardownIncomplete");
+      }
     }
   });
 });

@@ -127,6 +127,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       commits: release?.commits ?? [],
       ...(held.workspace && release ? { workspace: keptWorkspace(held.workspace, release) } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
+      ...(shut.teardownIncomplete ? { teardownIncomplete: shut.teardownIncomplete } : {}),
     };
     // The user's notifier hears of the end first, so its failure can still be said before the last event.
     const event = redactDeep({ runId, ...(options.name ? { name: options.name } : {}), time: new Date().toISOString(), ...finishedBody }, redactor);

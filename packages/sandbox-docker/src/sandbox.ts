@@ -1,6 +1,6 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -227,9 +227,22 @@ class DockerHandle implements SandboxHandle {
       if (!watch.stopped && endedAtWallClock(this.#wallDeadline, code ?? null)) return result({ exitCode: null, signal: "SIGKILL" }, true);
       // Undefined: the container is gone (someone removed it), or corral stopped the command and the engine never said how it ended.
       return result(code === undefined ? { exitCode: null, signal: "SIGKILL" } : execStatus(code, watch.stopped));
+    } catch (error) {
+      throw await this.#diagnosed(error);
     } finally {
       await watch.end();
     }
+  }
+
+  /**
+   * What an exec failed with, or, when the engine no longer answers (its socket gone mid-run: the
+   * stream cut, an EPIPE, an unreadable exit code), the error that names the container and says how
+   * to remove it later.
+   */
+  async #diagnosed(error: unknown): Promise<unknown> {
+    if (this.#lifecycle.closed) return error;
+    const ping = await pingDocker(this.#clients.control);
+    return ping.available ? error : engineLostError("docker", this.#plan.name, (error as Error).message ?? String(error), error);
   }
 
   /**
@@ -297,7 +310,7 @@ class DockerHandle implements SandboxHandle {
       if (status !== 404 && status !== 409) {
         throw new SandboxError(`Could not remove the docker container ${this.#plan.name}: ${(error as Error).message}`, {
           code: "E_SANDBOX_CLOSE",
-          hint: `Remove it by hand: docker rm -f ${this.#plan.name} (or run corral clean).`,
+          hint: `Run corral clean once the engine answers: it removes the container by its labels (or docker rm -f ${this.#plan.name}).`,
           cause: error,
         });
       }

@@ -285,12 +285,18 @@ class PodmanHandle implements SandboxHandle {
     await this.#keeper.stop(timeoutMs);
     this.#bridge?.stop();
     await rm(this.#runDir, { recursive: true, force: true });
-    if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n"))) {
+    if (result.exitCode !== 0 && !/no such container/i.test(result.stderr.join("\n")) && !(await this.#goneAfterKeeper(timeoutMs))) {
       throw new SandboxError(`Could not remove the podman container ${this.#plan.name}: ${podmanError(result)}`, {
         code: "E_SANDBOX_CLOSE",
-        hint: `Remove it by hand: podman rm -f ${this.#plan.name} (or run corral clean).`,
+        hint: `Run corral clean: it removes the container by its labels once podman can (or podman rm -f ${this.#plan.name}).`,
       });
     }
+  }
+
+  /** After a failed `podman rm`: whether the keeper's end took the container with it (`--rm`). Exit 1 of `container exists` means gone; anything else is not known to be. */
+  async #goneAfterKeeper(timeoutMs: number): Promise<boolean> {
+    const exists = await podmanCall(this.#options.podman, ["container", "exists", this.id], { timeoutMs });
+    return exists.exitCode === 1;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { mkdtemp, readlink, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -104,4 +104,33 @@ export async function containersLabelled(engine: "docker" | "podman", label: str
 export async function inOtherPidNamespace(pid: number): Promise<boolean> {
   const [theirs, ours] = await Promise.all([readlink(`/proc/${pid}/ns/pid`).catch(() => undefined), readlink("/proc/self/ns/pid")]);
   return theirs !== undefined && theirs !== ours;
+}
+
+/** The docker engine's unix socket: DOCKER_HOST's when it names one, else the default (what a proxy in front of the engine connects to). */
+export const DOCKER_SOCKET = process.env.DOCKER_HOST?.startsWith("unix://") ? process.env.DOCKER_HOST.slice("unix://".length) : "/var/run/docker.sock";
+
+/** A socat proxy standing for an engine's socket, which a test kills to make the engine vanish mid-run. */
+export interface SocketProxy {
+  /** The proxy's socket, for `DOCKER_HOST=unix://<socket>`. */
+  socket: string;
+  /** Kills socat and every connection it carries (its whole process group): the engine is gone for its clients. */
+  kill(): void;
+}
+
+/** Starts `socat` in front of the unix socket `target` (the engine's), in its own process group; resolves once it listens. */
+export async function socketProxy(target: string, dir: string): Promise<SocketProxy> {
+  const socket = join(dir, `engine-${process.pid}-${Date.now()}.sock`);
+  // fork: one child per connection, all in socat's process group, so kill() cuts the streams too.
+  const child = execa("socat", [`UNIX-LISTEN:${socket},fork`, `UNIX-CONNECT:${target}`], { detached: true, stdio: "ignore", reject: false });
+  await waitFor(async () => (await stat(socket).catch(() => undefined))?.isSocket() === true, 10_000, "socat to listen");
+  return {
+    socket,
+    kill: () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    },
+  };
 }

@@ -112,6 +112,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       case "run.finished":
         Object.assign(r, { state: event.status, ended: event.time, iterations: event.iterations, usage: event.usage });
         if (event.error) r.error = event.error;
+        if (event.teardownIncomplete) r.teardownIncomplete = event.teardownIncomplete;
         return true;
       default:
         return false;

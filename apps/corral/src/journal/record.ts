@@ -54,6 +54,8 @@ export interface RunRecord {
   options: Record<string, unknown>;
   /** Set when the journal reached its size limit: from `time` on the agent's output was not recorded. */
   truncated?: { time: string; maxBytes: number; droppedEvents: number };
+  /** What the run's teardown could not do (a container the engine would not remove…): the run needs `corral clean`, whatever its state. */
+  teardownIncomplete?: string[];
   /** Set by `corral clean` once what the run left behind was removed. */
   cleaned?: { time: string; actions: string[] };
 }

@@ -7,20 +7,28 @@ import type { Held } from "./scope.js";
 /**
  * Gives back what the run holds, each step on its own so one failure cannot skip the next: the
  * sandbox first, then the workspace (whose release brings the work back), then HOME. A step that
- * fails on a succeeded run fails the run (`problem`); after a failure it is only a warning.
+ * fails on a succeeded run fails the run (`problem`); after a failure it is only a warning. Either
+ * way, what could not be given back (the sandbox, HOME) is `teardownIncomplete`: the journal records
+ * that the run needs `corral clean`, whatever its status.
  */
 export async function shutdown(
   held: Held,
   context: { isolation: Isolation; status: RunStatus; failure: CorralError | undefined; emit: (body: RunEventBody) => void },
-): Promise<{ release?: ReleaseResult; problem?: CorralError }> {
+): Promise<{ release?: ReleaseResult; problem?: CorralError; teardownIncomplete?: string[] }> {
   const { isolation, status, failure, emit } = context;
   let problem: CorralError | undefined;
+  const incomplete: string[] = [];
   const fail = (what: string, error: unknown) => {
     const e = toCorralError(error);
     if (status === "succeeded" || status === "incomplete") problem ??= e;
     else emit({ type: "log", level: "warn", message: `${what}: ${e.message}` });
   };
-  if (held.handle) await held.handle.close().catch((error: unknown) => fail("Could not close the sandbox", error));
+  if (held.handle) {
+    await held.handle.close().catch((error: unknown) => {
+      incomplete.push(toCorralError(error).message);
+      fail("Could not close the sandbox", error);
+    });
+  }
   if (held.network) await held.network.close().catch((error: unknown) => fail("Could not stop the egress proxy", error));
   let release: ReleaseResult | undefined;
   if (held.workspace) {
@@ -37,8 +45,13 @@ export async function shutdown(
       fail(`Could not release the workspace ${workspace.path}`, error);
     }
   }
-  if (held.home) await rm(held.home, { recursive: true, force: true }).catch(() => {});
-  return { ...(release ? { release } : {}), ...(problem ? { problem } : {}) };
+  if (held.home) {
+    const home = held.home;
+    await rm(home, { recursive: true, force: true }).catch((error: unknown) => {
+      incomplete.push(`Could not remove the run's HOME ${home}: ${toCorralError(error).message}`);
+    });
+  }
+  return { ...(release ? { release } : {}), ...(problem ? { problem } : {}), ...(incomplete.length ? { teardownIncomplete: incomplete } : {}) };
 }
 
 /** Where the workspace lies after release, for `run.finished`: kept (and why, and how much is uncommitted) or removed. */
