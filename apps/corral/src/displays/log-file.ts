@@ -8,8 +8,12 @@ import { formatEvent } from "./format.js";
 export interface LogFileDisplay extends Display {
   /** Bytes written to the file by this display. */
   readonly bytes: number;
-  /** Consecutive output events as one write: the first with its time and place, the others as bare lines under it. */
-  onEvents(events: readonly RunEvent[]): void;
+  /**
+   * A run of output lines as one write: `first` is their first event with its line left empty (its
+   * time and place head the run), `lines` the lines joined by "\n"; each line is shown as its event
+   * would be, the others bare under the first.
+   */
+  onLines(first: RunEvent, lines: string): void;
 }
 
 /**
@@ -113,9 +117,14 @@ export function logFileDisplay(path: string, options: { title?: string } = {}): 
     onEvent(event) {
       write(header(event) + lines(event, false));
     },
-    onEvents(events) {
-      if (!events.length) return;
-      write(header(events[0]!) + lines(events[0]!, false) + events.slice(1).map((event) => lines(event, true)).join(""));
+    onLines(first, text) {
+      // What the event shows around its line ("stderr: ", a hook's name), once per line: made inert once, for all.
+      const around = formatEvent(first);
+      if (around === undefined) return;
+      const body = inert(text);
+      const iteration = "iteration" in first ? ` #${first.iteration}` : "";
+      const name = first.name ? ` [${inert(first.name)}]` : "";
+      write(`${header(first)}${first.time}${name}${iteration} ${around}${around ? body.replaceAll("\n", `\n${around}`) : body}\n`);
     },
     close() {
       if (closed) return;

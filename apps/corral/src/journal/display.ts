@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
 import { logFileDisplay, openLineFile, type LineFile, type LogFileDisplay } from "../displays/log-file.js";
-import { batchKey, lineLength, linesEvent } from "./lines.js";
+import { linesEvent, outputLine, sameBatch } from "./lines.js";
 import { EVENTS_FILE, LOG_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run holds at most this much (events.jsonl and run.log together) unless told otherwise: 64 MiB. */
@@ -53,7 +53,8 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   let closed = false;
   let recordDirty = false; // run.json is behind (its last write failed): written again at the next chance
   let lostBeforeOpen = 0;
-  let batch: { key: string; events: RunEvent[]; bytes: number } | undefined;
+  let batch: { events: RunEvent[]; lines: string[]; bytes: number } | undefined;
+  let written = 0; // bytes of events.jsonl and run.log together, as of the last write
   let flushScheduled = false;
 
   const open = (event: RunEvent): boolean => {
@@ -109,9 +110,8 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   const write = (line: string, time: string, count: number, logged: () => void) => {
     if (events!.write(line)) logged();
     else lose(time, count);
+    written = events!.bytes + log!.bytes;
   };
-
-  const size = () => events!.bytes + log!.bytes;
 
   /** Output past the cap is counted, not written; the first such event leaves a marker. */
   const truncate = (r: RunRecord, event: RunEvent, count = 1) => {
@@ -139,10 +139,11 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     if (!held || record === undefined) return;
     const [first] = held.events;
     if (held.events.length === 1) return single(record, first!);
-    const line = `${inertJson(linesEvent(held.events))}\n`;
+    const lines = linesEvent(first!, held.lines);
+    const line = `${inertJson(lines)}\n`;
     // Past the cap as a whole: one by one, so what fits is kept.
-    if (record.truncated || size() + 2 * Buffer.byteLength(line) > maxBytes) return held.events.forEach((event) => single(record!, event));
-    write(line, first!.time, held.events.length, () => log!.onEvents(held.events));
+    if (record.truncated || written + 2 * Buffer.byteLength(line) > maxBytes) return held.events.forEach((event) => single(record!, event));
+    write(line, first!.time, held.events.length, () => log!.onLines({ runId: lines.runId, ...(lines.name ? { name: lines.name } : {}), time: lines.time, ...lines.of } as RunEvent, lines.lines));
     if (recordDirty) saveRecord();
   };
 
@@ -150,7 +151,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   const single = (r: RunRecord, event: RunEvent) => {
     const line = `${inertJson(event)}\n`;
     // The log line of an event is about as long as its JSON: count it twice to keep both files under the cap.
-    if (isOutput(event) && (r.truncated || size() + 2 * Buffer.byteLength(line) > maxBytes)) return truncate(r, event);
+    if (isOutput(event) && (r.truncated || written + 2 * Buffer.byteLength(line) > maxBytes)) return truncate(r, event);
     // The line goes out first: events.jsonl is the truth, run.json a summary of it.
     write(line, event.time, 1, () => log!.onEvent(event));
     if (apply(r, event) || recordDirty) saveRecord();
@@ -197,14 +198,15 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         return;
       }
       const r = record!;
-      const key = batchKey(event);
-      if (key !== undefined) {
-        const length = lineLength(event);
-        if (batch && (batch.key !== key || batch.bytes >= BATCH_BYTES)) flush();
+      const line = outputLine(event);
+      if (line !== undefined) {
+        const length = line.length + 1;
+        if (batch && (batch.bytes >= BATCH_BYTES || !sameBatch(batch.events[0]!, event))) flush();
         // Near the cap, lines go one by one, each checked exactly (below).
-        if (!r.truncated && size() + 2 * ((batch?.bytes ?? 0) + length) < maxBytes) {
-          batch ??= { key, events: [], bytes: 0 };
+        if (!r.truncated && written + 2 * ((batch?.bytes ?? 0) + length) < maxBytes) {
+          batch ??= { events: [], lines: [], bytes: 0 };
           batch.events.push(event);
+          batch.lines.push(line);
           batch.bytes += length;
           if (!flushScheduled) {
             flushScheduled = true;

@@ -32,28 +32,30 @@ function lineField(event: RunEvent): { field: LineField; value: string } | undef
   return undefined;
 }
 
-/** Events with the same key (and no newline in their line) go in one batch. */
-export function batchKey(event: RunEvent): string | undefined {
-  const found = lineField(event);
-  if (!found || found.value.includes("\n")) return undefined;
-  switch (event.type) {
-    case "agent":
-      return event.event.type === "raw" ? `raw ${event.iteration} ${event.event.stream}` : `text ${event.iteration}`;
-    case "hook.output":
-      return `hook ${event.stream} ${event.hook}`;
-    default:
-      return undefined;
+/** The line of an output event that can be batched; undefined when it stands alone (not output, or a line holding a newline). Allocates nothing: it runs for every line. */
+export function outputLine(event: RunEvent): string | undefined {
+  let line: string;
+  if (event.type === "agent") {
+    const inner = event.event;
+    if (inner.type === "text") line = inner.text;
+    else if (inner.type === "raw") line = inner.line;
+    else return undefined;
+  } else if (event.type === "hook.output") line = event.line;
+  else return undefined;
+  return line.includes("\n") ? undefined : line;
+}
+
+/** Whether two batchable events go in one batch: the same kind of line, from the same iteration (or hook) and stream. */
+export function sameBatch(a: RunEvent, b: RunEvent): boolean {
+  if (a.type === "agent" && b.type === "agent") {
+    if (a.iteration !== b.iteration || a.event.type !== b.event.type) return false;
+    return a.event.type !== "raw" || a.event.stream === (b.event as typeof a.event).stream;
   }
+  return a.type === "hook.output" && b.type === "hook.output" && a.hook === b.hook && a.stream === b.stream;
 }
 
-/** About what one batched event adds to the journal (its line, and its newline). */
-export function lineLength(event: RunEvent): number {
-  return (lineField(event)?.value.length ?? 0) + 1;
-}
-
-/** The one journal event for a run of batched events (all with one `batchKey`). */
-export function linesEvent(events: readonly RunEvent[]): LinesEvent {
-  const first = events[0]!;
+/** The one journal event for a run of batched events (all of one key): the first, and the lines of all. */
+export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEvent {
   const { field } = lineField(first)!;
   const { runId, name, time, ...body } = first;
   return {
@@ -63,7 +65,7 @@ export function linesEvent(events: readonly RunEvent[]): LinesEvent {
     type: "journal.lines",
     field,
     of: withLine(body as Record<string, unknown>, field, ""),
-    lines: events.map((event) => lineField(event)!.value).join("\n"),
+    lines: lines.join("\n"),
   };
 }
 
