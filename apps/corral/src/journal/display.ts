@@ -28,8 +28,12 @@ export interface JournalDisplayOptions {
 /** The events that grow with what the agent (or a hook) prints; the others are few per run. */
 const isOutput = (event: RunEvent) => event.type === "agent" || event.type === "hook.output";
 
-/** A batch is written once it holds this much (or at the end of the current turn of the event loop). */
+/**
+ * A batch is written once it holds this many bytes or lines (or at the end of the current turn of
+ * the event loop): the events it holds until then stay few (memory), its own JSON stays small next to them.
+ */
 const BATCH_BYTES = 256 * 1024;
+const BATCH_LINES = 8192;
 
 /**
  * The journal of one run as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
@@ -201,7 +205,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       const line = outputLine(event);
       if (line !== undefined) {
         const length = line.length + 1;
-        if (batch && (batch.bytes >= BATCH_BYTES || !sameBatch(batch.events[0]!, event))) flush();
+        if (batch && (batch.bytes >= BATCH_BYTES || batch.lines.length >= BATCH_LINES || !sameBatch(batch.events[0]!, event))) flush();
         // Near the cap, lines go one by one, each checked exactly (below).
         if (!r.truncated && written + 2 * ((batch?.bytes ?? 0) + length) < maxBytes) {
           batch ??= { events: [], lines: [], bytes: 0 };
