@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempRepo } from "@corral/test-support";
 import { execa } from "execa";
@@ -27,5 +29,32 @@ describe("corral runs", () => {
     const unknown = await corral(["runs", "no-such-run"], repo);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(/no-such-run/);
+  });
+
+  it("a journal that cannot be read is an error (exit 1, E_JOURNAL_UNREADABLE's message), never an empty result with exit 0", async () => {
+    const repo = await tempRepo();
+    expect((await corral(["run", "--isolation", "in-place", "--prompt", "p", "--name", "lost", ...AGENT], repo)).exitCode).toBe(0);
+    // Twin: readable, the events are there.
+    const shown = await corral(["runs", "show", "lost", "--json"], repo);
+    expect(shown.exitCode).toBe(0);
+    expect((JSON.parse(shown.stdout) as { events: unknown[] }).events.length).toBeGreaterThan(3);
+    const root = join(repo, ".corral", "runs");
+    const dir = join(root, readdirSync(root)[0]!);
+    rmSync(join(dir, "events.jsonl"));
+    for (const args of [["runs", "show", "lost", "--json"], ["runs", "logs", "lost", "--json"]]) {
+      const r = await corral(args, repo);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/journal .*events\.jsonl is missing/);
+      expect(r.stderr).toContain("hint:");
+    }
+    mkdirSync(join(dir, "events.jsonl")); // there, but not a file: EISDIR
+    const logs = await corral(["runs", "logs", "lost", "--json"], repo);
+    expect(logs.exitCode).toBe(1);
+    expect(logs.stderr).toMatch(/cannot be read \(EISDIR\)/);
+    rmSync(join(dir, "run.log"));
+    const text = await corral(["runs", "logs", "lost"], repo);
+    expect(text.exitCode).toBe(1);
+    expect(text.stderr).toMatch(/run\.log is missing/);
   });
 });

@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   E_WORKTREE_REMOVAL: "The worktree could not be removed (it is kept, with its work).",
   E_GIT: "A host-side git command failed (its stderr is in the message).",
 
+  // The host's own resources.
+  E_DISK_FULL: "The disk (or quota) that holds the run's files is full: no space left on device.",
+  E_TEMP_DIR_UNWRITABLE: "The temp folder (TMPDIR) does not exist, is read-only, or is not writable by this user.",
+  E_JOURNAL_UNREADABLE: "A recorded run's journal (events.jsonl, run.log) is missing or cannot be read.",
+  E_WORKTREE_BASE_UNWRITABLE: "The folder worktrees are made in (worktree baseDir) is read-only or not writable by this user.",
+
   E_INTERNAL: "A bug in corral: please report it with the message.",
 } as const satisfies Record<`E_${string}`, string>;
 

@@ -280,9 +280,21 @@ export function isCorralError(error: unknown): error is CorralError {
 export function toCorralError(error: unknown): CorralError {
   if (error instanceof CorralError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  // A full disk is the machine's condition, not a bug, wherever corral was writing when it struck.
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === "ENOSPC" || errno === "EDQUOT") return diskFull(error);
   return new CorralError("E_INTERNAL", message, {
     cause: error,
     hint: "This is unexpected; please report it with the run's log file.",
+  });
+}
+
+/** `E_DISK_FULL` for an ENOSPC/EDQUOT error (`path` when the error does not name it). */
+export function diskFull(error: unknown, path?: string): CorralError {
+  const where = (error as NodeJS.ErrnoException | undefined)?.path ?? path;
+  return new CorralError("E_DISK_FULL", `No space left on the disk${where ? ` of ${where}` : ""} (${(error as NodeJS.ErrnoException).code}).`, {
+    cause: error,
+    hint: "Free some space there (`df -h` shows it; old runs' worktrees: `corral worktrees prune`, journals: .corral/runs), then run again.",
   });
 }
 

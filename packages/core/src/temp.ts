@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CorralError, diskFull } from "./errors.js";
 
 /**
  * Every temporary folder a run makes on the host (its HOME, a sandbox's /tmp, an engine's env
@@ -8,9 +9,28 @@ import { join } from "node:path";
  * and findable by run id, so `corral clean` removes exactly what a killed run left and nothing else.
  */
 export async function runTempDir(kind: string, runId: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `${runTempPrefix(kind, runId)}`));
+  const base = tmpdir();
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(base, `${runTempPrefix(kind, runId)}`));
+  } catch (error) {
+    throw tempDirError(base, error);
+  }
   await chmod(dir, 0o700);
   return dir;
+}
+
+/** Why the temp folder cannot take a run's folder, as a typed error (a full disk, or one corral may not write). */
+function tempDirError(base: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") return diskFull(error, base);
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ENOENT" || code === "ENOTDIR") {
+    return new CorralError("E_TEMP_DIR_UNWRITABLE", `corral cannot make its temporary folders in ${base} (${code}).`, {
+      cause: error,
+      hint: "Point TMPDIR at a folder you can write (e.g. `export TMPDIR=$HOME/.cache/tmp && mkdir -p $TMPDIR`), or fix the permissions of this one.",
+    });
+  }
+  return error;
 }
 
 /** The name prefix of a run's temp folders of one kind (`corral-home-<run id>-`). */

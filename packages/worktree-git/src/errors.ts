@@ -71,3 +71,23 @@ export function gitMessage(error: unknown): string {
   const e = error as { stderr?: string; message?: string };
   return (e.stderr?.trim() || e.message || String(error)).replace(/^fatal: /gm, "");
 }
+
+/** The folder worktrees are made in cannot be written (read-only, not ours), or its disk is full. */
+export class BaseUnwritableError extends IsolationError {
+  constructor(path: string, cause: NodeJS.ErrnoException) {
+    const full = cause.code === "ENOSPC" || cause.code === "EDQUOT";
+    super(full ? `No space left on the disk of the worktree folder ${path} (${cause.code}).` : `corral cannot make worktrees in ${path} (${cause.code ?? cause.message}).`, {
+      cause,
+      code: full ? "E_DISK_FULL" : "E_WORKTREE_BASE_UNWRITABLE",
+      hint: full
+        ? "Free some space there (`df -h` shows it; `corral worktrees prune` removes old runs' worktrees), then run again."
+        : "Make the folder writable, or set the worktree isolation's baseDir to a folder you can write (e.g. isolation: { name: \"worktree\", options: { baseDir: \"/tmp/corral-worktrees\" } }).",
+    });
+  }
+}
+
+/** A base-folder write error as a typed one; anything else as it was. */
+export function baseWriteError(path: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && ["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT"].includes(code) ? new BaseUnwritableError(path, error as NodeJS.ErrnoException) : error;
+}

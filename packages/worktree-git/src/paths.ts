@@ -1,6 +1,6 @@
 import { appendFile, lstat, mkdir, readFile, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
-import { UnsafePathError } from "./errors.js";
+import { baseWriteError, UnsafePathError } from "./errors.js";
 import { inside, type Repo } from "./repo.js";
 
 /**
@@ -27,7 +27,7 @@ export async function prepareBaseDir(repo: Repo, baseDir: string): Promise<strin
   for (const part of missing) {
     const next = join(real, part);
     await mkdir(next).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "EEXIST") throw error;
+      if (error.code !== "EEXIST") throw baseWriteError(real, error);
     });
     real = await realpath(next); // a symlink raced in: resolved here, then checked
     check(real, allowedRoot, baseDir);
@@ -56,7 +56,7 @@ export async function reserveFolder(base: string, slug: string): Promise<string 
     await mkdir(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
-    throw error;
+    throw baseWriteError(base, error);
   }
   if ((await realpath(path)) !== path) throw new UnsafePathError(`The worktree folder ${path} does not resolve to itself.`);
   return path;

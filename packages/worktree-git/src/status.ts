@@ -48,11 +48,14 @@ function statusFile(repo: Repo, slug: string): string {
 /** Claims `slug` by creating its status file exclusively. False when another worktree holds it. */
 export async function claimStatus(repo: Repo, status: WorktreeStatus): Promise<boolean> {
   await mkdir(statusDir(repo), { recursive: true });
+  const file = statusFile(repo, status.slug);
   try {
-    await writeFile(statusFile(repo, status.slug), `${JSON.stringify(status, null, 2)}\n`, { flag: "wx" });
+    await writeFile(file, `${JSON.stringify(status, null, 2)}\n`, { flag: "wx" });
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    // Created but not written (a full disk): ours, and empty, it would reserve the name for ever.
+    await rm(file, { force: true });
     throw error;
   }
 }
@@ -61,8 +64,13 @@ export async function claimStatus(repo: Repo, status: WorktreeStatus): Promise<b
 export async function writeStatus(repo: Repo, status: WorktreeStatus): Promise<void> {
   const file = statusFile(repo, status.slug);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ ...status, updated: new Date().toISOString() }, null, 2)}\n`);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, `${JSON.stringify({ ...status, updated: new Date().toISOString() }, null, 2)}\n`);
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
 }
 
 export async function readStatus(repo: Repo, slug: string): Promise<WorktreeStatus | undefined> {

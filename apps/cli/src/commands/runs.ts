@@ -1,11 +1,10 @@
 import { createReadStream, existsSync } from "node:fs";
-import { once } from "node:events";
 import { resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { totalTokens, UsageError } from "@corral/core";
 import { inert, inertJson } from "@corral/core/plugin-kit";
 import { followEvents, followLog, listRuns, readRun, streamEvents, type JournalRun } from "corral";
-import { journalLocation, logPath } from "corral/internal";
+import { journalLocation, logPath, unreadableJournal } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -54,7 +53,17 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   const run = await readRun(root, ref);
   const write = async (text: string) => {
     // Wait for a slow reader (a pager): a journal is too large to be queued in memory.
-    if (!io.stdout.write(text)) await Promise.race([once(io.stdout, "drain"), once(io.stdout, "close")]);
+    if (io.stdout.write(text)) return;
+    await new Promise<void>((resume) => {
+      // Both listeners go once either fires: a journal of millions of events must not pile them up.
+      const done = () => {
+        io.stdout.off("drain", done);
+        io.stdout.off("close", done);
+        resume();
+      };
+      io.stdout.on("drain", done);
+      io.stdout.on("close", done);
+    });
   };
 
   if (action === "show") {
@@ -63,12 +72,14 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(inert(await networkSummary(run)));
       return EXIT.ok;
     }
-    // The run as JSON with its events, written event by event.
+    // The run as JSON with its events, written event by event; a journal that cannot be read fails before any of it.
+    const events = streamEvents(run);
+    let next = await events.next();
     const head = inertJson(run, 2);
     await write(`${head.slice(0, -2)},\n  "events": [`);
     let first = true;
-    for await (const event of streamEvents(run)) {
-      await write(`${first ? "" : ","}\n    ${inertJson(event)}`);
+    for (; !next.done; next = await events.next()) {
+      await write(`${first ? "" : ","}\n    ${inertJson(next.value)}`);
       first = false;
     }
     await write(`${first ? "" : "\n  "}]\n}\n`);
@@ -88,7 +99,11 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
     } else {
       // Chunk by chunk: corral wrote the log inert, but anything that can write the journal folder could have changed it.
       const decoder = new StringDecoder("utf8");
-      for await (const chunk of createReadStream(logPath(run)) as AsyncIterable<Buffer>) await write(inert(decoder.write(chunk)));
+      try {
+        for await (const chunk of createReadStream(logPath(run)) as AsyncIterable<Buffer>) await write(inert(decoder.write(chunk)));
+      } catch (error) {
+        throw unreadableJournal(logPath(run), error);
+      }
       const rest = decoder.end();
       if (rest) await write(inert(rest));
     }

@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { type Display } from "@corral/core";
+import { type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { formatEvent } from "./format.js";
 
@@ -8,47 +8,128 @@ import { formatEvent } from "./format.js";
 export interface LogFileDisplay extends Display {
   /** Bytes written to the file by this display. */
   readonly bytes: number;
+  /**
+   * A run of output lines as one write: `first` is their first event with its line left empty (its
+   * time and place head the run), `lines` the lines joined by "\n"; each line is shown as its event
+   * would be, the others bare under the first.
+   */
+  onLines(first: RunEvent, lines: string): void;
+}
+
+/**
+ * A file that only ever grows by whole lines: a write the disk refused halfway (ENOSPC) is cut back,
+ * so the file never ends in, or carries, a torn line that would glue itself to the next. `write`
+ * returns false for what was not written (the caller counts it); it never throws for a full disk.
+ */
+export interface LineFile {
+  /** Appends `text` (whole lines, each ending in "\n"); false when the disk refused it (nothing of it is left). */
+  write(text: string): boolean;
+  /** Bytes written through this appender. */
+  readonly bytes: number;
+  /** The error of the last refused write. */
+  readonly lastError: NodeJS.ErrnoException | undefined;
+  close(): void;
+}
+
+/** Opens `path` for appending whole lines (mode 0600), creating it. Throws when it cannot be opened. */
+export function openLineFile(path: string): LineFile {
+  const fd = openSync(path, "a", 0o600);
+  let size = fstatSync(fd).size; // the end of the last whole line
+  let bytes = 0;
+  let torn = false; // a cut that could not be made: the next write starts on a fresh line
+  let lastError: NodeJS.ErrnoException | undefined;
+  return {
+    write(text) {
+      const data = Buffer.from(torn ? `\n${text}` : text);
+      let written = 0;
+      try {
+        while (written < data.length) written += writeSync(fd, data, written);
+        size += data.length;
+        bytes += data.length;
+        torn = false;
+        return true;
+      } catch (error) {
+        lastError = error as NodeJS.ErrnoException;
+        if (written > 0) {
+          try {
+            ftruncateSync(fd, size);
+          } catch {
+            torn = true;
+          }
+        }
+        return false;
+      }
+    },
+    get bytes() {
+      return bytes;
+    },
+    get lastError() {
+      return lastError;
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /**
  * A plain-text log, one line per event, written synchronously so `tail -f` sees each line as it
  * happens and nothing is lost if the process dies. The header names the run. Plain text that a
- * terminal can show: what came from the sandbox is made inert (see `formatEvent`).
+ * terminal can show: what came from the sandbox is made inert (see `formatEvent`). A full disk
+ * drops lines (whole), never the run.
  */
 export function logFileDisplay(path: string, options: { title?: string } = {}): LogFileDisplay {
-  let fd: number | undefined;
+  let file: LineFile | undefined;
   let headerWritten = false;
   let closed = false;
-  let bytes = 0;
-  const write = (line: string) => {
-    if (closed) return;
+  const write = (text: string) => {
+    if (closed || !text) return;
     // Opened on the first event, so input that fails validation leaves no file behind.
-    if (fd === undefined) {
-      mkdirSync(dirname(path), { recursive: true });
-      fd = openSync(path, "a", 0o600);
+    if (file === undefined) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+        file = openLineFile(path);
+      } catch {
+        return; // no log today (a full disk, a folder gone); the next event tries again
+      }
     }
-    bytes += writeSync(fd, `${line}\n`);
+    file.write(text);
+  };
+  const header = (event: RunEvent) => {
+    if (headerWritten) return "";
+    headerWritten = true;
+    return `${inert(`# corral run ${options.title ?? event.name ?? event.runId} (${event.runId}) — ${event.time}`)}\n`;
+  };
+  const lines = (event: RunEvent, bare: boolean): string => {
+    const line = formatEvent(event);
+    if (line === undefined) return "";
+    const iteration = "iteration" in event ? ` #${event.iteration}` : "";
+    const name = event.name ? ` [${inert(event.name)}]` : "";
+    const prefix = bare ? "" : `${event.time}${name}${iteration} `;
+    return line
+      .split("\n")
+      .map((part) => `${prefix}${part}\n`)
+      .join("");
   };
   return {
     name: "log-file",
     get bytes() {
-      return bytes;
+      return file?.bytes ?? 0;
     },
     onEvent(event) {
-      if (!headerWritten) {
-        headerWritten = true;
-        write(inert(`# corral run ${options.title ?? event.name ?? event.runId} (${event.runId}) — ${event.time}`));
-      }
-      const line = formatEvent(event);
-      if (line === undefined) return;
-      const iteration = "iteration" in event ? ` #${event.iteration}` : "";
-      const name = event.name ? ` [${inert(event.name)}]` : "";
-      for (const part of line.split("\n")) write(`${event.time}${name}${iteration} ${part}`);
+      write(header(event) + lines(event, false));
+    },
+    onLines(first, text) {
+      // What the event shows around its line ("stderr: ", a hook's name), once per line: made inert once, for all.
+      const around = formatEvent(first);
+      if (around === undefined) return;
+      const body = inert(text);
+      const iteration = "iteration" in first ? ` #${first.iteration}` : "";
+      const name = first.name ? ` [${inert(first.name)}]` : "";
+      write(`${header(first)}${first.time}${name}${iteration} ${around}${around ? body.replaceAll("\n", `\n${around}`) : body}\n`);
     },
     close() {
       if (closed) return;
       closed = true;
-      if (fd !== undefined) closeSync(fd);
+      file?.close();
     },
   };
 }

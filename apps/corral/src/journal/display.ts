@@ -1,9 +1,10 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
-import { logFileDisplay, type LogFileDisplay } from "../displays/log-file.js";
+import { logFileDisplay, openLineFile, type LineFile, type LogFileDisplay } from "../displays/log-file.js";
+import { linesEvent, outputLine, sameBatch } from "./lines.js";
 import { EVENTS_FILE, LOG_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run holds at most this much (events.jsonl and run.log together) unless told otherwise: 64 MiB. */
@@ -28,55 +29,101 @@ export interface JournalDisplayOptions {
 const isOutput = (event: RunEvent) => event.type === "agent" || event.type === "hook.output";
 
 /**
- * The run journal as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
- * as it changes), `events.jsonl` (every event, one line each, appended and written through so a
- * SIGKILL loses nothing already seen) and `run.log` (plain text). Events arrive redacted from core;
- * they are kept exactly, as JSON data (inert on a terminal). The folder is created on the first
- * event, so input that fails validation leaves nothing behind. Its size is capped (`maxBytes`).
+ * A batch is written once it holds this many bytes or lines (or at the end of the current turn of
+ * the event loop): the events it holds until then stay few (memory), its own JSON stays small next to them.
+ */
+const BATCH_BYTES = 256 * 1024;
+const BATCH_LINES = 8192;
+
+/**
+ * The journal of one run as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
+ * as it changes), `events.jsonl` (every event; consecutive output lines as one `journal.lines` event,
+ * written at the end of the event loop's turn that printed them, so a SIGKILL loses at most the lines of
+ * that turn) and `run.log` (plain text). Events arrive redacted from core; they are kept exactly, as
+ * JSON data (inert on a terminal). The folder is created on the first event, so input that fails
+ * validation leaves nothing behind. Its size is capped (`maxBytes`).
+ *
+ * A full disk never breaks the run or the journal: a line the disk refused is cut back whole (the
+ * journal never ends in a torn line), the events lost are counted in `run.json` (`lost`), and
+ * `run.json` still gets the run's final state (rewritten in place when no new file fits). A run whose
+ * folder could not be made at all leaves none behind.
  */
 export function journalDisplay(options: JournalDisplayOptions): Display & { readonly dir: string | undefined } {
   const maxBytes = options.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES;
   let dir: string | undefined;
-  let fd: number | undefined;
+  let events: LineFile | undefined;
   let record: RunRecord | undefined;
   let log: LogFileDisplay | undefined;
-  let eventBytes = 0;
   let closed = false;
+  let recordDirty = false; // run.json is behind (its last write failed): written again at the next chance
+  let lostBeforeOpen = 0;
+  let batch: { events: RunEvent[]; lines: string[]; bytes: number } | undefined;
+  let written = 0; // bytes of events.jsonl and run.log together, as of the last write
+  let flushScheduled = false;
 
-  const open = (event: RunEvent) => {
+  const open = (event: RunEvent): boolean => {
     options.onOpen?.();
-    dir = runDir(options.root, event.runId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const pidStart = processStartTime(process.pid);
-    record = {
-      version: 1,
-      id: event.runId,
-      ...(event.name ? { name: event.name } : {}),
-      state: "created",
-      pid: process.pid,
-      ...(pidStart ? { pidStart } : {}),
-      host: hostname(),
-      started: event.time,
-      cwd: process.cwd(),
-      options: options.options ?? {},
-    };
-    writeRecord(dir, record);
-    fd = openSync(join(dir, EVENTS_FILE), "a", 0o600);
-    log = logFileDisplay(join(dir, LOG_FILE), event.name ? { title: event.name } : {});
+    const folder = runDir(options.root, event.runId);
+    let made = false;
+    try {
+      made = mkdirSync(folder, { recursive: true, mode: 0o700 }) !== undefined;
+      const pidStart = processStartTime(process.pid);
+      const fresh: RunRecord = {
+        version: 1,
+        id: event.runId,
+        ...(event.name ? { name: event.name } : {}),
+        state: "created",
+        pid: process.pid,
+        ...(pidStart ? { pidStart } : {}),
+        host: hostname(),
+        started: event.time,
+        cwd: process.cwd(),
+        options: options.options ?? {},
+      };
+      writeRecord(folder, fresh);
+      events = openLineFile(join(folder, EVENTS_FILE));
+      dir = folder;
+      record = fresh;
+      if (lostBeforeOpen) record.lost = { time: event.time, reason: "ENOSPC", droppedEvents: lostBeforeOpen };
+      log = logFileDisplay(join(folder, LOG_FILE), event.name ? { title: event.name } : {});
+      return true;
+    } catch {
+      // A disk too full for even run.json: leave no half-made folder (it would list as an unreadable run).
+      if (made) rmSync(folder, { recursive: true, force: true });
+      return false;
+    }
   };
 
-  const journal = (event: RunEvent, line: string) => {
-    eventBytes += writeSync(fd!, line);
-    log!.onEvent(event);
+  const saveRecord = () => {
+    try {
+      writeRecord(dir!, record!);
+      recordDirty = false;
+    } catch {
+      recordDirty = true;
+    }
+  };
+
+  /** Counts what the disk refused; run.json says so (once the disk takes it). */
+  const lose = (time: string, count: number) => {
+    const r = record!;
+    const reason = events?.lastError?.code ?? "EIO";
+    r.lost = r.lost ? { ...r.lost, droppedEvents: r.lost.droppedEvents + count } : { time, reason, droppedEvents: count };
+    recordDirty = true;
+  };
+
+  const write = (line: string, time: string, count: number, logged: () => void) => {
+    if (events!.write(line)) logged();
+    else lose(time, count);
+    written = events!.bytes + log!.bytes;
   };
 
   /** Output past the cap is counted, not written; the first such event leaves a marker. */
-  const truncate = (r: RunRecord, event: RunEvent) => {
+  const truncate = (r: RunRecord, event: RunEvent, count = 1) => {
     if (r.truncated) {
-      r.truncated.droppedEvents++;
+      r.truncated.droppedEvents += count;
       return;
     }
-    r.truncated = { time: event.time, maxBytes, droppedEvents: 1 };
+    r.truncated = { time: event.time, maxBytes, droppedEvents: count };
     const marker: RunEvent = {
       runId: event.runId,
       ...(event.name ? { name: event.name } : {}),
@@ -85,8 +132,33 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       level: "warn",
       message: `The journal reached its limit of ${formatBytes(maxBytes)}: the agent's output from here on is not recorded (the run goes on; journal.maxBytes in the config raises the limit).`,
     };
-    journal(marker, `${inertJson(marker)}\n`);
-    writeRecord(dir!, r);
+    write(`${inertJson(marker)}\n`, marker.time, 1, () => log!.onEvent(marker));
+    saveRecord();
+  };
+
+  /** Writes the batch of output lines held, as one event (or as itself when it is one line). */
+  const flush = () => {
+    const held = batch;
+    batch = undefined;
+    if (!held || record === undefined) return;
+    const [first] = held.events;
+    if (held.events.length === 1) return single(record, first!);
+    const lines = linesEvent(first!, held.lines);
+    const line = `${inertJson(lines)}\n`;
+    // Past the cap as a whole: one by one, so what fits is kept.
+    if (record.truncated || written + 2 * Buffer.byteLength(line) > maxBytes) return held.events.forEach((event) => single(record!, event));
+    write(line, first!.time, held.events.length, () => log!.onLines({ runId: lines.runId, ...(lines.name ? { name: lines.name } : {}), time: lines.time, ...lines.of } as RunEvent, lines.lines));
+    if (recordDirty) saveRecord();
+  };
+
+  /** One event, as its own line. */
+  const single = (r: RunRecord, event: RunEvent) => {
+    const line = `${inertJson(event)}\n`;
+    // The log line of an event is about as long as its JSON: count it twice to keep both files under the cap.
+    if (isOutput(event) && (r.truncated || written + 2 * Buffer.byteLength(line) > maxBytes)) return truncate(r, event);
+    // The line goes out first: events.jsonl is the truth, run.json a summary of it.
+    write(line, event.time, 1, () => log!.onEvent(event));
+    if (apply(r, event) || recordDirty) saveRecord();
   };
 
   /** Folds an event into the record; true when run.json must be rewritten. */
@@ -126,18 +198,40 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     },
     onEvent(event) {
       if (closed) return;
-      if (record === undefined) open(event);
-      const line = `${inertJson(event)}\n`;
-      // The log line of an event is about as long as its JSON: count it twice to keep both files under the cap.
-      if (isOutput(event) && (record!.truncated || eventBytes + log!.bytes + 2 * Buffer.byteLength(line) > maxBytes)) return truncate(record!, event);
-      // The line goes out first: events.jsonl is the truth, run.json a summary of it.
-      journal(event, line);
-      if (apply(record!, event)) writeRecord(dir!, record!);
+      if (record === undefined && !open(event)) {
+        lostBeforeOpen++;
+        return;
+      }
+      const r = record!;
+      const line = outputLine(event);
+      if (line !== undefined) {
+        const length = line.length + 1;
+        if (batch && (batch.bytes >= BATCH_BYTES || batch.lines.length >= BATCH_LINES || !sameBatch(batch.events[0]!, event))) flush();
+        // Near the cap, lines go one by one, each checked exactly (below).
+        if (!r.truncated && written + 2 * ((batch?.bytes ?? 0) + length) < maxBytes) {
+          batch ??= { events: [], lines: [], bytes: 0 };
+          batch.events.push(event);
+          batch.lines.push(line);
+          batch.bytes += length;
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediate(() => {
+              flushScheduled = false;
+              flush();
+            });
+          }
+          return;
+        }
+      }
+      flush();
+      single(r, event);
     },
     async close() {
       if (closed) return;
+      flush();
       closed = true;
-      if (fd !== undefined) closeSync(fd);
+      if (record && recordDirty) saveRecord();
+      events?.close();
       await log?.close?.();
     },
   };

@@ -9,7 +9,7 @@ import { excludeCorralFolder, journalLocation } from "./root.js";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
-export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, logPath } from "./reader.js";
+export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, logPath, unreadableJournal } from "./reader.js";
 export type { FollowOptions, JournalRun } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";

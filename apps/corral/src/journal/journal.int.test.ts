@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { gitIn, tempDir, tempRepo } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
+import { emptyUsage, type RunEvent } from "@corral/core";
 import { run } from "../run.js";
-import { listRuns, readEvents } from "./reader.js";
+import { journalDisplay } from "./display.js";
+import { listRuns, readEvents, readRun, streamEvents } from "./reader.js";
 
 const agent = (script: string) => ({ name: "command", options: { argv: ["sh", "-c", script] } });
 
@@ -49,4 +51,24 @@ describe("run() journals into .corral/runs of the repository", () => {
     await run({ cwd: plain, config: false, isolation: "in-place", agent: agent("true"), prompt: "x", journal: true, handleProcessSignals: false });
     expect((await listRuns(join(plain, ".corral", "runs"))).map((r) => r.state)).toEqual(["incomplete"]);
   });
+});
+
+describe("the journal reader, on a journal of any size (issue 21 item 5)", () => {
+  const event = (type: "run.started" | "run.finished"): RunEvent =>
+    type === "run.started"
+      ? { runId: "big", time: "2026-01-01T00:00:00Z", type, agent: "command", sandbox: "host", isolation: "in-place", maxIterations: 1, cwd: "/r" }
+      : { runId: "big", time: "2026-01-01T00:00:01Z", type, status: "succeeded" as const, iterations: 1, usage: emptyUsage(), durationMs: 1 };
+  it("streams a journal over 2 GB: the events after the 2 GiB mark are read", async () => {
+    const dir = await tempDir();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(event("run.started"));
+    await display.close?.();
+    const file = join(dir, "big", "events.jsonl");
+    // A sparse hole (no disk used): 2.1 GB of NULs, one line far longer than any event, skipped.
+    truncateSync(file, 2 ** 31 + 100 * 1024 * 1024); // past 2 GiB
+    appendFileSync(file, `\n${JSON.stringify(event("run.finished"))}\n`);
+    const types: string[] = [];
+    for await (const event of streamEvents(await readRun(dir, "big"))) types.push(event.type);
+    expect(types).toEqual(["run.started", "run.finished"]);
+  }, 300_000); // ~2 s on an idle machine; reading 2 GiB takes much longer on a loaded one
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -233,5 +233,67 @@ describe("journal reader, bounded", () => {
     expect(long.length).toBeGreaterThan(2);
     expect(long.every((line) => line.length <= 1024 * 1024 + 64 * 1024)).toBe(true);
     expect(long.join("")).toBe("y".repeat(3 * 1024 * 1024));
+  });
+});
+
+describe("journal reader, any size, never silent (issue 21 item 5)", () => {
+  it("a missing or unreadable events.jsonl is an E_JOURNAL_UNREADABLE error, never an empty journal", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("lost"));
+    display.onEvent(finished("lost"));
+    await display.close?.();
+    const run = await readRun(dir, "lost");
+    expect((await readEvents(run)).map((e) => e.type)).toEqual(["run.started", "run.finished"]); // twin: readable
+    rmSync(join(dir, "lost", "events.jsonl"));
+    await expect(readEvents(run)).rejects.toMatchObject({ code: "E_JOURNAL_UNREADABLE", message: expect.stringContaining("is missing"), hint: expect.any(String) });
+    mkdirSync(join(dir, "lost", "events.jsonl")); // EISDIR on read
+    await expect(readEvents(run)).rejects.toMatchObject({ code: "E_JOURNAL_UNREADABLE", message: expect.stringContaining("EISDIR") });
+    const log: string[] = [];
+    rmSync(join(dir, "lost", "run.log"));
+    await expect((async () => {
+      for await (const line of followLog(run)) log.push(line);
+    })()).rejects.toMatchObject({ code: "E_JOURNAL_UNREADABLE" });
+  });
+});
+
+describe("journal batching (issue 22)", () => {
+  it("writes consecutive output lines as one journal.lines event and reads them back exactly, in order, between the run's own events", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    const sent: RunEvent[] = [started("batch", "b")];
+    const text = (line: string) => at("batch", { type: "agent", iteration: 1, event: { type: "text", text: line } }, "b");
+    const raw = (line: string) => at("batch", { type: "agent", iteration: 1, event: { type: "raw", line, stream: "stderr" } }, "b");
+    for (let i = 0; i < 5000; i++) sent.push(text(i % 7 === 0 ? "" : `y ${i} \x1b[31mred\u202e ünï`));
+    sent.push(raw("err one"), raw("err two"), text("multi\nline stays alone"));
+    sent.push(at("batch", { type: "iteration.finished", iteration: 1, exitCode: 0, durationMs: 1, usage: emptyUsage() }, "b"));
+    sent.push(at("batch", { type: "hook.output", hook: "afterIteration", line: "h1", stream: "stdout" }, "b"), at("batch", { type: "hook.output", hook: "afterIteration", line: "h2", stream: "stdout" }, "b"));
+    sent.push({ ...finished("batch"), name: "b" });
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+
+    const raw_ = readFileSync(join(dir, "batch", "events.jsonl"), "utf8");
+    expect(raw_.split("\n").length).toBeLessThan(20); // 5000 lines went in a few events
+    expect(raw_).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/); // still inert
+    const read = await readEvents({ dir: join(dir, "batch") });
+    // Exactly the events sent, each batched one with its batch's first time.
+    const withoutTime = (events: RunEvent[]) => events.map(({ time: _time, ...rest }) => JSON.stringify(rest));
+    expect(withoutTime(read)).toEqual(withoutTime(sent));
+    expect(read.filter((e) => e.type === "agent").every((e) => typeof e.time === "string")).toBe(true);
+    // The plain-text log: the batch's first line with its time, the others under it.
+    const log = readFileSync(join(dir, "batch", "run.log"), "utf8");
+    expect(log).toMatch(/Z \[b\] #1 \ny 1 ␛\[31mred<U\+202E> ünï\ny 2 ␛\[31mred/);
+    expect(log).toMatch(/Z \[b\] #1 stderr: err one\nstderr: err two\n/);
+  });
+
+  it("writes a batch at the end of the event loop's turn: a follower sees lines without waiting for the run's next event", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("turn"));
+    display.onEvent(at("turn", { type: "agent", iteration: 1, event: { type: "text", text: "one" } }));
+    display.onEvent(at("turn", { type: "agent", iteration: 1, event: { type: "text", text: "two" } }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readFileSync(join(dir, "turn", "events.jsonl"), "utf8")).toContain('"lines":"one\\ntwo"');
+    await display.close?.();
   });
 });

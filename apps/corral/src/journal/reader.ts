@@ -3,7 +3,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
-import { UsageError, type RunEvent } from "@corral/core";
+import { CorralError, UsageError, type RunEvent } from "@corral/core";
+import { expandLines } from "./lines.js";
 import { EVENTS_FILE, LOG_FILE, effectiveState, readRecord, runDir, type RunRecord } from "./record.js";
 
 /** A run as read back: its record, with `state` as it is now (a dead `running` run is `interrupted`). */
@@ -55,10 +56,7 @@ export async function readEvents(run: Pick<JournalRun, "dir">): Promise<RunEvent
 
 /** Every event of a run as it is now, read as a stream: memory stays small whatever the journal's size. */
 export async function* streamEvents(run: Pick<JournalRun, "dir">): AsyncGenerator<RunEvent> {
-  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, { until: "end" }, "skip")) {
-    const event = parseLine(line);
-    if (event) yield event;
-  }
+  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, { until: "end" }, "skip")) yield* parseLine(line);
 }
 
 /** How `followEvents` and `followLog` follow a run. */
@@ -74,10 +72,7 @@ export interface FollowOptions {
  * ends (finished, or its process gone) or `signal` aborts. Like `tail -f`, but it knows when to stop.
  */
 export async function* followEvents(run: Pick<JournalRun, "dir">, options: FollowOptions = {}): AsyncGenerator<RunEvent> {
-  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) {
-    const event = parseLine(line);
-    if (event) yield event;
-  }
+  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) yield* parseLine(line);
 }
 
 /** The run's plain-text log, line by line, following it like `followEvents`. A line longer than 1 MiB comes in pieces. */
@@ -95,35 +90,56 @@ function load(root: string, id: string): JournalRun | undefined {
   return { ...record, recordedState: record.state, state: effectiveState(record), dir };
 }
 
-/** One line of events.jsonl, or undefined for a torn or foreign line (only the last can be torn: appends are whole lines). */
-function parseLine(line: string): RunEvent | undefined {
-  if (!line.trim()) return undefined;
+/**
+ * The events of one line of events.jsonl: one, the run of output lines a `journal.lines` event stands
+ * for, or none for a torn or foreign line (only the last can be torn: appends are whole lines).
+ */
+function parseLine(line: string): RunEvent[] {
+  if (!line.trim()) return [];
+  let event: RunEvent | undefined;
   try {
-    const event = JSON.parse(line) as RunEvent;
-    return event && typeof event === "object" && typeof event.type === "string" ? event : undefined;
+    event = JSON.parse(line) as RunEvent;
   } catch {
-    return undefined;
+    return [];
   }
+  if (!event || typeof event !== "object" || typeof event.type !== "string") return [];
+  return (event.type as string) === "journal.lines" ? expandLines(event as unknown as Record<string, unknown>) : [event];
 }
 
 /** The longest line `follow` holds: the journal writes no event near it; a longer line is not one of its own. */
 const MAX_EVENT_LINE = 64 * 1024 * 1024;
 const MAX_LOG_LINE = 1024 * 1024;
+const NEWLINE = 0x0a;
 
 /**
  * Complete lines of a growing file, until the run in `dir` is over and the file is drained (or, with
  * `until: "end"`, until the end of the file as it is now). At most one over-long line is held: it
- * is skipped (events) or handed out in pieces (the plain-text log), so memory stays bounded.
+ * is skipped (events) or handed out in pieces (the plain-text log), so memory stays bounded. Lines
+ * are found in bytes (a newline is never inside a UTF-8 character), so a file of any size is read at
+ * the disk's pace. A file that is missing once the run is over, or cannot be read, is an error
+ * (`E_JOURNAL_UNREADABLE`), never an empty journal.
  */
 async function* follow(file: string, dir: string, options: FollowOptions & { until?: "end" }, overlong: "skip" | "split"): AsyncGenerator<string> {
   const pollMs = options.pollMs ?? 200;
   const maxLine = overlong === "skip" ? MAX_EVENT_LINE : MAX_LOG_LINE;
   let offset = 0;
-  let pending: string[] = []; // the pieces of the line being read
+  let pending: Buffer[] = []; // the pieces of the line being read
   let pendingLength = 0;
   let skipping = false;
-  const buffer = Buffer.alloc(64 * 1024);
-  const decoder = new StringDecoder("utf8"); // a character split across two reads stays whole
+  const buffer = Buffer.alloc(overlong === "split" ? 64 * 1024 : 256 * 1024); // a log piece stays within 64 KiB of its cap
+  const decoder = new StringDecoder("utf8"); // only for the pieces of an over-long log line, which may split a character
+  const take = (piece: Buffer) => {
+    if (skipping || !piece.length) return;
+    pending.push(Buffer.from(piece)); // a copy: `buffer` is reused by the next read
+    pendingLength += piece.length;
+  };
+  /** The line held so far, whole (an over-long log line's last piece), and nothing held after. */
+  const complete = () => {
+    const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLength);
+    pending = [];
+    pendingLength = 0;
+    return overlong === "split" ? decoder.write(bytes) + decoder.end() : bytes.toString("utf8");
+  };
   for (;;) {
     // Read the state before the file: a run that ended now has its last line written already.
     const record = options.until === "end" ? undefined : readRecord(dir);
@@ -131,35 +147,41 @@ async function* follow(file: string, dir: string, options: FollowOptions & { unt
     let size = 0;
     try {
       size = statSync(file).size;
-    } catch {
-      // Not written yet.
+    } catch (error) {
+      // Not written yet is fine while the run lives; gone (or unreadable) once it is over is not.
+      if (over || (error as NodeJS.ErrnoException).code !== "ENOENT") throw unreadableJournal(file, error);
     }
     if (size > offset) {
-      const fd = openSync(file, "r");
+      let fd: number;
+      try {
+        fd = openSync(file, "r");
+      } catch (error) {
+        throw unreadableJournal(file, error);
+      }
       try {
         while (offset < size) {
-          const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+          let n: number;
+          try {
+            n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+          } catch (error) {
+            throw unreadableJournal(file, error);
+          }
           if (n <= 0) break;
           offset += n;
-          const pieces = decoder.write(buffer.subarray(0, n)).split("\n");
-          for (let i = 0; i < pieces.length; i++) {
-            const piece = pieces[i]!;
-            if (!skipping) {
-              pending.push(piece);
-              pendingLength += piece.length;
-            }
-            if (i < pieces.length - 1) {
-              // A newline: the line is complete.
-              if (!skipping) yield pending.join("");
-              pending = [];
-              pendingLength = 0;
-              skipping = false;
-            } else if (pendingLength > maxLine) {
-              if (overlong === "split") yield pending.join("");
-              else skipping = true;
-              pending = [];
-              pendingLength = 0;
-            }
+          const chunk = buffer.subarray(0, n);
+          let start = 0;
+          for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+            take(chunk.subarray(start, nl));
+            start = nl + 1;
+            if (skipping) skipping = false;
+            else yield complete();
+          }
+          take(chunk.subarray(start));
+          if (pendingLength > maxLine) {
+            if (overlong === "split") yield decoder.write(Buffer.concat(pending, pendingLength));
+            else skipping = true;
+            pending = [];
+            pendingLength = 0;
           }
         }
       } finally {
@@ -167,7 +189,8 @@ async function* follow(file: string, dir: string, options: FollowOptions & { unt
       }
     }
     if (over || options.signal?.aborted) {
-      if (pendingLength && over) yield pending.join(""); // a torn line of a dead writer; the event readers skip it
+      // A torn line of a dead writer; the event readers skip it.
+      if (pendingLength && over) yield complete();
       return;
     }
     try {
@@ -176,4 +199,13 @@ async function* follow(file: string, dir: string, options: FollowOptions & { unt
       return; // aborted
     }
   }
+}
+
+/** The error for a journal file that is missing or cannot be read (`E_JOURNAL_UNREADABLE`), from the error that said so. */
+export function unreadableJournal(file: string, error: unknown): CorralError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new CorralError("E_JOURNAL_UNREADABLE", `The run's journal ${file} ${code === "ENOENT" ? "is missing" : `cannot be read (${code ?? String(error)})`}.`, {
+    cause: error,
+    hint: code === "ENOENT" ? "The run's folder is incomplete (a disk that was full, or a file removed by hand): `corral runs show <id>` still shows its run.json." : "Check the file's permissions and the disk it is on.",
+  });
 }

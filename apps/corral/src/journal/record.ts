@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Usage } from "@corral/core";
@@ -56,6 +56,8 @@ export interface RunRecord {
   truncated?: { time: string; maxBytes: number; droppedEvents: number };
   /** What the run's teardown could not do (a container the engine would not remove…): the run needs `corral clean`, whatever its state. */
   teardownIncomplete?: string[];
+  /** Set when the disk refused part of the journal (full): from `time` on, `droppedEvents` events were not written. */
+  lost?: { time: string; reason: string; droppedEvents: number };
   /** Set by `corral clean` once what the run left behind was removed. */
   cleaned?: { time: string; actions: string[] };
 }
@@ -74,8 +76,29 @@ export const runDir = (root: string, id: string): string => join(root, id);
 export function writeRecord(dir: string, record: RunRecord): void {
   const file = join(dir, RECORD_FILE);
   const temp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
-  writeFileSync(temp, `${inertJson(record, 2)}\n`, { mode: 0o600, flag: "wx" });
-  renameSync(temp, file);
+  const text = `${inertJson(record, 2)}\n`;
+  try {
+    writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true }); // a temp file the disk could not fill is no one's
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOSPC" && code !== "EDQUOT") throw error;
+    // A full disk: no new file fits, but the blocks of the run.json there do. Rewritten in place
+    // (never through a symlink), so the run's last state is recorded; a reader racing it sees no record.
+    rewriteInPlace(file, text);
+  }
+}
+
+function rewriteInPlace(file: string, text: string): void {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_NOFOLLOW);
+  try {
+    const data = Buffer.from(text);
+    writeSync(fd, data, 0, data.length, 0);
+    ftruncateSync(fd, data.length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readRecord(dir: string): RunRecord | undefined {

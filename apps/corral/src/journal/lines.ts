@@ -1,0 +1,87 @@
+import { type RunEvent } from "@corral/core";
+
+/**
+ * How the journal keeps consecutive output lines: one `journal.lines` event in events.jsonl stands for
+ * the run of events it replaced (docs/journal.md, ADR 0502). `of` is the first of them without its
+ * line (the field holds ""), `lines` their lines joined by "\n" (a batched line never holds one), `time`
+ * the first one's. Readers expand it back into the events, exactly, each with that time.
+ */
+export interface LinesEvent {
+  runId: string;
+  name?: string;
+  time: string;
+  type: "journal.lines";
+  /** Which field of `of` each line goes in. */
+  field: LineField;
+  of: Record<string, unknown>;
+  lines: string;
+}
+
+/** The line-carrying fields of the events that are batched: agent text, agent raw output, hook output. */
+export type LineField = "event.text" | "event.line" | "line";
+
+/** The field of `event` that carries a line of output, when it is one that can be batched. */
+function lineField(event: RunEvent): { field: LineField; value: string } | undefined {
+  if (event.type === "agent") {
+    const inner = event.event;
+    if (inner.type === "text") return { field: "event.text", value: inner.text };
+    if (inner.type === "raw") return { field: "event.line", value: inner.line };
+    return undefined;
+  }
+  if (event.type === "hook.output") return { field: "line", value: event.line };
+  return undefined;
+}
+
+/** The line of an output event that can be batched; undefined when it stands alone (not output, or a line holding a newline). Allocates nothing: it runs for every line. */
+export function outputLine(event: RunEvent): string | undefined {
+  let line: string;
+  if (event.type === "agent") {
+    const inner = event.event;
+    if (inner.type === "text") line = inner.text;
+    else if (inner.type === "raw") line = inner.line;
+    else return undefined;
+  } else if (event.type === "hook.output") line = event.line;
+  else return undefined;
+  return line.includes("\n") ? undefined : line;
+}
+
+/** Whether two batchable events go in one batch: the same kind of line, from the same iteration (or hook) and stream. */
+export function sameBatch(a: RunEvent, b: RunEvent): boolean {
+  if (a.type === "agent" && b.type === "agent") {
+    if (a.iteration !== b.iteration || a.event.type !== b.event.type) return false;
+    return a.event.type !== "raw" || a.event.stream === (b.event as typeof a.event).stream;
+  }
+  return a.type === "hook.output" && b.type === "hook.output" && a.hook === b.hook && a.stream === b.stream;
+}
+
+/** The one journal event for a run of batched events (all of one key): the first, and the lines of all. */
+export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEvent {
+  const { field } = lineField(first)!;
+  const { runId, name, time, ...body } = first;
+  return {
+    runId,
+    ...(name !== undefined ? { name } : {}),
+    time,
+    type: "journal.lines",
+    field,
+    of: withLine(body as Record<string, unknown>, field, ""),
+    lines: lines.join("\n"),
+  };
+}
+
+/** The events a `journal.lines` event stands for; nothing for a malformed one (a journal is data). */
+export function expandLines(value: Record<string, unknown>): RunEvent[] {
+  const { runId, name, time, field, of, lines } = value;
+  if (typeof runId !== "string" || typeof time !== "string" || typeof lines !== "string" || !of || typeof of !== "object") return [];
+  if (field !== "event.text" && field !== "event.line" && field !== "line") return [];
+  if (field !== "line" && (!(of as { event?: unknown }).event || typeof (of as { event?: unknown }).event !== "object")) return [];
+  const base = { runId, ...(typeof name === "string" ? { name } : {}), time };
+  return lines.split("\n").map((line) => ({ ...base, ...withLine(of as Record<string, unknown>, field, line) }) as RunEvent);
+}
+
+/** A copy of `body` with its line field set to `line` (in place, so the keys keep their order). */
+function withLine(body: Record<string, unknown>, field: LineField, line: string): Record<string, unknown> {
+  if (field === "line") return { ...body, line };
+  const key = field === "event.text" ? "text" : "line";
+  return { ...body, event: { ...(body.event as Record<string, unknown>), [key]: line } };
+}
