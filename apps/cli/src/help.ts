@@ -8,7 +8,12 @@ Commands:
   plugins     List plugins and whether each can run here
   worktrees   List, remove or prune corral's git worktrees
   runs        List and inspect past runs
-  clean       Remove what interrupted runs left behind
+  diff        Show what a run changed (its diff against its base)
+  log         Show a run's commits
+  merge       Merge a run's branch into its base branch
+  pr          Push a run's branch and open a pull request (gh)
+  discard     Remove a run's branch and worktree
+  clean       Remove what interrupted runs left behind (--branches: empty corral/* branches)
   image       Build or remove the container image a run uses
   init        Scaffold corral.config.ts and a prompt
   doctor      Check that the configured run could start here
@@ -106,6 +111,7 @@ Options:
 `;
 
 export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]
+       corral clean --branches [--dry-run] [--force] [--json] [--cwd DIR]
 
 For every run that left something — interrupted (its process died while it was running), recorded with
 an incomplete teardown (an engine that failed), or named by an orphaned container's labels whatever its
@@ -113,11 +119,120 @@ journal says: stops processes it left behind, has the sandbox plugins remove wha
 podman containers) and its temporary folders, removes an interrupted run's worktree (its branch and
 commits are kept) and prunes git's worktree records, then marks the run cleaned.
 
+With --branches: deletes every corral/* branch with no commits beyond its base (empty, merged, or
+squashed or rebased in). A branch with unmerged commits is kept unless --force; one that is checked
+out, or whose run is still running, is always kept.
+
 Options:
+  --branches  Clean corral/* branches instead of interrupted runs
   --dry-run   Only say what would be done
-  --force     Also remove worktrees with uncommitted changes (they are kept otherwise)
+  --force     Also remove worktrees with uncommitted changes (they are kept otherwise);
+              with --branches: also branches with unmerged commits
   --json      The report as JSON on stdout
   --cwd DIR   The repository (default: here)
+
+Example:
+  corral clean --branches --dry-run
+
+Exit codes: 0 done, 1 something could not be removed, 2 usage error.
+`;
+
+export const DIFF_HELP = `Usage: corral diff <run> [--stat] [--json] [--cwd DIR]
+       corral diff --fleet <id> [--stat] [--json]
+
+What a run changed: the diff of its branch against the commit it started from. <run> is a run id,
+a run name, or a unique prefix of either; a name several runs share lists them instead.
+The diff is the agent's text: control characters in it are shown, never sent to the terminal.
+
+Options:
+  --stat        Only the files changed, with lines added and deleted
+  --fleet ID    Every task of a fleet (fleet id or a unique prefix), one section per task
+  --json        The files (and the patch, without --stat) as JSON on stdout
+  --cwd DIR     The repository (default: here)
+
+Example:
+  corral diff fix-login --stat
+
+Exit codes: 0 shown, 1 the run has no branch (any more), 2 unknown or ambiguous run, bad flags.
+`;
+
+export const LOG_HELP = `Usage: corral log <run> [--json] [--cwd DIR]
+       corral log --fleet <id> [--json]
+
+A run's commits, oldest first (git log <base>..<branch>). <run> is a run id, a name or a unique
+prefix; commit messages are the agent's and are shown inert.
+
+Options:
+  --fleet ID    Every task of a fleet, one section per task
+  --json        The commits (sha, parents, author, time, subject, body) as JSON on stdout
+  --cwd DIR     The repository (default: here)
+
+Example:
+  corral log fix-login
+
+Exit codes: 0 shown, 1 the run has no branch (any more), 2 unknown or ambiguous run, bad flags.
+`;
+
+export const MERGE_HELP = `Usage: corral merge <run> [--squash | --rebase | --ff-only] [--into BRANCH] [--json] [--cwd DIR]
+
+Merges a finished run's branch into the branch it started from (or --into BRANCH). The result is
+computed first without touching any checkout, so a conflict changes nothing; a checkout that has the
+target branch must be clean (it is refused otherwise) and is fast-forwarded to the result.
+
+Options:
+  (default)       A fast-forward when possible, else a merge commit
+  --squash        One new commit with all of the run's changes
+  --rebase        The run's commits replayed on top of the target
+  --ff-only       Only a fast-forward; refused when the target has moved on
+  --into BRANCH   The branch to merge into (default: the run's base branch)
+  --json          The result as JSON on stdout
+  --cwd DIR       The repository (default: here)
+
+Example:
+  corral merge fix-login --squash
+
+Exit codes: 0 merged (or nothing to merge), 1 refused (conflict, uncommitted changes, not a
+fast-forward), 2 unknown or ambiguous run, bad flags.
+`;
+
+export const PR_HELP = `Usage: corral pr <run> [--remote NAME] [--base BRANCH] [--title TEXT] [--draft] [--push] [--json] [--cwd DIR]
+
+Pushes a finished run's branch and opens a pull request with the GitHub CLI (gh) when it is
+installed. Title and body come from the run: the prompt's first line, its commits, its usage.
+Without gh nothing is pushed (unless --push): corral prints the push command and the compare URL.
+
+Options:
+  --remote NAME   The remote (default: the base branch's remote, else origin, else the only one)
+  --base BRANCH   The branch to merge into (default: the run's base branch)
+  --title TEXT    The title (default: the first line of the prompt)
+  --draft         Open it as a draft
+  --push          Push even without gh
+  --json          The result as JSON on stdout
+  --cwd DIR       The repository (default: here)
+
+Example:
+  corral pr fix-login --draft
+
+Exit codes: 0 opened (or, without gh, the commands printed), 1 push or gh failed, 2 unknown run,
+no remote, bad flags.
+`;
+
+export const DISCARD_HELP = `Usage: corral discard <run> [--force] [--dry-run] [--json] [--cwd DIR]
+
+Throws a finished run's work away: removes its kept worktree and deletes its branch. A branch with
+commits its base does not have, or a worktree with uncommitted changes, is kept unless --force.
+The branch's last commit is printed, so \`git branch <branch> <sha>\` can bring it back.
+
+Options:
+  --force     Also discard unmerged commits and uncommitted changes
+  --dry-run   Only say what would be removed
+  --json      The result as JSON on stdout
+  --cwd DIR   The repository (default: here)
+
+Example:
+  corral discard fix-login --dry-run
+
+Exit codes: 0 discarded, 1 refused (unmerged commits, uncommitted changes), 2 unknown or ambiguous run.
 `;
 
 export const WORKTREES_HELP = `Usage: corral worktrees list [--json]

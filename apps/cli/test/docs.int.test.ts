@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = join(ROOT, "apps/cli/dist/bin.js");
 const DOCS = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
-const COMMANDS = ["run", "runs", "clean", "worktrees", "image", "init", "plugins", "doctor"];
+const COMMANDS = ["run", "runs", "clean", "worktrees", "image", "init", "plugins", "doctor", "diff", "log", "merge", "pr", "discard"];
 
 const helpText = new Map<string, Promise<string>>();
 function help(command: string): Promise<string> {

@@ -28,7 +28,7 @@ import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
 /** The options every task of `runMany` shares: `run()`'s, without the per-task ones (name, run id, prompt), plus the fleet's own. */
-export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" | "prompt" | "promptFile" | "promptArgs"> {
+export interface RunManyOptions extends Omit<CorralRunOptions, "name" | "runId" | "prompt" | "promptFile" | "promptArgs" | "fleetId"> {
   /** How many tasks run at once. Default 4. */
   concurrency?: number;
   /** Stop every other task (and start no more) when one fails. Default false. */
@@ -146,6 +146,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         configData: loaded,
         cwd,
         name: task.name,
+        fleetId,
         signal: controller.signal,
         handleProcessSignals: false,
         ...(task.prompt !== undefined ? { prompt: task.prompt } : {}),

@@ -21,8 +21,35 @@ export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "
 export type { Task } from "./tasks.js";
 export { formatEvent } from "./displays/format.js";
 // Reading the run journal (.corral/runs/): what a past or running run did.
-export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
-export type { JournalRun, JournalSettings, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
+export type { JournalRun, JournalSettings, RunCandidate, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+// Taking a run's work: diff, log, merge, pull request, discard (corral diff|log|merge|pr|discard, clean --branches).
+export {
+  runChange,
+  fleetChanges,
+  changeOf,
+  diffRun,
+  logRun,
+  mergeRun,
+  pullRequest,
+  compareUrlOf,
+  discardRun,
+  cleanBranches,
+  branchStanding,
+} from "./review/index.js";
+export type {
+  RunChange,
+  DiffFile,
+  RunDiff,
+  RunCommit,
+  RunMergeMode,
+  RunMergeResult,
+  PullRequestOptions,
+  PullRequestResult,
+  BranchCleanup,
+  BranchStanding,
+  DiscardResult,
+} from "./review/index.js";
 
 // The parts of core a library user needs, so `corral` is the one import.
 export {

@@ -55,6 +55,8 @@ export interface CorralRunOptions<T = undefined> extends Omit<CoreRunOptions<T>,
    * settings (`{ maxBytes }`, the journal's size cap, 64 MiB by default) turn it on anywhere.
    */
   journal?: boolean | JournalSettings;
+  /** The id of the fleet this run is a task of; `runMany` sets it, and the journal records it (`corral diff --fleet`). */
+  fleetId?: string;
 }
 
 /** What `resolveRun` hands the loop: core's options, fully resolved, and where they came from. */
@@ -106,7 +108,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const prompt = options.prompt ?? (promptFile === undefined ? config.prompt : undefined);
   const logFile = options.logFile ?? (config.logFile ? resolve(baseDir, config.logFile) : undefined);
 
-  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, configData: _cd, envNames: _e, envFiles: _f, logFile: _l, journal: _j, ...rest } = options;
+  const { agent: _a, sandbox: _s, isolation: _i, model: _m, config: _c, configData: _cd, envNames: _e, envFiles: _f, logFile: _l, journal: _j, fleetId: _fl, ...rest } = options;
   const core: CoreRunOptions<T> = {
     ...rest,
     cwd,
@@ -152,7 +154,7 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
-  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal);
+  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, options.fleetId);
   if (journal) displays.push(journal.display);
   try {
     const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });

@@ -19,7 +19,9 @@ export const ERROR_CODES = {
   E_PLUGIN_DUPLICATE: "Two installed plugins of one kind have the same name.",
   E_PLUGIN_CAPABILITY: "The command needs a capability (building images, reaping, reclaiming) the chosen plugin does not have.",
   E_RUN_NOT_FOUND: "No recorded run has that id, prefix or name.",
-  E_RUN_AMBIGUOUS: "The id prefix or name matches more than one recorded run.",
+  E_RUN_AMBIGUOUS: "The name or id prefix fits more than one recorded run (or fleet); they are listed, none is picked.",
+  E_NO_REMOTE: "The repository has no remote to push the run's branch to, or --remote names none.",
+  E_FLEET_NOT_FOUND: "No recorded run was a task of a fleet with that id or prefix.",
   E_UNKNOWN_REF: "The base ref does not name a commit in the repository.",
   E_UNSAFE_PATH: "A run name or worktree folder would leave the repository or follow a symlink out of it.",
   E_NOT_GIT_REPOSITORY: "The isolation needs a git repository and the folder is not in one.",
@@ -72,6 +74,16 @@ export const ERROR_CODES = {
   E_TEMP_DIR_UNWRITABLE: "The temp folder (TMPDIR) does not exist, is read-only, or is not writable by this user.",
   E_JOURNAL_UNREADABLE: "A recorded run's journal (events.jsonl, run.log) is missing or cannot be read.",
   E_WORKTREE_BASE_UNWRITABLE: "The folder worktrees are made in (worktree baseDir) is read-only or not writable by this user.",
+  // Taking a run's work: corral diff, log, merge, pr, discard, clean --branches.
+  E_RUN_NO_BRANCH: "The run has no branch to review, merge or push (an in-place run, or one that never made its workspace).",
+  E_BRANCH_GONE: "The run's branch is no longer in the repository (discarded, merged and deleted, or deleted by hand).",
+  E_RUN_ACTIVE: "The run is still running: its branch gets its work when it ends, so it cannot be merged, pushed or discarded yet.",
+  E_MERGE_CONFLICT: "Merging the run's branch into the target would conflict; nothing was changed.",
+  E_MERGE_DIRTY: "The checkout of the target branch has uncommitted changes; nothing was merged.",
+  E_MERGE_REFUSED: "The merge cannot be done as asked (not a fast-forward, merges in a history to rebase, a target branch that is missing, held by a run's worktree, or moved meanwhile); nothing was changed.",
+  E_BRANCH_UNMERGED: "The branch has commits its base does not have; removing it needs --force.",
+  E_PUSH_FAILED: "git push of the run's branch failed (the message carries git's reason).",
+  E_PR_FAILED: "gh could not open the pull request (the message carries its reason); the branch is pushed.",
 
   E_INTERNAL: "A bug in corral: please report it with the message.",
 } as const satisfies Record<`E_${string}`, string>;

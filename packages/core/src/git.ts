@@ -37,6 +37,9 @@ export const SAFE_GIT_CONFIG: readonly string[] = [
   "fetch.recurseSubmodules=false",
 ];
 
+/** The entries of `SAFE_GIT_CONFIG` that stop git from reaching a remote the way the user set it up. */
+const TRANSPORT_CONFIG = new Set(["core.sshCommand=false", "core.askPass=", "credential.helper="]);
+
 /** The host env with every GIT_* variable removed (GIT_DIR & co. would redirect git), LC_ALL=C. */
 export function scrubbedGitEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
@@ -66,9 +69,21 @@ export interface GitResult {
  */
 export async function git(
   args: readonly string[],
-  options: { cwd: string; allowFailure?: boolean; input?: string; env?: Record<string, string> },
+  options: {
+    cwd: string;
+    allowFailure?: boolean;
+    input?: string;
+    env?: Record<string, string>;
+    /**
+     * Let git reach a remote with the user's own ssh command and credential helper (`corral pr`'s
+     * push). Only for a call in the user's repository, whose config is theirs: hooks and every
+     * other entry of `SAFE_GIT_CONFIG` stay off.
+     */
+    userTransport?: boolean;
+  },
 ): Promise<GitResult> {
-  const argv = [...SAFE_GIT_CONFIG.flatMap((c) => ["-c", c]), ...args];
+  const config = options.userTransport ? SAFE_GIT_CONFIG.filter((c) => !TRANSPORT_CONFIG.has(c)) : SAFE_GIT_CONFIG;
+  const argv = [...config.flatMap((c) => ["-c", c]), ...args];
   const result = await execa("git", argv, {
     cwd: options.cwd,
     env: { ...scrubbedGitEnv(), ...options.env },

@@ -38,6 +38,7 @@ export default async function clean(argv: string[], io: CliIO): Promise<number> 
   const { values } = parseFlags("clean", argv, {
     "dry-run": { type: "boolean" },
     force: { type: "boolean" },
+    branches: { type: "boolean" },
     json: { type: "boolean" },
     cwd: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -48,6 +49,7 @@ export default async function clean(argv: string[], io: CliIO): Promise<number> 
   }
   const cwd = resolve(io.cwd, values.cwd ?? ".");
   const dryRun = values["dry-run"] === true;
+  if (values.branches) return (await import("./clean-branches.js")).cleanBranchesCommand(cwd, { dryRun, force: values.force === true, json: values.json === true }, io);
   const location = await journalLocation(cwd);
   const runs = await listRuns(location.root);
   const needsCleaning = (run: JournalRun) => !run.cleaned && (run.state === "interrupted" || (isOver(run) && (run.teardownIncomplete?.length ?? 0) > 0));

@@ -15,6 +15,8 @@ export interface JournalDisplayOptions {
   root: string;
   /** The run's options, already stripped of secrets (see `journalOptions`). */
   options?: Record<string, unknown>;
+  /** The fleet the run is a task of. */
+  fleet?: string;
   /** Called once, just before the run's folder is first created (e.g. to git-exclude `.corral/`). */
   onOpen?: () => void;
   /**
@@ -78,6 +80,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         host: hostname(),
         started: event.time,
         cwd: process.cwd(),
+        ...(options.fleet ? { fleet: options.fleet } : {}),
         options: options.options ?? {},
       };
       writeRecord(folder, fresh);
@@ -171,6 +174,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         r.workspace = event.path;
         if (event.branch) r.branch = event.branch;
         if (event.baseCommit) r.baseCommit = event.baseCommit;
+        if (event.baseBranch) r.baseBranch = event.baseBranch;
         return true;
       case "sandbox.ready":
         r.sandbox = { name: event.sandbox, id: event.id };

@@ -9,8 +9,8 @@ import { excludeCorralFolder, journalLocation } from "./root.js";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
-export { listRuns, readRun, readEvents, streamEvents, followEvents, followLog, logPath, unreadableJournal } from "./reader.js";
-export type { FollowOptions, JournalRun } from "./reader.js";
+export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, logPath, unreadableJournal } from "./reader.js";
+export type { FollowOptions, JournalRun, RunCandidate } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
 export { journalLocation, excludeCorralFolder } from "./root.js";
@@ -36,7 +36,7 @@ export interface JournalSettings {
  * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
  * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings): Promise<RunJournal | undefined> {
+export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, fleet?: string): Promise<RunJournal | undefined> {
   if (journal === false) return undefined;
   const enabled = journal === undefined ? undefined : true;
   const location = await journalLocation(options.cwd ?? process.cwd());
@@ -46,6 +46,7 @@ export async function runJournal(options: RunOptions<unknown>, journal?: boolean
     root: location.root,
     ...(typeof journal === "object" && journal.maxBytes !== undefined ? { maxBytes: journal.maxBytes } : {}),
     options: journalOptions(options),
+    ...(fleet ? { fleet } : {}),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });
   return { display, runOptions: { runId } };

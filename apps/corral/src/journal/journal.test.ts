@@ -7,7 +7,7 @@ import { commandAgent, emptyUsage, hostSandbox, type RunEvent, type RunEventBody
 import { describe, expect, it } from "vitest";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { followEvents, followLog, listRuns, readEvents, readRun, streamEvents } from "./reader.js";
+import { AmbiguousRunError, followEvents, followLog, listRuns, readEvents, readRun, streamEvents } from "./reader.js";
 import { readRecord, writeRecord, type RunRecord } from "./record.js";
 
 const root = () => mkdtemp(join(tmpdir(), "corral-journal-"));
@@ -80,7 +80,7 @@ describe("journal reader", () => {
     ]);
   });
 
-  it("finds a run by id, unique prefix or name; says what is ambiguous or unknown", async () => {
+  it("finds a run by id, unique prefix or name; lists the runs an ambiguous name or prefix fits; says what is unknown", async () => {
     const dir = await root();
     for (const [id, name] of [["20250101-aaa", "one"], ["20250101-abb", "two"], ["20250102-ccc", "one"]] as const) {
       const d = journalDisplay({ root: dir });
@@ -88,7 +88,14 @@ describe("journal reader", () => {
       await d.close?.();
     }
     expect((await readRun(dir, "20250102")).id).toBe("20250102-ccc");
-    expect((await readRun(dir, "one")).id).toBe("20250102-ccc");
+    expect((await readRun(dir, "two")).id).toBe("20250101-abb");
+    expect((await readRun(dir, "tw")).id).toBe("20250101-abb");
+    // Two runs named "one": both are listed (id, time, state), neither is picked.
+    const twoOfOne = await readRun(dir, "one").catch((error: unknown) => error);
+    expect(twoOfOne).toBeInstanceOf(AmbiguousRunError);
+    expect((twoOfOne as AmbiguousRunError).candidates.map((c) => c.id)).toEqual(["20250102-ccc", "20250101-aaa"]);
+    expect((twoOfOne as Error).message).toMatch(/20250102-ccc {2}2025-01-02 00:00:00 {2}running {2}one/);
+    expect((twoOfOne as Error).message).toContain("20250101-aaa");
     await expect(readRun(dir, "20250101-a")).rejects.toMatchObject({ code: "E_RUN_AMBIGUOUS" });
     await expect(readRun(dir, "nope")).rejects.toMatchObject({ code: "E_RUN_NOT_FOUND", hint: expect.stringContaining("corral runs list") });
   });

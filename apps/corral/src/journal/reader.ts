@@ -26,22 +26,69 @@ export async function listRuns(root: string): Promise<JournalRun[]> {
   return runs.sort((a, b) => b.started.localeCompare(a.started) || b.id.localeCompare(a.id));
 }
 
+/** One of the runs a reference could mean, as `AmbiguousRunError` lists it. */
+export interface RunCandidate {
+  /** The run id: naming it picks this run. */
+  id: string;
+  /** The run's name, if it had one. */
+  name?: string;
+  /** When it started (ISO 8601). */
+  started: string;
+  /** Its state now. */
+  state: RunRecord["state"];
+  /** Its branch, if it made one. */
+  branch?: string;
+}
+
+/** A run reference (a name, or an id prefix) that fits several runs: they are listed, none is picked (`E_RUN_AMBIGUOUS`). */
+export class AmbiguousRunError extends UsageError {
+  /** Every run the reference fits, newest first. */
+  readonly candidates: RunCandidate[];
+
+  constructor(ref: string, runs: readonly JournalRun[], how: "name" | "prefix") {
+    const candidates = runs.map((r) => ({ id: r.id, ...(r.name ? { name: r.name } : {}), started: r.started, state: r.state, ...(r.branch ? { branch: r.branch } : {}) }));
+    const rows = candidates.map((c) => `  ${c.id}  ${c.started.replace("T", " ").replace(/\.\d+Z$|Z$/, "")}  ${c.state}${c.name ? `  ${c.name}` : ""}`);
+    super(`"${ref}" ${how === "name" ? "names" : "is the start of"} ${runs.length} runs:\n${rows.join("\n")}`, {
+      code: "E_RUN_AMBIGUOUS",
+      hint: "Name one by its run id (or a longer prefix of it).",
+    });
+    this.candidates = candidates;
+  }
+}
+
 /**
- * One run by its id, a unique prefix of it, or its name (the newest run of that name).
- * An unknown or ambiguous reference is a UsageError that lists what it could mean.
+ * The one way a run is named (every command that takes a run goes through here): its run id,
+ * its name, or a unique prefix of either. Several runs of one name, or a prefix that fits several,
+ * throw `AmbiguousRunError` listing them (id, time, state): corral never picks one of them for you.
  */
 export async function readRun(root: string, ref: string): Promise<JournalRun> {
-  const exact = load(root, ref);
-  if (exact && ref.length > 0 && !ref.includes("/")) return exact;
-  const runs = await listRuns(root);
-  const byPrefix = runs.filter((r) => r.id.startsWith(ref));
-  if (byPrefix.length === 1) return byPrefix[0]!;
-  if (byPrefix.length > 1) {
-    throw new UsageError(`"${ref}" matches ${byPrefix.length} runs: ${byPrefix.slice(0, 5).map((r) => r.id).join(", ")}.`, { code: "E_RUN_AMBIGUOUS", hint: "Give more of the run id." });
+  if (ref.length > 0 && !ref.includes("/") && ref !== "." && ref !== "..") {
+    const exact = load(root, ref);
+    if (exact) return exact;
   }
-  const byName = runs.find((r) => r.name === ref);
-  if (byName) return byName;
+  const runs = await listRuns(root);
+  const named = runs.filter((r) => r.name === ref);
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) throw new AmbiguousRunError(ref, named, "name");
+  const byPrefix = ref.length ? runs.filter((r) => r.id.startsWith(ref) || r.name?.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) throw new AmbiguousRunError(ref, byPrefix, "prefix");
   throw new UsageError(`No run "${ref}" in ${root}.`, { code: "E_RUN_NOT_FOUND", hint: "`corral runs list` shows the runs (by id or name)." });
+}
+
+/**
+ * The runs of one fleet, by its fleet id or a unique prefix of it, in the order they started.
+ * An unknown fleet is `E_FLEET_NOT_FOUND`; a prefix of two fleets' ids is `E_RUN_AMBIGUOUS`.
+ */
+export async function readFleet(root: string, ref: string): Promise<{ id: string; runs: JournalRun[] }> {
+  const runs = (await listRuns(root)).filter((r) => r.fleet !== undefined && ref.length > 0 && r.fleet.startsWith(ref));
+  const ids = [...new Set(runs.map((r) => r.fleet!))];
+  const id = ids.includes(ref) ? ref : ids.length === 1 ? ids[0]! : undefined;
+  if (ids.length > 1 && id === undefined) {
+    throw new UsageError(`"${ref}" is the start of ${ids.length} fleet ids: ${ids.join(", ")}.`, { code: "E_RUN_AMBIGUOUS", hint: "Give more of the fleet id." });
+  }
+  if (id === undefined) throw new UsageError(`No fleet "${ref}" in ${root}.`, { code: "E_FLEET_NOT_FOUND", hint: "`corral runs show <task>` shows a task's fleet id." });
+  return { id, runs: runs.filter((r) => r.fleet === id).reverse() };
 }
 
 /**

@@ -42,6 +42,10 @@ export interface RunRecord {
   branch?: string;
   /** The commit the workspace started from. */
   baseCommit?: string;
+  /** The local branch the workspace was made from (where `corral merge` merges into); absent when the base was not a branch. */
+  baseBranch?: string;
+  /** The id of the fleet (`runMany`, `corral run --tasks`) the run was a task of. */
+  fleet?: string;
   /** Iterations started so far; once the run finished, how many it ran. */
   iterations?: number;
   /** The commits the run made, as the isolation reported them on release. */

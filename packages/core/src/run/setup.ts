@@ -66,7 +66,7 @@ export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Wo
   const { options, settings, isolation, sandbox, emit, runId, held } = scope;
   const sandboxed = isolatesFilesystem(sandbox);
   const workspace = (held.workspace = await isolation.acquire({ cwd: settings.cwd, runId, ...(options.name ? { name: options.name } : {}), signal: scope.signal, sandboxed }));
-  emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}) });
+  emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}), ...(workspace.baseBranch ? { baseBranch: workspace.baseBranch } : {}) });
   scope.throwIfAborted();
   if (options.copy?.length) {
     if (workspace.repoRoot && workspace.repoRoot !== workspace.path) {
