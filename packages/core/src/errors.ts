@@ -1,5 +1,4 @@
 import type { ErrorCode } from "./error-codes.js";
-import type { BudgetStop } from "./run/budget.js";
 import { redact } from "./redact.js";
 
 /**
@@ -99,16 +98,6 @@ export class IdleTimeoutError extends CorralError {
       hint: "Raise idleTimeout (--idle-timeout) if the agent legitimately works quietly for long, or check that the model API answers.",
     });
     this.timeoutMs = timeoutMs;
-  }
-}
-
-/** A budget stopped a run that had to give a structured answer (other runs end `incomplete` with `stoppedBy`). */
-export class BudgetExceededError extends CorralError {
-  /** Which budget, its limit and what was spent. */
-  readonly stop: BudgetStop;
-  constructor(message: string, stop: BudgetStop) {
-    super("E_BUDGET_EXCEEDED", message, { hint: `Raise ${stop.scope === "fleet" ? "the fleet's" : "the run's"} budget.${stop.budget}, or give the agent less to do per run.` });
-    this.stop = stop;
   }
 }
 

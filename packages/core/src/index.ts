@@ -68,7 +68,7 @@ export { run, newRunId, RUN_ID_ENV } from "./run.js";
 export { linkAbort, trapProcessSignals } from "./abort.js";
 export type { RunOptions, RunResult } from "./run.js";
 export type { GitIdentityOption } from "./run/git-identity.js";
-export { budgetReached, budgetStopOf, BudgetStopReason, checkBudget, describeBudgetStop } from "./run/budget.js";
+export { BudgetExceededError, budgetReached, budgetStopOf, BudgetStopReason, checkBudget, describeBudgetStop } from "./run/budget.js";
 export type { Budget, BudgetName, BudgetStop, Spent } from "./run/budget.js";
 export { Output } from "./output.js";
 export type { OutputSpec } from "./output.js";
@@ -92,7 +92,6 @@ export {
   PromptTemplateError,
   PromptExpansionError,
   IdleTimeoutError,
-  BudgetExceededError,
   AbortError,
   AgentExecutionError,
   MissingCredentialsError,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Agent } from "../agent.js";
 import { inPlaceIsolation } from "../builtins/in-place.js";
-import { BudgetExceededError } from "../errors.js";
+import { BudgetExceededError } from "./budget.js";
 import type { RunEvent } from "../events.js";
 import { Output } from "../output.js";
 import { run, type RunOptions } from "../run.js";

@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { CorralError, UsageError } from "../errors.js";
 import { totalTokens, type Usage } from "../usage.js";
 
 /**
@@ -98,4 +98,14 @@ export function describeBudgetStop(stop: BudgetStop): string {
   const what = { tokens: "token", costUsd: "cost", iterations: "iteration", wallSeconds: "time" }[stop.budget];
   const unit = UNITS[stop.budget];
   return `the ${stop.scope === "fleet" ? "fleet's" : "run's"} ${what} budget (${unit(stop.limit)}) was reached: ${unit(stop.spent)} spent`;
+}
+
+/** A budget stopped a run that had to give a structured answer (other runs end `incomplete` with `stoppedBy`). */
+export class BudgetExceededError extends CorralError {
+  /** Which budget, its limit and what was spent. */
+  readonly stop: BudgetStop;
+  constructor(message: string, stop: BudgetStop) {
+    super("E_BUDGET_EXCEEDED", message, { hint: `Raise ${stop.scope === "fleet" ? "the fleet's" : "the run's"} budget.${stop.budget}, or give the agent less to do per run.` });
+    this.stop = stop;
+  }
 }

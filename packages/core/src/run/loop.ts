@@ -1,4 +1,4 @@
-import { BudgetExceededError, StructuredOutputError } from "../errors.js";
+import { StructuredOutputError } from "../errors.js";
 import type { HookSpec } from "../hooks.js";
 import type { Workspace } from "../isolation.js";
 import { extractOutput } from "../output.js";
@@ -6,7 +6,7 @@ import { renderTemplate, runPromptCommand } from "../prompt.js";
 import type { SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage } from "../usage.js";
 import { withProgram, type AgentProgram } from "./agent-program.js";
-import { budgetStopOf, describeBudgetStop } from "./budget.js";
+import { BudgetExceededError, budgetStopOf, describeBudgetStop } from "./budget.js";
 import { runIteration, type IterationContext, type IterationOutcome } from "./iteration.js";
 import type { RunScope } from "./scope.js";
 import type { Settings } from "./settings.js";
