@@ -186,10 +186,16 @@ export class Quarantine {
    */
   async transfer(repo: string, commit: string, incomingRef: string): Promise<{ ok: true } | { ok: false; reason: string }> {
     await writeFile(join(this.path, "refs", "heads", "incoming"), `${commit}\n`);
-    const fetched = await git(
-      ["-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--no-recurse-submodules", "--no-auto-gc", this.path, `+refs/heads/incoming:${incomingRef}`],
-      { cwd: repo, allowFailure: true },
-    );
+    const fetch = () =>
+      git(
+        ["-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--no-recurse-submodules", "--no-auto-gc", this.path, `+refs/heads/incoming:${incomingRef}`],
+        { cwd: repo, allowFailure: true },
+      );
+    let fetched = await fetch();
+    // The user's `git gc --prune=now` (or `git prune`) deletes every temporary file in their object
+    // dir, the pack this fetch is writing included; the next try finds the prune over. A forged
+    // object fails every try alike.
+    for (let retry = 0; fetched.exitCode !== 0 && retry < 2 && TEMP_FILE_LOST.test(fetched.stderr); retry++) fetched = await fetch();
     if (fetched.exitCode !== 0) return { ok: false, reason: gitReason(fetched) };
     const type = await git(["cat-file", "-t", incomingRef], { cwd: repo, allowFailure: true });
     if (type.stdout.trim() !== "commit") {
@@ -221,6 +227,9 @@ export async function swapRef(repo: string, ref: string, to: string, from: strin
   const r = await git(["update-ref", "--create-reflog", "-m", options.message, "--stdin"], { cwd: repo, input: script, allowFailure: true });
   return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitReason(r) };
 }
+
+/** How git says a temporary file it was writing into the object dir vanished under it. */
+const TEMP_FILE_LOST = /unable to (write|rename|create temporary|open).*(No such file|tmp_)|tmp_pack_\S*: No such file/;
 
 function gitReason(r: GitResult): string {
   return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");
