@@ -128,7 +128,7 @@ async function recoverBranchOnly(options: WorktreeOptions, workspace: Workspace,
  * through: the agent may have made `.git` a symlink to a host file; a fresh file is renamed over
  * it (a folder is removed first). True when it had to be repaired.
  */
-async function pinDotGit(worktree: string, gitDir: string): Promise<boolean> {
+export async function pinDotGit(worktree: string, gitDir: string): Promise<boolean> {
   if ((await worktreeGitDir(worktree).catch(() => undefined)) === gitDir && !(await lstat(join(worktree, ".git"))).isSymbolicLink()) return false;
   const dotGit = join(worktree, ".git");
   if ((await lstat(dotGit).catch(() => undefined))?.isDirectory()) await rm(dotGit, { recursive: true, force: true });
