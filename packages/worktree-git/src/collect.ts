@@ -1,7 +1,7 @@
 import { lstat, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { type ReleaseFailure, type Workspace } from "@corral/core";
-import { git, gitIdentity, Quarantine, swapRef } from "@corral/core/plugin-kit";
+import { git, gitIdentity, Quarantine, swapRef, type ReflogEntry } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
 import type { WorktreeMeta } from "./workspace.js";
 
@@ -88,7 +88,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     }
     if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
     fetched = false;
-    const failures = meta.runGitDir ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
+    const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
     const finalTree = wip ? snapshot.tree : ((await quarantine.treesOf([tip]))[0] ?? tipTree!);
     return {
       tip,
@@ -187,10 +187,13 @@ const STASH_SUBJECT = /^(WIP on |index on |untracked files on |On \S+: )/;
  */
 async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, tip: string, problems: string[]): Promise<ReleaseFailure[]> {
   const base = workspace.baseCommit!;
-  const headLog = await quarantine.readRunReflog("HEAD");
-  const reflog = [...headLog, ...(workspace.branch ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
+  // Without a run git dir (the host sandbox: a trusted run) the agent's git wrote the user's own
+  // repository: its branch's reflog there says what it did, and its objects are the user's.
+  const logName = meta.runGitDir ? "HEAD" : workspace.branch!;
+  const headLog = meta.runGitDir ? await quarantine.readRunReflog("HEAD") : await hostReflog(meta, workspace.branch!);
+  const reflog = [...headLog, ...(workspace.branch && meta.runGitDir ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
   const superseded = new Set(reflog.filter((e) => /^(commit \(amend\)|rebase)/.test(e.message)).map((e) => e.old));
-  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...(await quarantine.agentCommits())])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
+  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...(meta.runGitDir ? await quarantine.agentCommits() : [])])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
   const failures: ReleaseFailure[] = [];
   if (candidates.length) {
     const listed = await quarantine.git(["rev-list", "--parents", "--ignore-missing", "--stdin"], { input: [...candidates, `^${tip}`, `^${base}`, ""].join("\n"), allowFailure: true });
@@ -219,7 +222,7 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
       const index = headLog.findLastIndex((e) => e.old === lostTip && e.new !== lostTip);
       const how =
         index >= 0
-          ? `the agent's own git left them behind (HEAD@{${headLog.length - 1 - index}} in the run's reflog: "${headLog[index]!.message}")`
+          ? `the agent's own git left them behind (${logName}@{${headLog.length - 1 - index}} in the run's reflog: "${headLog[index]!.message}")`
           : "the agent's git wrote them but never put them on a branch (a commit git refused, e.g. it could not lock the ref)";
       failures.push({ code: "E_COMMITS_DROPPED", ref, message: `${count} commit(s) the run made are not on ${workspace.branch ?? "its HEAD"} (the newest: ${lostTip.slice(0, 12)} "${subject}"): ${how}; they are kept at ${ref}.` });
     }
@@ -228,4 +231,11 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
     failures.push({ code: "E_COMMITS_DROPPED", message: `The run moved ${workspace.branch ?? "its HEAD"} behind where it started (${base.slice(0, 12)}${workspace.baseBranch ? `, still on ${workspace.baseBranch}` : ""}) to ${tip.slice(0, 12)}.` });
   }
   return failures;
+}
+
+/** The branch's reflog in the user's repository, oldest entry first (each entry's old value is the one before it). */
+async function hostReflog(meta: WorktreeMeta, branch: string): Promise<ReflogEntry[]> {
+  const r = await git(["reflog", "show", "--format=%H %gs", `refs/heads/${branch}`, "--"], { cwd: meta.root, allowFailure: true });
+  const rows = r.stdout.split("\n").filter(Boolean).reverse();
+  return rows.slice(1).map((row, i) => ({ old: rows[i]!.slice(0, rows[i]!.indexOf(" ")), new: row.slice(0, row.indexOf(" ")), message: row.slice(row.indexOf(" ") + 1) }));
 }
