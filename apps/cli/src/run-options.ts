@@ -190,7 +190,8 @@ export function blockOnSlowReaders(io: CliIO): void {
 export function trapInterrupts(controller: AbortController, io: CliIO): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      io.stderr.write("\ncorral: interrupted again, exiting without waiting for cleanup\n");
+      // What was not cleaned up yet (a container, a worktree, temp folders) is the run's journal's to find.
+      io.stderr.write("\ncorral: interrupted again, exiting without waiting for cleanup; run `corral clean` to finish it (it removes what this run left and keeps uncommitted work)\n");
       process.exit(EXIT.interrupted);
     }
     io.stderr.write(`\ncorral: ${signal} received, stopping the agent and cleaning up…\n`);

@@ -277,3 +277,36 @@ describe("an engine that fails mid-run, then corral clean", () => {
     }
   });
 });
+
+describe("a second Ctrl-C during cleanup, then corral clean", () => {
+  it("says to run corral clean; clean then leaves the dirty worktree unlocked, its deleted .git repaired, no stray", async () => {
+    const repo = await tempRepo();
+    const marker = `corral-second-sigint-${process.pid}-${Date.now()}`;
+    // The agent ignores SIGINT and SIGTERM, so the run's cleanup waits for its grace period; it deletes its .git and leaves work uncommitted.
+    const script = `trap "" INT TERM; echo work > work.txt && git add work.txt && git -c user.name=Agent -c user.email=agent@example.com commit -qm "agent: add work" && rm -f .git && echo unsaved > unsaved.txt && ln -s "$(command -v sleep)" "$HOME/${marker}" && echo committed && exec "$HOME/${marker}" 300`;
+    const child = execa("node", [BIN, "run", "--isolation", "worktree", "--name", "crash", "--prompt", "x", "--", "sh", "-c", script], { cwd: repo, reject: false, env: { NO_COLOR: "1", NODE_PATH } });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("committed"), 60_000, "the agent to commit");
+    child.kill("SIGINT");
+    await waitFor(() => stderr.includes("SIGINT received"), 10_000, "the first interrupt to be seen");
+    child.kill("SIGINT");
+    const r = await child;
+    expect(r.exitCode, stderr).toBe(130);
+    expect(stderr).toContain("interrupted again, exiting without waiting for cleanup; run `corral clean` to finish it");
+    const worktree = join(repo, ".corral", "worktrees", "crash");
+    expect(existsSync(join(worktree, ".git"))).toBe(false);
+    expect(await gitIn(repo, "worktree", "list", "--porcelain")).toMatch(/\nlocked corral/);
+
+    const cleaned = await corral(["clean"], repo);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    expect(cleaned.stderr).toMatch(/1 uncommitted change/);
+    expect(await processesMatching(marker)).toEqual([]);
+    // Kept, tracked, no longer locked by a dead run, and plain git works in it again.
+    const listed = await gitIn(repo, "worktree", "list", "--porcelain");
+    expect(listed).toContain(`worktree ${worktree}`);
+    expect(listed).not.toMatch(/^locked/m);
+    expect(await gitIn(worktree, "status", "--porcelain")).toBe("?? unsaved.txt");
+    expect(await gitIn(repo, "log", "--format=%s", "-1", "corral/crash")).toBe("agent: add work");
+  });
+});

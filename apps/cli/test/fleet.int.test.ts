@@ -74,3 +74,44 @@ describe("corral run --tasks", () => {
     expect(p.stderr).toContain("--parallel only applies to fleets");
   });
 });
+
+describe("corral run --tasks with mergeBack: merge", () => {
+  // Each task writes its own file, except the two "clash" tasks, which write one file two ways.
+  const MERGING = ["--", "sh", "-c", 'f="$0.txt"; case "$0" in clash-*) f=clash.txt;; esac; echo "$0" > "$f" && git add -A && git -c user.name=A -c user.email=a@e.x commit -qm "do $0" && echo "<promise>COMPLETE</promise>"', "{prompt}"];
+  const mergeConfig = async (repo: string) => {
+    await writeFile(join(repo, "corral.config.json"), JSON.stringify({ isolation: { name: "worktree", options: { mergeBack: "merge" } } }));
+    await gitIn(repo, "add", "corral.config.json");
+    await gitIn(repo, "commit", "-qm", "config");
+  };
+
+  it("16 tasks at --parallel 8 (host): every merge lands on main, one after another, and the summary shows each", async () => {
+    const repo = await tempRepo();
+    await mergeConfig(repo);
+    const names = Array.from({ length: 16 }, (_, i) => `t${String(i + 1).padStart(2, "0")}`);
+    await writeFile(join(repo, "tasks.json"), JSON.stringify(names.map((name) => ({ name, prompt: name }))));
+    const r = await corral(["run", "--tasks", "tasks.json", "--parallel", "8", ...MERGING], repo);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("16/16 task(s) succeeded");
+    for (const name of names) {
+      expect(r.stderr).toMatch(new RegExp(`\\n  ${name}: corral/${name} (fast-forwarded|merged) into main \\([0-9a-f]{12}\\)\\.`));
+      expect(await gitIn(repo, "show", `main:${name}.txt`)).toBe(name);
+      expect(await gitIn(repo, "merge-base", "--is-ancestor", `corral/${name}`, "main").then(() => "contained")).toBe("contained");
+    }
+    expect(await gitIn(repo, "status", "--porcelain", "--untracked-files=no")).toBe("");
+  }, 300_000);
+
+  it("a merge that conflicts is a failed task with its branch kept, said in the summary; the CLI exits 1", async () => {
+    const repo = await tempRepo();
+    await mergeConfig(repo);
+    await writeFile(join(repo, "tasks.json"), JSON.stringify(["clash-a", "clash-b", "own"].map((name) => ({ name, prompt: name }))));
+    const r = await corral(["run", "--tasks", "tasks.json", "--parallel", "3", ...MERGING], repo);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain("2/3 task(s) succeeded");
+    expect(r.stderr).toMatch(/stopped on a conflict in clash\.txt; nothing was changed and corral\/clash-[ab] is kept/);
+    const loser = /corral\/(clash-[ab]) is kept/.exec(r.stderr)![1]!;
+    expect(r.stderr).toMatch(new RegExp(`${loser}\\s+failed`));
+    expect(r.stderr).toContain(`[${loser}] The run's work did not all land`);
+    expect(await gitIn(repo, "log", "-1", "--format=%s", `corral/${loser}`)).toBe(`do ${loser}`);
+    expect(await gitIn(repo, "show", "main:own.txt")).toBe("own");
+  });
+});

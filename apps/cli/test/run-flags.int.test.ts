@@ -58,3 +58,32 @@ describe("corral run: limits, mounts and copy from flags", () => {
   });
 });
 
+
+describe("corral run: flags and config agree", () => {
+  it("--sandbox docker keeps the config's docker options (its image); the run does not look for the default image", async (ctx) => {
+    const ready = await containerEngineReady("docker");
+    if (!requireTool(ready.ready, ready.reason)) ctx.skip();
+    const repo = await tempRepo();
+    const config = join(await tempDir(), "corral.config.json");
+    await writeFile(config, JSON.stringify({ sandbox: { name: "docker", options: { image: CONTAINER_TEST_IMAGE } } }));
+    const r = await corral(["run", "--config", config, "--sandbox", "docker", "--prompt", "p", ...agent("echo in-the-container")], repo);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("in-the-container");
+    expect(r.stderr).not.toMatch(/were not used/);
+  });
+
+  it("--isolation worktree keeps the config's worktree options; a flag naming another plugin says the config's options were not used", async (ctx) => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
+    const repo = await tempRepo();
+    const config = join(await tempDir(), "corral.config.json");
+    await writeFile(config, JSON.stringify({ sandbox: { name: "docker", options: { image: CONTAINER_TEST_IMAGE } }, isolation: { name: "worktree", options: { branchPrefix: "from-config/" } } }));
+    const same = await corral(["run", "--config", config, "--sandbox", "bwrap", "--isolation", "worktree", "--name", "kept", "--prompt", "p", ...agent("true")], repo);
+    expect(same.exitCode, same.stderr).toBe(0);
+    expect(same.stderr).toContain("branch: from-config/kept");
+    // The other sandbox was asked for: the config's docker options are said to be unused.
+    expect(same.stderr).toMatch(/The sandbox "bwrap" was asked for, so the config's sandbox "docker" and its options \(image\) were not used/);
+    const other = await corral(["run", "--config", config, "--sandbox", "bwrap", "--isolation", "in-place", "--prompt", "p", ...agent("true")], repo);
+    expect(other.exitCode, other.stderr).toBe(0);
+    expect(other.stderr).toMatch(/The isolation "in-place" was asked for, so the config's isolation "worktree" and its options \(branchPrefix\) were not used/);
+  });
+});

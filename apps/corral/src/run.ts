@@ -83,14 +83,15 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const { config, file, warnings: configWarnings = [] } = await configFor({ ...options, cwd });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
-  const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);
+  const choiceWarnings: string[] = [];
+  const agentRef = chooseRef("agent", options.agent, config.agent as Ref<"agent"> | undefined, choiceWarnings);
   if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|command, or set agent in corral.config.*." });
   const model = options.model ?? config.model;
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
-  const sandbox = await resolveRef(loader, "sandbox", options.sandbox ?? (config.sandbox as Ref<"sandbox"> | undefined) ?? "host");
+  const sandbox = await resolveRef(loader, "sandbox", chooseRef("sandbox", options.sandbox, config.sandbox as Ref<"sandbox"> | undefined, choiceWarnings) ?? "host");
   const isGit = await isGitRepository(cwd);
   const defaultIsolation = isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place";
-  const chosenIsolation = options.isolation ?? (config.isolation as Ref<"isolation"> | undefined);
+  const chosenIsolation = chooseRef("isolation", options.isolation, config.isolation as Ref<"isolation"> | undefined, choiceWarnings);
   const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? defaultIsolation);
   if (isolation.requiresGit && !isGit) {
     throw new UsageError(`${cwd} is not inside a git repository, and the ${isolation.name} isolation needs one.`, {
@@ -129,7 +130,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     ...(options.hooks || config.hooks ? { hooks: { ...(config.hooks as CoreRunOptions<T>["hooks"]), ...options.hooks } } : {}),
   };
   // What the run will not see, said before it starts.
-  const warnings = [...configWarnings, ...(options.warnings ?? [])];
+  const warnings = [...configWarnings, ...choiceWarnings, ...(options.warnings ?? [])];
   if (!isGit && chosenIsolation === undefined) {
     warnings.push(`${cwd} is not a git repository: the agent works in this folder itself (in-place), with no branch to review. Run \`git init && git commit\` first for a worktree of its own.`);
   }
@@ -165,16 +166,52 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   }
 }
 
+/**
+ * The caller's plugin (a flag) over the config's. Naming the config's own plugin keeps the config's
+ * options (the caller's on top): `--sandbox docker` with `{ name: "docker", options: { image } }`
+ * keeps the image. Naming another plugin drops them, and says so in `warnings`.
+ */
+function chooseRef<K extends PluginKind>(kind: K, asked: Ref<K> | undefined, configured: Ref<K> | undefined, warnings: string[]): Ref<K> | undefined {
+  if (asked === undefined || configured === undefined) return asked ?? configured;
+  const [askedName, configuredName] = [refName(asked), refName(configured)];
+  const configuredOptions = refOptions(configured);
+  if (askedName === undefined || configuredName === undefined || !configuredOptions || !Object.keys(configuredOptions).length) return asked;
+  if (askedName !== configuredName) {
+    warnings.push(`The ${kind} ${JSON.stringify(askedName)} was asked for, so the config's ${kind} ${JSON.stringify(configuredName)} and its options (${Object.keys(configuredOptions).join(", ")}) were not used.`);
+    return asked;
+  }
+  if (typeof asked === "string") return configured;
+  const askedOptions = refOptions(asked);
+  if (isConfigured(asked)) return asked.plugin.configure({ ...configuredOptions, ...(asked.options as object) }) as Configured<K>;
+  return askedOptions === undefined ? configured : { name: askedName, options: { ...configuredOptions, ...askedOptions } };
+}
+
+/** The plugin a ref names; undefined for an instance passed directly. */
+function refName(ref: Ref<PluginKind>): string | undefined {
+  if (typeof ref === "string") return ref;
+  if (isConfigured(ref)) return ref.plugin.meta.name;
+  return isSpec(ref) ? ref.name : undefined;
+}
+
+/** `{ name, options }`: a plugin by name with options (a config's form), not an instance. */
+function isSpec(ref: unknown): ref is { name: string; options?: Record<string, unknown> } {
+  return typeof ref === "object" && ref !== null && "name" in ref && typeof ref.name === "string" && !("create" in ref) && !("command" in ref) && !("acquire" in ref);
+}
+
+/** The options a ref carries (a name alone carries none). */
+function refOptions(ref: Ref<PluginKind>): Record<string, unknown> | undefined {
+  if (typeof ref === "string") return undefined;
+  if (isConfigured(ref)) return ref.options as Record<string, unknown>;
+  return isSpec(ref) && typeof ref.options === "object" && ref.options !== null ? ref.options : undefined;
+}
+
 async function resolveRef<K extends PluginKind>(loader: PluginLoader, kind: K, ref: Ref<K> | PluginRefConfig, extra: Record<string, unknown> = {}): Promise<PluginInstanceOf[K]> {
   if (typeof ref === "string") return instantiate(kind, (await loader.get(kind, ref)).configure(extra) as Configured<K>);
   if (isConfigured(ref)) {
     if (Object.keys(extra).length) return instantiate(kind, ref.plugin.configure({ ...(ref.options as object), ...extra }) as Configured<K>);
     return instantiate(kind, ref as Configured<K>);
   }
-  if (typeof ref === "object" && ref !== null && "name" in ref && typeof ref.name === "string" && !("create" in ref) && !("command" in ref) && !("acquire" in ref)) {
-    const spec = ref as { name: string; options?: Record<string, unknown> };
-    return instantiate(kind, (await loader.get(kind, spec.name)).configure({ ...spec.options, ...extra }) as Configured<K>);
-  }
+  if (isSpec(ref)) return instantiate(kind, (await loader.get(kind, ref.name)).configure({ ...ref.options, ...extra }) as Configured<K>);
   return ref as PluginInstanceOf[K]; // an instance (Agent, Sandbox, Isolation) passed directly
 }
 

@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bwrap } from "@corral/sandbox-bwrap";
 import { worktree } from "@corral/worktree-git";
@@ -95,6 +96,61 @@ describe("runMany", () => {
     expect(all.map((o) => o.status)).toEqual(["aborted", "aborted", "aborted"]);
     expect((await gitIn(repo, "branch", "--list", "corral/*")).split("\n").map((b) => b.trim()).sort()).toEqual(["corral/t01", "corral/t02", "corral/t03"]);
   });
+});
+
+describe("runMany beside the user's own git", () => {
+  it("8 tasks in bwrap, each making 3 commits while the user runs gc (--prune=now too), pack-refs, gc --auto and commits in the checkout: every task has its 3 commits", async (ctx) => {
+    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
+    const repo = await tempRepo();
+    // Plenty of loose objects, so `gc --auto` has something to do.
+    await gitIn(repo, "config", "gc.auto", "1");
+    // After each commit the agent waits for the test's go-<n>: the user's maintenance runs between its commits.
+    const step = (n: number) => `echo "$0 $n" > "$0-${n}.txt" && git add -A && git -c user.name=Agent -c user.email=a@example.com commit -qm "$0 step ${n}" && echo "done-${n}" && while [ ! -e "go-${n}" ]; do sleep 0.1; done && rm -f "go-${n}"`;
+    const threeCommits = commandAgent.configure({ argv: ["sh", "-c", `${[1, 2, 3].map(step).join(" && ")} && echo "<promise>COMPLETE</promise>"`, "{prompt}"] });
+    const workspaces = new Map<string, string>();
+    // One user at the keyboard: the maintenance of all eight tasks' pauses runs one command at a time.
+    let user: Promise<unknown> = Promise.resolve();
+    const userCommands: string[][] = [];
+    const userFailures: string[] = [];
+    const fleet = runMany(tasks(8), {
+      cwd: repo,
+      config: false,
+      agent: threeCommits,
+      sandbox: bwrap(),
+      isolation: worktree(),
+      concurrency: 8,
+      idleTimeout: 300,
+      handleProcessSignals: false,
+      onEvent: (event) => {
+        if (event.type === "workspace.ready") workspaces.set(event.name!, event.path);
+        if (event.type !== "agent" || event.event.type !== "text" || !event.event.text.startsWith("done-")) return;
+        const n = event.event.text.slice("done-".length);
+        const workspace = workspaces.get(event.name!)!;
+        // --prune=now also deletes the temporary pack another task's release is fetching into the repository.
+        const commands = [["gc", "--quiet", "--prune=now"], ["gc", "--quiet"], ["pack-refs", "--all"], ["gc", "--auto", "--quiet"], ["commit", "-q", "--allow-empty", "-m", `user after ${event.name} ${n}`]];
+        user = user.then(async () => {
+          for (const command of commands) {
+            // The user's own git may lose a lock race with a run's release (git's own rule); it never stops the agent.
+            await gitIn(repo, ...command).catch((error: unknown) => userFailures.push(`${command.join(" ")}: ${String(error)}`));
+            userCommands.push(command);
+          }
+          await writeFile(join(workspace, `go-${n}`), "");
+        });
+      },
+    });
+    const results = await fleet.results;
+    await user;
+    expect(userCommands).toHaveLength(8 * 3 * 5);
+    if (userFailures.length) console.info(`[fleet beside the user] the user's git lost ${userFailures.length} lock race(s): ${userFailures.join("; ")}`);
+    expect(results.map((o) => [o.name, o.status, o.error?.message])).toEqual(tasks(8).map((t) => [t.name, "succeeded", undefined]));
+    for (const outcome of results) {
+      const subjects = [1, 2, 3].map((n) => `${outcome.name} step ${n}`);
+      expect(outcome.result!.commits.map((c) => c.subject)).toEqual(subjects);
+      expect((await gitIn(repo, "log", "--reverse", "--format=%s", `corral/${outcome.name}`, "--not", "main")).split("\n")).toEqual(subjects);
+    }
+    expect(await gitIn(repo, "rev-list", "--count", "main")).toBe(String(1 + 8 * 3));
+    expect(await gitIn(repo, "fsck", "--no-dangling")).toBe("");
+  }, 300_000);
 });
 
 describe("runMany: bad starts", () => {

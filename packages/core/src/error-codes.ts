@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   E_STRUCTURED_OUTPUT: "The agent's answer has no <tag> block, or one that is not valid JSON or does not match the schema.",
   E_HOOK: "A hook command failed; the workspace is kept as it was.",
   E_INTEGRITY: "The run did something it must not (rewrote history, planted config); its work is kept aside, not merged.",
+  E_COMMITS_DROPPED: "Commits the run made are not on its branch (its git refused them, its own reset dropped them, or the branch moved behind its base); a ref named in the message keeps them.",
+  E_MERGE_BACK: "The run's branch could not be merged into its base (a conflict, or the base cannot be moved); the branch is kept.",
 
   // Sandboxes.
   E_SANDBOX_UNAVAILABLE: "The sandbox cannot run on this machine (the reason says what is missing; corral never falls back).",

@@ -40,6 +40,8 @@ export type {
   ReclaimResult,
   ReleaseOptions,
   ReleaseResult,
+  ReleaseFailure,
+  MergeBackOutcome,
   RemovedWorkspace,
   Workspace,
 } from "./isolation.js";

@@ -85,6 +85,37 @@ export interface ReleaseResult {
    * problems is not a success.
    */
   problems?: string[];
+  /**
+   * Work that did not land where the run meant it to, though nothing of it is lost: commits the
+   * run's git refused to put on its branch or its own reset dropped, a branch moved behind its base
+   * (`E_COMMITS_DROPPED`), a merge-back that failed (`E_MERGE_BACK`). Each names the ref that keeps
+   * the commits. A run with failures is not a success.
+   */
+  failures?: ReleaseFailure[];
+  /** What the merge-back did, when the isolation was asked to merge the run's branch into its base. */
+  merge?: MergeBackOutcome;
+}
+
+/** One way a run's work did not land where it was meant to (see `ReleaseResult.failures`). */
+export interface ReleaseFailure {
+  /** `E_COMMITS_DROPPED` or `E_MERGE_BACK`. */
+  code: "E_COMMITS_DROPPED" | "E_MERGE_BACK";
+  /** What happened and where the commits are kept, for the user. */
+  message: string;
+  /** The ref that keeps the commits reachable, when one was made or kept for them. */
+  ref?: string;
+}
+
+/** What merging a run's branch into its base did. */
+export interface MergeBackOutcome {
+  /** The branch merged into. */
+  into: string;
+  /** True when `into` now holds the run's work. */
+  merged: boolean;
+  /** `into`'s new tip, when merged. */
+  commit?: string;
+  /** One line for the user. */
+  message: string;
 }
 
 /**

@@ -20,7 +20,7 @@ export { shellQuote } from "./prompt.js";
 
 export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
 export type { GitResult } from "./git.js";
-export { EMPTY_TREE, Quarantine, swapRef } from "./quarantine.js";
+export { EMPTY_TREE, Quarantine, swapRef, type ReflogEntry } from "./quarantine.js";
 export type { RefRead } from "./quarantine.js";
 export { borrowedObjectMounts, createRunGitDir, gitIdentity, repoObjectFormat, SHARED_OBJECTS } from "./run-git-dir.js";
 export type { RunGitDirSpec } from "./run-git-dir.js";

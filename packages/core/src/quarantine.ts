@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, link, lstat, mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { git, type GitResult } from "./git.js";
 
@@ -101,6 +101,45 @@ export class Quarantine {
     return "problem" in id ? id : { problem: "HEAD is missing" };
   }
 
+  /**
+   * A reflog of the run's git dir (`HEAD` or a branch), read as data, oldest entry first: each
+   * entry's old and new commit ids and its message. A malformed line is skipped; a missing or
+   * untrustworthy log reads as empty.
+   */
+  async readRunReflog(name: "HEAD" | `refs/heads/${string}`): Promise<ReflogEntry[]> {
+    if (!this.#runGitDir || (name !== "HEAD" && (!/^refs\/heads\/[A-Za-z0-9._/-]+$/.test(name) || name.split("/").some((part) => part === ".." || part === "")))) return [];
+    let dir = join(this.#runGitDir, "logs");
+    for (const part of name.split("/").slice(0, -1)) {
+      dir = join(dir, part);
+      if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return [];
+    }
+    if (!(await lstat(join(this.#runGitDir, "logs")).catch(() => undefined))?.isDirectory()) return [];
+    const log = await readPlainFile(join(this.#runGitDir, "logs", name), 64 * 1024 * 1024);
+    if (!log.text) return [];
+    const id = this.#objectFormat === "sha1" ? "[0-9a-f]{40}" : "[0-9a-f]{64}";
+    const line = new RegExp(`^(${id}) (${id}) [^\\t]*\\t(.*)$`);
+    return log.text.split("\n").flatMap((text) => {
+      const m = line.exec(text);
+      return m ? [{ old: m[1]!, new: m[2]!, message: m[3]!.slice(0, 200) }] : [];
+    });
+  }
+
+  /** The commit objects the run's git dir added on top of the borrowed objects (what the agent's git wrote). */
+  async agentCommits(): Promise<string[]> {
+    const agentObjects = join(this.path, "agent-objects");
+    const ids: string[] = [];
+    for (const entry of await readdir(agentObjects).catch(() => [] as string[])) {
+      if (/^[0-9a-f]{2}$/.test(entry)) for (const name of await readdir(join(agentObjects, entry))) ids.push(entry + name);
+    }
+    for (const name of await readdir(join(agentObjects, "pack")).catch(() => [] as string[])) {
+      if (!name.endsWith(".idx")) continue;
+      ids.push(...packIndexIds(await readFile(join(agentObjects, "pack", name)), this.#objectFormat === "sha1" ? 20 : 32));
+    }
+    if (!ids.length) return [];
+    const r = await this.git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { input: ids.map((id) => `${id}\n`).join(""), allowFailure: true });
+    return r.stdout.split("\n").flatMap((row) => (row.endsWith(" commit") ? [row.split(" ")[0]!] : []));
+  }
+
   async #packedRef(name: string): Promise<RefRead> {
     if (!this.#runGitDir) return { missing: true };
     const packed = await readPlainFile(join(this.#runGitDir, "packed-refs"), 256 * 1024 * 1024);
@@ -186,10 +225,16 @@ export class Quarantine {
    */
   async transfer(repo: string, commit: string, incomingRef: string): Promise<{ ok: true } | { ok: false; reason: string }> {
     await writeFile(join(this.path, "refs", "heads", "incoming"), `${commit}\n`);
-    const fetched = await git(
-      ["-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--no-recurse-submodules", "--no-auto-gc", this.path, `+refs/heads/incoming:${incomingRef}`],
-      { cwd: repo, allowFailure: true },
-    );
+    const fetch = () =>
+      git(
+        ["-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", "--no-recurse-submodules", "--no-auto-gc", this.path, `+refs/heads/incoming:${incomingRef}`],
+        { cwd: repo, allowFailure: true },
+      );
+    let fetched = await fetch();
+    // The user's `git gc --prune=now` (or `git prune`) deletes every temporary file in their object
+    // dir, the pack this fetch is writing included; the next try finds the prune over. A forged
+    // object fails every try alike.
+    for (let retry = 0; fetched.exitCode !== 0 && retry < 2 && TEMP_FILE_LOST.test(fetched.stderr); retry++) fetched = await fetch();
     if (fetched.exitCode !== 0) return { ok: false, reason: gitReason(fetched) };
     const type = await git(["cat-file", "-t", incomingRef], { cwd: repo, allowFailure: true });
     if (type.stdout.trim() !== "commit") {
@@ -211,6 +256,16 @@ export const EMPTY_TREE = { sha1: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sh
 /** A ref read as data from a repository the agent could write: its commit, missing, or why it could not be trusted. */
 export type RefRead = { sha: string } | { missing: true } | { problem: string };
 
+/** One reflog entry of a run's git dir, read as data. */
+export interface ReflogEntry {
+  /** The commit the ref left. */
+  old: string;
+  /** The commit the ref moved to. */
+  new: string;
+  /** What git wrote about the move (`commit: …`, `reset: moving to …`), cut at 200 characters; agent-written. */
+  message: string;
+}
+
 /**
  * Moves `ref` in `repo` to `to` only if it is still at `from` (undefined: only if it does not exist),
  * and drops `incomingRef` in the same transaction.
@@ -221,6 +276,9 @@ export async function swapRef(repo: string, ref: string, to: string, from: strin
   const r = await git(["update-ref", "--create-reflog", "-m", options.message, "--stdin"], { cwd: repo, input: script, allowFailure: true });
   return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitReason(r) };
 }
+
+/** How git says a temporary file it was writing into the object dir vanished under it. */
+const TEMP_FILE_LOST = /unable to (write|rename|create temporary|open).*(No such file|tmp_)|tmp_pack_\S*: No such file/;
 
 function gitReason(r: GitResult): string {
   return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");
@@ -279,6 +337,15 @@ async function importObjects(from: string, to: string, objectFormat: "sha1" | "s
       }
     }
   }
+}
+
+/** The object ids a version-2 pack index lists (its fan-out's last entry counts them); none for anything else. */
+function packIndexIds(idx: Buffer, idLength: number): string[] {
+  if (idx.length < 8 + 256 * 4 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return [];
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const start = 8 + 256 * 4;
+  if (idx.length < start + count * idLength) return [];
+  return Array.from({ length: count }, (_, i) => idx.toString("hex", start + i * idLength, start + (i + 1) * idLength));
 }
 
 async function importFile(from: string, to: string): Promise<void> {

@@ -15,7 +15,7 @@ import type { RunOptions, RunResult } from "./run/options.js";
 import type { RunScope } from "./run/scope.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions } from "./run/settings.js";
 import { openSandbox, prepareEnvironment, prepareWorkspace } from "./run/setup.js";
-import { integrityError, keptWorkspace, shutdown } from "./run/shutdown.js";
+import { integrityError, keptWorkspace, releaseFailure, shutdown } from "./run/shutdown.js";
 import { isolatesFilesystem } from "./sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
@@ -110,7 +110,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     const shut = await shutdown(held, { isolation, status, failure, emit });
     release = shut.release;
     const ended = status === "succeeded" || status === "incomplete";
-    const problem = shut.problem ?? (ended && release?.problems?.length ? integrityError(release.problems) : undefined);
+    const problem = shut.problem ?? (ended && release?.problems?.length ? integrityError(release.problems) : undefined) ?? (ended && release?.failures?.length ? releaseFailure(release.failures) : undefined);
     if (ended && problem) {
       failure = redactError(problem, redactor);
       status = "failed";

@@ -1,7 +1,7 @@
 import { lstat, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { type Workspace } from "@corral/core";
-import { git, gitIdentity, Quarantine, swapRef } from "@corral/core/plugin-kit";
+import { type ReleaseFailure, type Workspace } from "@corral/core";
+import { git, gitIdentity, Quarantine, swapRef, type ReflogEntry } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
 import type { WorktreeMeta } from "./workspace.js";
 
@@ -17,6 +17,8 @@ export interface Collected {
   wip?: { sha: string; files: number };
   /** Problems that kept work from coming back (a bad ref, forged objects, a moved branch). */
   problems: string[];
+  /** Commits the run made that are not on its branch (refused, or dropped by its own reset), each kept under a ref; a branch moved behind its base. */
+  failures: ReleaseFailure[];
   /** corral's index for the work tree at `tip` (fresh stat data): installed when the worktree stays. */
   installIndex(): Promise<void>;
   dispose(): Promise<void>;
@@ -85,6 +87,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
       await git(["update-ref", "--no-deref", "HEAD", tip], { cwd: meta.root, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
     }
     if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    fetched = false;
+    const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
     const finalTree = wip ? snapshot.tree : ((await quarantine.treesOf([tip]))[0] ?? tipTree!);
     return {
       tip,
@@ -92,6 +96,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
       nested,
       ...(wip ? { wip } : {}),
       problems,
+      failures,
       async installIndex() {
         if (!snapshot.index) return;
         // From the snapshot (stat data fresh for every file) to `tip`'s tree: unchanged files keep their
@@ -168,4 +173,69 @@ async function keepAside(meta: WorktreeMeta, incoming: string): Promise<string> 
   const tip = (await git(["rev-parse", incoming], { cwd: meta.root })).stdout.trim();
   await git(["update-ref", kept, tip], { cwd: meta.root });
   return kept;
+}
+
+/** Subjects of the commits `git stash` makes: work the agent parked on purpose (and popped, most likely). */
+const STASH_SUBJECT = /^(WIP on |index on |untracked files on |On \S+: )/;
+
+/**
+ * Commits the run's git made that its branch does not hold: ones its git wrote but never put on a
+ * ref (a commit git refused, say because it could not lock the ref), and ones the agent's own
+ * reset (or checkout) left behind, found in the run's reflogs, read as data. What an amend or a
+ * rebase replaced is not lost. Each lost line of work is brought back through the verifying
+ * transfer and kept under `refs/corral/dropped/<run>/<n>`. A branch moved behind its base is said too.
+ */
+async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, tip: string, problems: string[]): Promise<ReleaseFailure[]> {
+  const base = workspace.baseCommit!;
+  // Without a run git dir (the host sandbox: a trusted run) the agent's git wrote the user's own
+  // repository: its branch's reflog there says what it did, and its objects are the user's.
+  const logName = meta.runGitDir ? "HEAD" : workspace.branch!;
+  const headLog = meta.runGitDir ? await quarantine.readRunReflog("HEAD") : await hostReflog(meta, workspace.branch!);
+  const reflog = [...headLog, ...(workspace.branch && meta.runGitDir ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
+  const superseded = new Set(reflog.filter((e) => /^(commit \(amend\)|rebase)/.test(e.message)).map((e) => e.old));
+  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...(meta.runGitDir ? await quarantine.agentCommits() : [])])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
+  const failures: ReleaseFailure[] = [];
+  if (candidates.length) {
+    const listed = await quarantine.git(["rev-list", "--parents", "--ignore-missing", "--stdin"], { input: [...candidates, `^${tip}`, `^${base}`, ""].join("\n"), allowFailure: true });
+    const rows = listed.stdout.split("\n").filter(Boolean).map((row) => row.split(" "));
+    const lost = new Set(rows.map((row) => row[0]!));
+    const parents = new Set(rows.flatMap((row) => row.slice(1)));
+    const tips = [...lost].filter((c) => !parents.has(c));
+    const subjects = new Map<string, string>();
+    if (tips.length) {
+      const log = await quarantine.git(["log", "--no-walk=unsorted", "--format=%H %s", "--stdin"], { input: `${tips.join("\n")}\n`, allowFailure: true });
+      for (const row of log.stdout.split("\n")) if (row) subjects.set(row.slice(0, row.indexOf(" ")), row.slice(row.indexOf(" ") + 1));
+    }
+    const run = meta.runId.replace(/[^A-Za-z0-9_.-]/g, "_");
+    let n = 0;
+    for (const lostTip of tips) {
+      const subject = subjects.get(lostTip) ?? "";
+      if (STASH_SUBJECT.test(subject)) continue;
+      const count = (await quarantine.git(["rev-list", "--count", lostTip, `^${tip}`, `^${base}`], { allowFailure: true })).stdout.trim();
+      const ref = `refs/corral/dropped/${run}/${++n}`;
+      const kept = await quarantine.transfer(meta.root, lostTip, ref);
+      if (!kept.ok) {
+        problems.push(`The run made ${count} commit(s) that are not on its branch, and they did not pass verification, so they were not brought back: ${kept.reason}`);
+        continue;
+      }
+      // The newest HEAD entry that left this commit behind names how it was dropped.
+      const index = headLog.findLastIndex((e) => e.old === lostTip && e.new !== lostTip);
+      const how =
+        index >= 0
+          ? `the agent's own git left them behind (${logName}@{${headLog.length - 1 - index}} in the run's reflog: "${headLog[index]!.message}")`
+          : "the agent's git wrote them but never put them on a branch (a commit git refused, e.g. it could not lock the ref)";
+      failures.push({ code: "E_COMMITS_DROPPED", ref, message: `${count} commit(s) the run made are not on ${workspace.branch ?? "its HEAD"} (the newest: ${lostTip.slice(0, 12)} "${subject}"): ${how}; they are kept at ${ref}.` });
+    }
+  }
+  if (tip !== base && (await quarantine.git(["merge-base", "--is-ancestor", tip, base], { allowFailure: true })).exitCode === 0) {
+    failures.push({ code: "E_COMMITS_DROPPED", message: `The run moved ${workspace.branch ?? "its HEAD"} behind where it started (${base.slice(0, 12)}${workspace.baseBranch ? `, still on ${workspace.baseBranch}` : ""}) to ${tip.slice(0, 12)}.` });
+  }
+  return failures;
+}
+
+/** The branch's reflog in the user's repository, oldest entry first (each entry's old value is the one before it). */
+async function hostReflog(meta: WorktreeMeta, branch: string): Promise<ReflogEntry[]> {
+  const r = await git(["reflog", "show", "--format=%H %gs", `refs/heads/${branch}`, "--"], { cwd: meta.root, allowFailure: true });
+  const rows = r.stdout.split("\n").filter(Boolean).reverse();
+  return rows.slice(1).map((row, i) => ({ old: rows[i]!.slice(0, rows[i]!.indexOf(" ")), new: row.slice(0, row.indexOf(" ")), message: row.slice(row.indexOf(" ") + 1) }));
 }

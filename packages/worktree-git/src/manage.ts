@@ -4,7 +4,7 @@ import { IsolationError, toCorralError, type ReclaimRequest, type ReclaimResult,
 import { git, repoObjectFormat } from "@corral/core/plugin-kit";
 import { previewUncommitted } from "./collect.js";
 import { worktreeOptions } from "./options.js";
-import { release } from "./release.js";
+import { pinDotGit, release } from "./release.js";
 import type { WorktreeMeta } from "./workspace.js";
 import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
 import { gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
@@ -227,7 +227,10 @@ export async function reclaimWorktrees(request: ReclaimRequest): Promise<Reclaim
     try {
       const dirty = w.state === "missing" || w.state === "stale" ? [] : ((await worktreeInfo(request.repoRoot, w.slug)).uncommitted ?? []);
       if (dirty.length && !request.force) {
-        result.workspaces.push({ ...base, action: "kept", reason: `${dirty.length} uncommitted change(s)`, uncommitted: dirty.length });
+        const reason = `its run is over but it has ${dirty.length} uncommitted change(s)`;
+        // Kept for the user: no longer locked for a run that is gone, and its .git leads to corral's admin dir.
+        const repaired = dryRun ? false : await markKept(await resolveRepo(request.repoRoot), w, reason);
+        result.workspaces.push({ ...base, action: "kept", reason: `${dirty.length} uncommitted change(s)${repaired ? `; its .git had been deleted or changed and was repaired` : ""}`, uncommitted: dirty.length });
         continue;
       }
       // The caller knows the run is over: a status that still says active is a reused pid.
@@ -378,8 +381,11 @@ async function dropWorktree(repo: Repo, info: WorktreeInfo, force: boolean): Pro
   await removeStatus(repo, info.slug);
 }
 
-async function markKept(repo: Repo, info: WorktreeInfo, reason: string): Promise<void> {
+/** Marks an orphan kept and unlocks it; its `.git` is made to lead to corral's admin dir again (true when it had to be repaired). */
+async function markKept(repo: Repo, info: WorktreeInfo, reason: string): Promise<boolean> {
   const status = (await readAllStatuses(repo)).find((s) => s.slug === info.slug);
+  const repaired = info.gitDir && (await lstat(info.path).catch(() => undefined)) ? await pinDotGit(info.path, info.gitDir) : false;
   if (status) await writeStatus(repo, { ...status, state: "kept", keptReason: reason });
   await unlock(info.path, repo.root).catch(() => {});
+  return repaired;
 }

@@ -1,6 +1,6 @@
 import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
+import { type MergeBackOutcome, type ReleaseFailure, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
 import { commitsSince, git } from "@corral/core/plugin-kit";
 import { collect } from "./collect.js";
 import { WorktreeRemovalError, gitMessage } from "./errors.js";
@@ -48,11 +48,15 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     if (collected.wip) notes.push(`Committed ${collected.wip.files} uncommitted file(s) as WIP commit ${collected.wip.sha.slice(0, 12)} on ${branch}.`);
     const problems = collected.problems;
     const commits = branch ? await commitsSince(repo.root, workspace.baseCommit, `refs/heads/${branch}`) : [];
+    const failures: ReleaseFailure[] = [...collected.failures];
+    let mergeOutcome: MergeBackOutcome | undefined;
     const result = (extra: Partial<ReleaseResult> & { removed: boolean }): ReleaseResult => ({
       commits,
       ...extra,
       ...(notes.length ? { notes } : {}),
       ...(problems.length ? { problems } : {}),
+      ...(failures.length ? { failures } : {}),
+      ...(mergeOutcome ? { merge: mergeOutcome } : {}),
     });
     const keep = async (reason: string): Promise<ReleaseResult> => {
       await collected.installIndex();
@@ -73,6 +77,8 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
       const merge = await mergeBack(repo, { mode: options.mergeBack, branch, baseBranch: workspace.baseBranch, runId: meta.runId });
       merged = merge.merged;
       notes.push(merge.note);
+      if (workspace.baseBranch) mergeOutcome = { into: workspace.baseBranch, merged, ...(merge.commit ? { commit: merge.commit } : {}), message: merge.note };
+      if (merge.failed) failures.push({ code: "E_MERGE_BACK", message: merge.note, ref: `refs/heads/${branch}` });
     }
 
     const status = await readStatus(repo, meta.slug);
@@ -122,7 +128,7 @@ async function recoverBranchOnly(options: WorktreeOptions, workspace: Workspace,
  * through: the agent may have made `.git` a symlink to a host file; a fresh file is renamed over
  * it (a folder is removed first). True when it had to be repaired.
  */
-async function pinDotGit(worktree: string, gitDir: string): Promise<boolean> {
+export async function pinDotGit(worktree: string, gitDir: string): Promise<boolean> {
   if ((await worktreeGitDir(worktree).catch(() => undefined)) === gitDir && !(await lstat(join(worktree, ".git"))).isSymbolicLink()) return false;
   const dotGit = join(worktree, ".git");
   if ((await lstat(dotGit).catch(() => undefined))?.isDirectory()) await rm(dotGit, { recursive: true, force: true });

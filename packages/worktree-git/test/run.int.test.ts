@@ -49,3 +49,25 @@ describe.runIf(hasGit)("a full corral run on the worktree isolation", () => {
     expect(ready).toMatchObject({ path: `${dir}/.corral/worktrees/add-hello`, branch: "corral/add-hello" });
   });
 });
+
+describe.runIf(hasGit)("a host run whose own reset dropped its commits", () => {
+  const commit = (name: string) => `echo ${name} > ${name}.txt && git add ${name}.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m "${name}"`;
+  const hostRun = (dir: string, script: string) =>
+    run({ agent: commandAgent.configure({ argv: ["sh", "-c", `${script} && echo '<promise>COMPLETE</promise>'`] }), isolation: worktree(), cwd: dir, name: "resetter", prompt: "work", handleProcessSignals: false });
+
+  it("is not a success: the error names the branch's reflog entry and a ref keeps the commits; an amend is fine", async () => {
+    const dir = await tempRepo();
+    cleanup.push(dir);
+    const error = await hostRun(dir, `${commit("kept")} && ${commit("dropped")} && git reset -q --hard HEAD~1`).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(error).toMatchObject({ code: "E_COMMITS_DROPPED" });
+    expect(error!.message).toMatch(/"dropped".*corral\/resetter@\{0\} in the run's reflog: "reset: moving to HEAD~1"/);
+    const ref = /kept at (refs\/corral\/dropped\/\S+?)\./.exec(error!.message)![1]!;
+    expect(await gitIn(dir, "show", `${ref}:dropped.txt`)).toBe("dropped");
+    expect(await gitIn(dir, "log", "--format=%s", "-1", "corral/resetter")).toBe("kept");
+
+    const twin = await tempRepo();
+    cleanup.push(twin);
+    const amended = await hostRun(twin, `${commit("first")} && git -c user.name=Agent -c user.email=agent@example.com commit -q --amend -m "first, amended"`);
+    expect(amended.commits.map((c) => c.subject)).toEqual(["first, amended"]);
+  });
+});

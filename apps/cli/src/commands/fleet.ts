@@ -1,4 +1,4 @@
-import { UsageError, type Display } from "@corral/core";
+import { UsageError, type Display, type MergeBackOutcome, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, type TaskOutcome } from "corral";
 import { resolve } from "node:path";
@@ -27,9 +27,14 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   // Under a live board the interrupt notice goes above it, and the board is redrawn under it.
   const stop = trapInterrupts(controller, board ? { ...io, stderr: Object.assign(Object.create(io.stderr) as CliIO["stderr"], { write: (text: string) => (board.interrupted(text), true) }) } : io);
   let outcomes: TaskOutcome[];
+  // Each task's merge-back, for the summary (a failed merge leaves no result to read it from).
+  const merges = new Map<string, MergeBackOutcome>();
+  const onEvent = (event: RunEvent) => {
+    if (event.type === "workspace.released" && event.result.merge && event.name !== undefined) merges.set(event.name, event.result.merge);
+  };
   try {
     const fleetBudget = budgetFromFlags(values, "fleet-");
-    const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, ...(Object.keys(fleetBudget).length ? { fleetBudget } : {}), displays, signal: controller.signal, handleProcessSignals: false });
+    const fleet = runMany(tasks, { ...options, concurrency, failFast: values["fail-fast"] ?? false, ...(Object.keys(fleetBudget).length ? { fleetBudget } : {}), displays, onEvent, signal: controller.signal, handleProcessSignals: false });
     outcomes = await fleet.results;
   } catch (error) {
     if (values.json) reportJsonError(io, error);
@@ -38,7 +43,7 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
     stop();
     for (const display of displays) await display.close?.();
   }
-  io.stderr.write(renderFleetSummary(outcomes));
+  io.stderr.write(renderFleetSummary(outcomes, merges));
   for (const outcome of outcomes) {
     if (outcome.error && outcome.status === "failed") io.stderr.write(inert(`\n[${outcome.name}] ${outcome.error.message}${outcome.error.hint ? `\n  hint: ${outcome.error.hint}` : ""}\n`));
   }
@@ -49,9 +54,9 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
 
 /**
  * task, status, iterations, commits, branch, tokens, duration — one row per task, failed and aborted
- * ones too — then where kept work lies (inert: branches and paths came from the runs).
+ * ones too — then what each merge-back did and where kept work lies (inert: branches and paths came from the runs).
  */
-export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
+export function renderFleetSummary(outcomes: readonly TaskOutcome[], merges: ReadonlyMap<string, MergeBackOutcome> = new Map()): string {
   const tasks = outcomes.map(summarizeTask);
   const rows = [
     ["TASK", "STATUS", "ITER", "COMMITS", "BRANCH", "TOKENS", "DURATION"],
@@ -61,5 +66,8 @@ export function renderFleetSummary(outcomes: readonly TaskOutcome[]): string {
   const succeeded = tasks.filter((t) => t.status === "succeeded").length;
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
   const kept = tasks.filter((t) => t.keptPath).map((t) => `  ${t.name}: ${t.keptPath}`);
-  return inert(`\n${table}\n${succeeded}/${tasks.length} task(s) succeeded\n${kept.length ? `workspaces kept (uncommitted work, for inspection):\n${kept.join("\n")}\n` : ""}`);
+  const merged = tasks.flatMap((t) => (merges.has(t.name) ? [`  ${t.name}: ${merges.get(t.name)!.message}`] : []));
+  return inert(
+    `\n${table}\n${succeeded}/${tasks.length} task(s) succeeded\n${merged.length ? `merge-back:\n${merged.join("\n")}\n` : ""}${kept.length ? `workspaces kept (uncommitted work, for inspection):\n${kept.join("\n")}\n` : ""}`,
+  );
 }

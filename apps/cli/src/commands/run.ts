@@ -1,4 +1,4 @@
-import { describeBudgetStop, totalTokens, UsageError, type Display, type RunEvent } from "@corral/core";
+import { describeBudgetStop, totalTokens, UsageError, type Display, type MergeBackOutcome, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { ndjsonDisplay, run, terminalDisplay } from "corral";
 import { runFleet } from "./fleet.js";
@@ -42,8 +42,10 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
   const controller = new AbortController();
   const stop = trapInterrupts(controller, io);
   let finished: RunFinished | undefined;
+  let merge: MergeBackOutcome | undefined;
   const onEvent = (event: RunEvent) => {
     if (event.type === "run.finished") finished = event;
+    if (event.type === "workspace.released") merge = event.result.merge;
   };
   let result: Awaited<ReturnType<typeof run>> | undefined;
   let failure: { error: unknown } | undefined;
@@ -56,7 +58,7 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
     stop();
     for (const display of displays) await display.close?.();
   }
-  if (finished) io.stderr.write(renderSummary(finished, result?.logFile));
+  if (finished) io.stderr.write(renderSummary(finished, result?.logFile, merge));
   if (failure) {
     const code = reportError(io, failure.error);
     return controller.signal.aborted ? EXIT.interrupted : code;
@@ -65,10 +67,10 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
 }
 
 /**
- * The summary of a run, whatever its end: how it ended, its branch and commits, its tokens and where
- * its workspace lies when kept. Commit subjects and paths came from the sandbox, so it is inert.
+ * The summary of a run, whatever its end: how it ended, its branch and commits, its tokens, what the
+ * merge-back did and where its workspace lies when kept. Commit subjects and paths came from the sandbox, so it is inert.
  */
-export function renderSummary(finished: RunFinished, logFile?: string): string {
+export function renderSummary(finished: RunFinished, logFile?: string, merge?: MergeBackOutcome): string {
   const u = finished.usage;
   const workspace = finished.workspace;
   const commits = finished.commits ?? [];
@@ -87,6 +89,7 @@ export function renderSummary(finished: RunFinished, logFile?: string): string {
     // Work without a commit is the surprise worth a line of its own (e.g. git had no identity inside the sandbox).
     ...(workspace?.uncommitted && commits.length === 0 ? [`  no commit: the agent changed ${workspace.uncommitted} file(s) but committed none; they are in the kept workspace below`] : []),
     `  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens}, cache read ${u.cacheReadTokens}, cache write ${u.cacheWriteTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`,
+    ...(merge ? [`  merge-back: ${merge.message}`] : []),
     ...(workspace?.kept ? [`  workspace kept: ${workspace.path}${workspace.keptReason ? ` (${workspace.keptReason})` : ""}`] : []),
     ...(workspace && !workspace.kept && finished.branch ? [`  workspace removed, branch ${finished.branch} kept`] : []),
     ...(logFile ? [`  log: ${logFile}`] : []),

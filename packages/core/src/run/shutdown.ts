@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
-import { HookError, IntegrityError, toCorralError, type CorralError } from "../errors.js";
+import { CorralError, HookError, IntegrityError, toCorralError } from "../errors.js";
 import type { RunEventBody, RunStatus } from "../events.js";
-import type { Isolation, ReleaseResult, Workspace } from "../isolation.js";
+import type { Isolation, ReleaseFailure, ReleaseResult, Workspace } from "../isolation.js";
 import type { Held } from "./scope.js";
 
 /**
@@ -40,7 +40,7 @@ export async function shutdown(
       emit({ type: "commits", commits: release.commits });
       emit({ type: "workspace.released", result: release, ...(workspace.branch ? { branch: workspace.branch } : {}) });
       // On a succeeded run the problems become its error; otherwise they are said here.
-      if (status !== "succeeded" && status !== "incomplete") for (const text of release.problems ?? []) emit({ type: "log", level: "warn", message: text });
+      if (status !== "succeeded" && status !== "incomplete") for (const text of [...(release.problems ?? []), ...(release.failures ?? []).map((f) => f.message)]) emit({ type: "log", level: "warn", message: text });
     } catch (error) {
       fail(`Could not release the workspace ${workspace.path}`, error);
     }
@@ -66,4 +66,12 @@ export function keptWorkspace(workspace: Workspace, release: ReleaseResult): Non
 
 export function integrityError(problems: string[]): IntegrityError {
   return new IntegrityError(`The run did something it must not, so it is not a success: ${problems.join(" ")}`, problems);
+}
+
+/** A succeeded run whose work did not all land (see `ReleaseResult.failures`) fails with the first failure's code, saying each. */
+export function releaseFailure(failures: readonly ReleaseFailure[]): CorralError {
+  const kept = failures.flatMap((f) => (f.ref ? [f.ref] : []));
+  return new CorralError(failures[0]!.code, `The run's work did not all land, so it is not a success: ${failures.map((f) => f.message).join(" ")}`, {
+    hint: kept.length ? `Nothing is lost: ${kept.join(", ")} keep${kept.length === 1 ? "s" : ""} the commits (git log ${kept[0]}).` : "Nothing is lost; read the message for where the work is.",
+  });
 }

@@ -285,6 +285,53 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
           expect((await git(["fsck", "--no-dangling"], { cwd: dir, allowFailure: true })).exitCode).toBe(0);
         });
 
+        if (mode === "worktree") {
+          it("commits the agent's own reset dropped make the run a failure that names the reflog entry, and stay reachable; an amend is fine", async (ctx) => {
+            ready(ctx);
+            const { dir } = await repository();
+            const dropped = await agent(dir, `${legit} && echo more > more.txt && git add more.txt && git commit -q -m "dropped work" && git reset -q --hard HEAD~1 && echo done`, isolation());
+            expect(dropped.lines).toContain("done");
+            expect(dropped.error).toMatchObject({ code: "E_COMMITS_DROPPED" });
+            expect(dropped.error!.message).toMatch(/1 commit\(s\) the run made are not on corral\/\S+ .*"dropped work".*HEAD@\{0\} in the run's reflog: "reset: moving to HEAD~1"/);
+            const ref = /kept at (refs\/corral\/dropped\/\S+?)\./.exec(dropped.error!.message)![1]!;
+            expect(await userGit(dir, "log", "-1", "--format=%s", ref)).toBe("dropped work");
+            expect(await userGit(dir, "show", `${ref}:more.txt`)).toBe("more");
+            // The twin: replacing its own commit (amend) loses nothing.
+            const amended = await agent(dir, `${legit} && git commit -q --amend -m "legit amended" && echo done`, isolation());
+            expect(succeeded(amended).commits.map((c) => c.subject)).toEqual(["legit amended"]);
+          });
+
+          it("a commit the agent's git refused (a locked ref) is a failure, and the refused commit stays reachable", async (ctx) => {
+            ready(ctx);
+            const { dir } = await repository();
+            const script = [
+              legit,
+              'lock="$(git rev-parse --absolute-git-dir)/$(git symbolic-ref HEAD).lock"',
+              'touch "$lock"',
+              'echo refused > refused.txt && git add refused.txt && { git commit -q -m "refused work" 2>/dev/null || echo REFUSED; }',
+              'rm -f "$lock"',
+              "git reset -q --hard HEAD",
+              "echo done",
+            ].join("\n");
+            const outcome = await agent(dir, script, isolation());
+            expect(outcome.lines).toContain("REFUSED");
+            expect(outcome.error).toMatchObject({ code: "E_COMMITS_DROPPED" });
+            expect(outcome.error!.message).toMatch(/"refused work".*never put them on a branch/);
+            const ref = /kept at (refs\/corral\/dropped\/\S+?)\./.exec(outcome.error!.message)![1]!;
+            expect(await userGit(dir, "show", `${ref}:refused.txt`)).toBe("refused");
+          });
+
+          it("a branch the agent moved behind its base is a failure", async (ctx) => {
+            ready(ctx);
+            const { dir, main } = await repository();
+            const outcome = await agent(dir, "git reset -q --hard HEAD~1 && echo done", isolation());
+            expect(outcome.lines).toContain("done");
+            expect(outcome.error).toMatchObject({ code: "E_COMMITS_DROPPED" });
+            expect(outcome.error!.message).toContain(`behind where it started (${main.slice(0, 12)}, still on main)`);
+            expect(await userGit(dir, "rev-parse", "main")).toBe(main);
+          });
+        }
+
         it("the .git the agent sees cannot be renamed, replaced or repointed", async (ctx) => {
           ready(ctx);
           const { dir } = await repository();
