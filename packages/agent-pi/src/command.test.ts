@@ -73,6 +73,8 @@ describe("pi setup", () => {
     home = await mkdtemp(join(tmpdir(), "pi-setup-"));
     const env = await agentWith({ model: "m" }).setup!({ env: { OPENAI_API_KEY: "placeholder", PI_OFFLINE: "0" }, home, apiBaseUrl: "http://127.0.0.1:9/gw/openai" });
     expect(env).not.toHaveProperty("PI_OFFLINE");
+    // pi's proxy agent would CONNECT-tunnel to the gateway, which corral's proxy refuses: the loopback gateway is direct.
+    expect(env).toMatchObject({ NO_PROXY: "127.0.0.1", no_proxy: "127.0.0.1" });
     const models = JSON.parse(await readFile(join(home, ".pi", "agent", "models.json"), "utf8"));
     expect(models.providers.corral.baseUrl).toBe("http://127.0.0.1:9/gw/openai");
   });

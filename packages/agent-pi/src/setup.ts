@@ -49,6 +49,13 @@ export async function piSetup(options: PiOptions, { env, home, apiBaseUrl }: Age
   await writeFile(join(dir, "models.json"), piModels(options, baseUrl), { mode: 0o600 });
   const extra: Record<string, string> = { PI_CODING_AGENT_DIR: dir };
   for (const [name, value] of Object.entries(UNATTENDED_ENV)) if (env[name] === undefined) extra[name] = value;
+  // pi routes every request through undici's EnvHttpProxyAgent, which tunnels even plain HTTP with CONNECT;
+  // corral's proxy refuses a CONNECT to its own address, so the gateway on loopback is reached directly.
+  if (apiBaseUrl !== undefined && ["127.0.0.1", "localhost", "[::1]"].includes(new URL(apiBaseUrl).hostname)) {
+    const host = new URL(apiBaseUrl).hostname;
+    const noProxy = [env.NO_PROXY ?? env.no_proxy, host].filter(Boolean).join(",");
+    extra.NO_PROXY = extra.no_proxy = noProxy;
+  }
   return extra;
 }
 
