@@ -82,7 +82,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
   const agentRef = options.agent ?? (config.agent as Ref<"agent"> | undefined);
-  if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|opencode|command, or set agent in corral.config.*." });
+  if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|opencode|pi|command, or set agent in corral.config.*." });
   const model = options.model ?? config.model;
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
   const sandbox = await resolveRef(loader, "sandbox", options.sandbox ?? (config.sandbox as Ref<"sandbox"> | undefined) ?? "host");
