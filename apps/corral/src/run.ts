@@ -151,7 +151,8 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
-  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal);
+  const model = options.model ?? resolved.config.model;
+  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, model);
   if (journal) displays.push(journal.display);
   try {
     const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });

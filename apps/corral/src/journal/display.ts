@@ -14,6 +14,8 @@ export interface JournalDisplayOptions {
   root: string;
   /** The run's options, already stripped of secrets (see `journalOptions`). */
   options?: Record<string, unknown>;
+  /** The model the run asked its agent for (the `model` option or flag, or the config's). */
+  model?: string;
   /** Called once, just before the run's folder is first created (e.g. to git-exclude `.corral/`). */
   onOpen?: () => void;
   /**
@@ -59,6 +61,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       started: event.time,
       cwd: process.cwd(),
       options: options.options ?? {},
+      ...(options.model ? { model: options.model } : {}),
     };
     writeRecord(dir, record);
     fd = openSync(join(dir, EVENTS_FILE), "a", 0o600);
@@ -112,6 +115,11 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       case "run.finished":
         Object.assign(r, { state: event.status, ended: event.time, iterations: event.iterations, usage: event.usage });
         if (event.error) r.error = event.error;
+        return true;
+      case "agent":
+        // The model the agent reports, where the run named none.
+        if (event.event.type !== "session" || !event.event.model || r.model) return false;
+        r.model = event.event.model;
         return true;
       default:
         return false;

@@ -36,7 +36,7 @@ export interface JournalSettings {
  * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
  * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings): Promise<RunJournal | undefined> {
+export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, model?: string): Promise<RunJournal | undefined> {
   if (journal === false) return undefined;
   const enabled = journal === undefined ? undefined : true;
   const location = await journalLocation(options.cwd ?? process.cwd());
@@ -46,6 +46,7 @@ export async function runJournal(options: RunOptions<unknown>, journal?: boolean
     root: location.root,
     ...(typeof journal === "object" && journal.maxBytes !== undefined ? { maxBytes: journal.maxBytes } : {}),
     options: journalOptions(options),
+    ...(model ? { model } : {}),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });
   return { display, runOptions: { runId } };
