@@ -113,8 +113,11 @@ export interface AgentEndToEndOptions {
   sentKey(request: EndToEndRequest): string | undefined;
   /** The conversation a request carried, as text: where the prompt and the history are looked for. */
   conversationText(request: EndToEndRequest): string;
-  /** The installed CLI: the folder that holds its `command` (put first on the host's PATH), and how many processes it runs as. */
-  cli: { binDir: string; command: string; processes?: number };
+  /**
+   * The installed CLI: the folder that holds its `command` (put first on the host's PATH), how many processes it
+   * runs as, and how long it may say nothing while it starts (the idle case's idle timeout; default 8 s).
+   */
+  cli: { binDir: string; command: string; processes?: number; silentStartSeconds?: number };
   /** What the agent reports. */
   expects: {
     /** The tool-call name of a shell command, and what its tool-result carries (`{ output: "committed" }`). */
@@ -158,6 +161,11 @@ const TURN: EndToEndTurnUsage = { inputTokens: 100, outputTokens: 20, cacheReadT
 const SMALL_TURN: EndToEndTurnUsage = { inputTokens: 7, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 };
 const TOKEN_FIELDS = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"] as const;
 
+/**
+ * How long a case waits for the CLI's first model request. Generous on purpose: a CLI's start-up is its own
+ * (OpenCode's took 30–50 s on a loaded 2-core machine), and the case only needs the request to have come.
+ */
+const FIRST_REQUEST_MS = 180_000;
 const inCI = () => process.env.CI === "true" || process.env.CI === "1";
 const tokens = (usage: Usage | undefined) => Object.fromEntries(TOKEN_FIELDS.map((field) => [field, usage?.[field] ?? 0]));
 const sum = (...usages: Usage[]) => Object.fromEntries(TOKEN_FIELDS.map((field) => [field, usages.reduce((n, u) => n + (u[field] ?? 0), 0)]));
@@ -296,9 +304,9 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       const cwd = await repo();
       const model = uniqueModel();
       // Long enough for a slow start on a loaded machine to reach the model first.
-      const running = runAgent(api, { cwd, idleTimeout: 8, model });
+      const running = runAgent(api, { cwd, idleTimeout: cli.silentStartSeconds ?? 8, model });
       running.catch(() => {});
-      await api.waitForConversation(1, 60_000);
+      await api.waitForConversation(1, FIRST_REQUEST_MS);
       await expect(running).rejects.toBeInstanceOf(IdleTimeoutError);
       expect(api.conversation()).toHaveLength(1);
       await eventually(async () => (await hostProcessesMatching(model)).length === 0, `${name} processes to exit`);
@@ -334,7 +342,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       const controller = new AbortController();
       const running = runAgent(api, { cwd, signal: controller.signal, model });
       running.catch(() => {});
-      await api.waitForConversation(1);
+      await api.waitForConversation(1, FIRST_REQUEST_MS);
       expect((await hostProcessesMatching(model)).length).toBeGreaterThanOrEqual(cli.processes ?? 1);
       controller.abort("test abort");
       await expect(running).rejects.toBeInstanceOf(AbortError);
@@ -399,7 +407,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
         const controller = new AbortController();
         const running = runAgent(api, { cwd, signal: controller.signal, model, ...inSandbox() }, events);
         running.catch(() => {});
-        await api.waitForConversation(1);
+        await api.waitForConversation(1, FIRST_REQUEST_MS);
         const runId = events[0]!.runId;
         if (target.leftovers) expect(await target.leftovers(runId)).toHaveLength(1);
         const pids = await hostProcessesMatching(model);
