@@ -8,7 +8,6 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeAgentEndToEnd, type AgentEndToEndOptions, type EndToEndApi, type EndToEndSandbox } from "@corral/core/testing";
-import type { Mount } from "@corral/core";
 import { startMockModelApi } from "@corral/mock-model-api";
 import { bwrap, bwrapSandbox } from "@corral/sandbox-bwrap";
 import { docker } from "@corral/sandbox-docker";
@@ -30,18 +29,13 @@ export interface CorralAgentEndToEndOptions extends Omit<AgentEndToEndOptions, "
   containerBinary: string | undefined;
   /** Why `containerBinary` is missing. */
   containerUnavailable?: string;
-  /**
-   * What else a container needs to run the CLI (a Node CLI: node and the libraries the image lacks, the
-   * node_modules it runs from). Given without `containerBinary`, these are the containers' only mounts.
-   */
-  containerMounts?: Mount[];
   /** Extra `corral run` flags (`--model ...`) and env for the `corral run` case. */
   corralArgs?: string[];
   corralEnv?: (api: EndToEndApi) => Record<string, string>;
 }
 
 /** The sandboxes an agent's real CLI runs in here: bwrap (the CLI from node_modules, read-only), docker and podman (its native binary mounted). */
-export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packageDir" | "cli" | "containerBinary" | "containerUnavailable" | "containerMounts">): EndToEndSandbox[] {
+export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packageDir" | "cli" | "containerBinary" | "containerUnavailable">): EndToEndSandbox[] {
   // The CLI lives under the package's and the repository's node_modules, which bwrap does not show by default.
   const nodeModules = [resolve(options.packageDir, "node_modules"), resolve(ROOT, "node_modules")].map((host) => ({ host, readonly: true }));
   const bwrapTarget: EndToEndSandbox = {
@@ -60,12 +54,12 @@ export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packa
       name: engine,
       sandbox: () => (engine === "docker" ? docker({ image: CONTAINER_TEST_IMAGE }) : podman({ image: CONTAINER_TEST_IMAGE })),
       unavailable: async () => {
-        if (!options.containerBinary && !options.containerMounts) return options.containerUnavailable ?? `the ${options.cli.command} native binary is not installed`;
+        if (!options.containerBinary) return options.containerUnavailable ?? `the ${options.cli.command} native binary is not installed`;
         const ready = await containerEngineReady(engine);
         return ready.ready ? undefined : ready.reason;
       },
       // The test image has no Node and no agent CLI: the native binary is mounted where a global install puts it.
-      mounts: [...(options.containerBinary ? [{ host: options.containerBinary, sandbox: `/usr/local/bin/${options.cli.command}` }] : []), ...(options.containerMounts ?? [])],
+      mounts: options.containerBinary ? [{ host: options.containerBinary, sandbox: `/usr/local/bin/${options.cli.command}` }] : [],
       path: "/usr/local/bin:/usr/bin:/bin",
       // A container's /tmp is its own tmpfs: keep the repo, its worktree and the run's HOME off it.
       tmpdir: resolve(process.env.CORRAL_IT_TMPDIR ?? "/var/tmp"),
@@ -78,11 +72,11 @@ export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packa
 
 /** The agent end-to-end kit over this repository's mock API, sandboxes and `corral` command. */
 export function describeCorralAgentEndToEnd(options: CorralAgentEndToEndOptions): void {
-  const { packageDir, packageName, containerBinary, containerUnavailable, containerMounts, corralArgs, corralEnv, ...agent } = options;
+  const { packageDir, packageName, containerBinary, containerUnavailable, corralArgs, corralEnv, ...agent } = options;
   describeAgentEndToEnd({
     ...agent,
     startApi: (api) => startMockModelApi(api),
-    sandboxes: corralSandboxes({ packageDir, cli: agent.cli, containerBinary, ...(containerUnavailable ? { containerUnavailable } : {}), ...(containerMounts ? { containerMounts } : {}) }),
+    sandboxes: corralSandboxes({ packageDir, cli: agent.cli, containerBinary, ...(containerUnavailable ? { containerUnavailable } : {}) }),
     isolation: () => worktree(),
     corral: {
       argv: ["node", CORRAL_BIN],
