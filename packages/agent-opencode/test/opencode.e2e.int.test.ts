@@ -12,7 +12,7 @@ describeCorralAgentEndToEnd({
   sentKey: (request) => (request.headers.authorization as string | undefined)?.replace(/^Bearer /, ""),
   conversationText: (request) => JSON.stringify(request.body?.messages),
   // OpenCode prints nothing until its first model step: on a loaded machine that start took 30-50 s.
-  cli: { binDir: BIN_DIR, command: "opencode", silentStartSeconds: 90 },
+  cli: { binDir: BIN_DIR, command: "opencode", silentStartSeconds: 60 },
   expects: {
     shellCall: "bash",
     shellResult: { output: "committed\n", exitCode: 0 },

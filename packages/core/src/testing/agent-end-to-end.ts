@@ -310,7 +310,8 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       await expect(running).rejects.toBeInstanceOf(IdleTimeoutError);
       expect(api.conversation()).toHaveLength(1);
       await eventually(async () => (await hostProcessesMatching(model)).length === 0, `${name} processes to exit`);
-    });
+      // A silent start, then as long again of silence after the request, and room for the rest.
+    }, Math.max(120_000, ((cli.silentStartSeconds ?? 8) * 2 + 60) * 1000));
 
     for (const apiError of expects.apiErrors) {
       it(`an API error: HTTP ${apiError.status} is an AgentExecutionError carrying what the CLI reports`, async (ctx) => {
