@@ -160,6 +160,9 @@ describe("corral --help and plugins", () => {
       expect.objectContaining({ kind: "sandbox", name: "host", available: true }),
       expect.objectContaining({ kind: "agent", name: "command", available: true }),
       expect.objectContaining({ kind: "isolation", name: "in-place", available: true }),
+      // First-party agents found through core's catalog when installed (the CLI's tests install them).
+      expect.objectContaining({ kind: "agent", name: "opencode", available: true }),
+      expect.objectContaining({ kind: "agent", name: "pi", available: true }),
     ]));
     expect(existsSync(BIN)).toBe(true);
   });

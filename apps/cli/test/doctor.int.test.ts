@@ -65,6 +65,8 @@ describe("corral doctor", () => {
     expect(check(report, "run credentials")).toMatchObject({ status: "fail", code: "E_MISSING_CREDENTIALS", detail: expect.stringContaining("none of ANTHROPIC_API_KEY") });
     expect(check(report, "run credentials")?.fix).toContain("Export ANTHROPIC_API_KEY");
     expect(check(report, "agent codex")?.status).toBe("ok");
+    expect(check(report, "agent opencode")?.status).toBe("ok");
+    expect(check(report, "agent pi")?.status).toBe("ok");
     expect(report.checks.filter((c) => c.status === "fail").map((c) => c.name)).toEqual(["run credentials"]);
   });
 

@@ -15,8 +15,8 @@ describe("corral run --tasks", () => {
     await writeFile(join(repo, "tasks.yaml"), "- name: alpha\n  prompt: alpha\n- name: beta\n  prompt: beta\n- name: gamma\n  prompt: gamma\n");
     const r = await corral(["run", "--tasks", "tasks.yaml", "--parallel", "2", "--isolation", "worktree", "--json", ...AGENT], repo);
     expect(r.exitCode).toBe(0);
-    expect(r.stderr).toMatch(/TASK\s+STATUS\s+ITER\s+COMMITS\s+BRANCH\s+TOKENS\s+DURATION/);
-    expect(r.stderr).toMatch(/alpha\s+succeeded\s+1\s+1\s+corral\/alpha/);
+    expect(r.stderr).toMatch(/TASK\s+STATUS\s+AGENT\s+ITER\s+COMMITS\s+BRANCH\s+TOKENS\s+COST\s+DURATION/);
+    expect(r.stderr).toMatch(/alpha\s+succeeded\s+command\s+1\s+1\s+corral\/alpha/);
     expect(r.stderr).toContain("3/3 task(s) succeeded");
     for (const name of ["alpha", "beta", "gamma"]) expect(await gitIn(repo, "log", "--format=%s", "-1", `corral/${name}`)).toBe(`do ${name}`);
     const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { name?: string; type: string; succeeded?: number });

@@ -58,6 +58,10 @@ export interface TaskOutcome {
   finished?: Extract<RunEvent, { type: "run.finished" }>;
   /** How long the task took, in milliseconds; 0 when it never started. */
   durationMs: number;
+  /** The agent plugin that ran it (from its `run.started`), when it started. */
+  agent?: string;
+  /** The model it was asked to use, else the one the agent reported in its session. */
+  model?: string;
 }
 
 /** One summary row of a task, whatever became of it. */
@@ -67,12 +71,44 @@ export function summarizeTask(outcome: TaskOutcome): FleetTaskSummary {
   return {
     name: outcome.name,
     status: outcome.status,
+    ...(outcome.agent ? { agent: outcome.agent } : {}),
+    ...(outcome.model ? { model: outcome.model } : {}),
     ...(finished ? { runId: finished.runId, iterations: finished.iterations, commits: finished.commits?.length ?? 0, tokens: totalTokens(finished.usage) } : {}),
+    ...(finished?.usage.costUsd !== undefined ? { costUsd: finished.usage.costUsd } : {}),
     ...(finished?.branch ? { branch: finished.branch } : {}),
     ...(kept ? { keptPath: kept } : {}),
     durationMs: outcome.durationMs,
     ...(outcome.error && outcome.status !== "skipped" ? { error: outcome.error.toJSON() } : {}),
   };
+}
+
+/** One agent's share of a fleet: its tasks, and the tokens and cost they used together. */
+export interface FleetAgentTotals {
+  /** The agent plugin's name. */
+  agent: string;
+  /** How many of the fleet's tasks it ran. */
+  tasks: number;
+  /** How many of them succeeded. */
+  succeeded: number;
+  /** Tokens its tasks used (all kinds). */
+  tokens: number;
+  /** What its tasks cost in USD; absent when the agent reported no cost. */
+  costUsd?: number;
+}
+
+/** The fleet's rows summed per agent, in the order the agents first appear (tasks that never started count for no agent). */
+export function totalsByAgent(tasks: readonly FleetTaskSummary[]): FleetAgentTotals[] {
+  const byAgent = new Map<string, FleetAgentTotals>();
+  for (const task of tasks) {
+    if (!task.agent) continue;
+    const totals = byAgent.get(task.agent) ?? { agent: task.agent, tasks: 0, succeeded: 0, tokens: 0 };
+    totals.tasks++;
+    if (task.status === "succeeded") totals.succeeded++;
+    totals.tokens += task.tokens ?? 0;
+    if (task.costUsd !== undefined) totals.costUsd = (totals.costUsd ?? 0) + task.costUsd;
+    byAgent.set(task.agent, totals);
+  }
+  return [...byAgent.values()];
 }
 
 /** A fleet in progress: iterate it for outcomes as tasks finish, or await `results` for all of them, in task order. */
@@ -159,7 +195,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
       });
       // Every task's plugins and options are resolved before any starts: bad input starts nothing.
       for (const task of tasks) await resolveRun(optionsFor(task));
-      await runTasks(optionsFor);
+      await runTasks(optionsFor, loaded.config.model);
       const tasksSummary = byTask.map(summarizeTask);
       emitFleet({
         type: "fleet.finished",
@@ -183,7 +219,7 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
   // Consumers of the iterator get the failure there; an unobserved `results` must not crash the process.
   results.catch(() => {});
 
-  async function runTasks(optionsFor: (task: Task) => CorralRunOptions): Promise<void> {
+  async function runTasks(optionsFor: (task: Task) => CorralRunOptions, loadedModel: string | undefined): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < tasks.length) {
@@ -200,19 +236,25 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
         }
         // The task's run.finished says what it left (branch, commits, kept work), also when it throws.
         let finished: TaskOutcome["finished"];
+        // Which agent (and model) did the task: a task list may name a different one per task.
+        let agent: string | undefined;
+        let model = task.model ?? options.model ?? loadedModel;
         const taskOptions = optionsFor(task);
         const onEvent = (event: RunEvent) => {
           if (event.type === "run.finished") finished = event;
+          else if (event.type === "run.started") agent = event.agent;
+          else if (event.type === "agent" && event.event.type === "session" && event.event.model) model ??= event.event.model;
           spending.observe(index, event);
           options.onEvent?.(event);
         };
+        const who = () => ({ ...(agent ? { agent } : {}), ...(model ? { model } : {}) });
         try {
           const result = await run({ ...taskOptions, onEvent });
-          publish(index, { name: task.name, status: result.status, result, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started) });
+          publish(index, { name: task.name, status: result.status, result, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started), ...who() });
         } catch (error) {
           const corralError = toCorralError(error);
           const status: TaskStatus = corralError instanceof AbortError ? "aborted" : "failed";
-          publish(index, { name: task.name, status, error: corralError, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started) });
+          publish(index, { name: task.name, status, error: corralError, ...(finished ? { finished } : {}), durationMs: Math.round(performance.now() - started), ...who() });
           if (status === "failed" && options.failFast && !controller.signal.aborted) {
             failFastTripped = true;
             controller.abort("another task failed (failFast)");

@@ -85,7 +85,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
 
   const choiceWarnings: string[] = [];
   const agentRef = chooseRef("agent", options.agent, config.agent as Ref<"agent"> | undefined, choiceWarnings);
-  if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|command, or set agent in corral.config.*." });
+  if (!agentRef) throw new UsageError("No agent was chosen.", { hint: "Pass --agent claude|codex|gemini|opencode|pi|command, or set agent in corral.config.*." });
   const model = options.model ?? config.model;
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
   const sandbox = await resolveRef(loader, "sandbox", chooseRef("sandbox", options.sandbox, config.sandbox as Ref<"sandbox"> | undefined, choiceWarnings) ?? "host");
@@ -155,7 +155,8 @@ export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
-  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, options.fleetId);
+  const model = options.model ?? resolved.config.model;
+  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, { ...(options.fleetId ? { fleet: options.fleetId } : {}), ...(model ? { model } : {}) });
   if (journal) displays.push(journal.display);
   try {
     const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });

@@ -38,8 +38,14 @@ export interface FleetTaskSummary {
   branch?: string;
   /** Where the task's kept workspace (its uncommitted work) lies, when it was kept. */
   keptPath?: string;
+  /** The agent plugin that ran it (a task list may name one per task). */
+  agent?: string;
+  /** The model it was asked to use (the task's, the flag's or the config's), else the one the agent reported. */
+  model?: string;
   /** Tokens it used (all kinds). */
   tokens?: number;
+  /** What it cost in USD, where the agent reports cost. */
+  costUsd?: number;
   /** How long it ran (0 when skipped). */
   durationMs: number;
   /** Why it failed: the CorralError's code, message and hint. */

@@ -1,6 +1,6 @@
 /**
- * @corral/mock-model-api — a test fixture: a local HTTP mock of the Anthropic Messages and OpenAI
- * Responses streaming APIs, driven by a script of turns, recording every request. Never the
+ * @corral/mock-model-api — a test fixture: a local HTTP mock of the Anthropic Messages, OpenAI
+ * Responses and OpenAI Chat Completions streaming APIs, driven by a script of turns, recording every request. Never the
  * default of anything a user runs.
  */
 export { startMockModelApi } from "./server.js";

@@ -57,6 +57,31 @@ describe("mock model API", () => {
     expect(done).toMatchObject({ type: "response.completed", response: { usage: { input_tokens: 7, input_tokens_details: { cached_tokens: 2 }, output_tokens: 20 } } });
   });
 
+  it("streams an OpenAI chat completions reply, mapping a shell call to the bash tool offered, with a usage chunk and [DONE]", async () => {
+    api = await startMockModelApi({ script: [{ text: "hi there", toolCalls: [{ shell: "ls" }], usage: { inputTokens: 5, cacheReadTokens: 2 } }] });
+    const tools = [{ type: "function", function: { name: "read" } }, { type: "function", function: { name: "bash" } }];
+    const response = await post(`${api.url}/v1/chat/completions`, { model: "m", stream: true, tools, messages: [] });
+    const body = await response.text();
+    expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    const chunks = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)));
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    expect(text).toBe("hi there");
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+    expect(calls[0]).toMatchObject({ index: 0, type: "function", function: { name: "bash" } });
+    expect(JSON.parse(calls.map((c: any) => c.function.arguments).join(""))).toMatchObject({ command: "ls" });
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe("tool_calls");
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 20, prompt_tokens_details: { cached_tokens: 2 } } });
+    expect(api.requests[0]).toMatchObject({ api: "openai-chat", scripted: true });
+  });
+
+  it("answers chat completions side requests (no tools, e.g. OpenCode's title) without using the script", async () => {
+    api = await startMockModelApi({ script: [{ text: "scripted" }] });
+    const body = await (await post(`${api.url}/v1/chat/completions`, { model: "m", stream: true, messages: [] })).text();
+    const text = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)).choices[0]?.delta?.content ?? "").join("");
+    expect(text).toBe("ok");
+    expect(api.conversation()).toHaveLength(0);
+  });
+
   it("sends scripted HTTP errors in each provider's error format", async () => {
     api = await startMockModelApi({ script: [{ status: 500, message: "boom" }, { status: 429, message: "slow down" }] });
     const anthropic = await post(`${api.url}/v1/messages`, { tools: [{ name: "x" }] });
@@ -65,6 +90,9 @@ describe("mock model API", () => {
     const openai = await post(`${api.url}/v1/responses`, {});
     expect(openai.status).toBe(429);
     expect(await openai.json()).toMatchObject({ error: { message: "slow down" } });
+    const chat = await post(`${api.url}/v1/chat/completions`, { tools: [{ type: "function", function: { name: "bash" } }] });
+    expect(chat.status).toBe(500);
+    expect(await chat.json()).toMatchObject({ error: { message: expect.stringContaining("script has only 2 turns"), type: "server_error" } });
   });
 
   it("fails loudly when the script runs out", async () => {

@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { anthropicError, startAnthropicStall, streamAnthropic } from "./anthropic.js";
 import { openAiError, startOpenAiStall, streamOpenAi } from "./openai.js";
+import { startOpenAiChatStall, streamOpenAiChat } from "./openai-chat.js";
 import { isError, isStall, type Turn } from "./script.js";
 
-export type WireApi = "anthropic" | "openai";
+/** The wire format of a request: Anthropic Messages, OpenAI Responses, or OpenAI Chat Completions. */
+export type WireApi = "anthropic" | "openai" | "openai-chat";
 
 /** One request the mock received, as the client sent it. */
 export interface RecordedRequest {
@@ -25,8 +27,8 @@ export interface MockModelApiOptions {
   script: Turn[] | ((request: RecordedRequest, index: number) => Turn);
   /**
    * Which requests are conversation turns (take a turn from the script). Default: every OpenAI
-   * `/responses` request, and Anthropic requests that offer tools (Claude Code's side requests,
-   * e.g. title generation, offer none). Others get a short text answer.
+   * `/responses` request, and Anthropic and chat completions requests that offer tools (the side
+   * requests of Claude Code and OpenCode, e.g. title generation, offer none). Others get a short text answer.
    */
   isConversation?: (request: RecordedRequest) => boolean;
   /** Answer for side requests. Default `{ text: "ok" }`. */
@@ -34,7 +36,7 @@ export interface MockModelApiOptions {
 }
 
 export interface MockModelApi {
-  /** `http://127.0.0.1:<port>`: ANTHROPIC_BASE_URL for claude; codex's provider base_url is `${url}/v1`. */
+  /** `http://127.0.0.1:<port>`: ANTHROPIC_BASE_URL for claude; codex's and opencode's base URL is `${url}/v1`. */
   readonly url: string;
   readonly port: number;
   /** Every request received, in order. */
@@ -48,8 +50,8 @@ export interface MockModelApi {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const defaultIsConversation = (r: RecordedRequest) =>
-  r.api === "openai" || (r.api === "anthropic" && Array.isArray(r.body?.tools) && r.body.tools.length > 0);
+const offersTools = (r: RecordedRequest) => Array.isArray(r.body?.tools) && r.body.tools.length > 0;
+const defaultIsConversation = (r: RecordedRequest) => r.api === "openai" || ((r.api === "anthropic" || r.api === "openai-chat") && offersTools(r));
 
 /**
  * Starts a local mock of the Anthropic Messages and OpenAI Responses APIs on 127.0.0.1, on a free
@@ -79,7 +81,15 @@ export async function startMockModelApi(options: MockModelApiOptions): Promise<M
       body = undefined;
     }
     const api: RecordedRequest["api"] =
-      req.method === "POST" && pathname.endsWith("/v1/messages") ? "anthropic" : req.method === "POST" && pathname.endsWith("/responses") ? "openai" : "other";
+      req.method !== "POST"
+        ? "other"
+        : pathname.endsWith("/v1/messages")
+          ? "anthropic"
+          : pathname.endsWith("/responses")
+            ? "openai"
+            : pathname.endsWith("/chat/completions")
+              ? "openai-chat"
+              : "other";
     const request: RecordedRequest = { api, method: req.method ?? "GET", path, headers: req.headers, body, scripted: false };
     requests.push(request);
 
@@ -97,9 +107,13 @@ export async function startMockModelApi(options: MockModelApiOptions): Promise<M
       res.writeHead(turn.status, { "content-type": "application/json" });
       return res.end(api === "anthropic" ? anthropicError(turn.status, turn.message) : openAiError(turn.status, turn.message));
     }
-    if (isStall(turn)) return api === "anthropic" ? startAnthropicStall(res, model) : startOpenAiStall(res, model);
+    if (isStall(turn)) return api === "anthropic" ? startAnthropicStall(res, model) : api === "openai-chat" ? startOpenAiChatStall(res, model) : startOpenAiStall(res, model);
     if (api === "anthropic") return streamAnthropic(res, turn, model, turns);
-    const offered = Array.isArray(body?.tools) ? body.tools.map((t: { name?: string; type?: string }) => t.name ?? t.type ?? "") : [];
+    // Responses tools are `{type, name}`; chat completions tools are `{type: "function", function: {name}}`.
+    const offered = Array.isArray(body?.tools)
+      ? body.tools.map((t: { name?: string; type?: string; function?: { name?: string } }) => t.function?.name ?? t.name ?? t.type ?? "")
+      : [];
+    if (api === "openai-chat") return streamOpenAiChat(res, turn, model, turns, offered);
     return streamOpenAi(res, turn, model, turns, offered);
   };
 

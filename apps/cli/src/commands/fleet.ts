@@ -1,8 +1,9 @@
 import { UsageError, type Display, type MergeBackOutcome, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
-import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, type TaskOutcome } from "corral";
+import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, totalsByAgent, type TaskOutcome } from "corral";
 import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
+import { usd } from "../format.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError, reportJsonError } from "../report.js";
 import { blockOnSlowReaders, budgetFromFlags, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
@@ -53,21 +54,35 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
 }
 
 /**
- * task, status, iterations, commits, branch, tokens, duration — one row per task, failed and aborted
- * ones too — then what each merge-back did and where kept work lies (inert: branches and paths came from the runs).
+ * task, status, agent (and model), iterations, commits, branch, tokens, cost, duration — one row per
+ * task, failed and aborted ones too — then the tokens and cost per agent, what each merge-back did, and
+ * where kept work lies (inert: branches, paths and model names came from the runs).
  */
 export function renderFleetSummary(outcomes: readonly TaskOutcome[], merges: ReadonlyMap<string, MergeBackOutcome> = new Map()): string {
   const tasks = outcomes.map(summarizeTask);
   const rows = [
-    ["TASK", "STATUS", "ITER", "COMMITS", "BRANCH", "TOKENS", "DURATION"],
-    ...tasks.map((t) => [t.name, t.status, String(t.iterations ?? "-"), String(t.commits ?? "-"), t.branch ?? "-", String(t.tokens ?? "-"), `${(t.durationMs / 1000).toFixed(1)}s`]),
+    ["TASK", "STATUS", "AGENT", "ITER", "COMMITS", "BRANCH", "TOKENS", "COST", "DURATION"],
+    ...tasks.map((t) => [
+      t.name,
+      t.status,
+      t.agent ? `${t.agent}${t.model ? ` (${t.model})` : ""}` : "-",
+      String(t.iterations ?? "-"),
+      String(t.commits ?? "-"),
+      t.branch ?? "-",
+      String(t.tokens ?? "-"),
+      usd(t.costUsd),
+      `${(t.durationMs / 1000).toFixed(1)}s`,
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const succeeded = tasks.filter((t) => t.status === "succeeded").length;
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  const agents = totalsByAgent(tasks);
+  // Per agent only when the fleet mixed them: with one agent the last line says it all.
+  const perAgent = agents.length > 1 ? `by agent:\n${agents.map((a) => `  ${a.agent}: ${a.succeeded}/${a.tasks} succeeded, ${a.tokens} tokens, cost ${usd(a.costUsd)}`).join("\n")}\n` : "";
   const kept = tasks.filter((t) => t.keptPath).map((t) => `  ${t.name}: ${t.keptPath}`);
   const merged = tasks.flatMap((t) => (merges.has(t.name) ? [`  ${t.name}: ${merges.get(t.name)!.message}`] : []));
   return inert(
-    `\n${table}\n${succeeded}/${tasks.length} task(s) succeeded\n${merged.length ? `merge-back:\n${merged.join("\n")}\n` : ""}${kept.length ? `workspaces kept (uncommitted work, for inspection):\n${kept.join("\n")}\n` : ""}`,
+    `\n${table}\n${succeeded}/${tasks.length} task(s) succeeded\n${perAgent}${merged.length ? `merge-back:\n${merged.join("\n")}\n` : ""}${kept.length ? `workspaces kept (uncommitted work, for inspection):\n${kept.join("\n")}\n` : ""}`,
   );
 }

@@ -8,6 +8,7 @@ import { journalLocation, logPath, unreadableJournal } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
+import { usd } from "../format.js";
 
 /**
  * `corral runs list|show <id>|logs <id> [-f]`: the run journal (`.corral/runs`) of this repository.
@@ -41,8 +42,19 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(inert(`No runs recorded in ${root}.\n`));
       return EXIT.ok;
     }
-    const rows = all.map((r) => [r.id, r.name ?? "", stateLabel(r), r.started.replace("T", " ").replace(/\.\d+Z$|Z$/, ""), duration(r), r.sandbox?.name ?? "", r.branch ?? ""]);
-    io.stdout.write(inert(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "SANDBOX", "BRANCH"], ...rows])));
+    const rows = all.map((r) => [
+      r.id,
+      r.name ?? "",
+      stateLabel(r),
+      r.started.replace("T", " ").replace(/\.\d+Z$|Z$/, ""),
+      duration(r),
+      agentLabel(r),
+      r.sandbox?.name ?? "",
+      r.usage ? String(totalTokens(r.usage)) : "-",
+      usd(r.usage?.costUsd),
+      r.branch ?? "",
+    ]);
+    io.stdout.write(inert(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "AGENT", "SANDBOX", "TOKENS", "COST", "BRANCH"], ...rows])));
     return EXIT.ok;
   }
 
@@ -177,6 +189,11 @@ async function networkSummary(run: JournalRun): Promise<string> {
 }
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */
+/** The run's agent and its model (`claude (opus)`), as recorded; `?` before it started. */
+function agentLabel(run: JournalRun): string {
+  return run.agent ? `${run.agent}${run.model ? ` (${run.model})` : ""}` : "?";
+}
+
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
   return rows.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`).join("");

@@ -17,6 +17,8 @@ export interface JournalDisplayOptions {
   options?: Record<string, unknown>;
   /** The fleet the run is a task of. */
   fleet?: string;
+  /** The model the run asked its agent for (the `model` option or flag, or the config's). */
+  model?: string;
   /** Called once, just before the run's folder is first created (e.g. to git-exclude `.corral/`). */
   onOpen?: () => void;
   /**
@@ -82,6 +84,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         cwd: process.cwd(),
         ...(options.fleet ? { fleet: options.fleet } : {}),
         options: options.options ?? {},
+        ...(options.model ? { model: options.model } : {}),
       };
       writeRecord(folder, fresh);
       events = openLineFile(join(folder, EVENTS_FILE));
@@ -189,6 +192,11 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         Object.assign(r, { state: event.status, ended: event.time, iterations: event.iterations, usage: event.usage });
         if (event.error) r.error = event.error;
         if (event.teardownIncomplete) r.teardownIncomplete = event.teardownIncomplete;
+        return true;
+      case "agent":
+        // The model the agent reports, where the run named none.
+        if (event.event.type !== "session" || !event.event.model || r.model) return false;
+        r.model = event.event.model;
         return true;
       default:
         return false;

@@ -36,7 +36,7 @@ export interface JournalSettings {
  * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
  * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, fleet?: string): Promise<RunJournal | undefined> {
+export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, about: { fleet?: string; model?: string } = {}): Promise<RunJournal | undefined> {
   if (journal === false) return undefined;
   const enabled = journal === undefined ? undefined : true;
   const location = await journalLocation(options.cwd ?? process.cwd());
@@ -46,7 +46,8 @@ export async function runJournal(options: RunOptions<unknown>, journal?: boolean
     root: location.root,
     ...(typeof journal === "object" && journal.maxBytes !== undefined ? { maxBytes: journal.maxBytes } : {}),
     options: journalOptions(options),
-    ...(fleet ? { fleet } : {}),
+    ...(about.fleet ? { fleet: about.fleet } : {}),
+    ...(about.model ? { model: about.model } : {}),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });
   return { display, runOptions: { runId } };

@@ -32,6 +32,8 @@ export interface RunRecord {
   cwd: string;
   /** The agent plugin's name, once the run has started. */
   agent?: string;
+  /** The model the run asked for, else the first one its agent reported. */
+  model?: string;
   /** The isolation plugin's name, once the run has started. */
   isolation?: string;
   /** The sandbox plugin's name, and the id of its live sandbox once it is ready (what `corral clean` looks for). */

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AbortError, isEvent, type RunEvent } from "@corral/core";
 import { startMockModelApi, type MockModelApi } from "@corral/mock-model-api";
-import { docker } from "@corral/sandbox-docker";
 import { podman } from "@corral/sandbox-podman";
 import {
   CONTAINER_TEST_IMAGE,
@@ -18,27 +17,27 @@ import {
 } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { afterEach, describe, expect, it } from "vitest";
-import { COMMIT_SCRIPT, nativeCodex, runCodex, uniqueModel } from "./harness.js";
+import { COMMIT_SCRIPT, PI_SHIM, havePi, piContainerMounts, runPi, uniqueModel } from "./harness.js";
 
 // A container's /tmp is its own tmpfs: keep the repo, its worktree and the run's HOME off it.
 process.env.TMPDIR = resolve(process.env.CORRAL_IT_TMPDIR ?? "/var/tmp");
 
-// The test image has no Node (which bin/codex.js needs) and no agent CLI: the native binary that
-// script would exec is mounted read-only where a global install puts `codex`, on the container's PATH.
-const CLI = nativeCodex();
-const mounts = CLI ? [{ host: CLI, sandbox: "/usr/local/bin/codex" }] : [];
+// pi is a Node program: the host's node, its C++ runtime and node_modules are shown inside (harness.ts).
+const containerMounts = piContainerMounts();
+const mounts = containerMounts ?? [];
 const PATH = "/usr/local/bin:/usr/bin:/bin";
 
-const hasCli = requireTool(CLI !== undefined, "the Codex native binary is not installed (pnpm install, with optional dependencies)");
+const hasCli = requireTool(havePi() && containerMounts !== undefined, "pi (pnpm install) and a glibc /usr/bin/node with libstdc++ and libgcc_s are needed on the host");
+// Podman only: pi sets process.title, so its argv (and the model that finds it) is gone from /proc; `podman exec`
+// keeps it on its own command line, a docker exec (an API call) leaves no such host process for the abort check.
 const engines = [
-  { name: "docker", sandbox: () => docker({ image: CONTAINER_TEST_IMAGE }), engine: await containerEngineReady("docker") },
   { name: "podman", sandbox: () => podman({ image: CONTAINER_TEST_IMAGE }), engine: await containerEngineReady("podman") },
 ] as const;
 
 for (const { name, sandbox, engine } of engines) {
   const ready = hasCli && requireTool(engine.ready, engine.reason);
 
-  describe.runIf(ready)(`codex agent, real CLI, ${name} sandbox, git worktree`, () => {
+  describe.runIf(ready)(`pi agent, real CLI, ${name} sandbox, git worktree`, () => {
     let api: MockModelApi | undefined;
     let repo: string | undefined;
     afterEach(async () => {
@@ -47,19 +46,18 @@ for (const { name, sandbox, engine } of engines) {
       api = repo = undefined;
     });
 
-    it("the tool call commits on the run's branch inside the container; the commit, completion and usage are reported", async () => {
+    it("the bash call commits on the run's branch inside the container; the commit, completion and usage are reported", async () => {
       api = await startMockModelApi({
         script: [{ text: "Writing the file.", toolCalls: [{ shell: COMMIT_SCRIPT }] }, { text: "Done. <promise>COMPLETE</promise>" }],
       });
       repo = await tempRepo();
       const events: RunEvent[] = [];
-      const result = await runCodex(api, { cwd: repo, name: `codex-${name}`, sandbox: sandbox(), isolation: worktree(), mounts, path: PATH, maxIterations: 2 }, events);
+      const result = await runPi(api, { cwd: repo, name: `pi-${name}`, sandbox: sandbox(), isolation: worktree(), mounts, path: PATH, maxIterations: 2, pi: { executable: PI_SHIM } }, events);
 
       expect(events.find((e) => isEvent(e, "sandbox.ready"))).toMatchObject({ sandbox: name });
       expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
       expect(result.iterations).toBe(1);
       expect(result.commits.map((c) => [c.subject, c.files])).toEqual([["agent: add hello.txt", ["hello.txt"]]]);
-      // The commit is on the run's branch in the real repository, and the main checkout is untouched.
       expect(await gitIn(repo, "log", "-1", "--format=%s", result.branch!)).toBe("agent: add hello.txt");
       expect(await gitIn(repo, "show", `${result.branch!}:hello.txt`)).toBe("hello from the agent");
       expect(existsSync(join(repo, "hello.txt"))).toBe(false);
@@ -67,14 +65,14 @@ for (const { name, sandbox, engine } of engines) {
       expect(await containersLabelled(name, `corral.run=${events[0]!.runId}`)).toEqual([]);
     });
 
-    it("an aborted run leaves no codex process, inside the container or out, and no container", async () => {
+    it("an aborted run leaves no pi process, inside the container or out, and no container", async () => {
       api = await startMockModelApi({ script: [{ stall: true }] });
       repo = await tempRepo();
       const model = uniqueModel();
       const events: RunEvent[] = [];
       const controller = new AbortController();
-      const running = runCodex(api, { cwd: repo, sandbox: sandbox(), isolation: worktree(), mounts, path: PATH, signal: controller.signal, codex: { model } }, events);
-      await api.waitForConversation(1);
+      const running = runPi(api, { cwd: repo, sandbox: sandbox(), isolation: worktree(), mounts, path: PATH, signal: controller.signal, pi: { model, executable: PI_SHIM } }, events);
+      await api.waitForConversation(1, 120_000);
       const label = `corral.run=${events[0]!.runId}`;
       expect(await containersLabelled(name, label)).toHaveLength(1);
       // The CLI runs in the container's pid namespace, not ours.
@@ -83,7 +81,7 @@ for (const { name, sandbox, engine } of engines) {
 
       controller.abort("test abort");
       await expect(running).rejects.toBeInstanceOf(AbortError);
-      await waitFor(async () => (await processesMatching(model)).length === 0, 10_000, "codex processes to exit");
+      await waitFor(async () => (await processesMatching(model)).length === 0, 20_000, "pi processes to exit");
       expect(await containersLabelled(name, label)).toEqual([]);
     });
   });

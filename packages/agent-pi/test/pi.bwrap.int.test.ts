@@ -8,7 +8,7 @@ import { bwrap, bwrapSandbox } from "@corral/sandbox-bwrap";
 import { gitIn, processesMatching, removeDir, requireTool, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { afterEach, describe, expect, it } from "vitest";
-import { API_KEY, BIN_DIR, COMMIT_SCRIPT, runCodex, uniqueModel } from "./harness.js";
+import { API_KEY, BIN_DIR, COMMIT_SCRIPT, havePi, runPi, uniqueModel } from "./harness.js";
 
 // The CLI lives under the repo's node_modules, which the bwrap sandbox does not show by default.
 const NODE_MODULES = [fileURLToPath(new URL("../node_modules", import.meta.url)), fileURLToPath(new URL("../../../node_modules", import.meta.url))];
@@ -16,10 +16,10 @@ const mounts = NODE_MODULES.map((host) => ({ host, readonly: true }));
 
 const bwrapCheck = await bwrapSandbox.create(bwrapSandbox.configure({}).options).check();
 const ready =
-  requireTool(existsSync(join(BIN_DIR, "codex")), `the Codex CLI is not installed in ${BIN_DIR} (run pnpm install)`) &&
+  requireTool(havePi(), `the pi CLI is not installed in ${BIN_DIR} (run pnpm install)`) &&
   requireTool(bwrapCheck.available, `bwrap is not usable here: ${bwrapCheck.available ? "" : bwrapCheck.reason}`);
 
-describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, git worktree", () => {
+describe.runIf(ready)("pi agent, real CLI, bwrap sandbox, git worktree", () => {
   let api: MockModelApi | undefined;
   let repo: string | undefined;
   afterEach(async () => {
@@ -28,18 +28,17 @@ describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, git worktree", () =
     api = repo = undefined;
   });
 
-  it("the tool call commits on the run's branch inside the sandbox; the commit, completion and usage are reported", async () => {
+  it("the bash call commits on the run's branch inside the sandbox; the commit, completion and usage are reported", async () => {
     api = await startMockModelApi({
       script: [{ text: "Writing the file.", toolCalls: [{ shell: COMMIT_SCRIPT }] }, { text: "Done. <promise>COMPLETE</promise>" }],
     });
     repo = await tempRepo();
     const events: RunEvent[] = [];
-    const result = await runCodex(api, { cwd: repo, name: "codex-bwrap", sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2 }, events);
+    const result = await runPi(api, { cwd: repo, name: "pi-bwrap", sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2 }, events);
 
     expect(events.find((e) => isEvent(e, "sandbox.ready"))).toMatchObject({ sandbox: "bwrap" });
     expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
     expect(result.commits.map((c) => [c.subject, c.files])).toEqual([["agent: add hello.txt", ["hello.txt"]]]);
-    expect(result.branch).toBeTruthy();
     // The commit is on the run's branch in the real repository, and the main checkout is untouched.
     expect(await gitIn(repo, "log", "-1", "--format=%s", result.branch!)).toBe("agent: add hello.txt");
     expect(await gitIn(repo, "show", `${result.branch!}:hello.txt`)).toBe("hello from the agent");
@@ -47,21 +46,21 @@ describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, git worktree", () =
     expect(result.usage).toMatchObject({ inputTokens: 200, outputTokens: 40, cacheReadTokens: 20 });
   });
 
-  it("an aborted run leaves no codex process behind", async () => {
+  it("an aborted run leaves no pi process behind", async () => {
     api = await startMockModelApi({ script: [{ stall: true }] });
     repo = await tempRepo();
     const model = uniqueModel();
     const controller = new AbortController();
-    const running = runCodex(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, signal: controller.signal, codex: { model } });
-    await api.waitForConversation(1);
+    const running = runPi(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, signal: controller.signal, pi: { model } });
+    await api.waitForConversation(1, 120_000);
     expect((await processesMatching(model)).length).toBeGreaterThan(0);
     controller.abort("test abort");
     await expect(running).rejects.toBeInstanceOf(AbortError);
-    await waitFor(async () => (await processesMatching(model)).length === 0, 10_000, "codex processes to exit");
+    await waitFor(async () => (await processesMatching(model)).length === 0, 20_000, "pi processes to exit");
   });
 });
 
-describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, network allowlist", () => {
+describe.runIf(ready)("pi agent, real CLI, bwrap sandbox, network allowlist", () => {
   let api: MockModelApi | undefined;
   let repo: string | undefined;
   afterEach(async () => {
@@ -70,35 +69,25 @@ describe.runIf(ready)("codex agent, real CLI, bwrap sandbox, network allowlist",
     api = repo = undefined;
   });
 
-  // Put together at run time, so that the command itself (in codex's session files under HOME) does not hold the key.
+  // Put together at run time, so that the command itself (in pi's session files under HOME) does not hold the key.
   const [head, tail] = [API_KEY.slice(0, 8), API_KEY.slice(8)];
   const HUNT = `k="${head}"; k="\${k}${tail}"; echo "env-hits:$(cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c "$k")"; echo "home-hits:$(grep -rs "$k" "$HOME" | wc -l)"; echo "key-var:$OPENAI_API_KEY"`;
 
-  it("credentials: gateway — the mock API sees the real key, the sandbox never holds it", async () => {
+  it("credentials: gateway — the mock API sees the real key, the sandbox never holds it; pi (PI_OFFLINE) reaches for nothing else", async () => {
     api = await startMockModelApi({
       script: [{ text: "Looking around.", toolCalls: [{ shell: `${HUNT} && ${COMMIT_SCRIPT}` }] }, { text: "Done. <promise>COMPLETE</promise>" }],
     });
     repo = await tempRepo();
     const events: RunEvent[] = [];
-    const result = await runCodex(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2, network: { allow: [] }, credentials: "gateway" }, events);
+    const result = await runPi(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2, network: { allow: [] }, credentials: "gateway" }, events);
     expect(result.commits.map((c) => c.subject)).toEqual(["agent: add hello.txt"]);
     expect(api.requests.length).toBeGreaterThan(0);
     expect(api.requests.every((r) => r.headers.authorization === `Bearer ${API_KEY}`)).toBe(true);
     const toolResult = JSON.stringify(api.conversation().at(-1)?.body).match(/env-hits:[^"]*committed/)?.[0];
     expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${GATEWAY_PLACEHOLDER}\\ncommitted`);
     expect(api.requests.some((r) => JSON.stringify(r.body ?? "").includes(API_KEY))).toBe(false);
-  });
-
-  it("(twin) the key in the sandbox's env, through the allowlist: the API is reached through the proxy, nothing else", async () => {
-    api = await startMockModelApi({
-      script: [{ text: "Trying the network.", toolCalls: [{ shell: `curl -sS -o /dev/null -w 'elsewhere:%{http_code}\\n' http://example.com/; ${COMMIT_SCRIPT}` }] }, { text: "Done. <promise>COMPLETE</promise>" }],
-    });
-    repo = await tempRepo();
-    const events: RunEvent[] = [];
-    const result = await runCodex(api, { cwd: repo, sandbox: bwrap(), isolation: worktree(), mounts, maxIterations: 2, network: { allow: [] } }, events);
-    expect(result.commits.map((c) => c.subject)).toEqual(["agent: add hello.txt"]);
-    expect(JSON.stringify(api.conversation().at(-1)?.body).match(/elsewhere:\d+/)?.[0]).toBe("elsewhere:403");
-    expect(events.some((e) => e.type === "network.allowed" && e.host === "127.0.0.1" && e.port === api!.port)).toBe(true);
-    expect(events.some((e) => e.type === "network.denied" && e.host === "example.com")).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(API_KEY);
+    const denied = events.filter((e) => e.type === "network.denied").map((e) => (e as { host: string }).host);
+    expect(denied).toEqual([]);
   });
 });
