@@ -9,7 +9,7 @@ import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 
-const AGENTS = ["claude", "codex", "command"] as const;
+const AGENTS = ["claude", "codex", "gemini", "command"] as const;
 const SANDBOXES = ["bwrap", "docker", "podman", "host"] as const;
 type AgentName = (typeof AGENTS)[number];
 type SandboxName = (typeof SANDBOXES)[number];
@@ -21,6 +21,7 @@ type SandboxName = (typeof SANDBOXES)[number];
 const AGENT_SETUP: Record<AgentName, { env: string[]; install: string; model?: string }> = {
   claude: { env: ["ANTHROPIC_API_KEY"], install: "RUN npm install -g @anthropic-ai/claude-code" },
   codex: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @openai/codex", model: "gpt-5-codex" },
+  gemini: { env: ["GEMINI_API_KEY"], install: "RUN npm install -g @google/gemini-cli" },
   command: { env: [], install: "# Install your agent's CLI here." },
 };
 
