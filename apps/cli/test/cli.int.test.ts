@@ -173,6 +173,8 @@ describe("corral --help and plugins", () => {
     const rows = JSON.parse(r.stdout) as Array<{ kind: string; name: string; available: boolean | null }>;
     expect(rows).toContainEqual(expect.objectContaining({ kind: "sandbox", name: "host", available: null }));
     expect(rows).toContainEqual(expect.objectContaining({ kind: "agent", name: "command", available: true }));
+    // Every first-party agent the catalog names is found where it is installed.
+    for (const name of ["claude", "codex", "gemini"]) expect(rows).toContainEqual(expect.objectContaining({ kind: "agent", name }));
     const table = await corral(["plugins", "--no-check"]);
     expect(table.stdout).toMatch(/sandbox\s+host\s+\S+\s+@corral\/core\s+not checked/);
   });

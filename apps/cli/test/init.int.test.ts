@@ -65,6 +65,15 @@ describe("corral init without a terminal", () => {
     expect(await readFile(join(repo, "corral.config.ts"), "utf8")).toBe(config);
   });
 
+  it("--agent gemini: its key in .env.example, its CLI in the image, the agent in the config", async () => {
+    const repo = await tempRepo();
+    const r = await corral(["init", "--agent", "gemini", "--sandbox", "docker"], repo);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await readFile(join(repo, ".env.example"), "utf8")).toContain("GEMINI_API_KEY=");
+    expect(await readFile(join(repo, "Dockerfile"), "utf8")).toContain("RUN npm install -g @google/gemini-cli");
+    expect(await scaffoldedConfig(repo)).toMatchObject({ agent: "gemini", sandbox: { name: "docker" } });
+  });
+
   it("a missing choice exits 2 naming its flag, and writes nothing", async () => {
     const dir = await tempDir();
     const noAgent = await corral(["init", "--sandbox", "bwrap"], dir);
@@ -75,7 +84,7 @@ describe("corral init without a terminal", () => {
     expect(noSandbox.stderr).toMatch(/needs --sandbox/);
     const bad = await corral(["init", "--agent", "gpt", "--sandbox", "bwrap"], dir);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, opencode, pi, command/);
+    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, gemini, opencode, pi, command/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -85,7 +94,7 @@ describe("corral init on a terminal", () => {
     if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const r = await onTty(repo, "codex\nnope\npodman\ngpt-5\n");
-    expect(r.stdout).toContain("Agent (claude, codex, opencode, pi, command) [claude]:");
+    expect(r.stdout).toContain("Agent (claude, codex, gemini, opencode, pi, command) [claude]:");
     expect(r.stdout).toContain("please answer one of: bwrap, docker, podman, host");
     expect(r.stdout).toContain("created Containerfile");
     expect(r.exitCode).toBe(0);

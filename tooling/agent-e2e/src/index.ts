@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Mount } from "@corral/core";
 import { describeAgentEndToEnd, type AgentEndToEndOptions, type EndToEndApi, type EndToEndSandbox } from "@corral/core/testing";
 import { startMockModelApi } from "@corral/mock-model-api";
 import { bwrap, bwrapSandbox } from "@corral/sandbox-bwrap";
@@ -29,13 +30,17 @@ export interface CorralAgentEndToEndOptions extends Omit<AgentEndToEndOptions, "
   containerBinary: string | undefined;
   /** Why `containerBinary` is missing. */
   containerUnavailable?: string;
+  /** Instead of `containerBinary`: what shows the CLI in the test image (e.g. Node, its libraries and a `gemini` shim). */
+  containerMounts?: Mount[];
+  /** Which container engines to run in (default both); `[]` where the CLI cannot run in the test image. */
+  engines?: Array<"docker" | "podman">;
   /** Extra `corral run` flags (`--model ...`) and env for the `corral run` case. */
   corralArgs?: string[];
   corralEnv?: (api: EndToEndApi) => Record<string, string>;
 }
 
 /** The sandboxes an agent's real CLI runs in here: bwrap (the CLI from node_modules, read-only), docker and podman (its native binary mounted). */
-export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packageDir" | "cli" | "containerBinary" | "containerUnavailable">): EndToEndSandbox[] {
+export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packageDir" | "cli" | "containerBinary" | "containerMounts" | "containerUnavailable" | "engines">): EndToEndSandbox[] {
   // The CLI lives under the package's and the repository's node_modules, which bwrap does not show by default.
   const nodeModules = [resolve(options.packageDir, "node_modules"), resolve(ROOT, "node_modules")].map((host) => ({ host, readonly: true }));
   const bwrapTarget: EndToEndSandbox = {
@@ -49,17 +54,17 @@ export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packa
     networkPolicy: true,
     findsInstalledCli: true,
   };
-  const containers = (["docker", "podman"] as const).map(
+  const containers = (options.engines ?? (["docker", "podman"] as const)).map(
     (engine): EndToEndSandbox => ({
       name: engine,
       sandbox: () => (engine === "docker" ? docker({ image: CONTAINER_TEST_IMAGE }) : podman({ image: CONTAINER_TEST_IMAGE })),
       unavailable: async () => {
-        if (!options.containerBinary) return options.containerUnavailable ?? `the ${options.cli.command} native binary is not installed`;
+        if (!options.containerBinary && !options.containerMounts) return options.containerUnavailable ?? `the ${options.cli.command} native binary is not installed`;
         const ready = await containerEngineReady(engine);
         return ready.ready ? undefined : ready.reason;
       },
       // The test image has no Node and no agent CLI: the native binary is mounted where a global install puts it.
-      mounts: options.containerBinary ? [{ host: options.containerBinary, sandbox: `/usr/local/bin/${options.cli.command}` }] : [],
+      mounts: options.containerMounts ?? (options.containerBinary ? [{ host: options.containerBinary, sandbox: `/usr/local/bin/${options.cli.command}` }] : []),
       path: "/usr/local/bin:/usr/bin:/bin",
       // A container's /tmp is its own tmpfs: keep the repo, its worktree and the run's HOME off it.
       tmpdir: resolve(process.env.CORRAL_IT_TMPDIR ?? "/var/tmp"),
@@ -72,11 +77,11 @@ export function corralSandboxes(options: Pick<CorralAgentEndToEndOptions, "packa
 
 /** The agent end-to-end kit over this repository's mock API, sandboxes and `corral` command. */
 export function describeCorralAgentEndToEnd(options: CorralAgentEndToEndOptions): void {
-  const { packageDir, packageName, containerBinary, containerUnavailable, corralArgs, corralEnv, ...agent } = options;
+  const { packageDir, packageName, containerBinary, containerMounts, containerUnavailable, engines, corralArgs, corralEnv, ...agent } = options;
   describeAgentEndToEnd({
     ...agent,
     startApi: (api) => startMockModelApi(api),
-    sandboxes: corralSandboxes({ packageDir, cli: agent.cli, containerBinary, ...(containerUnavailable ? { containerUnavailable } : {}) }),
+    sandboxes: corralSandboxes({ packageDir, cli: agent.cli, containerBinary, ...(containerMounts ? { containerMounts } : {}), ...(containerUnavailable ? { containerUnavailable } : {}), ...(engines ? { engines } : {}) }),
     isolation: () => worktree(),
     corral: {
       argv: ["node", CORRAL_BIN],

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { anthropicError, startAnthropicStall, streamAnthropic } from "./anthropic.js";
+import { answerGemini, geminiError, geminiRoute, startGeminiStall } from "./gemini.js";
 import { openAiError, startOpenAiStall, streamOpenAi } from "./openai.js";
 import { startOpenAiChatStall, streamOpenAiChat } from "./openai-chat.js";
 import { isError, isStall, type Turn } from "./script.js";
 
-/** The wire format of a request: Anthropic Messages, OpenAI Responses, or OpenAI Chat Completions. */
-export type WireApi = "anthropic" | "openai" | "openai-chat";
+/** The wire format of a request: Anthropic Messages, OpenAI Responses, OpenAI Chat Completions, or Gemini's generateContent. */
+export type WireApi = "anthropic" | "openai" | "openai-chat" | "gemini";
 
 /** One request the mock received, as the client sent it. */
 export interface RecordedRequest {
@@ -51,7 +52,7 @@ export interface MockModelApi {
 }
 
 const offersTools = (r: RecordedRequest) => Array.isArray(r.body?.tools) && r.body.tools.length > 0;
-const defaultIsConversation = (r: RecordedRequest) => r.api === "openai" || ((r.api === "anthropic" || r.api === "openai-chat") && offersTools(r));
+const defaultIsConversation = (r: RecordedRequest) => r.api === "openai" || ((r.api === "anthropic" || r.api === "openai-chat" || r.api === "gemini") && offersTools(r));
 
 /**
  * Starts a local mock of the Anthropic Messages and OpenAI Responses APIs on 127.0.0.1, on a free
@@ -80,6 +81,7 @@ export async function startMockModelApi(options: MockModelApiOptions): Promise<M
     } catch {
       body = undefined;
     }
+    const gemini = req.method === "POST" ? geminiRoute(pathname) : undefined;
     const api: RecordedRequest["api"] =
       req.method !== "POST"
         ? "other"
@@ -89,19 +91,26 @@ export async function startMockModelApi(options: MockModelApiOptions): Promise<M
             ? "openai"
             : pathname.endsWith("/chat/completions")
               ? "openai-chat"
-              : "other";
+              : gemini
+                ? "gemini"
+                : "other";
     const request: RecordedRequest = { api, method: req.method ?? "GET", path, headers: req.headers, body, scripted: false };
     requests.push(request);
 
     if (api === "other") {
       if (pathname.endsWith("/count_tokens")) return json(res, 200, { input_tokens: 10 });
+      if (pathname.endsWith(":countTokens")) return json(res, 200, { totalTokens: 10 });
       return json(res, 404, { error: { message: `mock-model-api: no route for ${req.method} ${pathname}` } });
     }
     request.scripted = isConversation(request);
     const turn = request.scripted ? nextTurn(request) : (options.sideTurn ?? { text: "ok" });
     request.turn = turn;
     if (request.scripted) for (const wake of waiters.splice(0)) wake();
-    const model = typeof body?.model === "string" ? body.model : "mock-model";
+    const model = gemini?.model ?? (typeof body?.model === "string" ? body.model : "mock-model");
+    if (gemini) {
+      if (isError(turn)) return void res.writeHead(turn.status, { "content-type": "application/json" }).end(geminiError(turn.status, turn.message));
+      return isStall(turn) ? startGeminiStall(res, model) : answerGemini(res, turn, model, gemini.stream);
+    }
 
     if (isError(turn)) {
       res.writeHead(turn.status, { "content-type": "application/json" });

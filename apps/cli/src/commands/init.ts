@@ -9,7 +9,7 @@ import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 
-const AGENTS = ["claude", "codex", "opencode", "pi", "command"] as const;
+const AGENTS = ["claude", "codex", "gemini", "opencode", "pi", "command"] as const;
 const SANDBOXES = ["bwrap", "docker", "podman", "host"] as const;
 type AgentName = (typeof AGENTS)[number];
 type SandboxName = (typeof SANDBOXES)[number];
@@ -21,6 +21,7 @@ type SandboxName = (typeof SANDBOXES)[number];
 const AGENT_SETUP: Record<AgentName, { env: string[]; install: string; model?: string }> = {
   claude: { env: ["ANTHROPIC_API_KEY"], install: "RUN npm install -g @anthropic-ai/claude-code" },
   codex: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @openai/codex", model: "gpt-5-codex" },
+  gemini: { env: ["GEMINI_API_KEY"], install: "RUN npm install -g @google/gemini-cli" },
   opencode: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g opencode-ai", model: "gpt-5" },
   pi: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @mariozechner/pi-coding-agent", model: "gpt-5" },
   command: { env: [], install: "# Install your agent's CLI here." },

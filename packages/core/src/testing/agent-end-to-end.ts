@@ -439,7 +439,8 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
         // What a compromised agent would run to find its key: the whole env of every process, its HOME, its args.
         // The key is put together at run time, so that the command itself (in the CLI's own transcript under HOME) does not hold it.
         const [head, tail] = [credential.value.slice(0, 8), credential.value.slice(8)];
-        const hunt = `k="${head}"; k="\${k}${tail}"; echo "env-hits:$(cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c "$k")"; echo "home-hits:$(grep -rs "$k" "$HOME" | wc -l)"; echo "key-var:$${credential.name}"`;
+        // No command substitution: some CLIs' shell tools refuse `$(…)` (Gemini CLI does).
+        const hunt = `k="${head}"; k="\${k}${tail}"; printf 'env-hits:'; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c "$k"; printf 'home-hits:'; grep -rs "$k" "$HOME" | wc -l; echo "key-var:$${credential.name}"`;
 
         it("credentials: gateway — the mock API sees the real key, the sandbox never holds it", async (ctx) => {
           skipUnless(ctx, unavailable);
