@@ -77,7 +77,7 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
       new Promise<void>((resolve) => {
         const stream = child[name];
         if (!stream) return resolve();
-        const splitter = new LineSplitter((line) => options.onLine?.(line, name));
+        const splitter = new LineSplitter((line) => options.onLine?.(line, name), options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars });
         stream.on("data", (chunk: Buffer) => splitter.push(chunk));
         stream.on("end", () => {
           splitter.end();

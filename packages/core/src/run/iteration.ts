@@ -115,6 +115,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       ...(command.env ? { env: command.env } : {}),
       ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
       signal: exec.signal,
+      maxLineChars: settings.maxLineChars,
       onLine: (line, stream) => {
         // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
         if (stopReason === undefined && graceTimer === undefined) {
