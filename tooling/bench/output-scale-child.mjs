@@ -24,7 +24,8 @@ if (mode === "floor") {
   const lib = await import("../../apps/corral/dist/index.js");
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort("bench budget"), Number(budgetArg) * 1000);
-  const result = await lib.run({
+  const result = await lib
+    .run({
     agent: lib.commandAgent.configure({ argv }),
     sandbox: lib.hostSandbox.configure({}),
     isolation: lib.inPlaceIsolation.configure({}),
@@ -38,7 +39,12 @@ if (mode === "floor") {
     onEvent: (e) => {
       if (e.type === "agent" && e.event.type === "text") seen += e.event.text.length + 1;
     },
-  });
+    })
+    // An abort at the budget ends the run with E_ABORTED: the sample is then rated over what it processed.
+    .catch((error) => {
+      if (error?.code !== "E_ABORTED") throw error;
+      return { status: "aborted" };
+    });
   clearTimeout(timer);
   finished = result.status !== "aborted";
 }
