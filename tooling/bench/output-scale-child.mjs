@@ -1,5 +1,5 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|one-line|floor> <MB> <budget seconds> <repo>
+//   node output-scale-child.mjs <short-lines|one-line> <corral|floor> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); one-line: MB MiB
 // without a newline. The corral library runs it (host sandbox, in place, run journal on); a run
 // that has not finished within the budget is aborted and the rate is over what it had processed.
@@ -9,9 +9,9 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ownUsage } from "./fixtures.mjs";
 
-const [mode, mbArg, budgetArg, repo] = process.argv.slice(2);
+const [shape, mode, mbArg, budgetArg, repo] = process.argv.slice(2);
 const bytes = Number(mbArg) * 2 ** 20;
-const what = mode === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : `yes | head -c ${bytes}`;
+const what = shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : `yes | head -c ${bytes}`;
 const argv = ["sh", "-c", what];
 const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
 const started = performance.now();
@@ -19,7 +19,7 @@ let seen = 0;
 let finished = true;
 if (mode === "floor") {
   const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
-  await spawnStreaming(["sh", "-c", what.replace("one-line", "")], { env, onLine: (line) => (seen += line.length + 1) });
+  await spawnStreaming(["sh", "-c", what], { env, onLine: (line) => (seen += line.length + 1) });
 } else {
   const lib = await import("../../apps/corral/dist/index.js");
   const abort = new AbortController();
@@ -57,5 +57,5 @@ try {
   // no journal (the floor)
 }
 // A cut line counts as the whole line it stood for: the bytes were read.
-const MB = mode === "one-line" || finished ? bytes / 2 ** 20 : seen / 2 ** 20;
+const MB = shape === "one-line" || finished ? bytes / 2 ** 20 : seen / 2 ** 20;
 console.log(JSON.stringify({ seconds, MB, finished, journalMB: journal / 2 ** 20, ...ownUsage() }));

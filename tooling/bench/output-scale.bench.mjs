@@ -22,7 +22,7 @@ for (const mode of wanted) {
   const repo = await makeRepo();
   try {
     const sample = (m) => async () => {
-      const r = await nodeChild(child, [m, String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
+      const r = await nodeChild(child, [mode, m === "floor" ? "floor" : "corral", String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
       note(`${m} ${label}: ${(r.MB / r.seconds).toFixed(1)} MB/s, ${(r.cpuMs / r.MB).toFixed(1)} ms CPU/MB, ${r.maxRssMB.toFixed(0)} MB RSS, journal ${r.journalMB.toFixed(1)} MB${r.finished ? "" : " (aborted at the budget)"}`);
       return r;
     };
