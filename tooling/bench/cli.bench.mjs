@@ -2,7 +2,7 @@
 // at all (`node -e 0`). Target: <= 1.5x node's own start.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { spawnStreaming } from "../../packages/core/dist/index.js";
+import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
 import { measureEach, note, report, skip } from "./measure.mjs";
 
 const bin = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));

@@ -2,7 +2,8 @@
 // run loop does) through each sandbox's handle, against the raw tool with the same flags on the
 // same live sandbox: `true` on the host, bwrap with the argv the plugin builds (argvFor),
 // `docker exec` / `podman exec` into the same container. Target: <= 1.10x floor + 5 ms.
-import { instantiate, spawnStreaming } from "../../packages/core/dist/index.js";
+import { instantiate } from "../../packages/core/dist/index.js";
+import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
 import { availableSandboxes, baseEnv, makeRepo, removeDir, specFor, tempDir } from "./fixtures.mjs";
 import { measurePair, note, report, skip } from "./measure.mjs";
 

@@ -6,7 +6,8 @@
 import { mkdtemp, realpath, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { git, instantiate, spawnStreaming } from "../../packages/core/dist/index.js";
+import { instantiate } from "../../packages/core/dist/index.js";
+import { git, spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
 
 /** The image `tooling/ci/engines.sh images` builds for docker and podman (no registry needed). */
 export const TEST_IMAGE = process.env.CORRAL_TEST_IMAGE ?? "corral-test:local";

@@ -5,7 +5,8 @@
 // Target: <= 10 ms of CPU per MB, i.e. the orchestrator keeps up with >= 100 MB/s.
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { commandAgent, run as runCore, spawnStreaming } from "../../packages/core/dist/index.js";
+import { commandAgent, run as runCore } from "../../packages/core/dist/index.js";
+import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
 import { baseEnv, makeRepo, removeDir, tempDir } from "./fixtures.mjs";
 import { collect, note, quick, report } from "./measure.mjs";
 

@@ -2,7 +2,8 @@
 // completion, so all ten run), against a 1-iteration run and ten raw spawns of the same command.
 // Per-iteration overhead = (10-iteration run − 1-iteration run) / 9, against one raw exec.
 // Also: a whole 1-iteration run per sandbox (setup, exec, teardown), for the record.
-import { commandAgent, instantiate, run, spawnStreaming } from "../../packages/core/dist/index.js";
+import { commandAgent, instantiate, run } from "../../packages/core/dist/index.js";
+import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
 import { availableSandboxes, baseEnv, makeRepo, removeDir } from "./fixtures.mjs";
 import { measureEach, note, report } from "./measure.mjs";
 

@@ -14,7 +14,7 @@ import { readdirSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 
 import { cpus, totalmem, release, platform, arch } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnStreaming, git } from "../../packages/core/dist/index.js";
+import { spawnStreaming, git } from "../../packages/core/dist/plugin-kit.js";
 import { median, percentile } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -43,6 +43,8 @@ export const configSchema = z
     completionSignal: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
     idleTimeout: z.number().positive().optional(),
     completionTimeout: z.number().positive().optional(),
+    /** Characters a line of the agent's output may have before it is cut (core checks the value). */
+    maxLineChars: z.number().optional(),
     /** Names of host env vars to pass into the sandbox (their values are treated as secrets). */
     env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "not a valid env var name")).optional(),
     envFile: z.string().optional(),

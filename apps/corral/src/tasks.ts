@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { execa } from "execa";
-import { LineCounter, parseDocument, isSeq, type Node } from "yaml";
+import { createRequire } from "node:module";
+import type { Node } from "yaml";
 import { z } from "zod";
 import { UsageError } from "@corral/core";
+
+const require = createRequire(import.meta.url);
 
 const name = z
   .string()
@@ -84,6 +86,8 @@ export async function loadTasksFile(path: string): Promise<Task[]> {
  * file path, or e.g. "stdin"); a syntax or schema error is a UsageError, with line numbers.
  */
 export function parseTasks(text: string, source: string): Task[] {
+  // yaml is loaded on the first task list, not with the library (it is most of a run's import time).
+  const { LineCounter, parseDocument, isSeq } = require("yaml") as typeof import("yaml");
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
@@ -102,6 +106,7 @@ export function parseTasks(text: string, source: string): Task[] {
 
 /** Runs a command (`sh -c`, the user's own) and reads the task list from its JSON stdout. */
 export async function loadTasksFromCommand(command: string, cwd: string): Promise<Task[]> {
+  const { execa } = await import("execa");
   const result = await execa("sh", ["-c", command], { cwd, reject: false, stdin: "ignore" });
   if (result.exitCode !== 0) {
     throw new UsageError(`The tasks command \`${command}\` exited with ${result.exitCode}: ${String(result.stderr).trim().split("\n").slice(-5).join(" / ")}`, {

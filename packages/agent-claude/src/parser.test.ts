@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { addUsage, emptyUsage, type AgentEvent } from "@corral/core";
 import { describe, expect, it } from "vitest";
 import { describeAgentParserConformance } from "@corral/core/testing";
+import { LineSplitter } from "@corral/core/plugin-kit";
 import { claude, claudeAgent } from "./index.js";
 import { createClaudeParser } from "./parser.js";
 
@@ -116,4 +117,26 @@ describeAgentParserConformance("claude", () => claudeAgent.create(claude().optio
     .filter(Boolean)
     .map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
+});
+
+describe("claude parser, a line cut at the run's line cap", () => {
+  const line = JSON.stringify({ type: "assistant", message: { id: "m1", content: [{ type: "text", text: "x".repeat(5000) }] } });
+  const split = (maxLineChars: number) => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((l) => lines.push(l), { maxLineChars });
+    splitter.push(`${line}\n`);
+    splitter.end();
+    return lines.flatMap((l) => createClaudeParser().parse(l, "stdout"));
+  };
+
+  it("becomes one error event that names the cut, not a raw event holding the broken JSON", () => {
+    const events = split(2000);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "error" });
+    expect((events[0] as { message: string }).message).toMatch(/longer than the line cap; it was cut after 2000 characters/);
+  });
+
+  it("is read as usual when it fits the cap", () => {
+    expect(split(8000)).toEqual([{ type: "text", text: "x".repeat(5000) }]);
+  });
 });

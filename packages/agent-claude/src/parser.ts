@@ -1,4 +1,5 @@
 import { addUsage, emptyUsage, type AgentEvent, type AgentParser, type Usage } from "@corral/core";
+import { cutLineEvent, isCutLine } from "@corral/core/plugin-kit";
 
 type Json = Record<string, any>;
 
@@ -12,6 +13,8 @@ export function createClaudeParser(): AgentParser {
   return {
     parse(line, stream) {
       if (stream === "stderr") return [{ type: "raw", line, stream }];
+      // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
+      if (isCutLine(line)) return [cutLineEvent("Claude Code", line)];
       const message = parseJson(line);
       const events = message ? fromMessage(message, usage) : undefined;
       return events ?? [{ type: "raw", line, stream }];

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { AgentEvent } from "@corral/core";
 import { describeAgentParserConformance } from "@corral/core/testing";
+import { LineSplitter } from "@corral/core/plugin-kit";
 import { describe, expect, it } from "vitest";
 import { codex, codexAgent } from "./index.js";
 import { createCodexParser, type CodexParserOptions } from "./parser.js";
@@ -104,4 +105,27 @@ describe("codex parser, robustness", () => {
 describeAgentParserConformance("codex", () => codexAgent.create(codex({ model: "m" }).options), {
   transcript: fixture("codex-tool-commit.jsonl").map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
+});
+
+describe("codex parser, a line cut at the run's line cap", () => {
+  const line = JSON.stringify({ type: "item.completed", item: { id: "item_0", type: "agent_message", text: "x".repeat(5000) } });
+  const split = (maxLineChars: number) => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((l) => lines.push(l), { maxLineChars });
+    splitter.push(`${line}\n`);
+    splitter.end();
+    const parser = createCodexParser();
+    return lines.flatMap((l) => parser.parse(l, "stdout"));
+  };
+
+  it("becomes one error event that names the cut, not a raw event holding the broken JSON", () => {
+    const events = split(2000);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "error" });
+    expect((events[0] as { message: string }).message).toMatch(/Codex printed a line longer than the line cap; it was cut after 2000 characters/);
+  });
+
+  it("is read as usual when it fits the cap", () => {
+    expect(split(8000)).toContainEqual({ type: "text", text: "x".repeat(5000) });
+  });
 });

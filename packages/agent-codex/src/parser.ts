@@ -1,4 +1,5 @@
 import type { AgentEvent, AgentParser, Usage } from "@corral/core";
+import { cutLineEvent, isCutLine } from "@corral/core/plugin-kit";
 import { ThreadUsage } from "./usage.js";
 
 type Json = Record<string, any>;
@@ -134,6 +135,8 @@ export function createCodexParser(options: CodexParserOptions = {}): AgentParser
   return {
     parse(line, stream) {
       if (stream === "stderr" || line.charCodeAt(0) !== 123 /* { */) return [{ type: "raw", line, stream }];
+      // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
+      if (isCutLine(line)) return [cutLineEvent("Codex", line)];
       let event: unknown;
       try {
         event = JSON.parse(line);

@@ -1,4 +1,4 @@
-import { execa } from "execa";
+import { capture } from "./process.js";
 import { lstat, mkdir, readdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import { UsageError } from "./errors.js";
@@ -44,7 +44,9 @@ export async function copyIntoWorkspace(repoRoot: string, workspace: string, pat
     await checkDestination(workspace, rel);
     await mkdir(dirname(target), { recursive: true });
     // -R with -P keeps symlinks as symlinks (never followed out of the tree); no -l: no hard links.
-    await execa("cp", ["-R", "-P", "--preserve=mode,timestamps", "--reflink=auto", "--", source, target], { stdin: "ignore" });
+    const argv = ["cp", "-R", "-P", "--preserve=mode,timestamps", "--reflink=auto", "--", source, target];
+    const copied = await capture(argv, { env: { ...process.env } as Record<string, string> });
+    if (copied.exitCode !== 0) throw new Error(`Command failed (${copied.error?.message ?? `exit code ${copied.exitCode ?? copied.signal}`}): ${argv.join(" ")}\n${copied.stderr.trim()}`);
   }
   return { paths: chosen, durationMs: Math.round(performance.now() - started), method: "reflink-or-copy" };
 }

@@ -1,4 +1,4 @@
-import { execa } from "execa";
+import { capture } from "./process.js";
 import { GitError } from "./errors.js";
 
 /**
@@ -84,15 +84,22 @@ export async function git(
 ): Promise<GitResult> {
   const config = options.userTransport ? SAFE_GIT_CONFIG.filter((c) => !TRANSPORT_CONFIG.has(c)) : SAFE_GIT_CONFIG;
   const argv = [...config.flatMap((c) => ["-c", c]), ...args];
-  const result = await execa("git", argv, {
+  const result = await capture(["git", ...argv], {
     cwd: options.cwd,
     env: { ...scrubbedGitEnv(), ...options.env },
-    extendEnv: false,
-    reject: false,
-    stripFinalNewline: true,
-    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
-  const out: GitResult = { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode: result.exitCode ?? -1 };
+  const out: GitResult = {
+    stdout: stripFinalNewline(result.stdout),
+    stderr: stripFinalNewline(result.error ? result.error.message : result.stderr),
+    exitCode: result.exitCode ?? -1,
+  };
   if (out.exitCode !== 0 && !options.allowFailure) throw new GitError(args, out);
   return out;
+}
+
+/** Output without its one final newline (`\n` or `\r\n`), as git callers compare it. */
+function stripFinalNewline(text: string): string {
+  if (text.endsWith("\r\n")) return text.slice(0, -2);
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
 }

@@ -1,4 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
+import type { AgentEvent } from "./agent.js";
 
 /** Characters a line may have before it is cut (a line without a newline is otherwise held whole). */
 export const MAX_LINE_CHARS = 8 * 1024 * 1024;
@@ -69,6 +70,23 @@ export class LineSplitter {
     this.#dropping = true;
     this.#onLine(joined.slice(0, this.#max) + CUT_MARKER);
   }
+}
+
+/** Whether a line reached its reader cut at the line cap (it ends in `CUT_MARKER`). */
+export function isCutLine(line: string): boolean {
+  return line.endsWith(CUT_MARKER);
+}
+
+/**
+ * What a structured-output parser (stream-json, JSONL) makes of a cut line: its JSON is gone, so
+ * one `error` event that says so, instead of megabytes of broken JSON as a `raw` event.
+ */
+export function cutLineEvent(agent: string, line: string): AgentEvent {
+  const kept = line.length - CUT_MARKER.length;
+  return {
+    type: "error",
+    message: `${agent} printed a line longer than the line cap; it was cut after ${kept} characters and the event it held is lost (raise maxLineChars to keep such lines).`,
+  };
 }
 
 /** Keeps the last `size` lines, for error messages ("the last 50 lines of output"). */

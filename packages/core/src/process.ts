@@ -1,4 +1,5 @@
-import { execa } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
 import { LineSplitter } from "./lines.js";
 import type { ExecOptions, ExecResult } from "./sandbox.js";
 
@@ -27,19 +28,29 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
   if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
 
   const started = performance.now();
-  const child = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env ?? {},
-    extendEnv: false,
-    detached: true, // a new process group, so we can kill everything the command starts
-    // stdio as one list, so extra fds can follow stdin, stdout and stderr.
-    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(options.extraFds ?? [])],
-    ...(options.stdin === undefined ? {} : { input: options.stdin }),
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-    encoding: "buffer",
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env ?? {},
+      detached: true, // a new process group, so we can kill everything the command starts
+      // stdio as one list, so extra fds can follow stdin, stdout and stderr.
+      stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(options.extraFds ?? []).map(() => "pipe" as const)],
+    });
+  } catch (error) {
+    // Synchronous refusals (an argument with a NUL byte, a bad cwd type): the command never ran.
+    options.onLine?.(`corral: cannot run ${file}: ${(error as Error).message}`, "stderr");
+    return { exitCode: 127, signal: null, timedOut: false, aborted: false, durationMs: performance.now() - started };
+  }
+  // Data for stdin and the extra fds: written once, then closed. A child that exits without
+  // reading gets EPIPE on our side, which is not an error of the run.
+  const feed = (stream: Writable | null | undefined, data: string | Uint8Array) => {
+    if (!stream) return;
+    stream.on("error", () => {});
+    stream.end(data);
+  };
+  if (options.stdin !== undefined) feed(child.stdin, options.stdin);
+  options.extraFds?.forEach((data, i) => feed(child.stdio[3 + i] as Writable | null, data));
 
   let timedOut = false;
   let aborted = false;
@@ -66,7 +77,7 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
       new Promise<void>((resolve) => {
         const stream = child[name];
         if (!stream) return resolve();
-        const splitter = new LineSplitter((line) => options.onLine?.(line, name));
+        const splitter = new LineSplitter((line) => options.onLine?.(line, name), options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars });
         stream.on("data", (chunk: Buffer) => splitter.push(chunk));
         stream.on("end", () => {
           splitter.end();
@@ -75,20 +86,30 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
         stream.on("error", () => resolve());
       }),
   );
+  // "close" comes after the exit and after stdio closed; "error" alone when it never started.
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+    child.once("error", (error) => resolve({ error }));
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
 
   try {
-    const result = await child;
+    const result = await ended;
+    if ("error" in result) {
+      // Could not start at all (ENOENT, EACCES): report as 127 like a shell, with the reason.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      if (!aborted && !timedOut) {
+        options.onLine?.(`corral: cannot run ${file}: ${result.error.message}`, "stderr");
+        return { exitCode: 127, signal: null, timedOut, aborted, durationMs: performance.now() - started };
+      }
+      return { exitCode: null, signal: null, timedOut, aborted, durationMs: performance.now() - started };
+    }
     await Promise.all(streams);
     // The leader is gone; make sure no straggler in its group lingers (e.g. `sleep &`).
     killGroup(child.pid, "SIGKILL");
-    if (result.failed && result.exitCode === undefined && !result.signal && !aborted && !timedOut) {
-      // Could not start at all (ENOENT, EACCES): report as 127 like a shell, with the reason.
-      options.onLine?.(`corral: cannot run ${file}: ${result.originalMessage ?? result.shortMessage}`, "stderr");
-      return { exitCode: 127, signal: null, timedOut, aborted, durationMs: performance.now() - started };
-    }
     return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
+      exitCode: result.code,
+      signal: result.signal,
       timedOut,
       aborted,
       durationMs: performance.now() - started,
@@ -98,6 +119,47 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
     if (killTimer) clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** What `capture` returns: the child's whole stdout and stderr, and how it ended. */
+export interface Captured {
+  stdout: string;
+  stderr: string;
+  /** The exit code; null when killed by a signal or when it could not start. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it could not start (ENOENT, EACCES), if it did not. */
+  error?: Error;
+}
+
+/**
+ * Runs one argv to completion and returns its output as text (the final newline kept): for the
+ * short host-side tools core runs (git, cp). Only `env` reaches the child; stdin is `input` or
+ * nothing. Output for the agent's commands goes through `spawnStreaming` instead.
+ */
+export function capture(argv: readonly string[], options: { cwd?: string; env: Record<string, string>; input?: string }): Promise<Captured> {
+  const [file, ...args] = argv;
+  if (!file) throw new TypeError("capture needs a non-empty argv");
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    } catch (error) {
+      resolve({ stdout: "", stderr: "", exitCode: null, signal: null, error: error as Error });
+      return;
+    }
+    child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on("error", () => {});
+      child.stdin.end(options.input);
+    }
+    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString("utf8");
+    child.once("error", (error) => resolve({ stdout: text(out), stderr: text(err), exitCode: null, signal: null, error }));
+    child.once("close", (exitCode, signal) => resolve({ stdout: text(out), stderr: text(err), exitCode, signal }));
+  });
 }
 
 /** Signals a whole process group; a group that is already gone is fine. */

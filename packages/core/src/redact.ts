@@ -203,12 +203,13 @@ export const redact: Redactor = createRedactor();
 /** Redacts every string inside a JSON-like value (events, options) without changing its shape. */
 export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
   if (typeof value === "string") return redactor(value) as T;
+  if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, redactor)) as T;
   // Plain objects only: a Date, Map or class instance in structured output is returned as it is.
-  if (value && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, redactor);
-    return out as T;
-  }
-  return value;
+  // (Every event of a run passes here: no array or entries list is made per object.)
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const key in value) if (Object.hasOwn(value, key)) out[key] = redactDeep((value as Record<string, unknown>)[key], redactor);
+  return out as T;
 }

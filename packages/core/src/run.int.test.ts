@@ -21,6 +21,7 @@ import {
 } from "./errors.js";
 import type { RunEvent } from "./events.js";
 import type { Isolation } from "./isolation.js";
+import { CUT_MARKER } from "./lines.js";
 import { Output } from "./output.js";
 import { run, type RunOptions } from "./run.js";
 import type { Sandbox } from "./sandbox.js";
@@ -440,6 +441,33 @@ describe("the default network", () => {
     // Asked for explicitly, the allowlist fails closed, with the same reason.
     const refused = await (await runIn(dir, { agent: sh("touch ran"), sandbox, isolation: inPlaceIsolation.create({}), network: { allow: ["example.com"] } })).promise.catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("here: socat is missing"), hint: expect.stringContaining("Install socat") });
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});
+
+describe("the line cap (maxLineChars)", () => {
+  const texts = (events: RunEvent[]) => events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+
+  it("cuts a line longer than the cap there, marks it, and drops its rest up to the newline", async () => {
+    const dir = await tempDir();
+    // 5000 x's then a newline, then a short line: the cap is 2000.
+    const { promise, events } = await runIn(dir, { agent: sh(`head -c 5000 /dev/zero | tr '\\0' x; echo; echo after`), maxLineChars: 2000 });
+    await promise;
+    expect(texts(events)).toEqual([`${"x".repeat(2000)}${CUT_MARKER}`, "after"]);
+  });
+
+  it("leaves a line within the cap whole", async () => {
+    const dir = await tempDir();
+    const { promise, events } = await runIn(dir, { agent: sh(`head -c 1999 /dev/zero | tr '\\0' x; echo`), maxLineChars: 2000 });
+    await promise;
+    expect(texts(events)).toEqual(["x".repeat(1999)]);
+  });
+
+  it("refuses a cap that is not a whole number of at least 1024, before anything runs", async () => {
+    const dir = await tempDir();
+    for (const bad of [0, 100, 1.5e4 + 0.5, -1]) {
+      await expect(run({ cwd: dir, prompt: "x", agent: sh("touch ran"), handleProcessSignals: false, maxLineChars: bad })).rejects.toThrow(/maxLineChars must be a whole number/);
+    }
     expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 });

@@ -163,8 +163,22 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 /** Every event gets the run's id, name and time, and passes the run's redactor before anyone sees it. */
 function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redactor): (body: RunEventBody) => void {
   const observers = [...(options.displays ?? []).map((display) => (e: RunEvent) => display.onEvent(e)), ...(options.onEvent ? [options.onEvent] : [])];
+  // One ISO time per millisecond, not per event: an agent printing short lines makes many a millisecond.
+  let lastMs = -1;
+  let time = "";
   return (body) => {
-    const event = redactDeep({ runId, ...(options.name ? { name: options.name } : {}), time: new Date().toISOString(), ...body } as RunEvent, redactor);
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      time = new Date(now).toISOString();
+    }
+    // The time is ours and cannot hold a secret; everything else passes the redactor.
+    const event = {
+      runId: redactor(runId),
+      ...(options.name ? { name: redactor(options.name) } : {}),
+      time,
+      ...(redactDeep(body, redactor) as RunEventBody),
+    } as RunEvent;
     // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
     for (const observe of observers) {
       try {

@@ -136,6 +136,12 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Called for every output line as it arrives, in order per stream. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * Characters a line may have (default 8 MiB, `MAX_LINE_CHARS`). A longer line MUST reach `onLine`
+   * cut at this length and ending in `CUT_MARKER` (the rest of it, up to its newline, is dropped), so
+   * memory stays bounded whatever the command prints: `LineSplitter` does exactly that.
+   */
+  maxLineChars?: number;
 }
 
 /** How a command inside the sandbox ended. A non-zero exit is a result, not an error: `exec` throws only when it could not run the command at all. */

@@ -205,9 +205,10 @@ class DockerHandle implements SandboxHandle {
       // The stream client (no timeout): an agent may think quietly for minutes.
       const output = (stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: withStdin, stdin: withStdin, Tty: false })) as Duplex);
       await new Promise<void>((resolve) => {
+        const cap = options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars };
         const splitters = {
-          stdout: new LineSplitter((line) => options.onLine?.(line, "stdout")),
-          stderr: new LineSplitter((line) => options.onLine?.(line, "stderr")),
+          stdout: new LineSplitter((line) => options.onLine?.(line, "stdout"), cap),
+          stderr: new LineSplitter((line) => options.onLine?.(line, "stderr"), cap),
         };
         this.#clients.stream.modem.demuxStream(output, { write: (chunk: Buffer) => splitters.stdout.push(chunk) } as never, { write: (chunk: Buffer) => splitters.stderr.push(chunk) } as never);
         const done = () => {

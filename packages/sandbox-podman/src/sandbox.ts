@@ -241,6 +241,7 @@ class PodmanHandle implements SandboxHandle {
           cwd: this.#runDir,
           ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
           signal: client.signal,
+          ...(options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars }),
           onLine: (line, stream) => {
             if (stream === "stderr" && /^Error: /.test(line)) podmanErrors.push(line);
             options.onLine?.(line, stream);

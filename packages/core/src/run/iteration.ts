@@ -39,6 +39,9 @@ export interface IterationContext {
 /** The agent's text kept for structured output is bounded: only the end of a long answer can hold its final tag. */
 const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
 
+/** The idle timeout is pushed back at most this often (so it fires up to this much early after steady output). */
+const IDLE_REFRESH_MS = 50;
+
 /**
  * One turn of the agent: builds its command, runs it in the sandbox, parses its output into events,
  * and watches for the completion signal (then a grace period), the idle timeout and the abort signal.
@@ -62,6 +65,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     exec.abort();
   }, settings.idleTimeoutMs);
   let graceTimer: NodeJS.Timeout | undefined;
+  let refreshedAt = performance.now();
 
   const onAgentEvent = (event: AgentEvent) => {
     emit({ type: "agent", iteration, event });
@@ -118,8 +122,16 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       ...(command.env ? { env: command.env } : {}),
       ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
       signal: exec.signal,
+      maxLineChars: settings.maxLineChars,
       onLine: (line, stream) => {
-        if (stopReason === undefined && graceTimer === undefined) idleTimer.refresh();
+        // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
+        if (stopReason === undefined && graceTimer === undefined) {
+          const now = performance.now();
+          if (now - refreshedAt >= IDLE_REFRESH_MS) {
+            refreshedAt = now;
+            idleTimer.refresh();
+          }
+        }
         for (const event of parser.parse(line, stream)) take(event);
       },
     });

@@ -48,6 +48,12 @@ export interface RunOptions<T = undefined> {
   completionTimeout?: number;
   /** Seconds each `` !`cmd` `` in a prompt may take. Default 60. */
   promptCommandTimeout?: number;
+  /**
+   * Characters a line of the agent's output may have; a longer one is cut there and ends in
+   * `CUT_MARKER` (`@corral/core/plugin-kit`), the rest of it dropped, so a line of any size costs
+   * bounded memory. The agent's parser sees the cut line (docs/agents.md). Default 8 MiB.
+   */
+  maxLineChars?: number;
   /** Aborts the run; it still shuts down in order and brings back what was committed (`E_ABORTED`). */
   signal?: AbortSignal;
   /** Abort (and clean up) on SIGINT/SIGTERM while the run lives. Default true. */

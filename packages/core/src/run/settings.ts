@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { checkCopyPattern } from "../copy.js";
 import { UsageError } from "../errors.js";
+import { MAX_LINE_CHARS } from "../lines.js";
 import { hookSpecs, type HookName, type HookSpec } from "../hooks.js";
 import { parsePolicy } from "../network/policy.js";
 import type { Mount, ResourceLimits } from "../sandbox.js";
@@ -19,6 +20,7 @@ export interface Settings {
   idleTimeoutMs: number;
   completionTimeoutMs: number;
   promptCommandTimeoutMs: number;
+  maxLineChars: number;
   prompt: string;
   template?: string;
   promptArgs: Record<string, string>;
@@ -28,7 +30,7 @@ export interface Settings {
 /** The options the settings are made from. */
 export type SettingsInput = Pick<
   RunOptions<unknown>,
-  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget"
+  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "maxLineChars" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget"
 >;
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -64,6 +66,7 @@ export function validateRunOptions(options: SettingsInput): Settings {
     idleTimeoutMs: seconds("idleTimeout", options.idleTimeout, 600),
     completionTimeoutMs: seconds("completionTimeout", options.completionTimeout, 60),
     promptCommandTimeoutMs: seconds("promptCommandTimeout", options.promptCommandTimeout, 60),
+    maxLineChars: lineCap(options.maxLineChars),
     prompt: options.prompt ?? "",
     promptArgs,
     hooks: {
@@ -97,6 +100,19 @@ export function validateRunOptions(options: SettingsInput): Settings {
     }
   }
   return settings;
+}
+
+/** The smallest line cap: a cut must leave room for a usable line (and the marker). */
+const MIN_LINE_CHARS = 1024;
+
+function lineCap(value: number | undefined): number {
+  if (value === undefined) return MAX_LINE_CHARS;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < MIN_LINE_CHARS) {
+    throw new UsageError(`maxLineChars must be a whole number of at least ${MIN_LINE_CHARS}, got ${JSON.stringify(value)}.`, {
+      hint: `e.g. maxLineChars: ${MAX_LINE_CHARS} (8 MiB, the default); a longer line is cut there.`,
+    });
+  }
+  return value;
 }
 
 const LIMIT_RULES: Record<keyof ResourceLimits, { integer: boolean; example: string }> = {

@@ -1,0 +1,59 @@
+// Case 10, the fixed cost of a run: a one-iteration run in a fresh node process (host sandbox,
+// worktree isolation, a fake `claude` that commits a file and prints a recorded conversation),
+// from the process's start to run()'s result, module loading included. Floor: the same work done
+// by hand from the same kind of fresh process (git worktree add, the fake claude, git worktree
+// remove) and `node -e 0`. Target: <= 250 ms (issue 22; it was ~420 ms).
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeRepo, nodeChild, removeDir, tempDir } from "./fixtures.mjs";
+import { measureEach, note, report, skip } from "./measure.mjs";
+
+const child = fileURLToPath(new URL("./startup-child.mjs", import.meta.url));
+const built = await Promise.all(["../../apps/corral/dist/index.js", "../../packages/agent-claude/dist/index.js", "../../packages/worktree-git/dist/index.js"].map((p) => import(p))).catch(() => undefined);
+if (!built) {
+  skip("startup", "apps/corral, agent-claude or worktree-git is not built (pnpm build)");
+  process.exit(0);
+}
+const fixture = await readFile(new URL("../../packages/agent-claude/src/fixtures/claude-tool-commit.jsonl", import.meta.url), "utf8");
+const conversation = fixture.replaceAll(" <promise>COMPLETE</promise>", "").trim();
+const work = await tempDir("corral-bench-startup-");
+const bin = join(work, "bin");
+await mkdir(bin);
+await writeFile(
+  join(bin, "claude"),
+  `#!/bin/sh\ncat > /dev/null\nf="bench-$(date +%s%N)-$$.txt"\necho "$f" > "$f"\ngit add "$f" && git -c user.name=Bench -c user.email=bench@example.com commit -q -m "bench: $f" || exit 1\ncat <<'CONVERSATION'\n${conversation}\nCONVERSATION\n`,
+);
+await chmod(join(bin, "claude"), 0o755);
+const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GIT_AUTHOR_NAME: "Bench", GIT_AUTHOR_EMAIL: "bench@example.com", GIT_COMMITTER_NAME: "Bench", GIT_COMMITTER_EMAIL: "bench@example.com" };
+const repo = await makeRepo({ "README.md": "# bench\n", "src/index.js": "export {};\n" });
+
+let n = 0;
+const results = { corral: [], raw: [], node: [] };
+const sample = (mode) => async () => {
+  if (mode === "node") {
+    results.node.push(await nodeChild(join(work, "empty.mjs"), [], { env }));
+    return;
+  }
+  const r = await nodeChild(child, [mode, repo, `bench/startup-${mode}-${++n}`], { env });
+  if (r.commits !== 1) throw new Error(`${mode}: ${r.commits} commits, expected 1`);
+  results[mode].push(r);
+};
+await writeFile(join(work, "empty.mjs"), `console.log(JSON.stringify({ runMs: performance.now() }));\n`);
+try {
+  note("one-iteration runs in fresh processes: corral, by hand, empty node (in rotation)");
+  await measureEach([sample("corral"), sample("raw"), sample("node")], { warmup: 1, samples: 9 });
+  // measureEach's warm-up samples are in results too: drop them.
+  for (const key of Object.keys(results)) results[key] = results[key].slice(1);
+} finally {
+  await removeDir(repo);
+  await removeDir(work);
+}
+report("startup", [
+  { name: "1-iteration run, fresh process (host, worktree, claude)", unit: "ms", samples: results.corral.map((r) => r.runMs), floor: "the same by hand, fresh process", target: "<= 250 ms" },
+  { name: "the same by hand, fresh process", unit: "ms", samples: results.raw.map((r) => r.runMs) },
+  { name: "node start (empty script)", unit: "ms", samples: results.node.map((r) => r.runMs) },
+  { name: "1-iteration run, fresh process: CPU", unit: "ms", samples: results.corral.map((r) => r.cpuMs), floor: "the same by hand: CPU" },
+  { name: "the same by hand: CPU", unit: "ms", samples: results.raw.map((r) => r.cpuMs) },
+  { name: "1-iteration run, fresh process: peak RSS", unit: "MB", samples: results.corral.map((r) => r.maxRssMB) },
+], { notes: ["times count from the node process's own start (performance.timeOrigin), module loading included; the fake claude commits a file and prints a recorded conversation"] });
