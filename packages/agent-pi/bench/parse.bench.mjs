@@ -1,37 +1,7 @@
 // Parser throughput: the pi --mode json parser over a large generated stream, against the
 // floor of JSON.parse on the same lines. Target: >= 100 MB/s. Most of a pi stream is message_update
 // deltas (each repeats the partial message), which the parser recognises by their first bytes and never parses.
-import { readFileSync } from "node:fs";
-import { measureEach, report } from "../../../tooling/bench/measure.mjs";
+import { benchParser } from "../../../tooling/bench/parser.mjs";
 import { createPiParser } from "../dist/index.js";
 
-const recorded = readFileSync(new URL("../src/fixtures/pi-tool-commit.jsonl", import.meta.url), "utf8").split("\n").filter(Boolean);
-// ~32 MB: the recorded lines, with text of varying size so it is not one line repeated.
-const lines = [];
-let bytes = 0;
-for (let i = 0; bytes < 32 * 1024 * 1024; i++) {
-  const line = recorded[i % recorded.length].replace("Writing the file.", `step ${i}: ${"x".repeat(i % 2000)}`);
-  lines.push(line);
-  bytes += Buffer.byteLength(line) + 1;
-}
-const mb = bytes / (1024 * 1024);
-const mbPerSecond = (samples) => samples.map((ms) => mb / (ms / 1000));
-
-// Parser and floor sampled in rotation, so a load spike on a shared machine hits both alike.
-const [parser, floor] = await measureEach(
-  [
-    () => {
-      const p = createPiParser();
-      for (const line of lines) p.parse(line, "stdout");
-    },
-    () => {
-      for (const line of lines) JSON.parse(line);
-    },
-  ],
-  { warmup: 2, samples: 9 },
-);
-
-report("agent-pi", [
-  { name: "pi parser throughput", unit: "MB/s", samples: mbPerSecond(parser), floor: "JSON.parse of the same lines", target: ">= 100 MB/s" },
-  { name: "JSON.parse of the same lines", unit: "MB/s", samples: mbPerSecond(floor) },
-]);
+await benchParser({ agent: "pi", fixture: new URL("../src/fixtures/pi-tool-commit.jsonl", import.meta.url), vary: "Writing the file.", createParser: createPiParser });
