@@ -112,6 +112,7 @@ describe("claude stream-json parser, retries and tokens spent", () => {
 });
 
 describeAgentParserConformance("claude", () => claudeAgent.create(claude().options), {
+  jsonLines: true,
   transcript: readFileSync(new URL("./fixtures/claude-tool-commit.jsonl", import.meta.url), "utf8")
     .split("\n")
     .filter(Boolean)

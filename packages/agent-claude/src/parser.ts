@@ -1,5 +1,5 @@
 import { addUsage, emptyUsage, type AgentEvent, type AgentParser, type Usage } from "@corral/core";
-import { cutLineEvent, isCutLine } from "@corral/core/plugin-kit";
+import { cutLineEvent, isCutLine, jsonObjectLine } from "@corral/core/plugin-kit";
 
 type Json = Record<string, any>;
 
@@ -15,7 +15,7 @@ export function createClaudeParser(): AgentParser {
       if (stream === "stderr") return [{ type: "raw", line, stream }];
       // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
       if (isCutLine(line)) return [cutLineEvent("Claude Code", line)];
-      const message = parseJson(line);
+      const message = jsonObjectLine(line);
       const events = message ? fromMessage(message, usage) : undefined;
       return events ?? [{ type: "raw", line, stream }];
     },
@@ -66,16 +66,6 @@ const subtract = (a: Usage, b: Usage): Usage => ({
   cacheReadTokens: a.cacheReadTokens - b.cacheReadTokens,
   cacheWriteTokens: a.cacheWriteTokens - b.cacheWriteTokens,
 });
-
-function parseJson(line: string): Json | undefined {
-  if (line.charCodeAt(0) !== 123 /* { */) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The events one stream-json message stands for; undefined for a message this parser does not know. */
 function fromMessage(message: Json, usage: StreamedUsage): AgentEvent[] | undefined {

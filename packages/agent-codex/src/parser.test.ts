@@ -103,6 +103,7 @@ describe("codex parser, robustness", () => {
 });
 
 describeAgentParserConformance("codex", () => codexAgent.create(codex({ model: "m" }).options), {
+  jsonLines: true,
   transcript: fixture("codex-tool-commit.jsonl").map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
 });

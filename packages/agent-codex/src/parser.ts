@@ -1,5 +1,5 @@
 import type { AgentEvent, AgentParser, Usage } from "@corral/core";
-import { cutLineEvent, isCutLine } from "@corral/core/plugin-kit";
+import { cutLineEvent, isCutLine, jsonObjectLine } from "@corral/core/plugin-kit";
 import { ThreadUsage } from "./usage.js";
 
 type Json = Record<string, any>;
@@ -137,13 +137,8 @@ export function createCodexParser(options: CodexParserOptions = {}): AgentParser
       if (stream === "stderr" || line.charCodeAt(0) !== 123 /* { */) return [{ type: "raw", line, stream }];
       // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
       if (isCutLine(line)) return [cutLineEvent("Codex", line)];
-      let event: unknown;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return [{ type: "raw", line, stream }];
-      }
-      const events = event && typeof event === "object" && !Array.isArray(event) ? fromEvent(event as Json) : undefined;
+      const event = jsonObjectLine(line);
+      const events = event ? fromEvent(event) : undefined;
       return events ?? [{ type: "raw", line, stream }];
     },
     end() {

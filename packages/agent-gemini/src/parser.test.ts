@@ -16,6 +16,7 @@ const parse = (lines: string[]): AgentEvent[] => {
 };
 
 describeAgentParserConformance("gemini", () => geminiAgent.create(geminiAgent.configure({}).options), {
+  jsonLines: true,
   transcript: recorded.map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
 });

@@ -1,4 +1,5 @@
 import type { AgentEvent, AgentParser, Usage } from "@corral/core";
+import { cutLineEvent, isCutLine, jsonObjectLine } from "@corral/core/plugin-kit";
 
 type Json = Record<string, any>;
 
@@ -71,13 +72,10 @@ export function createGeminiParser(): AgentParser {
   return {
     parse(line, stream) {
       if (stream === "stderr" || line.charCodeAt(0) !== 123 /* { */) return [{ type: "raw", line, stream }];
-      let event: unknown;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        return [{ type: "raw", line, stream }];
-      }
-      const events = event && typeof event === "object" && !Array.isArray(event) ? fromEvent(event as Json) : undefined;
+      // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
+      if (isCutLine(line)) return [cutLineEvent("Gemini CLI", line)];
+      const event = jsonObjectLine(line);
+      const events = event ? fromEvent(event) : undefined;
       return events ?? [{ type: "raw", line, stream }];
     },
     end() {

@@ -79,6 +79,7 @@ describe("opencode run --format json parser, recorded streams", () => {
 });
 
 describeAgentParserConformance("opencode", () => opencodeAgent.create(opencode({ model: "m" }).options), {
+  jsonLines: true,
   transcript: fixture("opencode-tool-commit.jsonl").map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
 });

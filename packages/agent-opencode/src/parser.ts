@@ -1,4 +1,5 @@
 import type { AgentEvent, AgentParser, Usage } from "@corral/core";
+import { cutLineEvent, isCutLine, jsonObjectLine } from "@corral/core/plugin-kit";
 
 type Json = Record<string, any>;
 
@@ -18,7 +19,9 @@ export function createOpencodeParser(): AgentParser {
   return {
     parse(line, stream) {
       if (stream === "stderr") return [{ type: "raw", line, stream }];
-      const event = parseJson(line);
+      // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
+      if (isCutLine(line)) return [cutLineEvent("OpenCode", line)];
+      const event = jsonObjectLine(line);
       if (!event || typeof event.type !== "string") return [{ type: "raw", line, stream }];
       const out: AgentEvent[] = [];
       if (sessionId === undefined && typeof event.sessionID === "string" && event.sessionID) {
@@ -72,16 +75,6 @@ export function createOpencodeParser(): AgentParser {
       ];
     },
   };
-}
-
-function parseJson(line: string): Json | undefined {
-  if (line.charCodeAt(0) !== 123 /* { */) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A `tool_use` line is printed once the call has finished: the call and its result together. */

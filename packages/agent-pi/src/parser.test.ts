@@ -87,6 +87,7 @@ describe("pi --mode json parser, recorded streams", () => {
 });
 
 describeAgentParserConformance("pi", () => piAgent.create(pi({ model: "m" }).options), {
+  jsonLines: true,
   transcript: fixture("pi-tool-commit.jsonl").map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "usage", "result"],
 });

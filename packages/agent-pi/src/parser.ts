@@ -1,4 +1,5 @@
 import type { AgentEvent, AgentParser, Usage } from "@corral/core";
+import { cutLineEvent, isCutLine, jsonObjectLine } from "@corral/core/plugin-kit";
 
 type Json = Record<string, any>;
 
@@ -36,7 +37,9 @@ export function createPiParser(): AgentParser {
       if (stream === "stderr") return [{ type: "raw", line, stream }];
       if (line.startsWith(AGENT_END)) return result();
       for (const prefix of SKIPPED) if (line.startsWith(prefix)) return [];
-      const event = parseJson(line);
+      // A line over the run's line cap arrives cut (maxLineChars): its JSON is gone, say so once.
+      if (isCutLine(line)) return [cutLineEvent("pi", line)];
+      const event = jsonObjectLine(line);
       switch (event?.type) {
         case "session":
           if (typeof event.id === "string" && event.id) return [{ type: "session", sessionId: event.id }];
@@ -89,16 +92,6 @@ export function createPiParser(): AgentParser {
     // A stream cut off before `agent_end` (killed, crashed) still reports what it saw.
     end: result,
   };
-}
-
-function parseJson(line: string): Json | undefined {
-  if (line.charCodeAt(0) !== 123 /* { */) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** An assistant message's text and tool calls; `thinking` blocks are the model's scratchpad, left out. */

@@ -89,6 +89,20 @@ export function cutLineEvent(agent: string, line: string): AgentEvent {
   };
 }
 
+/**
+ * One line of a JSON-lines stream (stream-json, `--json`, JSONL) as an object, or undefined when it
+ * is not a JSON object (a banner, a cut line, an array): the one way agent parsers read a line.
+ */
+export function jsonObjectLine(line: string): Record<string, any> | undefined {
+  if (line.charCodeAt(0) !== 123 /* { */) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, any>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Keeps the last `size` lines, for error messages ("the last 50 lines of output"). */
 export class TailBuffer {
   readonly #lines: string[] = [];

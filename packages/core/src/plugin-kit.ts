@@ -11,7 +11,7 @@
 export { spawnStreaming } from "./process.js";
 export type { SpawnOptions } from "./process.js";
 export { HandleLifecycle, type HandleLifecycleOptions } from "./sandbox-lifecycle.js";
-export { CUT_MARKER, cutLineEvent, isCutLine, LineSplitter, MAX_LINE_CHARS } from "./lines.js";
+export { CUT_MARKER, cutLineEvent, isCutLine, jsonObjectLine, LineSplitter, MAX_LINE_CHARS } from "./lines.js";
 export { listRunTempDirs, removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
 export { processLives, processStartTime } from "./liveness.js";
 export { networkMode, orderGitMounts, resolveHostPath } from "./sandbox.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Agent, AgentCommandInput, AgentEvent, AgentParser } from "../agent.js";
+import { CUT_MARKER } from "../lines.js";
 
 /** What `describeAgentParserConformance` feeds the parser and expects of it. */
 export interface AgentParserConformanceOptions {
@@ -9,6 +10,12 @@ export interface AgentParserConformanceOptions {
   expectTypes?: AgentEvent["type"][];
   /** The command input the transcript's exec was started with (e.g. a `resumeSessionId`); default a first iteration. */
   input?: Partial<AgentCommandInput>;
+  /**
+   * The CLI prints JSON lines: then each of the transcript's JSON lines, cut at the line cap (as
+   * `LineSplitter` delivers it, ending in `CUT_MARKER`), must become at most one event (an `error`:
+   * `isCutLine`/`cutLineEvent` from the plugin kit), never a `raw` event holding the broken JSON.
+   */
+  jsonLines?: boolean;
 }
 
 const EVENT_TYPES = new Set<AgentEvent["type"]>(["text", "tool-call", "tool-result", "session", "usage", "result", "error", "retry", "raw"]);
@@ -80,6 +87,17 @@ export function describeAgentParserConformance(name: string, makeAgent: () => Ag
         }
       }
       expect(Array.isArray(parser.end?.() ?? [])).toBe(true);
+    });
+
+    it.runIf(options.jsonLines === true)("reports a JSON line cut at the line cap as one error event, not raw broken JSON", () => {
+      const jsonLines = options.transcript.filter(({ line, stream }) => (stream ?? "stdout") === "stdout" && line.startsWith("{") && line.length > 20);
+      expect(jsonLines.length, "the transcript has no JSON line to cut").toBeGreaterThan(0);
+      for (const { line } of jsonLines) {
+        const events = makeAgent().parser(input).parse(line.slice(0, Math.floor(line.length / 2)) + CUT_MARKER, "stdout");
+        // One event at most (a parser may skip a kind of line it never parses, or end on its prefix), never raw JSON.
+        expect(events.length, line.slice(0, 80)).toBeLessThanOrEqual(1);
+        expect(events.map((event) => event.type), line.slice(0, 80)).not.toContain("raw");
+      }
     });
 
     it("keeps its state per exec: fresh parsers give the same events", () => {
