@@ -33,17 +33,30 @@ export function runProcesses(runId: string): number[] {
 }
 
 /**
- * Stops every process of a dead run: SIGTERM, then SIGKILL after `graceMs` for those still there.
+ * Stops every process of a dead run: SIGTERM, then SIGKILL after `graceMs` for those still there;
+ * then looks again, because a process that ignores SIGTERM can start children during the grace
+ * period (a `while :; do sleep 1; done` loop): those are killed at once, until none is left.
  * Returns the pids that were found.
  */
 export async function killRunProcesses(runId: string, options: { graceMs?: number } = {}): Promise<number[]> {
-  const pids = runProcesses(runId);
-  for (const pid of pids) signal(pid, "SIGTERM");
-  const deadline = Date.now() + (options.graceMs ?? 2000);
-  while (pids.some(running) && Date.now() < deadline) await sleep(50);
-  for (const pid of pids.filter(running)) signal(pid, "SIGKILL");
-  return pids;
+  const found = new Set<number>();
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const pids = runProcesses(runId).filter(running);
+    if (!pids.length) break;
+    for (const pid of pids) found.add(pid);
+    if (round === 0) {
+      for (const pid of pids) signal(pid, "SIGTERM");
+      const deadline = Date.now() + (options.graceMs ?? 2000);
+      while (pids.some(running) && Date.now() < deadline) await sleep(50);
+    }
+    for (const pid of pids.filter(running)) signal(pid, "SIGKILL");
+    await sleep(20); // let the kernel finish them before the next look
+  }
+  return [...found];
 }
+
+/** Looks after the grace period: each catches what the last one's processes started meanwhile. */
+const MAX_ROUNDS = 10;
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {
