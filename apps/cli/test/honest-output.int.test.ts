@@ -76,8 +76,8 @@ describe("a fleet's end", () => {
     const agent = sh(`case "$0" in bad) echo broken; exit 5;; dirty) echo x > left.txt; ${SIGNAL};; *) ${COMMIT} && ${SIGNAL};; esac`);
     const r = await corral(["run", "--tasks", "tasks.json", "--parallel", "1", "--fail-fast", "--json", ...agent], repo);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^good\s+succeeded\s+1\s+1\s+corral\/good/m);
-    expect(r.stderr).toMatch(/^bad\s+failed\s+1\s+0\s+corral\/bad/m);
+    expect(r.stderr).toMatch(/^good\s+succeeded\s+command\s+1\s+1\s+corral\/good/m);
+    expect(r.stderr).toMatch(/^bad\s+failed\s+command\s+1\s+0\s+corral\/bad/m);
     expect(r.stderr).toMatch(/^never\s+skipped\s+-/m);
     expect(r.stderr).toMatch(/workspaces kept \(uncommitted work, for inspection\):\n {2}dirty: \S+dirty\n/);
     expect(count(r.stderr, "exited with code 5")).toBe(1);
@@ -99,6 +99,6 @@ describe("a fleet's end", () => {
     await writeFile(join(repo, "tasks.json"), JSON.stringify([{ name: "one", prompt: "one" }]));
     const r = await corral(["run", "--tasks", "tasks.json", ...sh(COMMIT)], repo);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/^one\s+incomplete\s+1\s+1/m);
+    expect(r.stderr).toMatch(/^one\s+incomplete\s+command\s+1\s+1/m);
   });
 });
