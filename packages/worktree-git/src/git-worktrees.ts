@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { EMPTY_TREE, git, Quarantine } from "@corral/core/plugin-kit";
+import { WorktreeRemovalError, gitMessage } from "./errors.js";
 import type { Repo } from "./repo.js";
 import { inWorktree, type PinnedWorktree } from "./workspace.js";
 
@@ -73,4 +76,22 @@ export async function lock(path: string, reason: string, cwd: string): Promise<v
 export async function unlock(path: string, cwd: string): Promise<void> {
   const r = await git(["worktree", "unlock", "--", path], { cwd, allowFailure: true });
   if (r.exitCode !== 0 && !/is not locked/.test(r.stderr)) throw Object.assign(new Error(r.stderr), r);
+}
+
+/**
+ * `git worktree remove` of a corral worktree (`force`: also a dirty or locked one). A `git gc` in
+ * the user's checkout at the same moment can write a lock file into the worktree's admin folder
+ * (its reflog expiry walks every worktree) while git deletes it: then the working tree is gone and
+ * only that folder is left, "Directory not empty". Once the working tree is gone, `git worktree
+ * prune` finishes the job; a failure that persists is a WorktreeRemovalError.
+ */
+export async function gitRemoveWorktree(repo: Repo, path: string, force: boolean): Promise<void> {
+  const args = force ? ["worktree", "remove", "--force", "--force", path] : ["worktree", "remove", path];
+  let last = await git(args, { cwd: repo.root, allowFailure: true });
+  for (let attempt = 1; last.exitCode !== 0 && attempt <= 3 && !existsSync(path); attempt++) {
+    await sleep(100 * attempt);
+    await git(["worktree", "prune"], { cwd: repo.root, allowFailure: true });
+    if (!(await gitWorktrees(repo)).some((w) => w.path === path)) return;
+  }
+  if (last.exitCode !== 0) throw new WorktreeRemovalError(`git could not remove the worktree ${path}: ${gitMessage(last)}`, { cause: Object.assign(new Error(last.stderr), last) });
 }

@@ -7,7 +7,7 @@ import { worktreeOptions } from "./options.js";
 import { pinDotGit, release } from "./release.js";
 import type { WorktreeMeta } from "./workspace.js";
 import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
-import { gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
+import { gitRemoveWorktree, gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
 import { resolveRepo, type Repo } from "./repo.js";
 import { ownerAlive, readAllStatuses, removeStatus, writeStatus, type WorktreeStatus } from "./status.js";
 
@@ -372,11 +372,7 @@ async function find(repo: Repo, target: string): Promise<WorktreeInfo> {
 async function dropWorktree(repo: Repo, info: WorktreeInfo, force: boolean): Promise<void> {
   if (info.state !== "stale") {
     await unlock(info.path, repo.root).catch(() => {});
-    const args = force ? ["worktree", "remove", "--force", "--force", info.path] : ["worktree", "remove", info.path];
-    const r = await git(args, { cwd: repo.root, allowFailure: true });
-    if (r.exitCode !== 0) {
-      throw new WorktreeRemovalError(`git could not remove the worktree ${info.path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });
-    }
+    await gitRemoveWorktree(repo, info.path, force);
   }
   await removeStatus(repo, info.slug);
 }

@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { type MergeBackOutcome, type ReleaseFailure, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
 import { commitsSince, git } from "@corral/core/plugin-kit";
 import { collect } from "./collect.js";
-import { WorktreeRemovalError, gitMessage } from "./errors.js";
-import { unlock } from "./git-worktrees.js";
+import { gitRemoveWorktree, unlock } from "./git-worktrees.js";
 import { mergeBack } from "./merge.js";
 import type { WorktreeOptions } from "./options.js";
 import { returnToPool } from "./pool.js";
@@ -93,10 +92,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
     if (removed) {
       // Clean by corral's own reading above; git's own check would enter nested repositories.
       // (--force twice also removes a locked worktree.)
-      const r = await git(["worktree", "remove", "--force", "--force", workspace.path], { cwd: repo.root, allowFailure: true });
-      if (r.exitCode !== 0) {
-        throw new WorktreeRemovalError(`git could not remove the worktree ${workspace.path}: ${gitMessage(r)}`, { cause: Object.assign(new Error(r.stderr), r) });
-      }
+      await gitRemoveWorktree(repo, workspace.path, true);
       await removeStatus(repo, meta.slug);
     }
 
