@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { CorralError, toCorralError, UsageError } from "@corral/core";
 import { inert, inertJson } from "@corral/core/plugin-kit";
 import { AmbiguousRunError, fleetChanges, runChange, type JournalRun, type RunChange } from "corral";
-import type { CliIO } from "./io.js";
+import { EXIT, type CliIO } from "./io.js";
 
 /**
  * What `corral diff|log|merge|pr|discard` share: naming the run (`readRun` in the library, the one
@@ -32,6 +32,36 @@ export async function changesFor(cwd: string, positionals: string[], fleet: stri
   if (ref === undefined) throw new UsageError(`corral ${command} needs a run (its id, name or a unique prefix) or --fleet <id>.`, { hint: `e.g. corral ${command} fix-login; \`corral runs list\` shows the runs.` });
   const change = await runChange(cwd, ref);
   return [{ run: change.run, change }];
+}
+
+/**
+ * The section loop of `corral diff` and `corral log`: for the run (or each fleet task) with a branch,
+ * `section` gives its JSON fields and writes its text (without --json); a task without one says why.
+ * Prints the JSON document at the end; exit 1 when a single run had no branch to show.
+ */
+export async function showSections(
+  io: CliIO,
+  input: { cwd: string; positionals: string[]; fleet: string | undefined; json: boolean | undefined; command: string },
+  section: (change: RunChange, shown: { json: boolean; fleet: boolean }) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const fleet = input.fleet !== undefined;
+  const out: unknown[] = [];
+  let failed = false;
+  for (const { run, change, error } of await changesFor(input.cwd, input.positionals, input.fleet, input.command)) {
+    const named = { runId: run.id, ...(run.name ? { name: run.name } : {}) };
+    if (fleet && !input.json) await write(io, sectionHeading(run, change));
+    if (!change) {
+      // A fleet task without a branch (it failed before its workspace, or was discarded) says so in its section.
+      failed = true;
+      if (input.json) out.push({ ...named, error: error!.toJSON() });
+      else await write(io, inert(`(${error!.message})\n\n`));
+      continue;
+    }
+    const fields = await section(change, { json: input.json === true, fleet });
+    if (input.json) out.push({ ...named, ...(change.branch ? { branch: change.branch } : {}), ...fields });
+  }
+  if (input.json) io.stdout.write(`${inertJson(fleet ? { fleet: input.fleet, tasks: out } : out[0], 2)}\n`);
+  return failed && !fleet ? EXIT.failed : EXIT.ok;
 }
 
 /** The heading of one run's section: `== fix-login (run <id>, succeeded) corral/fix-login`. */
