@@ -1,4 +1,4 @@
-import { lstat, rename } from "node:fs/promises";
+import { lstat, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { type ReleaseFailure, type Workspace } from "@corral/core";
 import { git, gitIdentity, Quarantine, swapRef, type ReflogEntry } from "@corral/core/plugin-kit";
@@ -193,7 +193,8 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
   const headLog = meta.runGitDir ? await quarantine.readRunReflog("HEAD") : await hostReflog(meta, workspace.branch!);
   const reflog = [...headLog, ...(workspace.branch && meta.runGitDir ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
   const superseded = new Set(reflog.filter((e) => /^(commit \(amend\)|rebase)/.test(e.message)).map((e) => e.old));
-  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...(meta.runGitDir ? await quarantine.agentCommits() : [])])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
+  const unreferenced = meta.runGitDir ? await quarantine.agentCommits() : await hostUnreferencedCommits(meta, base);
+  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...unreferenced])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
   const failures: ReleaseFailure[] = [];
   if (candidates.length) {
     const listed = await quarantine.git(["rev-list", "--parents", "--ignore-missing", "--stdin"], { input: [...candidates, `^${tip}`, `^${base}`, ""].join("\n"), allowFailure: true });
@@ -231,6 +232,39 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
     failures.push({ code: "E_COMMITS_DROPPED", message: `The run moved ${workspace.branch ?? "its HEAD"} behind where it started (${base.slice(0, 12)}${workspace.baseBranch ? `, still on ${workspace.baseBranch}` : ""}) to ${tip.slice(0, 12)}.` });
   }
   return failures;
+}
+
+/**
+ * Without a run git dir (the host sandbox) a commit git refused (it could not lock the branch) is a
+ * loose object in the user's repository that nothing names. Such commits are found among the loose
+ * objects written since the run began: commits on top of the run's base that no ref and no reflog
+ * holds (so the user's own commits of the meantime, on any branch, are not taken for the run's).
+ */
+async function hostUnreferencedCommits(meta: WorktreeMeta, base: string): Promise<string[]> {
+  if (meta.acquiredAt === undefined) return [];
+  // A second of slack for file systems whose timestamps are coarse.
+  const since = meta.acquiredAt - 1000;
+  const objects = join(meta.commonDir, "objects");
+  const fresh: string[] = [];
+  for (const fanout of await readdir(objects).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{2}$/.test(fanout)) continue;
+    for (const entry of await readdir(join(objects, fanout), { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isFile() || !/^[0-9a-f]{38}(?:[0-9a-f]{24})?$/.test(entry.name)) continue;
+      const info = await lstat(join(objects, fanout, entry.name)).catch(() => undefined);
+      if (info && info.mtimeMs >= since) fresh.push(fanout + entry.name);
+    }
+  }
+  if (!fresh.length) return [];
+  const types = await git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { cwd: meta.root, input: `${fresh.join("\n")}\n`, allowFailure: true });
+  const commits = types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" ")));
+  if (!commits.length) return [];
+  const unnamed = await git(["rev-list", "--stdin", "--not", "--all", "--reflog"], { cwd: meta.root, input: `${commits.join("\n")}\n`, allowFailure: true });
+  const fresher = new Set(commits);
+  const found: string[] = [];
+  for (const commit of unnamed.stdout.split("\n").filter((c) => fresher.has(c))) {
+    if ((await git(["merge-base", "--is-ancestor", base, commit], { cwd: meta.root, allowFailure: true })).exitCode === 0) found.push(commit);
+  }
+  return found;
 }
 
 /** The branch's reflog in the user's repository, oldest entry first (each entry's old value is the one before it). */

@@ -91,6 +91,7 @@ export async function finish(
       detached: made.detached,
       runId: request.runId,
       reused: made.reused,
+      acquiredAt: Date.now(),
     };
     return {
       path: made.path,

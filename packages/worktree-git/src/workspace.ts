@@ -28,6 +28,8 @@ export interface WorktreeMeta {
   runId: string;
   /** True when the worktree came from the pool. */
   reused: boolean;
+  /** When the workspace was handed out (ms since the epoch): objects written after it may be the run's. */
+  acquiredAt?: number;
 }
 
 export function pinnedOf(workspace: Workspace): PinnedWorktree {

@@ -71,3 +71,34 @@ describe.runIf(hasGit)("a host run whose own reset dropped its commits", () => {
     expect(amended.commits.map((c) => c.subject)).toEqual(["first, amended"]);
   });
 });
+
+describe.runIf(hasGit)("a host run whose commit git refused", () => {
+  const agentCommit = (name: string) => `echo ${name} > ${name}.txt && git add ${name}.txt && git -c user.name=Agent -c user.email=agent@example.com commit -q -m "${name}"`;
+  const hostRun = (dir: string, script: string) =>
+    run({ agent: commandAgent.configure({ argv: ["sh", "-c", `${script} && echo '<promise>COMPLETE</promise>'`] }), isolation: worktree(), cwd: dir, name: "refuser", prompt: "work", handleProcessSignals: false });
+
+  it("is not a success: the refused commit is named and kept; the user's own commits meanwhile are not taken for the run's", async () => {
+    const dir = await tempRepo();
+    cleanup.push(dir);
+    // The branch's lock is held (as a `git gc` or `pack-refs` beside the run would): git writes the
+    // commit object, then cannot move the branch, and the agent carries on.
+    const lock = '"$(git rev-parse --path-format=absolute --git-common-dir)/refs/heads/corral/refuser.lock"';
+    const error = await hostRun(dir, `${agentCommit("kept")} && touch ${lock} && { ${agentCommit("refused")} || true; } && rm -f ${lock} && git reset -q --hard HEAD`).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(error).toMatchObject({ code: "E_COMMITS_DROPPED" });
+    expect(error!.message).toMatch(/"refused".*never put them on a branch/);
+    const ref = /kept at (refs\/corral\/dropped\/\S+?)\./.exec(error!.message)![1]!;
+    expect(await gitIn(dir, "show", `${ref}:refused.txt`)).toBe("refused");
+    expect(await gitIn(dir, "log", "--format=%s", "-1", "corral/refuser")).toBe("kept");
+
+    // Twin: the user commits in their checkout while the run works; the run's one commit is all it made.
+    const twin = await tempRepo();
+    cleanup.push(twin);
+    const userCommit = `git -C '${twin}' -c user.name=User -c user.email=user@example.com commit -q --allow-empty -m "user's own"`;
+    const clean = await hostRun(twin, `${agentCommit("mine")} && ${userCommit} && git -C '${twin}' -c user.name=User -c user.email=user@example.com commit -q --amend --allow-empty -m "user's own, amended"`);
+    expect(clean.status).toBe("succeeded");
+    expect(clean.commits.map((c) => c.subject)).toEqual(["mine"]);
+  });
+});
