@@ -25,6 +25,7 @@ export type { RefRead } from "./quarantine.js";
 export { borrowedObjectMounts, createRunGitDir, gitIdentity, repoObjectFormat, SHARED_OBJECTS } from "./run-git-dir.js";
 export type { RunGitDirSpec } from "./run-git-dir.js";
 export { commitsSince } from "./builtins/in-place.js";
+export { computeMerge, type ComputedMerge, type MergeStrategy } from "./merge.js";
 
 export { createRedactor, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";

@@ -1,10 +1,11 @@
-import { git } from "@corral/core/plugin-kit";
+import { computeMerge, git, type ComputedMerge } from "@corral/core/plugin-kit";
 import { gitMessage } from "./errors.js";
 import { gitWorktrees } from "./git-worktrees.js";
 import type { Repo } from "./repo.js";
 import { readAllStatuses } from "./status.js";
 
-export type MergeMode = "merge" | "squash";
+/** How a succeeded run's branch is merged into its base (a `MergeStrategy` of core's). */
+export type MergeMode = "merge" | "squash" | "rebase";
 
 /** What the `mergeBack` option did on release: merged the run's branch into the base branch, or why not. */
 export interface MergeBackResult {
@@ -76,30 +77,19 @@ async function mergeOnce(repo: Repo, options: { mode: MergeMode; branch: string;
     }
   }
 
-  let target: string;
-  let how: string;
-  if (mode === "merge" && (await isAncestor(baseTip, runTip))) {
-    target = runTip;
-    how = "fast-forwarded";
-  } else {
-    const tree = await git(["merge-tree", "--write-tree", "--name-only", "--no-messages", baseTip, runTip], { cwd: repo.root, allowFailure: true });
-    if (tree.exitCode === 1) {
-      const conflicts = [...new Set(tree.stdout.split("\n").slice(1).filter(Boolean))];
-      return done({ merged: false, failed: true, conflicts, note: `Merge-back of ${branch} into ${baseBranch} stopped on a conflict in ${conflicts.join(", ")}; nothing was changed and ${branch} is kept.` });
-    }
-    if (tree.exitCode !== 0) return done({ merged: false, failed: true, note: `Merge-back of ${branch} into ${baseBranch} failed: ${gitMessage(tree)}; nothing was changed and ${branch} is kept.` });
-    const treeId = tree.stdout.split("\n")[0]!.trim();
-    const subjects = (await git(["log", "--reverse", "--format=- %s", `${baseTip}..${runTip}`], { cwd: repo.root })).stdout;
-    const message =
-      mode === "squash"
-        ? `Squash ${branch} (corral run ${options.runId})\n\n${subjects}\n`
-        : `Merge branch '${branch}' into ${baseBranch} (corral run ${options.runId})\n`;
-    const parents = mode === "squash" ? ["-p", baseTip] : ["-p", baseTip, "-p", runTip];
-    const commit = await git(["commit-tree", treeId, ...parents, "-F", "-"], { cwd: repo.root, input: message, allowFailure: true });
-    if (commit.exitCode !== 0) return done({ merged: false, failed: true, note: `Merge-back of ${branch} into ${baseBranch} failed: ${gitMessage(commit)}; nothing was changed and ${branch} is kept.` });
-    target = commit.stdout.trim();
-    how = mode === "squash" ? "squashed" : "merged";
+  const subjects = (await git(["log", "--reverse", "--format=- %s", `${baseTip}..${runTip}`], { cwd: repo.root })).stdout;
+  const message = mode === "squash" ? `Squash ${branch} (corral run ${options.runId})\n\n${subjects}\n` : `Merge branch '${branch}' into ${baseBranch} (corral run ${options.runId})\n`;
+  let computed: ComputedMerge | undefined;
+  try {
+    computed = await computeMerge(repo.root, baseTip, runTip, { strategy: mode, message, names: { from: branch, into: baseBranch } });
+  } catch (error) {
+    const conflicts = (error as { files?: string[] }).files;
+    if (conflicts) return done({ merged: false, failed: true, conflicts, note: `Merge-back of ${branch} into ${baseBranch} stopped on a conflict in ${conflicts.join(", ")}; nothing was changed and ${branch} is kept.` });
+    return done({ merged: false, failed: true, note: `Merge-back of ${branch} into ${baseBranch} failed: ${(error as Error).message}; ${branch} is kept.` });
   }
+  if (!computed) return done({ merged: false, note: `Nothing to merge: ${baseBranch} already contains ${branch}.` });
+  const target = computed.commit;
+  const how = computed.fastForward ? "fast-forwarded" : { merge: "merged", squash: "squashed", rebase: "rebased" }[mode];
 
   const apply = holder
     ? await git(["merge", "--ff-only", "--quiet", target], { cwd: holder.path, allowFailure: true })

@@ -17,8 +17,8 @@ export const worktreeOptions = z
     deleteBranch: z.boolean().default(false),
     /** Uncommitted changes at release: `keep` the worktree (default) or `commit` them as a WIP commit first. */
     uncommitted: z.enum(["keep", "commit"]).default("keep"),
-    /** After a succeeded run: `none`, `merge` (fast-forward when possible) or `squash` into the base branch. */
-    mergeBack: z.enum(["none", "merge", "squash"]).default("none"),
+    /** After a succeeded run: `none`, `merge` (fast-forward when possible), `squash` or `rebase` (its commits replayed on top) into the base branch. */
+    mergeBack: z.enum(["none", "merge", "squash", "rebase"]).default("none"),
     /** Keep the worktree of a failed or aborted run for inspection (the branch is always kept). */
     keepFailed: z.boolean().default(false),
     /** Pool released worktrees and hand them to the next run (switching branch and base); also continues an existing explicit `branch`. */

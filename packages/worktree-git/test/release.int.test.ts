@@ -153,6 +153,24 @@ describe.runIf(hasGit)("merge-back", () => {
     expect(existsSync(join(dir, "s2.txt"))).toBe(true);
   });
 
+  it("rebase: replays the run's commits on the moved base (authors and messages kept), no merge commit", async () => {
+    const dir = await repo({ "README.md": "r\n", "a.txt": "a\n" });
+    const iso = isolation({ mergeBack: "rebase" });
+    const ws = await iso.acquire(request(dir, { name: "rb" }));
+    await agentCommit(ws, "r1.txt", "1", "first");
+    await agentCommit(ws, "r2.txt", "2", "second");
+    const mainTip = await commitFile(dir, "main.txt", "main");
+    const released = await iso.release(ws, { outcome: "succeeded" });
+    expect(released.notes?.[0]).toMatch(/^corral\/rb rebased into main/);
+    const original = await gitIn(dir, "log", "--format=%s|%an <%ae> %ad", "corral/rb", "-2");
+    expect(original.split("\n").map((row) => row.split("|")[0])).toEqual(["second", "first"]);
+    expect(await gitIn(dir, "log", "--format=%s|%an <%ae> %ad", `${mainTip}..HEAD`)).toBe(original);
+    expect(await gitIn(dir, "rev-list", "--merges", "--count", "HEAD")).toBe("0");
+    expect(await gitIn(dir, "rev-parse", "HEAD~2")).toBe(mainTip);
+    expect(await readFile(join(dir, "r2.txt"), "utf8")).toBe("2");
+    expect(await gitIn(dir, "status", "--porcelain")).toBe("");
+  });
+
   it("a conflict leaves everything as it was and says so", async () => {
     const dir = await repo({ "README.md": "r\n", "shared.txt": "base\n" });
     const iso = isolation({ mergeBack: "merge" });

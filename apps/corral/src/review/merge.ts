@@ -1,17 +1,14 @@
 import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { CorralError, UsageError } from "@corral/core";
-import { git, swapRef } from "@corral/core/plugin-kit";
+import { computeMerge, git, swapRef, type MergeStrategy } from "@corral/core/plugin-kit";
 import { listRuns } from "../journal/reader.js";
 import { journalLocation } from "../journal/root.js";
 import { assertRunOver, branchTip, isAncestor, isBranchName, type RunChange } from "./change.js";
 import { logRun } from "./diff.js";
 
-/**
- * How `mergeRun` takes the run's work: `merge` (a fast-forward when it can, else a merge commit),
- * `squash` (one new commit), `rebase` (the run's commits replayed on the target), `ff-only`.
- */
-export type RunMergeMode = "merge" | "squash" | "rebase" | "ff-only";
+/** How `mergeRun` takes the run's work (core's `MergeStrategy`): `merge`, `squash`, `rebase`, `ff-only`. */
+export type RunMergeMode = MergeStrategy;
 
 /** What `mergeRun` did. */
 export interface RunMergeResult {
@@ -56,20 +53,11 @@ export async function mergeRun(change: RunChange, options: { mode?: RunMergeMode
   const checkout = await checkoutOf(repoRoot, into);
   if (checkout) await assertClean(checkout, into);
 
-  let target: string;
-  if (await isAncestor(repoRoot, before, change.tip) && mode !== "squash") {
-    target = change.tip; // merge, ff-only and rebase alike: nothing to replay
-    result.fastForward = true;
-  } else if (mode === "ff-only") {
-    throw new CorralError("E_MERGE_REFUSED", `${into} has commits ${branch} does not: it cannot be fast-forwarded; nothing was changed.`, { hint: "Merge it (corral merge <run>), or replay it on top (--rebase)." });
-  } else if (mode === "rebase") {
-    target = await replay(change, before);
-  } else {
-    const tree = await mergedTree(repoRoot, before, change.tip, `${branch} into ${into}`);
-    const message =
-      mode === "squash" ? await squashMessage(change) : `Merge branch '${branch}' into ${into}\n\ncorral run ${change.run.id}\n`;
-    target = await commitTree(repoRoot, tree, mode === "squash" ? [before] : [before, change.tip], message);
-  }
+  const message = mode === "squash" ? await squashMessage(change) : `Merge branch '${branch}' into ${into}\n\ncorral run ${change.run.id}\n`;
+  const computed = await computeMerge(repoRoot, before, change.tip, { strategy: mode, message, names: { from: branch, into } });
+  if (!computed) return { ...result, merged: false, after: before };
+  const target = computed.commit;
+  result.fastForward = computed.fastForward;
 
   if (checkout) {
     // The target's checkout gets the files too; --ff-only refuses (and changes nothing) if it moved or a file is in the way.
@@ -84,49 +72,6 @@ export async function mergeRun(change: RunChange, options: { mode?: RunMergeMode
 }
 
 const refused = (why: string) => new CorralError("E_MERGE_REFUSED", `The merge stopped: ${why}; nothing was changed.`, { hint: "Run the command again." });
-
-/** The merged tree of two commits, or `E_MERGE_CONFLICT` naming the files. */
-async function mergedTree(repoRoot: string, ours: string, theirs: string, what: string): Promise<string> {
-  const r = await git(["merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs], { cwd: repoRoot, allowFailure: true });
-  if (r.exitCode === 1) {
-    const files = [...new Set(r.stdout.split("\n").slice(1).filter(Boolean))];
-    throw Object.assign(
-      new CorralError("E_MERGE_CONFLICT", `Merging ${what} would conflict in ${files.length} file(s): ${files.slice(0, 10).join(", ")}${files.length > 10 ? ", …" : ""}. Nothing was changed.`, {
-        hint: "Resolve it by hand (git merge in your checkout), or replay the run on a newer base.",
-      }),
-      { files },
-    );
-  }
-  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git merge-tree failed: ${firstLines(r.stderr)}`);
-  return r.stdout.split("\n")[0]!.trim();
-}
-
-async function commitTree(repoRoot: string, tree: string, parents: string[], message: string, env?: Record<string, string>): Promise<string> {
-  const r = await git(["commit-tree", tree, ...parents.flatMap((p) => ["-p", p]), "-F", "-"], { cwd: repoRoot, input: message, allowFailure: true, ...(env ? { env } : {}) });
-  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git commit-tree failed: ${firstLines(r.stderr)}`, { hint: "Set your identity (git config user.name / user.email) if git asks for it." });
-  return r.stdout.trim();
-}
-
-/**
- * The run's commits replayed one by one on `onto`, as `git rebase` would, without a checkout: each
- * is a three-way merge of its change (its parent to it) into the new tip. Authors and messages kept.
- */
-async function replay(change: RunChange, onto: string): Promise<string> {
-  const { repoRoot } = change;
-  const commits = await logRun(change);
-  if (commits.some((c) => c.parents.length !== 1)) throw new CorralError("E_MERGE_REFUSED", `${change.branch} has merge commits: it cannot be replayed as it is; nothing was changed.`, { hint: "Merge it (corral merge <run>) or squash it (--squash)." });
-  let tip = onto;
-  for (const c of commits) {
-    // git 2.39's merge-tree has no --merge-base: a stand-in commit (the new tip's tree on the commit's parent) makes the parent the base.
-    const standIn = await commitTree(repoRoot, `${tip}^{tree}`, [c.parents[0]!], "corral replay\n");
-    const tree = await mergedTree(repoRoot, standIn, c.sha, `${c.sha.slice(0, 12)} onto ${tip.slice(0, 12)}`);
-    const raw = (await git(["cat-file", "commit", c.sha], { cwd: repoRoot })).stdout;
-    const author = /^author (.*) <(.*)> (\d+ [+-]\d{4})$/m.exec(raw.slice(0, raw.indexOf("\n\n")));
-    const env = author ? { GIT_AUTHOR_NAME: author[1]!, GIT_AUTHOR_EMAIL: author[2]!, GIT_AUTHOR_DATE: author[3]! } : undefined;
-    tip = await commitTree(repoRoot, tree, [tip], `${raw.slice(raw.indexOf("\n\n") + 2)}`, env);
-  }
-  return tip;
-}
 
 async function squashMessage(change: RunChange): Promise<string> {
   const commits = await logRun(change);
