@@ -244,6 +244,16 @@ export class Quarantine {
     return { ok: true };
   }
 
+  /**
+   * True when every object of `commit` that `base` lacks is in `repo`. A `git gc --prune=now` in the
+   * user's repository while a transfer lands can delete what the fetch wrote before a ref held it
+   * (git's own race; git documents `--prune=now` as unsafe beside other git processes): a caller
+   * checks here and transfers again rather than leave a branch naming missing objects.
+   */
+  async landed(repo: string, commit: string, base: string): Promise<boolean> {
+    return (await git(["rev-list", "--objects", "--quiet", commit, "--not", base], { cwd: repo, allowFailure: true })).exitCode === 0;
+  }
+
   /** Removes the quarantine's folder; call it once the run's work is brought back (or refused). */
   async dispose(): Promise<void> {
     await rm(this.path, { recursive: true, force: true });
@@ -273,12 +283,23 @@ export interface ReflogEntry {
 export async function swapRef(repo: string, ref: string, to: string, from: string | undefined, options: { incomingRef?: string; message: string }): Promise<{ ok: true } | { ok: false; reason: string }> {
   const zero = "0".repeat(to.length);
   const script = ["start", `update ${ref} ${to} ${from ?? zero}`, ...(options.incomingRef ? [`delete ${options.incomingRef}`] : []), "commit", ""].join("\n");
-  const r = await git(["update-ref", "--create-reflog", "-m", options.message, "--stdin"], { cwd: repo, input: script, allowFailure: true });
+  const swap = () => git(["update-ref", "--create-reflog", "-m", options.message, "--stdin"], { cwd: repo, input: script, allowFailure: true });
+  let r = await swap();
+  // The user's own git (a `gc`, `pack-refs`, a commit) holds a lock for a moment: the compare-and-swap
+  // is safe to try again, and still fails if the ref really moved.
+  for (let retry = 1; r.exitCode !== 0 && retry <= LOCK_RETRIES && LOCK_HELD.test(r.stderr); retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * retry));
+    r = await swap();
+  }
   return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitReason(r) };
 }
 
+/** How git says another process holds a lock it needs (a ref's, or packed-refs'), or removed a directory a ref needed meanwhile. */
+const LOCK_HELD = /\.lock': File exists|unable to create directory for/;
+const LOCK_RETRIES = 5;
+
 /** How git says a temporary file it was writing into the object dir vanished under it. */
-const TEMP_FILE_LOST = /unable to (write|rename|create temporary|open).*(No such file|tmp_)|tmp_pack_\S*: No such file/;
+const TEMP_FILE_LOST = /unable to (write|rename|create temporary|open).*(No such file|tmp_)|tmp_(pack|idx|obj)_[^\s']*'?[^\n]*No such file/;
 
 function gitReason(r: GitResult): string {
   return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");

@@ -75,6 +75,15 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
         dirty = [];
       }
     }
+    if (tip !== from && meta.runGitDir && !(await quarantine.landed(meta.root, tip, base))) {
+      // A `gc --prune=now` beside the release took what the fetch wrote: the run's git dir still has it.
+      await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+      const failed = await bringBack(tip);
+      if (failed || !(await quarantine.landed(meta.root, tip, base))) {
+        problems.push(`The run's commits were removed from your repository while they were brought back (a \`git gc --prune=now\` beside the run?), so they were not put on ${branch ?? "its HEAD"}${failed ? `: ${failed}` : ""}.`);
+        tip = from;
+      }
+    }
     if (tip !== from && branch) {
       const swapped = await swapRef(meta.root, `refs/heads/${branch}`, tip, from, { incomingRef: incoming, message: `corral: run ${meta.runId}` });
       if (swapped.ok) fetched = false; // the transaction dropped the incoming ref
