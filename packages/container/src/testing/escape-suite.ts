@@ -298,8 +298,9 @@ export function describeContainerEscapes(target: ContainerEscapeTarget): void {
       });
 
       it("twin: a container whose orchestrator is merely quiet lives on, longer than any engine timeout", async () => {
-        const handle = await create({ engineTimeoutSeconds: 1 });
-        await new Promise((resolve) => setTimeout(resolve, 3000));
+        // 3 s: an engine call on a loaded machine can take longer than 1 s, and this is not what is tested.
+        const handle = await create({ engineTimeoutSeconds: 3 });
+        await new Promise((resolve) => setTimeout(resolve, 7000));
         expect((await run(handle, ["echo", "alive"])).stdout).toEqual(["alive"]);
       });
 
