@@ -232,9 +232,14 @@ export class Quarantine {
       );
     let fetched = await fetch();
     // The user's `git gc --prune=now` (or `git prune`) deletes every temporary file in their object
-    // dir, the pack this fetch is writing included; the next try finds the prune over. A forged
-    // object fails every try alike.
-    for (let retry = 0; fetched.exitCode !== 0 && retry < 2 && TEMP_FILE_LOST.test(fetched.stderr); retry++) fetched = await fetch();
+    // dir, the pack this fetch is writing included, and can leave another run's incoming ref naming
+    // objects it took until that run sends them again (git's connectivity check reads every ref):
+    // the next try finds the prune over. A forged object fails every try alike.
+    const transient = (r: GitResult) => TEMP_FILE_LOST.test(r.stderr) || otherRunInFlux(r.stderr, incomingRef);
+    for (let retry = 0; fetched.exitCode !== 0 && retry < 4 && transient(fetched); retry++) {
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** retry));
+      fetched = await fetch();
+    }
     if (fetched.exitCode !== 0) return { ok: false, reason: gitReason(fetched) };
     const type = await git(["cat-file", "-t", incomingRef], { cwd: repo, allowFailure: true });
     if (type.stdout.trim() !== "commit") {
@@ -300,6 +305,12 @@ const LOCK_RETRIES = 5;
 
 /** How git says a temporary file it was writing into the object dir vanished under it. */
 const TEMP_FILE_LOST = /unable to (write|rename|create temporary|open).*(No such file|tmp_)|tmp_(pack|idx|obj)_[^\s']*'?[^\n]*No such file/;
+
+/** git failed on another run's incoming ref, which names objects not (or no longer) in the repository. */
+function otherRunInFlux(stderr: string, mine: string): boolean {
+  const ref = /bad object (refs\/corral\/incoming\/[^\s;:]+)/.exec(stderr)?.[1];
+  return ref !== undefined && ref !== mine;
+}
 
 function gitReason(r: GitResult): string {
   return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");
