@@ -10,7 +10,8 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EgressProxy, parsePolicy } from "../../packages/core/dist/index.js";
+import { parsePolicy } from "../../packages/core/dist/index.js";
+import { EgressProxy } from "../../packages/core/dist/testing/index.js";
 import { collect, measure, measureEach, note, quick, report, skip } from "./measure.mjs";
 import { runQuiet } from "./fixtures.mjs";
 

@@ -13,3 +13,6 @@ export { describeRepositoryIntegrity, firedTraps, gitTraps, writeTrap } from "./
 export type { RepositoryIntegrityOptions } from "./repository-integrity.js";
 export { describeAgentEndToEnd, END_TO_END_COMMIT_SCRIPT } from "./agent-end-to-end.js";
 export type { AgentEndToEndOptions, EndToEndApi, EndToEndRequest, EndToEndSandbox, EndToEndTurn, EndToEndTurnUsage, UsageOf } from "./agent-end-to-end.js";
+// The egress proxy itself, for tests and benches of a sandbox's `proxy` network mode (the kit above starts one too).
+export { EgressProxy } from "../network/proxy.js";
+export type { EgressProxyOptions } from "../network/proxy.js";
