@@ -167,4 +167,24 @@ describe("egress proxy", () => {
       await proxy.close();
     }
   });
+
+  it("a client that tunnels even plain HTTP (CONNECT to the sandbox's own proxy port) reaches the gateway; twin: a CONNECT to any other loopback port is refused", async () => {
+    const records: EgressRecord[] = [];
+    const policy = parsePolicy({ allow: [] }) as ParsedPolicy;
+    const selfPort = 3128;
+    const proxy = await EgressProxy.start({ port: 0 }, { policy, onRecord: (r) => records.push(r), selfPorts: [selfPort], gateways: { anthropic: { upstream: `http://127.0.0.1:${httpPort}/base`, headers: { "x-api-key": "sk-real-host-key" } } } });
+    try {
+      // curl's --proxytunnel does what undici's ProxyAgent does: CONNECT first, then the request inside.
+      const tunnelled = await curl("-x", `http://127.0.0.1:${proxy.port}`, "--proxytunnel", "-H", "x-api-key: placeholder", "-d", '{"q":2}', `http://127.0.0.1:${selfPort}/.corral-gateway/anthropic/v1/messages`);
+      expect(tunnelled.stdout).toBe(`hello from 127.0.0.1:${httpPort} /base/v1/messages`);
+      expect(seen.at(-1)).toMatchObject({ key: "sk-real-host-key", body: '{"q":2}' });
+      const elsewhere = await curl("-o", "/dev/null", "-w", "%{http_code}", "-x", `http://127.0.0.1:${proxy.port}`, "--proxytunnel", `http://127.0.0.1:${httpPort}/.corral-gateway/anthropic/v1/messages`);
+      expect(elsewhere.stdout).not.toBe("200");
+      expect(seen.filter((s) => s.body === '{"q":2}')).toHaveLength(1);
+      await expect.poll(() => records.length).toBe(2);
+      expect(records.map((r) => [r.protocol, r.allowed])).toEqual([["gateway", true], ["connect", false]]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });

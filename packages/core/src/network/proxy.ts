@@ -43,7 +43,16 @@ export interface EgressProxyOptions {
   gateways?: Record<string, Gateway>;
   /** Resolves names that `hosts` does not map (default: the system resolver). Its answers are checked like DNS's. */
   resolver?: (host: string) => Promise<string[]>;
+  /**
+   * The loopback ports inside the sandbox that lead to this proxy. A CONNECT to one of them (a client
+   * that tunnels even plain HTTP through its proxy, as undici's does) is served by the proxy itself,
+   * so the credentials gateway works through it; any other loopback target is refused as before.
+   */
+  selfPorts?: readonly number[];
 }
+
+/** How a client names its own loopback (inside a sandbox: where the proxy's ports are). */
+const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "::1"]);
 
 /** The path prefix of credentials-gateway requests. */
 export const GATEWAY_PREFIX = "/.corral-gateway/";
@@ -133,7 +142,7 @@ export class EgressProxy {
       return this.#refuseHttp(response, { host: request.headers.host ?? "", port: 0, protocol: "http", reason: "not a proxy request (an absolute http:// URL or CONNECT was expected)" }, 400);
     }
     // A tool that sends even loopback through the proxy reaches the gateway as an absolute URL.
-    if (url.pathname.startsWith(GATEWAY_PREFIX) && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return this.#gateway(request, response, `${url.pathname}${url.search}`);
+    if (url.pathname.startsWith(GATEWAY_PREFIX) && LOOPBACK_NAMES.has(url.hostname.replace(/^\[(.*)\]$/, "$1"))) return this.#gateway(request, response, `${url.pathname}${url.search}`);
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
     if (url.protocol !== "http:") return this.#refuseHttp(response, { host, port, protocol: "http", reason: `${url.protocol} requests go through CONNECT` }, 400);
@@ -218,6 +227,13 @@ export class EgressProxy {
       client.end(`HTTP/1.1 403 Forbidden\r\nX-Proxy-Error: blocked-by-allowlist\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
     if (!parsed) return refuse({ host: request.url ?? "", port: 0, reason: "the CONNECT target is not host:port" });
+    if (LOOPBACK_NAMES.has(parsed.host) && this.#options.selfPorts?.includes(parsed.port)) {
+      // Inside the sandbox this address is the proxy: the tunnel is one more connection to it.
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      if (head.length) client.unshift(head);
+      this.#http.emit("connection", client);
+      return;
+    }
     await this.#tunnel(client, parsed.host, parsed.port, "connect", head, {
       refuse,
       ready: () => client.write("HTTP/1.1 200 Connection Established\r\n\r\n"),

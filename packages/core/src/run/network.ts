@@ -93,6 +93,7 @@ export async function startNetwork(input: {
   const proxy = await EgressProxy.start(socket, {
     policy: rules,
     gateways,
+    selfPorts: [PROXY_PORTS.http],
     ...(typeof policy === "object" && policy.hosts ? { hosts: lowerKeys(policy.hosts) } : {}),
     onRecord: (record) =>
       input.emit(
