@@ -17,8 +17,8 @@ describe("worktree options", () => {
   });
 
   it("names the plugin and the bad field", () => {
-    expect(() => worktreeIsolation.configure({ mergeBack: "rebase" })).toThrow(PluginOptionsError);
-    expect(() => worktreeIsolation.configure({ mergeBack: "rebase" })).toThrow(/worktree.*mergeBack/);
+    expect(() => worktreeIsolation.configure({ mergeBack: "octopus" })).toThrow(PluginOptionsError);
+    expect(() => worktreeIsolation.configure({ mergeBack: "octopus" })).toThrow(/worktree.*mergeBack/);
     expect(() => worktreeIsolation.configure({ basedir: "x" })).toThrow(/Unrecognized key|basedir/);
     expect(() => worktreeIsolation.configure({ detach: true, branch: "x" })).toThrow(/detach/);
   });
