@@ -1,6 +1,7 @@
 /**
- * The run journal: `.corral/runs/<run-id>/` holds `run.json`, `events.jsonl` and `run.log` for
- * every run, so a run can be inspected, followed and, after a crash, cleaned up.
+ * The run journal: `.corral/runs/<run-id>/` holds `run.json` and `events.jsonl` for every run (its
+ * plain-text log is rendered from the events), so a run can be inspected, followed and, after a
+ * crash, cleaned up.
  */
 import { newRunId, type Display, type RunOptions } from "@corral/core";
 import { journalDisplay } from "./display.js";
@@ -9,7 +10,7 @@ import { excludeCorralFolder, journalLocation } from "./root.js";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
-export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, logPath, unreadableJournal } from "./reader.js";
+export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, unreadableJournal } from "./reader.js";
 export type { FollowOptions, JournalRun, RunCandidate } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
@@ -27,7 +28,7 @@ export interface RunJournal {
 
 /** How a run is journaled: on or off, and how much it may take on disk. */
 export interface JournalSettings {
-  /** About how many bytes events.jsonl and run.log may take together (default 64 MiB); past it the agent's output is not recorded. */
+  /** About how many bytes the run's events.jsonl may take (default 64 MiB); past it the agent's output is not recorded. */
   maxBytes?: number;
 }
 
