@@ -165,6 +165,27 @@ describe("run loop with real processes", () => {
     expect(error.message).toContain("key is ***");
   });
 
+  it("a line's event is redacted field by field; a field its type does not have is not carried, so no secret rides on it", async () => {
+    const dir = await tempDir();
+    const secret = "extra-field-secret-98765";
+    const base = commandAgent.configure({ argv: ["sh", "-c", `echo "out $TOKEN_VALUE"; echo "err $TOKEN_VALUE" >&2; echo plain`] });
+    // A parser that adds a field outside the AgentEvent contract to its text events.
+    const agent: Agent = { ...base, parser: (input) => ({ parse: (line, stream) => base.parser(input).parse(line, stream).map((e) => (e.type === "text" ? ({ ...e, note: secret } as typeof e) : e)) }) };
+    const { promise, events } = await runIn(dir, { agent, env: { TOKEN_VALUE: secret }, secretEnv: ["TOKEN_VALUE"] });
+    await promise;
+    expect(JSON.stringify(events)).not.toContain(secret);
+    const lines = events.filter((e) => e.type === "agent").map(({ time: _time, runId: _id, ...rest }) => rest);
+    // stdout and stderr are two pipes: their lines may interleave either way.
+    expect(lines).toHaveLength(3);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        { type: "agent", iteration: 1, event: { type: "text", text: "out ***" } },
+        { type: "agent", iteration: 1, event: { type: "raw", line: "err ***", stream: "stderr" } },
+        { type: "agent", iteration: 1, event: { type: "text", text: "plain" } },
+      ]),
+    );
+  });
+
   it("an agent-reported error result fails the run even with exit code 0", async () => {
     const dir = await tempDir();
     const agent: Agent = {
