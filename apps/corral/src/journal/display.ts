@@ -41,9 +41,9 @@ const BATCH_LINES = 8192;
 
 /**
  * The journal of one run as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
- * as it changes), `events.jsonl` (every event; consecutive output lines as one `journal.lines` event,
- * written at the end of the event loop's turn that printed them, so a SIGKILL loses at most the lines of
- * that turn). The plain-text log is rendered from events.jsonl when read (`followLog`, ADR 0710): the
+ * as it changes), `events.jsonl` (every event; consecutive output lines as one `journal.lines` event; the
+ * output events of one turn of the event loop written together at its end, or before the next event of
+ * the run's own, so a SIGKILL loses at most that turn's output). The plain-text log is rendered from events.jsonl when read (`followLog`, ADR 0710): the
  * text is stored once. Events arrive redacted from core; they are kept exactly, as JSON data (inert on
  * a terminal). The folder is created on the first event, so input that fails
  * validation leaves nothing behind. Its size is capped (`maxBytes`).
@@ -116,9 +116,44 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     recordDirty = true;
   };
 
-  const write = (line: string, time: string, count: number) => {
-    if (!events!.write(line)) lose(time, count);
+  // Lines of output events wait here until the end of the event loop's turn (or BATCH_BYTES): one
+  // write for all of them. Any other event writes them first, then itself, at once.
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let pendingEvents = 0;
+  let pendingTime = "";
+
+  const drain = () => {
+    if (!pending.length) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join("");
+    const [time, count] = [pendingTime, pendingEvents];
+    pending = [];
+    pendingBytes = 0;
+    pendingEvents = 0;
+    if (!events!.write(text)) lose(time, count);
     written = events!.bytes;
+  };
+
+  /** Appends `line` (standing for `count` events); `later`: it may wait for the end of the turn. */
+  const write = (line: string, time: string, count: number, bytes: number, later: boolean) => {
+    if (!pending.length) pendingTime = time;
+    pending.push(line);
+    pendingBytes += bytes;
+    pendingEvents += count;
+    written = events!.bytes + pendingBytes;
+    if (!later || pendingBytes >= BATCH_BYTES) drain();
+    else schedule();
+  };
+
+  /** At the end of this turn of the event loop: the batch held, then everything pending, in one write. */
+  const schedule = () => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flush();
+      drain();
+      flushScheduled = false;
+    });
   };
 
   /** Output past the cap is counted, not written; the first such event leaves a marker. */
@@ -136,7 +171,8 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       level: "warn",
       message: `The journal reached its limit of ${formatBytes(maxBytes)}: the agent's output from here on is not recorded (the run goes on; journal.maxBytes in the config raises the limit).`,
     };
-    write(`${inertJson(marker)}\n`, marker.time, 1);
+    const line = `${inertJson(marker)}\n`;
+    write(line, marker.time, 1, Buffer.byteLength(line), false);
     saveRecord();
   };
 
@@ -150,18 +186,22 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     const lines = linesEvent(first!, held.lines);
     const line = `${inertJson(lines)}\n`;
     // Past the cap as a whole: one by one, so what fits is kept.
-    if (record.truncated || written + Buffer.byteLength(line) > maxBytes) return held.events.forEach((event) => single(record!, event));
-    write(line, first!.time, held.events.length);
+    const bytes = Buffer.byteLength(line);
+    if (record.truncated || written + bytes > maxBytes) return held.events.forEach((event) => single(record!, event));
+    write(line, first!.time, held.events.length, bytes, true);
     if (recordDirty) saveRecord();
   };
 
   /** One event, as its own line. */
   const single = (r: RunRecord, event: RunEvent) => {
     const line = `${inertJson(event)}\n`;
-    if (isOutput(event) && (r.truncated || written + Buffer.byteLength(line) > maxBytes)) return truncate(r, event);
-    // The line goes out first: events.jsonl is the truth, run.json a summary of it.
-    write(line, event.time, 1);
-    if (apply(r, event) || recordDirty) saveRecord();
+    const bytes = Buffer.byteLength(line);
+    const output = isOutput(event);
+    if (output && (r.truncated || written + bytes > maxBytes)) return truncate(r, event);
+    const changed = apply(r, event);
+    // The line goes out first (an event that changes the record at once): events.jsonl is the truth, run.json a summary of it.
+    write(line, event.time, 1, bytes, output && !changed);
+    if (changed || recordDirty) saveRecord();
   };
 
   /** Folds an event into the record; true when run.json must be rewritten. */
@@ -222,13 +262,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
           batch.events.push(event);
           batch.lines.push(line);
           batch.bytes += length;
-          if (!flushScheduled) {
-            flushScheduled = true;
-            setImmediate(() => {
-              flushScheduled = false;
-              flush();
-            });
-          }
+          schedule();
           return;
         }
       }
@@ -238,6 +272,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     async close() {
       if (closed) return;
       flush();
+      if (record) drain();
       closed = true;
       if (record && recordDirty) saveRecord();
       events?.close();

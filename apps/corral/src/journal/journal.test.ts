@@ -351,4 +351,22 @@ describe("journal batching (issue 22)", () => {
     expect(readFileSync(join(dir, "turn", "events.jsonl"), "utf8")).toContain('"lines":"one\\ntwo"');
     await display.close?.();
   });
+
+  it("writes the output events of a turn together at its end; an event of the run's own writes them first, in order", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("calls"));
+    const file = join(dir, "calls", "events.jsonl");
+    const call = (id: string) => at("calls", { type: "agent", iteration: 1, event: { type: "tool-call", id, name: "Bash", input: { command: "ls" } } });
+    display.onEvent(call("a"));
+    display.onEvent(call("b"));
+    expect(readFileSync(file, "utf8")).not.toContain('"id":"a"'); // still this turn
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readFileSync(file, "utf8")).toContain('"id":"b"');
+    display.onEvent(call("c"));
+    display.onEvent(at("calls", { type: "iteration.finished", iteration: 1, exitCode: 0, durationMs: 1, usage: emptyUsage() }));
+    const lines = readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as RunEvent);
+    expect(lines.map((e) => (e.type === "agent" && e.event.type === "tool-call" ? e.event.id : e.type))).toEqual(["run.started", "a", "b", "c", "iteration.finished"]);
+    await display.close?.();
+  });
 });
