@@ -6,7 +6,7 @@
 import { newRunId, type Display, type RunOptions } from "@corral/core";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { excludeCorralFolder, journalLocation } from "./root.js";
+import { excludeCorralFolder, journalLocation, type JournalLocation } from "./root.js";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
@@ -37,10 +37,16 @@ export interface JournalSettings {
  * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
  * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, about: { fleet?: string; model?: string } = {}): Promise<RunJournal | undefined> {
+export async function runJournal(
+  options: RunOptions<unknown>,
+  journal?: boolean | JournalSettings,
+  about: { fleet?: string; model?: string } = {},
+  /** `journalLocation` of the run's cwd, when the caller asked for it already. */
+  located?: Promise<JournalLocation>,
+): Promise<RunJournal | undefined> {
   if (journal === false) return undefined;
   const enabled = journal === undefined ? undefined : true;
-  const location = await journalLocation(options.cwd ?? process.cwd());
+  const location = await (located ?? journalLocation(options.cwd ?? process.cwd()));
   if (enabled === undefined && location.repoRoot === undefined) return undefined;
   const runId = options.runId ?? newRunId();
   const display = journalDisplay({
