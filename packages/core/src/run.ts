@@ -164,14 +164,18 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 /** Every event gets the run's id, name and time, and passes the run's redactor before anyone sees it. */
 function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redactor): (body: RunEventBody) => void {
   const observers = [...(options.displays ?? []).map((display) => (e: RunEvent) => display.onEvent(e)), ...(options.onEvent ? [options.onEvent] : [])];
-  // One ISO time per millisecond, not per event: an agent printing short lines makes many a millisecond.
-  let lastMs = -1;
+  // One ISO time per piece of work (a task or microtask: the lines of one pipe read), not per event:
+  // an agent printing short lines makes thousands in one read. A microtask marks the time stale again.
   let time = "";
+  let stale = true;
+  const expire = () => {
+    stale = true;
+  };
   return (body) => {
-    const now = Date.now();
-    if (now !== lastMs) {
-      lastMs = now;
-      time = new Date(now).toISOString();
+    if (stale) {
+      stale = false;
+      queueMicrotask(expire);
+      time = new Date().toISOString();
     }
     // The time is ours and cannot hold a secret; everything else passes the redactor.
     const id = redactor(runId);
