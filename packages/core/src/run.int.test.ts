@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { processesMatching, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { Agent } from "./agent.js";
+import type { Agent, AgentEvent } from "./agent.js";
 import { commandAgent } from "./builtins/command-agent.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
@@ -168,9 +168,12 @@ describe("run loop with real processes", () => {
   it("a line's event is redacted field by field; a field its type does not have is not carried, so no secret rides on it", async () => {
     const dir = await tempDir();
     const secret = "extra-field-secret-98765";
-    const base = commandAgent.configure({ argv: ["sh", "-c", `echo "out $TOKEN_VALUE"; echo "err $TOKEN_VALUE" >&2; echo plain`] });
     // A parser that adds a field outside the AgentEvent contract to its text events.
-    const agent: Agent = { ...base, parser: (input) => ({ parse: (line, stream) => base.parser(input).parse(line, stream).map((e) => (e.type === "text" ? ({ ...e, note: secret } as typeof e) : e)) }) };
+    const agent: Agent = {
+      name: "noted",
+      command: () => ({ argv: ["sh", "-c", `echo "out $TOKEN_VALUE"; echo "err $TOKEN_VALUE" >&2; echo plain`] }),
+      parser: () => ({ parse: (line, stream) => (stream === "stdout" ? [{ type: "text", text: line, note: secret } as AgentEvent] : [{ type: "raw", line, stream }]) }),
+    };
     const { promise, events } = await runIn(dir, { agent, env: { TOKEN_VALUE: secret }, secretEnv: ["TOKEN_VALUE"] });
     await promise;
     expect(JSON.stringify(events)).not.toContain(secret);
