@@ -1,8 +1,8 @@
 // Case 10, the run journal's writer (issue 22): the journal display fed the events core makes of an
 // agent's line-heavy output — `yes | head -c BENCH_JOURNAL_MB` (2-byte lines) and 1 KiB lines — in
 // 64 KiB turns of the event loop, as a pipe delivers them. Reported: MB of agent output per second
-// and CPU per MB (target >= 50 MB/s), and the journal's size as a multiple of the output (events.jsonl
-// + run.log, target <= 2x, the cap raised out of the way). Floor: the same bytes written with
+// and CPU per MB (target >= 50 MB/s), and the journal's size as a multiple of the output (events.jsonl,
+// the plain-text log rendered from it, ADR 0710; target <= 2x, the cap raised out of the way). Floor: the same bytes written with
 // fs.createWriteStream in the same 64 KiB turns (the cost of putting the output on disk at all).
 // The events are made in both cases (it is core's cost, not the journal's).
 import { createWriteStream, readdirSync, statSync } from "node:fs";

@@ -1,7 +1,7 @@
 // Case 8, bounded memory: the real `corral run` command (dist/bin.js, run journal on, plain
 // terminal output on a pipe) while the command agent prints BENCH_MEMORY_MB (default 1024) MB of
 // ~1 KiB lines. Reported: the orchestrator's peak RSS (target < 100 MB, whatever the agent
-// prints), the size of the run's journal folder (events.jsonl + run.log, capped per run) and the
+// prints), the size of the run's journal folder (events.jsonl, capped per run) and the
 // orchestrator's CPU per MB of output. Each sample is its own `corral` process.
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";

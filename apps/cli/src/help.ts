@@ -101,8 +101,8 @@ export const RUNS_HELP = `Usage: corral runs [list] [--json]
        corral runs logs <id|name> [-f] [--json]
 
 The run journal: every run started in this repository is recorded in .corral/runs/<run-id>/
-(run.json, events.jsonl, run.log). A run whose process died while running shows as interrupted;
-\`corral clean\` removes what it left behind.
+(run.json, events.jsonl; \`corral runs logs\` renders its plain-text log from the events). A run
+whose process died while running shows as interrupted; \`corral clean\` removes what it left behind.
 
 Options:
   --json         Machine output on stdout (list/show: JSON; logs: the events as NDJSON)

@@ -27,7 +27,7 @@ const runDir = (repo: string) => {
 };
 /** The agent events of the numbered lines (the signal line after them left out). */
 const printed = (events: Event[]) => events.filter((e) => e.type === "agent" && e.event?.text !== SIGNAL);
-const journalBytes = (dir: string) => ["events.jsonl", "run.log"].reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+const journalBytes = (dir: string) => statSync(join(dir, "events.jsonl")).size; // the log is rendered from it (ADR 0710)
 
 describe("the journal's cap", () => {
   it("stops recording the agent's output at journal.maxBytes, with a marker; the run's own events are still written", async () => {
@@ -47,7 +47,7 @@ describe("the journal's cap", () => {
     expect(journaled.slice(marker).some((e) => e.type === "agent")).toBe(false); // the signal line too
     expect(journaled.map((e) => e.type)).toEqual(expect.arrayContaining(["iteration.finished", "commits", "workspace.released", "run.finished"]));
     expect(journaled.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded" });
-    expect(readFileSync(join(dir, "run.log"), "utf8")).toMatch(/warning: The journal reached its limit of 256 KiB/);
+    expect((await corral(["runs", "logs", basename(dir)], repo)).stdout).toMatch(/warning: The journal reached its limit of 256 KiB/);
     const record = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as { truncated?: { droppedEvents: number } };
     expect(record.truncated?.droppedEvents).toBe(20_000 + 1 - journaled.filter((e) => e.type === "agent").length); // + the signal line
 

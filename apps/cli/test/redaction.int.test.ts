@@ -104,7 +104,7 @@ describe("a secret value the agent prints, in each encoding, never leaves corral
     expectNoSecret("stderr (lines and summary)", r.stderr);
     expectNoSecret("NDJSON", r.stdout);
     expectNoSecret("--log-file", readFileSync(log, "utf8"));
-    for (const file of ["events.jsonl", "run.log", "run.json"]) expectNoSecret(file, readFileSync(join(dir, file), "utf8"));
+    for (const file of ["events.jsonl", "run.json"]) expectNoSecret(file, readFileSync(join(dir, file), "utf8"));
     for (const args of [["runs", "show", id], ["runs", "show", id, "--json"], ["runs", "logs", id]]) expectNoSecret(args.join(" "), (await corral(args, repo)).stdout);
   });
 

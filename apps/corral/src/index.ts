@@ -21,7 +21,7 @@ export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "
 export type { Task } from "./tasks.js";
 export { formatEvent } from "./displays/format.js";
 // Reading the run journal (.corral/runs/): what a past or running run did.
-export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
+export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
 export type { JournalRun, JournalSettings, RunCandidate, RunRecord, RunState, FollowOptions } from "./journal/index.js";
 // Taking a run's work: diff, log, merge, pull request, discard (corral diff|log|merge|pr|discard, clean --branches).
 export {

@@ -10,5 +10,5 @@ export { PluginLoader, importInstalled } from "./plugins.js";
 export { collectEnv, parseEnvFile } from "./env.js";
 export { taskSchema } from "./tasks.js";
 export { formatAgentEvent } from "./displays/format.js";
-export { journalDisplay, journalLocation, logPath, unreadableJournal, writeRecord, runProcesses, killRunProcesses } from "./journal/index.js";
+export { journalDisplay, journalLocation, unreadableJournal, writeRecord, runProcesses, killRunProcesses } from "./journal/index.js";
 export type { JournalLocation } from "./journal/index.js";

@@ -21,7 +21,7 @@ import { git } from "@corral/core/plugin-kit";
 import { configFor, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
-import { runJournal, type JournalSettings } from "./journal/index.js";
+import { journalLocation, runJournal, type JournalSettings } from "./journal/index.js";
 import { PluginLoader } from "./plugins.js";
 
 type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
@@ -80,6 +80,8 @@ export interface ResolvedRun<T> {
  */
 export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
   const cwd = resolve(options.cwd ?? process.cwd());
+  // git answers while the config and the plugins load (it never throws: false outside git).
+  const insideGit = isGitRepository(cwd);
   const { config, file, warnings: configWarnings = [] } = await configFor({ ...options, cwd });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
@@ -89,7 +91,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const model = options.model ?? config.model;
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
   const sandbox = await resolveRef(loader, "sandbox", chooseRef("sandbox", options.sandbox, config.sandbox as Ref<"sandbox"> | undefined, choiceWarnings) ?? "host");
-  const isGit = await isGitRepository(cwd);
+  const isGit = await insideGit;
   const defaultIsolation = isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place";
   const chosenIsolation = chooseRef("isolation", options.isolation, config.isolation as Ref<"isolation"> | undefined, choiceWarnings);
   const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? defaultIsolation);
@@ -151,12 +153,14 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
  * resolved through the registry; config from corral.config.* fills what is not given.
  */
 export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<RunResult<T> & { logFile?: string }> {
+  // Where the journal goes is asked of git while the run resolves (it never throws).
+  const location = options.journal === false ? undefined : journalLocation(resolve(options.cwd ?? process.cwd()));
   const resolved = await resolveRun(options);
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
   const model = options.model ?? resolved.config.model;
-  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, { ...(options.fleetId ? { fleet: options.fleetId } : {}), ...(model ? { model } : {}) });
+  const journal = await runJournal(resolved.options, options.journal ?? resolved.config.journal, { ...(options.fleetId ? { fleet: options.fleetId } : {}), ...(model ? { model } : {}) }, location);
   if (journal) displays.push(journal.display);
   try {
     const result = await runCore({ ...resolved.options, ...journal?.runOptions, displays });

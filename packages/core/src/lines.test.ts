@@ -40,6 +40,17 @@ describe("TailBuffer", () => {
     for (let i = 1; i <= 5; i++) t.push(String(i));
     expect(t.lines).toEqual(["3", "4", "5"]);
   });
+
+  it("keeps them in order however often it wrapped, and fewer than N as they came", () => {
+    const t = new TailBuffer(3);
+    t.push("a");
+    t.push("b");
+    expect(t.lines).toEqual(["a", "b"]);
+    for (let i = 1; i <= 10; i++) t.push(String(i));
+    expect(t.lines).toEqual(["8", "9", "10"]);
+    t.push("x".repeat(3000));
+    expect(t.lines).toEqual(["9", "10", `${"x".repeat(2000)}…`]);
+  });
 });
 
 describe("LineSplitter: a line without end", () => {

@@ -52,11 +52,14 @@ export class LineSplitter {
 
   /** Emits the pending pieces plus `tail` as one line. */
   #emit(tail: string): void {
-    let line = this.#pending ? this.#pieces.join("") + tail : tail;
-    this.#pieces.length = 0;
-    this.#pending = 0;
+    let line = tail;
+    if (this.#pending) {
+      line = this.#pieces.join("") + tail;
+      this.#pieces.length = 0;
+      this.#pending = 0;
+    }
     if (line.length > this.#max) line = line.slice(0, this.#max) + CUT_MARKER;
-    this.#onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+    this.#onLine(line.charCodeAt(line.length - 1) === 13 /* \r */ ? line.slice(0, -1) : line);
   }
 
   #hold(piece: string): void {
@@ -103,15 +106,18 @@ export function jsonObjectLine(line: string): Record<string, any> | undefined {
   }
 }
 
-/** Keeps the last `size` lines, for error messages ("the last 50 lines of output"). */
+/** Keeps the last `size` lines, for error messages ("the last 50 lines of output"). A ring: a push moves nothing. */
 export class TailBuffer {
-  readonly #lines: string[] = [];
+  readonly #ring: string[] = [];
+  #next = 0;
   constructor(readonly size = 50) {}
   push(line: string): void {
-    this.#lines.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
-    if (this.#lines.length > this.size) this.#lines.shift();
+    const kept = line.length > 2000 ? `${line.slice(0, 2000)}…` : line;
+    if (this.#ring.length < this.size) this.#ring.push(kept);
+    else this.#ring[this.#next] = kept;
+    this.#next = (this.#next + 1) % this.size;
   }
   get lines(): string[] {
-    return [...this.#lines];
+    return this.#ring.length < this.size ? [...this.#ring] : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
   }
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { processesMatching, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { Agent } from "./agent.js";
+import type { Agent, AgentEvent } from "./agent.js";
 import { commandAgent } from "./builtins/command-agent.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
@@ -163,6 +163,30 @@ describe("run loop with real processes", () => {
     expect(everything).not.toContain(secret);
     expect(everything).not.toContain("leakedleakedleaked");
     expect(error.message).toContain("key is ***");
+  });
+
+  it("a line's event is redacted field by field; a field its type does not have is not carried, so no secret rides on it", async () => {
+    const dir = await tempDir();
+    const secret = "extra-field-secret-98765";
+    // A parser that adds a field outside the AgentEvent contract to its text events.
+    const agent: Agent = {
+      name: "noted",
+      command: () => ({ argv: ["sh", "-c", `echo "out $TOKEN_VALUE"; echo "err $TOKEN_VALUE" >&2; echo plain`] }),
+      parser: () => ({ parse: (line, stream) => (stream === "stdout" ? [{ type: "text", text: line, note: secret } as AgentEvent] : [{ type: "raw", line, stream }]) }),
+    };
+    const { promise, events } = await runIn(dir, { agent, env: { TOKEN_VALUE: secret }, secretEnv: ["TOKEN_VALUE"] });
+    await promise;
+    expect(JSON.stringify(events)).not.toContain(secret);
+    const lines = events.filter((e) => e.type === "agent").map(({ time: _time, runId: _id, ...rest }) => rest);
+    // stdout and stderr are two pipes: their lines may interleave either way.
+    expect(lines).toHaveLength(3);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        { type: "agent", iteration: 1, event: { type: "text", text: "out ***" } },
+        { type: "agent", iteration: 1, event: { type: "raw", line: "err ***", stream: "stderr" } },
+        { type: "agent", iteration: 1, event: { type: "text", text: "plain" } },
+      ]),
+    );
   });
 
   it("an agent-reported error result fails the run even with exit code 0", async () => {

@@ -3,6 +3,7 @@ import { linkAbort, trapProcessSignals } from "./abort.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
 import { AbortError, CorralError, redactError, toCorralError } from "./errors.js";
+import type { AgentEvent } from "./agent.js";
 import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
@@ -163,22 +164,31 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 /** Every event gets the run's id, name and time, and passes the run's redactor before anyone sees it. */
 function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redactor): (body: RunEventBody) => void {
   const observers = [...(options.displays ?? []).map((display) => (e: RunEvent) => display.onEvent(e)), ...(options.onEvent ? [options.onEvent] : [])];
-  // One ISO time per millisecond, not per event: an agent printing short lines makes many a millisecond.
-  let lastMs = -1;
+  // One ISO time per piece of work (a task or microtask: the lines of one pipe read), not per event:
+  // an agent printing short lines makes thousands in one read. A microtask marks the time stale again.
   let time = "";
+  let stale = true;
+  const expire = () => {
+    stale = true;
+  };
   return (body) => {
-    const now = Date.now();
-    if (now !== lastMs) {
-      lastMs = now;
-      time = new Date(now).toISOString();
+    if (stale) {
+      stale = false;
+      queueMicrotask(expire);
+      time = new Date().toISOString();
     }
     // The time is ours and cannot hold a secret; everything else passes the redactor.
-    const event = {
-      runId: redactor(runId),
-      ...(options.name ? { name: redactor(options.name) } : {}),
-      time,
-      ...(redactDeep(body, redactor) as RunEventBody),
-    } as RunEvent;
+    const id = redactor(runId);
+    const name = options.name ? redactor(options.name) : undefined;
+    const line = redactOutputLine(body, redactor);
+    // The same keys in the same order either way (the journal keeps events as they come).
+    const event = (
+      line
+        ? name !== undefined
+          ? { runId: id, name, time, type: "agent", iteration: (body as { iteration: number }).iteration, event: line }
+          : { runId: id, time, type: "agent", iteration: (body as { iteration: number }).iteration, event: line }
+        : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(redactDeep(body, redactor) as RunEventBody) }
+    ) as RunEvent;
     // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
     for (const observe of observers) {
       try {
@@ -188,6 +198,21 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
       }
     }
   };
+}
+
+/**
+ * The agent event of a line of the agent's output (`text` or `raw`: by far the most events of a
+ * run), redacted without `redactDeep`'s walk: made anew from the fields its type has, each string
+ * through the redactor ("agent", "text" and "raw" are shorter than any secret: the redactor gives
+ * them back as they are). A field outside the type is not carried over, so nothing unredacted is.
+ * Undefined for any other body (then `redactDeep`).
+ */
+function redactOutputLine(body: RunEventBody, redactor: Redactor): AgentEvent | undefined {
+  if (body.type !== "agent" || typeof body.iteration !== "number") return undefined;
+  const inner = body.event;
+  if (inner.type === "text") return typeof inner.text === "string" ? { type: "text", text: redactor(inner.text) } : undefined;
+  if (inner.type === "raw" && typeof inner.line === "string" && typeof inner.stream === "string") return { type: "raw", line: redactor(inner.line), stream: redactor(inner.stream) as "stdout" };
+  return undefined;
 }
 
 /** A sortable, unique run id: `20250101-120000-a1b2c3`. */

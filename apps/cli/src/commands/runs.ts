@@ -1,10 +1,9 @@
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { totalTokens, UsageError } from "@corral/core";
 import { inert, inertJson } from "@corral/core/plugin-kit";
-import { followEvents, followLog, listRuns, readRun, streamEvents, type JournalRun } from "corral";
-import { journalLocation, logPath, unreadableJournal } from "corral/internal";
+import { followEvents, followLog, listRuns, readRun, streamEvents, streamLog, type JournalRun } from "corral";
+import { journalLocation } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
@@ -109,15 +108,8 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
     } else if (values.follow) {
       for await (const line of followLog(run, { signal: controller.signal })) await write(`${inert(line)}\n`);
     } else {
-      // Chunk by chunk: corral wrote the log inert, but anything that can write the journal folder could have changed it.
-      const decoder = new StringDecoder("utf8");
-      try {
-        for await (const chunk of createReadStream(logPath(run)) as AsyncIterable<Buffer>) await write(inert(decoder.write(chunk)));
-      } catch (error) {
-        throw unreadableJournal(logPath(run), error);
-      }
-      const rest = decoder.end();
-      if (rest) await write(inert(rest));
+      // Block by block: the log is rendered inert, but anything that can write the journal folder could have changed it.
+      for await (const text of streamLog(run)) await write(inert(text));
     }
   } finally {
     process.off("SIGINT", stop);
@@ -155,7 +147,7 @@ function describe(run: JournalRun): string {
     ...(run.truncated ? [`  journal: truncated at ${Math.round(run.truncated.maxBytes / 1024)} KiB on ${run.truncated.time}; ${run.truncated.droppedEvents} event(s) of output after it not recorded`] : []),
     ...(run.cleaned ? [`  cleaned: ${run.cleaned.time}`, ...run.cleaned.actions.map((a) => `    ${a}`)] : []),
     ...(run.state === "interrupted" && !run.cleaned ? ["  `corral clean` removes what it left behind (keeping its branch)."] : []),
-    `  log: ${logPath(run)}`,
+    `  log: corral runs logs ${run.id}`,
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -71,6 +71,47 @@ export function openLineFile(path: string): LineFile {
 }
 
 /**
+ * How the plain-text log shows events: one function for the log file and for the journal's log,
+ * which is rendered from events.jsonl when read (ADR 0710). Each call returns whole lines ("" for an
+ * event not worth one); the first also carries the header naming the run. What came from the sandbox
+ * is made inert (see `formatEvent`).
+ */
+export interface LogRenderer {
+  event(event: RunEvent): string;
+  /** A run of output lines: `first` their first event with its line left empty, `lines` joined by "\n"; the first line with its time and place, the others bare under it. */
+  lines(first: RunEvent, lines: string): string;
+}
+
+export function logRenderer(options: { title?: string } = {}): LogRenderer {
+  let headerWritten = false;
+  const header = (event: RunEvent) => {
+    if (headerWritten) return "";
+    headerWritten = true;
+    return `${inert(`# corral run ${options.title ?? event.name ?? event.runId} (${event.runId}) — ${event.time}`)}\n`;
+  };
+  const place = (event: RunEvent) => `${event.time}${event.name ? ` [${inert(event.name)}]` : ""}${"iteration" in event ? ` #${event.iteration}` : ""} `;
+  return {
+    event(event) {
+      const head = header(event);
+      const line = formatEvent(event);
+      if (line === undefined) return head;
+      const prefix = place(event);
+      return head + line
+        .split("\n")
+        .map((part) => `${prefix}${part}\n`)
+        .join("");
+    },
+    lines(first, text) {
+      // What the event shows around its line ("stderr: ", a hook's name), once per line: made inert once, for all.
+      const around = formatEvent(first);
+      if (around === undefined) return "";
+      const body = inert(text);
+      return `${header(first)}${place(first)}${around}${around ? body.replaceAll("\n", `\n${around}`) : body}\n`;
+    },
+  };
+}
+
+/**
  * A plain-text log, one line per event, written synchronously so `tail -f` sees each line as it
  * happens and nothing is lost if the process dies. The header names the run. Plain text that a
  * terminal can show: what came from the sandbox is made inert (see `formatEvent`). A full disk
@@ -78,8 +119,8 @@ export function openLineFile(path: string): LineFile {
  */
 export function logFileDisplay(path: string, options: { title?: string } = {}): LogFileDisplay {
   let file: LineFile | undefined;
-  let headerWritten = false;
   let closed = false;
+  const render = logRenderer(options);
   const write = (text: string) => {
     if (closed || !text) return;
     // Opened on the first event, so input that fails validation leaves no file behind.
@@ -93,38 +134,16 @@ export function logFileDisplay(path: string, options: { title?: string } = {}): 
     }
     file.write(text);
   };
-  const header = (event: RunEvent) => {
-    if (headerWritten) return "";
-    headerWritten = true;
-    return `${inert(`# corral run ${options.title ?? event.name ?? event.runId} (${event.runId}) — ${event.time}`)}\n`;
-  };
-  const lines = (event: RunEvent, bare: boolean): string => {
-    const line = formatEvent(event);
-    if (line === undefined) return "";
-    const iteration = "iteration" in event ? ` #${event.iteration}` : "";
-    const name = event.name ? ` [${inert(event.name)}]` : "";
-    const prefix = bare ? "" : `${event.time}${name}${iteration} `;
-    return line
-      .split("\n")
-      .map((part) => `${prefix}${part}\n`)
-      .join("");
-  };
   return {
     name: "log-file",
     get bytes() {
       return file?.bytes ?? 0;
     },
     onEvent(event) {
-      write(header(event) + lines(event, false));
+      write(render.event(event));
     },
     onLines(first, text) {
-      // What the event shows around its line ("stderr: ", a hook's name), once per line: made inert once, for all.
-      const around = formatEvent(first);
-      if (around === undefined) return;
-      const body = inert(text);
-      const iteration = "iteration" in first ? ` #${first.iteration}` : "";
-      const name = first.name ? ` [${inert(first.name)}]` : "";
-      write(`${header(first)}${first.time}${name}${iteration} ${around}${around ? body.replaceAll("\n", `\n${around}`) : body}\n`);
+      write(render.lines(first, text));
     },
     close() {
       if (closed) return;

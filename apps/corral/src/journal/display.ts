@@ -3,11 +3,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
-import { logFileDisplay, openLineFile, type LineFile, type LogFileDisplay } from "../displays/log-file.js";
+import { openLineFile, type LineFile } from "../displays/log-file.js";
 import { linesEvent, outputLine, sameBatch } from "./lines.js";
-import { EVENTS_FILE, LOG_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
+import { EVENTS_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
-/** The journal of one run holds at most this much (events.jsonl and run.log together) unless told otherwise: 64 MiB. */
+/** The journal of one run (its events.jsonl) holds at most this much unless told otherwise: 64 MiB. */
 export const DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface JournalDisplayOptions {
@@ -22,7 +22,7 @@ export interface JournalDisplayOptions {
   /** Called once, just before the run's folder is first created (e.g. to git-exclude `.corral/`). */
   onOpen?: () => void;
   /**
-   * About how many bytes the run's events.jsonl and run.log may take together. Past it the
+   * About how many bytes the run's events.jsonl may take. Past it the
    * agent's output (and hook output) is no longer journaled; a warning event marks the place, and
    * the run's own events (iterations, commits, the end) are still written. Default 64 MiB.
    */
@@ -41,10 +41,11 @@ const BATCH_LINES = 8192;
 
 /**
  * The journal of one run as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
- * as it changes), `events.jsonl` (every event; consecutive output lines as one `journal.lines` event,
- * written at the end of the event loop's turn that printed them, so a SIGKILL loses at most the lines of
- * that turn) and `run.log` (plain text). Events arrive redacted from core; they are kept exactly, as
- * JSON data (inert on a terminal). The folder is created on the first event, so input that fails
+ * as it changes), `events.jsonl` (every event; consecutive output lines as one `journal.lines` event; the
+ * output events of one turn of the event loop written together at its end, or before the next event of
+ * the run's own, so a SIGKILL loses at most that turn's output). The plain-text log is rendered from events.jsonl when read (`followLog`, ADR 0710): the
+ * text is stored once. Events arrive redacted from core; they are kept exactly, as JSON data (inert on
+ * a terminal). The folder is created on the first event, so input that fails
  * validation leaves nothing behind. Its size is capped (`maxBytes`).
  *
  * A full disk never breaks the run or the journal: a line the disk refused is cut back whole (the
@@ -57,12 +58,11 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   let dir: string | undefined;
   let events: LineFile | undefined;
   let record: RunRecord | undefined;
-  let log: LogFileDisplay | undefined;
   let closed = false;
   let recordDirty = false; // run.json is behind (its last write failed): written again at the next chance
   let lostBeforeOpen = 0;
   let batch: { events: RunEvent[]; lines: string[]; bytes: number } | undefined;
-  let written = 0; // bytes of events.jsonl and run.log together, as of the last write
+  let written = 0; // bytes of events.jsonl, as of the last write
   let flushScheduled = false;
 
   const open = (event: RunEvent): boolean => {
@@ -91,7 +91,6 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       dir = folder;
       record = fresh;
       if (lostBeforeOpen) record.lost = { time: event.time, reason: "ENOSPC", droppedEvents: lostBeforeOpen };
-      log = logFileDisplay(join(folder, LOG_FILE), event.name ? { title: event.name } : {});
       return true;
     } catch {
       // A disk too full for even run.json: leave no half-made folder (it would list as an unreadable run).
@@ -117,10 +116,44 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     recordDirty = true;
   };
 
-  const write = (line: string, time: string, count: number, logged: () => void) => {
-    if (events!.write(line)) logged();
-    else lose(time, count);
-    written = events!.bytes + log!.bytes;
+  // Lines of output events wait here until the end of the event loop's turn (or BATCH_BYTES): one
+  // write for all of them. Any other event writes them first, then itself, at once.
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let pendingEvents = 0;
+  let pendingTime = "";
+
+  const drain = () => {
+    if (!pending.length) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join("");
+    const [time, count] = [pendingTime, pendingEvents];
+    pending = [];
+    pendingBytes = 0;
+    pendingEvents = 0;
+    if (!events!.write(text)) lose(time, count);
+    written = events!.bytes;
+  };
+
+  /** Appends `line` (standing for `count` events); `later`: it may wait for the end of the turn. */
+  const write = (line: string, time: string, count: number, bytes: number, later: boolean) => {
+    if (!pending.length) pendingTime = time;
+    pending.push(line);
+    pendingBytes += bytes;
+    pendingEvents += count;
+    written = events!.bytes + pendingBytes;
+    if (!later || pendingBytes >= BATCH_BYTES) drain();
+    else schedule();
+  };
+
+  /** At the end of this turn of the event loop: the batch held, then everything pending, in one write. */
+  const schedule = () => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flush();
+      drain();
+      flushScheduled = false;
+    });
   };
 
   /** Output past the cap is counted, not written; the first such event leaves a marker. */
@@ -138,7 +171,8 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       level: "warn",
       message: `The journal reached its limit of ${formatBytes(maxBytes)}: the agent's output from here on is not recorded (the run goes on; journal.maxBytes in the config raises the limit).`,
     };
-    write(`${inertJson(marker)}\n`, marker.time, 1, () => log!.onEvent(marker));
+    const line = `${inertJson(marker)}\n`;
+    write(line, marker.time, 1, Buffer.byteLength(line), false);
     saveRecord();
   };
 
@@ -152,19 +186,22 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     const lines = linesEvent(first!, held.lines);
     const line = `${inertJson(lines)}\n`;
     // Past the cap as a whole: one by one, so what fits is kept.
-    if (record.truncated || written + 2 * Buffer.byteLength(line) > maxBytes) return held.events.forEach((event) => single(record!, event));
-    write(line, first!.time, held.events.length, () => log!.onLines({ runId: lines.runId, ...(lines.name ? { name: lines.name } : {}), time: lines.time, ...lines.of } as RunEvent, lines.lines));
+    const bytes = Buffer.byteLength(line);
+    if (record.truncated || written + bytes > maxBytes) return held.events.forEach((event) => single(record!, event));
+    write(line, first!.time, held.events.length, bytes, true);
     if (recordDirty) saveRecord();
   };
 
   /** One event, as its own line. */
   const single = (r: RunRecord, event: RunEvent) => {
     const line = `${inertJson(event)}\n`;
-    // The log line of an event is about as long as its JSON: count it twice to keep both files under the cap.
-    if (isOutput(event) && (r.truncated || written + 2 * Buffer.byteLength(line) > maxBytes)) return truncate(r, event);
-    // The line goes out first: events.jsonl is the truth, run.json a summary of it.
-    write(line, event.time, 1, () => log!.onEvent(event));
-    if (apply(r, event) || recordDirty) saveRecord();
+    const bytes = Buffer.byteLength(line);
+    const output = isOutput(event);
+    if (output && (r.truncated || written + bytes > maxBytes)) return truncate(r, event);
+    const changed = apply(r, event);
+    // The line goes out first (an event that changes the record at once): events.jsonl is the truth, run.json a summary of it.
+    write(line, event.time, 1, bytes, output && !changed);
+    if (changed || recordDirty) saveRecord();
   };
 
   /** Folds an event into the record; true when run.json must be rewritten. */
@@ -219,19 +256,13 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
       if (line !== undefined) {
         const length = line.length + 1;
         if (batch && (batch.bytes >= BATCH_BYTES || batch.lines.length >= BATCH_LINES || !sameBatch(batch.events[0]!, event))) flush();
-        // Near the cap, lines go one by one, each checked exactly (below).
+        // Near the cap, lines go one by one, each checked exactly (below); a line's JSON can be longer than it (escapes).
         if (!r.truncated && written + 2 * ((batch?.bytes ?? 0) + length) < maxBytes) {
           batch ??= { events: [], lines: [], bytes: 0 };
           batch.events.push(event);
           batch.lines.push(line);
           batch.bytes += length;
-          if (!flushScheduled) {
-            flushScheduled = true;
-            setImmediate(() => {
-              flushScheduled = false;
-              flush();
-            });
-          }
+          schedule();
           return;
         }
       }
@@ -241,10 +272,10 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     async close() {
       if (closed) return;
       flush();
+      if (record) drain();
       closed = true;
       if (record && recordDirty) saveRecord();
       events?.close();
-      await log?.close?.();
     },
   };
 }

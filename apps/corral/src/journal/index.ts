@@ -1,15 +1,16 @@
 /**
- * The run journal: `.corral/runs/<run-id>/` holds `run.json`, `events.jsonl` and `run.log` for
- * every run, so a run can be inspected, followed and, after a crash, cleaned up.
+ * The run journal: `.corral/runs/<run-id>/` holds `run.json` and `events.jsonl` for every run (its
+ * plain-text log is rendered from the events), so a run can be inspected, followed and, after a
+ * crash, cleaned up.
  */
 import { newRunId, type Display, type RunOptions } from "@corral/core";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { excludeCorralFolder, journalLocation } from "./root.js";
+import { excludeCorralFolder, journalLocation, type JournalLocation } from "./root.js";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
-export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, logPath, unreadableJournal } from "./reader.js";
+export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, unreadableJournal } from "./reader.js";
 export type { FollowOptions, JournalRun, RunCandidate } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
@@ -27,7 +28,7 @@ export interface RunJournal {
 
 /** How a run is journaled: on or off, and how much it may take on disk. */
 export interface JournalSettings {
-  /** About how many bytes events.jsonl and run.log may take together (default 64 MiB); past it the agent's output is not recorded. */
+  /** About how many bytes the run's events.jsonl may take (default 64 MiB); past it the agent's output is not recorded. */
   maxBytes?: number;
 }
 
@@ -36,10 +37,16 @@ export interface JournalSettings {
  * repository (settings turn it on anywhere). The run id is fixed here so the sandbox env can carry
  * it: `corral clean` finds what a killed run left running by it.
  */
-export async function runJournal(options: RunOptions<unknown>, journal?: boolean | JournalSettings, about: { fleet?: string; model?: string } = {}): Promise<RunJournal | undefined> {
+export async function runJournal(
+  options: RunOptions<unknown>,
+  journal?: boolean | JournalSettings,
+  about: { fleet?: string; model?: string } = {},
+  /** `journalLocation` of the run's cwd, when the caller asked for it already. */
+  located?: Promise<JournalLocation>,
+): Promise<RunJournal | undefined> {
   if (journal === false) return undefined;
   const enabled = journal === undefined ? undefined : true;
-  const location = await journalLocation(options.cwd ?? process.cwd());
+  const location = await (located ?? journalLocation(options.cwd ?? process.cwd()));
   if (enabled === undefined && location.repoRoot === undefined) return undefined;
   const runId = options.runId ?? newRunId();
   const display = journalDisplay({

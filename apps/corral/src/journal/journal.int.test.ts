@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { emptyUsage, type RunEvent } from "@corral/core";
 import { run } from "../run.js";
 import { journalDisplay } from "./display.js";
-import { listRuns, readEvents, readRun, streamEvents } from "./reader.js";
+import { listRuns, readEvents, readRun, streamEvents, streamLog } from "./reader.js";
 
 const agent = (script: string) => ({ name: "command", options: { argv: ["sh", "-c", script] } });
 
@@ -29,7 +29,8 @@ describe("run() journals into .corral/runs of the repository", () => {
     expect(events[0]!.type).toBe("run.started");
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded" });
     expect(events.some((e) => e.type === "agent" && e.event.type === "text" && e.event.text === `id=${result.runId}`)).toBe(true);
-    const files = ["run.json", "events.jsonl", "run.log"].map((f) => readFileSync(join(entry!.dir, f), "utf8")).join("\n");
+    let files = ["run.json", "events.jsonl"].map((f) => readFileSync(join(entry!.dir, f), "utf8")).join("\n");
+    for await (const text of streamLog(entry!)) files += text; // the plain-text log, rendered from events.jsonl
     expect(files).not.toContain("tok-1234567890-secret");
     expect(await gitIn(repo, "status", "--porcelain")).toBe("");
   });

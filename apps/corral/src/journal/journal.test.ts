@@ -7,7 +7,8 @@ import { commandAgent, emptyUsage, hostSandbox, type RunEvent, type RunEventBody
 import { describe, expect, it } from "vitest";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
-import { AmbiguousRunError, followEvents, followLog, listRuns, readEvents, readRun, streamEvents } from "./reader.js";
+import { logFileDisplay } from "../displays/log-file.js";
+import { AmbiguousRunError, followEvents, followLog, listRuns, readEvents, readRun, streamEvents, streamLog } from "./reader.js";
 import { readRecord, writeRecord, type RunRecord } from "./record.js";
 
 const root = () => mkdtemp(join(tmpdir(), "corral-journal-"));
@@ -18,6 +19,12 @@ const finished = (runId: string) => at(runId, { type: "run.finished", status: "s
 /** The pid of a process that has exited: a real dead pid. */
 async function deadPid(): Promise<number> {
   return spawnSync("true").pid;
+}
+/** The run's plain-text log as `corral runs logs` shows it (rendered from events.jsonl). */
+async function logOf(dir: string): Promise<string> {
+  let text = "";
+  for await (const block of streamLog({ dir })) text += block;
+  return text;
 }
 const put = (dir: string, record: RunRecord) => {
   mkdirSync(dir, { recursive: true });
@@ -41,7 +48,32 @@ describe("journal display", () => {
     expect(run).toMatchObject({ state: "succeeded", workspace: "/repo/.corral/worktrees/fix-login", branch: "corral/fix-login", sandbox: { name: "host", id: "host-1" }, iterations: 1 });
     expect(run.ended).toBeDefined();
     expect((await readEvents(run)).map((e) => e.type)).toEqual(["run.started", "workspace.ready", "sandbox.ready", "agent", "run.finished"]);
-    expect(readFileSync(join(dir, "r1", "run.log"), "utf8")).toMatch(/^# corral run fix-login \(r1\)[^]*hello ünïcode/);
+    expect(await logOf(join(dir, "r1"))).toMatch(/^# corral run fix-login \(r1\)[^]*hello ünïcode/);
+    expect(readdirSync(join(dir, "r1")).sort()).toEqual(["events.jsonl", "run.json"]); // the text is stored once (ADR 0710)
+  });
+
+  it("renders the log from events.jsonl exactly as --log-file writes it, batches included, and followLog gives the same lines", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    const file = logFileDisplay(join(dir, "log-file.log"), { title: "same" });
+    const sent: RunEvent[] = [started("same", "same")];
+    for (let i = 0; i < 300; i++) sent.push(at("same", { type: "agent", iteration: 1, event: { type: "text", text: `line ${i} \x1b[2J` } }, "same"));
+    sent.push(at("same", { type: "agent", iteration: 1, event: { type: "raw", line: "err", stream: "stderr" } }, "same"));
+    sent.push(at("same", { type: "agent", iteration: 1, event: { type: "text", text: "two\nlines" } }, "same"));
+    sent.push(at("same", { type: "hook.output", hook: "afterIteration", line: "h", stream: "stdout" }, "same"), { ...finished("same"), name: "same" });
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+    // The log file sees the events the journal wrote, as the journal holds them (a batch with its first time).
+    for (const event of await readEvents({ dir: join(dir, "same") })) file.onEvent(event);
+    file.close?.();
+    const rendered = await logOf(join(dir, "same"));
+    const lines: string[] = [];
+    for await (const line of followLog({ dir: join(dir, "same") })) lines.push(line);
+    expect(lines.join("\n") + "\n").toBe(rendered);
+    expect(rendered).toContain("line 299 ␛[2J\n");
+    // Batched lines sit bare under their first; the log file shows each with its time: the same text otherwise.
+    const bare = (log: string) => log.split("\n").map((line) => line.replace(/^\S+Z \[same\] (#1 )?/, ""));
+    expect(bare(rendered)).toEqual(bare(readFileSync(join(dir, "log-file.log"), "utf8")));
   });
 
   it("creates nothing before the first event", async () => {
@@ -172,7 +204,7 @@ describe("journal size cap", () => {
     display.onEvent(finished("cap"));
     await display.close?.();
 
-    const size = ["events.jsonl", "run.log"].reduce((sum, file) => sum + readFileSync(join(dir, "cap", file)).length, 0);
+    const size = readFileSync(join(dir, "cap", "events.jsonl")).length;
     expect(size).toBeLessThanOrEqual(64 * 1024 + 2048);
     const events = await readEvents({ dir: join(dir, "cap") });
     const markers = events.filter((e) => e.type === "log" && e.message.startsWith("The journal reached its limit of 64 KiB"));
@@ -181,7 +213,7 @@ describe("journal size cap", () => {
     expect(kept).toBeGreaterThan(50);
     expect(events.slice(events.indexOf(markers[0]!)).map((e) => e.type)).toEqual(["log", "iteration.finished", "run.finished"]);
     expect(readRecord(join(dir, "cap"))).toMatchObject({ state: "succeeded", truncated: { maxBytes: 64 * 1024, droppedEvents: 2000 - kept + 1 } });
-    expect(readFileSync(join(dir, "cap", "run.log"), "utf8")).toContain("warning: The journal reached its limit of 64 KiB");
+    expect(await logOf(join(dir, "cap"))).toContain("warning: The journal reached its limit of 64 KiB");
   });
 
   it("twin: a run under the cap is journaled whole, without a marker", async () => {
@@ -209,7 +241,7 @@ describe("journal size cap", () => {
     expect(raw).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
     const events = await readEvents({ dir: join(dir, "exact") });
     expect(events.find((e) => e.type === "agent")).toMatchObject({ event: { text: hostile } });
-    expect(readFileSync(join(dir, "exact", "run.log"), "utf8")).toContain("␛]0;title␇ <U+009B>2J <U+202E>evil ␡");
+    expect(await logOf(join(dir, "exact"))).toContain("␛]0;title␇ <U+009B>2J <U+202E>evil ␡");
   });
 });
 
@@ -227,6 +259,23 @@ describe("journal reader, bounded", () => {
   });
 
   it("hands out a very long log line in pieces", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("piece"));
+    display.onEvent(at("piece", { type: "agent", iteration: 1, event: { type: "text", text: `${"y".repeat(3 * 1024 * 1024)}🐮` } }));
+    display.onEvent(at("piece", { type: "agent", iteration: 1, event: { type: "text", text: "\nlast" } }));
+    display.onEvent(finished("piece"));
+    await display.close?.();
+    const lines: string[] = [];
+    for await (const line of followLog({ dir: join(dir, "piece") })) lines.push(line);
+    expect(lines.at(-2)).toMatch(/ last$/);
+    const long = lines.filter((line) => line.includes("yyy"));
+    expect(long.length).toBeGreaterThan(2);
+    expect(long.every((line) => line.length <= 1024 * 1024)).toBe(true);
+    expect(long.join("")).toMatch(/ y{3145728}🐮$/); // no character split between pieces
+  });
+
+  it("reads a journal an older corral wrote with its run.log from that file, a very long line in pieces", async () => {
     const dir = await root();
     const display = journalDisplay({ root: dir });
     display.onEvent(started("log"));
@@ -257,7 +306,6 @@ describe("journal reader, any size, never silent (issue 21 item 5)", () => {
     mkdirSync(join(dir, "lost", "events.jsonl")); // EISDIR on read
     await expect(readEvents(run)).rejects.toMatchObject({ code: "E_JOURNAL_UNREADABLE", message: expect.stringContaining("EISDIR") });
     const log: string[] = [];
-    rmSync(join(dir, "lost", "run.log"));
     await expect((async () => {
       for await (const line of followLog(run)) log.push(line);
     })()).rejects.toMatchObject({ code: "E_JOURNAL_UNREADABLE" });
@@ -288,7 +336,7 @@ describe("journal batching (issue 22)", () => {
     expect(withoutTime(read)).toEqual(withoutTime(sent));
     expect(read.filter((e) => e.type === "agent").every((e) => typeof e.time === "string")).toBe(true);
     // The plain-text log: the batch's first line with its time, the others under it.
-    const log = readFileSync(join(dir, "batch", "run.log"), "utf8");
+    const log = await logOf(join(dir, "batch"));
     expect(log).toMatch(/Z \[b\] #1 \ny 1 ␛\[31mred<U\+202E> ünï\ny 2 ␛\[31mred/);
     expect(log).toMatch(/Z \[b\] #1 stderr: err one\nstderr: err two\n/);
   });
@@ -301,6 +349,24 @@ describe("journal batching (issue 22)", () => {
     display.onEvent(at("turn", { type: "agent", iteration: 1, event: { type: "text", text: "two" } }));
     await new Promise((resolve) => setImmediate(resolve));
     expect(readFileSync(join(dir, "turn", "events.jsonl"), "utf8")).toContain('"lines":"one\\ntwo"');
+    await display.close?.();
+  });
+
+  it("writes the output events of a turn together at its end; an event of the run's own writes them first, in order", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(started("calls"));
+    const file = join(dir, "calls", "events.jsonl");
+    const call = (id: string) => at("calls", { type: "agent", iteration: 1, event: { type: "tool-call", id, name: "Bash", input: { command: "ls" } } });
+    display.onEvent(call("a"));
+    display.onEvent(call("b"));
+    expect(readFileSync(file, "utf8")).not.toContain('"id":"a"'); // still this turn
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readFileSync(file, "utf8")).toContain('"id":"b"');
+    display.onEvent(call("c"));
+    display.onEvent(at("calls", { type: "iteration.finished", iteration: 1, exitCode: 0, durationMs: 1, usage: emptyUsage() }));
+    const lines = readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as RunEvent);
+    expect(lines.map((e) => (e.type === "agent" && e.event.type === "tool-call" ? e.event.id : e.type))).toEqual(["run.started", "a", "b", "c", "iteration.finished"]);
     await display.close?.();
   });
 });

@@ -71,12 +71,26 @@ export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEven
 
 /** The events a `journal.lines` event stands for; nothing for a malformed one (a journal is data). */
 export function expandLines(value: Record<string, unknown>): RunEvent[] {
+  const batch = readBatch(value);
+  if (!batch) return [];
+  return batch.lines.split("\n").map((line) => ({ ...batch.base, ...withLine(batch.of, batch.field, line) }) as RunEvent);
+}
+
+/**
+ * A `journal.lines` event as its first event with the line left empty, and its lines (joined by
+ * "\n"): what the plain-text log shows of it. Undefined for a malformed one.
+ */
+export function batchHead(value: Record<string, unknown>): { first: RunEvent; lines: string } | undefined {
+  const batch = readBatch(value);
+  return batch && { first: { ...batch.base, ...withLine(batch.of, batch.field, "") } as RunEvent, lines: batch.lines };
+}
+
+function readBatch(value: Record<string, unknown>) {
   const { runId, name, time, field, of, lines } = value;
-  if (typeof runId !== "string" || typeof time !== "string" || typeof lines !== "string" || !of || typeof of !== "object") return [];
-  if (field !== "event.text" && field !== "event.line" && field !== "line") return [];
-  if (field !== "line" && (!(of as { event?: unknown }).event || typeof (of as { event?: unknown }).event !== "object")) return [];
-  const base = { runId, ...(typeof name === "string" ? { name } : {}), time };
-  return lines.split("\n").map((line) => ({ ...base, ...withLine(of as Record<string, unknown>, field, line) }) as RunEvent);
+  if (typeof runId !== "string" || typeof time !== "string" || typeof lines !== "string" || !of || typeof of !== "object") return undefined;
+  if (field !== "event.text" && field !== "event.line" && field !== "line") return undefined;
+  if (field !== "line" && (!(of as { event?: unknown }).event || typeof (of as { event?: unknown }).event !== "object")) return undefined;
+  return { base: { runId, ...(typeof name === "string" ? { name } : {}), time }, field: field as LineField, of: of as Record<string, unknown>, lines };
 }
 
 /** A copy of `body` with its line field set to `line` (in place, so the keys keep their order). */

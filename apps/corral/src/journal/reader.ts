@@ -1,10 +1,11 @@
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CorralError, UsageError, type RunEvent } from "@corral/core";
-import { expandLines } from "./lines.js";
+import { logRenderer } from "../displays/log-file.js";
+import { batchHead, expandLines } from "./lines.js";
 import { EVENTS_FILE, LOG_FILE, effectiveState, readRecord, runDir, type RunRecord } from "./record.js";
 
 /** A run as read back: its record, with `state` as it is now (a dead `running` run is `interrupted`). */
@@ -122,13 +123,80 @@ export async function* followEvents(run: Pick<JournalRun, "dir">, options: Follo
   for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) yield* parseLine(line);
 }
 
-/** The run's plain-text log, line by line, following it like `followEvents`. A line longer than 1 MiB comes in pieces. */
-export function followLog(run: Pick<JournalRun, "dir">, options: FollowOptions = {}): AsyncGenerator<string> {
-  return follow(join(run.dir, LOG_FILE), run.dir, options, "split");
+/**
+ * The run's plain-text log, line by line, following it like `followEvents`. It is rendered from
+ * events.jsonl as it is read (ADR 0710: the journal stores the text once), as `--log-file` would
+ * have written it; a journal an older corral wrote with a run.log is read from that file. A line
+ * longer than 1 MiB comes in pieces.
+ */
+export async function* followLog(run: Pick<JournalRun, "dir">, options: FollowOptions = {}): AsyncGenerator<string> {
+  const old = oldLog(run);
+  if (old) return yield* follow(old, run.dir, options, "split");
+  for await (const text of renderLog(run, options)) {
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+      for (let at = start; at < nl; ) {
+        const end = pieceEnd(text, at, nl);
+        yield text.slice(at, end);
+        at = end;
+      }
+      if (start === nl) yield "";
+      start = nl + 1;
+    }
+  }
 }
 
-/** Path of the run's plain-text log. */
-export const logPath = (run: Pick<JournalRun, "dir">): string => join(run.dir, LOG_FILE);
+/**
+ * The run's plain-text log as it is now, in blocks of whole lines (rendered from events.jsonl like
+ * `followLog`), for a reader that writes it out: memory stays small whatever the journal's size.
+ */
+export async function* streamLog(run: Pick<JournalRun, "dir">): AsyncGenerator<string> {
+  const old = oldLog(run);
+  if (old) {
+    const decoder = new StringDecoder("utf8");
+    try {
+      for await (const chunk of createReadStream(old) as AsyncIterable<Buffer>) yield decoder.write(chunk);
+    } catch (error) {
+      throw unreadableJournal(old, error);
+    }
+    const rest = decoder.end();
+    if (rest) yield rest;
+    return;
+  }
+  yield* renderLog(run, { until: "end" });
+}
+
+/** The run.log of a journal written before the log was rendered from the events (ADR 0710). */
+function oldLog(run: Pick<JournalRun, "dir">): string | undefined {
+  const file = join(run.dir, LOG_FILE);
+  return existsSync(file) ? file : undefined;
+}
+
+/** The log's text, one block per line of events.jsonl (a `journal.lines` batch as one block). */
+async function* renderLog(run: Pick<JournalRun, "dir">, options: FollowOptions & { until?: "end" }): AsyncGenerator<string> {
+  const render = logRenderer();
+  for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) {
+    const event = parseEvent(line);
+    if (!event) continue;
+    let text: string;
+    if ((event.type as string) === "journal.lines") {
+      const batch = batchHead(event as unknown as Record<string, unknown>);
+      if (!batch) continue;
+      text = render.lines(batch.first, batch.lines);
+    } else text = render.event(event);
+    if (text) yield text;
+  }
+}
+
+const MAX_LOG_PIECE = 1024 * 1024;
+
+/** Where the piece of a log line that starts at `at` ends: at most 1 MiB on, never inside a surrogate pair. */
+function pieceEnd(text: string, at: number, lineEnd: number): number {
+  if (lineEnd - at <= MAX_LOG_PIECE) return lineEnd;
+  const end = at + MAX_LOG_PIECE;
+  const code = text.charCodeAt(end - 1);
+  return code >= 0xd800 && code <= 0xdbff ? end - 1 : end;
+}
 
 function load(root: string, id: string): JournalRun | undefined {
   const dir = runDir(root, id);
@@ -142,15 +210,21 @@ function load(root: string, id: string): JournalRun | undefined {
  * for, or none for a torn or foreign line (only the last can be torn: appends are whole lines).
  */
 function parseLine(line: string): RunEvent[] {
-  if (!line.trim()) return [];
+  const event = parseEvent(line);
+  if (!event) return [];
+  return (event.type as string) === "journal.lines" ? expandLines(event as unknown as Record<string, unknown>) : [event];
+}
+
+/** One line of events.jsonl as it is written (a `journal.lines` batch not expanded); undefined for a torn or foreign line. */
+function parseEvent(line: string): RunEvent | undefined {
+  if (!line.trim()) return undefined;
   let event: RunEvent | undefined;
   try {
     event = JSON.parse(line) as RunEvent;
   } catch {
-    return [];
+    return undefined;
   }
-  if (!event || typeof event !== "object" || typeof event.type !== "string") return [];
-  return (event.type as string) === "journal.lines" ? expandLines(event as unknown as Record<string, unknown>) : [event];
+  return event && typeof event === "object" && typeof event.type === "string" ? event : undefined;
 }
 
 /** The longest line `follow` holds: the journal writes no event near it; a longer line is not one of its own. */

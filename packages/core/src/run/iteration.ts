@@ -66,6 +66,10 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   }, settings.idleTimeoutMs);
   let graceTimer: NodeJS.Timeout | undefined;
   let refreshedAt = performance.now();
+  let clockRead = false;
+  const clockExpired = () => {
+    clockRead = false;
+  };
 
   const onAgentEvent = (event: AgentEvent) => {
     emit({ type: "agent", iteration, event });
@@ -77,7 +81,13 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
           while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
         }
         if (outcome.signal === undefined) {
-          const matched = settings.signals.find((signal) => event.text.includes(signal));
+          let matched: string | undefined;
+          for (const signal of settings.signals) {
+            if (event.text.includes(signal)) {
+              matched = signal;
+              break;
+            }
+          }
           if (matched !== undefined) {
             outcome.signal = matched;
             emit({ type: "completion.detected", iteration, signal: matched });
@@ -125,14 +135,18 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       maxLineChars: settings.maxLineChars,
       onLine: (line, stream) => {
         // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
-        if (stopReason === undefined && graceTimer === undefined) {
+        // The lines of one read arrive in one task: the clock is read once for them (then a microtask).
+        if (!clockRead && stopReason === undefined && graceTimer === undefined) {
+          clockRead = true;
+          queueMicrotask(clockExpired);
           const now = performance.now();
           if (now - refreshedAt >= IDLE_REFRESH_MS) {
             refreshedAt = now;
             idleTimer.refresh();
           }
         }
-        for (const event of parser.parse(line, stream)) take(event);
+        const events = parser.parse(line, stream);
+        for (let i = 0; i < events.length; i++) take(events[i]!);
       },
     });
     for (const event of parser.end?.() ?? []) take(event);
