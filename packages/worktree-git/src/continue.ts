@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { link, lstat, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { type Workspace } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
+import { lock, unlock } from "./git-worktrees.js";
+import { finish, lockReason, type AcquirePlan } from "./plan.js";
+import { pinDotGit } from "./release.js";
+import type { Repo } from "./repo.js";
+import { newStatus, readAllStatuses, statusDir, writeStatus, type WorktreeStatus } from "./status.js";
+import type { WorktreeMeta } from "./workspace.js";
+
+/** Whether `refs/heads/<branch>` exists in the user's repository. */
+export async function branchExists(repo: Repo, branch: string): Promise<boolean> {
+  return (await git(["show-ref", "--verify", "-q", `refs/heads/${branch}`], { cwd: repo.root, allowFailure: true })).exitCode === 0;
+}
+
+/**
+ * Hands the kept worktree at `path` (on `branch`, no live run holding it) to the run that continues
+ * it, its files as they are (uncommitted work included). Claimed atomically (its status file renamed
+ * away, so two resumes cannot both take it), its `.git` pinned to corral's admin dir again, locked
+ * for the new run, and given a fresh git dir of the run's own by `finish`, as every acquire is: the
+ * folder is agent-written, and host git reads nothing of it but through corral's admin dir.
+ * Undefined when there is no such worktree (the caller makes a new one on the branch).
+ */
+export async function takeKept(plan: AcquirePlan, path: string, branch: string): Promise<Workspace<WorktreeMeta> | undefined> {
+  const { repo, request } = plan;
+  const kept = (await readAllStatuses(repo)).find((s) => s.state === "kept" && s.path === path && s.branch === branch && s.gitDir);
+  if (!kept || !(await lstat(path).catch(() => undefined))?.isDirectory()) return undefined;
+  const file = join(statusDir(repo), `${kept.slug}.json`);
+  const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(file, taken);
+  } catch {
+    return undefined; // another run took it first
+  }
+  const current = JSON.parse(await readFile(taken, "utf8")) as WorktreeStatus;
+  if (current.state !== "kept") {
+    await link(taken, file).catch(() => {});
+    await rm(taken, { force: true });
+    return undefined;
+  }
+  const gitDir = current.gitDir!;
+  const status = newStatus({
+    slug: current.slug,
+    path,
+    runId: request.runId,
+    ...(request.name ? { name: request.name } : {}),
+    state: "creating",
+    branch,
+    baseRef: plan.baseRef,
+    baseCommit: plan.baseCommit,
+    ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
+    gitDir,
+  });
+  try {
+    await writeStatus(repo, status);
+    await rm(taken, { force: true });
+    await pinDotGit(path, gitDir);
+    await unlock(path, repo.root);
+    await lock(path, lockReason(request.runId), repo.root);
+    return await finish(plan, { slug: current.slug, path, branch, status, reused: true, detached: false });
+  } catch (error) {
+    // Left as it was found: kept, for its owner.
+    await writeStatus(repo, current).catch(() => {});
+    await rm(taken, { force: true });
+    await unlock(path, repo.root).catch(() => {});
+    throw error;
+  }
+}
