@@ -9,6 +9,7 @@ import { withProgram, type AgentProgram } from "./agent-program.js";
 import { BudgetExceededError, budgetStopOf, describeBudgetStop } from "./budget.js";
 import { runIteration, type IterationContext, type IterationOutcome } from "./iteration.js";
 import type { RunScope } from "./scope.js";
+import { plainSessionId } from "./session.js";
 import type { Settings } from "./settings.js";
 import type { HookRunner } from "./setup.js";
 
@@ -52,6 +53,11 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
   };
   let last: IterationOutcome = { text: [], usage: emptyUsage() };
   let completion: string | undefined;
+  // A resumed run's first iteration continues the earlier run's session; an id that is not plain is not passed on.
+  let resumeSession = plainSessionId(options.resume?.sessionId);
+  if (options.resume?.sessionId !== undefined && resumeSession === undefined) {
+    emit({ type: "log", level: "warn", message: `The session id run ${options.resume.runId} reported is not a plain id: this run starts a new session.` });
+  }
   for (let iteration = 1; iteration <= settings.maxIterations; iteration++) {
     progress.iterations = iteration;
     scope.checkBudget();
@@ -62,7 +68,8 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
     scope.throwIfAborted();
     emit({ type: "iteration.started", iteration, maxIterations: settings.maxIterations });
     for (const spec of settings.hooks.beforeIteration) await hook("beforeIteration", spec, handle);
-    last = await runIteration(ctx, iteration, await promptFor(iteration));
+    last = await runIteration(ctx, iteration, await promptFor(iteration), resumeSession);
+    resumeSession = undefined;
     if (budgetStopOf(scope.signal)) break;
     if (settings.hooks.afterIteration.length) afterIteration = await runAfterIteration(settings.hooks.afterIteration, (spec) => hook("afterIteration", spec, handle));
     if (last.signal !== undefined) {

@@ -1,0 +1,66 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { copySessionTree, plainSessionId } from "./session.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+async function temp(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "corral-session-test-"));
+  dirs.push(dir);
+  return dir;
+}
+
+describe("plainSessionId", () => {
+  it("passes a CLI's ids (uuids, codex thread ids) and refuses what could be an option or a path", () => {
+    expect(plainSessionId("9e5996f4-ba06-4dc3-a625-8b1915722763")).toBe("9e5996f4-ba06-4dc3-a625-8b1915722763");
+    expect(plainSessionId("thread_01:abc.2")).toBe("thread_01:abc.2");
+    for (const hostile of ["--dangerously-skip-permissions", "-x", "../../etc/passwd", "a b", "a\nb", "", "x".repeat(201)]) expect(plainSessionId(hostile)).toBeUndefined();
+    expect(plainSessionId(undefined)).toBeUndefined();
+  });
+});
+
+describe("copySessionTree", () => {
+  it("copies the agent's session folders as data: regular files and folders, nothing else of HOME", async () => {
+    const home = await temp();
+    const kept = await temp();
+    await mkdir(join(home, ".claude/projects/-w"), { recursive: true });
+    await writeFile(join(home, ".claude/projects/-w/s1.jsonl"), '{"a":1}\n');
+    await writeFile(join(home, ".claude.json"), "{}");
+    const copy = await copySessionTree(home, kept, [".claude/projects"]);
+    expect(copy).toEqual({ files: 1, bytes: 8 });
+    expect(await readFile(join(kept, ".claude/projects/-w/s1.jsonl"), "utf8")).toBe('{"a":1}\n');
+    expect(await readdir(kept)).toEqual([".claude"]);
+  });
+
+  it("never follows a symlink the agent planted: in the tree, or on the way to it", async () => {
+    const home = await temp();
+    const kept = await temp();
+    const secret = await temp();
+    await writeFile(join(secret, "id_rsa"), "SECRET");
+    await mkdir(join(home, ".claude/projects"), { recursive: true });
+    await symlink(join(secret, "id_rsa"), join(home, ".claude/projects/key.jsonl"));
+    await symlink(secret, join(home, ".claude/projects/dir"));
+    await writeFile(join(home, ".claude/projects/ok.jsonl"), "ok");
+    const copy = await copySessionTree(home, kept, [".claude/projects"]);
+    expect(copy.files).toBe(1);
+    expect(copy.skipped).toMatch(/not a regular file/);
+    expect((await readdir(join(kept, ".claude/projects"))).sort()).toEqual(["ok.jsonl"]);
+
+    // .codex itself a symlink to a host folder: nothing is read through it.
+    const home2 = await temp();
+    await symlink(secret, join(home2, ".codex"));
+    const copy2 = await copySessionTree(home2, await temp(), [".codex/sessions"]);
+    expect(copy2.files).toBe(0);
+    expect(copy2.skipped).toMatch(/\.codex is not a folder/);
+    // A path outside HOME is refused.
+    expect((await copySessionTree(home, await temp(), ["../x"])).skipped).toMatch(/not a path inside HOME/);
+  });
+
+  it("a missing session folder copies nothing and is no error", async () => {
+    expect(await copySessionTree(await temp(), await temp(), [".claude/projects"])).toEqual({ files: 0, bytes: 0 });
+  });
+});
