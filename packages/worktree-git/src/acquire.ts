@@ -72,8 +72,9 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
   };
   throwIfAborted(request.signal);
   const withNotes = (workspace: Workspace<WorktreeMeta>) => (notes.length ? { ...workspace, notes } : workspace);
-  if (continued?.path && !options.detach) {
-    const kept = await takeKept(plan, continued.path, continued.branch);
+  // An existing branch continued (resume, reuse): its kept worktree, when one holds it, is the place.
+  if (explicitBranch?.exists) {
+    const kept = await takeKept(plan, continued?.path, explicitBranch.name);
     if (kept) return kept;
   }
   if (options.reuse) {

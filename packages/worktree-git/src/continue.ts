@@ -16,17 +16,18 @@ export async function branchExists(repo: Repo, branch: string): Promise<boolean>
 }
 
 /**
- * Hands the kept worktree at `path` (on `branch`, no live run holding it) to the run that continues
+ * Hands the kept worktree on `branch` (at `path`, when given) to the run that continues
  * it, its files as they are (uncommitted work included). Claimed atomically (its status file renamed
  * away, so two resumes cannot both take it), its `.git` pinned to corral's admin dir again, locked
  * for the new run, and given a fresh git dir of the run's own by `finish`, as every acquire is: the
  * folder is agent-written, and host git reads nothing of it but through corral's admin dir.
  * Undefined when there is no such worktree (the caller makes a new one on the branch).
  */
-export async function takeKept(plan: AcquirePlan, path: string, branch: string): Promise<Workspace<WorktreeMeta> | undefined> {
+export async function takeKept(plan: AcquirePlan, wanted: string | undefined, branch: string): Promise<Workspace<WorktreeMeta> | undefined> {
   const { repo, request } = plan;
-  const kept = (await readAllStatuses(repo)).find((s) => s.state === "kept" && s.path === path && s.branch === branch && s.gitDir);
-  if (!kept || !(await lstat(path).catch(() => undefined))?.isDirectory()) return undefined;
+  const kept = (await readAllStatuses(repo)).find((s) => s.state === "kept" && (wanted === undefined || s.path === wanted) && s.branch === branch && s.gitDir);
+  const path = kept?.path;
+  if (!kept || !path || !(await lstat(path).catch(() => undefined))?.isDirectory()) return undefined;
   const file = join(statusDir(repo), `${kept.slug}.json`);
   const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {

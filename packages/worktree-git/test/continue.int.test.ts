@@ -66,6 +66,19 @@ describe.runIf(hasGit)("branchExists: a named run whose branch exists", () => {
 });
 
 describe.runIf(hasGit)("continueFrom: a run that continues another", () => {
+  it("reuse of a branch a kept worktree holds takes that worktree (git would refuse a second checkout)", async () => {
+    const dir = await repo();
+    const iso = isolation();
+    const ws = await iso.acquire(request(dir, { name: "held" }));
+    await agentCommit(ws, "a.txt", "a");
+    await writeFile(join(ws.path, "wip.txt"), "w");
+    await iso.release(ws, { outcome: "failed" });
+    const next = await iso.acquire(request(dir, { name: "held", branchExists: "reuse" }));
+    expect(next.path).toBe(ws.path);
+    expect(await readFile(join(next.path, "wip.txt"), "utf8")).toBe("w");
+    await iso.release(next, { outcome: "failed" });
+  });
+
   it("takes the kept worktree (uncommitted work as it was) on the same branch, with a fresh git dir of its own", async () => {
     const dir = await repo();
     const iso = isolation();
