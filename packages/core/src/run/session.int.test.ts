@@ -2,6 +2,11 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeDir, tempRepo } from "@corral/test-support";
+import type { Agent, AgentCommandInput } from "../agent.js";
+import { inPlaceIsolation } from "../builtins/in-place.js";
+import type { RunEvent } from "../events.js";
+import { run } from "../run.js";
 import { copySessionTree, plainSessionId } from "./session.js";
 
 const dirs: string[] = [];
@@ -62,5 +67,62 @@ describe("copySessionTree", () => {
 
   it("a missing session folder copies nothing and is no error", async () => {
     expect(await copySessionTree(await temp(), await temp(), [".claude/projects"])).toEqual({ files: 0, bytes: 0 });
+  });
+});
+
+/** An agent that writes its "session" under HOME, prints what it finds of an earlier one, and records each exec's input. */
+function sessionAgent(inputs: AgentCommandInput[]): Agent {
+  return {
+    name: "sessions",
+    sessionFiles: [".agent/sessions"],
+    command: (input) => {
+      inputs.push(input);
+      return { argv: ["sh", "-c", 'cat "$HOME/.agent/sessions/s.txt" 2>/dev/null; mkdir -p "$HOME/.agent/sessions"; echo "$0" > "$HOME/.agent/sessions/s.txt"; echo "session s-1"', input.prompt] };
+    },
+    parser: () => ({ parse: (line) => (line.startsWith("session ") ? [{ type: "session", sessionId: line.slice(8) }] : [{ type: "text", text: line }]) }),
+  };
+}
+
+describe("run({ keepSession, resume })", () => {
+  it("keeps the agent's session files, hands them and the session id to the resumed run's first iteration only, and says resumedFrom", async () => {
+    const dir = await tempRepo();
+    const kept = await temp();
+    try {
+      const inputs: AgentCommandInput[] = [];
+      const first = await run({ agent: sessionAgent(inputs), cwd: dir, prompt: "one", isolation: inPlaceIsolation.create({}), handleProcessSignals: false, keepSession: kept });
+      expect(first.sessionId).toBe("s-1");
+      expect(await readFile(join(kept, ".agent/sessions/s.txt"), "utf8")).toBe("one\n");
+      const events: RunEvent[] = [];
+      await run({
+        agent: sessionAgent(inputs),
+        cwd: dir,
+        prompt: "two",
+        maxIterations: 2,
+        isolation: inPlaceIsolation.create({}),
+        handleProcessSignals: false,
+        resume: { runId: first.runId, sessionId: "s-1", sessionDir: kept },
+        onEvent: (e) => events.push(e),
+      });
+      expect(inputs.map((i) => i.resumeSessionId)).toEqual([undefined, "s-1", undefined]);
+      expect(events.find((e) => e.type === "run.started")).toMatchObject({ resumedFrom: first.runId });
+      // The resumed exec found the first run's session in its new HOME.
+      const texts = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+      expect(texts[0]).toBe("one");
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it("an agent-written session id that is not a plain id is not passed on: a new session, and a warning", async () => {
+    const dir = await tempRepo();
+    try {
+      const inputs: AgentCommandInput[] = [];
+      const events: RunEvent[] = [];
+      await run({ agent: sessionAgent(inputs), cwd: dir, prompt: "x", isolation: inPlaceIsolation.create({}), handleProcessSignals: false, resume: { runId: "r0", sessionId: "--dangerously-skip-permissions" }, onEvent: (e) => events.push(e) });
+      expect(inputs.map((i) => i.resumeSessionId)).toEqual([undefined]);
+      expect(events.some((e) => e.type === "log" && e.message.includes("is not a plain id"))).toBe(true);
+    } finally {
+      await removeDir(dir);
+    }
   });
 });
