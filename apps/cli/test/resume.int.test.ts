@@ -89,10 +89,10 @@ describe("corral run --resume", () => {
     expect(record.commits?.map((c) => c.subject)).toEqual(["finish task"]);
   });
 
-  it("refuses a run that succeeded and was merged, one whose branch is gone, one still running, and an unknown one; nothing is made", async () => {
+  it("refuses a run that succeeded and was merged (squashed), one whose branch is gone, one still running, and an unknown one; nothing is made", async () => {
     const repo = await tempRepo();
     expect((await corral(["run", "--prompt", "ok merged", "--name", "merged", ...AGENT], repo)).exitCode).toBe(0);
-    expect((await corral(["merge", "merged"], repo)).exitCode).toBe(0);
+    expect((await corral(["merge", "merged", "--squash"], repo)).exitCode).toBe(0);
     const merged = await corral(["run", "--resume", "merged", "--json", ...AGENT], repo);
     expect(merged.exitCode).toBe(1);
     expect(JSON.parse(merged.stdout)).toMatchObject({ error: { code: "E_RUN_MERGED" } });

@@ -5,7 +5,8 @@ import { streamEvents, type JournalRun } from "./journal/reader.js";
 import { readFleet, readRun } from "./journal/reader.js";
 import { SESSION_DIR, type RunState } from "./journal/record.js";
 import { PluginLoader } from "./plugins.js";
-import { assertRunOver, branchTip, changeOf, isAncestor, reviewLocation } from "./review/change.js";
+import { branchStanding } from "./review/branches.js";
+import { assertRunOver, changeOf, reviewLocation } from "./review/change.js";
 import { run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
@@ -44,9 +45,10 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
   }
   const change = await changeOf(from, repoRoot); // E_RUN_NO_BRANCH, E_BRANCH_GONE
   if (!change.branch) throw new CorralError("E_RUN_NO_BRANCH", `Run ${from.id} has no branch to continue (it worked in place).`, { hint: "Start a new run instead." });
-  if (from.state === "succeeded" && change.baseBranch) {
-    const into = await branchTip(repoRoot, change.baseBranch);
-    if (into && change.tip !== change.base && (await isAncestor(repoRoot, change.tip, into))) {
+  if (from.state === "succeeded" && change.baseBranch && change.tip !== change.base) {
+    // Merged, squashed or rebased in: what `corral clean --branches` counts as merged.
+    const standing = await branchStanding(repoRoot, change.tip, change.baseBranch);
+    if (standing.unmerged === 0 || standing.contentMerged) {
       throw new CorralError("E_RUN_MERGED", `Run ${from.id} succeeded and its branch ${change.branch} is merged into ${change.baseBranch}: there is nothing to continue.`, {
         hint: `Start a new run for more work (corral run --name …); \`corral log ${from.id}\` shows what it did.`,
       });
