@@ -1,13 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { link, lstat, readFile, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, rm } from "node:fs/promises";
 import { type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
 import { lock, unlock } from "./git-worktrees.js";
 import { finish, lockReason, type AcquirePlan } from "./plan.js";
 import { pinDotGit } from "./release.js";
 import type { Repo } from "./repo.js";
-import { newStatus, readAllStatuses, statusDir, writeStatus, type WorktreeStatus } from "./status.js";
+import { newStatus, readAllStatuses, takeStatus, writeStatus } from "./status.js";
 import type { WorktreeMeta } from "./workspace.js";
 
 /** Whether `refs/heads/<branch>` exists in the user's repository. */
@@ -28,19 +26,9 @@ export async function takeKept(plan: AcquirePlan, wanted: string | undefined, br
   const kept = (await readAllStatuses(repo)).find((s) => s.state === "kept" && (wanted === undefined || s.path === wanted) && s.branch === branch && s.gitDir);
   const path = kept?.path;
   if (!kept || !path || !(await lstat(path).catch(() => undefined))?.isDirectory()) return undefined;
-  const file = join(statusDir(repo), `${kept.slug}.json`);
-  const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await rename(file, taken);
-  } catch {
-    return undefined; // another run took it first
-  }
-  const current = JSON.parse(await readFile(taken, "utf8")) as WorktreeStatus;
-  if (current.state !== "kept") {
-    await link(taken, file).catch(() => {});
-    await rm(taken, { force: true });
-    return undefined;
-  }
+  const claimed = await takeStatus(repo, kept.slug, "kept");
+  if (!claimed) return undefined; // another run took it first
+  const { status: current, file: taken } = claimed;
   const gitDir = current.gitDir!;
   const status = newStatus({
     slug: current.slug,
