@@ -128,6 +128,32 @@ describe("corral run --resume", () => {
   });
 });
 
+describe("corral run --resume with a journal an agent could have written", () => {
+  it("refuses a recorded branch that is the base or the checkout's, and a prompt file outside the repository; a prompt given again resumes", async () => {
+    const repo = await tempRepo();
+    expect((await corral(["run", "--prompt", "task", "--name", "forged", ...AGENT], repo)).exitCode).toBe(3);
+    const run = (await runs(repo))[0]!;
+    const file = join(repo, ".corral/runs", run.id, "run.json");
+    const record = JSON.parse(await readFile(file, "utf8")) as { options: Record<string, unknown> } & Record<string, unknown>;
+
+    await writeFile(file, JSON.stringify({ ...record, branch: "main" }));
+    const onMain = await corral(["run", "--resume", run.id, "--json", ...AGENT], repo);
+    expect(onMain.exitCode).toBe(1);
+    expect(JSON.parse(onMain.stdout)).toMatchObject({ error: { code: "E_RUN_NOT_RESUMABLE" } });
+    expect(await gitIn(repo, "log", "--format=%s", "main")).toBe("initial");
+
+    const { prompt: _p, ...options } = record.options;
+    await writeFile(file, JSON.stringify({ ...record, options: { ...options, promptFile: "/etc/passwd" } }));
+    const outside = await corral(["run", "--resume", run.id, "--json", ...AGENT], repo);
+    expect(outside.exitCode).toBe(1);
+    expect(JSON.parse(outside.stdout)).toMatchObject({ error: { code: "E_RUN_NOT_RESUMABLE", message: expect.stringContaining("not inside the repository") } });
+    // The twin: the prompt given again, the same run resumes on its own branch.
+    const again = await corral(["run", "--resume", run.id, "--prompt", "task", ...AGENT], repo);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await gitIn(repo, "log", "--format=%s", "corral/forged")).toBe("finish task\nstep 1 task\ninitial");
+  });
+});
+
 describe("corral run --retry-failed", () => {
   it("runs only the fleet's failed tasks again, each continuing its own branch, and says which", async () => {
     const repo = await tempRepo();

@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { lstat, realpath } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 import { CorralError, instantiate, UsageError, type Configured, type RunResult } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { streamEvents, type JournalRun } from "./journal/reader.js";
 import { readFleet, readRun } from "./journal/reader.js";
 import { SESSION_DIR, type RunState } from "./journal/record.js";
@@ -10,8 +11,8 @@ import { assertRunOver, changeOf, reviewLocation } from "./review/change.js";
 import { run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
-/** A plugin as the journal recorded it: its name and options (secrets already redacted). */
-type RecordedPlugin = { name: string; options?: Record<string, unknown> };
+/** A plugin as the journal recorded it: its name (its options, when recorded, are never used). */
+type RecordedPlugin = { name: string };
 
 /** What `resumeOptions` found: the run continued, and the options of the run that continues it. */
 export interface ResumePlan {
@@ -54,19 +55,30 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
       });
     }
   }
+  // The journal can sit where an agent wrote (an in-place run's checkout): a branch that is the run's
+  // base or checked out in the main checkout is not a run's branch to continue.
+  const current = (await git(["symbolic-ref", "--quiet", "--short", "HEAD"], { cwd: repoRoot, allowFailure: true })).stdout.trim();
+  if (change.branch === change.baseBranch || change.branch === current) {
+    throw new CorralError("E_RUN_NOT_RESUMABLE", `Run ${from.id} recorded the branch ${change.branch}, which is its base or your checkout's branch: corral continues only a run's own branch.`, {
+      hint: "Start a new run instead; `corral runs show` shows what the journal says.",
+    });
+  }
   const sameAgent = overrides.agent === undefined || refName(overrides.agent) === agent.name;
   const sessionId = sameAgent ? (from.sessionId ?? (await lastSessionId(from))) : undefined;
   const sessionDir = join(from.dir, SESSION_DIR);
+  const sessionKept = sessionId !== undefined && (await isRealFolder(from.dir)) && (await isRealFolder(sessionDir));
   const recorded = from.options;
   const sandbox = recordedPlugin(recorded.sandbox);
   const isolation = recordedPlugin(recorded.isolation);
   const options: CorralRunOptions = {
-    agent: agent.options && Object.keys(agent.options).length ? agent : agent.name,
-    ...(sandbox ? { sandbox: sandbox.options && Object.keys(sandbox.options).length ? sandbox : sandbox.name } : {}),
-    ...(isolation ? { isolation: isolation.options && Object.keys(isolation.options).length ? isolation : isolation.name } : {}),
+    // Plugins by name only: their options are the config's and the flags' (an agent may have written the journal).
+    agent: agent.name,
+    ...(sandbox ? { sandbox: sandbox.name } : {}),
+    ...(isolation ? { isolation: isolation.name } : {}),
     ...(from.model ? { model: from.model } : {}),
     ...(from.name ? { name: from.name } : {}),
-    ...promptOf(recorded),
+    // The caller's prompt replaces the recorded one whole (a prompt and a prompt file exclude each other).
+    ...(overrides.prompt === undefined && overrides.promptFile === undefined ? await promptInside(promptOf(recorded), repoRoot) : {}),
     ...(typeof recorded.maxIterations === "number" ? { maxIterations: recorded.maxIterations } : {}),
     ...overrides,
     cwd,
@@ -76,7 +88,7 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
       ...(from.workspace ? { workspace: from.workspace } : {}),
       ...(change.baseBranch ? { baseBranch: change.baseBranch } : {}),
       ...(sessionId ? { sessionId } : {}),
-      ...(sessionId && existsSync(sessionDir) ? { sessionDir } : {}),
+      ...(sessionKept ? { sessionDir } : {}),
     },
   };
   // Flags that override the agent drop the recorded model with it (it was the other agent's).
@@ -106,7 +118,7 @@ export async function reclaimInterrupted(from: JournalRun, options: CorralRunOpt
   if (!recorded) return;
   const { repoRoot } = await reviewLocation(options.cwd ?? process.cwd());
   const loader = new PluginLoader({ cwd: repoRoot });
-  const isolation = instantiate("isolation", (await loader.get("isolation", recorded.name)).configure(recorded.options ?? {}) as Configured<"isolation">);
+  const isolation = instantiate("isolation", (await loader.get("isolation", recorded.name)).configure({}) as Configured<"isolation">);
   await isolation.reclaim?.({ repoRoot, runId: from.id, ...(from.workspace ? { workspace: from.workspace } : {}) });
 }
 
@@ -165,6 +177,25 @@ export async function retryTasks(ref: string, options: { cwd?: string; states?: 
   return { fleet: fleet.id, tasks };
 }
 
+/** A folder, not a symlink to one (`lstat`). */
+async function isRealFolder(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+/**
+ * A recorded prompt file is read on the host and sent to the model: only one inside the repository
+ * (resolved, symlinks too) is taken from the journal, which an agent may have written; give another
+ * with --prompt-file.
+ */
+async function promptInside(prompt: ReturnType<typeof promptOf>, repoRoot: string): Promise<ReturnType<typeof promptOf>> {
+  if (prompt.promptFile === undefined) return prompt;
+  const [root, file] = await Promise.all([realpath(repoRoot), realpath(resolve(repoRoot, prompt.promptFile)).catch(() => undefined)]);
+  if (file !== undefined && (file === root || file.startsWith(root + sep))) return { ...prompt, promptFile: file };
+  throw new CorralError("E_RUN_NOT_RESUMABLE", `The run's prompt file ${prompt.promptFile} is not inside the repository ${repoRoot} (or is gone).`, {
+    hint: "Give the prompt again with --prompt or --prompt-file.",
+  });
+}
+
 /** The prompt the journal recorded: inline, or the template file and its arguments. */
 function promptOf(recorded: Record<string, unknown>): Pick<CorralRunOptions, "prompt" | "promptFile" | "promptArgs"> {
   const promptArgs = recorded.promptArgs && typeof recorded.promptArgs === "object" ? (recorded.promptArgs as Record<string, string>) : undefined;
@@ -175,9 +206,10 @@ function promptOf(recorded: Record<string, unknown>): Pick<CorralRunOptions, "pr
 
 function recordedPlugin(value: unknown): RecordedPlugin | undefined {
   if (!value || typeof value !== "object") return undefined;
-  const { name, options } = value as { name?: unknown; options?: unknown };
-  if (typeof name !== "string" || !name || name === "custom") return undefined;
-  return { name, ...(options && typeof options === "object" ? { options: options as Record<string, unknown> } : {}) };
+  const { name } = value as { name?: unknown };
+  // A plugin name, as the registry knows them (never a path or a package specifier).
+  if (typeof name !== "string" || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || name === "custom") return undefined;
+  return { name };
 }
 
 function refName(ref: NonNullable<CorralRunOptions["agent"]>): string | undefined {

@@ -61,6 +61,12 @@ describe("copySessionTree", () => {
     const copy2 = await copySessionTree(home2, await temp(), [".codex/sessions"]);
     expect(copy2.files).toBe(0);
     expect(copy2.skipped).toMatch(/\.codex is not a folder/);
+    // The kept folder itself a symlink (planted in a journal an agent could write): nothing is copied.
+    const link = join(await temp(), "session");
+    await symlink(home, link);
+    const copy3 = await copySessionTree(link, await temp(), [".claude/projects"]);
+    expect(copy3).toMatchObject({ files: 0 });
+    expect(copy3.skipped).toMatch(/is not a folder/);
     // A path outside HOME is refused.
     expect((await copySessionTree(home, await temp(), ["../x"])).skipped).toMatch(/not a path inside HOME/);
   });

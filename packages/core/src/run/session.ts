@@ -64,6 +64,11 @@ export async function copySessionTree(from: string, to: string, paths: readonly 
       await input.close();
     }
   };
+  // `from` itself must be a folder, not a symlink to one (a planted link would lead the copy anywhere).
+  if (!(await lstat(from).catch(() => undefined))?.isDirectory()) {
+    skip(`${from} is not a folder`);
+    return copy;
+  }
   for (const path of paths) {
     const rel = normalize(path);
     if (isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`) || rel === ".") {
