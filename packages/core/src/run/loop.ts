@@ -54,9 +54,11 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
   let last: IterationOutcome = { text: [], usage: emptyUsage() };
   let completion: string | undefined;
   // A resumed run's first iteration continues the earlier run's session; an id that is not plain is not passed on.
-  let resumeSession = plainSessionId(options.resume?.sessionId);
+  // Only an agent that says where its sessions live (`sessionFiles`) can find one in this run's new HOME.
+  let resumeSession = scope.agent.sessionFiles ? plainSessionId(options.resume?.sessionId) : undefined;
   if (options.resume?.sessionId !== undefined && resumeSession === undefined) {
-    emit({ type: "log", level: "warn", message: `The session id run ${options.resume.runId} reported is not a plain id: this run starts a new session.` });
+    const why = scope.agent.sessionFiles ? `the session id run ${options.resume.runId} reported is not a plain id` : `the ${scope.agent.name} agent does not say where its CLI keeps sessions (sessionFiles)`;
+    emit({ type: "log", level: "warn", message: `This run starts a new agent session: ${why}.` });
   }
   for (let iteration = 1; iteration <= settings.maxIterations; iteration++) {
     progress.iterations = iteration;

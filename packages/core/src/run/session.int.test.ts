@@ -127,6 +127,12 @@ describe("run({ keepSession, resume })", () => {
       await run({ agent: sessionAgent(inputs), cwd: dir, prompt: "x", isolation: inPlaceIsolation.create({}), handleProcessSignals: false, resume: { runId: "r0", sessionId: "--dangerously-skip-permissions" }, onEvent: (e) => events.push(e) });
       expect(inputs.map((i) => i.resumeSessionId)).toEqual([undefined]);
       expect(events.some((e) => e.type === "log" && e.message.includes("is not a plain id"))).toBe(true);
+      // An agent that does not say where its sessions live gets none: its CLI would not find it.
+      const { sessionFiles: _none, ...noFiles } = sessionAgent(inputs);
+      const warned: RunEvent[] = [];
+      await run({ agent: noFiles, cwd: dir, prompt: "y", isolation: inPlaceIsolation.create({}), handleProcessSignals: false, resume: { runId: "r0", sessionId: "s-1" }, onEvent: (e) => warned.push(e) });
+      expect(inputs.at(-1)?.resumeSessionId).toBeUndefined();
+      expect(warned.some((e) => e.type === "log" && e.message.includes("does not say where its CLI keeps sessions"))).toBe(true);
     } finally {
       await removeDir(dir);
     }
