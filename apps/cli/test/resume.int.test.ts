@@ -87,6 +87,7 @@ describe("corral run --resume", () => {
     const record = await show(repo, started.runId);
     expect(record).toMatchObject({ resumedFrom: original!.id, state: "succeeded", branch: "corral/task" });
     expect(record.commits?.map((c) => c.subject)).toEqual(["finish task"]);
+    expect((await corral(["runs", "show", started.runId], repo)).stdout).toContain(`  resumed from: ${original!.id}\n`);
   });
 
   it("refuses a run that succeeded and was merged (squashed), one whose branch is gone, one still running, and an unknown one; nothing is made", async () => {
