@@ -54,6 +54,7 @@ Budget (the first one reached stops the run cleanly, its work kept; exit 3):
 Run:
   --cwd DIR                 Where to run (default: here)
   --name NAME               Names the run, its branch and worktree
+  --branch-exists MODE      When the name's branch exists: new (default: another branch, said), fail, reuse (continue on it)
   --env NAME                Pass this host env var into the sandbox (repeatable; values are redacted)
   --env-file FILE           Pass the vars of a dotenv file (repeatable)
   --setup CMD               Run CMD on the host in the new workspace before the agent (repeatable)
@@ -75,6 +76,13 @@ Network (docs/network.md):
   --deny-domain HOST[:PORT]      Refuse a host even if allowed (repeatable)
   --credentials env|gateway      gateway: the API key stays on the host; corral's proxy adds it (needs the allowlist)
 
+Continue (docs/workflow.md):
+  --resume RUN              Continue a run (id, name or unique prefix) that was interrupted, failed, incomplete
+                            or stopped: same branch and kept worktree, the agent's session when it has one;
+                            agent, sandbox, prompt and iterations from its journal, flags on top
+  --retry-failed FLEET      Run a fleet's failed, aborted and interrupted tasks again, each on its own branch
+  --include-incomplete      With --retry-failed: also the tasks that ran out of iterations or budget
+
 Fleets:
   --tasks FILE              JSON or YAML list of tasks
   --tasks-cmd CMD           Take the task list from a command's JSON output
@@ -87,6 +95,13 @@ Examples:
   corral run --agent claude --sandbox bwrap --prompt "Fix the failing test" --max-iterations 5
   corral run --agent command --prompt "hi" -- sh -c 'echo "$0"; echo "<promise>COMPLETE</promise>"' '{prompt}'
   corral run --agent claude --sandbox bwrap --allow-domain registry.npmjs.org --credentials gateway --prompt "Update the deps"
+  corral run --resume fix-login --max-iterations 3
+  corral run --retry-failed 20260101-120000-a1b2c3 --parallel 2
+
+Exit codes: 0 succeeded; 1 failed, or a run that cannot be resumed (E_RUN_ACTIVE, E_RUN_MERGED,
+E_BRANCH_GONE, E_RUN_NO_BRANCH, E_RUN_NOT_RESUMABLE), or an existing branch under --branch-exists fail
+(E_BRANCH_EXISTS); 2 usage error (bad flags, E_RUN_NOT_FOUND, E_RUN_AMBIGUOUS, E_NOTHING_TO_RETRY);
+3 incomplete; 130 interrupted.
 `;
 
 export const PLUGINS_HELP = `Usage: corral plugins [--json] [--no-check] [--cwd DIR] [--config FILE]

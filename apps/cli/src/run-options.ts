@@ -34,6 +34,10 @@ export const RUN_FLAGS = {
   "tasks-cmd": { type: "string" },
   parallel: { type: "string" },
   "fail-fast": { type: "boolean" },
+  resume: { type: "string" },
+  "retry-failed": { type: "string" },
+  "include-incomplete": { type: "boolean" },
+  "branch-exists": { type: "string" },
   network: { type: "string" },
   "allow-domain": { type: "string", multiple: true },
   "deny-domain": { type: "string", multiple: true },
@@ -80,6 +84,10 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
   }
   const limits = limitsFromFlags(values);
   const budget = budgetFromFlags(values, "");
+  const branchExists = values["branch-exists"];
+  if (branchExists !== undefined && branchExists !== "fail" && branchExists !== "new" && branchExists !== "reuse") {
+    throw new UsageError(`--branch-exists must be fail, new or reuse, got ${JSON.stringify(branchExists)}.`, { hint: "new (the default): another branch, said; fail: refuse; reuse: continue on the existing branch." });
+  }
   const mounts = (values.mount ?? []).map((spec) => mountFromFlag(spec, io.cwd));
   return {
     cwd,
@@ -108,6 +116,7 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(Object.keys(budget).length ? { budget } : {}),
     ...(mounts.length ? { mounts } : {}),
     ...(values.copy?.length ? { copy: values.copy } : {}),
+    ...(branchExists !== undefined ? { branchExists } : {}),
   };
 }
 

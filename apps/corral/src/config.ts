@@ -63,6 +63,8 @@ export const configSchema = z
       .strict()
       .optional(),
     copy: z.array(z.string().min(1)).optional(),
+    /** When the branch a run's name gives exists already: `new` (default: another branch, said), `fail` (refuse), `reuse` (continue on it). */
+    branchExists: z.enum(["fail", "new", "reuse"]).optional(),
     /** What each run may spend: the first reached stops it cleanly (`incomplete`, `stoppedBy`). */
     budget: budgetSchema.optional(),
     /** What a whole fleet may spend (`corral run --tasks`, `runMany`). */

@@ -16,6 +16,9 @@ export { logFileDisplay } from "./displays/log-file.js";
 export { ndjsonDisplay } from "./displays/ndjson.js";
 export { boardDisplay } from "./displays/board.js";
 export { runMany, summarizeTask, totalsByAgent } from "./fleet.js";
+// Continuing: a run where another left off (corral run --resume), a fleet's failed tasks again (--retry-failed).
+export { resumeRun, resumeOptions, retryTasks, reclaimInterrupted, RETRY_STATES } from "./resume.js";
+export type { ResumePlan, RetriedTask } from "./resume.js";
 export type { Fleet, FleetAgentTotals, RunManyOptions, TaskOutcome, TaskStatus } from "./fleet.js";
 export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "./tasks.js";
 export type { Task } from "./tasks.js";

@@ -19,6 +19,8 @@ export const claudeAgent = defineAgent({
     name: "claude",
     env: { credentials: [...CLAUDE_CREDENTIALS], passthrough: [...CLAUDE_PASSTHROUGH] },
     executable: { name: options.executable, option: "executable" },
+    // Claude Code keeps each session's transcript under ~/.claude/projects/<cwd>/<session>.jsonl: `--resume` reads it there.
+    sessionFiles: [".claude/projects"],
     setup: (input) => claudeSetup(options, input),
     api: claudeApi,
     command: (input) => claudeCommand(options, input),

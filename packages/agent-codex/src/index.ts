@@ -22,6 +22,8 @@ export const codexAgent = defineAgent({
       name: "codex",
       env: { credentials: [options.envKey], passthrough: ["OPENAI_BASE_URL"] },
       executable: { name: options.executable, option: "executable" },
+      // Codex keeps its threads under CODEX_HOME (~/.codex)/sessions: `exec resume` reads them there.
+      sessionFiles: [".codex/sessions"],
       setup: (input) => codexSetup(options, input),
       api: (env) => codexApi(options, env),
       command: (input) => codexCommand(options, input),

@@ -105,6 +105,14 @@ export interface Agent {
    */
   readonly executable?: { name: string; option: string };
   /**
+   * Where the CLI keeps its sessions, relative to the per-run HOME (e.g. `.claude/projects`): what a
+   * run keeps (`RunOptions.keepSession`) so a later run can resume the session in a new HOME. Only
+   * regular files and folders are kept, never followed symlinks: it is agent-written data. Declaring
+   * it (`[]` for sessions kept elsewhere) is what makes a resumed run pass `resumeSessionId`; an agent
+   * without it starts a new session when a run is resumed.
+   */
+  readonly sessionFiles?: string[];
+  /**
    * Checks credentials and prepares the per-run HOME (config files). Throws
    * MissingCredentialsError before anything is spawned. Returns env to add to every exec.
    */

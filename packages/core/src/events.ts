@@ -54,7 +54,7 @@ export interface FleetTaskSummary {
 
 /** Everything that happens in a run is one of these. Displays, the journal and tests read them. */
 export type RunEventBody =
-  | { type: "run.started"; agent: string; sandbox: string; isolation: string; maxIterations: number; cwd: string }
+  | { type: "run.started"; agent: string; sandbox: string; isolation: string; maxIterations: number; cwd: string; resumedFrom?: string }
   | { type: "workspace.ready"; path: string; cwd: string; branch?: string; baseCommit?: string; baseBranch?: string }
   | { type: "workspace.copied"; paths: string[]; durationMs: number }
   | { type: "sandbox.ready"; sandbox: string; id: string }

@@ -32,6 +32,7 @@ export { parsePolicy } from "./network/policy.js";
 export type { AllowlistPolicy, EgressRule, NetworkPolicy, ParsedPolicy } from "./network/policy.js";
 export type {
   AcquireRequest,
+  BranchExists,
   Commit,
   Isolation,
   ListedWorkspace,
@@ -68,7 +69,7 @@ export { packageVersion } from "./version.js";
 
 export { run, newRunId, RUN_ID_ENV } from "./run.js";
 export { linkAbort, trapProcessSignals } from "./abort.js";
-export type { RunOptions, RunResult } from "./run.js";
+export type { ResumeFrom, RunOptions, RunResult } from "./run.js";
 export type { GitIdentityOption } from "./run/git-identity.js";
 export { BudgetExceededError, budgetReached, budgetStopOf, BudgetStopReason, checkBudget, describeBudgetStop } from "./run/budget.js";
 export type { Budget, BudgetName, BudgetStop, Spent } from "./run/budget.js";

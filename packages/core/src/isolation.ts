@@ -21,6 +21,8 @@ export interface Workspace<Meta = unknown> {
    * read-only. Empty outside a git repository.
    */
   gitMounts: GitMount[];
+  /** What the isolation wants the user to know about the workspace it handed out (e.g. the run's branch got another name); the run says each as a warning. */
+  notes?: string[];
   /** Isolation-private data (e.g. a lock id). */
   meta?: Meta;
 }
@@ -55,7 +57,25 @@ export interface AcquireRequest {
    * user's repository. Default true.
    */
   sandboxed?: boolean;
+  /**
+   * What to do when the branch the run's name gives (e.g. `corral/fix-1`) exists already:
+   * `new` (the default) makes another one (`corral/fix-1-2`) and says so in `Workspace.notes`;
+   * `fail` MUST refuse with `E_BRANCH_EXISTS` and create nothing; `reuse` continues on the existing
+   * branch (its tip is the new base). An isolation without branches ignores it.
+   */
+  branchExists?: BranchExists;
+  /**
+   * Continue an earlier run's work: on its `branch` (which MUST exist, else `E_BRANCH_GONE`; its tip
+   * is the base), in its kept workspace at `path` when that is still there and no live run holds
+   * it (its uncommitted files as they are), else in a new workspace on that branch. The isolation
+   * MUST treat the kept workspace as hostile (agent-written) and give it a git dir of the run's own
+   * as for any acquire. `baseBranch`: the earlier run's base branch, kept as the merge target.
+   */
+  continueFrom?: { branch: string; path?: string; baseBranch?: string };
 }
+
+/** `AcquireRequest.branchExists`: what to do when the run's branch exists already. */
+export type BranchExists = "fail" | "new" | "reuse";
 
 /** What `Isolation.release` gets besides the workspace. */
 export interface ReleaseOptions {

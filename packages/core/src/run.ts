@@ -22,7 +22,7 @@ import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
 export { RUN_ID_ENV } from "./run/setup.js";
-export type { RunOptions, RunResult } from "./run/options.js";
+export type { ResumeFrom, RunOptions, RunResult } from "./run/options.js";
 
 /**
  * Runs an agent in a loop, in a sandbox, on an isolated workspace, in phases (each in run/):
@@ -81,7 +81,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
   try {
     try {
       scope.throwIfAborted();
-      emit({ type: "run.started", agent: agent.name, sandbox: sandbox.name, isolation: isolation.name, maxIterations: settings.maxIterations, cwd: settings.cwd });
+      emit({ type: "run.started", agent: agent.name, sandbox: sandbox.name, isolation: isolation.name, maxIterations: settings.maxIterations, cwd: settings.cwd, ...(options.resume ? { resumedFrom: options.resume.runId } : {}) });
       if (!isolatesFilesystem(sandbox)) {
         emit({ type: "log", level: "warn", message: "No sandbox: the agent runs on the host with your user's full access (choose one with --sandbox)." });
       }
@@ -108,7 +108,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
     stoppedBy = status === "incomplete" ? budgetStopOf(controller.signal) : undefined;
 
     // Shutdown, one path: the sandbox closes before anything reads what the agent left.
-    const shut = await shutdown(held, { isolation, status, failure, emit });
+    const shut = await shutdown(held, { isolation, status, failure, emit, keepSession: options.keepSession, sessionFiles: agent.sessionFiles });
     release = shut.release;
     const ended = status === "succeeded" || status === "incomplete";
     const problem = shut.problem ?? (ended && release?.problems?.length ? integrityError(release.problems) : undefined) ?? (ended && release?.failures?.length ? releaseFailure(release.failures) : undefined);

@@ -1,12 +1,13 @@
 import { rmdir } from "node:fs/promises";
-import { join } from "node:path";
+import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, type AcquireRequest, type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
-import { BranchExistsError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
+import { BranchExistsError, BranchGoneError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";
 import { takeFromPool } from "./pool.js";
+import { branchExists, takeKept } from "./continue.js";
 import { resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
 import { claimStatus, removeStatus } from "./status.js";
@@ -23,34 +24,68 @@ const COLLISION = /already exists|cannot lock ref|already checked out|already us
 const TRANSIENT = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|could not lock config file/i;
 const MAX_TRANSIENT_RETRIES = 25;
 
-/** Checks every input, then makes (or reuses) a worktree. Bad input leaves nothing behind. */
+/**
+ * Checks every input, then makes (or reuses) a worktree. Bad input leaves nothing behind. A run that
+ * continues another (`continueFrom`) gets that run's kept worktree, or a new one on its branch; a
+ * named run whose branch exists follows `branchExists` (`new` by default, said in `notes`).
+ */
 export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace<WorktreeMeta>> {
   throwIfAborted(request.signal);
   const repo = await resolveRepo(request.cwd);
   const base = await resolveBase(repo, options.base);
-  const explicitBranch = options.branch === undefined ? undefined : await checkExplicitBranch(repo, options.branch, options.reuse);
+  const continued = request.continueFrom;
+  if (continued) {
+    await checkBranchName(repo, continued.branch, "branch");
+    if (!(await branchExists(repo, continued.branch))) throw new BranchGoneError(continued.branch);
+  }
+  const reuseBranch = options.reuse || request.branchExists === "reuse";
+  let explicitBranch = continued
+    ? { name: continued.branch, exists: true }
+    : options.branch === undefined
+      ? undefined
+      : await checkExplicitBranch(repo, options.branch, reuseBranch, request.branchExists);
   if (!options.detach && !explicitBranch) await checkBranchName(repo, `${options.branchPrefix}x`, "branchPrefix");
-  const slug = slugify(request.name ?? options.branch ?? request.runId);
+  const slug = continued ? slugify(continued.path ? basename(continued.path) : continued.branch.replace(/^.*\//, "")) : slugify(request.name ?? options.branch ?? request.runId);
+  // A named run's branch that exists already: refused, continued, or (the default) another name, said.
+  const notes: string[] = [];
+  if (!options.detach && !explicitBranch) {
+    const wanted = `${options.branchPrefix}${slug}`;
+    if (await branchExists(repo, wanted)) {
+      if (request.branchExists === "fail") throw new BranchExistsError(wanted, RESUME_HINT);
+      if (request.branchExists === "reuse") explicitBranch = { name: wanted, exists: true };
+      else notes.push(`The branch ${wanted} exists already, so this run works on a new branch (named below). To continue ${wanted} instead: --branch-exists reuse, or corral run --resume <run>; --branch-exists fail refuses.`);
+    }
+  }
   const baseDir = await prepareBaseDir(repo, options.baseDir);
   await ensureExcluded(repo, excludePatterns(repo, baseDir));
+  const baseBranch = continued?.baseBranch ?? base.branch;
   const plan: AcquirePlan = {
     repo,
     branchPrefix: options.branchPrefix,
     baseDir,
     baseRef: options.base,
     baseCommit: explicitBranch?.exists ? await tip(repo, explicitBranch.name) : base.commit,
-    ...(base.branch ? { baseBranch: base.branch } : {}),
+    ...(baseBranch ? { baseBranch } : {}),
     slug,
     ...(explicitBranch ? { explicitBranch } : {}),
     request,
   };
   throwIfAborted(request.signal);
+  const withNotes = (workspace: Workspace<WorktreeMeta>) => (notes.length ? { ...workspace, notes } : workspace);
+  // An existing branch continued (resume, reuse): its kept worktree, when one holds it, is the place.
+  if (explicitBranch?.exists) {
+    const kept = await takeKept(plan, continued?.path, explicitBranch.name);
+    if (kept) return kept;
+  }
   if (options.reuse) {
     const reused = await takeFromPool(options, plan);
-    if (reused) return reused;
+    if (reused) return withNotes(reused);
   }
-  return createFresh(options, plan);
+  return withNotes(await createFresh(options, plan));
 }
+
+/** What an `E_BRANCH_EXISTS` from `branchExists: "fail"` says to do. */
+const RESUME_HINT = "Continue that run with `corral run --resume <run>`, continue on the branch with --branch-exists reuse, let corral pick another branch with --branch-exists new, or pick another --name.";
 
 async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace<WorktreeMeta>> {
   const { repo, request } = plan;
@@ -105,10 +140,11 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
   });
 }
 
-async function checkExplicitBranch(repo: Repo, name: string, reuse: boolean): Promise<{ name: string; exists: boolean }> {
+async function checkExplicitBranch(repo: Repo, name: string, reuse: boolean, asked: AcquireRequest["branchExists"]): Promise<{ name: string; exists: boolean }> {
   await checkBranchName(repo, name, "branch");
-  const exists = (await git(["show-ref", "--verify", "-q", `refs/heads/${name}`], { cwd: repo.root, allowFailure: true })).exitCode === 0;
-  if (exists && !reuse) throw new BranchExistsError(name);
+  const exists = await branchExists(repo, name);
+  // An explicit branch is never renamed: `new` cannot apply to it.
+  if (exists && !reuse) throw new BranchExistsError(name, asked === "fail" ? RESUME_HINT : undefined);
   return { name, exists };
 }
 

@@ -29,10 +29,23 @@ export class UnknownRefError extends IsolationError {
 export class BranchExistsError extends IsolationError {
   /** The branch that exists. */
   readonly branch: string;
-  constructor(branch: string) {
+  constructor(branch: string, hint?: string) {
     super(`The branch "${branch}" already exists.`, {
-      hint: "Pick another branch name, delete the branch, or set reuse: true to continue on the existing branch.",
+      hint: hint ?? "Pick another branch name, delete the branch, or set reuse: true to continue on the existing branch.",
       code: "E_BRANCH_EXISTS",
+    });
+    this.branch = branch;
+  }
+}
+
+/** The branch of the run to continue is gone (deleted, discarded, merged and cleaned). */
+export class BranchGoneError extends IsolationError {
+  /** The branch that is gone. */
+  readonly branch: string;
+  constructor(branch: string) {
+    super(`The branch "${branch}" of the run to continue no longer exists.`, {
+      code: "E_BRANCH_GONE",
+      hint: "Start a new run instead (corral run --name …), or restore the branch (git reflog shows its last commit) and resume again.",
     });
     this.branch = branch;
   }

@@ -14,6 +14,7 @@ export type { WorktreeMeta } from "./workspace.js";
 export { slugify } from "./slug.js";
 export {
   BranchExistsError,
+  BranchGoneError,
   NotGitRepositoryError,
   UnknownRefError,
   UnsafePathError,

@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { link, lstat, readFile, rename, rm } from "node:fs/promises";
+import { lstat, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
@@ -10,7 +9,7 @@ import type { WorktreeOptions } from "./options.js";
 import type { Repo } from "./repo.js";
 import { inWorktree, type WorktreeMeta } from "./workspace.js";
 import { withSuffix } from "./slug.js";
-import { claimStatus, readAllStatuses, removeStatus, statusDir, writeStatus, type WorktreeStatus } from "./status.js";
+import { claimStatus, readAllStatuses, removeStatus, takeStatus, writeStatus, type WorktreeStatus } from "./status.js";
 
 export const POOL_LOCK_REASON = "corral: pooled for reuse";
 
@@ -24,7 +23,7 @@ export async function takeFromPool(options: WorktreeOptions, plan: AcquirePlan):
     .filter((s) => s.state === "pooled" && dirname(s.path) === plan.baseDir)
     .sort((a, b) => b.updated.localeCompare(a.updated));
   for (const candidate of pooled) {
-    const taken = await take(plan.repo, candidate.slug);
+    const taken = await takeStatus(plan.repo, candidate.slug, "pooled");
     if (!taken) continue;
     try {
       const workspace = await reuse(options, plan, taken.status);
@@ -37,22 +36,6 @@ export async function takeFromPool(options: WorktreeOptions, plan: AcquirePlan):
     }
     await discard(plan.repo, taken);
   }
-  return undefined;
-}
-
-async function take(repo: Repo, slug: string): Promise<{ status: WorktreeStatus; file: string } | undefined> {
-  const file = join(statusDir(repo), `${slug}.json`);
-  const takenFile = `${file}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await rename(file, takenFile); // atomic: one claimer wins
-  } catch {
-    return undefined;
-  }
-  const status = JSON.parse(await readFile(takenFile, "utf8")) as WorktreeStatus;
-  if (status.state === "pooled") return { status, file: takenFile };
-  // Someone re-used the slug between our read and the rename: put their file back.
-  await link(takenFile, file).catch(() => {});
-  await rm(takenFile, { force: true });
   return undefined;
 }
 

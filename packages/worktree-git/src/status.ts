@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { processLives, processStartTime } from "@corral/core/plugin-kit";
@@ -90,6 +90,27 @@ export async function readAllStatuses(repo: Repo): Promise<WorktreeStatus[]> {
 
 export async function removeStatus(repo: Repo, slug: string): Promise<void> {
   await rm(statusFile(repo, slug), { force: true });
+}
+
+/**
+ * Claims the worktree `slug` while its status says `state` (pooled, kept): its status file is renamed
+ * away, atomically, so one claimer wins. Undefined when another took it first or its state changed
+ * (their file is put back). The caller writes the new status and removes `file`.
+ */
+export async function takeStatus(repo: Repo, slug: string, state: RecordedState): Promise<{ status: WorktreeStatus; file: string } | undefined> {
+  const file = statusFile(repo, slug);
+  const takenFile = `${file}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(file, takenFile);
+  } catch {
+    return undefined;
+  }
+  const status = JSON.parse(await readFile(takenFile, "utf8")) as WorktreeStatus;
+  if (status.state === state) return { status, file: takenFile };
+  // Someone re-used the slug between our read and the rename: put their file back.
+  await link(takenFile, file).catch(() => {});
+  await rm(takenFile, { force: true });
+  return undefined;
 }
 
 /** A new status for this process. */

@@ -1,6 +1,21 @@
 import { UsageError, type Display, type MergeBackOutcome, type RunEvent } from "@corral/core";
-import { inert } from "@corral/core/plugin-kit";
-import { boardDisplay, loadTasksFile, loadTasksFromCommand, ndjsonDisplay, runMany, summarizeTask, terminalDisplay, totalsByAgent, type TaskOutcome } from "corral";
+import { inert, inertJson } from "@corral/core/plugin-kit";
+import {
+  boardDisplay,
+  loadTasksFile,
+  loadTasksFromCommand,
+  ndjsonDisplay,
+  reclaimInterrupted,
+  RETRY_STATES,
+  retryTasks,
+  runMany,
+  summarizeTask,
+  terminalDisplay,
+  totalsByAgent,
+  type CorralRunOptions,
+  type Task,
+  type TaskOutcome,
+} from "corral";
 import { resolve } from "node:path";
 import { numberFlag } from "../args.js";
 import { usd } from "../format.js";
@@ -10,7 +25,9 @@ import { blockOnSlowReaders, budgetFromFlags, runOptionsFromFlags, trapInterrupt
 
 /** `corral run --tasks FILE | --tasks-cmd CMD [--parallel N]`: a fleet, a live board, a summary table. */
 export async function runFleet(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
-  if (values.tasks !== undefined && values["tasks-cmd"] !== undefined) throw new UsageError("Give --tasks or --tasks-cmd, not both.", { hint: "Drop one of them." });
+  if ([values.tasks, values["tasks-cmd"], values["retry-failed"]].filter((v) => v !== undefined).length > 1) throw new UsageError("Give one of --tasks, --tasks-cmd or --retry-failed.", { hint: "Drop the others." });
+  if (values.resume !== undefined) throw new UsageError("--resume continues one run; a fleet's failed tasks run again with --retry-failed FLEET.", { hint: "Drop --resume." });
+  if (values["include-incomplete"] !== undefined && values["retry-failed"] === undefined) throw new UsageError("--include-incomplete only goes with --retry-failed.", { hint: "Add --retry-failed FLEET, or drop it." });
   for (const flag of ["prompt", "prompt-file", "prompt-arg", "name"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to a fleet: each task has its own.`, { hint: `Put it in the task list, or drop --${flag}.` });
   }
@@ -18,7 +35,7 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   const options = runOptionsFromFlags(values, commandArgv, io);
   const cwd = options.cwd ?? io.cwd;
   // The whole list is validated before anything starts.
-  const tasks = values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
+  const tasks = values["retry-failed"] !== undefined ? await retried(values, options, io) : values.tasks !== undefined ? await loadTasksFile(resolve(io.cwd, values.tasks)) : await loadTasksFromCommand(values["tasks-cmd"]!, cwd);
 
   blockOnSlowReaders(io);
   const board = io.stderr.isTTY ? boardDisplay({ stream: io.stderr, tasks: tasks.map((t) => t.name) }) : undefined;
@@ -51,6 +68,21 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
   if (controller.signal.aborted && !outcomes.some((o) => o.status === "skipped")) return EXIT.interrupted;
   if (outcomes.every((o) => o.status === "succeeded")) return EXIT.ok;
   return outcomes.every((o) => o.status === "succeeded" || o.status === "incomplete") ? EXIT.incomplete : EXIT.failed;
+}
+
+/**
+ * `--retry-failed FLEET`: the fleet's failed, aborted and interrupted tasks (and incomplete ones with
+ * `--include-incomplete`), said before they start (on stderr; with --json also as a first `retry` line
+ * on stdout); each continues its own branch (`branchExists: "reuse"`), interrupted ones reclaimed first.
+ */
+async function retried(values: RunFlagValues, options: CorralRunOptions, io: CliIO): Promise<Task[]> {
+  const states = values["include-incomplete"] ? [...RETRY_STATES, "incomplete" as const] : RETRY_STATES;
+  const { fleet, tasks } = await retryTasks(values["retry-failed"]!, { ...(options.cwd ? { cwd: options.cwd } : {}), states, ...(options.agent !== undefined ? { agent: options.agent } : {}) });
+  for (const { from } of tasks) await reclaimInterrupted(from, options);
+  options.branchExists = "reuse";
+  io.stderr.write(inert(`corral: retrying ${tasks.length} task(s) of fleet ${fleet}:\n${tasks.map(({ task, from }) => `  ${task.name}  ${from.state}  (run ${from.id})`).join("\n")}\n`));
+  if (values.json) io.stdout.write(`${inertJson({ type: "retry", fleet, tasks: tasks.map(({ task, from }) => ({ name: task.name, runId: from.id, state: from.state, ...(from.branch ? { branch: from.branch } : {}) })) })}\n`);
+  return tasks.map((t) => t.task);
 }
 
 /**

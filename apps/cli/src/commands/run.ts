@@ -1,11 +1,11 @@
 import { describeBudgetStop, totalTokens, UsageError, type Display, type MergeBackOutcome, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
-import { ndjsonDisplay, run, terminalDisplay } from "corral";
+import { ndjsonDisplay, reclaimInterrupted, resumeOptions, run, terminalDisplay, type CorralRunOptions } from "corral";
 import { runFleet } from "./fleet.js";
 import { RUN_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 import { reportError, reportJsonError, wantsJson } from "../report.js";
-import { blockOnSlowReaders, RUN_FLAGS, runOptionsFromFlags, trapInterrupts } from "../run-options.js";
+import { blockOnSlowReaders, RUN_FLAGS, runOptionsFromFlags, trapInterrupts, type RunFlagValues } from "../run-options.js";
 import { parseFlags } from "../args.js";
 
 type RunFinished = Extract<RunEvent, { type: "run.finished" }>;
@@ -29,11 +29,12 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(RUN_HELP);
     return EXIT.ok;
   }
-  if (values.tasks !== undefined || values["tasks-cmd"] !== undefined) return runFleet(values, commandArgv, io);
-  for (const flag of ["parallel", "fail-fast"] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to fleets.`, { hint: "Add --tasks FILE or --tasks-cmd CMD, or drop the flag." });
+  if (values.tasks !== undefined || values["tasks-cmd"] !== undefined || values["retry-failed"] !== undefined) return runFleet(values, commandArgv, io);
+  for (const flag of ["parallel", "fail-fast", "include-incomplete"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to fleets.`, { hint: "Add --tasks FILE, --tasks-cmd CMD or --retry-failed FLEET, or drop the flag." });
   }
-  const options = runOptionsFromFlags(values, commandArgv, io);
+  let options = runOptionsFromFlags(values, commandArgv, io);
+  if (values.resume !== undefined) options = await resumed(values, options, io);
 
   blockOnSlowReaders(io);
   // The summary below is the run's last word, printed once: the display leaves out its own finished line.
@@ -64,6 +65,18 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
     return controller.signal.aborted ? EXIT.interrupted : code;
   }
   return result?.status === "incomplete" ? EXIT.incomplete : EXIT.ok;
+}
+
+/** `--resume <run>`: the options of the run that continues it (the journal's, the flags on top), said on stderr before it starts. */
+async function resumed(values: RunFlagValues, flags: CorralRunOptions, io: CliIO): Promise<CorralRunOptions> {
+  for (const flag of ["name", "branch-exists"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} does not go with --resume: the run continues the earlier run's branch, under its name.`, { hint: `Drop --${flag}.` });
+  }
+  const plan = await resumeOptions(values.resume!, flags);
+  await reclaimInterrupted(plan.from, plan.options);
+  const session = plan.options.resume?.sessionId;
+  io.stderr.write(inert(`corral: resuming run ${plan.from.id} (${plan.from.state}) on ${plan.options.resume?.branch}${session ? `, in its agent session ${session}` : ", in a new agent session"}\n`));
+  return plan.options;
 }
 
 /**

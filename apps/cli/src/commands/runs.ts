@@ -140,6 +140,8 @@ function describe(run: JournalRun): string {
     `  workspace: ${run.workspace === undefined ? "(not created)" : existsSync(run.workspace) ? run.workspace : `${run.workspace} (removed)`}`,
     `  branch: ${run.branch ?? "(none)"}${run.baseBranch ? ` (from ${run.baseBranch})` : ""}`,
     ...(run.fleet ? [`  fleet: ${run.fleet}`] : []),
+    ...(run.resumedFrom ? [`  resumed from: ${run.resumedFrom}`] : []),
+    ...(run.sessionId ? [`  agent session: ${run.sessionId}`] : []),
     `  iterations: ${run.iterations ?? 0}`,
     ...(run.commits ? [`  commits: ${run.commits.length}`, ...run.commits.map((c) => `    ${c.sha.slice(0, 8)} ${c.subject}`)] : []),
     ...(u ? [`  tokens: ${totalTokens(u)} (input ${u.inputTokens}, output ${u.outputTokens})${u.costUsd !== undefined ? `, cost $${u.costUsd.toFixed(4)}` : ""}`] : []),

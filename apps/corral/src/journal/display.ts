@@ -208,7 +208,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   const apply = (r: RunRecord, event: RunEvent): boolean => {
     switch (event.type) {
       case "run.started":
-        Object.assign(r, { state: "running", cwd: event.cwd, agent: event.agent, isolation: event.isolation, sandbox: { name: event.sandbox } });
+        Object.assign(r, { state: "running", cwd: event.cwd, agent: event.agent, isolation: event.isolation, sandbox: { name: event.sandbox }, ...(event.resumedFrom ? { resumedFrom: event.resumedFrom } : {}) });
         return true;
       case "workspace.ready":
         r.workspace = event.path;
@@ -230,11 +230,14 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         if (event.error) r.error = event.error;
         if (event.teardownIncomplete) r.teardownIncomplete = event.teardownIncomplete;
         return true;
-      case "agent":
-        // The model the agent reports, where the run named none.
-        if (event.event.type !== "session" || !event.event.model || r.model) return false;
-        r.model = event.event.model;
-        return true;
+      case "agent": {
+        if (event.event.type !== "session") return false;
+        const before = `${r.model}\0${r.sessionId}`;
+        // The model the agent reports, where the run named none; its last session, for a resume.
+        if (event.event.model && !r.model) r.model = event.event.model;
+        if (typeof event.event.sessionId === "string" && event.event.sessionId.length <= 200) r.sessionId = event.event.sessionId;
+        return `${r.model}\0${r.sessionId}` !== before;
+      }
       default:
         return false;
     }

@@ -7,12 +7,14 @@ import { newRunId, type Display, type RunOptions } from "@corral/core";
 import { journalDisplay } from "./display.js";
 import { journalOptions } from "./options.js";
 import { excludeCorralFolder, journalLocation, type JournalLocation } from "./root.js";
+import { runDir, SESSION_DIR } from "./record.js";
+import { join } from "node:path";
 
 export { journalDisplay, DEFAULT_JOURNAL_MAX_BYTES } from "./display.js";
 export type { JournalDisplayOptions } from "./display.js";
 export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, unreadableJournal } from "./reader.js";
 export type { FollowOptions, JournalRun, RunCandidate } from "./reader.js";
-export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE } from "./record.js";
+export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE, SESSION_DIR } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
 export { journalLocation, excludeCorralFolder } from "./root.js";
 export type { JournalLocation } from "./root.js";
@@ -22,8 +24,11 @@ export { runProcesses, killRunProcesses, RUN_ID_ENV } from "./processes.js";
 /** What `run()` adds to a journaled run: the display, and options that tie the run to it. */
 export interface RunJournal {
   display: Display;
-  /** Merged over the run's options: the run id the journal is filed under (core puts it in the sandbox's env as CORRAL_RUN_ID). */
-  runOptions: { runId: string };
+  /**
+   * Merged over the run's options: the run id the journal is filed under (core puts it in the
+   * sandbox's env as CORRAL_RUN_ID), and the journal's folder for the agent's session (a resume finds it there).
+   */
+  runOptions: { runId: string; keepSession: string };
 }
 
 /** How a run is journaled: on or off, and how much it may take on disk. */
@@ -57,5 +62,5 @@ export async function runJournal(
     ...(about.model ? { model: about.model } : {}),
     ...(location.commonDir ? { onOpen: () => excludeCorralFolder(location.commonDir!) } : {}),
   });
-  return { display, runOptions: { runId } };
+  return { display, runOptions: { runId, keepSession: join(runDir(location.root, runId), SESSION_DIR) } };
 }

@@ -2,7 +2,7 @@ import { isConfigured, type RunOptions } from "@corral/core";
 import { createRedactor, redactDeep } from "@corral/core/plugin-kit";
 
 /** Keys that are not data (callbacks, signals), or are summarized separately. */
-const SKIP = new Set(["agent", "sandbox", "isolation", "env", "hostEnv", "displays", "onEvent", "signal", "output", "handleProcessSignals"]);
+const SKIP = new Set(["agent", "sandbox", "isolation", "env", "hostEnv", "displays", "onEvent", "signal", "output", "handleProcessSignals", "resume", "keepSession"]);
 
 /**
  * The run's options as the journal keeps them: plugin names with their options, env var NAMES

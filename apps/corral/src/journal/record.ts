@@ -48,6 +48,10 @@ export interface RunRecord {
   baseBranch?: string;
   /** The id of the fleet (`runMany`, `corral run --tasks`) the run was a task of. */
   fleet?: string;
+  /** The run this one continues (`corral run --resume`), when it does. */
+  resumedFrom?: string;
+  /** The last session id its agent reported (agent-written: a resume passes it on only when it is a plain id). */
+  sessionId?: string;
   /** Iterations started so far; once the run finished, how many it ran. */
   iterations?: number;
   /** The commits the run made, as the isolation reported them on release. */
@@ -71,6 +75,8 @@ export interface RunRecord {
 export const RECORD_FILE = "run.json";
 export const EVENTS_FILE = "events.jsonl";
 export const LOG_FILE = "run.log";
+/** The folder of a run's journal that keeps its agent's session files (`RunOptions.keepSession`), for a resume. */
+export const SESSION_DIR = "session";
 
 export const runDir = (root: string, id: string): string => join(root, id);
 

@@ -9,6 +9,7 @@ import { withProgram, type AgentProgram } from "./agent-program.js";
 import { BudgetExceededError, budgetStopOf, describeBudgetStop } from "./budget.js";
 import { runIteration, type IterationContext, type IterationOutcome } from "./iteration.js";
 import type { RunScope } from "./scope.js";
+import { plainSessionId } from "./session.js";
 import type { Settings } from "./settings.js";
 import type { HookRunner } from "./setup.js";
 
@@ -52,6 +53,13 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
   };
   let last: IterationOutcome = { text: [], usage: emptyUsage() };
   let completion: string | undefined;
+  // A resumed run's first iteration continues the earlier run's session; an id that is not plain is not passed on.
+  // Only an agent that says where its sessions live (`sessionFiles`) can find one in this run's new HOME.
+  let resumeSession = scope.agent.sessionFiles ? plainSessionId(options.resume?.sessionId) : undefined;
+  if (options.resume?.sessionId !== undefined && resumeSession === undefined) {
+    const why = scope.agent.sessionFiles ? `the session id run ${options.resume.runId} reported is not a plain id` : `the ${scope.agent.name} agent does not say where its CLI keeps sessions (sessionFiles)`;
+    emit({ type: "log", level: "warn", message: `This run starts a new agent session: ${why}.` });
+  }
   for (let iteration = 1; iteration <= settings.maxIterations; iteration++) {
     progress.iterations = iteration;
     scope.checkBudget();
@@ -62,7 +70,8 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
     scope.throwIfAborted();
     emit({ type: "iteration.started", iteration, maxIterations: settings.maxIterations });
     for (const spec of settings.hooks.beforeIteration) await hook("beforeIteration", spec, handle);
-    last = await runIteration(ctx, iteration, await promptFor(iteration));
+    last = await runIteration(ctx, iteration, await promptFor(iteration), resumeSession);
+    resumeSession = undefined;
     if (budgetStopOf(scope.signal)) break;
     if (settings.hooks.afterIteration.length) afterIteration = await runAfterIteration(settings.hooks.afterIteration, (spec) => hook("afterIteration", spec, handle));
     if (last.signal !== undefined) {

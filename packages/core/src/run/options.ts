@@ -2,7 +2,7 @@ import type { Agent } from "../agent.js";
 import type { Display } from "../display.js";
 import type { RunEvent } from "../events.js";
 import type { Hooks } from "../hooks.js";
-import type { Commit, Isolation, ReleaseResult } from "../isolation.js";
+import type { BranchExists, Commit, Isolation, ReleaseResult } from "../isolation.js";
 import type { NetworkPolicy } from "../network/policy.js";
 import type { OutputSpec } from "../output.js";
 import type { Configured } from "../plugin.js";
@@ -94,6 +94,33 @@ export interface RunOptions<T = undefined> {
   hooks?: Hooks;
   /** Untracked paths or globs of the main checkout copied into a new workspace (node_modules, .env…). */
   copy?: string[];
+  /**
+   * When the branch the run's name gives exists already: `new` (default) makes another one and says
+   * so, `fail` refuses (`E_BRANCH_EXISTS`), `reuse` continues on it. Passed to `Isolation.acquire`.
+   */
+  branchExists?: BranchExists;
+  /** Continue an earlier run (`corral run --resume`): its branch and workspace, and its agent session when it has one. */
+  resume?: ResumeFrom;
+  /**
+   * A host folder to keep the agent's session in after the run (the files its CLI keeps under the
+   * per-run HOME, `Agent.sessionFiles`), so a later run can `resume` it. Default: not kept.
+   */
+  keepSession?: string;
+}
+
+/** What a run continues (`RunOptions.resume`). */
+export interface ResumeFrom {
+  /** The earlier run's id: said in `run.started` (`resumedFrom`). */
+  runId: string;
+  /** Its branch (continued: its tip is the base) and workspace (reused when still kept), for `Isolation.acquire`. */
+  branch?: string;
+  workspace?: string;
+  /** Its base branch, kept as the merge target. */
+  baseBranch?: string;
+  /** The agent's session to continue in the first iteration (`AgentCommandInput.resumeSessionId`). Agent-written: checked, dropped with a warning when not a plain id. */
+  sessionId?: string;
+  /** The folder its session was kept in (`keepSession`), copied into the new run's HOME before the agent's setup. */
+  sessionDir?: string;
 }
 
 /** What a successful (or `incomplete`) run gives back; a failed run throws a CorralError instead. */

@@ -30,7 +30,7 @@ export interface Settings {
 /** The options the settings are made from. */
 export type SettingsInput = Pick<
   RunOptions<unknown>,
-  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "maxLineChars" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget"
+  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "maxLineChars" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget" | "branchExists"
 >;
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -81,6 +81,9 @@ export function validateRunOptions(options: SettingsInput): Settings {
   // What reaches a sandbox plugin is checked here once, so no plugin is handed a negative memory.
   checkLimits(options.limits);
   checkBudget(options.budget);
+  if (options.branchExists !== undefined && !["fail", "new", "reuse"].includes(options.branchExists)) {
+    throw new UsageError(`branchExists must be "fail", "new" or "reuse", not ${JSON.stringify(options.branchExists)}.`, { hint: "fail: refuse an existing branch; new: make another (the default); reuse: continue on it." });
+  }
   checkMounts(options.mounts);
   if (options.network !== undefined) parsePolicy(options.network);
   if (options.promptFile !== undefined) settings.template = readPromptFileSync(resolve(cwd, options.promptFile));

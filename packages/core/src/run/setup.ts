@@ -8,6 +8,7 @@ import { describeProgram, programMounts, resolveAgentProgram, type AgentProgram 
 import { buildEnv, definedEnv } from "./env.js";
 import { resolveGitIdentity, writeGitIdentity } from "./git-identity.js";
 import { startNetwork, type RunNetwork } from "./network.js";
+import { copySessionTree } from "./session.js";
 import type { RunScope } from "./scope.js";
 
 /** The run's id in every sandboxed process's env, so `corral clean` can find what a killed run left. */
@@ -43,6 +44,11 @@ export async function prepareEnvironment(scope: RunScope): Promise<RunEnvironmen
   const home = (held.home = await runTempDir("home", runId));
   env.HOME = home;
   await writeGitIdentity(home, identity);
+  // A resumed run's agent finds its session where its CLI keeps it (copied as data, before its setup writes its own files).
+  if (options.resume?.sessionDir && agent.sessionFiles?.length) {
+    const copied = await copySessionTree(options.resume.sessionDir, home, agent.sessionFiles);
+    if (copied.skipped) emit({ type: "log", level: "warn", message: `Part of the session of run ${options.resume.runId} was not brought back: ${copied.skipped}.` });
+  }
   // Network: the sandbox's only way out is the run's egress proxy, when the policy is an allowlist.
   const network = (held.network = await startNetwork({ policy: options.network, credentials: options.credentials ?? "env", sandbox, agent, env, runId, emit }));
   for (const name of network.unset) delete env[name];
@@ -65,7 +71,17 @@ export type HookRunner = (name: HookName, spec: HookSpec, handle?: SandboxHandle
 export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Workspace; hook: HookRunner }> {
   const { options, settings, isolation, sandbox, emit, runId, held } = scope;
   const sandboxed = isolatesFilesystem(sandbox);
-  const workspace = (held.workspace = await isolation.acquire({ cwd: settings.cwd, runId, ...(options.name ? { name: options.name } : {}), signal: scope.signal, sandboxed }));
+  const continueFrom = options.resume?.branch ? { branch: options.resume.branch, ...(options.resume.workspace ? { path: options.resume.workspace } : {}), ...(options.resume.baseBranch ? { baseBranch: options.resume.baseBranch } : {}) } : undefined;
+  const workspace = (held.workspace = await isolation.acquire({
+    cwd: settings.cwd,
+    runId,
+    ...(options.name ? { name: options.name } : {}),
+    signal: scope.signal,
+    sandboxed,
+    ...(options.branchExists ? { branchExists: options.branchExists } : {}),
+    ...(continueFrom ? { continueFrom } : {}),
+  }));
+  for (const message of workspace.notes ?? []) emit({ type: "log", level: "warn", message });
   emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}), ...(workspace.baseBranch ? { baseBranch: workspace.baseBranch } : {}) });
   scope.throwIfAborted();
   if (options.copy?.length) {

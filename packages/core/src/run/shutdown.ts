@@ -3,6 +3,7 @@ import { CorralError, HookError, IntegrityError, toCorralError } from "../errors
 import type { RunEventBody, RunStatus } from "../events.js";
 import type { Isolation, ReleaseFailure, ReleaseResult, Workspace } from "../isolation.js";
 import type { Held } from "./scope.js";
+import { copySessionTree } from "./session.js";
 
 /**
  * Gives back what the run holds, each step on its own so one failure cannot skip the next: the
@@ -13,9 +14,9 @@ import type { Held } from "./scope.js";
  */
 export async function shutdown(
   held: Held,
-  context: { isolation: Isolation; status: RunStatus; failure: CorralError | undefined; emit: (body: RunEventBody) => void },
+  context: { isolation: Isolation; status: RunStatus; failure: CorralError | undefined; emit: (body: RunEventBody) => void; keepSession?: string | undefined; sessionFiles?: readonly string[] | undefined },
 ): Promise<{ release?: ReleaseResult; problem?: CorralError; teardownIncomplete?: string[] }> {
-  const { isolation, status, failure, emit } = context;
+  const { isolation, status, failure, emit, keepSession, sessionFiles } = context;
   let problem: CorralError | undefined;
   const incomplete: string[] = [];
   const fail = (what: string, error: unknown) => {
@@ -44,6 +45,11 @@ export async function shutdown(
     } catch (error) {
       fail(`Could not release the workspace ${workspace.path}`, error);
     }
+  }
+  if (held.home && keepSession && sessionFiles?.length) {
+    // The sandbox is closed: nothing writes the HOME any more. Its session files are copied as data.
+    const copied = await copySessionTree(held.home, keepSession, sessionFiles).catch((error: unknown) => ({ files: 0, bytes: 0, skipped: toCorralError(error).message }));
+    if (copied.skipped) emit({ type: "log", level: "warn", message: `The agent's session was not kept whole (${copied.skipped}): a resume may start a new session.` });
   }
   if (held.home) {
     const home = held.home;
