@@ -202,7 +202,7 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
   const headLog = meta.runGitDir ? await quarantine.readRunReflog("HEAD") : await hostReflog(meta, workspace.branch!);
   const reflog = [...headLog, ...(workspace.branch && meta.runGitDir ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
   const superseded = new Set(reflog.filter((e) => /^(commit \(amend\)|rebase)/.test(e.message)).map((e) => e.old));
-  const unreferenced = meta.runGitDir ? await quarantine.agentCommits() : await hostUnreferencedCommits(meta, base);
+  const unreferenced = meta.runGitDir ? await quarantine.agentCommits() : await hostUnreferencedCommits(meta, base, tip);
   const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...unreferenced])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
   const failures: ReleaseFailure[] = [];
   if (candidates.length) {
@@ -246,13 +246,13 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
 /**
  * Without a run git dir (the host sandbox) a commit git refused (it could not lock the branch) is a
  * loose object in the user's repository that nothing names. Such commits are found among the loose
- * objects written since the run began: commits on top of the run's base that no ref and no reflog
- * holds (so the user's own commits of the meantime, on any branch, are not taken for the run's).
+ * objects written since the workspace was handed out: commits that no ref and no reflog holds (so
+ * the user's own commits of the meantime, on any branch, are not taken for the run's), made on the
+ * run's own line — on top of the base or of a commit its branch holds, or of another one found here
+ * (so another run's, with its own branch, is not taken either).
  */
-async function hostUnreferencedCommits(meta: WorktreeMeta, base: string): Promise<string[]> {
+async function hostUnreferencedCommits(meta: WorktreeMeta, base: string, tip: string): Promise<string[]> {
   if (meta.acquiredAt === undefined) return [];
-  // A second of slack for file systems whose timestamps are coarse.
-  const since = meta.acquiredAt - 1000;
   const objects = join(meta.commonDir, "objects");
   const fresh: string[] = [];
   for (const fanout of await readdir(objects).catch(() => [] as string[])) {
@@ -260,20 +260,22 @@ async function hostUnreferencedCommits(meta: WorktreeMeta, base: string): Promis
     for (const entry of await readdir(join(objects, fanout), { withFileTypes: true }).catch(() => [])) {
       if (!entry.isFile() || !/^[0-9a-f]{38}(?:[0-9a-f]{24})?$/.test(entry.name)) continue;
       const info = await lstat(join(objects, fanout, entry.name)).catch(() => undefined);
-      if (info && info.mtimeMs >= since) fresh.push(fanout + entry.name);
+      if (info && info.mtimeMs >= meta.acquiredAt) fresh.push(fanout + entry.name);
     }
   }
   if (!fresh.length) return [];
   const types = await git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { cwd: meta.root, input: `${fresh.join("\n")}\n`, allowFailure: true });
-  const commits = types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" ")));
-  if (!commits.length) return [];
-  const unnamed = await git(["rev-list", "--stdin", "--not", "--all", "--reflog"], { cwd: meta.root, input: `${commits.join("\n")}\n`, allowFailure: true });
-  const fresher = new Set(commits);
-  const found: string[] = [];
-  for (const commit of unnamed.stdout.split("\n").filter((c) => fresher.has(c))) {
-    if ((await git(["merge-base", "--is-ancestor", base, commit], { cwd: meta.root, allowFailure: true })).exitCode === 0) found.push(commit);
+  const commits = new Set(types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" "))));
+  if (!commits.size) return [];
+  // Oldest first, each with its parents: a parent is taken before its children are looked at.
+  const unnamed = await git(["rev-list", "--reverse", "--parents", "--stdin", "--not", "--all", "--reflog"], { cwd: meta.root, input: `${[...commits].join("\n")}\n`, allowFailure: true });
+  const isAncestor = async (a: string, b: string) => (await git(["merge-base", "--is-ancestor", a, b], { cwd: meta.root, allowFailure: true })).exitCode === 0;
+  const found = new Set<string>();
+  for (const [commit, parent] of unnamed.stdout.split("\n").filter(Boolean).map((row) => row.split(" "))) {
+    if (!commit || !parent || !commits.has(commit)) continue;
+    if (found.has(parent) || ((await isAncestor(base, parent)) && (await isAncestor(parent, tip)))) found.add(commit);
   }
-  return found;
+  return [...found];
 }
 
 /** The branch's reflog in the user's repository, oldest entry first (each entry's old value is the one before it). */

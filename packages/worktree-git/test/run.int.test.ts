@@ -93,11 +93,18 @@ describe.runIf(hasGit)("a host run whose commit git refused", () => {
     expect(await gitIn(dir, "show", `${ref}:refused.txt`)).toBe("refused");
     expect(await gitIn(dir, "log", "--format=%s", "-1", "corral/refuser")).toBe("kept");
 
-    // Twin: the user commits in their checkout while the run works; the run's one commit is all it made.
+    // Twin: the user commits in their checkout while the run works, and another run's work on its own
+    // line is dropped meanwhile (a commit on top of another branch, on no ref): the run's one commit is all it made.
     const twin = await tempRepo();
     cleanup.push(twin);
+    await gitIn(twin, "branch", "corral/other");
+    await gitIn(twin, "-c", "user.name=Other", "-c", "user.email=o@example.com", "commit", "-q", "--allow-empty", "-m", "other run's");
+    await gitIn(twin, "branch", "-f", "corral/other", "HEAD");
+    await gitIn(twin, "reset", "-q", "--hard", "HEAD~1");
+    await gitIn(twin, "reflog", "expire", "--expire=now", "--all");
     const userCommit = `git -C '${twin}' -c user.name=User -c user.email=user@example.com commit -q --allow-empty -m "user's own"`;
-    const clean = await hostRun(twin, `${agentCommit("mine")} && ${userCommit} && git -C '${twin}' -c user.name=User -c user.email=user@example.com commit -q --amend --allow-empty -m "user's own, amended"`);
+    const otherDropped = `git -C '${twin}' -c user.name=Other -c user.email=o@example.com commit-tree -p corral/other -m "other run's, dropped" "corral/other^{tree}" >/dev/null`;
+    const clean = await hostRun(twin, `${agentCommit("mine")} && ${userCommit} && ${otherDropped} && git -C '${twin}' -c user.name=User -c user.email=user@example.com commit -q --amend --allow-empty -m "user's own, amended"`);
     expect(clean.status).toBe("succeeded");
     expect(clean.commits.map((c) => c.subject)).toEqual(["mine"]);
   });
