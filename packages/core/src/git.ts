@@ -64,6 +64,15 @@ export interface GitResult {
 }
 
 /**
+ * What a failed git call said, for a message: its stderr (or stdout), without git's `fatal:` and
+ * `error:` prefixes, in up to three lines joined by "; ". Accepts git's text or its whole result.
+ */
+export function gitMessage(failed: string | GitResult): string {
+  const text = typeof failed === "string" ? failed.trim() : failed.stderr.trim() || failed.stdout.trim() || `git exited with ${failed.exitCode}`;
+  return text.replace(/^(fatal|error): /gm, "").split("\n").slice(0, 3).join("; ");
+}
+
+/**
  * Runs host-side git safely: argv only, scrubbed env, code-running config disabled. Rejects on a
  * non-zero exit unless `allowFailure` is set. Every host-side git call in corral goes through here.
  */

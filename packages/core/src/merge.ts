@@ -1,5 +1,5 @@
 import { CorralError } from "./errors.js";
-import { git } from "./git.js";
+import { git, gitMessage } from "./git.js";
 
 /**
  * How a run's work is taken into a branch: `merge` (a fast-forward when it can, else a merge
@@ -53,13 +53,13 @@ async function mergedTree(repoRoot: string, ours: string, theirs: string, what: 
       { files },
     );
   }
-  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git merge-tree failed: ${firstLines(r.stderr)}`);
+  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git merge-tree failed: ${gitMessage(r.stderr)}`);
   return r.stdout.split("\n")[0]!.trim();
 }
 
 async function commitTree(repoRoot: string, tree: string, parents: string[], message: string, env?: Record<string, string>): Promise<string> {
   const r = await git(["commit-tree", tree, ...parents.flatMap((p) => ["-p", p]), "-F", "-"], { cwd: repoRoot, input: message, allowFailure: true, ...(env ? { env } : {}) });
-  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git commit-tree failed: ${firstLines(r.stderr)}`, { hint: "Set your identity (git config user.name / user.email) if git asks for it." });
+  if (r.exitCode !== 0) throw new CorralError("E_GIT", `git commit-tree failed: ${gitMessage(r.stderr)}`, { hint: "Set your identity (git config user.name / user.email) if git asks for it." });
   return r.stdout.trim();
 }
 
@@ -86,7 +86,3 @@ async function replay(repoRoot: string, into: string, from: string, what: string
   return tip;
 }
 
-/** git's message, without its `fatal:` prefixes, in up to three lines. */
-function firstLines(text: string): string {
-  return text.trim().replace(/^(fatal|error): /gm, "").split("\n").slice(0, 3).join("; ");
-}

@@ -18,7 +18,7 @@ export { networkMode, orderGitMounts, resolveHostPath } from "./sandbox.js";
 export { apiHostRule, GATEWAY_PLACEHOLDER } from "./run/network.js";
 export { shellQuote } from "./prompt.js";
 
-export { git, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
+export { git, gitMessage, scrubbedGitEnv, SAFE_GIT_CONFIG } from "./git.js";
 export type { GitResult } from "./git.js";
 export { EMPTY_TREE, Quarantine, swapRef, type ReflogEntry } from "./quarantine.js";
 export type { RefRead } from "./quarantine.js";

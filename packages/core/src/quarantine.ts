@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { git, type GitResult } from "./git.js";
+import { git, gitMessage, type GitResult } from "./git.js";
 
 /**
  * Bringing a run's work back. The run's git dir was the agent's: its objects may be forged (git does
@@ -124,7 +124,7 @@ export class Quarantine {
     });
   }
 
-  /** The commit objects the run's git dir added on top of the borrowed objects (what the agent's git wrote). */
+  /** The commit objects the run's git dir added on top of the borrowed objects (what the agent's git wrote; only object-shaped names were imported). */
   async agentCommits(): Promise<string[]> {
     const agentObjects = join(this.path, "agent-objects");
     const ids: string[] = [];
@@ -240,7 +240,7 @@ export class Quarantine {
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** retry));
       fetched = await fetch();
     }
-    if (fetched.exitCode !== 0) return { ok: false, reason: gitReason(fetched) };
+    if (fetched.exitCode !== 0) return { ok: false, reason: gitMessage(fetched) };
     const type = await git(["cat-file", "-t", incomingRef], { cwd: repo, allowFailure: true });
     if (type.stdout.trim() !== "commit") {
       await git(["update-ref", "-d", incomingRef], { cwd: repo, allowFailure: true });
@@ -296,7 +296,7 @@ export async function swapRef(repo: string, ref: string, to: string, from: strin
     await new Promise((resolve) => setTimeout(resolve, 50 * retry));
     r = await swap();
   }
-  return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitReason(r) };
+  return r.exitCode === 0 ? { ok: true } : { ok: false, reason: gitMessage(r) };
 }
 
 /** How git says another process holds a lock it needs (a ref's, or packed-refs'), or removed a directory a ref needed meanwhile. */
@@ -312,9 +312,6 @@ function otherRunInFlux(stderr: string, mine: string): boolean {
   return ref !== undefined && ref !== mine;
 }
 
-function gitReason(r: GitResult): string {
-  return (r.stderr.trim() || r.stdout.trim() || `git exited with ${r.exitCode}`).replace(/^(fatal|error): /gm, "").split("\n").slice(0, 4).join("; ");
-}
 
 /**
  * Reads a small regular file without following a symlink at its last component (the folders

@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { CorralError, UsageError } from "@corral/core";
-import { computeMerge, git, swapRef, type MergeStrategy } from "@corral/core/plugin-kit";
+import { computeMerge, git, gitMessage, swapRef, type MergeStrategy } from "@corral/core/plugin-kit";
 import { listRuns } from "../journal/reader.js";
 import { journalLocation } from "../journal/root.js";
 import { assertRunOver, branchTip, isAncestor, isBranchName, type RunChange } from "./change.js";
@@ -63,7 +63,7 @@ export async function mergeRun(change: RunChange, options: { mode?: RunMergeMode
     // The target's checkout gets the files too; --ff-only refuses (and changes nothing) if it moved or a file is in the way.
     if ((await headBranch(checkout)) !== into) throw refused(`${checkout} no longer has ${into} checked out`);
     const ff = await git(["merge", "--ff-only", "--quiet", "--no-stat", target], { cwd: checkout, allowFailure: true });
-    if (ff.exitCode !== 0) throw refused(`updating ${checkout} failed: ${firstLines(ff.stderr || ff.stdout)}`);
+    if (ff.exitCode !== 0) throw refused(`updating ${checkout} failed: ${gitMessage(ff.stderr || ff.stdout)}`);
   } else {
     const swap = await swapRef(repoRoot, `refs/heads/${into}`, target, before, { message: `corral merge: ${mode} ${branch} (run ${change.run.id})` });
     if (!swap.ok) throw refused(`${into} moved while merging (${swap.reason})`);
@@ -121,8 +121,4 @@ async function assertClean(checkout: string, branch: string): Promise<void> {
     const exists = await realpath(join(gitDir, marker)).then(() => true, () => false);
     if (exists) throw new CorralError("E_MERGE_DIRTY", `${checkout} is in the middle of a ${marker.replace(/_HEAD$|-.*$/, "").toLowerCase()}. Nothing was merged.`, { hint: "Finish or abort it first." });
   }
-}
-
-function firstLines(text: string): string {
-  return text.trim().replace(/^(fatal|error): /gm, "").split("\n").slice(0, 3).join("; ");
 }
