@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { firedTraps, gitTraps, writeTrap } from "@corral/core/testing";
-import { gitIn, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
@@ -374,35 +374,40 @@ describe("corral discard and corral clean --branches", () => {
 });
 
 describe("what the agent planted never runs on the host", () => {
-  it("bwrap: traps in the run's git dir config, hooks and committed attributes fire under none of diff, log, merge, pr, discard; the work still goes through", async (ctx) => {
-    if (!requireTool(await hasCommand("bwrap"), "bwrap is not installed (apt-get install bubblewrap)")) ctx.skip();
-    const repo = await tempRepo();
-    const markers = await tempDir("corral-markers-");
-    const trap = await writeTrap(markers);
-    const remote = await tempDir("corral-remote-");
-    await gitIn(remote, "init", "-q", "--bare");
-    await gitIn(repo, "remote", "add", "origin", remote);
-    // The agent commits attributes naming trapped drivers, then arms the git dir it works in and plants hooks.
-    const plant = [
-      `printf '* diff=evil merge=evil filter=evil\\n' > .gitattributes`,
-      "echo work > trapped.txt && git add .gitattributes trapped.txt && git -c user.name=A -c user.email=a@e.x commit -qm trapped",
-      ...gitTraps(trap).map(([key, value]) => `git config ${key} '${value}'`),
-      `d="$(git rev-parse --git-dir)"; mkdir -p "$d/hooks"; for h in post-checkout post-merge reference-transaction pre-push post-rewrite; do printf '#!/bin/sh\\n${trap} hook-%s\\n' $h > "$d/hooks/$h"; chmod +x "$d/hooks/$h"; done`,
-      'echo "<promise>COMPLETE</promise>"',
-    ].join("; ");
-    const r = await corral(["run", "--sandbox", "bwrap", "--prompt", "p", "--name", "armed", "--", "sh", "-c", plant], repo);
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(await gitIn(repo, "log", "--format=%s", "corral/armed")).toContain("trapped");
-    for (const args of [["diff", "armed"], ["diff", "armed", "--stat"], ["log", "armed"], ["merge", "armed", "--squash", "--into", "side"], ["merge", "armed", "--rebase", "--into", "side2"], ["merge", "armed"], ["pr", "armed", "--push"], ["discard", "armed"]]) {
-      if (args[3] === "--into") await gitIn(repo, "branch", "-f", args[4]!, "main");
-      const run = await corral(args, repo);
-      expect(run.exitCode, `${args.join(" ")}: ${run.stderr}`).toBe(0);
-      expect(await firedTraps(markers), args.join(" ")).toEqual([]);
-    }
-    // The twin: the work went through: merged into main (its checkout), pushed to the remote.
-    expect(await readFile(join(repo, "trapped.txt"), "utf8")).toBe("work\n");
-    expect(await gitIn(remote, "log", "--format=%s", "refs/heads/corral/armed")).toContain("trapped");
-  });
+  for (const sandbox of ["bwrap", "docker", "podman"] as const) {
+    it(`${sandbox}: traps in the run's git dir config, hooks and committed attributes fire under none of diff, log, merge, pr, discard; the work still goes through`, async (ctx) => {
+      const ready = sandbox === "bwrap" ? { ready: await hasCommand("bwrap"), reason: "bwrap is not installed (apt-get install bubblewrap)" } : await containerEngineReady(sandbox);
+      if (!requireTool(ready.ready, ready.reason)) ctx.skip();
+      const repo = await tempRepo();
+      const config = join(await tempDir(), "corral.config.json");
+      await writeFile(config, JSON.stringify({ sandbox: sandbox === "bwrap" ? { name: "bwrap" } : { name: sandbox, options: { image: CONTAINER_TEST_IMAGE } } }));
+      const markers = await tempDir("corral-markers-");
+      const trap = await writeTrap(markers);
+      const remote = await tempDir("corral-remote-");
+      await gitIn(remote, "init", "-q", "--bare");
+      await gitIn(repo, "remote", "add", "origin", remote);
+      // The agent commits attributes naming trapped drivers, then arms the git dir it works in and plants hooks.
+      const plant = [
+        `printf '* diff=evil merge=evil filter=evil\\n' > .gitattributes`,
+        "echo work > trapped.txt && git add .gitattributes trapped.txt && git -c user.name=A -c user.email=a@e.x commit -qm trapped",
+        ...gitTraps(trap).map(([key, value]) => `git config ${key} '${value}'`),
+        `d="$(git rev-parse --git-dir)"; mkdir -p "$d/hooks"; for h in post-checkout post-merge reference-transaction pre-push post-rewrite; do printf '#!/bin/sh\\n${trap} hook-%s\\n' $h > "$d/hooks/$h"; chmod +x "$d/hooks/$h"; done`,
+        'echo "<promise>COMPLETE</promise>"',
+      ].join("; ");
+      const r = await corral(["run", "--config", config, "--prompt", "p", "--name", "armed", "--", "sh", "-c", plant], repo);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await gitIn(repo, "log", "--format=%s", "corral/armed")).toContain("trapped");
+      for (const args of [["diff", "armed"], ["diff", "armed", "--stat"], ["log", "armed"], ["merge", "armed", "--squash", "--into", "side"], ["merge", "armed", "--rebase", "--into", "side2"], ["merge", "armed"], ["pr", "armed", "--push"], ["discard", "armed"]]) {
+        if (args[3] === "--into") await gitIn(repo, "branch", "-f", args[4]!, "main");
+        const run = await corral(args, repo);
+        expect(run.exitCode, `${args.join(" ")}: ${run.stderr}`).toBe(0);
+        expect(await firedTraps(markers), args.join(" ")).toEqual([]);
+      }
+      // The twin: the work went through: merged into main (its checkout), pushed to the remote.
+      expect(await readFile(join(repo, "trapped.txt"), "utf8")).toBe("work\n");
+      expect(await gitIn(remote, "log", "--format=%s", "refs/heads/corral/armed")).toContain("trapped");
+    });
+  }
 });
 
 describe("--help", () => {
