@@ -84,7 +84,7 @@ describe("corral init without a terminal", () => {
     expect(noSandbox.stderr).toMatch(/needs --sandbox/);
     const bad = await corral(["init", "--agent", "gpt", "--sandbox", "bwrap"], dir);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, gemini, opencode, pi, command/);
+    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, copilot, gemini, opencode, pi, command/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -94,7 +94,7 @@ describe("corral init on a terminal", () => {
     if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const r = await onTty(repo, "codex\nnope\npodman\ngpt-5\n");
-    expect(r.stdout).toContain("Agent (claude, codex, gemini, opencode, pi, command) [claude]:");
+    expect(r.stdout).toContain("Agent (claude, codex, copilot, gemini, opencode, pi, command) [claude]:");
     expect(r.stdout).toContain("please answer one of: bwrap, docker, podman, host");
     expect(r.stdout).toContain("created Containerfile");
     expect(r.exitCode).toBe(0);
