@@ -23,8 +23,10 @@ describeCorralAgentEndToEnd({
     usage: () => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }),
     costUsd: false,
     sessionId: /^[0-9a-f-]{36}$/,
-    // A 401 is retried twice, then reported as an authentication failure naming the status (not the API's message).
-    apiErrors: [{ status: 401, message: "Invalid key (mock 401)", contains: "(HTTP 401)" }],
+    // A 400 is not retried and carries the API's message (a 401 is retried twice, then reported as "Authentication failed … (HTTP 401)").
+    apiErrors: [{ status: 400, message: "Bad request (mock 400)", contains: "400 Bad request (mock 400)" }],
+    // Copilot strips COPILOT_PROVIDER_API_KEY from its shell tool's env: the tool sees no key variable at all.
+    shellKeyVar: "stripped",
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-copilot",

@@ -6,7 +6,8 @@ export const BIN_DIR = fileURLToPath(new URL("../node_modules/.bin", import.meta
 export const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const API_KEY = "sk-test-e2e-copilot-0123456789";
 
-const LIBS = ["/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"];
+const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const LIBS = ["/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1", "/usr/lib/x86_64-linux-gnu/libutil.so.1"];
 
 /**
  * What `copilot` really executes: `@github/copilot`'s npm-loader.js (Node) starts the platform
@@ -24,10 +25,15 @@ export function nativeCopilot(): string | undefined {
 
 /**
  * The container test image has no C++ runtime: the native binary is mounted as `/usr/local/bin/copilot`
- * with the two libraries it links (libstdc++, libgcc_s), read-only. Undefined where either is missing.
+ * with the libraries it and its runtime addon link (libstdc++, libgcc_s, libutil), read-only. Undefined where either is missing.
  */
 export function containerMounts(): Array<{ host: string; sandbox?: string }> | undefined {
   const exe = nativeCopilot();
   if (!exe || !LIBS.every(existsSync)) return undefined;
-  return [{ host: exe, sandbox: "/usr/local/bin/copilot" }, ...LIBS.map((host) => ({ host: realpathSync(host), sandbox: host }))];
+  return [
+    { host: exe, sandbox: "/usr/local/bin/copilot" },
+    ...LIBS.map((host) => ({ host: realpathSync(host), sandbox: host })),
+    // Its HTTP client wants trust roots as soon as a proxy is set (the container's egress proxy), even for http://.
+    ...(existsSync(CA_BUNDLE) ? [{ host: realpathSync(CA_BUNDLE), sandbox: CA_BUNDLE }] : []),
+  ];
 }

@@ -128,6 +128,11 @@ export interface AgentEndToEndOptions {
     /** The agent reports a cost in USD. */
     costUsd: boolean;
     sessionId: RegExp;
+    /**
+     * What the key variable holds in the CLI's shell tool under the credentials gateway: the gateway's
+     * placeholder (default), or nothing where the CLI strips its own key variable from its tools' env (Copilot CLI).
+     */
+    shellKeyVar?: "placeholder" | "stripped";
     /** API errors and the text the run's error must carry for each. */
     apiErrors: Array<{ status: number; message: string; contains: string }>;
   };
@@ -454,7 +459,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
           expect(api.requests.every((r) => options.sentKey(r) === credential.value)).toBe(true);
           // The tool's output went back to the model unredacted: inside, the key was nowhere.
           const toolResult = JSON.stringify(api.conversation().at(-1)?.body).match(/env-hits:[^"]*committed/)?.[0];
-          expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${GATEWAY_PLACEHOLDER}\\ncommitted`);
+          expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${expects.shellKeyVar === "stripped" ? "" : GATEWAY_PLACEHOLDER}\\ncommitted`);
           expect(api.requests.some((r) => JSON.stringify(r.body ?? "").includes(credential.value))).toBe(false);
           expect(events.filter((e) => e.type === "network.allowed").every((e) => e.type === "network.allowed" && e.protocol === "gateway")).toBe(true);
         });
