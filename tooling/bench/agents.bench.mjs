@@ -66,13 +66,26 @@ try {
       const home = await freshHome();
       const env = { ...hostEnv, HOME: home };
       Object.assign(env, (await agent.setup?.({ env, home })) ?? {});
-      const command = agent.command({ prompt: "Say done.", iteration: 1, home, cwd: repo });
-      let said = false;
-      const result = await spawnStreaming(command.argv, { cwd: repo, env, ...(command.stdin !== undefined ? { stdin: command.stdin } : {}), onLine: (line) => (said ||= line.includes("COMPLETE")) });
-      if (!said) throw new Error(`${spec.name}: the bare CLI did not answer (exit ${result.exitCode})`);
+      const input = { prompt: "Say done.", iteration: 1, home, cwd: repo };
+      const command = agent.command(input);
+      // Its own parser reads the answer (a streamed text may arrive in pieces).
+      const parser = agent.parser(input);
+      let text = "";
+      const onLine = (line, stream) => {
+        for (const event of parser.parse(line, stream)) if (event.type === "text") text += event.text;
+      };
+      const result = await spawnStreaming(command.argv, { cwd: repo, env, ...(command.stdin !== undefined ? { stdin: command.stdin } : {}), onLine });
+      if (!text.includes("<promise>COMPLETE</promise>")) throw new Error(`${spec.name}: the bare CLI did not answer (exit ${result.exitCode})`);
     };
     note(`${spec.name}: one-turn runs, through corral and bare`);
-    const [corral, raw] = await measureEach([viaCorral, bare], { warmup: 1, samples: 7 });
+    let corral, raw;
+    try {
+      [corral, raw] = await measureEach([viaCorral, bare], { warmup: 1, samples: 7 });
+    } catch (error) {
+      // One agent's CLI failing here is reported, not a crash of the whole suite.
+      notes.push(`${spec.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      continue;
+    }
     const bareName = `${spec.name}: bare CLI, one turn (same argv and env)`;
     cases.push({ name: `${spec.name}: one-turn run through corral (host, in-place)`, unit: "ms", samples: corral, floor: bareName });
     cases.push({ name: bareName, unit: "ms", samples: raw });
