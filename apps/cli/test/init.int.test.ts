@@ -74,6 +74,18 @@ describe("corral init without a terminal", () => {
     expect(await scaffoldedConfig(repo)).toMatchObject({ agent: "gemini", sandbox: { name: "docker" } });
   });
 
+  it("--agent copilot: its provider key and base URL in .env.example, its CLI in the image, a model in the config", async () => {
+    const repo = await tempRepo();
+    const r = await corral(["init", "--agent", "copilot", "--sandbox", "docker"], repo);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const envExample = await readFile(join(repo, ".env.example"), "utf8");
+    expect(envExample).toContain("COPILOT_PROVIDER_API_KEY=");
+    expect(envExample).toContain("COPILOT_PROVIDER_BASE_URL=");
+    expect(await readFile(join(repo, "Dockerfile"), "utf8")).toContain("RUN npm install -g @github/copilot");
+    expect(JSON.stringify(await scaffoldedConfig(repo))).toContain("copilot");
+    expect(await readFile(join(repo, "corral.config.ts"), "utf8")).toContain('model: "gpt-5"');
+  });
+
   it("a missing choice exits 2 naming its flag, and writes nothing", async () => {
     const dir = await tempDir();
     const noAgent = await corral(["init", "--sandbox", "bwrap"], dir);
