@@ -72,6 +72,7 @@ describe("copilot setup", () => {
   it("declares the key as a credential and its API host for the allowlist and the gateway, with the provider's key header", () => {
     const agent = agentWith({ model: "m" });
     expect(agent.env).toEqual({ credentials: ["COPILOT_PROVIDER_API_KEY"], passthrough: ["COPILOT_PROVIDER_BASE_URL", "OPENAI_BASE_URL"] });
+    expect(agent.sessionFiles).toEqual([".copilot/session-state"]);
     const api = agent.api!({ OPENAI_BASE_URL: "https://llm.internal:8443/v1" });
     expect(api?.hosts).toEqual(["llm.internal:8443"]);
     expect(api?.gateway).toMatchObject({ upstream: "https://llm.internal:8443/v1", keyEnv: "COPILOT_PROVIDER_API_KEY", baseUrlEnv: "COPILOT_PROVIDER_BASE_URL" });

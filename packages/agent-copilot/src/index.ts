@@ -20,6 +20,8 @@ export const copilotAgent = defineAgent({
     name: "copilot",
     env: { credentials: [KEY_ENV], passthrough: ["COPILOT_PROVIDER_BASE_URL", "OPENAI_BASE_URL"] },
     executable: { name: options.executable, option: "executable" },
+    // What `--resume=<id>` needs in a new HOME (checked: the session-state folder alone resumes with its history).
+    sessionFiles: [".copilot/session-state"],
     setup: (input) => copilotSetup(options, input),
     api: (env) => copilotApi(options, env),
     command: (input) => copilotCommand(options, input),
