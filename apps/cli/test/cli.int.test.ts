@@ -163,6 +163,7 @@ describe("corral --help and plugins", () => {
       // First-party agents found through core's catalog when installed (the CLI's tests install them).
       expect.objectContaining({ kind: "agent", name: "opencode", available: true }),
       expect.objectContaining({ kind: "agent", name: "pi", available: true }),
+      expect.objectContaining({ kind: "agent", name: "copilot", available: true }),
     ]));
     expect(existsSync(BIN)).toBe(true);
   });
