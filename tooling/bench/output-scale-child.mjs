@@ -1,9 +1,11 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|one-line> <corral|floor> <MB> <budget seconds> <repo>
+//   node output-scale-child.mjs <short-lines|one-line> <corral|floor|chunks> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); one-line: MB MiB
 // without a newline. The corral library runs it (host sandbox, in place, run journal on); a run
 // that has not finished within the budget is aborted and the rate is over what it had processed.
-// floor: the same command through spawnStreaming, lines discarded. Prints { seconds, MB, cpuMs,
+// floor: the same command through spawnStreaming, lines discarded (what the Sandbox seam's `onLine`
+// costs before corral does anything); chunks: the same command spawned and read, no line splitting.
+// Prints { seconds, MB, cpuMs,
 // maxRssMB, journalMB, finished }.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +19,17 @@ const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
 const started = performance.now();
 let seen = 0;
 let finished = true;
-if (mode === "floor") {
+if (mode === "chunks") {
+  // What a sandbox seam that hands over read chunks (not lines) would start from: spawn and read, bytes counted.
+  const { spawn } = await import("node:child_process");
+  await new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (chunk) => (seen += chunk.length));
+    child.stderr.resume();
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+} else if (mode === "floor") {
   const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
   await spawnStreaming(["sh", "-c", what], { env, onLine: (line) => (seen += line.length + 1) });
 } else {
