@@ -49,7 +49,7 @@ if (mode === "chunks") {
     env,
     signal: abort.signal,
     onEvent: (e) => {
-      if (e.type === "agent" && e.event.type === "text") seen += e.event.text.length + 1;
+      if (e.type === "agent.output" && e.kind === "text") for (const line of e.lines) seen += line.length + 1;
     },
     })
     // An abort at the budget ends the run with E_ABORTED: the sample is then rated over what it processed.

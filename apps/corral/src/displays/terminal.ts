@@ -1,4 +1,4 @@
-import { type Display, type RunEvent } from "@corral/core";
+import { agentEventsOf, type AgentEvent, type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { boundedStream } from "./bounded.js";
 import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
@@ -56,6 +56,19 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
   const prefix = (event: RunEvent) => (options.prefix !== false && event.name ? `[${inert(event.name)}] ` : "");
   const columns = () => Math.max(20, (stream.columns || 100) - 1);
 
+  const showAgent = (event: RunEvent, agentEvent: AgentEvent) => {
+    const action = formatAgentEvent(agentEvent);
+    if (action === undefined) return;
+    if (!live) return out.write(`${prefix(event)}${action}\n`, true);
+    status = action;
+    const kind = agentEvent.type;
+    if (kind === "text") print(dim(`${prefix(event)}${action}`), true);
+    // Tool calls stay in the scrollback, condensed to one line; retries and errors in full.
+    else if (kind === "tool-call") print(dim(oneLine(`${prefix(event)}${action}`, columns())), true);
+    else if (kind === "retry" || kind === "error" || (kind === "result" && agentEvent.isError)) print(`${prefix(event)}${action}`);
+    else drawStatus();
+  };
+
   return {
     name: "terminal",
     onEvent(event) {
@@ -64,17 +77,8 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
         if (live) timer = setInterval(drawStatus, 1000).unref();
       }
       if (event.type === "iteration.started") iteration = `[${event.iteration}/${event.maxIterations}]`;
-      if (event.type === "agent") {
-        const action = formatAgentEvent(event.event);
-        if (action === undefined) return;
-        if (!live) return out.write(`${prefix(event)}${action}\n`, true);
-        status = action;
-        const kind = event.event.type;
-        if (kind === "text") print(dim(`${prefix(event)}${action}`), true);
-        // Tool calls stay in the scrollback, condensed to one line; retries and errors in full.
-        else if (kind === "tool-call") print(dim(oneLine(`${prefix(event)}${action}`, columns())), true);
-        else if (kind === "retry" || kind === "error" || (kind === "result" && event.event.isError)) print(`${prefix(event)}${action}`);
-        else drawStatus();
+      if (event.type === "agent" || event.type === "agent.output") {
+        for (const agentEvent of agentEventsOf(event)) showAgent(event, agentEvent);
         return;
       }
       // With the caller's own summary to come, its lines are not said here too.
