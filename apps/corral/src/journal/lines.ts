@@ -64,7 +64,11 @@ export function sameBatch(a: RunEvent, b: RunEvent): boolean {
  */
 export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>): LinesEvent | undefined {
   const { runId, name, time, lines, ...body } = event;
-  for (let i = 0; i < lines.length; i++) if (lines[i]!.includes("\n")) return undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    // One-character lines (`yes`) are most of them where lines are many: compared, not searched.
+    if (line.length === 1 ? line === "\n" : line.includes("\n")) return undefined;
+  }
   return { runId, ...(name !== undefined ? { name } : {}), time, type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: lines.join("\n") };
 }
 

@@ -8,6 +8,7 @@ import type { Redactor } from "../redact.js";
 import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "../usage.js";
 import { budgetStopOf } from "./budget.js";
+import { passThroughOf } from "./pass-through.js";
 import type { Settings } from "./settings.js";
 
 /** What one iteration left behind for the loop: the agent's text (when asked for), session, signal, usage. */
@@ -57,6 +58,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   const input = { prompt, iteration, home: ctx.home, cwd: ctx.cwd, ...(resumeSessionId ? { resumeSessionId } : {}) };
   const command = agent.command(input);
   const parser = agent.parser(input);
+  // A parser that makes one text or raw event of every line (the command agent's) is not called per line.
+  const direct = passThroughOf(parser);
   const exec = new AbortController();
   const stopExec = linkAbort(ctx.signal, exec);
   const tail = new TailBuffer(50);
@@ -99,34 +102,38 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     output.chars += piece.length;
   };
 
+  // The agent's text: kept (structured output reads it) and watched for the completion signal.
+  const onText = (text: string) => {
+    if (ctx.keepText) {
+      outcome.text.push(text);
+      keptChars += text.length;
+      while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
+    }
+    if (outcome.signal === undefined) {
+      let matched: string | undefined;
+      for (const signal of settings.signals) {
+        if (text.includes(signal)) {
+          matched = signal;
+          break;
+        }
+      }
+      if (matched !== undefined) {
+        outcome.signal = matched;
+        emitNow({ type: "completion.detected", iteration, signal: matched });
+        clearTimeout(idleTimer);
+        graceTimer = setTimeout(() => {
+          stopReason = "grace";
+          exec.abort();
+        }, settings.completionTimeoutMs);
+      }
+    }
+  };
+
   const onAgentEvent = (event: AgentEvent) => {
     switch (event.type) {
-      case "text": {
-        if (ctx.keepText) {
-          outcome.text.push(event.text);
-          keptChars += event.text.length;
-          while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
-        }
-        if (outcome.signal === undefined) {
-          let matched: string | undefined;
-          for (const signal of settings.signals) {
-            if (event.text.includes(signal)) {
-              matched = signal;
-              break;
-            }
-          }
-          if (matched !== undefined) {
-            outcome.signal = matched;
-            emitNow({ type: "completion.detected", iteration, signal: matched });
-            clearTimeout(idleTimer);
-            graceTimer = setTimeout(() => {
-              stopReason = "grace";
-              exec.abort();
-            }, settings.completionTimeoutMs);
-          }
-        }
+      case "text":
+        onText(event.text);
         break;
-      }
       case "session":
         outcome.sessionId = event.sessionId;
         break;
@@ -175,6 +182,18 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
             refreshedAt = now;
             idleTimer.refresh();
           }
+        }
+        const meaning = direct?.[stream];
+        if (meaning === "text") {
+          hold("text", stream, line);
+          onText(line);
+          tail.push(line);
+          return;
+        }
+        if (meaning === "raw") {
+          hold("raw", stream, line);
+          tail.push(stream === "stderr" ? `stderr: ${line}` : line);
+          return;
         }
         const events = parser.parse(line, stream);
         for (let i = 0; i < events.length; i++) take(events[i]!, stream);
