@@ -64,7 +64,9 @@ const seconds = (performance.now() - started) / 1000;
 const runs = join(repo, ".corral", "runs");
 let journal = 0;
 try {
-  for (const id of readdirSync(runs)) for (const f of readdirSync(join(runs, id))) journal += statSync(join(runs, id, f)).size;
+  // This sample's run only (run ids sort by time): the samples of a case share the repository.
+  const id = readdirSync(runs).sort().at(-1);
+  if (id) for (const f of readdirSync(join(runs, id))) journal += statSync(join(runs, id, f)).size;
 } catch {
   // no journal (the floor)
 }
