@@ -69,6 +69,28 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
     else drawStatus();
   };
 
+  // A read's worth of output lines in one write (one syscall, not one per line), the status drawn once after them.
+  const showOutput = (event: Extract<RunEvent, { type: "agent.output" }>) => {
+    const head = prefix(event);
+    let text = "";
+    let lines = 0;
+    let last: string | undefined;
+    for (const agentEvent of agentEventsOf(event)) {
+      const action = formatAgentEvent(agentEvent);
+      if (action === undefined) continue;
+      last = action;
+      // Live, raw lines only move the status line (as one by one); text lines stay in the scrollback, dimmed.
+      if (live && event.kind === "raw") continue;
+      text += `${live ? dim(`${head}${action}`) : `${head}${action}`}\n`;
+      lines++;
+    }
+    if (last === undefined) return;
+    if (!live) return out.write(text, true, lines);
+    status = last;
+    if (lines) out.write(`${clear()}${text}${statusLine()}`, true, lines);
+    else drawStatus();
+  };
+
   return {
     name: "terminal",
     onEvent(event) {
@@ -77,10 +99,8 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
         if (live) timer = setInterval(drawStatus, 1000).unref();
       }
       if (event.type === "iteration.started") iteration = `[${event.iteration}/${event.maxIterations}]`;
-      if (event.type === "agent" || event.type === "agent.output") {
-        for (const agentEvent of agentEventsOf(event)) showAgent(event, agentEvent);
-        return;
-      }
+      if (event.type === "agent.output") return showOutput(event);
+      if (event.type === "agent") return showAgent(event, event.event);
       // With the caller's own summary to come, its lines are not said here too.
       const summarized = options.summary === false && SUMMARIZED.has(event.type);
       const line = summarized ? undefined : formatEvent(event);
