@@ -207,9 +207,18 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
 function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventBody, { type: "agent.output" }> | undefined {
   if (body.type !== "agent.output") return undefined;
   const { lines } = body;
-  const redacted = new Array<string>(lines.length);
-  for (let i = 0; i < lines.length; i++) redacted[i] = redactor(lines[i]!);
-  return { type: "agent.output", iteration: body.iteration, kind: body.kind === "raw" ? "raw" : "text", stream: body.stream === "stderr" ? "stderr" : "stdout", lines: redacted };
+  // Copied only from the first line the redactor changed: the batch is core's own array, held by no one else.
+  let redacted: string[] | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const out = redactor(line);
+    if (redacted) redacted.push(out);
+    else if (out !== line) {
+      redacted = lines.slice(0, i);
+      redacted.push(out);
+    }
+  }
+  return { type: "agent.output", iteration: body.iteration, kind: body.kind === "raw" ? "raw" : "text", stream: body.stream === "stderr" ? "stderr" : "stdout", lines: redacted ?? lines };
 }
 
 /** A sortable, unique run id: `20250101-120000-a1b2c3`. */

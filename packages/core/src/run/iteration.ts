@@ -41,8 +41,8 @@ export interface IterationContext {
 const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
 
 /** An `agent.output` event holds at most this many lines or characters (a read of 2-byte lines is ~32,000). */
-const OUTPUT_BATCH_LINES = 16_384;
-const OUTPUT_BATCH_CHARS = 1024 * 1024;
+const OUTPUT_BATCH_LINES = 8192;
+const OUTPUT_BATCH_CHARS = 256 * 1024;
 
 /** The idle timeout is pushed back at most this often (so it fires up to this much early after steady output). */
 const IDLE_REFRESH_MS = 50;
