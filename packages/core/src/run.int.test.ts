@@ -19,7 +19,7 @@ import {
   StructuredOutputError,
   UsageError,
 } from "./errors.js";
-import type { RunEvent } from "./events.js";
+import { agentEventsOf, type RunEvent } from "./events.js";
 import type { Isolation } from "./isolation.js";
 import { CUT_MARKER } from "./lines.js";
 import { Output } from "./output.js";
@@ -177,7 +177,7 @@ describe("run loop with real processes", () => {
     const { promise, events } = await runIn(dir, { agent, env: { TOKEN_VALUE: secret }, secretEnv: ["TOKEN_VALUE"] });
     await promise;
     expect(JSON.stringify(events)).not.toContain(secret);
-    const lines = events.filter((e) => e.type === "agent").map(({ time: _time, runId: _id, ...rest }) => rest);
+    const lines = events.flatMap((e) => agentEventsOf(e).map((event) => ({ type: "agent", iteration: (e as { iteration: number }).iteration, event })));
     // stdout and stderr are two pipes: their lines may interleave either way.
     expect(lines).toHaveLength(3);
     expect(lines).toEqual(
@@ -283,7 +283,7 @@ describe("run loop with real processes", () => {
       const isolation: Isolation = { ...base, name: "recording", release: async (ws, o) => { calls.push(`release:${o.outcome}`); return base.release(ws, o); } };
       const controller = new AbortController();
       const script = outcome === "failed" ? "exit 1" : outcome === "aborted" ? "echo go; sleep 30" : "echo '<promise>COMPLETE</promise>'";
-      const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && e.type === "agent") controller.abort(); } });
+      const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && agentEventsOf(e).length) controller.abort(); } });
       await promise.catch(() => undefined);
       expect(calls).toEqual(["close", `release:${outcome}`]);
     }
@@ -327,7 +327,7 @@ describe("prompts", () => {
     await writeFile(join(repo, "prompt.md"), "Issue {{issue}} on {{branch}}, iteration {{iteration}}.\nLog: !`git log --format=%s -1`\n");
     const { promise, events } = await runIn(repo, { prompt: undefined, promptFile: "prompt.md", promptArgs: { issue: "42" }, agent: sh('printf "%s\\n" "$0"') });
     await promise;
-    const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+    const text = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(text).toEqual(["Issue 42 on main, iteration 1.", "Log: initial", ""]);
   });
 
@@ -470,7 +470,7 @@ describe("the default network", () => {
 });
 
 describe("the line cap (maxLineChars)", () => {
-  const texts = (events: RunEvent[]) => events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+  const texts = (events: RunEvent[]) => events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
 
   it("cuts a line longer than the cap there, marks it, and drops its rest up to the newline", async () => {
     const dir = await tempDir();
@@ -493,5 +493,39 @@ describe("the line cap (maxLineChars)", () => {
       await expect(run({ cwd: dir, prompt: "x", agent: sh("touch ran"), handleProcessSignals: false, maxLineChars: bad })).rejects.toThrow(/maxLineChars must be a whole number/);
     }
     expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});
+
+describe("the agent's output, batched (ADR 0712)", () => {
+  it("comes as agent.output events holding many lines each, exactly and in order, text apart from raw stderr, the completion after the text that held it", async () => {
+    const repo = await tempRepo();
+    // 5,000 lines in a few reads, then a stderr line, then the signal: printed as one burst.
+    const script = `i=0; while [ $i -lt 5000 ]; do echo "line $i"; i=$((i+1)); done; echo "oops ü" >&2; sleep 0.2; printf '%s\\n' '<promise>COMPLETE</promise>' '' 'after'`;
+    const { promise, events } = await runIn(repo, { agent: sh(script) });
+    await promise;
+    const output = events.filter((e) => e.type === "agent.output");
+    const texts = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
+    expect(texts).toEqual([...Array.from({ length: 5000 }, (_, i) => `line ${i}`), "<promise>COMPLETE</promise>", "", "after"]);
+    expect(events.flatMap((e) => agentEventsOf(e).filter((a) => a.type === "raw"))).toEqual([{ type: "raw", line: "oops ü", stream: "stderr" }]);
+    // Far fewer events than lines: one per read of the pipe, not one per line.
+    expect(output.length).toBeLessThan(100);
+    expect(output.every((e) => e.type === "agent.output" && e.lines.length > 0 && e.iteration === 1)).toBe(true);
+    expect(output.find((e) => e.type === "agent.output" && e.kind === "raw")).toMatchObject({ stream: "stderr", lines: ["oops ü"] });
+    expect(events.some((e) => e.type === "agent")).toBe(false); // the command agent says nothing else
+    const signalAt = events.findIndex((e) => e.type === "agent.output" && e.lines.includes("<promise>COMPLETE</promise>"));
+    const detectedAt = events.findIndex((e) => e.type === "completion.detected");
+    expect(signalAt).toBeGreaterThan(-1);
+    expect(detectedAt).toBeGreaterThan(signalAt);
+    expect(events.findIndex((e) => e.type === "iteration.finished")).toBeGreaterThan(events.lastIndexOf(output.at(-1)!));
+  });
+
+  it("redacts every line of a batch; twin: the lines without a secret arrive as printed", async () => {
+    const repo = await tempRepo();
+    const secret = "sk-batch-secret-0123456789";
+    const { promise, events } = await runIn(repo, { agent: sh(`echo "a $SECRET b"; echo plain; echo "$SECRET" >&2; echo '<promise>COMPLETE</promise>'`), env: { SECRET: secret }, secretEnv: ["SECRET"] });
+    await promise;
+    expect(JSON.stringify(events)).not.toContain(secret);
+    const all = events.flatMap((e) => agentEventsOf(e));
+    expect(all).toEqual(expect.arrayContaining([{ type: "text", text: "a *** b" }, { type: "text", text: "plain" }, { type: "raw", line: "***", stream: "stderr" }]));
   });
 });

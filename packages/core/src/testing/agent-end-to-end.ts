@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readlink, realpath, rm, symlink, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { isEvent, type RunEvent } from "../events.js";
+import { agentEventsOf, isEvent, type RunEvent } from "../events.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, MissingCredentialsError } from "../errors.js";
 import { GATEWAY_PLACEHOLDER } from "../run/network.js";
 import { Output } from "../output.js";
@@ -259,7 +259,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       if (expects.costUsd) expect(result.usage.costUsd).toBeGreaterThan(0);
       expect(result.sessionId).toMatch(expects.sessionId);
 
-      const agentEvents = events.filter((e) => isEvent(e, "agent")).map((e) => e.event);
+      const agentEvents = events.flatMap(agentEventsOf);
       expect(agentEvents).toContainEqual(expect.objectContaining({ type: "tool-call", name: expects.shellCall }));
       expect(agentEvents).toContainEqual(expect.objectContaining({ type: "tool-result", ...expects.shellResult }));
       // The key reached the API, and the prompt with it.
@@ -278,7 +278,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       const result = await runAgent(api, { cwd, prompt }, events);
       expect(options.conversationText(api.conversation()[0]!)).toContain("END-OF-PROMPT-MARKER");
       expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
-      const texts = events.flatMap((e) => (isEvent(e, "agent") && e.event.type === "text" ? [e.event.text] : []));
+      const texts = events.flatMap(agentEventsOf).flatMap((e) => (e.type === "text" ? [e.text] : []));
       expect(texts.join("")).toContain("Read it.");
       expect(result.commits).toEqual([]);
     });
