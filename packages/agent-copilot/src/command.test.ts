@@ -8,7 +8,7 @@ const input = { prompt: "do it", iteration: 1, home: "/h", cwd: "/w" };
 describe("copilot command", () => {
   it("runs copilot non-interactively with JSON Lines, every permission, no question and no update; the prompt goes to stdin", () => {
     const command = agentWith({ model: "gpt-5" }).command(input);
-    expect(command.argv).toEqual(["copilot", "--output-format", "json", "--allow-all", "--no-ask-user", "--no-auto-update", "--no-color", "--model", "gpt-5"]);
+    expect(command.argv).toEqual(["copilot", "--output-format", "json", "--allow-all", "--no-ask-user", "--no-auto-update", "--no-color", "--model", "gpt-5", "--usage-output-file", "/h/.corral-copilot-usage.json"]);
     expect(command.stdin).toBe("do it");
   });
 
@@ -19,7 +19,7 @@ describe("copilot command", () => {
     });
     expect(command.argv).toEqual([
       "/opt/copilot", "--output-format", "json", "--allow-all-tools", "--no-ask-user", "--no-auto-update", "--no-color", "--model", "m",
-      "--reasoning-effort", "high", "--agent=reviewer", "--resume=-rf", "--log-level", "debug",
+      "--usage-output-file", "/h/.corral-copilot-usage.json", "--reasoning-effort", "high", "--agent=reviewer", "--resume=-rf", "--log-level", "debug",
     ]);
   });
 
@@ -72,7 +72,8 @@ describe("copilot setup", () => {
   it("declares the key as a credential and its API host for the allowlist and the gateway, with the provider's key header", () => {
     const agent = agentWith({ model: "m" });
     expect(agent.env).toEqual({ credentials: ["COPILOT_PROVIDER_API_KEY"], passthrough: ["COPILOT_PROVIDER_BASE_URL", "OPENAI_BASE_URL"] });
-    expect(agent.sessionFiles).toEqual([".copilot/session-state"]);
+    expect(agent.sessionFiles).toEqual([".copilot/session-state", ".corral-copilot-usage.json"]);
+    expect(agent.execReport?.file).toBe(".corral-copilot-usage.json");
     const api = agent.api!({ OPENAI_BASE_URL: "https://llm.internal:8443/v1" });
     expect(api?.hosts).toEqual(["llm.internal:8443"]);
     expect(api?.gateway).toMatchObject({ upstream: "https://llm.internal:8443/v1", keyEnv: "COPILOT_PROVIDER_API_KEY", baseUrlEnv: "COPILOT_PROVIDER_BASE_URL" });

@@ -1,5 +1,6 @@
 import type { AgentCommand, AgentCommandInput } from "@corral/core";
 import type { CopilotOptions } from "./options.js";
+import { USAGE_FILE } from "./parser.js";
 
 /**
  * Builds one iteration's `copilot` invocation: non-interactive (the prompt is piped on stdin, which
@@ -19,6 +20,8 @@ export function copilotCommand(options: CopilotOptions, input: AgentCommandInput
     "--model",
     options.model,
   ];
+  // The tokens: written at exit to a file in the per-run HOME (Agent.execReport), never on stdout.
+  argv.push("--usage-output-file", `${input.home}/${USAGE_FILE}`);
   if (options.reasoningEffort !== undefined) argv.push("--reasoning-effort", options.reasoningEffort);
   if (options.agent !== undefined) argv.push(`--agent=${options.agent}`);
   if (input.resumeSessionId !== undefined) argv.push(`--resume=${input.resumeSessionId}`);

@@ -6,7 +6,7 @@
 import { defineAgent, packageVersion, type Agent } from "@corral/core";
 import { copilotCommand } from "./command.js";
 import { KEY_ENV, copilotOptions, type CopilotOptionsInput } from "./options.js";
-import { createCopilotParser } from "./parser.js";
+import { createCopilotParser, parseCopilotUsageFile, USAGE_FILE } from "./parser.js";
 import { copilotApi, copilotSetup } from "./setup.js";
 
 /** The `copilot` agent plugin. */
@@ -20,12 +20,15 @@ export const copilotAgent = defineAgent({
     name: "copilot",
     env: { credentials: [KEY_ENV], passthrough: ["COPILOT_PROVIDER_BASE_URL", "OPENAI_BASE_URL"] },
     executable: { name: options.executable, option: "executable" },
-    // What `--resume=<id>` needs in a new HOME (checked: the session-state folder alone resumes with its history).
-    sessionFiles: [".copilot/session-state"],
+    // What `--resume=<id>` needs in a new HOME (checked: the session-state folder alone resumes with its history),
+    // and the last usage report: Copilot reports the session's totals, so the next exec counts from it.
+    sessionFiles: [".copilot/session-state", USAGE_FILE],
     setup: (input) => copilotSetup(options, input),
     api: (env) => copilotApi(options, env),
     command: (input) => copilotCommand(options, input),
     parser: createCopilotParser,
+    // Its tokens are never printed: `--usage-output-file` writes them when the exec ends, read as data.
+    execReport: { file: USAGE_FILE, parse: parseCopilotUsageFile },
   }),
 });
 
@@ -34,5 +37,5 @@ export const copilot = (options: CopilotOptionsInput) => copilotAgent.configure(
 
 export { copilotOptions, KEY_ENV, OPENAI_BASE_URL } from "./options.js";
 export type { CopilotOptions, CopilotOptionsInput } from "./options.js";
-export { createCopilotParser } from "./parser.js";
+export { createCopilotParser, parseCopilotUsageFile } from "./parser.js";
 export default copilotAgent;

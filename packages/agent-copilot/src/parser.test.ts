@@ -3,7 +3,7 @@ import type { AgentEvent } from "@corral/core";
 import { describeAgentParserConformance } from "@corral/core/testing";
 import { describe, expect, it } from "vitest";
 import { copilot, copilotAgent } from "./index.js";
-import { createCopilotParser } from "./parser.js";
+import { createCopilotParser, parseCopilotUsageFile } from "./parser.js";
 
 /** Streams recorded from the real GitHub Copilot CLI 1.0.102 (`copilot --output-format json`, BYOK, offline) against @corral/mock-model-api. */
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8").split("\n").filter(Boolean);
@@ -76,3 +76,24 @@ describeAgentParserConformance("copilot", () => copilotAgent.create(copilot({ mo
   transcript: fixture("copilot-tool-commit.jsonl").map((line) => ({ line })),
   expectTypes: ["session", "text", "tool-call", "tool-result", "result"],
 });
+
+describe("copilot usage file (--usage-output-file, read after each exec)", () => {
+  const fixture = (name: string) => readFileSync(new URL(`./fixtures/copilot-usage-${name}.json`, import.meta.url), "utf8");
+
+  it("gives the exec's tokens: the session's totals less the report the exec before left; cached prompt tokens apart", () => {
+    // Recorded from Copilot CLI 1.0.102: 110 prompt tokens (10 cached) and 20 out, then 7 and 3 more in the same session.
+    expect(parseCopilotUsageFile(fixture("first"))).toEqual([{ type: "usage", usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 10, cacheWriteTokens: 0 } }]);
+    expect(parseCopilotUsageFile(fixture("second"), fixture("first"))).toEqual([{ type: "usage", usage: { inputTokens: 7, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 } }]);
+  });
+
+  it("a report of another session counts whole; garbage, a wrong shape or negative numbers never throw nor go below 0", () => {
+    const other = fixture("first").replace(/"sessionStartTime": "[^"]*"/, '"sessionStartTime": "2030-01-01T00:00:00.000Z"');
+    expect(parseCopilotUsageFile(fixture("second"), other)).toEqual([{ type: "usage", usage: { inputTokens: 107, outputTokens: 23, cacheReadTokens: 10, cacheWriteTokens: 0 } }]);
+    expect(parseCopilotUsageFile(fixture("first"), fixture("second"))[0]).toMatchObject({ usage: { inputTokens: 0, outputTokens: 0 } });
+    for (const text of ["", "not json", "null", "[]", '{"modelMetrics": 5}']) expect(parseCopilotUsageFile(text)).toEqual([]);
+    expect(parseCopilotUsageFile('{"modelMetrics": {"m": {"usage": {"inputTokens": -5, "outputTokens": "9", "cacheReadTokens": 1e400}}}}')).toEqual([
+      { type: "usage", usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } },
+    ]);
+  });
+});
+

@@ -82,3 +82,46 @@ function toolResult(data: Json): AgentEvent {
   if (exitCode !== undefined) output = output.replace(/\n?<shellId: [^>\n]* completed with exit code -?\d+>$/, "");
   return { type: "tool-result", ...id, output, ...(data.success === false ? { isError: true } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
 }
+
+/** The file in the per-run HOME where Copilot CLI writes an exec's usage (`--usage-output-file`). */
+export const USAGE_FILE = ".corral-copilot-usage.json";
+
+/**
+ * The usage event an exec's `--usage-output-file` JSON means. Copilot writes the whole session's
+ * totals (`modelMetrics.<model>.usage`, summed over models here), so the exec's share is `after` less
+ * the report the exec before it left (`before`) when both are of one session (`sessionStartTime`).
+ * Copilot counts cached prompt tokens inside `inputTokens`; corral's `inputTokens` are the uncached
+ * ones. Data written by the agent's CLI: a field not shaped so counts as 0; garbage gives no event.
+ */
+export function parseCopilotUsageFile(after: string, before?: string): AgentEvent[] {
+  const now = sessionTotals(after);
+  if (!now) return [];
+  const then = before === undefined ? undefined : sessionTotals(before);
+  const base = then && then.session !== undefined && then.session === now.session ? then.usage : undefined;
+  const usage = Object.fromEntries(Object.entries(now.usage).map(([field, n]) => [field, Math.max(0, n - (base?.[field as keyof typeof base] ?? 0))])) as typeof now.usage;
+  return [{ type: "usage", usage }];
+}
+
+function sessionTotals(text: string): { session: string | undefined; usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number } } | undefined {
+  let report: unknown;
+  try {
+    report = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof report !== "object" || report === null) return undefined;
+  const { modelMetrics: metrics, sessionStartTime } = report as { modelMetrics?: unknown; sessionStartTime?: unknown };
+  if (typeof metrics !== "object" || metrics === null) return undefined;
+  const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  for (const model of Object.values(metrics)) {
+    const u = (model as { usage?: Record<string, unknown> } | null)?.usage;
+    if (typeof u !== "object" || u === null) continue;
+    const cacheRead = count(u.cacheReadTokens);
+    usage.inputTokens += Math.max(0, count(u.inputTokens) - cacheRead);
+    usage.outputTokens += count(u.outputTokens);
+    usage.cacheReadTokens += cacheRead;
+    usage.cacheWriteTokens += count(u.cacheWriteTokens);
+  }
+  return { session: typeof sessionStartTime === "string" ? sessionStartTime : undefined, usage };
+}

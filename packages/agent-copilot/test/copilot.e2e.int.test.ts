@@ -19,8 +19,8 @@ describeCorralAgentEndToEnd({
     shellCall: "bash",
     // Copilot's `<shellId: …>` trailer is cut off; the exit code is reported apart.
     shellResult: { output: "committed", exitCode: 0 },
-    // Copilot CLI 1.0.102 prints no token counts on stdout (README: where they are instead).
-    usage: () => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }),
+    // Copilot CLI 1.0.102 prints no token counts on stdout: they come from its --usage-output-file (Agent.execReport).
+    usage: (turn) => ({ inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, cacheReadTokens: turn.cacheReadTokens, cacheWriteTokens: 0 }),
     costUsd: false,
     sessionId: /^[0-9a-f-]{36}$/,
     // A 400 is not retried and carries the API's message (a 401 is retried twice, then reported as "Authentication failed … (HTTP 401)").

@@ -23,8 +23,13 @@ describe.runIf(haveCopilot)("copilot agent, real CLI: a resumed run continues th
     for (const dir of cleanup.splice(0)) await removeDir(dir);
   });
 
-  it("the second run resumes the session the first run kept, and the model sees the first exchange", async () => {
-    api = await startMockModelApi({ script: [{ text: "First answer MARKER-P." }, { text: "Second. <promise>COMPLETE</promise>" }] });
+  it("the second run resumes the session the first run kept, the model sees the first exchange, and each run counts only its own tokens", async () => {
+    api = await startMockModelApi({
+      script: [
+        { text: "First answer MARKER-P.", usage: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 10 } },
+        { text: "Second. <promise>COMPLETE</promise>", usage: { inputTokens: 7, outputTokens: 3, cacheReadTokens: 0 } },
+      ],
+    });
     const repo = await tempRepo();
     const kept = await tempDir();
     cleanup.push(repo, kept);
@@ -46,5 +51,8 @@ describe.runIf(haveCopilot)("copilot agent, real CLI: a resumed run continues th
     const history = sent(api, 1);
     expect(history).toContain("Say MARKER-P.");
     expect(history).toContain("First answer MARKER-P.");
+    // Copilot's usage file holds the session's totals; the report the first run left travels with the session.
+    expect(first.usage).toMatchObject({ inputTokens: 100, outputTokens: 20, cacheReadTokens: 10 });
+    expect(second.usage).toMatchObject({ inputTokens: 7, outputTokens: 3, cacheReadTokens: 0 });
   });
 });

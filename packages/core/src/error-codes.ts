@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   E_PLUGIN_OPTIONS: "A plugin's options do not match its schema (the message names the field).",
   E_PLUGIN_API_VERSION: "A plugin was written for a plugin API this core does not speak.",
   E_PLUGIN_DUPLICATE: "Two installed plugins of one kind have the same name.",
+  E_PLUGIN_INVALID: "A plugin breaks its interface's contract where the run depends on it (an agent's execReport.file that is not a plain file name).",
   E_PLUGIN_CAPABILITY: "The command needs a capability (building images, reaping, reclaiming) the chosen plugin does not have.",
   E_RUN_NOT_FOUND: "No recorded run has that id, prefix or name.",
   E_RUN_AMBIGUOUS: "The name or id prefix fits more than one recorded run (or fleet); they are listed, none is picked.",

@@ -220,6 +220,50 @@ describe("run loop with real processes", () => {
     expect(events.every((e) => e.name === "usage-run" && e.runId === result.runId)).toBe(true);
   });
 
+  it("an exec report (a file the CLI writes in HOME) counts as the exec's own: read as data after each exec it changed, with the one before it", async () => {
+    const dir = await tempDir();
+    const seen: Array<[string, string | undefined]> = [];
+    // The CLI writes its session's running total (as Copilot CLI does): the agent reports the difference.
+    const agent: Agent = {
+      name: "reporter",
+      execReport: {
+        file: ".usage.json",
+        parse: (after, before) => {
+          seen.push([after, before]);
+          const total = (text: string | undefined) => (text === undefined ? 0 : (JSON.parse(text) as { tokens: number }).tokens);
+          return [{ type: "usage", usage: { inputTokens: total(after) - total(before), outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } }];
+        },
+      },
+      command: (input) => ({ argv: ["sh", "-c", `n=$(cat "$0" 2>/dev/null | tr -dc 0-9); printf '{"tokens": %d}\\n' $(( \${n:-0} + 5 )) > "$0"; echo done`, `${input.home}/.usage.json`] }),
+      parser: () => ({ parse: () => [] }),
+    };
+    const result = await (await runIn(dir, { agent, maxIterations: 3 })).promise;
+    expect(result.usage.inputTokens).toBe(15);
+    expect(seen).toEqual([['{"tokens": 5}\n', undefined], ['{"tokens": 10}\n', '{"tokens": 5}\n'], ['{"tokens": 15}\n', '{"tokens": 10}\n']]);
+  });
+
+  it("an exec report that is a symlink is never followed, an exec that left it as it was reports nothing, a name with a folder is refused", async () => {
+    const dir = await tempDir();
+    const outside = join(await tempDir(), "host-file.json");
+    await writeFile(outside, '{"tokens": 1000}');
+    const parsed: string[] = [];
+    const agent = (file: string, script: string): Agent => ({
+      name: "reporter",
+      execReport: { file, parse: (after) => (parsed.push(after), [{ type: "usage", usage: { inputTokens: 1000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } }]) },
+      command: (input) => ({ argv: ["sh", "-c", script, input.home, outside] }),
+      parser: () => ({ parse: () => [] }),
+    });
+    // The agent points the report at a host file: corral opens it with O_NOFOLLOW, so it reads nothing.
+    const linked = await (await runIn(dir, { agent: agent(".usage.json", 'ln -sf "$1" "$0/.usage.json"; echo done') })).promise;
+    expect(linked.usage.inputTokens).toBe(0);
+    // The twin of "changed": an exec that writes nothing new reports nothing (here: never wrote one).
+    const quiet = await (await runIn(dir, { agent: agent(".usage.json", "echo done") })).promise;
+    expect(quiet.usage.inputTokens).toBe(0);
+    expect(parsed).toEqual([]);
+    const refused = await (await runIn(dir, { agent: agent("../escape.json", "echo done") })).promise.catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "E_PLUGIN_INVALID" });
+  });
+
   it("passes only the env the run gives: no host env leaks, HOME is a private per-run folder removed afterwards", async () => {
     const dir = await tempDir();
     process.env.CORRAL_TEST_SECRET = "host-only-value";

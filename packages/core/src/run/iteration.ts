@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
 import { describeAgentEvent } from "../describe.js";
@@ -162,6 +165,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     if (readable !== undefined) tail.push(readable);
   };
 
+  const report = agent.execReport ? execReportPath(agent, ctx.home) : undefined;
+  const reportBefore = report ? await readExecReport(report) : undefined;
   const started = performance.now();
   let result;
   try {
@@ -201,6 +206,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     });
     for (const event of parser.end?.() ?? []) take(event, "stdout");
   } finally {
+    if (report) for (const event of await execReportEvents(agent, report, reportBefore)) take(event, "stdout");
     flushOutput();
     clearTimeout(idleTimer);
     clearTimeout(graceTimer);
@@ -253,4 +259,40 @@ function failureHint(agent: Agent, exitCode: number | null): string {
     return `Exit ${exitCode} means \`${program}\` could not be started inside the sandbox (not found there, or not executable): install it there (for docker and podman, in the image: corral image build)${option}.`;
   }
   return "Read the agent's output above; check its credentials, model name and the API it talks to.";
+}
+
+/** An exec report is at most this large: it is a few numbers, written by the agent's CLI. */
+const EXEC_REPORT_BYTES = 1024 * 1024;
+
+/** Where the agent's exec report is on the host: a plain name in the per-run HOME (corral's own folder), or a typed error. */
+function execReportPath(agent: Agent, home: string): string {
+  const file = agent.execReport!.file;
+  if (!/^[A-Za-z0-9._-]+$/.test(file) || file === "." || file === "..") {
+    throw new CorralError("E_PLUGIN_INVALID", `The ${agent.name} agent's execReport.file (${JSON.stringify(file).slice(0, 80)}) is not a plain file name.`, { hint: "Name a file directly in the per-run HOME, e.g. .usage.json (the plugin's author can fix this)." });
+  }
+  return join(home, file);
+}
+
+/** The exec report's text: undefined when it is missing, not a regular file or too large. */
+async function readExecReport(path: string): Promise<string | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > EXEC_REPORT_BYTES) return undefined;
+    return (await handle.readFile()).toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What the exec's report means: nothing when the exec left it as it was (or missing), or when the agent's parser threw. */
+async function execReportEvents(agent: Agent, path: string, before: string | undefined): Promise<AgentEvent[]> {
+  const after = await readExecReport(path);
+  if (after === undefined || after === before) return [];
+  try {
+    return agent.execReport!.parse(after, before);
+  } catch {
+    return [];
+  }
 }
