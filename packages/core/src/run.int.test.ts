@@ -544,7 +544,7 @@ describe("the agent's output, batched (ADR 0712)", () => {
   it("comes as agent.output events holding many lines each, exactly and in order, text apart from raw stderr, the completion after the text that held it", async () => {
     const repo = await tempRepo();
     // 5,000 lines in a few reads, then a stderr line, then the signal: printed as one burst.
-    const script = `i=0; while [ $i -lt 5000 ]; do echo "line $i"; i=$((i+1)); done; echo "oops ü" >&2; sleep 0.2; printf '%s\\n' '<promise>COMPLETE</promise>' '' 'after'`;
+    const script = `awk 'BEGIN { for (i = 0; i < 5000; i++) print "line " i }'; echo "oops ü" >&2; sleep 0.2; printf '%s\\n' '<promise>COMPLETE</promise>' '' 'after'`;
     const { promise, events } = await runIn(repo, { agent: sh(script) });
     await promise;
     const output = events.filter((e) => e.type === "agent.output");
