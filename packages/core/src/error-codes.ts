@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   E_SANDBOX_START: "The sandbox (its container or process) could not be started.",
   E_SANDBOX_EXEC: "A command could not be run inside the sandbox.",
   E_SANDBOX_EXIT_UNKNOWN: "A command's exit code could not be read (the engine's client was killed or lost it).",
+  E_SANDBOX_ENGINE_TRUST: "A remote container engine could not be trusted: its TLS certificate or ssh host key did not verify, it refused corral's credentials, or it was reachable only unencrypted.",
   E_SANDBOX_ENGINE_LOST: "The container engine stopped answering mid-run (its container may be left; corral clean removes it once the engine answers).",
   E_SANDBOX_CLOSED: "The sandbox is closed; a new one is needed.",
   E_SANDBOX_CLOSE: "The sandbox could not be removed (its container is left; corral clean finds it).",

@@ -1,26 +1,40 @@
-import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
 import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
+import type { DockerOptions } from "./options.js";
 import { reapOrphans } from "./reap.js";
 import { VERSION } from "./version.js";
 
 /** The docker Sandbox: one hardened container per run, every command a streamed exec in it. */
-export function createDockerSandbox(options: ContainerOptions): Sandbox {
-  const clients = dockerClients(options.engineTimeoutSeconds * 1000);
+export function createDockerSandbox(options: DockerOptions): Sandbox {
+  // Where the engine is (endpoint.ts), resolved once; an endpoint corral will not use is what check() reports.
+  let resolved: DockerClients | Error;
+  try {
+    resolved = dockerClients(options.engineTimeoutSeconds * 1000, options);
+  } catch (error) {
+    resolved = error as Error;
+  }
+  const engine = (): DockerClients => {
+    if (resolved instanceof Error) throw resolved;
+    return resolved;
+  };
+  const remote = !(resolved instanceof Error) && resolved.endpoint.locality === "remote";
   return {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return EgressBridge.capabilities();
+      return remote ? remoteCapabilities((resolved as DockerClients).endpoint.display) : EgressBridge.capabilities();
     },
     async check() {
-      const ping = await pingDocker(clients.control);
+      if (resolved instanceof Error) return unavailableBecause(resolved);
+      const clients = resolved;
+      const ping = await pingDocker(clients.control, clients.endpoint);
       if (!ping.available) return ping;
       try {
         await assertImage(clients.control, options.image);
@@ -35,13 +49,31 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
       return { available: true, detail: `${ping.detail}; ${agentIdentity(options.user, security.usernsRemap ? "userns-remap" : undefined, "run corral as a normal user, and docker runs the agent as you")}` };
     },
     async create(spec) {
-      return DockerHandle.start(clients, spec, options);
+      return DockerHandle.start(engine(), spec, options);
     },
-    // What `corral clean` and `corral image` call (core's optional capabilities).
+    // What `corral clean` and `corral image` call (core's optional capabilities), on the same engine.
     image: options.image,
-    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds })),
-    buildImage: (build) => buildImage(build),
-    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds }),
+    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine().endpoint })),
+    buildImage: (build) => buildImage(build, engine().endpoint),
+    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine().endpoint }),
+  };
+}
+
+/**
+ * A remote engine's capabilities: its containers cannot see this machine's files (so `auto`
+ * workspaces are copied) and the egress bridge cannot enter their network namespace from here, so
+ * an allowlist is refused (fail closed) rather than run unfiltered; `none` and the remote host's
+ * own networks remain (ADR 0410).
+ */
+function remoteCapabilities(display: string): SandboxCapabilities {
+  return {
+    filesystem: "isolated",
+    network: ["host", "none", "bridge"],
+    proxyUnavailable: {
+      reason: `the engine at ${display} is on another machine, and corral's egress proxy cannot be brought into its containers' network from here yet`,
+      hint: "Use --network none with a remote engine, or run the allowlisted run on a local engine",
+    },
+    workspaceLocality: "remote",
   };
 }
 
@@ -82,9 +114,9 @@ export function dockerCreateOptions(plan: ContainerPlan): Docker.ContainerCreate
 }
 
 /** Throws SandboxUnavailableError (with the fix) when the engine does not answer. */
-async function throwIfEngineDown(docker: Docker): Promise<void> {
-  const ping = await pingDocker(docker);
-  if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { hint: ping.hint });
+async function throwIfEngineDown(clients: DockerClients): Promise<void> {
+  const ping = await pingDocker(clients.control, clients.endpoint);
+  if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { ...(ping.hint ? { hint: ping.hint } : {}), ...(ping.code ? { code: ping.code } : {}) });
 }
 
 class DockerHandle implements SandboxHandle {
@@ -103,7 +135,7 @@ class DockerHandle implements SandboxHandle {
   /** The proxy's ports inside the container, for a `proxy` network. */
   readonly #bridge: EgressBridge | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: ContainerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
     this.#bridge = bridge;
     this.#clients = clients;
     this.#container = container;
@@ -121,16 +153,21 @@ class DockerHandle implements SandboxHandle {
   }
 
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
-  static async start(clients: DockerClients, spec: SandboxSpec, options: ContainerOptions): Promise<DockerHandle> {
+  static async start(clients: DockerClients, spec: SandboxSpec, options: DockerOptions): Promise<DockerHandle> {
     const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
+    const remote = clients.endpoint.locality === "remote";
+    if (proxy && remote) {
+      const { reason, hint } = remoteCapabilities(clients.endpoint.display).proxyUnavailable!;
+      throw new SandboxUnavailableError("docker", `${reason}.`, { hint });
+    }
     if (proxy) EgressBridge.requirements("docker"); // fail closed before anything is created
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
         .inspect()
         .catch(async (error: unknown) => {
-          if (statusOf(error) !== 404) await throwIfEngineDown(clients.control);
+          if (statusOf(error) !== 404) await throwIfEngineDown(clients);
           throw networkUnavailableError("docker", "bridge", statusOf(error) === 404 ? "this engine has no bridge network (dockerd --bridge=none?)" : String(error));
         });
     }
@@ -148,7 +185,7 @@ class DockerHandle implements SandboxHandle {
     } catch (error) {
       keeper?.destroy();
       if (container) await container.remove({ force: true }).catch(() => {});
-      await throwIfEngineDown(clients.control);
+      await throwIfEngineDown(clients);
       if (!container && statusOf(error) === 404) await assertImage(clients.control, plan.image);
       throw new SandboxError(`Could not start the docker container for run ${spec.runId}: ${(error as Error).message}`, {
         code: "E_SANDBOX_START",
@@ -162,7 +199,8 @@ class DockerHandle implements SandboxHandle {
       .inspect()
       .then((info) => info.State.Pid)
       .catch(() => undefined);
-    const cgroup = pid ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
+    // A remote engine's pids are another machine's: nothing of this one's /proc describes them.
+    const cgroup = pid && !remote ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
     let bridge: EgressBridge | undefined;
     if (proxy) {
       try {
@@ -242,7 +280,7 @@ class DockerHandle implements SandboxHandle {
    */
   async #diagnosed(error: unknown): Promise<unknown> {
     if (this.#lifecycle.closed) return error;
-    const ping = await pingDocker(this.#clients.control);
+    const ping = await pingDocker(this.#clients.control, this.#clients.endpoint);
     return ping.available ? error : engineLostError("docker", this.#plan.name, (error as Error).message ?? String(error), error);
   }
 
