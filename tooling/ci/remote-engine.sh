@@ -135,8 +135,11 @@ start() {
     ssh_keys
     network
     log "starting dockerd, sshd and podman service in $NETNS (state: $STATE)"
+    # A clean environment: the caller's TMPDIR (a test's private folder) does not exist in the
+    # remote host's private /tmp, and runc would fail every exec there.
     setsid nsenter --net="/run/netns/$NETNS" unshare -m --propagation private \
-      env CORRAL_REMOTE_STATE="$STATE" bash "$HERE/remote-engine.sh" __inner </dev/null >"$STATE/keeper.log" 2>&1 &
+      env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+      CORRAL_REMOTE_STATE="$STATE" bash "$HERE/remote-engine.sh" __inner </dev/null >"$STATE/keeper.log" 2>&1 &
     echo $! >"$STATE/keeper.pid"
     for _ in $(seq 1 150); do answers && break; sleep 0.2; done
     answers || { tail -n 30 "$STATE/dockerd.log" >&2; die "remote dockerd did not answer; see $STATE/dockerd.log"; }

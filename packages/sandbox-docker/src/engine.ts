@@ -17,7 +17,7 @@ export async function pingDocker(docker: Docker, endpoint?: DockerEndpoint): Pro
     const where = endpoint && endpoint.locality === "remote" ? ` at ${endpoint.display}, a remote engine (from ${endpoint.source})` : "";
     return { available: true, detail: `docker ${version.Version} (API ${version.ApiVersion})${where}` };
   } catch (error) {
-    const trust = endpoint && endpoint.connection.protocol !== undefined ? trustFailure(endpoint, error) : undefined;
+    const trust = endpoint && endpoint.locality === "remote" ? trustFailure(endpoint, error) : undefined;
     if (trust) return { available: false, code: "E_SANDBOX_ENGINE_TRUST", ...trust };
     if (endpoint && endpoint.locality === "remote") {
       return { available: false, reason: `the docker engine at ${endpoint.display} (from ${endpoint.source}) does not answer: ${(error as Error).message}`, hint: "Is it running, and reachable from here (docker --host … info)?" };

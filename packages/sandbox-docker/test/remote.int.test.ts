@@ -1,0 +1,197 @@
+/**
+ * The docker sandbox against a second, real engine on its own test host (tooling/ci/remote-engine.sh:
+ * a dockerd in a network namespace at 10.231.0.2 with its own mount namespace and data root, TLS
+ * certificates made for the test, and an sshd). Nothing here mocks the engine or the network.
+ */
+import type { SandboxSpec } from "@corral/core";
+import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
+import Docker from "dockerode";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LABELS } from "@corral/container";
+import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
+
+const script = fileURLToPath(new URL("../../../tooling/ci/remote-engine.sh", import.meta.url));
+const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+
+/** The remote engine's variables (starting it when this machine can: root). */
+function remoteEngine(): { ready: boolean; reason: string; env: Record<string, string> } {
+  if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
+  try {
+    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
+    if (!status.includes("remote docker: 2") && !/remote docker: \d/.test(status)) execFileSync("bash", [script, "start"], { stdio: ["ignore", "ignore", "inherit"] });
+    const env = Object.fromEntries(
+      execFileSync("bash", [script, "env"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    return { ready: true, reason: "", env };
+  } catch (error) {
+    return { ready: false, reason: `the remote test engine did not start (tooling/ci/remote-engine.sh start): ${(error as Error).message}`, env: {} };
+  }
+}
+
+const remote = remoteEngine();
+const ready = requireTool(remote.ready, remote.reason);
+const E = remote.env;
+const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPath: E.CORRAL_REMOTE_DOCKER_CERT_PATH! });
+const ssh = () => ({ host: E.CORRAL_REMOTE_SSH!, sshIdentity: E.CORRAL_REMOTE_SSH_KEY!, sshKnownHosts: E.CORRAL_REMOTE_SSH_KNOWN_HOSTS! });
+const sandboxWith = (options: Record<string, unknown>) => dockerSandbox.create(docker({ image: CONTAINER_TEST_IMAGE, ...options }).options);
+
+describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
+  let root: string;
+  let n = 0;
+  // Plain plumbing tests need a workspace folder the remote host has too: one under the remote
+  // engine's state folder (visible to both; the repository is not, see below).
+  let shared: string;
+  const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
+    runId: `remote-it-${process.pid}-${++n}`,
+    workspace: { path: shared, cwd: shared },
+    gitMounts: [],
+    home: join(shared, "home"),
+    mounts: [],
+    env: { PATH: "/usr/bin:/bin", HOME: join(shared, "home") },
+    network: "none",
+    limits: {},
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    root = await tempDir("corral-remote-it-");
+    shared = join(resolve(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, ".."), "shared-ws");
+    mkdirSync(join(shared, "home"), { recursive: true });
+  });
+  afterAll(async () => {
+    if (root) await removeDir(root);
+  });
+
+  it("tcp+TLS: check() answers, names the remote engine and checks the image there; the engine is not local", async () => {
+    const sandbox = sandboxWith(tls());
+    const availability = await sandbox.check();
+    expect(availability).toMatchObject({ available: true, detail: expect.stringContaining("tcp://10.231.0.2:2376 (TLS), a remote engine") });
+    expect(sandbox.capabilities?.workspaceLocality).toBe("remote");
+    const missing = await sandboxWith({ ...tls(), image: "corral-not-built:remote" }).check();
+    expect(missing).toMatchObject({ available: false, code: "E_SANDBOX_IMAGE_MISSING" });
+  });
+
+  it("tcp+TLS: a container on the remote engine streams an exec's lines and exit code", async () => {
+    const handle = await sandboxWith(tls()).create(spec());
+    try {
+      const lines: string[] = [];
+      const result = await handle.exec(["sh", "-c", "echo one; echo two >&2; hostname -i 2>/dev/null || true; exit 3"], { onLine: (line) => lines.push(line) });
+      expect({ code: result.exitCode, lines }).toMatchObject({ code: 3 });
+      expect(lines.slice(0, 2).sort()).toEqual(["one", "two"]);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("ssh://: check() and an exec over ssh (the host key checked against known_hosts)", async () => {
+    const sandbox = sandboxWith(ssh());
+    expect(await sandbox.check()).toMatchObject({ available: true, detail: expect.stringContaining("ssh://root@10.231.0.2") });
+    expect(sandbox.capabilities?.workspaceLocality).toBe("remote");
+    const handle = await sandbox.create(spec());
+    try {
+      const lines: string[] = [];
+      expect((await handle.exec(["sh", "-c", "echo over-ssh"], { onLine: (line) => lines.push(line) })).exitCode).toBe(0);
+      expect(lines).toEqual(["over-ssh"]);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("a docker context (DOCKER_CONTEXT and its TLS files) reaches the same engine", async () => {
+    const home = join(root, "ctx-home");
+    const { createHash } = await import("node:crypto");
+    const id = createHash("sha256").update("remote-test").digest("hex");
+    mkdirSync(join(home, ".docker", "contexts", "meta", id), { recursive: true });
+    mkdirSync(join(home, ".docker", "contexts", "tls", id, "docker"), { recursive: true });
+    writeFileSync(join(home, ".docker", "contexts", "meta", id, "meta.json"), JSON.stringify({ Name: "remote-test", Metadata: {}, Endpoints: { docker: { Host: E.CORRAL_REMOTE_DOCKER_TCP, SkipTLSVerify: false } } }));
+    for (const file of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(home, ".docker", "contexts", "tls", id, "docker", file), readFileSync(join(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, file)));
+    const endpoint = resolveDockerEndpoint({}, { DOCKER_CONTEXT: "remote-test" }, home);
+    expect(endpoint).toMatchObject({ locality: "remote", display: "tcp://10.231.0.2:2376 (TLS)" });
+    expect((await new Docker(endpoint.connection).version()).Version).toBeTruthy();
+  });
+
+  it("attack: an engine whose certificate the CA does not vouch for is refused (typed, with the fix)", async () => {
+    const availability = await sandboxWith({ ...tls(), certPath: E.CORRAL_REMOTE_WRONG_CA_CERT_PATH! }).check();
+    expect(availability).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", hint: expect.stringContaining("DOCKER_CERT_PATH") });
+    await expect(sandboxWith({ ...tls(), certPath: E.CORRAL_REMOTE_WRONG_CA_CERT_PATH! }).create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_ENGINE_TRUST" });
+  });
+
+  it("attack: the engine refuses a client certificate its CA did not sign, and a missing one", async () => {
+    const dir = join(root, "self-signed-client");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "ca.pem"), readFileSync(join(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, "ca.pem")));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=intruder", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+    expect(await sandboxWith({ ...tls(), certPath: dir }).check()).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", reason: expect.stringContaining("refused corral's client certificate") });
+    // No client certificate at all: the engine itself refuses the connection (corral refuses earlier, endpoint.test.ts).
+    const bare = new Docker({ protocol: "https", host: "10.231.0.2", port: 2376, ca: readFileSync(join(dir, "ca.pem")) });
+    await expect(bare.version()).rejects.toThrow();
+  });
+
+  it("attack: an ssh host whose key is not in known_hosts is refused", async () => {
+    const empty = join(root, "known_hosts");
+    writeFileSync(empty, "");
+    expect(await sandboxWith({ ...ssh(), sshKnownHosts: empty }).check()).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", hint: expect.stringContaining("known_hosts") });
+  });
+
+  it("nothing of the repository exists from the remote engine's view (its whole filesystem bound in)", async () => {
+    const api = new Docker(resolveDockerEndpoint(tls()).connection);
+    const container = await api.createContainer({ Image: CONTAINER_TEST_IMAGE, Cmd: ["sh", "-c", `test -e /host${repo}/package.json && echo repo-visible; test -e /host/var/lib && echo root-bound`], HostConfig: { Binds: ["/:/host:ro"], NetworkMode: "none" } });
+    try {
+      await container.start();
+      await container.wait();
+      const logs = (await container.logs({ stdout: true, stderr: true })).toString();
+      expect(logs).toContain("root-bound"); // twin: the bind shows the remote host's files
+      expect(logs).not.toContain("repo-visible");
+    } finally {
+      await container.remove({ force: true });
+    }
+  });
+
+  it("corral clean reaps on the remote engine: a dead run's container goes, a live one stays", async () => {
+    const api = new Docker(resolveDockerEndpoint(tls()).connection);
+    const { hostname } = await import("node:os");
+    const make = async (runId: string, pid: number) => (await api.createContainer({ Image: CONTAINER_TEST_IMAGE, Cmd: ["true"], Labels: { [LABELS.run]: runId, [LABELS.pid]: String(pid), [LABELS.host]: hostname() } })).id;
+    const dead = await make(`remote-dead-${process.pid}`, 2 ** 22 - 7);
+    const live = await make(`remote-live-${process.pid}`, process.pid);
+    try {
+      const sandbox = sandboxWith(tls());
+      const reaped = await sandbox.reap!({});
+      expect(reaped).toBeTruthy();
+      const exists = (id: string) => api.getContainer(id).inspect().then(() => true, () => false);
+      expect(await exists(dead)).toBe(false);
+      expect(await exists(live)).toBe(true);
+      expect((await reapOrphans({ endpoint: tls(), runId: `remote-live-${process.pid}` })).containers[0]).toMatchObject({ action: "kept" });
+    } finally {
+      await api.getContainer(live).remove({ force: true }).catch(() => {});
+      await api.getContainer(dead).remove({ force: true }).catch(() => {});
+    }
+  });
+
+  it("builds the image on the remote engine", async () => {
+    const context = join(root, "build");
+    mkdirSync(context);
+    writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN echo built-remotely > /built\n`);
+    const tag = `corral-remote-built:${process.pid}`;
+    const sandbox = sandboxWith({ ...tls(), image: tag });
+    await sandbox.buildImage!({ contextDir: context, tag });
+    try {
+      expect(await sandbox.check()).toMatchObject({ available: true });
+      await expect(new Docker().getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 }); // not on the local engine
+    } finally {
+      await sandbox.removeImage!(tag);
+    }
+  });
+
+  it("fails closed for an allowlist: the egress proxy cannot reach a remote engine's containers yet", async () => {
+    const sandbox = sandboxWith(tls());
+    expect(sandbox.capabilities?.network).not.toContain("proxy");
+    await expect(sandbox.create(spec({ network: { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as never }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
+  });
+});
