@@ -140,16 +140,32 @@ function takenGitPath(rel: string, branch: string): boolean {
   return /^objects\/[0-9a-f]{2}\/[0-9a-f]{38}([0-9a-f]{24})?$/.test(rel) || /^objects\/pack\/pack-[0-9a-f]{40}([0-9a-f]{24})?\.(pack|idx)$/.test(rel);
 }
 
-// Run inside the sandbox (its git, its config: whatever that does stays there). Fixed text: the
-// paths and the branch are arguments, never spliced into it.
+// Run inside the sandbox: its git, but not the git dir the agent wrote — a fresh one (objects
+// borrowed), with no system or global config and attributes that switch every filter and driver
+// off, as the quarantine reads a work tree. Fixed text: paths and the tip are arguments.
 const PATCH_SCRIPT = [
-  'ws=$1; out=$2; ref=refs/heads/$3',
+  'ws=$1; out=$2; tip=$3',
   'rm -rf "$out" && mkdir -p "$out" || exit 1',
-  'tip=$(git -C "$ws" rev-parse -q --verify "$ref^{commit}") || exit 0',
-  'GIT_INDEX_FILE="$out/index" git -C "$ws" add -A . || exit 1',
-  'GIT_INDEX_FILE="$out/index" git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/uncommitted.patch" || exit 1',
-  'rm -f "$out/index"',
+  'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
+  'git init -q --bare "$out/git" || exit 1',
+  'export GIT_DIR="$out/git" GIT_WORK_TREE="$ws" GIT_INDEX_FILE="$out/index"',
+  'git config core.bare false && printf "%s\\n" "$ws/.git/objects" > "$out/git/objects/info/alternates" && printf "* -filter -diff -merge\\n" > "$out/git/info/attributes" || exit 1',
+  'git -C "$ws" add -A && git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/uncommitted.patch" || exit 1',
+  'rm -rf "$out/git" "$out/index"',
 ].join("\n");
+
+/** The branch's tip as the sandbox left it, read as data from what came back (a loose ref file corral wrote, or a packed-refs line), else the base. */
+async function tipOf(runGitDir: string, branch: string, base: string): Promise<string> {
+  const id = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+  const loose = (await readFile(join(runGitDir, "refs", "heads", ...branch.split("/")), "utf8").catch(() => "")).trim();
+  if (id.test(loose)) return loose;
+  const packed = await readFile(join(runGitDir, "packed-refs"), "utf8").catch(() => "");
+  for (const line of packed.split("\n")) {
+    const [sha, name] = line.trim().split(" ");
+    if (name === `refs/heads/${branch}` && sha && id.test(sha)) return sha;
+  }
+  return base;
+}
 
 /**
  * Brings the run's work out of the sandbox (before it is closed): the patch of its uncommitted work,
@@ -168,32 +184,6 @@ export async function bringBack(
   const runGitDir = workspace.runGitDir!;
   const refused: string[] = [];
 
-  const lines: string[] = [];
-  const made = await handle.exec(["sh", "-c", PATCH_SCRIPT, "corral-patch", paths.workspace, paths.out, branch], {
-    cwd: paths.root,
-    timeoutMs: options.timeoutMs ?? 120_000,
-    ...(options.env ? { env: options.env } : {}),
-    onLine: (line) => void (lines.length < 20 && lines.push(line)),
-  });
-  let patch: BringBackReport["patch"];
-  if (made.exitCode === 0) {
-    await mkdir(join(options.patchPath, ".."), { recursive: true });
-    const got = await handle
-      .getArchive(`${paths.out}/uncommitted.patch`)
-      .then((tar) => extractTar(tar, { replace: true, place: (entry) => (entry.path === "uncommitted.patch" ? options.patchPath : undefined), maxBytes: 1024 ** 3, maxEntries: 10 }))
-      .catch((error: unknown) => {
-        // No patch file: nothing uncommitted (or no branch); a hostile archive is said.
-        if (error instanceof CorralError && error.code === "E_ARCHIVE_UNSAFE") throw error;
-        return undefined;
-      });
-    refused.push(...(got?.refused ?? []));
-    const body = got?.files ? await readFile(options.patchPath) : undefined;
-    if (body?.length) patch = { path: options.patchPath, bytes: body.length, files: body.toString("latin1").match(/^diff --git /gm)?.length ?? 0 };
-    else await rm(options.patchPath, { force: true });
-  } else {
-    refused.push(`the uncommitted work could not be read inside the sandbox (exit ${made.exitCode ?? made.signal}: ${lines.join("; ").slice(0, 300)})`);
-  }
-
   // What the run's git dir on the host held for HEAD and the branch is replaced by the sandbox's.
   for (const rel of ["HEAD", "packed-refs", `refs/heads/${branch}`, "logs"]) await rm(join(runGitDir, rel), { recursive: true, force: true });
   let objects = 0;
@@ -207,5 +197,33 @@ export async function bringBack(
     },
   });
   refused.push(...got.refused);
+
+  const lines: string[] = [];
+  const made = await handle.exec(["sh", "-c", PATCH_SCRIPT, "corral-patch", paths.workspace, paths.out, await tipOf(runGitDir, branch, workspace.baseCommit!)], {
+    cwd: paths.root,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.env ? { env: options.env } : {}),
+    onLine: (line) => void (lines.length < 20 && lines.push(line)),
+  });
+  let patch: BringBackReport["patch"];
+  if (made.exitCode === 0) {
+    await mkdir(join(options.patchPath, ".."), { recursive: true });
+    const got = await handle
+      .getArchive(`${paths.out}/uncommitted.patch`)
+      .then((tar) => extractTar(tar, { replace: true, place: (entry) => (entry.path === "uncommitted.patch" ? options.patchPath : undefined), maxBytes: 1024 ** 3, maxEntries: 10 }))
+      .catch((error: unknown) => {
+        // The script always writes the patch (empty when nothing is uncommitted): a missing one is said.
+        if (error instanceof CorralError && error.code === "E_ARCHIVE_UNSAFE") throw error;
+        refused.push(`the uncommitted work's patch could not be read (${error instanceof Error ? error.message : String(error)})`);
+        return undefined;
+      });
+    refused.push(...(got?.refused ?? []));
+    const body = got?.files ? await readFile(options.patchPath) : undefined;
+    if (body?.length) patch = { path: options.patchPath, bytes: body.length, files: body.toString("latin1").match(/^diff --git /gm)?.length ?? 0 };
+    else await rm(options.patchPath, { force: true });
+  } else {
+    refused.push(`the uncommitted work could not be read inside the sandbox (exit ${made.exitCode ?? made.signal}: ${lines.join("; ").slice(0, 300)})`);
+  }
+
   return { objects, refused, ...(patch ? { patch } : {}), durationMs: performance.now() - started };
 }

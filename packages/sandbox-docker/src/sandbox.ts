@@ -1,8 +1,8 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
@@ -29,7 +29,7 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return remote ? remoteCapabilities((resolved as DockerClients).endpoint.display) : EgressBridge.capabilities();
+      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint.display) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability };
     },
     async check() {
       if (resolved instanceof Error) return unavailableBecause(resolved);
@@ -319,6 +319,52 @@ class DockerHandle implements SandboxHandle {
       (info) => !info.State.Running,
       (error: unknown) => statusOf(error) === 404,
     );
+  }
+
+  /** Unpacks corral's archive under the copied-workspace root with the image's tar, as the agent's user (`SandboxHandle.putArchive`). */
+  async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+    checkCopyPath(path);
+    this.#lifecycle.check(["tar"]);
+    const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: putArchiveArgv(path), User: this.#plan.user, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: true, stdin: true, Tty: false })) as Duplex;
+    const stderr: Buffer[] = [];
+    const ended = new Promise<void>((resolve) => {
+      this.#clients.stream.modem.demuxStream(stream, { write: () => true } as never, { write: (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)) } as never);
+      stream.once("end", resolve);
+      stream.once("close", resolve);
+      stream.once("error", () => resolve());
+    });
+    // The hijacked socket stays open for the output: only the input half is ended.
+    for await (const chunk of Readable.from(tar)) if (!stream.write(chunk)) await new Promise((r) => stream.once("drain", r));
+    (stream as Duplex & { end: () => void }).end();
+    await ended;
+    const code = await this.#exitCode(exec, false);
+    if (code !== 0) throw new SandboxError(`Could not unpack the copied workspace in the docker container (exit ${code}): ${Buffer.concat(stderr).toString().trim().slice(0, 500)}`, { code: "E_WORKSPACE_COPY", hint: "The image needs tar, and a writable /tmp (the default tmpfs)." });
+  }
+
+  /** `path` as a tar from the image's own tar, as the agent's user (`SandboxHandle.getArchive`): hostile data, for core's reader. */
+  async getArchive(path: string): Promise<AsyncIterable<Uint8Array>> {
+    checkCopyPath(path);
+    if (this.#lifecycle.closed) throw new SandboxError("This docker sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
+    const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: getArchiveArgv(path), User: this.#plan.user, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: false, stdin: false, Tty: false })) as Duplex;
+    const stdout = new PassThrough();
+    const stderr: Buffer[] = [];
+    this.#clients.stream.modem.demuxStream(stream, stdout, { write: (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)) } as never);
+    const done = () => stdout.end();
+    stream.once("end", done);
+    stream.once("close", done);
+    stream.once("error", (error: Error) => stdout.destroy(error));
+    const exitCode = (exec2: Docker.Exec) => this.#exitCode(exec2, false);
+    return (async function* () {
+      try {
+        yield* stdout as AsyncIterable<Uint8Array>;
+      } finally {
+        stream.destroy();
+      }
+      const code = await exitCode(exec);
+      if (code !== 0) throw new SandboxError(`Could not read ${path} from the docker container (exit ${code}): ${Buffer.concat(stderr).toString().trim().slice(0, 500)}`, { code: "E_WORKSPACE_COPY" });
+    })();
   }
 
   /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
