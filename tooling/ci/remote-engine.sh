@@ -33,7 +33,8 @@ remote_docker() {
     --tlscert "$STATE/client/cert.pem" --tlskey "$STATE/client/key.pem" "$@"
 }
 keeper_pid() { cat "$STATE/keeper.pid" 2>/dev/null || true; }
-inside() { nsenter -t "$(keeper_pid)" -m -n "$@"; }
+# The caller's TMPDIR (a test's private folder) does not exist in the remote host's private /tmp.
+inside() { nsenter -t "$(keeper_pid)" -m -n env -u TMPDIR "$@"; }
 answers() { remote_docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 certs() {
@@ -150,11 +151,14 @@ start() {
 }
 
 load_image() {
-  if ! remote_docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+  # Loaded again whenever the local image changed (the same id on both engines: the same image).
+  local want
+  want="$(docker image inspect -f '{{.Id}}' "$TEST_IMAGE")"
+  if [ "$(remote_docker image inspect -f '{{.Id}}' "$TEST_IMAGE" 2>/dev/null)" != "$want" ]; then
     log "docker save | docker load $TEST_IMAGE over tcp+TLS"
     docker save "$TEST_IMAGE" | remote_docker load -q >/dev/null
   fi
-  if ! inside podman image exists "$TEST_IMAGE" 2>/dev/null; then
+  if [ "$(inside podman image inspect -f '{{.Id}}' "$TEST_IMAGE" 2>/dev/null)" != "$(podman image inspect -f '{{.Id}}' "$TEST_IMAGE" 2>/dev/null)" ]; then
     log "podman save | podman load $TEST_IMAGE into the remote storage"
     podman save -q "$TEST_IMAGE" | inside podman load -q >/dev/null
   fi
@@ -197,6 +201,7 @@ status() {
 
 case "${1:-}" in
   start) start ;;
+  load) load_image ;;
   stop) stop ;;
   env) print_env ;;
   status) status ;;

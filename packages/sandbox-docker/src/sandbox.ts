@@ -1,5 +1,7 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
+import { HandleLifecycle, LineSplitter, packTar, walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
@@ -57,6 +59,27 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
     buildImage: (build) => buildImage(build, engine().endpoint),
     removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine().endpoint }),
   };
+}
+
+/**
+ * A remote engine sees none of this machine's files: a bind mount there would show the remote host's
+ * folder of that name (or an empty one), never ours. So a remote run must copy its workspace, and
+ * may not ask for host mounts (the agent's program included: it has to be in the image); its HOME
+ * is shipped in (below). Fails closed, before anything is created.
+ */
+function refuseHostPaths(display: string, spec: SandboxSpec, options: DockerOptions): void {
+  if (!spec.workspace.copy) {
+    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount this machine's workspace.`, { hint: "Run with --workspace copy (or auto, the default for a remote engine)." });
+  }
+  const paths = [...spec.mounts.map((m) => m.host), ...spec.gitMounts.map((m) => m.host), ...options.mounts.map((m) => m.host)];
+  if (paths.length) {
+    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount ${paths.join(", ")} from this one.`, { hint: "Drop the mounts for a remote run; an agent's program must be in the image there (its Dockerfile)." });
+  }
+}
+
+/** The run's HOME on the host as tar entries (its contents, named relative to it), for a remote container's own HOME. */
+async function* homeEntries(home: string): AsyncGenerator<TarEntryIn> {
+  for (const name of (await readdir(home)).sort()) yield* walkForTar(join(home, name), name);
 }
 
 /**
@@ -154,9 +177,12 @@ class DockerHandle implements SandboxHandle {
 
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
   static async start(clients: DockerClients, spec: SandboxSpec, options: DockerOptions): Promise<DockerHandle> {
-    const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
-    const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
     const remote = clients.endpoint.locality === "remote";
+    if (remote) refuseHostPaths(clients.endpoint.display, spec, options);
+    const planned = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
+    // On a remote engine the run's HOME is the container's own (a tmpfs), filled with a copy of it.
+    const plan: ContainerPlan = remote ? { ...planned, mounts: planned.mounts.filter((m) => m.source !== spec.home), tmpfs: { ...planned.tmpfs, [spec.home]: "rw,nosuid,nodev,mode=1777" } } : planned;
+    const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
     if (proxy && remote) {
       const { reason, hint } = remoteCapabilities(clients.endpoint.display).proxyUnavailable!;
       throw new SandboxUnavailableError("docker", `${reason}.`, { hint });
@@ -212,7 +238,16 @@ class DockerHandle implements SandboxHandle {
         throw error;
       }
     }
-    return new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    if (remote) {
+      try {
+        await handle.#untar(packTar(homeEntries(spec.home)), spec.home);
+      } catch (error) {
+        await handle.close().catch(() => {});
+        throw error;
+      }
+    }
+    return handle;
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -324,6 +359,11 @@ class DockerHandle implements SandboxHandle {
   /** Unpacks corral's archive under the copied-workspace root with the image's tar, as the agent's user (`SandboxHandle.putArchive`). */
   async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     checkCopyPath(path);
+    await this.#untar(tar, path);
+  }
+
+  /** Unpacks `tar` into the container's folder `path` with the image's tar, as the agent's user. */
+  async #untar(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     this.#lifecycle.check(["tar"]);
     const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: putArchiveArgv(path), User: this.#plan.user, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
     const stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: true, stdin: true, Tty: false })) as Duplex;

@@ -4,6 +4,8 @@
  * certificates made for the test, and an sshd). Nothing here mocks the engine or the network.
  */
 import type { SandboxSpec } from "@corral/core";
+import { describeCopiedWorkspace } from "@corral/core/testing";
+import { worktree } from "@corral/worktree-git";
 import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
 import Docker from "dockerode";
 import { execFileSync } from "node:child_process";
@@ -22,7 +24,8 @@ function remoteEngine(): { ready: boolean; reason: string; env: Record<string, s
   if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
   try {
     const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
-    if (!status.includes("remote docker: 2") && !/remote docker: \d/.test(status)) execFileSync("bash", [script, "start"], { stdio: ["ignore", "ignore", "inherit"] });
+    // Started when it does not answer; the test image loaded again when the local one changed.
+    execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
     const env = Object.fromEntries(
       execFileSync("bash", [script, "env"], { encoding: "utf8" })
         .trim()
@@ -42,19 +45,24 @@ const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPat
 const ssh = () => ({ host: E.CORRAL_REMOTE_SSH!, sshIdentity: E.CORRAL_REMOTE_SSH_KEY!, sshKnownHosts: E.CORRAL_REMOTE_SSH_KNOWN_HOSTS! });
 const sandboxWith = (options: Record<string, unknown>) => dockerSandbox.create(docker({ image: CONTAINER_TEST_IMAGE, ...options }).options);
 
+// The copied-workspace kit (round trip, the patch, planted hooks/config/links/other refs) on the
+// remote engine over tcp+TLS: the only way a workspace reaches it.
+if (ready) {
+  describeCopiedWorkspace("docker on a remote engine (tcp+TLS)", () => docker({ image: CONTAINER_TEST_IMAGE, ...tls() }), { worktree: (options) => worktree(options), env: { PATH: "/usr/local/bin:/usr/bin:/bin" } });
+}
+
 describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
   let root: string;
   let n = 0;
-  // Plain plumbing tests need a workspace folder the remote host has too: one under the remote
-  // engine's state folder (visible to both; the repository is not, see below).
-  let shared: string;
+  // A copied workspace (the container's own /tmp/corral), and the run's HOME shipped in.
+  let home: string;
   const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
     runId: `remote-it-${process.pid}-${++n}`,
-    workspace: { path: shared, cwd: shared },
+    workspace: { path: "/tmp/corral/workspace", cwd: "/tmp/corral/workspace", copy: true },
     gitMounts: [],
-    home: join(shared, "home"),
+    home,
     mounts: [],
-    env: { PATH: "/usr/bin:/bin", HOME: join(shared, "home") },
+    env: { PATH: "/usr/bin:/bin", HOME: home },
     network: "none",
     limits: {},
     ...overrides,
@@ -62,8 +70,9 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
 
   beforeAll(async () => {
     root = await tempDir("corral-remote-it-");
-    shared = join(resolve(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, ".."), "shared-ws");
-    mkdirSync(join(shared, "home"), { recursive: true });
+    home = join(root, "home");
+    mkdirSync(home, { mode: 0o700 });
+    writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = remote test\n");
   });
   afterAll(async () => {
     if (root) await removeDir(root);
@@ -82,9 +91,10 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     const handle = await sandboxWith(tls()).create(spec());
     try {
       const lines: string[] = [];
-      const result = await handle.exec(["sh", "-c", "echo one; echo two >&2; hostname -i 2>/dev/null || true; exit 3"], { onLine: (line) => lines.push(line) });
+      const result = await handle.exec(["sh", "-c", 'echo one; echo two >&2; cat "$HOME/.gitconfig"; exit 3'], { cwd: "/tmp", onLine: (line) => lines.push(line) });
       expect({ code: result.exitCode, lines }).toMatchObject({ code: 3 });
       expect(lines.slice(0, 2).sort()).toEqual(["one", "two"]);
+      expect(lines).toContain("\tname = remote test"); // the run's HOME, shipped in
     } finally {
       await handle.close();
     }
@@ -97,7 +107,7 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     const handle = await sandbox.create(spec());
     try {
       const lines: string[] = [];
-      expect((await handle.exec(["sh", "-c", "echo over-ssh"], { onLine: (line) => lines.push(line) })).exitCode).toBe(0);
+      expect((await handle.exec(["sh", "-c", "echo over-ssh"], { cwd: "/tmp", onLine: (line) => lines.push(line) })).exitCode).toBe(0);
       expect(lines).toEqual(["over-ssh"]);
     } finally {
       await handle.close();
@@ -187,6 +197,12 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     } finally {
       await sandbox.removeImage!(tag);
     }
+  });
+
+  it("attack: a mounted workspace or a host mount is refused on a remote engine (it would show the remote host's folder of that name)", async () => {
+    const sandbox = sandboxWith(tls());
+    await expect(sandbox.create(spec({ workspace: { path: root, cwd: root } }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", hint: expect.stringContaining("--workspace copy") });
+    await expect(sandbox.create(spec({ mounts: [{ host: root, sandbox: "/data" }] }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining(root) });
   });
 
   it("fails closed for an allowlist: the egress proxy cannot reach a remote engine's containers yet", async () => {
