@@ -9,7 +9,9 @@ import type Docker from "dockerode";
 import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
 import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
+import type { DockerEndpoint } from "./endpoint.js";
 import type { DockerOptions } from "./options.js";
+import { SshDockerAgent } from "./ssh.js";
 import { reapOrphans } from "./reap.js";
 import { VERSION } from "./version.js";
 
@@ -31,7 +33,7 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint.display) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability };
+      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability };
     },
     async check() {
       if (resolved instanceof Error) return unavailableBecause(resolved);
@@ -88,16 +90,24 @@ async function* homeEntries(home: string): AsyncGenerator<TarEntryIn> {
  * an allowlist is refused (fail closed) rather than run unfiltered; `none` and the remote host's
  * own networks remain (ADR 0410).
  */
-function remoteCapabilities(display: string): SandboxCapabilities {
+function remoteCapabilities(endpoint: DockerEndpoint): SandboxCapabilities {
+  // Over ssh the proxy is relayed through the connection (ssh.ts); over tcp+TLS there is no way in yet.
+  if ((endpoint.connection as { agent?: unknown }).agent instanceof SshDockerAgent) return { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"], workspaceLocality: "remote" };
   return {
     filesystem: "isolated",
     network: ["host", "none", "bridge"],
     proxyUnavailable: {
-      reason: `the engine at ${display} is on another machine, and corral's egress proxy cannot be brought into its containers' network from here yet`,
-      hint: "Use --network none with a remote engine, or run the allowlisted run on a local engine",
+      reason: `the engine at ${endpoint.display} is reached over tcp+TLS, and corral's egress proxy cannot be brought into its containers' network that way yet`,
+      hint: "Reach the engine over ssh:// (the proxy is relayed through the ssh connection), use --network none, or run the allowlisted run on a local engine",
     },
     workspaceLocality: "remote",
   };
+}
+
+/** The ssh agent of an ssh:// endpoint, which can relay the egress proxy. */
+function sshRelay(clients: DockerClients): SshDockerAgent | undefined {
+  const agent = (clients.endpoint.connection as { agent?: unknown }).agent;
+  return agent instanceof SshDockerAgent ? agent : undefined;
 }
 
 /** Maps the engine-agnostic plan onto docker's create request. */
@@ -156,9 +166,9 @@ class DockerHandle implements SandboxHandle {
   readonly #lifecycle: HandleLifecycle;
 
   /** The proxy's ports inside the container, for a `proxy` network. */
-  readonly #bridge: EgressBridge | undefined;
+  readonly #bridge: { stop(): void } | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: { stop(): void } | undefined) {
     this.#bridge = bridge;
     this.#clients = clients;
     this.#container = container;
@@ -183,11 +193,12 @@ class DockerHandle implements SandboxHandle {
     // On a remote engine the run's HOME is the container's own (a tmpfs), filled with a copy of it.
     const plan: ContainerPlan = remote ? { ...planned, mounts: planned.mounts.filter((m) => m.source !== spec.home), tmpfs: { ...planned.tmpfs, [spec.home]: "rw,nosuid,nodev,mode=1777" } } : planned;
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
-    if (proxy && remote) {
-      const { reason, hint } = remoteCapabilities(clients.endpoint.display).proxyUnavailable!;
+    const relay = remote ? sshRelay(clients) : undefined;
+    if (proxy && remote && !relay) {
+      const { reason, hint } = remoteCapabilities(clients.endpoint).proxyUnavailable!;
       throw new SandboxUnavailableError("docker", `${reason}.`, { hint });
     }
-    if (proxy) EgressBridge.requirements("docker"); // fail closed before anything is created
+    if (proxy && !remote) EgressBridge.requirements("docker"); // fail closed before anything is created
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
@@ -227,11 +238,15 @@ class DockerHandle implements SandboxHandle {
       .catch(() => undefined);
     // A remote engine's pids are another machine's: nothing of this one's /proc describes them.
     const cgroup = pid && !remote ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
-    let bridge: EgressBridge | undefined;
+    let bridge: { stop(): void } | undefined;
     if (proxy) {
       try {
         if (!pid) throw new SandboxError("docker did not report the container's process, so the egress proxy cannot be brought in.", { code: "E_SANDBOX_START" });
-        bridge = await EgressBridge.start("docker", pid, proxy);
+        bridge = relay
+          ? await relay.relayEgress(pid, proxy).catch((error: unknown) => {
+              throw new SandboxUnavailableError("docker", `the egress proxy could not be relayed to the engine at ${clients.endpoint.display}: ${(error as Error).message}.`, { hint: "The ssh login needs root on the engine's host (nsenter), and socat there.", cause: error });
+            })
+          : await EgressBridge.start("docker", pid, proxy);
       } catch (error) {
         keeper.destroy();
         await container.remove({ force: true }).catch(() => {});

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Agent, type AgentOptions } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -20,6 +21,72 @@ export class SshDockerAgent extends Agent {
   constructor(config: ConnectConfig, options: AgentOptions = {}) {
     super(options);
     this.#config = config;
+  }
+
+  /**
+   * The egress relay of a container on this engine (ADR 0410): the same two socat forwarders the local
+   * bridge runs, started on the engine's host in the container's network namespace (`nsenter`, which
+   * needs a root login there), connecting to a private unix socket that sshd forwards back over this
+   * connection (`streamlocal-forward@openssh.com`) to corral's proxy socket. The proxy stays the
+   * container's only way out, with the same allowlist. Resolves once both ports listen.
+   */
+  async relayEgress(pid: number, network: { socket: string; ports: { http: number; socks: number } }): Promise<{ stop(): void }> {
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process id: ${pid}`);
+    const ports = [network.ports.http, network.ports.socks];
+    if (!ports.every((port) => Number.isInteger(port) && port > 0 && port < 65536)) throw new Error("bad proxy ports");
+    const { client } = await this.#connected();
+    const remoteSocket = `/run/corral-egress-${randomBytes(12).toString("hex")}.sock`;
+    await new Promise<void>((resolve, reject) => client.openssh_forwardInStreamLocal(remoteSocket, (error) => (error ? reject(error) : resolve())));
+    const onUnix = (info: { socketPath: string }, accept: () => ClientChannel, reject: () => void) => {
+      if (info.socketPath !== remoteSocket) return;
+      const local = connect(network.socket);
+      local.once("error", () => channel.destroy());
+      const channel = accept();
+      channel.once("error", () => local.destroy());
+      channel.once("close", () => local.destroy());
+      local.once("close", () => channel.destroy());
+      channel.pipe(local).pipe(channel);
+      void reject;
+    };
+    client.on("unix connection", onUnix as never);
+    const forwarders: ClientChannel[] = [];
+    const stop = () => {
+      client.off("unix connection", onUnix as never);
+      for (const channel of forwarders) channel.end(); // EOF on stdin: the remote shell kills its socat
+      client.openssh_unforwardInStreamLocal(remoteSocket, () => {});
+      client.exec(`rm -f ${remoteSocket}`, (error, channel) => {
+        if (!error) channel.resume();
+      });
+    };
+    try {
+      for (const port of ports) {
+        const command = `nsenter --target=${pid} --net -- socat TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${remoteSocket} & child=$!; read -r _; kill $child`;
+        forwarders.push(await new Promise<ClientChannel>((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)))));
+      }
+      // The container's TCP table on its host: both ports must be listening.
+      const wanted = ports.map((port) => `:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 0A`);
+      for (let i = 0; i < 100; i++) {
+        const table = await this.#output(client, `cat /proc/${pid}/net/tcp`);
+        if (wanted.every((line) => table.includes(line))) return { stop };
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("the forwarders on the engine's host did not start listening (root, nsenter and socat are needed there)");
+    } catch (error) {
+      stop();
+      throw error;
+    }
+  }
+
+  async #output(client: Client, command: string): Promise<string> {
+    return new Promise((resolve, reject) =>
+      client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        channel.on("data", (chunk: Buffer) => chunks.push(chunk));
+        channel.stderr.resume();
+        channel.once("close", () => resolve(Buffer.concat(chunks).toString()));
+      }),
+    );
   }
 
   /** Node's Agent asks for a connection: a dial-stdio channel on the (shared) ssh connection. */

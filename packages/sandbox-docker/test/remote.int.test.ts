@@ -3,8 +3,9 @@
  * a dockerd in a network namespace at 10.231.0.2 with its own mount namespace and data root, TLS
  * certificates made for the test, and an sshd). Nothing here mocks the engine or the network.
  */
-import type { SandboxSpec } from "@corral/core";
-import { describeCopiedWorkspace } from "@corral/core/testing";
+import { parsePolicy, type SandboxSpec } from "@corral/core";
+import { describeCopiedWorkspace, EgressProxy } from "@corral/core/testing";
+import { createServer } from "node:http";
 import { worktree } from "@corral/worktree-git";
 import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
 import Docker from "dockerode";
@@ -205,7 +206,37 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     await expect(sandbox.create(spec({ mounts: [{ host: root, sandbox: "/data" }] }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining(root) });
   });
 
-  it("fails closed for an allowlist: the egress proxy cannot reach a remote engine's containers yet", async () => {
+  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out", async () => {
+    const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
+    await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
+    const port = (upstream.address() as { port: number }).port;
+    const socket = join(root, `proxy-${n}.sock`);
+    const records: { allowed: boolean; host: string }[] = [];
+    const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as never, hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" }, onRecord: (record: { allowed: boolean; host: string }) => records.push(record) } as never);
+    const sandbox = sandboxWith(ssh());
+    expect(sandbox.capabilities?.network).toContain("proxy");
+    const handle = await sandbox.create(spec({ network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
+    try {
+      const out = async (argv: string[]) => {
+        const lines: string[] = [];
+        await handle.exec(argv, { cwd: "/tmp", onLine: (line, stream) => stream === "stdout" && lines.push(line) });
+        return lines;
+      };
+      const curl = (...args: string[]) => ["curl", "-sS", "--max-time", "10", ...args];
+      expect(await out(curl("--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
+      expect(await out(curl("--socks5-hostname", "127.0.0.1:1080", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
+      expect(await out(curl("--proxy", "http://127.0.0.1:3128", "-o", "/dev/null", "-w", "%{http_code}", `http://denied.test:${port}/`))).toEqual(["403"]);
+      // attack: straight to this machine over the veth, or anywhere, without the proxy: no route.
+      expect(await out(["sh", "-c", `curl -sS --max-time 5 http://${E.CORRAL_REMOTE_HOST_IP}:${port}/ >/dev/null 2>&1 && echo reached || echo refused`])).toEqual(["refused"]);
+      expect(records.map((r) => [r.allowed, r.host])).toEqual(expect.arrayContaining([[true, "allowed.test"], [false, "denied.test"]]));
+    } finally {
+      await handle.close();
+      await proxy.close();
+      await new Promise((done) => upstream.close(done));
+    }
+  });
+
+  it("fails closed for an allowlist over tcp+TLS: the egress proxy cannot reach those containers yet", async () => {
     const sandbox = sandboxWith(tls());
     expect(sandbox.capabilities?.network).not.toContain("proxy");
     await expect(sandbox.create(spec({ network: { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as never }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
