@@ -14,6 +14,14 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statSync } from "node:fs";
+import { run, type RunEvent } from "@corral/core";
+import { END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
+import { gitIn, tempRepo } from "@corral/test-support";
+// Not dependencies (agent-claude's tests depend on this package): the built plugin and the mock, by path.
+const claudeModule = new URL("../../agent-claude/dist/index.js", import.meta.url).href;
+const mockModule = new URL("../../../tooling/mock-model-api/src/index.ts", import.meta.url).href;
+const claudeBinary = fileURLToPath(new URL("../../agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url));
 import { LABELS } from "@corral/container";
 import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
 
@@ -240,5 +248,71 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     const sandbox = sandboxWith(tls());
     expect(sandbox.capabilities?.network).not.toContain("proxy");
     await expect(sandbox.create(spec({ network: { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as never }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
+  });
+});
+
+// A real agent run on the remote engine: the Claude Code CLI (in an image built on that engine) against
+// the mock model API on this machine's loopback, reached only through the run's network policy (the
+// proxy relayed over ssh); the workspace copied in because the engine is remote, and the agent's
+// commit brought back on the run's branch.
+describe.skipIf(!ready)("claude on a remote docker engine", () => {
+  it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", async (ctx) => {
+    const binary = (() => {
+      try {
+        return statSync(claudeBinary).size > 1_000_000 ? claudeBinary : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    const built = await import(claudeModule).catch(() => undefined);
+    if (!requireTool(Boolean(binary && built), "the claude native binary or the built @corral/agent-claude is missing (pnpm install; pnpm build)")) return ctx.skip();
+    const { claude } = built as typeof import("../../agent-claude/src/index.js");
+    const { startMockModelApi } = (await import(mockModule)) as typeof import("../../../tooling/mock-model-api/src/index.js");
+    // The image with the CLI, built on the remote engine by the plugin (once per binary).
+    const { size, mtimeMs } = statSync(binary!);
+    const image = `corral-test-claude:${size}-${Math.floor(mtimeMs)}`;
+    const remoteSandbox = sandboxWith({ ...ssh(), image });
+    if (!(await remoteSandbox.check()).available) {
+      const context = await tempDir("corral-claude-image-");
+      const { linkSync, copyFileSync } = await import("node:fs");
+      try {
+        linkSync(binary!, join(context, "claude"));
+      } catch {
+        copyFileSync(binary!, join(context, "claude"));
+      }
+      writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nCOPY claude /usr/local/bin/claude\n`);
+      await sandboxWith({ ...tls(), image }).buildImage!({ contextDir: context, tag: image });
+      await removeDir(context);
+    }
+    const api = await startMockModelApi({ script: [{ text: "Writing the file.", toolCalls: [{ shell: END_TO_END_COMMIT_SCRIPT }], usage: { inputTokens: 10, outputTokens: 5 } }, { text: "Done. <promise>COMPLETE</promise>", usage: { inputTokens: 10, outputTokens: 5 } }] } as never);
+    const repo = await tempRepo();
+    const events: RunEvent[] = [];
+    try {
+      const result = await run({
+        agent: claude({ model: "claude-remote-e2e" }),
+        sandbox: docker({ image, ...ssh() }),
+        isolation: (await import("@corral/worktree-git")).worktree(),
+        cwd: repo,
+        prompt: "Write hello.txt and commit it. Say <promise>COMPLETE</promise> when done.",
+        maxIterations: 2,
+        workspace: "auto",
+        network: { allow: [] },
+        handleProcessSignals: false,
+        idleTimeout: 90,
+        hostEnv: { PATH: "/usr/local/bin:/usr/bin:/bin", ANTHROPIC_API_KEY: "sk-ant-test-remote-0123456789", ANTHROPIC_BASE_URL: api.url },
+        env: { CLAUDE_CODE_MAX_RETRIES: "0" },
+        onEvent: (event: RunEvent) => events.push(event),
+      } as never);
+      expect({ status: result.status, error: (result as { error?: { message?: string } }).error?.message }).toMatchObject({ status: "succeeded" });
+      expect(result.commits.map((c: { subject: string }) => c.subject)).toEqual(["agent: add hello.txt"]);
+      expect(await gitIn(repo, "show", `${result.branch}:hello.txt`)).toBe("hello from the agent");
+      expect(api.requests.length).toBeGreaterThan(0);
+      // auto picked a copy, and said so; the API was reached through the proxy.
+      expect(events.some((e) => e.type === "log" && /not on this machine, so the workspace is copied/.test((e as { message: string }).message))).toBe(true);
+      expect(events.some((e) => e.type === "network.allowed" && (e as { host?: string }).host === "127.0.0.1")).toBe(true);
+    } finally {
+      await api.close();
+      await removeDir(repo);
+    }
   });
 });
