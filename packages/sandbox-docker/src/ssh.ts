@@ -17,9 +17,14 @@ export class SshDockerAgent extends Agent {
   #client: Promise<{ client: Client; socket: Socket }> | undefined;
   readonly #channels = new Set<ClientChannel>();
   readonly #unrefd = new WeakSet<ClientChannel>();
+  /** Connections asked for and not yet open. */
+  #pending = 0;
+  /** The grace timer before the ssh socket is unref'd (#refs). */
+  #idle: NodeJS.Timeout | undefined;
 
   constructor(config: ConnectConfig, options: AgentOptions = {}) {
-    super(options);
+    // Kept alive: a dial-stdio channel (a process on the remote host) per API call would cost ~2x; an idle one is unref'd by Node.
+    super({ keepAlive: true, ...options });
     this.#config = config;
   }
 
@@ -91,13 +96,27 @@ export class SshDockerAgent extends Agent {
 
   /** Node's Agent asks for a connection: a dial-stdio channel on the (shared) ssh connection. */
   override createConnection(_options: unknown, callback: (error: Error | null, socket?: Duplex) => void): undefined {
+    // Held open from the request until its channel is there (then the channel's own ref counts).
+    this.#pending++;
+    const settle = () => {
+      this.#pending--;
+      this.#refs();
+    };
     this.#connected().then(
       ({ client }) =>
         client.exec("docker system dial-stdio", (error, channel) => {
-          if (error) return callback(error);
-          callback(null, this.#socketLike(channel));
+          if (error) {
+            settle();
+            return callback(error);
+          }
+          const socket = this.#socketLike(channel);
+          settle();
+          callback(null, socket);
         }),
-      (error: Error) => callback(error),
+      (error: Error) => {
+        settle();
+        callback(error);
+      },
     );
     return undefined;
   }
@@ -110,8 +129,8 @@ export class SshDockerAgent extends Agent {
 
   #connected(): Promise<{ client: Client; socket: Socket }> {
     this.#client ??= new Promise((resolve, reject) => {
+      // Ref'd while connecting; then only while a request or a channel nobody unref'd needs it (#refs).
       const socket = connect({ host: this.#config.host!, port: this.#config.port ?? 22 });
-      socket.unref();
       const client = new Client();
       const fail = (error: Error) => {
         this.#client = undefined;
@@ -123,6 +142,7 @@ export class SshDockerAgent extends Agent {
           this.#client = undefined;
         });
         resolve({ client, socket });
+        queueMicrotask(() => this.#refs());
       });
       client.once("error", fail);
       client.once("close", () => {
@@ -167,9 +187,24 @@ export class SshDockerAgent extends Agent {
     return socket;
   }
 
-  /** The ssh socket keeps this process alive only while a channel nobody unref'd is open. */
+  /**
+   * The ssh socket keeps this process alive only while a request or a channel nobody unref'd needs it,
+   * and for a second after (a ref'd timer): the gap between one API call's end and the next one's
+   * start must not let the process exit mid-run.
+   */
   #refs(): void {
-    const wanted = [...this.#channels].some((channel) => !this.#unrefd.has(channel));
-    void this.#client?.then(({ socket }) => (wanted ? socket.ref() : socket.unref()), () => {});
+    const wanted = this.#pending > 0 || [...this.#channels].some((channel) => !this.#unrefd.has(channel));
+    if (wanted) {
+      clearTimeout(this.#idle);
+      this.#idle = undefined;
+      void this.#client?.then(({ socket }) => socket.ref(), () => {});
+      return;
+    }
+    this.#idle ??= setTimeout(() => {
+      this.#idle = undefined;
+      const still = this.#pending > 0 || [...this.#channels].some((channel) => !this.#unrefd.has(channel));
+      if (!still) void this.#client?.then(({ socket }) => socket.unref(), () => {});
+    }, 1000);
   }
+
 }
