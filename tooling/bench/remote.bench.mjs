@@ -1,7 +1,7 @@
 // Case 10, remote engines (issue 20): the docker sandbox on the local socket against the same
 // sandbox on a second, real engine over tcp+TLS (tooling/ci/remote-engine.sh: another dockerd in a
 // network namespace, TLS certificates made for the test), same image:
-//   - one exec of `true` (output streamed, as the run loop does): remote over TCP+TLS vs the local socket;
+//   - one exec of `true` (output streamed, as the run loop does): remote over TCP+TLS and over ssh vs the local socket;
 //   - a whole one-iteration run (copied workspace in and out, the `command` agent making a commit):
 //     remote vs local, both with `workspace: "copy"` so only the engine's place differs.
 import { execFileSync } from "node:child_process";
@@ -25,7 +25,8 @@ const { docker } = await import("../../packages/sandbox-docker/dist/index.js");
 const { worktree } = await import("../../packages/worktree-git/dist/index.js");
 const local = docker({ image: TEST_IMAGE });
 const remote = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_DOCKER_TCP, tlsVerify: true, certPath: env.CORRAL_REMOTE_DOCKER_CERT_PATH });
-for (const [name, configured] of [["local", local], ["remote", remote]]) {
+const overSsh = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_SSH, sshIdentity: env.CORRAL_REMOTE_SSH_KEY, sshKnownHosts: env.CORRAL_REMOTE_SSH_KNOWN_HOSTS });
+for (const [name, configured] of [["local", local], ["remote", remote], ["ssh", overSsh]]) {
   const availability = await instantiate("sandbox", configured).check();
   if (!availability.available) {
     skip("remote", `${name} docker: ${availability.reason}`);
@@ -41,15 +42,16 @@ const repo = await makeRepo();
 try {
   // exec: both handles live, timed in rotation.
   const handles = [];
-  for (const configured of [local, remote]) handles.push(await instantiate("sandbox", configured).create(copySpec(`bench-remote-${process.pid}-${handles.length}`)));
+  for (const configured of [local, remote, overSsh]) handles.push(await instantiate("sandbox", configured).create(copySpec(`bench-remote-${process.pid}-${handles.length}`)));
   try {
-    note("exec true: local socket and tcp+TLS (in rotation)");
+    note("exec true: local socket, tcp+TLS and ssh (in rotation)");
     const ok = (r) => {
       if (r.exitCode !== 0) throw new Error(`exec exited ${r.exitCode}`);
     };
-    const [viaLocal, viaRemote] = await measureEach(handles.map((h) => () => h.exec(["true"], { cwd: "/tmp", onLine }).then(ok)), { warmup: 3, samples: 20 });
+    const [viaLocal, viaRemote, viaSsh] = await measureEach(handles.map((h) => () => h.exec(["true"], { cwd: "/tmp", onLine }).then(ok)), { warmup: 3, samples: 20 });
     cases.push(
       { name: "exec true, remote docker (tcp+TLS)", unit: "ms", samples: viaRemote, floor: "exec true, local docker (unix socket)" },
+      { name: "exec true, remote docker (ssh)", unit: "ms", samples: viaSsh, floor: "exec true, local docker (unix socket)" },
       { name: "exec true, local docker (unix socket)", unit: "ms", samples: viaLocal },
     );
   } finally {
