@@ -13,7 +13,7 @@ trap 'rm -rf "$root"' EXIT
 tools=(
   sh dash bash git env cat echo ls id mkdir rm rmdir sleep touch head tail true false printf stat
   dd wc seq cp mv chmod pwd whoami tr grep sed ps kill timeout yes uname readlink ln basename dirname
-  sort uniq cut date tee test nproc curl socat getent setsid unshare
+  sort uniq cut date tee test nproc curl socat getent setsid unshare tar
 )
 
 copy() { # copy a host file to the same path in the rootfs, following symlinks

@@ -55,6 +55,8 @@ Run:
   --cwd DIR                 Where to run (default: here)
   --name NAME               Names the run, its branch and worktree
   --branch-exists MODE      When the name's branch exists: new (default: another branch, said), fail, reuse (continue on it)
+  --workspace MODE          mount (default: the sandbox mounts the worktree), copy (it gets a copy; the branch comes back
+                            verified, uncommitted work as a patch), auto (copy when the sandbox's engine is remote)
   --env NAME                Pass this host env var into the sandbox (repeatable; values are redacted)
   --env-file FILE           Pass the vars of a dotenv file (repeatable)
   --setup CMD               Run CMD on the host in the new workspace before the agent (repeatable)

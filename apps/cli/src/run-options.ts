@@ -38,6 +38,7 @@ export const RUN_FLAGS = {
   "retry-failed": { type: "string" },
   "include-incomplete": { type: "boolean" },
   "branch-exists": { type: "string" },
+  workspace: { type: "string" },
   network: { type: "string" },
   "allow-domain": { type: "string", multiple: true },
   "deny-domain": { type: "string", multiple: true },
@@ -84,6 +85,10 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
   }
   const limits = limitsFromFlags(values);
   const budget = budgetFromFlags(values, "");
+  const workspace = values.workspace;
+  if (workspace !== undefined && workspace !== "mount" && workspace !== "copy" && workspace !== "auto") {
+    throw new UsageError(`--workspace must be mount, copy or auto, got ${JSON.stringify(workspace)}.`, { hint: "mount (the default): the sandbox mounts the worktree; copy: it gets a copy, the work comes back; auto: copy when the engine is remote." });
+  }
   const branchExists = values["branch-exists"];
   if (branchExists !== undefined && branchExists !== "fail" && branchExists !== "new" && branchExists !== "reuse") {
     throw new UsageError(`--branch-exists must be fail, new or reuse, got ${JSON.stringify(branchExists)}.`, { hint: "new (the default): another branch, said; fail: refuse; reuse: continue on the existing branch." });
@@ -117,6 +122,7 @@ export function runOptionsFromFlags(values: RunFlagValues, commandArgv: string[]
     ...(mounts.length ? { mounts } : {}),
     ...(values.copy?.length ? { copy: values.copy } : {}),
     ...(branchExists !== undefined ? { branchExists } : {}),
+    ...(workspace !== undefined ? { workspace } : {}),
   };
 }
 

@@ -65,6 +65,8 @@ export const configSchema = z
     copy: z.array(z.string().min(1)).optional(),
     /** When the branch a run's name gives exists already: `new` (default: another branch, said), `fail` (refuse), `reuse` (continue on it). */
     branchExists: z.enum(["fail", "new", "reuse"]).optional(),
+    /** How the sandbox gets the workspace: `mount` (default), `copy` (docs/copied-workspaces.md), `auto` (copy when the engine is remote). */
+    workspace: z.enum(["mount", "copy", "auto"]).optional(),
     /** What each run may spend: the first reached stops it cleanly (`incomplete`, `stoppedBy`). */
     budget: budgetSchema.optional(),
     /** What a whole fleet may spend (`corral run --tasks`, `runMany`). */

@@ -122,7 +122,7 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
     secretEnv: [...new Set([...Object.keys(env), ...(options.secretEnv ?? [])])],
     ...(prompt !== undefined ? { prompt } : {}),
     ...(promptFile !== undefined ? { promptFile } : {}),
-    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "maxLineChars", "network", "credentials", "gitIdentity", "branchExists"]),
+    ...pick(options, config, ["promptArgs", "maxIterations", "completionSignal", "idleTimeout", "completionTimeout", "maxLineChars", "network", "credentials", "gitIdentity", "branchExists", "workspace"]),
     // Flags add to the config: limits per key, mounts and copy patterns to its lists.
     ...(options.limits || config.limits ? { limits: { ...config.limits, ...options.limits } } : {}),
     ...(options.budget || config.budget ? { budget: { ...config.budget, ...options.budget } } : {}),

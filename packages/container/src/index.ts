@@ -27,3 +27,4 @@ export { engineLostError, engineUnavailable, imageMissingError, imageRemoveError
 export { reapedContainers } from "./reap.js";
 export type { ContainerReapResult, ReapedContainer } from "./reap.js";
 export { EgressBridge } from "./egress.js";
+export { COPY_ROOT, checkCopyPath, copiedWorkspaceCapability, getArchiveArgv, putArchiveArgv } from "./copy.js";

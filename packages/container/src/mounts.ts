@@ -42,7 +42,8 @@ export function planMounts(spec: SandboxSpec, extra: readonly Mount[] = []): Bin
     byTarget.set(target, git ? { source, target, readonly } : { source, target, readonly: readonly || (previous?.source === source && previous.readonly) });
   };
 
-  add(spec.workspace.path, spec.workspace.path, false);
+  // A copied workspace is the container's own (under its /tmp): nothing of the host is mounted for it.
+  if (!spec.workspace.copy) add(spec.workspace.path, spec.workspace.path, false);
   add(spec.home, spec.home, false);
   for (const mount of [...spec.mounts, ...extra]) {
     const source = resolveHostPath(mount.host, spec.workspace.path);

@@ -87,7 +87,8 @@ export function planContainer(spec: SandboxSpec, options: ContainerOptions, cont
     init: options.init,
     user,
     keeperUser: keeperUser(user),
-    workdir: spec.workspace.cwd,
+    // A copied workspace does not exist until it is shipped in: the execs name their cwd.
+    workdir: spec.workspace.copy ? "/tmp" : spec.workspace.cwd,
     labels: containerLabels({
       runId: spec.runId,
       ...(spec.name ? { name: spec.name } : {}),

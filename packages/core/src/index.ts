@@ -27,6 +27,7 @@ export type {
   SandboxCapabilities,
   SandboxHandle,
   SandboxSpec,
+  CopiedWorkspaceCapability,
 } from "./sandbox.js";
 export { parsePolicy } from "./network/policy.js";
 export type { AllowlistPolicy, EgressRule, NetworkPolicy, ParsedPolicy } from "./network/policy.js";
@@ -69,7 +70,7 @@ export { packageVersion } from "./version.js";
 
 export { run, newRunId, RUN_ID_ENV } from "./run.js";
 export { linkAbort, trapProcessSignals } from "./abort.js";
-export type { ResumeFrom, RunOptions, RunResult } from "./run.js";
+export type { ResumeFrom, RunOptions, RunResult, WorkspaceMode } from "./run.js";
 export type { GitIdentityOption } from "./run/git-identity.js";
 export { BudgetExceededError, budgetReached, budgetStopOf, BudgetStopReason, checkBudget, describeBudgetStop } from "./run/budget.js";
 export type { Budget, BudgetName, BudgetStop, Spent } from "./run/budget.js";

@@ -21,6 +21,13 @@ export interface Workspace<Meta = unknown> {
    * read-only. Empty outside a git repository.
    */
   gitMounts: GitMount[];
+  /**
+   * The host path of the run's own git dir (the writable one of `gitMounts`), when it has one. A
+   * copied workspace brings the sandbox's objects and the run's branch, reflog and HEAD back into
+   * it (as data, regular files only) before `release`, which then takes them through its quarantine
+   * as for a mounted run. An isolation without it cannot be used with a copied workspace.
+   */
+  runGitDir?: string;
   /** What the isolation wants the user to know about the workspace it handed out (e.g. the run's branch got another name); the run says each as a warning. */
   notes?: string[];
   /** Isolation-private data (e.g. a lock id). */

@@ -30,3 +30,5 @@ export { computeMerge, type ComputedMerge, type MergeStrategy } from "./merge.js
 export { createRedactor, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";
+export { extractTar, packTar, safeArchivePath, walkForTar } from "./tar.js";
+export type { ExtractOptions, ExtractResult, TarEntryIn, TarEntryOut } from "./tar.js";

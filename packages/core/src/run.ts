@@ -21,7 +21,7 @@ import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
 export { RUN_ID_ENV } from "./run/setup.js";
-export type { ResumeFrom, RunOptions, RunResult } from "./run/options.js";
+export type { ResumeFrom, RunOptions, RunResult, WorkspaceMode } from "./run/options.js";
 
 /**
  * Runs an agent in a loop, in a sandbox, on an isolated workspace, in phases (each in run/):

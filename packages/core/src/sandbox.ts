@@ -97,8 +97,14 @@ export interface SandboxSpec {
   runId: string;
   /** Run name, for labels and process titles. */
   name?: string;
-  /** The workspace root (read-write) and the agent's working directory inside it. */
-  workspace: { path: string; cwd: string };
+  /**
+   * The workspace root (read-write) and the agent's working directory inside it. With `copy` set
+   * (a copied workspace, docs/copied-workspaces.md) both are sandbox paths under the sandbox's
+   * `capabilities.copiedWorkspace.root`: the sandbox MUST mount nothing of the host there and MUST
+   * make that root a private, writable, empty folder of the sandbox's own, which the run fills with
+   * `putArchive` and reads back with `getArchive`; `gitMounts` is then empty.
+   */
+  workspace: { path: string; cwd: string; copy?: boolean };
   /**
    * The run's git data, from the isolation: the sandbox MUST mount every entry exactly as given
    * (in `orderGitMounts` order, after its other mounts) or refuse to start. These mounts are the
@@ -174,6 +180,28 @@ export interface SandboxHandle extends AsyncDisposable {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Ends every running exec and removes what the sandbox made. Idempotent; it MUST NOT throw on a second call. */
   close(): Promise<void>;
+  /**
+   * Optional (with `capabilities.copiedWorkspace`): unpacks the tar archive `tar` into the folder
+   * `path` inside the sandbox (under the copied-workspace root), as the sandbox's own files.
+   */
+  putArchive?(tar: AsyncIterable<Uint8Array>, path: string): Promise<void>;
+  /**
+   * Optional (with `capabilities.copiedWorkspace`): the file or folder `path` inside the sandbox as
+   * a tar stream, its entries named from the path's last component (`getArchive("/w/.git")` gives
+   * `.git/…`), as `docker cp` does. Everything in it is hostile: the caller reads it with core's
+   * tar reader (no links followed, no `..`, size caps). It MUST NOT follow a symlink on the host.
+   */
+  getArchive?(path: string): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** What a sandbox offers for copied workspaces (`SandboxCapabilities.copiedWorkspace`). */
+export interface CopiedWorkspaceCapability {
+  /**
+   * An absolute sandbox path the sandbox makes a private, writable, empty folder of its own (never
+   * a host folder the user owns) when `spec.workspace.copy` is set: the run puts the workspace at
+   * `<root>/workspace` and its transfer files beside it.
+   */
+  root: string;
 }
 
 /** What a sandbox can do, declared so the run loop and isolations need not guess from its name. */
@@ -196,6 +224,16 @@ export interface SandboxCapabilities {
    * shares the host's system folders, `shared`): the run then shows the agent's program read-only.
    */
   hostPrograms?: { shared: readonly string[] };
+  /**
+   * Set when the sandbox can run a copied workspace (`run({ workspace: "copy" })`): its handles
+   * implement `putArchive` and `getArchive` and honour `spec.workspace.copy`.
+   */
+  copiedWorkspace?: CopiedWorkspaceCapability;
+  /**
+   * Where the sandbox's engine runs: `local` (the default; it can mount host paths) or `remote` (it
+   * cannot: another machine's engine). `workspace: "auto"` copies the workspace when it is `remote`.
+   */
+  workspaceLocality?: "local" | "remote";
 }
 
 /** What `Sandbox.reap` takes. */

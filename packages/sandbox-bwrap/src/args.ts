@@ -92,7 +92,8 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
   // One /tmp per sandbox, shared by its execs and removed with it.
   args.push("--bind", tmpDir, "/tmp");
 
-  args.push("--bind", spec.workspace.path, spec.workspace.path);
+  // A copied workspace is in the sandbox's own /tmp (above): nothing of the host's is mounted for it.
+  if (!spec.workspace.copy) args.push("--bind", spec.workspace.path, spec.workspace.path);
   args.push("--bind", spec.home, spec.home);
   // The egress proxy's socket, the only way out of a `proxy` network (after /tmp, under which it lives on the host).
   if (typeof spec.network === "object" && spec.network.mode === "proxy") args.push(...egressArgs(spec.network));
@@ -110,7 +111,7 @@ export function sandboxArgs(spec: SandboxSpec, options: BwrapOptions, tmpDir: st
   // Without an isolation's git mounts (a plain checkout handed over as is), its own .git config and
   // hooks at least stay read-only.
   const dotGit = join(spec.workspace.path, ".git");
-  if (options.protectGitConfig && spec.gitMounts.length === 0 && kindOf(dotGit) === "dir") {
+  if (options.protectGitConfig && !spec.workspace.copy && spec.gitMounts.length === 0 && kindOf(dotGit) === "dir") {
     args.push(...protect(join(dotGit, "config")), ...protect(join(dotGit, "hooks"), "empty-folder"));
   }
   args.push(...options.extraArgs);

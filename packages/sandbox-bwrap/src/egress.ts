@@ -48,8 +48,13 @@ const NO_SOCAT = {
 const hostSocat = () => which("socat", "/usr/local/bin:/usr/bin:/bin");
 
 /** What bwrap enforces on this machine: the allowlist (and so the default network) needs socat. */
+/** Where a copied workspace lives inside a bwrap sandbox: under its private /tmp. */
+export const COPY_ROOT = "/tmp/corral";
+
 export function bwrapCapabilities(): SandboxCapabilities {
-  return hostSocat() ? { filesystem: "isolated", network: ["host", "none", "proxy"] } : { filesystem: "isolated", network: ["host", "none"], proxyUnavailable: NO_SOCAT };
+  // A copied workspace lives in the sandbox's own /tmp (a private host folder of the run's, never the user's repository).
+  const copiedWorkspace = { root: COPY_ROOT };
+  return hostSocat() ? { filesystem: "isolated", network: ["host", "none", "proxy"], copiedWorkspace, workspaceLocality: "local" } : { filesystem: "isolated", network: ["host", "none"], proxyUnavailable: NO_SOCAT, copiedWorkspace, workspaceLocality: "local" };
 }
 
 /** socat on the host (bwrap shows the host's system folders, so the same path works inside), or the fix. */

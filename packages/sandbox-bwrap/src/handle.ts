@@ -1,6 +1,8 @@
-import { rm } from "node:fs/promises";
-import type { ExecOptions, ExecResult, SandboxHandle, SandboxSpec } from "@corral/core";
-import { HandleLifecycle, spawnStreaming } from "@corral/core/plugin-kit";
+import { lstat, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { CorralError, type ExecOptions, type ExecResult, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { extractTar, HandleLifecycle, packTar, safeArchivePath, spawnStreaming, walkForTar } from "@corral/core/plugin-kit";
+import { COPY_ROOT } from "./egress.js";
 import type { AppliedLimits, LimitName } from "./limits.js";
 
 /** Which limits are in force for a sandbox, and by what. */
@@ -99,6 +101,44 @@ export class BwrapSandboxHandle implements SandboxHandle {
         signal,
       }),
     );
+  }
+
+  /**
+   * The host folder behind a sandbox path under the copied-workspace root (which is inside the
+   * sandbox's /tmp, a private host folder of the run's). Every folder on the way is checked to be a
+   * folder, not a symlink the agent made, so nothing outside the sandbox's /tmp is ever read or written.
+   */
+  async #hostPath(path: string): Promise<string> {
+    if (this.#lifecycle.closed) throw new CorralError("E_SANDBOX_CLOSED", "This bwrap sandbox is closed.", { hint: "Create a new sandbox." });
+    const rel = path.startsWith(`${COPY_ROOT}/`) || path === COPY_ROOT ? safeArchivePath(path.slice("/tmp/".length)) : undefined;
+    if (!this.#spec.workspace.copy || !rel) throw new CorralError("E_SANDBOX_SPEC", `${path} is not under this sandbox's copied-workspace root ${COPY_ROOT}.`);
+    let at = this.#tmpDir;
+    const parts = rel.split("/");
+    for (const [i, part] of parts.entries()) {
+      at = join(at, part);
+      const info = await lstat(at).catch(() => undefined);
+      if (!info) {
+        if (i === parts.length - 1) break;
+        throw new CorralError("E_WORKSPACE_COPY", `${path} does not exist in the sandbox.`);
+      }
+      if (i < parts.length - 1 && !info.isDirectory()) throw new CorralError("E_ARCHIVE_UNSAFE", `${path} leads through something that is not a folder (a symlink the agent made?): nothing is read through it.`);
+    }
+    return at;
+  }
+
+  /** Unpacks corral's own archive into the sandbox's /tmp (`SandboxHandle.putArchive`). */
+  async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+    const root = await this.#hostPath(path);
+    await extractTar(tar, { place: (entry) => join(root, ...entry.path.split("/")), symlinks: "create" });
+  }
+
+  /** A file or folder of the sandbox's /tmp as a tar stream, walked without following symlinks (`SandboxHandle.getArchive`). */
+  async getArchive(path: string): Promise<AsyncIterable<Uint8Array>> {
+    const host = await this.#hostPath(path);
+    await lstat(host).catch(() => {
+      throw new CorralError("E_WORKSPACE_COPY", `${path} does not exist in the sandbox.`);
+    });
+    return packTar(walkForTar(host, basename(path)));
   }
 
   /** Kills every exec, removes the cgroup and the sandbox's /tmp. Idempotent. */

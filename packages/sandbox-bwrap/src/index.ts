@@ -1,8 +1,9 @@
-import { rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { defineSandbox, packageVersion, SandboxError, SandboxUnavailableError, type Sandbox, type SandboxSpec } from "@corral/core";
 import { runTempDir } from "@corral/core/plugin-kit";
 import { resolveHostPath, sandboxArgs, SYSTEM_PATHS } from "./args.js";
-import { bwrapCapabilities, findSocat, insideWrapper } from "./egress.js";
+import { bwrapCapabilities, COPY_ROOT, findSocat, insideWrapper } from "./egress.js";
 import { probeBwrap } from "./check.js";
 import { BwrapSandboxHandle } from "./handle.js";
 import { chooseLimitStrategy, type AppliedLimits } from "./limits.js";
@@ -52,7 +53,11 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   // Fail closed even when the caller skipped check().
   const availability = await probeBwrap(options);
   if (!availability.available) throw new SandboxUnavailableError("bwrap", availability.reason, availability.hint ? { hint: availability.hint } : {});
-  for (const [what, path] of [["workspace", spec.workspace.path], ["working directory", spec.workspace.cwd], ["HOME", spec.home]] as const) {
+  if (spec.workspace.copy && !spec.workspace.path.startsWith(`${COPY_ROOT}/`)) {
+    throw new SandboxError(`A copied workspace must be under ${COPY_ROOT}, not ${spec.workspace.path}.`, { code: "E_SANDBOX_SPEC", hint: "Take the path from the sandbox's capabilities.copiedWorkspace.root." });
+  }
+  const hostPaths: ReadonlyArray<readonly [string, string]> = spec.workspace.copy ? [["HOME", spec.home]] : [["workspace", spec.workspace.path], ["working directory", spec.workspace.cwd], ["HOME", spec.home]];
+  for (const [what, path] of hostPaths) {
     if (!(await stat(path).catch(() => undefined))?.isDirectory()) {
       throw new SandboxError(`The ${what} ${path} does not exist.`, { code: "E_SANDBOX_SPEC", hint: "This is a bug in the isolation or the caller: the folder must exist before the sandbox is created." });
     }
@@ -64,6 +69,8 @@ async function createSandbox(spec: SandboxSpec, options: BwrapOptions): Promise<
   const tmpDir = await runTempDir("bwrap", spec.runId);
   let applied: AppliedLimits | undefined;
   try {
+    // The copied workspace's root: a private folder in the sandbox's own /tmp.
+    if (spec.workspace.copy) await mkdir(join(tmpDir, COPY_ROOT.slice("/tmp/".length)), { mode: 0o700 });
     const args = sandboxArgs(spec, options, tmpDir);
     const prefix = insideWrapper(typeof spec.network === "object" && spec.network.mode === "proxy" ? { network: spec.network, socat: findSocat() } : undefined);
     if (plan && Object.keys(plan.limits).length > 0) {

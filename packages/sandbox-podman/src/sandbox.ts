@@ -1,7 +1,10 @@
 import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, runTempDir, spawnStreaming } from "@corral/core/plugin-kit";
-import { AgentProcesses, ContainerCgroup, EgressBridge, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage, removeImage } from "./build.js";
@@ -38,7 +41,7 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
     name: "podman",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return EgressBridge.capabilities();
+      return { ...EgressBridge.capabilities(), copiedWorkspace: copiedWorkspaceCapability };
     },
     async check() {
       const result = await probeOnce();
@@ -265,6 +268,38 @@ class PodmanHandle implements SandboxHandle {
       await file?.close();
       await watch.end();
     }
+  }
+
+  /** Unpacks corral's archive under the copied-workspace root with the image's tar, as the agent's user (`SandboxHandle.putArchive`). */
+  async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+    checkCopyPath(path);
+    this.#lifecycle.check(["tar"]);
+    const child = spawn(this.#options.podman, ["exec", "--interactive", "--user", this.#plan.user, this.id, ...putArchiveArgv(path)], { cwd: this.#runDir, env: clientEnv(), stdio: ["pipe", "ignore", "pipe"] });
+    const stderr: Buffer[] = [];
+    child.stderr.on("data", (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    await pipeline(Readable.from(tar), child.stdin).catch(() => {});
+    const code = await exited;
+    if (code !== 0) throw new SandboxError(`Could not unpack the copied workspace in the podman container (exit ${code}): ${Buffer.concat(stderr).toString().trim().slice(0, 500)}`, { code: "E_WORKSPACE_COPY", hint: "The image needs tar, and a writable /tmp (the default tmpfs)." });
+  }
+
+  /** `path` as a tar from the image's own tar, as the agent's user (`SandboxHandle.getArchive`): hostile data, for core's reader. */
+  async getArchive(path: string): Promise<AsyncIterable<Uint8Array>> {
+    checkCopyPath(path);
+    if (this.#lifecycle.closed) throw new SandboxError("This podman sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
+    const child = spawn(this.#options.podman, ["exec", "--user", this.#plan.user, this.id, ...getArchiveArgv(path)], { cwd: this.#runDir, env: clientEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const stderr: Buffer[] = [];
+    child.stderr.on("data", (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    return (async function* () {
+      try {
+        yield* child.stdout as AsyncIterable<Uint8Array>;
+      } finally {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      const code = await exited;
+      if (code !== 0) throw new SandboxError(`Could not read ${path} from the podman container (exit ${code}): ${Buffer.concat(stderr).toString().trim().slice(0, 500)}`, { code: "E_WORKSPACE_COPY" });
+    })();
   }
 
   /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */

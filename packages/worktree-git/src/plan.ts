@@ -101,6 +101,7 @@ export async function finish(
       ...(plan.baseBranch ? { baseBranch: plan.baseBranch } : {}),
       baseCommit: plan.baseCommit,
       gitMounts: runGitDir ? await gitMounts(repo, made.path, gitDir, runGitDir) : [],
+      ...(runGitDir ? { runGitDir } : {}),
       meta,
     };
   } catch (error) {

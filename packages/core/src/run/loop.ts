@@ -34,7 +34,7 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
     handle,
     settings,
     home: run.home,
-    cwd: workspace.cwd,
+    cwd: scope.held.copy?.cwd ?? workspace.cwd,
     limits: options.limits ?? {},
     redactor: scope.redactor,
     signal: scope.signal,
@@ -48,7 +48,7 @@ export async function iterate<T>(scope: RunScope<T>, run: { handle: SandboxHandl
     if (settings.template === undefined) return settings.prompt;
     const builtins = promptBuiltins({ workspace, runId: scope.runId, name: options.name, iteration, settings, afterIteration });
     return renderTemplate(settings.template, { ...settings.promptArgs, ...builtins }, (command) =>
-      runPromptCommand(command, handle, { cwd: workspace.cwd, timeoutMs: settings.promptCommandTimeoutMs, signal: scope.signal }),
+      runPromptCommand(command, handle, { cwd: scope.held.copy?.cwd ?? workspace.cwd, timeoutMs: settings.promptCommandTimeoutMs, signal: scope.signal }),
     );
   };
   let last: IterationOutcome = { text: [], usage: emptyUsage() };

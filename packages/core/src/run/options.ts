@@ -95,6 +95,14 @@ export interface RunOptions<T = undefined> {
   /** Untracked paths or globs of the main checkout copied into a new workspace (node_modules, .env…). */
   copy?: string[];
   /**
+   * How the sandbox gets the workspace (docs/copied-workspaces.md): `mount` (the default) mounts
+   * it; `copy` ships the base commit (a one-commit shallow git bundle) and the `copy` files into a
+   * folder of the sandbox's own and brings the run's branch back through the isolation's quarantine,
+   * uncommitted work as a patch beside the run's journal; `auto` copies when the sandbox's engine is
+   * not local (`capabilities.workspaceLocality: "remote"`) and says so.
+   */
+  workspace?: WorkspaceMode;
+  /**
    * When the branch the run's name gives exists already: `new` (default) makes another one and says
    * so, `fail` refuses (`E_BRANCH_EXISTS`), `reuse` continues on it. Passed to `Isolation.acquire`.
    */
@@ -158,3 +166,6 @@ export interface RunResult<T = undefined> {
   /** How long the run took, setup and shutdown included. */
   durationMs: number;
 }
+
+/** `RunOptions.workspace`: how the sandbox gets the workspace. */
+export type WorkspaceMode = "mount" | "copy" | "auto";

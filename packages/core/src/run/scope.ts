@@ -2,7 +2,7 @@ import type { Agent } from "../agent.js";
 import type { RunEventBody } from "../events.js";
 import type { Isolation, Workspace } from "../isolation.js";
 import type { Redactor } from "../redact.js";
-import type { Sandbox, SandboxHandle } from "../sandbox.js";
+import type { CopiedWorkspaceCapability, Sandbox, SandboxHandle } from "../sandbox.js";
 import type { Usage } from "../usage.js";
 import type { RunNetwork } from "./network.js";
 import type { RunOptions } from "./options.js";
@@ -14,6 +14,19 @@ export interface Held {
   network?: RunNetwork;
   workspace?: Workspace;
   handle?: SandboxHandle;
+  /** Set for a copied workspace (`workspace: "copy"`): where it is inside the sandbox, and what `copy` brought. */
+  copy?: CopiedRun;
+}
+
+/** A copied workspace's run state. */
+export interface CopiedRun {
+  capability: CopiedWorkspaceCapability;
+  /** The agent's working directory inside the sandbox. */
+  cwd: string;
+  /** Paths `copy` brought into the host workspace, shipped in beside the base commit. */
+  copied: string[];
+  /** Where uncommitted work is kept as a patch. */
+  patchPath: string;
 }
 
 /** What every phase of one run shares: its inputs, its plugins, its event stream and what it holds. */

@@ -30,7 +30,7 @@ export interface Settings {
 /** The options the settings are made from. */
 export type SettingsInput = Pick<
   RunOptions<unknown>,
-  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "maxLineChars" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget" | "branchExists"
+  "cwd" | "prompt" | "promptFile" | "promptArgs" | "maxIterations" | "completionSignal" | "idleTimeout" | "completionTimeout" | "promptCommandTimeout" | "maxLineChars" | "hooks" | "copy" | "output" | "limits" | "mounts" | "network" | "budget" | "branchExists" | "workspace"
 >;
 
 /** Every option checked up front: bad input fails before anything is created. */
@@ -83,6 +83,9 @@ export function validateRunOptions(options: SettingsInput): Settings {
   checkBudget(options.budget);
   if (options.branchExists !== undefined && !["fail", "new", "reuse"].includes(options.branchExists)) {
     throw new UsageError(`branchExists must be "fail", "new" or "reuse", not ${JSON.stringify(options.branchExists)}.`, { hint: "fail: refuse an existing branch; new: make another (the default); reuse: continue on it." });
+  }
+  if (options.workspace !== undefined && !["mount", "copy", "auto"].includes(options.workspace)) {
+    throw new UsageError(`workspace must be "mount", "copy" or "auto", not ${JSON.stringify(options.workspace)}.`, { hint: "mount: the sandbox mounts the worktree (the default); copy: it gets a copy and the work comes back; auto: copy when the engine is remote." });
   }
   checkMounts(options.mounts);
   if (options.network !== undefined) parsePolicy(options.network);

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { copiedPaths, copiedWorkspaceFor, requireCopyWorkspace, shipIn } from "../copied-workspace.js";
 import { copyIntoWorkspace } from "../copy.js";
 import { SandboxUnavailableError } from "../errors.js";
 import { describeHook, runHook, type HookName, type HookSpec } from "../hooks.js";
@@ -84,13 +86,25 @@ export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Wo
   for (const message of workspace.notes ?? []) emit({ type: "log", level: "warn", message });
   emit({ type: "workspace.ready", path: workspace.path, cwd: workspace.cwd, ...(workspace.branch ? { branch: workspace.branch } : {}), ...(workspace.baseCommit ? { baseCommit: workspace.baseCommit } : {}), ...(workspace.baseBranch ? { baseBranch: workspace.baseBranch } : {}) });
   scope.throwIfAborted();
+  const copiedPathsOfRun: string[] = [];
   if (options.copy?.length) {
     if (workspace.repoRoot && workspace.repoRoot !== workspace.path) {
       const copied = await copyIntoWorkspace(workspace.repoRoot, workspace.path, options.copy);
+      copiedPathsOfRun.push(...copied.paths);
       emit({ type: "workspace.copied", paths: copied.paths, durationMs: copied.durationMs });
     } else {
       emit({ type: "log", level: "warn", message: "copy was ignored: the run works in the checkout itself." });
     }
+  }
+  const copyCapability = copiedWorkspaceFor(options.workspace, sandbox, emit);
+  if (copyCapability) {
+    requireCopyWorkspace(workspace);
+    held.copy = {
+      capability: copyCapability,
+      cwd: copiedPaths(copyCapability, workspace).cwd,
+      copied: copiedPathsOfRun,
+      patchPath: join(workspace.repoRoot!, ".corral", "runs", runId, "uncommitted.patch"),
+    };
   }
   const hook = hookRunner(scope, workspace);
   for (const spec of settings.hooks.onWorkspaceReady) await hook("onWorkspaceReady", spec);
@@ -101,11 +115,13 @@ export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Wo
 export async function openSandbox(scope: RunScope, environment: RunEnvironment, workspace: Workspace, hook: HookRunner): Promise<SandboxHandle> {
   const { options, settings, sandbox, emit, runId, held } = scope;
   const { env, agentEnv, program, network, home } = environment;
+  const copy = held.copy;
   const handle = (held.handle = await sandbox.create({
     runId,
     ...(options.name ? { name: options.name } : {}),
-    workspace: { path: workspace.path, cwd: workspace.cwd },
-    gitMounts: workspace.gitMounts,
+    // A copied workspace: a folder of the sandbox's own, nothing of the repository mounted.
+    workspace: copy ? { path: copiedPaths(copy.capability, workspace).workspace, cwd: copy.cwd, copy: true } : { path: workspace.path, cwd: workspace.cwd },
+    gitMounts: copy ? [] : workspace.gitMounts,
     home,
     mounts: [...(options.mounts ?? []), ...programMounts(program, [workspace.path, home])],
     env,
@@ -114,6 +130,10 @@ export async function openSandbox(scope: RunScope, environment: RunEnvironment, 
     limits: options.limits ?? {},
   }));
   emit({ type: "sandbox.ready", sandbox: sandbox.name, id: handle.id });
+  if (copy) {
+    const shipped = await shipIn(handle, copy.capability, workspace, { copied: copy.copied, runId, signal: scope.signal });
+    emit({ type: "log", level: "info", message: `Copied workspace: the base commit (${Math.round(shipped.packBytes / 1024)} KiB, one commit, no history) and ${shipped.copied} copied path(s) shipped into the sandbox in ${Math.round(shipped.durationMs)} ms.` });
+  }
   for (const spec of settings.hooks.onSandboxReady) await hook("onSandboxReady", spec, handle);
   return handle;
 }
@@ -124,7 +144,7 @@ function hookRunner(scope: RunScope, workspace: Workspace): HookRunner {
     const command = describeHook(spec.command);
     emit({ type: "hook.started", hook: name, command });
     const started = performance.now();
-    const result = await runHook(name, spec, { ...(handle ? { sandbox: handle } : { env: definedEnv(hostEnv) }), cwd: workspace.cwd, signal }, (line, stream) =>
+    const result = await runHook(name, spec, { ...(handle ? { sandbox: handle } : { env: definedEnv(hostEnv) }), cwd: handle && scope.held.copy ? scope.held.copy.cwd : workspace.cwd, signal }, (line, stream) =>
       emit({ type: "hook.output", hook: name, line, stream }),
     );
     emit({ type: "hook.finished", hook: name, command, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started) });

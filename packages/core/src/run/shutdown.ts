@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { bringBack } from "../copied-workspace.js";
 import { CorralError, HookError, IntegrityError, toCorralError } from "../errors.js";
 import type { RunEventBody, RunStatus } from "../events.js";
 import type { Isolation, ReleaseFailure, ReleaseResult, Workspace } from "../isolation.js";
@@ -24,6 +25,16 @@ export async function shutdown(
     if (status === "succeeded" || status === "incomplete") problem ??= e;
     else emit({ type: "log", level: "warn", message: `${what}: ${e.message}` });
   };
+  if (held.handle && held.copy && held.workspace) {
+    // A copied workspace's work is still inside the sandbox: out first, then the sandbox closes.
+    try {
+      const back = await bringBack(held.handle, held.copy.capability, held.workspace, { patchPath: held.copy.patchPath });
+      for (const refused of back.refused) emit({ type: "log", level: "warn", message: `Copied workspace: not brought back: ${refused}` });
+      if (back.patch) emit({ type: "log", level: "warn", message: `Uncommitted work (${back.patch.files} file(s)) is kept as a patch at ${back.patch.path}; it was not applied (git apply it to use it).` });
+    } catch (error) {
+      fail("Could not bring the work back from the copied workspace", error);
+    }
+  }
   if (held.handle) {
     await held.handle.close().catch((error: unknown) => {
       incomplete.push(toCorralError(error).message);

@@ -71,7 +71,7 @@ export async function firedTraps(markers: string): Promise<string[]> {
 }
 
 /** A shell line that plants every trap in the agent's own git dir, plus hooks, attributes and an include. */
-function plantTrapsScript(trap: string): string {
+export function plantTrapsScript(trap: string): string {
   const configs = gitTraps(trap).map(([key, value]) => `git config ${key} ${shq(value)}`);
   const hooks = ["pre-commit", "post-commit", "post-checkout", "reference-transaction", "pre-auto-gc", "post-merge", "pre-push"]
     .map((hook) => `printf '#!/bin/sh\\n${trap} hook-${hook}\\n' > "$gitdir/hooks/${hook}"; chmod +x "$gitdir/hooks/${hook}"`);
