@@ -114,6 +114,8 @@ pings the docker engine, asks podman for the image). --no-check lists without pr
 export const RUNS_HELP = `Usage: corral runs [list] [--json]
        corral runs show <id|name> [--json]     (or just: corral runs <id|name>)
        corral runs logs <id|name> [-f] [--json]
+       corral runs fleets [<fleet-id>] [--json]
+       corral runs logs --fleet <fleet-id> [-f] [--json]
 
 The run journal: every run started in this repository is recorded in .corral/runs/<run-id>/
 (run.json, events.jsonl; \`corral runs logs\` renders its plain-text log from the events). A run
@@ -122,7 +124,18 @@ whose process died while running shows as interrupted; \`corral clean\` removes 
 Options:
   --json         Machine output on stdout (list/show: JSON; logs: the events as NDJSON)
   -f, --follow   logs: keep printing new lines until the run ends (Ctrl-C stops following)
+  --fleet ID     logs: every task of the fleet (id or unique prefix), each line prefixed by [task];
+                 with -f it follows tasks as they start, until the fleet ends
   --cwd DIR      The repository (default: here)
+
+\`corral runs\` (list) ends with the fleets, their tasks counted per state; \`corral runs fleets\` shows
+only them (with an id: its tasks too). A fleet is recorded in .corral/runs/fleets/<fleet-id>.json.
+
+Examples:
+  corral runs fleets
+  corral runs logs --fleet 01JD4 -f
+
+Exit codes: 0 ok, 2 usage (an unknown run or fleet: E_RUN_NOT_FOUND, E_FLEET_NOT_FOUND), 1 an unreadable journal.
 `;
 
 export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]

@@ -26,6 +26,8 @@ export { formatEvent } from "./displays/format.js";
 // Reading the run journal (.corral/runs/): what a past or running run did.
 export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
 export type { JournalRun, JournalSettings, RunCandidate, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+export { listFleets, readFleetSummary, fleetLog } from "./journal/index.js";
+export type { FleetState, FleetSummary, FleetLogLine } from "./journal/index.js";
 // Taking a run's work: diff, log, merge, pull request, discard (corral diff|log|merge|pr|discard, clean --branches).
 export {
   runChange,
