@@ -13,6 +13,7 @@ Commands:
   merge       Merge a run's branch into its base branch
   pr          Push a run's branch and open a pull request (gh)
   discard     Remove a run's branch and worktree
+  shell       A terminal inside a finished run's sandbox, on its worktree
   clean       Remove what interrupted runs left behind (--branches: empty corral/* branches)
   image       Build or remove the container image a run uses
   init        Scaffold corral.config.ts and a prompt
@@ -261,6 +262,28 @@ Example:
   corral discard fix-login --dry-run
 
 Exit codes: 0 discarded, 1 refused (unmerged commits, uncommitted changes), 2 unknown or ambiguous run.
+`;
+
+export const SHELL_HELP = `Usage: corral shell <run> [--json] [--config FILE] [--cwd DIR] [-- COMMAND [ARG…]]
+
+Opens a terminal inside a finished run's sandbox, on its branch and worktree (recreated from the
+branch if it was removed): the run's agent, sandbox and isolation as its journal recorded them, with
+the env, mounts, network policy and limits an unattended run gets from your config. Without a
+command it opens sh. What you commit there lands on the run's branch (through the same verifying
+transfer as the agent's commits); it is journaled as a run of its own, resumed from the first.
+
+Options:
+  --json         The session's result (run id, status, branch, commits) as JSON on stdout at the end
+  --config FILE  The config to use (as for corral run; default: corral.config.* found from here)
+  --cwd DIR      The repository (default: here)
+
+Examples:
+  corral shell fix-login
+  corral shell fix-login -- git log --oneline
+
+Exit codes: 0 the command exited 0; 3 it exited non-zero; 1 refused (E_RUN_ACTIVE: still running,
+E_RUN_MERGED, E_BRANCH_GONE: discarded, E_ATTACH_UNSUPPORTED: the sandbox cannot attach a terminal);
+2 unknown or ambiguous run.
 `;
 
 export const WORKTREES_HELP = `Usage: corral worktrees list [--json]

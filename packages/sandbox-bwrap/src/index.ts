@@ -25,7 +25,7 @@ function makeSandbox(options: BwrapOptions): BwrapSandbox {
     // and same-path mounts do not show it already.
     get capabilities() {
       const sameplace = options.mounts.filter((mount) => mount.sandbox === undefined).map((mount) => resolveHostPath(mount.host));
-      return { ...bwrapCapabilities(), hostPrograms: { shared: [...SYSTEM_PATHS, ...sameplace] } };
+      return { ...bwrapCapabilities(), hostPrograms: { shared: [...SYSTEM_PATHS, ...sameplace] }, attach: true };
     },
     check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),
