@@ -8,8 +8,13 @@ export interface ShellOptions extends Omit<CorralRunOptions, "interactive" | "re
   argv?: readonly string[];
 }
 
-/** The command `corral shell` opens when none is given: the POSIX shell every sandbox image has. */
-export const DEFAULT_SHELL: readonly string[] = ["sh"];
+/**
+ * The command `corral shell` opens when none is given: the POSIX shell every sandbox image has,
+ * without job control (`+m`): in a sandbox with its own pid namespace that shares the caller's
+ * terminal (bwrap), a job-control shell cannot hand the terminal back to a process group it cannot
+ * see, and exits 2 ("Cannot set tty process group"). Ctrl-C still interrupts the command it runs.
+ */
+export const DEFAULT_SHELL: readonly string[] = ["sh", "+m"];
 
 /**
  * Opens a terminal session inside a finished run's sandbox (`corral shell <run>`): the run's
