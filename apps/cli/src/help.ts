@@ -78,6 +78,8 @@ Network (docs/network.md):
   --credentials env|gateway      gateway: the API key stays on the host; corral's proxy adds it (needs the allowlist)
 
 Continue (docs/workflow.md):
+  --interactive             The agent's own CLI with this terminal (you type), in the sandbox, on the
+                            workspace and with the env, mounts, network and limits of an unattended run
   --resume RUN              Continue a run (id, name or unique prefix) that was interrupted, failed, incomplete
                             or stopped: same branch and kept worktree, the agent's session when it has one;
                             agent, sandbox, prompt and iterations from its journal, flags on top
@@ -97,6 +99,7 @@ Examples:
   corral run --agent command --prompt "hi" -- sh -c 'echo "$0"; echo "<promise>COMPLETE</promise>"' '{prompt}'
   corral run --agent claude --sandbox bwrap --allow-domain registry.npmjs.org --credentials gateway --prompt "Update the deps"
   corral run --resume fix-login --max-iterations 3
+  corral run --interactive --agent claude --sandbox bwrap --name explore
   corral run --retry-failed 20260101-120000-a1b2c3 --parallel 2
 
 Exit codes: 0 succeeded; 1 failed, or a run that cannot be resumed (E_RUN_ACTIVE, E_RUN_MERGED,

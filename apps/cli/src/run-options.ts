@@ -35,6 +35,7 @@ export const RUN_FLAGS = {
   parallel: { type: "string" },
   "fail-fast": { type: "boolean" },
   resume: { type: "string" },
+  interactive: { type: "boolean" },
   "retry-failed": { type: "string" },
   "include-incomplete": { type: "boolean" },
   "branch-exists": { type: "string" },

@@ -46,7 +46,7 @@ describe("corral shell <run>", () => {
       expect(env.stdout).toMatch(/run=\[[0-9a-f-]+\]/);
 
       // A person at a terminal: sh's prompt, a command typed, a commit made, exit.
-      const typed = await inPty([["[$#] ?$", "echo typed > typed.txt && git add typed.txt && git -c user.name=H -c user.email=h@e.x commit -qm typed-in-shell; exit\r"]], ["shell", "task", "--config", config], repo);
+      const typed = await inPty([["[$#]$", "echo typed > typed.txt && git add typed.txt && git -c user.name=H -c user.email=h@e.x commit -qm typed-in-shell; exit\r"]], ["shell", "task", "--config", config], repo);
       expect(typed.exitCode, `${typed.stdout}\n${typed.stderr}`).toBe(0);
       expect(await gitIn(repo, "log", "--format=%s", "corral/task")).toBe("typed-in-shell\nagent commit\ninitial");
       // A command that fails is the session's result: exit 3 (incomplete), the branch as it was.
