@@ -24,7 +24,7 @@ const PERSON: Array<[string, string]> = [
   ["Doyoutrustthefiles|Yes,proceed|Yes,Itrust", "\r"],
   ["\\?forshortcuts|Try\"", "Add tui.txt and commit it\r"],
   ["Doyouwanttoproceed", "\r"],
-  ["Done,committed", "\u0003\u0003"],
+  [",committed\\.", "\u0003\u0003"],
 ];
 
 const ready = requireTool(existsSync(join(CLAUDE_BIN, "claude")), "the claude CLI is not installed (pnpm install)") && requireTool(existsSync(BIN), "the corral CLI is not built (pnpm build)");
@@ -42,7 +42,10 @@ describe.runIf(ready)("corral run --interactive: the real claude TUI in a pseudo
         const config = join(await tempDir(), "corral.config.json");
         // As a claude user's own config would say: onboarding done (its first-run check calls api.anthropic.com, which the allowlist refuses).
         const onboarded = `printf '{"hasCompletedOnboarding":true,"theme":"dark"}' > "$HOME/.claude.json"`;
-        await writeFile(config, JSON.stringify({ sandbox: sandbox === "bwrap" ? { name: "bwrap" } : { name: sandbox, options: { image: CONTAINER_TEST_IMAGE } }, hooks: { onSandboxReady: onboarded } }));
+        // A container has its own filesystem: the installed CLI (a native binary) is shown in it read-only, as the agent E2E tests do.
+        const inContainer = { name: sandbox, options: { image: CONTAINER_TEST_IMAGE } };
+        const mounts = sandbox === "bwrap" ? [] : [{ host: join(PACKAGES, "agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe"), sandbox: "/usr/local/bin/claude" }];
+        await writeFile(config, JSON.stringify({ sandbox: sandbox === "bwrap" ? { name: "bwrap" } : inContainer, mounts, hooks: { onSandboxReady: onboarded } }));
         const args = ["run", "--interactive", "--agent", "claude", "--config", config, "--isolation", "worktree", "--name", "tui", "--credentials", "gateway"];
         const r = await execa("python3", [PTY, JSON.stringify(PERSON), "150", "--", "node", BIN, ...args], {
           cwd: repo,
