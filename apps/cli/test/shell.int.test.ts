@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, containerEngineReady, gitIn, hasCommand, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
@@ -73,4 +73,18 @@ describe("corral shell <run>", () => {
     const unknown = await corral(["shell", "nope", "--", "true"], repo);
     expect(unknown.exitCode).toBe(2);
   }, 120_000);
+
+  it("refuses a run that is still running (E_RUN_ACTIVE); once it ended, the shell opens", async () => {
+    const repo = await tempRepo();
+    const config = join(await tempDir(), "corral.config.json");
+    await writeFile(config, JSON.stringify({ agent: { name: "command", options: { argv: ["sh", "-c", 'sleep 4; echo "<promise>COMPLETE</promise>"', "{prompt}"] } }, isolation: { name: "worktree" } }));
+    const live = execa("node", [BIN, "run", "--config", config, "--name", "slow", "--prompt", "wait"], { cwd: repo, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    await waitFor(async () => (await corral(["runs", "show", "slow"], repo)).stdout.includes("state: running"), 20_000, "the run to be running");
+    const refused = await corral(["shell", "slow", "--config", config, "--", "true"], repo);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("is still running");
+    expect(refused.stderr).toContain("hint:");
+    expect((await live).exitCode).toBe(0);
+    expect((await corral(["shell", "slow", "--config", config, "--", "true"], repo)).exitCode).toBe(0);
+  }, 60_000);
 });
