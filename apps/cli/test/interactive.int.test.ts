@@ -30,7 +30,7 @@ const PERSON: Array<[string, string]> = [
 const ready = requireTool(existsSync(join(CLAUDE_BIN, "claude")), "the claude CLI is not installed (pnpm install)") && requireTool(existsSync(BIN), "the corral CLI is not built (pnpm build)");
 
 describe.runIf(ready)("corral run --interactive: the real claude TUI in a pseudo-terminal, against the mock API", () => {
-  for (const sandbox of ["bwrap", "docker"] as const) {
+  for (const sandbox of ["bwrap", "docker", "podman"] as const) {
     it(`${sandbox}: the TUI starts, a prompt is typed, the mock's tool call commits, and the commit lands on the run's branch`, async (ctx) => {
       const engine = sandbox === "bwrap" ? { ready: await hasCommand("bwrap"), reason: "bwrap is not installed" } : await containerEngineReady(sandbox);
       if (!requireTool(engine.ready, engine.reason)) ctx.skip();
