@@ -13,6 +13,7 @@ Commands:
   merge       Merge a run's branch into its base branch
   pr          Push a run's branch and open a pull request (gh)
   discard     Remove a run's branch and worktree
+  shell       A terminal inside a finished run's sandbox, on its worktree
   clean       Remove what interrupted runs left behind (--branches: empty corral/* branches)
   image       Build or remove the container image a run uses
   init        Scaffold corral.config.ts and a prompt
@@ -79,6 +80,8 @@ Network (docs/network.md):
   --credentials env|gateway      gateway: the API key stays on the host; corral's proxy adds it (needs the allowlist)
 
 Continue (docs/workflow.md):
+  --interactive             The agent's own CLI with this terminal (you type), in the sandbox, on the
+                            workspace and with the env, mounts, network and limits of an unattended run
   --resume RUN              Continue a run (id, name or unique prefix) that was interrupted, failed, incomplete
                             or stopped: same branch and kept worktree, the agent's session when it has one;
                             agent, sandbox, prompt and iterations from its journal, flags on top
@@ -98,6 +101,7 @@ Examples:
   corral run --agent command --prompt "hi" -- sh -c 'echo "$0"; echo "<promise>COMPLETE</promise>"' '{prompt}'
   corral run --agent claude --sandbox bwrap --allow-domain registry.npmjs.org --credentials gateway --prompt "Update the deps"
   corral run --resume fix-login --max-iterations 3
+  corral run --interactive --agent claude --sandbox bwrap --name explore
   corral run --retry-failed 20260101-120000-a1b2c3 --parallel 2
 
 Exit codes: 0 succeeded; 1 failed, or a run that cannot be resumed (E_RUN_ACTIVE, E_RUN_MERGED,
@@ -116,6 +120,8 @@ pings the docker engine, asks podman for the image). --no-check lists without pr
 export const RUNS_HELP = `Usage: corral runs [list] [--json]
        corral runs show <id|name> [--json]     (or just: corral runs <id|name>)
        corral runs logs <id|name> [-f] [--json]
+       corral runs fleets [<fleet-id>] [--json]
+       corral runs logs --fleet <fleet-id> [-f] [--json]
 
 The run journal: every run started in this repository is recorded in .corral/runs/<run-id>/
 (run.json, events.jsonl; \`corral runs logs\` renders its plain-text log from the events). A run
@@ -124,7 +130,18 @@ whose process died while running shows as interrupted; \`corral clean\` removes 
 Options:
   --json         Machine output on stdout (list/show: JSON; logs: the events as NDJSON)
   -f, --follow   logs: keep printing new lines until the run ends (Ctrl-C stops following)
+  --fleet ID     logs: every task of the fleet (id or unique prefix), each line prefixed by [task];
+                 with -f it follows tasks as they start, until the fleet ends
   --cwd DIR      The repository (default: here)
+
+\`corral runs\` (list) ends with the fleets, their tasks counted per state; \`corral runs fleets\` shows
+only them (with an id: its tasks too). A fleet is recorded in .corral/runs/fleets/<fleet-id>.json.
+
+Examples:
+  corral runs fleets
+  corral runs logs --fleet 01JD4 -f
+
+Exit codes: 0 ok, 2 usage (an unknown run or fleet: E_RUN_NOT_FOUND, E_FLEET_NOT_FOUND), 1 an unreadable journal.
 `;
 
 export const CLEAN_HELP = `Usage: corral clean [--dry-run] [--force] [--json] [--cwd DIR]
@@ -250,6 +267,28 @@ Example:
   corral discard fix-login --dry-run
 
 Exit codes: 0 discarded, 1 refused (unmerged commits, uncommitted changes), 2 unknown or ambiguous run.
+`;
+
+export const SHELL_HELP = `Usage: corral shell <run> [--json] [--config FILE] [--cwd DIR] [-- COMMAND [ARG…]]
+
+Opens a terminal inside a finished run's sandbox, on its branch and worktree (recreated from the
+branch if it was removed): the run's agent, sandbox and isolation as its journal recorded them, with
+the env, mounts, network policy and limits an unattended run gets from your config. Without a
+command it opens sh. What you commit there lands on the run's branch (through the same verifying
+transfer as the agent's commits); it is journaled as a run of its own, resumed from the first.
+
+Options:
+  --json         The session's result (run id, status, branch, commits) as JSON on stdout at the end
+  --config FILE  The config to use (as for corral run; default: corral.config.* found from here)
+  --cwd DIR      The repository (default: here)
+
+Examples:
+  corral shell fix-login
+  corral shell fix-login -- git log --oneline
+
+Exit codes: 0 the command exited 0; 3 it exited non-zero; 1 refused (E_RUN_ACTIVE: still running,
+E_RUN_MERGED, E_BRANCH_GONE: discarded, E_ATTACH_UNSUPPORTED: the sandbox cannot attach a terminal);
+2 unknown or ambiguous run.
 `;
 
 export const WORKTREES_HELP = `Usage: corral worktrees list [--json]

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ default: (argv: string[], io: Cli
   merge: () => import("./commands/merge.js"),
   pr: () => import("./commands/pr.js"),
   discard: () => import("./commands/discard.js"),
+  shell: () => import("./commands/shell.js"),
   clean: () => import("./commands/clean.js"),
   image: () => import("./commands/image.js"),
   init: () => import("./commands/init.js"),

@@ -35,6 +35,7 @@ export const RUN_FLAGS = {
   parallel: { type: "string" },
   "fail-fast": { type: "boolean" },
   resume: { type: "string" },
+  interactive: { type: "boolean" },
   "retry-failed": { type: "string" },
   "include-incomplete": { type: "boolean" },
   "branch-exists": { type: "string" },
@@ -202,7 +203,7 @@ export function blockOnSlowReaders(io: CliIO): void {
  * Ctrl-C (or SIGTERM) aborts the run; cleanup follows and the exit code is 130. A second
  * Ctrl-C while cleaning up exits at once.
  */
-export function trapInterrupts(controller: AbortController, io: CliIO): () => void {
+export function trapInterrupts(controller: AbortController, io: CliIO, signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       // What was not cleaned up yet (a container, a worktree, temp folders) is the run's journal's to find.
@@ -212,11 +213,9 @@ export function trapInterrupts(controller: AbortController, io: CliIO): () => vo
     io.stderr.write(`\ncorral: ${signal} received, stopping the agent and cleaning up…\n`);
     controller.abort(signal);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
   return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   };
 }
 

@@ -24,6 +24,8 @@ import {
   type Usage,
 } from "@corral/core";
 import { configFor, type LoadedConfig } from "./config.js";
+import { recordFleet } from "./journal/fleets.js";
+import { journalLocation } from "./journal/root.js";
 import { resolveRun, run, type CorralRunOptions } from "./run.js";
 import type { Task } from "./tasks.js";
 
@@ -195,7 +197,17 @@ export function runMany(tasks: readonly Task[], options: RunManyOptions = {}): F
       });
       // Every task's plugins and options are resolved before any starts: bad input starts nothing.
       for (const task of tasks) await resolveRun(optionsFor(task));
-      await runTasks(optionsFor, loaded.config.model);
+      // The journal records the fleet (`corral runs fleets`, `corral runs logs --fleet -f` know when it is over), as runJournal decides for its tasks.
+      const journal = options.journal ?? loaded.config.journal;
+      const location = journal === false ? undefined : await journalLocation(cwd);
+      const fleetRoot = location && (journal !== undefined || location.repoRoot !== undefined) ? location.root : undefined;
+      const fleetRecord = { id: fleetId, tasks: tasks.map((t) => t.name), started: new Date().toISOString() };
+      if (fleetRoot) recordFleet(fleetRoot, fleetRecord);
+      try {
+        await runTasks(optionsFor, loaded.config.model);
+      } finally {
+        if (fleetRoot) recordFleet(fleetRoot, fleetRecord, new Date().toISOString());
+      }
       const tasksSummary = byTask.map(summarizeTask);
       emitFleet({
         type: "fleet.finished",

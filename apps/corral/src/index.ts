@@ -18,6 +18,9 @@ export { boardDisplay } from "./displays/board.js";
 export { runMany, summarizeTask, totalsByAgent } from "./fleet.js";
 // Continuing: a run where another left off (corral run --resume), a fleet's failed tasks again (--retry-failed).
 export { resumeRun, resumeOptions, retryTasks, reclaimInterrupted, RETRY_STATES } from "./resume.js";
+// A terminal inside a finished run's sandbox, on its worktree (corral shell).
+export { shellRun, DEFAULT_SHELL } from "./shell.js";
+export type { ShellOptions } from "./shell.js";
 export type { ResumePlan, RetriedTask } from "./resume.js";
 export type { Fleet, FleetAgentTotals, RunManyOptions, TaskOutcome, TaskStatus } from "./fleet.js";
 export { loadTasksFile, loadTasksFromCommand, parseTasks, validateTasks } from "./tasks.js";
@@ -26,6 +29,8 @@ export { formatEvent } from "./displays/format.js";
 // Reading the run journal (.corral/runs/): what a past or running run did.
 export { listRuns, readRun, readFleet, AmbiguousRunError, readEvents, streamEvents, followEvents, followLog, streamLog, DEFAULT_JOURNAL_MAX_BYTES } from "./journal/index.js";
 export type { JournalRun, JournalSettings, RunCandidate, RunRecord, RunState, FollowOptions } from "./journal/index.js";
+export { listFleets, readFleetSummary, fleetLog } from "./journal/index.js";
+export type { FleetState, FleetSummary, FleetLogLine } from "./journal/index.js";
 // Taking a run's work: diff, log, merge, pull request, discard (corral diff|log|merge|pr|discard, clean --branches).
 export {
   runChange,

@@ -14,17 +14,15 @@ export function linkAbort(source: AbortSignal | undefined, target: AbortControll
  * While a run lives, SIGINT/SIGTERM abort it so cleanup can happen. Afterwards the signal is
  * re-raised if nobody else listens, so the process still ends the way the sender meant.
  */
-export function trapProcessSignals(controller: AbortController): () => void {
+export function trapProcessSignals(controller: AbortController, signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): () => void {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     received = signal;
     controller.abort(signal);
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  for (const signal of signals) process.on(signal, handler);
   return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
+    for (const signal of signals) process.off(signal, handler);
     if (received && process.listenerCount(received) === 0) process.kill(process.pid, received);
   };
 }

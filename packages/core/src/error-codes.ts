@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   E_SANDBOX_ENGINE_TRUST: "A remote container engine could not be trusted: its TLS certificate or ssh host key did not verify, it refused corral's credentials, or it was reachable only unencrypted.",
   E_SANDBOX_ENGINE_LOST: "The container engine stopped answering mid-run (its container may be left; corral clean removes it once the engine answers).",
   E_SANDBOX_CLOSED: "The sandbox is closed; a new one is needed.",
+  E_ATTACH_UNSUPPORTED: "The sandbox cannot attach a terminal (it declares no `capabilities.attach`), so no interactive session or shell can run in it.",
+  E_SHELL_ARGV: "An interactive session needs a command: the agent names no program of its own.",
   E_SANDBOX_CLOSE: "The sandbox could not be removed (its container is left; corral clean finds it).",
   E_SANDBOX_REAP: "Leftover sandboxes of an ended run could not be found or removed.",
   E_SANDBOX: "The sandbox failed in a way none of the codes above names (the message says how).",

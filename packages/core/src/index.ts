@@ -12,6 +12,7 @@ export type { Agent, AgentApi, AgentCommand, AgentCommandInput, AgentEvent, Agen
 export type {
   Availability,
   BuildImageOptions,
+  AttachOptions,
   ExecOptions,
   ExecResult,
   GitMount,

@@ -8,7 +8,8 @@
  * The contract itself (interfaces, define*, events, errors) is on the root, `@corral/core`; the
  * conformance kits on `@corral/core/testing` (docs/plugins.md, ADR 0006).
  */
-export { spawnStreaming } from "./process.js";
+export { spawnAttached, spawnStreaming } from "./process.js";
+export type { AttachedSpawnOptions } from "./process.js";
 export type { SpawnOptions } from "./process.js";
 export { HandleLifecycle, type HandleLifecycleOptions } from "./sandbox-lifecycle.js";
 export { CUT_MARKER, cutLineEvent, isCutLine, jsonObjectLine, LineSplitter, MAX_LINE_CHARS } from "./lines.js";

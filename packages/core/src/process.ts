@@ -171,3 +171,58 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
     // ESRCH: nothing left to kill.
   }
 }
+
+/** What `spawnAttached` takes: where, with what env, the extra fds (as `spawnStreaming`), and the signal that ends it. */
+export interface AttachedSpawnOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  extraFds?: readonly Uint8Array[];
+  signal?: AbortSignal;
+  killGraceMs?: number;
+}
+
+/**
+ * Runs `argv` with this process's stdin, stdout and stderr (a human at the terminal), in this
+ * process's group so it is the terminal's foreground job. Ctrl-C reaches it from the terminal; this
+ * process ignores SIGINT meanwhile (its other listeners still hear it). Abort ends it (SIGTERM, then
+ * SIGKILL): a sandbox that needs everything it started ended kills them by its own means.
+ */
+export async function spawnAttached(argv: readonly string[], options: AttachedSpawnOptions = {}): Promise<ExecResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new TypeError("spawnAttached needs a non-empty argv");
+  if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
+  const started = performance.now();
+  const ignore = () => {};
+  process.on("SIGINT", ignore);
+  try {
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: options.cwd, env: options.env ?? {}, stdio: ["inherit", "inherit", "inherit", ...(options.extraFds ?? []).map(() => "pipe" as const)] });
+    } catch (error) {
+      process.stderr.write(`corral: cannot run ${file}: ${(error as Error).message}\n`);
+      return { exitCode: 127, signal: null, timedOut: false, aborted: false, durationMs: performance.now() - started };
+    }
+    options.extraFds?.forEach((data, i) => {
+      const stream = child.stdio[3 + i] as Writable | null;
+      stream?.on("error", () => {});
+      stream?.end(data);
+    });
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      aborted = true;
+      child.kill("SIGTERM");
+      killTimer ??= setTimeout(() => child.kill("SIGKILL"), options.killGraceMs ?? 2000);
+    };
+    options.signal?.addEventListener("abort", stop, { once: true });
+    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      child.once("error", () => resolve([127, null]));
+      child.once("exit", (code, sig) => resolve([code, sig]));
+    });
+    clearTimeout(killTimer);
+    options.signal?.removeEventListener("abort", stop);
+    return { exitCode, signal, timedOut: false, aborted, durationMs: performance.now() - started };
+  } finally {
+    process.off("SIGINT", ignore);
+  }
+}

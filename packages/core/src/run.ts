@@ -8,6 +8,7 @@ import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
 import { budgetReached, budgetStopOf, BudgetStopReason, type BudgetStop } from "./run/budget.js";
+import { attachSession } from "./run/attach.js";
 import { abortReason } from "./run/iteration.js";
 import { notifyRunFinished } from "./run/notify.js";
 import { iterate, type LoopResult } from "./run/loop.js";
@@ -20,6 +21,9 @@ import { isolatesFilesystem } from "./sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "./usage.js";
 
 export { DEFAULT_COMPLETION_SIGNAL };
+
+/** An interactive run leaves Ctrl-C to the terminal's program (a shell's Ctrl-C ends its command, not the run). */
+const INTERACTIVE_SIGNALS: NodeJS.Signals[] = ["SIGTERM", "SIGHUP"];
 export { RUN_ID_ENV } from "./run/setup.js";
 export type { ResumeFrom, RunOptions, RunResult, WorkspaceMode } from "./run/options.js";
 
@@ -44,7 +48,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 
   const controller = new AbortController();
   const stopOnSignal = linkAbort(options.signal, controller);
-  const releaseProcessSignals = options.handleProcessSignals === false ? () => {} : trapProcessSignals(controller);
+  const releaseProcessSignals = options.handleProcessSignals === false ? () => {} : trapProcessSignals(controller, options.interactive ? INTERACTIVE_SIGNALS : undefined);
   const scope: RunScope<T> = {
     runId,
     options,
@@ -89,9 +93,16 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
       const environment = await prepareEnvironment(scope);
       const { workspace, hook } = await prepareWorkspace(scope);
       const handle = await openSandbox(scope, environment, workspace, hook);
-      finished = await iterate(scope, { handle, workspace, hook, program: environment.program, home: environment.home });
-      // Iterations used up without the signal is not a completion; a structured answer is one.
-      status = finished.completion === undefined && (!options.output || budgetStopOf(controller.signal)) ? "incomplete" : "succeeded";
+      if (options.interactive) {
+        // A human at the terminal in place of the iterations: done when they leave (exit 0).
+        const session = await attachSession(scope, { handle, workspace, program: environment.program, home: environment.home });
+        finished = session.loop;
+        status = session.exitCode === 0 ? "succeeded" : "incomplete";
+      } else {
+        finished = await iterate(scope, { handle, workspace, hook, program: environment.program, home: environment.home });
+        // Iterations used up without the signal is not a completion; a structured answer is one.
+        status = finished.completion === undefined && (!options.output || budgetStopOf(controller.signal)) ? "incomplete" : "succeeded";
+      }
     } catch (error) {
       if (budgetStopOf(controller.signal) && !options.output) {
         // A budget reached before the loop (or a fleet's, mid-step) still ends the run cleanly.

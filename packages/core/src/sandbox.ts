@@ -150,6 +150,18 @@ export interface ExecOptions {
   maxLineChars?: number;
 }
 
+/** How `SandboxHandle.attach` connects a command to the caller's terminal. */
+export interface AttachOptions {
+  /** Working directory inside the sandbox; defaults to the workspace cwd. */
+  cwd?: string;
+  /** Added to (and overriding) the spec's env, as for `exec`. */
+  env?: Record<string, string>;
+  /** Aborting it MUST kill everything the command started; the result then says `aborted`. */
+  signal?: AbortSignal;
+  /** Give the command a terminal: a pty where the engine makes one (`exec -it`), the caller's own otherwise. Default: when the caller's stdin is one. */
+  tty?: boolean;
+}
+
 /** How a command inside the sandbox ended. A non-zero exit is a result, not an error: `exec` throws only when it could not run the command at all. */
 export interface ExecResult {
   /** null when the process was killed by a signal. */
@@ -178,6 +190,15 @@ export interface SandboxHandle extends AsyncDisposable {
    * `close()` kill everything the command started. After `close()` it throws `E_SANDBOX_CLOSED`.
    */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional (declared as `capabilities.attach`): runs `argv` with the caller's stdin, stdout and
+   * stderr connected (a human at a terminal: `corral shell`, `corral run --interactive`). It MUST
+   * run it exactly as `exec` would — the same env (`spec.env` + `options.env`, nothing of the
+   * host's), mounts, network and limits — and differ only in the terminal; abort, wall clock and
+   * `close()` end it as they end an exec. The terminal given MUST NOT let the command push input
+   * into the caller's terminal (TIOCSTI): a pty of the engine's, or a filter that refuses it.
+   */
+  attach?(argv: readonly string[], options?: AttachOptions): Promise<ExecResult>;
   /** Ends every running exec and removes what the sandbox made. Idempotent; it MUST NOT throw on a second call. */
   close(): Promise<void>;
   /**
@@ -234,6 +255,8 @@ export interface SandboxCapabilities {
    * cannot: another machine's engine). `workspace: "auto"` copies the workspace when it is `remote`.
    */
   workspaceLocality?: "local" | "remote";
+  /** Its handles have `attach`: a command can be run with the caller's terminal (`corral shell`). */
+  attach?: boolean;
 }
 
 /** What `Sandbox.reap` takes. */

@@ -25,3 +25,14 @@ describeSandboxConformance("bwrap (host-readonly)", () => createBwrapSandbox({ r
     });
   },
 });
+
+describeSandboxConformance("bwrap (seccomp off)", () => createBwrapSandbox({ seccomp: false }), {
+  additionalTests: ({ create }) => {
+    // Attach drops --new-session; only the seccomp filter then keeps TIOCSTI out of the caller's terminal.
+    it("attach is refused without the seccomp filter (E_ATTACH_UNSUPPORTED); exec still runs", async (ctx) => {
+      const handle = await create(ctx);
+      await expect(handle.attach!(["true"], { tty: false })).rejects.toMatchObject({ code: "E_ATTACH_UNSUPPORTED" });
+      expect((await collect(handle, ["sh", "-c", "echo ok"])).stdout).toEqual(["ok"]);
+    });
+  },
+});

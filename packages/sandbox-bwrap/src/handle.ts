@@ -1,7 +1,7 @@
 import { lstat, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { CorralError, type ExecOptions, type ExecResult, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { extractTar, HandleLifecycle, packTar, safeArchivePath, spawnStreaming, walkForTar } from "@corral/core/plugin-kit";
+import { CorralError, SandboxError, type AttachOptions, type ExecOptions, type ExecResult, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { extractTar, HandleLifecycle, packTar, safeArchivePath, spawnAttached, spawnStreaming, walkForTar } from "@corral/core/plugin-kit";
 import { COPY_ROOT } from "./egress.js";
 import type { AppliedLimits, LimitName } from "./limits.js";
 
@@ -80,8 +80,8 @@ export class BwrapSandboxHandle implements SandboxHandle {
   }
 
   /** The full host argv of one exec (exposed for the benchmark and for debugging). */
-  argvFor(argv: readonly string[], cwd = this.#spec.workspace.cwd): string[] {
-    const full = [this.#bwrap, ...this.#args, "--chdir", cwd, "--", ...this.#prefix, ...argv];
+  argvFor(argv: readonly string[], cwd = this.#spec.workspace.cwd, args = this.#args): string[] {
+    const full = [this.#bwrap, ...args, "--chdir", cwd, "--", ...this.#prefix, ...argv];
     return this.#applied ? this.#applied.wrap(full) : full;
   }
 
@@ -139,6 +139,28 @@ export class BwrapSandboxHandle implements SandboxHandle {
       throw new CorralError("E_WORKSPACE_COPY", `${path} does not exist in the sandbox.`);
     });
     return packTar(walkForTar(host, basename(path)));
+  }
+
+  /**
+   * Runs `argv` with the caller's terminal (`SandboxHandle.attach`): the same bwrap, mounts, env and
+   * limits as `exec`, without `--new-session` (a new session has no controlling terminal, so no
+   * job control or TUI). What `--new-session` guards against, the command pushing keystrokes into the
+   * caller's terminal (TIOCSTI), the seccomp filter refuses; without the filter, attach is refused.
+   */
+  attach(argv: readonly string[], options: AttachOptions = {}): Promise<ExecResult> {
+    const sessionless = this.#args.includes("--new-session");
+    if (sessionless && !this.#args.includes("--seccomp")) {
+      return Promise.reject(
+        new SandboxError("bwrap cannot attach a terminal here: without --new-session only the seccomp filter stops the command pushing input into your terminal (TIOCSTI), and it is off.", {
+          code: "E_ATTACH_UNSUPPORTED",
+          hint: "Turn the bwrap option seccomp back on.",
+        }),
+      );
+    }
+    const args = sessionless ? this.#args.filter((arg) => arg !== "--new-session") : this.#args;
+    return this.#lifecycle.run(argv, options.signal ? { signal: options.signal } : {}, (signal) =>
+      spawnAttached(this.argvFor(argv, options.cwd, args), { cwd: "/", env: { ...this.#spec.env, ...options.env }, extraFds: this.extraFds, signal }),
+    );
   }
 
   /** Kills every exec, removes the cgroup and the sandbox's /tmp. Idempotent. */

@@ -25,8 +25,9 @@ function makeSandbox(options: BwrapOptions): BwrapSandbox {
     // inside: the run shows the agent's program (and its node) read-only where the system folders
     // and same-path mounts do not show it already.
     get capabilities() {
+      // attach drops --new-session; without the seccomp filter nothing would keep TIOCSTI out of the caller's terminal.
       const sameplace = options.mounts.filter((mount) => mount.sandbox === undefined).map((mount) => resolveHostPath(mount.host));
-      return { ...bwrapCapabilities(), hostPrograms: { shared: [...SYSTEM_PATHS, ...sameplace] } };
+      return { ...bwrapCapabilities(), hostPrograms: { shared: [...SYSTEM_PATHS, ...sameplace] }, attach: options.seccomp || !options.newSession };
     },
     check: () => probeBwrap(options).then(({ bwrap: _bwrap, ...availability }) => availability),
     create: (spec) => createSandbox(spec, options),

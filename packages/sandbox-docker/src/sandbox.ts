@@ -1,8 +1,8 @@
-import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, unavailableBecause, type AttachOptions, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter, packTar, walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -33,7 +33,7 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability };
+      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability, attach: true };
     },
     async check() {
       if (resolved instanceof Error) return unavailableBecause(resolved);
@@ -263,6 +263,67 @@ class DockerHandle implements SandboxHandle {
       }
     }
     return handle;
+  }
+
+  /**
+   * The caller's terminal on an exec of the engine's (`SandboxHandle.attach`): the exec's user, env
+   * (through the API, never an argv) and workdir as `exec`; with `tty`, a pty of docker's own (TIOCSTI
+   * reaches only it), this terminal in raw mode and its size kept in step. Stopped like an exec.
+   */
+  async attach(argv: readonly string[], options: AttachOptions = {}): Promise<ExecResult> {
+    this.#lifecycle.check(argv);
+    if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
+    const started = performance.now();
+    const tty = options.tty ?? process.stdin.isTTY === true;
+    const env = { ...this.#plan.env, ...options.env };
+    let stream: Duplex | undefined;
+    const watch = await this.#processes.begin({ ...(options.signal ? { signal: options.signal } : {}), cut: () => stream?.destroy() });
+    const stdin = process.stdin;
+    const rawBefore = stdin.isTTY ? stdin.isRaw : undefined;
+    let onResize: (() => void) | undefined;
+    try {
+      if (watch.stopped) return { exitCode: null, signal: null, timedOut: false, aborted: watch.aborted };
+      const exec = await this.#clients.control.getContainer(this.id).exec({
+        Cmd: [...argv],
+        User: this.#plan.user,
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        WorkingDir: options.cwd ?? this.#plan.workdir,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: tty,
+      });
+      const output = (stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: true, stdin: true, Tty: tty })) as Duplex);
+      if (tty && stdin.isTTY) stdin.setRawMode(true);
+      if (tty && process.stdout.isTTY) {
+        onResize = () => void exec.resize({ h: process.stdout.rows, w: process.stdout.columns }).catch(() => {});
+        process.stdout.on("resize", onResize);
+        onResize();
+      }
+      const forward = (chunk: Buffer) => output.write(chunk);
+      stdin.on("data", forward);
+      stdin.once("end", () => output.end());
+      stdin.resume();
+      await new Promise<void>((resolve) => {
+        if (tty) output.on("data", (chunk: Buffer) => process.stdout.write(chunk));
+        else this.#clients.stream.modem.demuxStream(output, process.stdout, process.stderr);
+        output.once("end", resolve);
+        output.once("close", resolve);
+        output.once("error", () => resolve());
+      });
+      stdin.off("data", forward);
+      stdin.pause();
+      const code = await this.#exitCode(exec, watch.stopped);
+      const result = (status: { exitCode: number | null; signal: string | null }, aborted = watch.aborted): ExecResult => ({ ...status, timedOut: false, aborted, durationMs: performance.now() - started });
+      if (this.#lifecycle.closed) return result({ exitCode: null, signal: "SIGKILL" }, true);
+      return result(code === undefined ? { exitCode: null, signal: "SIGKILL" } : execStatus(code, watch.stopped));
+    } catch (error) {
+      throw await this.#diagnosed(error);
+    } finally {
+      if (onResize) process.stdout.off("resize", onResize);
+      if (rawBefore !== undefined && stdin.isTTY) stdin.setRawMode(rawBefore);
+      await watch.end();
+    }
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

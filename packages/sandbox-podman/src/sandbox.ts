@@ -1,5 +1,5 @@
-import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, runTempDir, spawnStreaming } from "@corral/core/plugin-kit";
+import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type AttachOptions, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { HandleLifecycle, runTempDir, spawnAttached, spawnStreaming } from "@corral/core/plugin-kit";
 import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -41,7 +41,7 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
     name: "podman",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return { ...EgressBridge.capabilities(), copiedWorkspace: copiedWorkspaceCapability };
+      return { ...EgressBridge.capabilities(), copiedWorkspace: copiedWorkspaceCapability, attach: true };
     },
     async check() {
       const result = await probeOnce();
@@ -216,13 +216,48 @@ class PodmanHandle implements SandboxHandle {
     return new PodmanHandle(id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), await ContainerCgroup.find(initPid, id), bridge);
   }
 
+  /**
+   * `podman exec --interactive --tty` with the caller's terminal (`SandboxHandle.attach`): the exec's
+   * user, env file (never argv) and workdir as `exec`, a pty of podman's own (so TIOCSTI reaches only
+   * that pty, never the caller's terminal); stopped like an exec.
+   */
+  async attach(argv: readonly string[], options: AttachOptions = {}): Promise<ExecResult> {
+    this.#lifecycle.check(argv);
+    if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
+    const env = this.#execEnv(options.env);
+    const client = new AbortController();
+    const watch = await this.#processes.begin({ ...(options.signal ? { signal: options.signal } : {}), cut: () => client.abort() });
+    let file: Awaited<ReturnType<typeof envFile>> | undefined;
+    try {
+      if (watch.stopped) return { exitCode: null, signal: null, timedOut: false, aborted: watch.aborted };
+      file = await envFile(this.#runDir, env);
+      const tty = options.tty ?? process.stdin.isTTY === true;
+      const ran = await spawnAttached([this.#options.podman, "exec", "--interactive", ...(tty ? ["--tty"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...argv], {
+        env: clientEnv(),
+        cwd: this.#runDir,
+        signal: client.signal,
+      });
+      if (this.#lifecycle.closed) return { ...ran, exitCode: null, signal: "SIGKILL", aborted: true };
+      return { ...ran, ...(ran.exitCode === null ? {} : execStatus(ran.exitCode, watch.stopped)), aborted: watch.aborted };
+    } finally {
+      await file?.close();
+      await watch.end();
+    }
+  }
+
+  /** The env of one exec: the plan's and the exec's, each one line (podman's env file cannot carry more). */
+  #execEnv(extra: Record<string, string> | undefined): Record<string, string> {
+    const env = { ...this.#plan.env, ...extra };
+    const badKey = Object.entries(env).find(([key, value]) => /[=\n]/.test(key) || !key || value.includes("\n"));
+    if (badKey) throw new UsageError(`The env var ${JSON.stringify(badKey[0])} cannot be passed to podman: names must not contain "=" and values must be one line.`, { hint: "Remove or reformat it." });
+    return env;
+  }
+
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     this.#lifecycle.check(argv);
     if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
     const started = performance.now();
-    const env = { ...this.#plan.env, ...options.env };
-    const badKey = Object.entries(env).find(([key, value]) => /[=\n]/.test(key) || !key || value.includes("\n"));
-    if (badKey) throw new UsageError(`The env var ${JSON.stringify(badKey[0])} cannot be passed to podman: names must not contain "=" and values must be one line.`, { hint: "Remove or reformat it." });
+    const env = this.#execEnv(options.env);
 
     const client = new AbortController();
     const watch = await this.#processes.begin({

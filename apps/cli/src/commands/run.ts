@@ -33,6 +33,7 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
   for (const flag of ["parallel", "fail-fast", "include-incomplete"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to fleets.`, { hint: "Add --tasks FILE, --tasks-cmd CMD or --retry-failed FLEET, or drop the flag." });
   }
+  if (values.interactive) return runInteractive(values, commandArgv, io);
   let options = runOptionsFromFlags(values, commandArgv, io);
   if (values.resume !== undefined) options = await resumed(values, options, io);
 
@@ -65,6 +66,43 @@ async function runOrFleet(argv: string[], io: CliIO): Promise<number> {
     return controller.signal.aborted ? EXIT.interrupted : code;
   }
   return result?.status === "incomplete" ? EXIT.incomplete : EXIT.ok;
+}
+
+/**
+ * `corral run --interactive`: the agent's own CLI with this terminal, in the sandbox and on the
+ * workspace an unattended run would get; the human types the prompt. No live display (it would
+ * draw over the agent's screen): warnings before, the summary after.
+ */
+async function runInteractive(values: RunFlagValues, commandArgv: string[], io: CliIO): Promise<number> {
+  if (values.json) throw new UsageError("--json does not go with --interactive: the terminal is the agent's.", { hint: "Drop --json; `corral runs show <run> --json` has the run afterwards." });
+  const withPrompt = values.prompt === undefined && values["prompt-file"] === undefined ? { ...values, prompt: "" } : values;
+  let options = runOptionsFromFlags(withPrompt, commandArgv, io);
+  if (values.resume !== undefined) options = await resumed(values, options, io);
+  const controller = new AbortController();
+  // Ctrl-C belongs to the agent's CLI at the terminal; SIGTERM stops the session and cleans up.
+  const stop = trapInterrupts(controller, io, ["SIGTERM", "SIGHUP"]);
+  let finished: RunFinished | undefined;
+  let merge: MergeBackOutcome | undefined;
+  try {
+    const result = await run({
+      ...options,
+      interactive: {},
+      signal: controller.signal,
+      handleProcessSignals: false,
+      onEvent: (event) => {
+        if (event.type === "run.finished") finished = event;
+        if (event.type === "workspace.released") merge = event.result.merge;
+        if (event.type === "log" && event.level === "warn") io.stderr.write(inert(`corral: ${event.message}\n`));
+      },
+    });
+    if (finished) io.stderr.write(renderSummary(finished, result.logFile, merge));
+    return result.status === "incomplete" ? EXIT.incomplete : EXIT.ok;
+  } catch (error) {
+    if (finished) io.stderr.write(renderSummary(finished, undefined, merge));
+    throw error;
+  } finally {
+    stop();
+  }
 }
 
 /** `--resume <run>`: the options of the run that continues it (the journal's, the flags on top), said on stderr before it starts. */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { totalTokens, UsageError } from "@corral/core";
 import { inert, inertJson } from "@corral/core/plugin-kit";
-import { followEvents, followLog, listRuns, readRun, streamEvents, streamLog, type JournalRun } from "corral";
+import { fleetLog, followEvents, followLog, listFleets, listRuns, readFleetSummary, readRun, streamEvents, streamLog, type FleetSummary, type JournalRun } from "corral";
 import { journalLocation } from "corral/internal";
 import { parseFlags } from "../args.js";
 import { RUNS_HELP } from "../help.js";
@@ -17,7 +17,7 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(
     "runs",
     argv,
-    { json: { type: "boolean" }, follow: { type: "boolean", short: "f" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { json: { type: "boolean" }, follow: { type: "boolean", short: "f" }, fleet: { type: "string" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } },
     true,
   );
   // `corral runs <id>` is `corral runs show <id>`.
@@ -28,7 +28,40 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   }
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}".`, { hint: "See `corral runs --help`." });
   if (values.follow && action !== "logs") throw new UsageError("--follow (-f) goes with `corral runs logs <id>`.", { hint: "e.g. corral runs logs fix-login -f" });
+  if (values.fleet !== undefined && action !== "logs" && action !== "fleets") throw new UsageError("--fleet goes with `corral runs logs` (or `corral runs fleets`).", { hint: "e.g. corral runs logs --fleet 01J2 -f" });
   const { root } = await journalLocation(resolve(io.cwd, values.cwd ?? "."));
+
+  if (action === "fleets") {
+    const ref = positionals[1] ?? values.fleet;
+    const fleets = ref === undefined ? await listFleets(root) : [await readFleetSummary(root, ref)];
+    if (values.json) {
+      io.stdout.write(`${inertJson(ref === undefined ? fleets : fleets[0], 2)}\n`);
+      return EXIT.ok;
+    }
+    if (!fleets.length) {
+      io.stderr.write(inert(`No fleets recorded in ${root}.\n`));
+      return EXIT.ok;
+    }
+    io.stdout.write(inert(fleetTable(fleets)));
+    if (ref !== undefined) for (const r of fleets[0]!.runs) io.stdout.write(inert(`  ${r.id}  ${r.state.padEnd(11)}  ${r.name ?? ""}${r.branch ? `  ${r.branch}` : ""}\n`));
+    return EXIT.ok;
+  }
+
+  if (action === "logs" && values.fleet !== undefined) {
+    if (ref !== undefined) throw new UsageError(`Unexpected argument "${ref}": --fleet names the fleet.`, { hint: "e.g. corral runs logs --fleet 01J2 -f" });
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    try {
+      for await (const { task, runId, line } of fleetLog(root, values.fleet, { follow: values.follow ?? false, signal: controller.signal })) {
+        const text = values.json ? `${inertJson({ task, runId, line })}\n` : `${inert(`[${task}]`)} ${inert(line)}\n`;
+        if (!io.stdout.write(text)) await new Promise<void>((resume) => io.stdout.once("drain", resume));
+      }
+    } finally {
+      process.off("SIGINT", stop);
+    }
+    return EXIT.ok;
+  }
 
   if (action === "list") {
     if (ref !== undefined) throw new UsageError(`Unexpected argument "${ref}".`, { hint: "`corral runs show <id>` shows one run." });
@@ -54,11 +87,14 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
       r.branch ?? "",
     ]);
     io.stdout.write(inert(table([["ID", "NAME", "STATE", "STARTED", "DURATION", "AGENT", "SANDBOX", "TOKENS", "COST", "BRANCH"], ...rows])));
+    // The fleets among them, one line each with their tasks counted per state.
+    const fleets = await listFleets(root);
+    if (fleets.length) io.stdout.write(inert(`\nFleets (corral runs fleets <id>, corral runs logs --fleet <id> -f):\n${fleetTable(fleets)}`));
     return EXIT.ok;
   }
 
   if (action !== "show" && action !== "logs") {
-    throw new UsageError(`Unknown action "${action}" for corral runs.`, { hint: "Use list, show <id> (or just <id>) or logs <id> [-f]." });
+    throw new UsageError(`Unknown action "${action}" for corral runs.`, { hint: "Use list, show <id> (or just <id>), logs <id> [-f], logs --fleet <id> [-f] or fleets [<id>]." });
   }
   if (ref === undefined) throw new UsageError(`corral runs ${action} needs a run id (or name).`, { hint: "`corral runs list` shows them." });
   const run = await readRun(root, ref);
@@ -117,7 +153,19 @@ export default async function runs(argv: string[], io: CliIO): Promise<number> {
   return EXIT.ok;
 }
 
-const ACTIONS = new Set(["list", "show", "logs"]);
+const ACTIONS = new Set(["list", "show", "logs", "fleets"]);
+
+/** One row per fleet: its id, state, start, and its tasks counted per state (`3 succeeded, 1 running`). */
+function fleetTable(fleets: readonly FleetSummary[]): string {
+  const rows = fleets.map((f) => [
+    f.id,
+    f.state,
+    f.started.replace("T", " ").replace(/\.\d+Z$|Z$/, ""),
+    String(f.tasks),
+    Object.entries(f.counts).map(([state, n]) => `${n} ${state}`).join(", "),
+  ]);
+  return table([["FLEET", "STATE", "STARTED", "TASKS", "COUNTS"], ...rows]);
+}
 
 function stateLabel(run: JournalRun): string {
   return run.cleaned ? `${run.state} (cleaned)` : run.state;

@@ -17,6 +17,8 @@ export type { FollowOptions, JournalRun, RunCandidate } from "./reader.js";
 export { effectiveState, orchestratorAlive, writeRecord, readRecord, EVENTS_FILE, LOG_FILE, RECORD_FILE, SESSION_DIR } from "./record.js";
 export type { RunRecord, RunState } from "./record.js";
 export { journalLocation, excludeCorralFolder } from "./root.js";
+export { listFleets, readFleetSummary, fleetLog, recordFleet, readFleetRecord, FLEETS_DIR } from "./fleets.js";
+export type { FleetRecord, FleetState, FleetSummary, FleetLogLine } from "./fleets.js";
 export type { JournalLocation } from "./root.js";
 export { journalOptions } from "./options.js";
 export { runProcesses, killRunProcesses, RUN_ID_ENV } from "./processes.js";

@@ -86,7 +86,11 @@ export const runDir = (root: string, id: string): string => join(root, id);
  * journal can sit inside an in-place run's workspace) is never written through.
  */
 export function writeRecord(dir: string, record: RunRecord): void {
-  const file = join(dir, RECORD_FILE);
+  writeJsonAtomic(join(dir, RECORD_FILE), record);
+}
+
+/** `writeRecord`'s atomic write, for any journal record (a fleet's too). */
+export function writeJsonAtomic(file: string, record: unknown): void {
   const temp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
   const text = `${inertJson(record, 2)}\n`;
   try {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { SandboxUnavailableError } from "../errors.js";
 import { defineSandbox } from "../plugin.js";
-import { spawnStreaming } from "../process.js";
+import { spawnAttached, spawnStreaming } from "../process.js";
 import { HandleLifecycle } from "../sandbox-lifecycle.js";
-import { networkMode, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "../sandbox.js";
+import { networkMode, type AttachOptions, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "../sandbox.js";
 import { CORE_VERSION } from "../version.js";
 
 /**
@@ -19,7 +19,7 @@ export const hostSandbox = defineSandbox({
   options: z.object({}).strict(),
   create: (): Sandbox => ({
     name: "host",
-    capabilities: { filesystem: "host", network: ["host"] },
+    capabilities: { filesystem: "host", network: ["host"], attach: true },
     check: async () => ({ available: true, detail: "no isolation" }),
     create: async (spec) => {
       // Fail closed: the host sandbox cannot enforce a network policy or limits, so it refuses them.
@@ -49,6 +49,13 @@ class HostSandboxHandle implements SandboxHandle {
   exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     return this.#lifecycle.run(argv, options, (signal) =>
       spawnStreaming(argv, { ...options, cwd: options.cwd ?? this.#spec.workspace.cwd, env: { ...this.#spec.env, ...options.env }, signal }),
+    );
+  }
+
+  /** The command with the caller's terminal, on the host like `exec` (no pty of its own: the caller's is the host's anyway). */
+  attach(argv: readonly string[], options: AttachOptions = {}): Promise<ExecResult> {
+    return this.#lifecycle.run(argv, options.signal ? { signal: options.signal } : {}, (signal) =>
+      spawnAttached(argv, { cwd: options.cwd ?? this.#spec.workspace.cwd, env: { ...this.#spec.env, ...options.env }, signal }),
     );
   }
 

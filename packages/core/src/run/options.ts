@@ -107,6 +107,14 @@ export interface RunOptions<T = undefined> {
    * so, `fail` refuses (`E_BRANCH_EXISTS`), `reuse` continues on it. Passed to `Isolation.acquire`.
    */
   branchExists?: BranchExists;
+  /**
+   * A human-in-the-loop session in place of the iterations (`corral run --interactive`, `corral shell`):
+   * once the sandbox is ready, `argv` (default: the agent's own program, as the run found it) runs once
+   * with the caller's terminal (`SandboxHandle.attach`), with the same env, mounts, network and limits
+   * an unattended run has; the workspace is then released as after any run. The sandbox must declare
+   * `capabilities.attach` (else `E_ATTACH_UNSUPPORTED`). Exit 0 ends the run `succeeded`, any other `incomplete`.
+   */
+  interactive?: { argv?: readonly string[] };
   /** Continue an earlier run (`corral run --resume`): its branch and workspace, and its agent session when it has one. */
   resume?: ResumeFrom;
   /**

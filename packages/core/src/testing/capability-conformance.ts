@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it, type TestContext } from "vitest";
 import type { Isolation } from "../isolation.js";
-import type { Sandbox } from "../sandbox.js";
+import type { Sandbox, SandboxHandle } from "../sandbox.js";
 
 const ACTIONS = ["removed", "would-remove", "kept", "failed"];
 
@@ -8,8 +10,28 @@ const ACTIONS = ["removed", "would-remove", "kept", "failed"];
  * The optional capabilities a sandbox declares, held to what the contract promises (sandbox.ts).
  * Called inside the sandbox kit's describe, with its sandbox and whether it is available here.
  */
-export function describeSandboxCapabilities(current: () => { sandbox: Sandbox; unavailable: string | undefined }): void {
+export function describeSandboxCapabilities(
+  current: () => { sandbox: Sandbox; unavailable: string | undefined; create?: (ctx: TestContext) => Promise<SandboxHandle>; workspace?: string; hostSecret?: string },
+): void {
   describe("declared capabilities", () => {
+    it("attach: a declared attach is on the handle and runs like exec (cwd, the spec's env and nothing of the host's, the exit code), with the caller's stdio", async (ctx) => {
+      const { sandbox, create, workspace, hostSecret } = current();
+      // Not declared: corral never attaches (a handle may still have the method, refusing it here).
+      if (!create || !workspace || !sandbox.capabilities?.attach) ctx.skip();
+      const handle = await create!(ctx);
+      expect(typeof handle.attach, "a sandbox that declares capabilities.attach has SandboxHandle.attach").toBe("function");
+      const out = join(workspace!, "attach-out.txt");
+      const script = `pwd > "$1"; echo "spec=$CONFORMANCE_SPEC_VAR host=$${hostSecret ?? "CORRAL_NO_SUCH_VAR"} exec=$ATTACH_VAR" >> "$1"; exit 3`;
+      const result = await handle.attach!(["sh", "-c", script, "sh", out], { env: { ATTACH_VAR: "from-attach" }, tty: false });
+      expect(result.exitCode).toBe(3);
+      const [cwd, env] = (await readFile(out, "utf8")).trim().split("\n");
+      expect(cwd).toBe(join(workspace!, "sub"));
+      expect(env).toBe("spec=from-spec host= exec=from-attach");
+      // After close it is refused, like exec.
+      await handle.close();
+      await expect(handle.attach!(["true"])).rejects.toMatchObject({ code: "E_SANDBOX_CLOSED" });
+    });
+
     it("reap: with nothing of a run left it reports nothing for that run and does not throw; a dry run removes nothing", async (ctx) => {
       const { sandbox, unavailable } = current();
       if (!sandbox.reap || unavailable) ctx.skip();

@@ -434,7 +434,7 @@ export function describeSandboxConformance(
       });
     }
 
-    describeSandboxCapabilities(() => ({ sandbox, unavailable }));
+    describeSandboxCapabilities(() => ({ sandbox, unavailable, create: (ctx) => create(ctx), workspace, hostSecret: HOST_SECRET }));
 
     options.additionalTests?.({
       create,
