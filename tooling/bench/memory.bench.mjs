@@ -18,8 +18,9 @@ if (!existsSync(bin)) {
 }
 const MB = Number(process.env.BENCH_MEMORY_MB ?? (quick ? 256 : 1024));
 const line = "0123456789abcdef".repeat(64).slice(0, 1023); // + "\n" = 1 KiB
-// The agent: `yes` repeats the line, `head -c` stops it after exactly MB MiB.
-const agent = ["sh", "-c", 'yes "$0" | head -c "$1"', line, String(MB * 1024 * 1024)];
+// The agent: `yes` repeats the line, `head -c` stops it after exactly MB MiB; then the completion signal
+// (without it a one-iteration run ends `incomplete`, exit 3, since ADR 0007).
+const agent = ["sh", "-c", 'yes "$0" | head -c "$1"; echo "<promise>COMPLETE</promise>"', line, String(MB * 1024 * 1024)];
 
 /** One `corral run` in a fresh repository: its peak RSS, CPU, and the size of the journal it left. */
 async function sample() {

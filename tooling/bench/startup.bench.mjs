@@ -29,20 +29,20 @@ const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GIT_AUTHOR_NAM
 const repo = await makeRepo({ "README.md": "# bench\n", "src/index.js": "export {};\n" });
 
 let n = 0;
-const results = { corral: [], raw: [], node: [] };
+const results = { corral: [], raw: [], node: [], import: [], zod: [] };
 const sample = (mode) => async () => {
   if (mode === "node") {
     results.node.push(await nodeChild(join(work, "empty.mjs"), [], { env }));
     return;
   }
   const r = await nodeChild(child, [mode, repo, `bench/startup-${mode}-${++n}`], { env });
-  if (r.commits !== 1) throw new Error(`${mode}: ${r.commits} commits, expected 1`);
+  if ((mode === "corral" || mode === "raw") && r.commits !== 1) throw new Error(`${mode}: ${r.commits} commits, expected 1`);
   results[mode].push(r);
 };
-await writeFile(join(work, "empty.mjs"), `console.log(JSON.stringify({ runMs: performance.now() }));\n`);
+await writeFile(join(work, "empty.mjs"), `const u = process.resourceUsage();\nconsole.log(JSON.stringify({ runMs: performance.now(), cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }));\n`);
 try {
-  note("one-iteration runs in fresh processes: corral, by hand, empty node (in rotation)");
-  await measureEach([sample("corral"), sample("raw"), sample("node")], { warmup: 1, samples: 9 });
+  note("one-iteration runs in fresh processes: corral, by hand, empty node, the run's imports alone, zod alone (in rotation)");
+  await measureEach([sample("corral"), sample("raw"), sample("node"), sample("import"), sample("zod")], { warmup: 1, samples: 9 });
   // measureEach's warm-up samples are in results too: drop them.
   for (const key of Object.keys(results)) results[key] = results[key].slice(1);
 } finally {
@@ -56,4 +56,8 @@ report("startup", [
   { name: "1-iteration run, fresh process: CPU", unit: "ms", samples: results.corral.map((r) => r.cpuMs), floor: "the same by hand: CPU" },
   { name: "the same by hand: CPU", unit: "ms", samples: results.raw.map((r) => r.cpuMs) },
   { name: "1-iteration run, fresh process: peak RSS", unit: "MB", samples: results.corral.map((r) => r.maxRssMB) },
+  // Where the fixed cost goes: the run's modules alone, and the zod part of them, both over an empty node.
+  { name: "imports of a run (corral, claude, worktree): CPU", unit: "ms", samples: results.import.map((r) => r.cpuMs), floor: "node start (empty script): CPU" },
+  { name: "zod alone: CPU", unit: "ms", samples: results.zod.map((r) => r.cpuMs), floor: "node start (empty script): CPU" },
+  { name: "node start (empty script): CPU", unit: "ms", samples: results.node.map((r) => r.cpuMs) },
 ], { notes: ["times count from the node process's own start (performance.timeOrigin), module loading included; the fake claude commits a file and prints a recorded conversation"] });

@@ -34,7 +34,7 @@ Prompt:
   --prompt-arg KEY=VALUE    A template value (repeatable)
 
 Plugins:
-  --agent NAME              claude, codex, gemini, opencode, pi, command, or a plugin's name
+  --agent NAME              claude, codex, copilot, gemini, opencode, pi, command, or a plugin's name
   --model NAME              The agent's model
   --sandbox NAME            host (default: no isolation), bwrap, podman, docker, …
   --isolation NAME          worktree (default in a git repository) or in-place
@@ -297,7 +297,7 @@ On a terminal it asks for each choice not given as a flag; without one, a missin
 error (exit 2) that names its flag.
 
 Options:
-  --agent NAME     claude, codex, gemini, opencode, pi or command
+  --agent NAME     claude, codex, copilot, gemini, opencode, pi or command
   --sandbox NAME   bwrap, docker, podman or host
   --model NAME     The agent's model (optional; --yes leaves the agent's default)
   -y, --yes        Accept the defaults for every choice not given (claude, bwrap)

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { gitIn, hasCommand, processesMatching, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const corral = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
@@ -32,7 +33,7 @@ describe("corral run (end to end)", () => {
     expect(events[0]!.type).toBe("run.started");
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded", iterations: 1 });
     expect(events.every((e) => e.name === "e2e")).toBe(true);
-    expect(events.some((e) => e.type === "agent" && e.event?.text === "prompt was: write it")).toBe(true);
+    expect(events.flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : []))).includes("prompt was: write it")).toBe(true);
     expect(events.find((e) => e.type === "commits")).toMatchObject({ commits: [{ subject: "agent: add work", files: ["work.txt"] }] });
     expect(await gitIn(repo, "log", "--format=%s", "-1")).toBe("agent: add work");
   });
@@ -163,6 +164,7 @@ describe("corral --help and plugins", () => {
       // First-party agents found through core's catalog when installed (the CLI's tests install them).
       expect.objectContaining({ kind: "agent", name: "opencode", available: true }),
       expect.objectContaining({ kind: "agent", name: "pi", available: true }),
+      expect.objectContaining({ kind: "agent", name: "copilot", available: true }),
     ]));
     expect(existsSync(BIN)).toBe(true);
   });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { gitIn, requireTool, tempDir } from "@corral/test-support";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 // Issue 21 item 4: the journal under faults, on a real small tmpfs the test mounts (root only). A
 // full disk mid-run or at start, a read-only worktree base and an unwritable TMPDIR each end in a
@@ -65,7 +66,7 @@ describe.runIf(requireTool(isRoot, "mounting a tmpfs needs root"))("the journal 
     const r = await corral(["run", "--prompt", "p", "--name", "full", ...agent(join(disk, "fill.bin"), true)], repo);
     expect(r.exitCode).toBe(0);
     const lines = journalLines(repo);
-    const texts = (await corral(["runs", "logs", "full", "--json"], repo)).stdout.trim().split("\n").map((l) => JSON.parse(l) as { event?: { text?: string } }).map((e) => e.event?.text);
+    const texts = (await corral(["runs", "logs", "full", "--json"], repo)).stdout.trim().split("\n").map((l) => JSON.parse(l) as { event?: { text?: string } }).flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(texts).toContain("before");
     expect(texts).toContain("after"); // written again once the disk had room
     expect(lines.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded" });

@@ -67,6 +67,7 @@ describe("corral doctor", () => {
     expect(check(report, "agent codex")?.status).toBe("ok");
     expect(check(report, "agent opencode")?.status).toBe("ok");
     expect(check(report, "agent pi")?.status).toBe("ok");
+    expect(check(report, "agent copilot")?.status).toBe("ok");
     expect(report.checks.filter((c) => c.status === "fail").map((c) => c.name)).toEqual(["run credentials"]);
   });
 

@@ -74,6 +74,18 @@ describe("corral init without a terminal", () => {
     expect(await scaffoldedConfig(repo)).toMatchObject({ agent: "gemini", sandbox: { name: "docker" } });
   });
 
+  it("--agent copilot: its provider key and base URL in .env.example, its CLI in the image, a model in the config", async () => {
+    const repo = await tempRepo();
+    const r = await corral(["init", "--agent", "copilot", "--sandbox", "docker"], repo);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const envExample = await readFile(join(repo, ".env.example"), "utf8");
+    expect(envExample).toContain("COPILOT_PROVIDER_API_KEY=");
+    expect(envExample).toContain("COPILOT_PROVIDER_BASE_URL=");
+    expect(await readFile(join(repo, "Dockerfile"), "utf8")).toContain("RUN npm install -g @github/copilot");
+    expect(JSON.stringify(await scaffoldedConfig(repo))).toContain("copilot");
+    expect(await readFile(join(repo, "corral.config.ts"), "utf8")).toContain('model: "gpt-5"');
+  });
+
   it("a missing choice exits 2 naming its flag, and writes nothing", async () => {
     const dir = await tempDir();
     const noAgent = await corral(["init", "--sandbox", "bwrap"], dir);
@@ -84,7 +96,7 @@ describe("corral init without a terminal", () => {
     expect(noSandbox.stderr).toMatch(/needs --sandbox/);
     const bad = await corral(["init", "--agent", "gpt", "--sandbox", "bwrap"], dir);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, gemini, opencode, pi, command/);
+    expect(bad.stderr).toMatch(/--agent must be one of claude, codex, copilot, gemini, opencode, pi, command/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -94,7 +106,7 @@ describe("corral init on a terminal", () => {
     if (!requireTool(await hasCommand("script"), "script (util-linux) is not installed")) ctx.skip();
     const repo = await tempRepo();
     const r = await onTty(repo, "codex\nnope\npodman\ngpt-5\n");
-    expect(r.stdout).toContain("Agent (claude, codex, gemini, opencode, pi, command) [claude]:");
+    expect(r.stdout).toContain("Agent (claude, codex, copilot, gemini, opencode, pi, command) [claude]:");
     expect(r.stdout).toContain("please answer one of: bwrap, docker, podman, host");
     expect(r.stdout).toContain("created Containerfile");
     expect(r.exitCode).toBe(0);

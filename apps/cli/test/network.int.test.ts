@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { hasCommand, requireTool, tempRepo } from "@corral/test-support";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const corral = (args: string[], cwd = tmpdir()) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
@@ -50,7 +51,7 @@ describe("corral run --network / --allow-domain", () => {
     const r = await corral(["run", "--sandbox", "bwrap", "--isolation", "in-place", "--prompt", "x", "--name", "net", "--allow-domain", ok, "--json", ...curling(`http://${ok}/`, `http://${denied}/`)], repo);
     expect(r.exitCode, r.stderr).toBe(0);
     const events = r.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; runId: string; event?: { text?: string } });
-    expect(events.flatMap((e) => (e.type === "agent" && e.event?.text ? [e.event.text] : []))).toEqual(["200", "403", SIGNAL]);
+    expect(events.flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])))).toEqual(["200", "403", SIGNAL]);
     // The port is not allowed: the denial says which rule came close, and the rule that would allow it.
     expect(r.stderr).toContain(`denied ${denied} ("${ok}" allows port ${port(allowed)} only) — allow it with --allow-domain ${denied}`);
     expect(r.stderr).not.toContain(`denied ${ok}`);

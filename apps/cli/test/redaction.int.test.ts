@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 // Finding 7 of issue 14: a secret value passed with --env never leaves corral, neither as it is
 // nor in its usual encodings nor split over two lines, in any output: the summary, the board,
@@ -142,7 +143,7 @@ describe("a secret value the agent prints, in each encoding, never leaves corral
     ];
     const r = await corral(["run", "--isolation", "in-place", "--env", "CORRAL_TEST_TOKEN", "--prompt", "x", "--json", ...agent({ lines: lookalikes })], repo);
     expect(r.exitCode).toBe(0);
-    const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).filter((e) => e.type === "agent").map((e) => e.event!.text);
+    const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(texts).toEqual([...lookalikes, SIGNAL]);
     for (const line of lookalikes) expect(r.stderr).toContain(line);
   });

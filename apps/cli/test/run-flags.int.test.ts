@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CONTAINER_TEST_IMAGE, containerEngineReady, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 const corral = (args: string[], cwd: string) => execa("node", [BIN, ...args], { cwd, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
@@ -21,7 +22,7 @@ describe("corral run: limits, mounts and copy from flags", () => {
     const script = "cat /data/fixture.txt; echo x > /data/w 2>/dev/null && echo data-writable; echo kept > /cache/out; cat .env.local";
     const r = await corral(["run", "--sandbox", "bwrap", "--prompt", "p", "--mount", `${data}:/data`, "--mount", `${cache}:/cache:rw`, "--copy", ".env.local", "--json", ...agent(script)], repo);
     expect(r.exitCode, r.stderr).toBe(0);
-    const texts = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).flatMap((e) => (e.type === "agent" && e.event?.text ? [e.event.text] : []));
+    const texts = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(texts).toContain("from the host");
     expect(texts).toContain("UNTRACKED=1");
     expect(texts).not.toContain("data-writable"); // read-only unless :rw

@@ -21,6 +21,18 @@ describe("corral runs", () => {
     expect(show.stdout).toContain("branch: corral/shortcut");
   });
 
+  it("a reader that stops early (`runs logs <id> | head -1`) ends the command quietly with exit 0; twin: the whole log when read to the end", async () => {
+    const repo = await tempRepo();
+    expect((await corral(["run", "--prompt", "p", "--name", "long", "--", "sh", "-c", 'seq 1 200000; echo "<promise>COMPLETE</promise>"'], repo)).exitCode).toBe(0);
+    const piped = await execa("bash", ["-c", `set -o pipefail; node "$0" runs logs long | head -1`, BIN], { cwd: repo, reject: false, stdin: "ignore", env: { NO_COLOR: "1" } });
+    expect(piped.stderr).toBe("");
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stdout).toMatch(/^# corral run long /);
+    const whole = await corral(["runs", "logs", "long"], repo);
+    expect(whole.exitCode).toBe(0);
+    expect(whole.stdout).toContain("\n200000\n");
+  });
+
   it("an in-place run's workspace (the checkout) is not marked removed; an unknown run is a usage error", async () => {
     const repo = await tempRepo();
     expect((await corral(["run", "--isolation", "in-place", "--prompt", "p", "--name", "here", ...AGENT], repo)).exitCode).toBe(0);

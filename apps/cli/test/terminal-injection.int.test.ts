@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 import { gitIn, hasCommand, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -148,8 +149,8 @@ describe("escape sequences from every part of a sandbox, in plain output, log fi
     for (const ndjson of [r.stdout, journaled]) {
       expectPlainText(ndjson);
       const parsed = ndjson.trim().split("\n").map((line) => JSON.parse(line) as { type: string; event?: { type: string; text?: string; line?: string }; line?: string; commits?: Array<{ subject: string }> });
-      expect(parsed.filter((e) => e.type === "agent" && e.event?.type === "text").map((e) => e.event!.text)).toEqual([...stdoutLines, "<promise>COMPLETE</promise>"]);
-      expect(parsed.find((e) => e.type === "agent" && e.event?.type === "raw")?.event?.line).toBe(`err ${all[0]}${all[3]}`);
+      expect(parsed.flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])))).toEqual([...stdoutLines, "<promise>COMPLETE</promise>"]);
+      expect(parsed.flatMap((e) => agentEventsOf(e as unknown as RunEvent)).find((a) => a.type === "raw")).toMatchObject({ line: `err ${all[0]}${all[3]}` });
       expect(parsed.find((e) => e.type === "hook.output")?.line).toBe(`hook ${ESC}]0;hooked\x07 ${ESC}[1A`);
       expect(parsed.find((e) => e.type === "commits")?.commits?.[0]?.subject).toBe(`agent: ${all[3]}fix`);
     }
@@ -189,7 +190,7 @@ describe("escape sequences from every part of a sandbox, in plain output, log fi
     expect(r.stderr).toMatch(/ agent: café ✅\n/);
     expect(readFileSync(log, "utf8")).toContain(`[twin] #1 ${text}\n`);
     expect((await corral(["runs", "logs", id], repo)).stdout).toContain(`[twin] #1 ${text}\n`);
-    const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).filter((e) => e.type === "agent").map((e) => e.event!.text);
+    const texts = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; event?: { text?: string } }).flatMap((e) => agentEventsOf(e as unknown as RunEvent).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(texts).toEqual([text, "<promise>COMPLETE</promise>"]);
   });
 });

@@ -13,7 +13,7 @@ describe("typos get the true state and a did-you-mean", () => {
     const repo = await tempRepo();
     const r = await corral(["run", "--agent", "claud", "--isolation", "in-place", "--prompt", "x"], repo);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('Unknown agent "claud". Known agents: claude, codex, command, gemini, opencode, pi.');
+    expect(r.stderr).toContain('Unknown agent "claud". Known agents: claude, codex, command, copilot, gemini, opencode, pi.');
     expect(r.stderr).not.toContain("(not installed)");
     expect(r.stderr).toContain('hint: Did you mean "claude"?');
   });

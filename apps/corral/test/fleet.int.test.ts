@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bwrap } from "@corral/sandbox-bwrap";
 import { worktree } from "@corral/worktree-git";
-import { commandAgent, UsageError, type Agent } from "@corral/core";
+import { agentEventsOf, commandAgent, UsageError, type Agent } from "@corral/core";
 import { gitIn, hasCommand, requireTool, tempRepo } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { parseTasks, runMany, type Task, type TaskOutcome } from "../src/index.js";
@@ -91,7 +91,7 @@ describe("runMany", () => {
     const repo = await tempRepo();
     const slow = commandAgent.configure({ argv: ["sh", "-c", 'echo "$0" > f.txt; git add -A; git -c user.name=A -c user.email=a@e.x commit -qm "$0"; echo committed; sleep 30', "{prompt}"] });
     const controller = new AbortController();
-    const fleet = runMany(tasks(3), { cwd: repo, config: false, agent: slow, isolation: worktree(), concurrency: 3, signal: controller.signal, handleProcessSignals: false, onEvent: (e) => { if (e.type === "agent") setTimeout(() => controller.abort(), 300); } });
+    const fleet = runMany(tasks(3), { cwd: repo, config: false, agent: slow, isolation: worktree(), concurrency: 3, signal: controller.signal, handleProcessSignals: false, onEvent: (e) => { if (e.type === "agent" || e.type === "agent.output") setTimeout(() => controller.abort(), 300); } });
     const all = await fleet.results;
     expect(all.map((o) => o.status)).toEqual(["aborted", "aborted", "aborted"]);
     expect((await gitIn(repo, "branch", "--list", "corral/*")).split("\n").map((b) => b.trim()).sort()).toEqual(["corral/t01", "corral/t02", "corral/t03"]);
@@ -123,8 +123,9 @@ describe("runMany beside the user's own git", () => {
       handleProcessSignals: false,
       onEvent: (event) => {
         if (event.type === "workspace.ready") workspaces.set(event.name!, event.path);
-        if (event.type !== "agent" || event.event.type !== "text" || !event.event.text.startsWith("done-")) return;
-        const n = event.event.text.slice("done-".length);
+        const done = agentEventsOf(event).find((e) => e.type === "text" && e.text.startsWith("done-"));
+        if (done?.type !== "text") return;
+        const n = done.text.slice("done-".length);
         const workspace = workspaces.get(event.name!)!;
         // --prune=now also deletes the temporary pack another task's release is fetching into the repository.
         const commands = [["gc", "--quiet", "--prune=now"], ["gc", "--quiet"], ["pack-refs", "--all"], ["gc", "--auto", "--quiet"], ["commit", "-q", "--allow-empty", "-m", `user after ${event.name} ${n}`]];

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { hasCommand, requireTool, tempDir } from "@corral/test-support";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
+import { agentEventsOf, type RunEvent } from "@corral/core";
 
 // The published way: the user installs this package in their project and names it in corral.config.*.
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -42,7 +43,7 @@ describe("corral loads corral-sandbox-firejail by its package name", () => {
     expect(r.exitCode).toBe(0);
     const events = r.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; sandbox?: string; event?: { text?: string } });
     expect(events[0]).toMatchObject({ type: "run.started", sandbox: "firejail" });
-    const texts = events.filter((e) => e.type === "agent").map((e) => e.event?.text);
+    const texts = events.flatMap((e) => agentEventsOf(e as unknown as RunEvent)).flatMap((a) => (a.type === "text" ? [a.text] : []));
     expect(texts).toContain("write-outside-blocked");
     expect(texts).not.toContain("ESCAPED");
     expect(texts).toContain("container=firejail");

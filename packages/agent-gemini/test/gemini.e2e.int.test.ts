@@ -2,7 +2,7 @@ import { describeCorralAgentEndToEnd } from "@corral/agent-e2e";
 import { gemini } from "../src/index.js";
 import { API_KEY, BIN_DIR, PACKAGE_DIR, containerMounts } from "./harness.js";
 
-// The real Gemini CLI through the agent end-to-end kit: host, bwrap, docker and `corral run`.
+// The real Gemini CLI through the agent end-to-end kit: host, bwrap, docker, podman and `corral run`.
 describeCorralAgentEndToEnd({
   name: "gemini",
   agent: ({ model }) => gemini({ model }),
@@ -26,8 +26,6 @@ describeCorralAgentEndToEnd({
   containerBinary: undefined,
   containerMounts: containerMounts(),
   containerUnavailable: "the host's node is not /usr/bin/node (glibc), or Gemini CLI is not installed",
-  // One container engine proves it (docker); podman runs the same image the same way.
-  engines: ["docker"],
   // Without a model Gemini CLI routes each turn through a classifier request, which it counts too.
   corralArgs: ["--model", "gemini-2.5-pro"],
 });

@@ -113,6 +113,19 @@ export interface Agent {
    */
   readonly sessionFiles?: string[];
   /**
+   * A file the CLI writes during an exec that says what its output does not (Copilot CLI's
+   * `--usage-output-file` holds the tokens it never prints): a plain file name (no folder) in the
+   * per-run HOME, which `command()` passes to the CLI as `${input.home}/${file}`. The run reads it
+   * before and after each exec, as data (a regular file, never through a symlink, at most 1 MiB), and
+   * when the exec changed it, `parse(after, before)` gives events that count as the exec's own (usage
+   * is accounted and budgets checked; also when the exec failed: tokens spent are spent). `before` is
+   * what the last exec left (list the file in `sessionFiles` so a resumed session carries it), so a
+   * CLI that reports totals can report the difference. It MUST NOT throw on bad text. Known only once
+   * the exec ended, so a budget can stop the run only then (docs/agents.md). Read where HOME is shared
+   * with the sandbox (every sandbox that mounts it); elsewhere it is missing and nothing is reported.
+   */
+  readonly execReport?: { file: string; parse(after: string, before: string | undefined): AgentEvent[] };
+  /**
    * Checks credentials and prepares the per-run HOME (config files). Throws
    * MissingCredentialsError before anything is spawned. Returns env to add to every exec.
    */

@@ -5,7 +5,7 @@ import type { PluginKind } from "./plugin.js";
  * of them. Used to find installed plugins and to say exactly what to install when one is missing.
  */
 export const FIRST_PARTY_PLUGINS: Readonly<Record<PluginKind, Readonly<Record<string, string>>>> = {
-  agent: { claude: "@corral/agent-claude", codex: "@corral/agent-codex", gemini: "@corral/agent-gemini", opencode: "@corral/agent-opencode", pi: "@corral/agent-pi" },
+  agent: { claude: "@corral/agent-claude", codex: "@corral/agent-codex", copilot: "@corral/agent-copilot", gemini: "@corral/agent-gemini", opencode: "@corral/agent-opencode", pi: "@corral/agent-pi" },
   sandbox: { bwrap: "@corral/sandbox-bwrap", podman: "@corral/sandbox-podman", docker: "@corral/sandbox-docker" },
   isolation: { worktree: "@corral/worktree-git" },
 };

@@ -60,7 +60,16 @@ export type RunEventBody =
   | { type: "sandbox.ready"; sandbox: string; id: string }
   | { type: "iteration.started"; iteration: number; maxIterations: number }
   | { type: "prompt"; iteration: number; chars: number }
+  /** One event of the agent other than its output: a tool call, its result, usage, the session, … */
   | { type: "agent"; iteration: number; event: AgentEvent }
+  /**
+   * The agent's output, batched (ADR 0712): consecutive `text` events (`kind: "text"`: the command
+   * agent's stdout lines, an agent's messages) or `raw` lines of one stream (`kind: "raw"`), in order,
+   * as many as one read of its output held. Each element is what one such event held (its `text`, or
+   * its `line`), exactly; a message may hold newlines, a raw line never does. `stream`: where they were
+   * printed. `agentEventsOf` gives them back as the `AgentEvent`s they stand for.
+   */
+  | { type: "agent.output"; iteration: number; kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[] }
   | { type: "completion.detected"; iteration: number; signal: string }
   | { type: "iteration.finished"; iteration: number; exitCode: number | null; durationMs: number; usage: Usage }
   | { type: "hook.started"; hook: string; command: string }
@@ -108,6 +117,18 @@ export type RunEventBody =
 export type RunEvent = RunEventBase & RunEventBody;
 /** The `type` of a RunEvent: `"run.started"`, `"agent"`, … */
 export type RunEventType = RunEvent["type"];
+
+/**
+ * The `AgentEvent`s a RunEvent stands for: an `agent` event's one, an `agent.output` event's lines as
+ * `text` or `raw` events (in order), none for any other. The one way to read the agent's events
+ * whether they came batched or not (journals written before ADR 0712 hold one `agent` event per line).
+ */
+export function agentEventsOf(event: RunEvent): AgentEvent[] {
+  if (event.type === "agent") return [event.event];
+  if (event.type !== "agent.output") return [];
+  const { lines, stream } = event;
+  return event.kind === "text" ? lines.map((text) => ({ type: "text", text })) : lines.map((line) => ({ type: "raw", line, stream }));
+}
 
 /** Narrow a RunEvent by its type: `isEvent(e, "agent")`. */
 export function isEvent<T extends RunEventType>(event: RunEvent, type: T): event is Extract<RunEvent, { type: T }> {

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { RUN_ID_ENV } from "./run/setup.js";
 
 /**
  * When `pid` started (field 22 of /proc/<pid>/stat, in clock ticks since boot); undefined where
@@ -31,4 +32,33 @@ export function processLives(owner: { pid: number; pidStart?: string | undefined
   if (owner.pidStart === undefined) return true;
   const now = processStartTime(owner.pid);
   return now === undefined || now === owner.pidStart;
+}
+
+/**
+ * Live processes that belong to run `runId` (their environment carries `CORRAL_RUN_ID=<runId>`,
+ * which every command of a run gets and children inherit; ADR 0500), read from /proc. Found by the
+ * env rather than the command line, so a CLI that renames itself (pi) is found too, and so are its
+ * processes inside a container's pid namespace. Processes of other users cannot be read and are not listed.
+ */
+export function runProcesses(runId: string): number[] {
+  const needle = Buffer.from(`\0${RUN_ID_ENV}=${runId}\0`);
+  const first = Buffer.from(`${RUN_ID_ENV}=${runId}\0`);
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`);
+      if (environ.includes(needle) || environ.subarray(0, first.length).equals(first)) pids.push(pid);
+    } catch {
+      // Gone already, or not ours.
+    }
+  }
+  return pids;
 }

@@ -13,7 +13,7 @@ export type { SpawnOptions } from "./process.js";
 export { HandleLifecycle, type HandleLifecycleOptions } from "./sandbox-lifecycle.js";
 export { CUT_MARKER, cutLineEvent, isCutLine, jsonObjectLine, LineSplitter, MAX_LINE_CHARS } from "./lines.js";
 export { listRunTempDirs, removeRunTempDirs, runTempDir, runTempPrefix } from "./temp.js";
-export { processLives, processStartTime } from "./liveness.js";
+export { processLives, processStartTime, runProcesses } from "./liveness.js";
 export { networkMode, orderGitMounts, resolveHostPath } from "./sandbox.js";
 export { apiHostRule, GATEWAY_PLACEHOLDER } from "./run/network.js";
 export { shellQuote } from "./prompt.js";

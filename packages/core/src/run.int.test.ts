@@ -19,7 +19,7 @@ import {
   StructuredOutputError,
   UsageError,
 } from "./errors.js";
-import type { RunEvent } from "./events.js";
+import { agentEventsOf, type RunEvent } from "./events.js";
 import type { Isolation } from "./isolation.js";
 import { CUT_MARKER } from "./lines.js";
 import { Output } from "./output.js";
@@ -177,7 +177,7 @@ describe("run loop with real processes", () => {
     const { promise, events } = await runIn(dir, { agent, env: { TOKEN_VALUE: secret }, secretEnv: ["TOKEN_VALUE"] });
     await promise;
     expect(JSON.stringify(events)).not.toContain(secret);
-    const lines = events.filter((e) => e.type === "agent").map(({ time: _time, runId: _id, ...rest }) => rest);
+    const lines = events.flatMap((e) => agentEventsOf(e).map((event) => ({ type: "agent", iteration: (e as { iteration: number }).iteration, event })));
     // stdout and stderr are two pipes: their lines may interleave either way.
     expect(lines).toHaveLength(3);
     expect(lines).toEqual(
@@ -218,6 +218,50 @@ describe("run loop with real processes", () => {
     expect(result.usage).toEqual({ inputTokens: 30, outputTokens: 12, cacheReadTokens: 3, cacheWriteTokens: 0 });
     expect(events.length).toBeGreaterThan(5);
     expect(events.every((e) => e.name === "usage-run" && e.runId === result.runId)).toBe(true);
+  });
+
+  it("an exec report (a file the CLI writes in HOME) counts as the exec's own: read as data after each exec it changed, with the one before it", async () => {
+    const dir = await tempDir();
+    const seen: Array<[string, string | undefined]> = [];
+    // The CLI writes its session's running total (as Copilot CLI does): the agent reports the difference.
+    const agent: Agent = {
+      name: "reporter",
+      execReport: {
+        file: ".usage.json",
+        parse: (after, before) => {
+          seen.push([after, before]);
+          const total = (text: string | undefined) => (text === undefined ? 0 : (JSON.parse(text) as { tokens: number }).tokens);
+          return [{ type: "usage", usage: { inputTokens: total(after) - total(before), outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } }];
+        },
+      },
+      command: (input) => ({ argv: ["sh", "-c", `n=$(cat "$0" 2>/dev/null | tr -dc 0-9); printf '{"tokens": %d}\\n' $(( \${n:-0} + 5 )) > "$0"; echo done`, `${input.home}/.usage.json`] }),
+      parser: () => ({ parse: () => [] }),
+    };
+    const result = await (await runIn(dir, { agent, maxIterations: 3 })).promise;
+    expect(result.usage.inputTokens).toBe(15);
+    expect(seen).toEqual([['{"tokens": 5}\n', undefined], ['{"tokens": 10}\n', '{"tokens": 5}\n'], ['{"tokens": 15}\n', '{"tokens": 10}\n']]);
+  });
+
+  it("an exec report that is a symlink is never followed, an exec that left it as it was reports nothing, a name with a folder is refused", async () => {
+    const dir = await tempDir();
+    const outside = join(await tempDir(), "host-file.json");
+    await writeFile(outside, '{"tokens": 1000}');
+    const parsed: string[] = [];
+    const agent = (file: string, script: string): Agent => ({
+      name: "reporter",
+      execReport: { file, parse: (after) => (parsed.push(after), [{ type: "usage", usage: { inputTokens: 1000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } }]) },
+      command: (input) => ({ argv: ["sh", "-c", script, input.home, outside] }),
+      parser: () => ({ parse: () => [] }),
+    });
+    // The agent points the report at a host file: corral opens it with O_NOFOLLOW, so it reads nothing.
+    const linked = await (await runIn(dir, { agent: agent(".usage.json", 'ln -sf "$1" "$0/.usage.json"; echo done') })).promise;
+    expect(linked.usage.inputTokens).toBe(0);
+    // The twin of "changed": an exec that writes nothing new reports nothing (here: never wrote one).
+    const quiet = await (await runIn(dir, { agent: agent(".usage.json", "echo done") })).promise;
+    expect(quiet.usage.inputTokens).toBe(0);
+    expect(parsed).toEqual([]);
+    const refused = await (await runIn(dir, { agent: agent("../escape.json", "echo done") })).promise.catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "E_PLUGIN_INVALID" });
   });
 
   it("passes only the env the run gives: no host env leaks, HOME is a private per-run folder removed afterwards", async () => {
@@ -283,7 +327,7 @@ describe("run loop with real processes", () => {
       const isolation: Isolation = { ...base, name: "recording", release: async (ws, o) => { calls.push(`release:${o.outcome}`); return base.release(ws, o); } };
       const controller = new AbortController();
       const script = outcome === "failed" ? "exit 1" : outcome === "aborted" ? "echo go; sleep 30" : "echo '<promise>COMPLETE</promise>'";
-      const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && e.type === "agent") controller.abort(); } });
+      const { promise } = await runIn(dir, { agent: sh(script), sandbox, isolation, signal: controller.signal, onEvent: (e) => { if (outcome === "aborted" && agentEventsOf(e).length) controller.abort(); } });
       await promise.catch(() => undefined);
       expect(calls).toEqual(["close", `release:${outcome}`]);
     }
@@ -327,7 +371,7 @@ describe("prompts", () => {
     await writeFile(join(repo, "prompt.md"), "Issue {{issue}} on {{branch}}, iteration {{iteration}}.\nLog: !`git log --format=%s -1`\n");
     const { promise, events } = await runIn(repo, { prompt: undefined, promptFile: "prompt.md", promptArgs: { issue: "42" }, agent: sh('printf "%s\\n" "$0"') });
     await promise;
-    const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+    const text = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(text).toEqual(["Issue 42 on main, iteration 1.", "Log: initial", ""]);
   });
 
@@ -470,7 +514,7 @@ describe("the default network", () => {
 });
 
 describe("the line cap (maxLineChars)", () => {
-  const texts = (events: RunEvent[]) => events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+  const texts = (events: RunEvent[]) => events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
 
   it("cuts a line longer than the cap there, marks it, and drops its rest up to the newline", async () => {
     const dir = await tempDir();
@@ -493,5 +537,39 @@ describe("the line cap (maxLineChars)", () => {
       await expect(run({ cwd: dir, prompt: "x", agent: sh("touch ran"), handleProcessSignals: false, maxLineChars: bad })).rejects.toThrow(/maxLineChars must be a whole number/);
     }
     expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});
+
+describe("the agent's output, batched (ADR 0712)", () => {
+  it("comes as agent.output events holding many lines each, exactly and in order, text apart from raw stderr, the completion after the text that held it", async () => {
+    const repo = await tempRepo();
+    // 5,000 lines in a few reads, then a stderr line, then the signal: printed as one burst.
+    const script = `awk 'BEGIN { for (i = 0; i < 5000; i++) print "line " i }'; echo "oops ü" >&2; sleep 0.2; printf '%s\\n' '<promise>COMPLETE</promise>' '' 'after'`;
+    const { promise, events } = await runIn(repo, { agent: sh(script) });
+    await promise;
+    const output = events.filter((e) => e.type === "agent.output");
+    const texts = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
+    expect(texts).toEqual([...Array.from({ length: 5000 }, (_, i) => `line ${i}`), "<promise>COMPLETE</promise>", "", "after"]);
+    expect(events.flatMap((e) => agentEventsOf(e).filter((a) => a.type === "raw"))).toEqual([{ type: "raw", line: "oops ü", stream: "stderr" }]);
+    // Far fewer events than lines: one per read of the pipe, not one per line.
+    expect(output.length).toBeLessThan(100);
+    expect(output.every((e) => e.type === "agent.output" && e.lines.length > 0 && e.iteration === 1)).toBe(true);
+    expect(output.find((e) => e.type === "agent.output" && e.kind === "raw")).toMatchObject({ stream: "stderr", lines: ["oops ü"] });
+    expect(events.some((e) => e.type === "agent")).toBe(false); // the command agent says nothing else
+    const signalAt = events.findIndex((e) => e.type === "agent.output" && e.lines.includes("<promise>COMPLETE</promise>"));
+    const detectedAt = events.findIndex((e) => e.type === "completion.detected");
+    expect(signalAt).toBeGreaterThan(-1);
+    expect(detectedAt).toBeGreaterThan(signalAt);
+    expect(events.findIndex((e) => e.type === "iteration.finished")).toBeGreaterThan(events.lastIndexOf(output.at(-1)!));
+  });
+
+  it("redacts every line of a batch; twin: the lines without a secret arrive as printed", async () => {
+    const repo = await tempRepo();
+    const secret = "sk-batch-secret-0123456789";
+    const { promise, events } = await runIn(repo, { agent: sh(`echo "a $SECRET b"; echo plain; echo "$SECRET" >&2; echo '<promise>COMPLETE</promise>'`), env: { SECRET: secret }, secretEnv: ["SECRET"] });
+    await promise;
+    expect(JSON.stringify(events)).not.toContain(secret);
+    const all = events.flatMap((e) => agentEventsOf(e));
+    expect(all).toEqual(expect.arrayContaining([{ type: "text", text: "a *** b" }, { type: "text", text: "plain" }, { type: "raw", line: "***", stream: "stderr" }]));
   });
 });

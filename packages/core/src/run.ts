@@ -3,7 +3,6 @@ import { linkAbort, trapProcessSignals } from "./abort.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
 import { AbortError, CorralError, redactError, toCorralError } from "./errors.js";
-import type { AgentEvent } from "./agent.js";
 import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
@@ -180,13 +179,13 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
     // The time is ours and cannot hold a secret; everything else passes the redactor.
     const id = redactor(runId);
     const name = options.name ? redactor(options.name) : undefined;
-    const line = redactOutputLine(body, redactor);
+    const output = redactOutput(body, redactor);
     // The same keys in the same order either way (the journal keeps events as they come).
     const event = (
-      line
+      output
         ? name !== undefined
-          ? { runId: id, name, time, type: "agent", iteration: (body as { iteration: number }).iteration, event: line }
-          : { runId: id, time, type: "agent", iteration: (body as { iteration: number }).iteration, event: line }
+          ? { runId: id, name, time, ...output }
+          : { runId: id, time, ...output }
         : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(redactDeep(body, redactor) as RunEventBody) }
     ) as RunEvent;
     // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
@@ -201,18 +200,25 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
 }
 
 /**
- * The agent event of a line of the agent's output (`text` or `raw`: by far the most events of a
- * run), redacted without `redactDeep`'s walk: made anew from the fields its type has, each string
- * through the redactor ("agent", "text" and "raw" are shorter than any secret: the redactor gives
- * them back as they are). A field outside the type is not carried over, so nothing unredacted is.
- * Undefined for any other body (then `redactDeep`).
+ * The agent's output (`agent.output`: by far the most of a run's text), redacted without
+ * `redactDeep`'s walk: made anew from the fields its type has, each line through the redactor
+ * (the type, kind and stream are ours or checked: shorter than any secret). Undefined for any other body.
  */
-function redactOutputLine(body: RunEventBody, redactor: Redactor): AgentEvent | undefined {
-  if (body.type !== "agent" || typeof body.iteration !== "number") return undefined;
-  const inner = body.event;
-  if (inner.type === "text") return typeof inner.text === "string" ? { type: "text", text: redactor(inner.text) } : undefined;
-  if (inner.type === "raw" && typeof inner.line === "string" && typeof inner.stream === "string") return { type: "raw", line: redactor(inner.line), stream: redactor(inner.stream) as "stdout" };
-  return undefined;
+function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventBody, { type: "agent.output" }> | undefined {
+  if (body.type !== "agent.output") return undefined;
+  const { lines } = body;
+  // Copied only from the first line the redactor changed: the batch is core's own array, held by no one else.
+  let redacted: string[] | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const out = redactor(line);
+    if (redacted) redacted.push(out);
+    else if (out !== line) {
+      redacted = lines.slice(0, i);
+      redacted.push(out);
+    }
+  }
+  return { type: "agent.output", iteration: body.iteration, kind: body.kind === "raw" ? "raw" : "text", stream: body.stream === "stderr" ? "stderr" : "stdout", lines: redacted ?? lines };
 }
 
 /** A sortable, unique run id: `20250101-120000-a1b2c3`. */

@@ -1,7 +1,7 @@
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentNotFoundError, commandAgent, isEvent, run, type RunEvent } from "@corral/core";
+import { AgentNotFoundError, agentEventsOf, commandAgent, isEvent, run, type RunEvent } from "@corral/core";
 import { gitEnv, gitIn, removeDir, requireTool, tempDir, tempRepo } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { bwrap, createBwrapSandbox } from "../src/index.js";
@@ -59,7 +59,7 @@ describe.runIf(available)("bwrap: the agent's program is found on the host and s
     const events: RunEvent[] = [];
     const result = await runWith(["my-agent", "{prompt}"], events);
     expect(result.status).toBe("succeeded");
-    const text = events.filter((e) => isEvent(e, "agent")).map((e) => JSON.stringify(e));
+    const text = events.flatMap((e) => agentEventsOf(e)).map((e) => JSON.stringify(e));
     expect(text.join("\n")).toContain("my-agent did: hello");
     const note = events.find((e) => isEvent(e, "log") && e.message.includes("shown read-only inside"));
     expect(note && isEvent(note, "log") ? note.message : "").toContain(join(repo, "node_modules"));
@@ -70,7 +70,7 @@ describe.runIf(available)("bwrap: the agent's program is found on the host and s
     const events: RunEvent[] = [];
     const result = await runWith(["tool", "{prompt}"], events);
     expect(result.status).toBe("succeeded");
-    expect(events.filter((e) => isEvent(e, "agent")).map((e) => JSON.stringify(e)).join("\n")).toContain("tool did: hello");
+    expect(events.flatMap((e) => agentEventsOf(e)).map((e) => JSON.stringify(e)).join("\n")).toContain("tool did: hello");
   });
 
   it("a program that exists nowhere fails before the run with E_AGENT_NOT_FOUND naming the paths; no worktree or branch is left", async () => {

@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commandAgent, run, type RunEvent } from "@corral/core";
+import { agentEventsOf, commandAgent, run, type RunEvent } from "@corral/core";
 import { gitEnv, gitIn, removeDir, requireTool, tempRepo } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { bwrap, createBwrapSandbox } from "../src/index.js";
@@ -48,7 +48,7 @@ describe.runIf(available)("run() with the bwrap sandbox on a worktree", () => {
     expect(result.branch).toBeTruthy();
     expect(await gitIn(repo, "log", "-1", "--format=%s", result.branch!)).toBe("agent: add agent.txt");
     expect(await gitIn(repo, "show", `${result.branch!}:agent.txt`)).toBe("made in the sandbox");
-    const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+    const text = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
     expect(text).not.toContain("HOOK-PLANTED");
     expect(existsSync(join(repo, ".git/hooks/post-commit"))).toBe(false);
     // The agent's HOME was the run's own, not the host's.
@@ -120,7 +120,7 @@ describe.runIf(available)("run() with the bwrap sandbox and a network allowlist"
         onEvent: (event) => events.push(event),
       });
       expect(result.status).toBe("incomplete"); // it ran its one iteration; it never said the completion signal
-      const text = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+      const text = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
       expect(text).toEqual([`hello from allowed.test:${port}`, "denied:403", "direct-refused"]);
       expect(events.filter((e) => e.type === "network.allowed")).toEqual([expect.objectContaining({ host: "allowed.test", port, rule: `allowed.test:${port}` })]);
       expect(events.filter((e) => e.type === "network.denied")).toEqual([expect.objectContaining({ host: "elsewhere.test", port, allowWith: `elsewhere.test:${port}` })]);

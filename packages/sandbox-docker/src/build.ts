@@ -3,14 +3,15 @@ import { buildMessageError, hostBuildArgs, imageRemoveError } from "@corral/cont
 import { readdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { dockerClients, statusOf } from "./client.js";
+import type { DockerEndpoint, DockerEndpointOptions } from "./endpoint.js";
 
 /**
  * Builds an image through the engine's API (the context honours `.dockerignore`), streaming each
  * output line to `onLine`. The API can answer 200 for a failed build, so the stream is scanned:
  * any error message in it fails the build. The host uid/gid are passed as AGENT_UID/AGENT_GID.
  */
-export async function buildImage(options: BuildImageOptions): Promise<{ tag: string }> {
-  const docker = dockerClients(60_000).stream;
+export async function buildImage(options: BuildImageOptions, endpoint?: DockerEndpoint | DockerEndpointOptions): Promise<{ tag: string }> {
+  const docker = dockerClients(60_000, endpoint).stream;
   const file = options.file ?? "Dockerfile";
   const dockerfile = isAbsolute(file) ? relative(options.contextDir, file) : file;
   if (dockerfile.startsWith("..")) {
@@ -48,8 +49,8 @@ export async function buildImage(options: BuildImageOptions): Promise<{ tag: str
 }
 
 /** Removes an image through the engine's API (`corral image remove`). */
-export async function removeImage(tag: string, options: { engineTimeoutSeconds?: number } = {}): Promise<void> {
-  const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000);
+export async function removeImage(tag: string, options: { engineTimeoutSeconds?: number; endpoint?: DockerEndpoint | DockerEndpointOptions } = {}): Promise<void> {
+  const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000, options.endpoint);
   try {
     await control.getImage(tag).remove();
   } catch (error) {

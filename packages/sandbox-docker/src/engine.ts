@@ -4,13 +4,24 @@ import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type Docker from "dockerode";
 import { isConnectionError, statusOf } from "./client.js";
+import { trustFailure, type DockerEndpoint } from "./endpoint.js";
 
-/** Pings the engine; an unreachable one becomes an Availability with the reason and the fix. */
-export async function pingDocker(docker: Docker): Promise<Availability> {
+/**
+ * Pings the engine; an unreachable one becomes an Availability with the reason and the fix. A
+ * remote engine whose certificate or host key does not verify, or that refuses corral's client
+ * certificate or key, is `E_SANDBOX_ENGINE_TRUST`.
+ */
+export async function pingDocker(docker: Docker, endpoint?: DockerEndpoint): Promise<Availability> {
   try {
     const version = await docker.version();
-    return { available: true, detail: `docker ${version.Version} (API ${version.ApiVersion})` };
+    const where = endpoint && endpoint.locality === "remote" ? ` at ${endpoint.display}, a remote engine (from ${endpoint.source})` : "";
+    return { available: true, detail: `docker ${version.Version} (API ${version.ApiVersion})${where}` };
   } catch (error) {
+    const trust = endpoint && endpoint.locality === "remote" ? trustFailure(endpoint, error) : undefined;
+    if (trust) return { available: false, code: "E_SANDBOX_ENGINE_TRUST", ...trust };
+    if (endpoint && endpoint.locality === "remote") {
+      return { available: false, reason: `the docker engine at ${endpoint.display} (from ${endpoint.source}) does not answer: ${(error as Error).message}`, hint: "Is it running, and reachable from here (docker --host … info)?" };
+    }
     const installed = Boolean(process.env.DOCKER_HOST) || onPath("dockerd") || onPath("docker");
     const { reason, hint } = engineUnavailable("docker", installed ? "not-running" : "not-installed", isConnectionError(error) ? (error as Error).message : String(error));
     return { available: false, reason, hint };

@@ -1,9 +1,9 @@
 /**
  * @corral/sandbox-docker — a hardened docker container per run, through the engine's API
- * (dockerode; DOCKER_HOST or the default socket). Commands run as streamed execs in it.
+ * (dockerode; the local socket, or a remote engine over tcp+TLS or ssh: DOCKER_HOST, contexts). Commands run as streamed execs in it.
  */
 import { defineSandbox } from "@corral/core";
-import { containerOptions, type ContainerOptionsInput } from "@corral/container";
+import { dockerOptions, type DockerOptionsInput } from "./options.js";
 import { createDockerSandbox } from "./sandbox.js";
 import { VERSION } from "./version.js";
 
@@ -13,15 +13,16 @@ export const dockerSandbox = defineSandbox({
   version: VERSION,
   packageName: "@corral/sandbox-docker",
   description: "A hardened docker container per run (dockerode)",
-  options: containerOptions,
+  options: dockerOptions,
   create: (options) => createDockerSandbox(options),
 });
 
 /** `docker({ image: "my-agent:latest" })`: the plugin with its options checked. */
-export const docker = (options?: ContainerOptionsInput) => dockerSandbox.configure(options);
+export const docker = (options?: DockerOptionsInput) => dockerSandbox.configure(options);
 
 export { reapOrphans } from "./reap.js";
 export { buildImage, removeImage } from "./build.js";
 export { dockerCreateOptions } from "./sandbox.js";
-export type { ContainerOptionsInput as DockerSandboxOptions } from "@corral/container";
+export { resolveDockerEndpoint, type DockerEndpoint, type DockerEndpointOptions } from "./endpoint.js";
+export type { DockerOptionsInput as DockerSandboxOptions } from "./options.js";
 export default dockerSandbox;

@@ -1,14 +1,15 @@
 import type { ReapOptions } from "@corral/core";
 import { LABELS, judgeOrphan, type ContainerReapResult, type ReapedContainer } from "@corral/container";
 import { dockerClients, statusOf } from "./client.js";
+import type { DockerEndpoint, DockerEndpointOptions } from "./endpoint.js";
 
 /**
  * Finds corral's docker containers (by the `corral.run` label) and removes those whose
  * orchestrator process is gone (killed with SIGKILL, crashed, machine rebooted). Containers of
  * live runs, and of runs started on another host, are kept. What `corral clean` calls.
  */
-export async function reapOrphans(options: ReapOptions & { engineTimeoutSeconds?: number } = {}): Promise<ContainerReapResult> {
-  const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000);
+export async function reapOrphans(options: ReapOptions & { engineTimeoutSeconds?: number; endpoint?: DockerEndpoint | DockerEndpointOptions } = {}): Promise<ContainerReapResult> {
+  const { control } = dockerClients((options.engineTimeoutSeconds ?? 60) * 1000, options.endpoint);
   const label = options.runId ? `${LABELS.run}=${options.runId}` : LABELS.run;
   const listed = await control.listContainers({ all: true, filters: { label: [label] } });
   const containers: ReapedContainer[] = [];

@@ -1,26 +1,44 @@
-import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { SandboxError, SandboxUnavailableError, unavailableBecause, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { HandleLifecycle, LineSplitter, packTar, walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
 import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
+import type { DockerEndpoint } from "./endpoint.js";
+import type { DockerOptions } from "./options.js";
+import { SshDockerAgent } from "./ssh.js";
 import { reapOrphans } from "./reap.js";
 import { VERSION } from "./version.js";
 
 /** The docker Sandbox: one hardened container per run, every command a streamed exec in it. */
-export function createDockerSandbox(options: ContainerOptions): Sandbox {
-  const clients = dockerClients(options.engineTimeoutSeconds * 1000);
+export function createDockerSandbox(options: DockerOptions): Sandbox {
+  // Where the engine is (endpoint.ts), resolved once; an endpoint corral will not use is what check() reports.
+  let resolved: DockerClients | Error;
+  try {
+    resolved = dockerClients(options.engineTimeoutSeconds * 1000, options);
+  } catch (error) {
+    resolved = error as Error;
+  }
+  const engine = (): DockerClients => {
+    if (resolved instanceof Error) throw resolved;
+    return resolved;
+  };
+  const remote = !(resolved instanceof Error) && resolved.endpoint.locality === "remote";
   return {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return { ...EgressBridge.capabilities(), copiedWorkspace: copiedWorkspaceCapability };
+      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability };
     },
     async check() {
-      const ping = await pingDocker(clients.control);
+      if (resolved instanceof Error) return unavailableBecause(resolved);
+      const clients = resolved;
+      const ping = await pingDocker(clients.control, clients.endpoint);
       if (!ping.available) return ping;
       try {
         await assertImage(clients.control, options.image);
@@ -35,14 +53,61 @@ export function createDockerSandbox(options: ContainerOptions): Sandbox {
       return { available: true, detail: `${ping.detail}; ${agentIdentity(options.user, security.usernsRemap ? "userns-remap" : undefined, "run corral as a normal user, and docker runs the agent as you")}` };
     },
     async create(spec) {
-      return DockerHandle.start(clients, spec, options);
+      return DockerHandle.start(engine(), spec, options);
     },
-    // What `corral clean` and `corral image` call (core's optional capabilities).
+    // What `corral clean` and `corral image` call (core's optional capabilities), on the same engine.
     image: options.image,
-    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds })),
-    buildImage: (build) => buildImage(build),
-    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds }),
+    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine().endpoint })),
+    buildImage: (build) => buildImage(build, engine().endpoint),
+    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine().endpoint }),
   };
+}
+
+/**
+ * A remote engine sees none of this machine's files: a bind mount there would show the remote host's
+ * folder of that name (or an empty one), never ours. So a remote run must copy its workspace, and
+ * may not ask for host mounts (the agent's program included: it has to be in the image); its HOME
+ * is shipped in (below). Fails closed, before anything is created.
+ */
+function refuseHostPaths(display: string, spec: SandboxSpec, options: DockerOptions): void {
+  if (!spec.workspace.copy) {
+    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount this machine's workspace.`, { hint: "Run with --workspace copy (or auto, the default for a remote engine)." });
+  }
+  const paths = [...spec.mounts.map((m) => m.host), ...spec.gitMounts.map((m) => m.host), ...options.mounts.map((m) => m.host)];
+  if (paths.length) {
+    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount ${paths.join(", ")} from this one.`, { hint: "Drop the mounts for a remote run; an agent's program must be in the image there (its Dockerfile)." });
+  }
+}
+
+/** The run's HOME on the host as tar entries (its contents, named relative to it), for a remote container's own HOME. */
+async function* homeEntries(home: string): AsyncGenerator<TarEntryIn> {
+  for (const name of (await readdir(home)).sort()) yield* walkForTar(join(home, name), name);
+}
+
+/**
+ * A remote engine's capabilities: its containers cannot see this machine's files (so `auto`
+ * workspaces are copied) and the egress bridge cannot enter their network namespace from here, so
+ * an allowlist is refused (fail closed) rather than run unfiltered; `none` and the remote host's
+ * own networks remain (ADR 0410).
+ */
+function remoteCapabilities(endpoint: DockerEndpoint): SandboxCapabilities {
+  // Over ssh the proxy is relayed through the connection (ssh.ts); over tcp+TLS there is no way in yet.
+  if ((endpoint.connection as { agent?: unknown }).agent instanceof SshDockerAgent) return { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"], workspaceLocality: "remote" };
+  return {
+    filesystem: "isolated",
+    network: ["host", "none", "bridge"],
+    proxyUnavailable: {
+      reason: `the engine at ${endpoint.display} is reached over tcp+TLS, and corral's egress proxy cannot be brought into its containers' network that way yet`,
+      hint: "Reach the engine over ssh:// (the proxy is relayed through the ssh connection), use --network none, or run the allowlisted run on a local engine",
+    },
+    workspaceLocality: "remote",
+  };
+}
+
+/** The ssh agent of an ssh:// endpoint, which can relay the egress proxy. */
+function sshRelay(clients: DockerClients): SshDockerAgent | undefined {
+  const agent = (clients.endpoint.connection as { agent?: unknown }).agent;
+  return agent instanceof SshDockerAgent ? agent : undefined;
 }
 
 /** Maps the engine-agnostic plan onto docker's create request. */
@@ -82,9 +147,9 @@ export function dockerCreateOptions(plan: ContainerPlan): Docker.ContainerCreate
 }
 
 /** Throws SandboxUnavailableError (with the fix) when the engine does not answer. */
-async function throwIfEngineDown(docker: Docker): Promise<void> {
-  const ping = await pingDocker(docker);
-  if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { hint: ping.hint });
+async function throwIfEngineDown(clients: DockerClients): Promise<void> {
+  const ping = await pingDocker(clients.control, clients.endpoint);
+  if (!ping.available) throw new SandboxUnavailableError("docker", ping.reason, { ...(ping.hint ? { hint: ping.hint } : {}), ...(ping.code ? { code: ping.code } : {}) });
 }
 
 class DockerHandle implements SandboxHandle {
@@ -101,9 +166,9 @@ class DockerHandle implements SandboxHandle {
   readonly #lifecycle: HandleLifecycle;
 
   /** The proxy's ports inside the container, for a `proxy` network. */
-  readonly #bridge: EgressBridge | undefined;
+  readonly #bridge: { stop(): void } | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: ContainerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: { stop(): void } | undefined) {
     this.#bridge = bridge;
     this.#clients = clients;
     this.#container = container;
@@ -121,16 +186,25 @@ class DockerHandle implements SandboxHandle {
   }
 
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
-  static async start(clients: DockerClients, spec: SandboxSpec, options: ContainerOptions): Promise<DockerHandle> {
-    const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
+  static async start(clients: DockerClients, spec: SandboxSpec, options: DockerOptions): Promise<DockerHandle> {
+    const remote = clients.endpoint.locality === "remote";
+    if (remote) refuseHostPaths(clients.endpoint.display, spec, options);
+    const planned = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
+    // On a remote engine the run's HOME is the container's own (a tmpfs), filled with a copy of it.
+    const plan: ContainerPlan = remote ? { ...planned, mounts: planned.mounts.filter((m) => m.source !== spec.home), tmpfs: { ...planned.tmpfs, [spec.home]: "rw,nosuid,nodev,mode=1777" } } : planned;
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
-    if (proxy) EgressBridge.requirements("docker"); // fail closed before anything is created
+    const relay = remote ? sshRelay(clients) : undefined;
+    if (proxy && remote && !relay) {
+      const { reason, hint } = remoteCapabilities(clients.endpoint).proxyUnavailable!;
+      throw new SandboxUnavailableError("docker", `${reason}.`, { hint });
+    }
+    if (proxy && !remote) EgressBridge.requirements("docker"); // fail closed before anything is created
     if (plan.network === "bridge") {
       await clients.control
         .getNetwork("bridge")
         .inspect()
         .catch(async (error: unknown) => {
-          if (statusOf(error) !== 404) await throwIfEngineDown(clients.control);
+          if (statusOf(error) !== 404) await throwIfEngineDown(clients);
           throw networkUnavailableError("docker", "bridge", statusOf(error) === 404 ? "this engine has no bridge network (dockerd --bridge=none?)" : String(error));
         });
     }
@@ -148,7 +222,7 @@ class DockerHandle implements SandboxHandle {
     } catch (error) {
       keeper?.destroy();
       if (container) await container.remove({ force: true }).catch(() => {});
-      await throwIfEngineDown(clients.control);
+      await throwIfEngineDown(clients);
       if (!container && statusOf(error) === 404) await assertImage(clients.control, plan.image);
       throw new SandboxError(`Could not start the docker container for run ${spec.runId}: ${(error as Error).message}`, {
         code: "E_SANDBOX_START",
@@ -162,19 +236,33 @@ class DockerHandle implements SandboxHandle {
       .inspect()
       .then((info) => info.State.Pid)
       .catch(() => undefined);
-    const cgroup = pid ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
-    let bridge: EgressBridge | undefined;
+    // A remote engine's pids are another machine's: nothing of this one's /proc describes them.
+    const cgroup = pid && !remote ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
+    let bridge: { stop(): void } | undefined;
     if (proxy) {
       try {
         if (!pid) throw new SandboxError("docker did not report the container's process, so the egress proxy cannot be brought in.", { code: "E_SANDBOX_START" });
-        bridge = await EgressBridge.start("docker", pid, proxy);
+        bridge = relay
+          ? await relay.relayEgress(pid, proxy).catch((error: unknown) => {
+              throw new SandboxUnavailableError("docker", `the egress proxy could not be relayed to the engine at ${clients.endpoint.display}: ${(error as Error).message}.`, { hint: "The ssh login needs root on the engine's host (nsenter), and socat there.", cause: error });
+            })
+          : await EgressBridge.start("docker", pid, proxy);
       } catch (error) {
         keeper.destroy();
         await container.remove({ force: true }).catch(() => {});
         throw error;
       }
     }
-    return new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    if (remote) {
+      try {
+        await handle.#untar(packTar(homeEntries(spec.home)), spec.home);
+      } catch (error) {
+        await handle.close().catch(() => {});
+        throw error;
+      }
+    }
+    return handle;
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -242,7 +330,7 @@ class DockerHandle implements SandboxHandle {
    */
   async #diagnosed(error: unknown): Promise<unknown> {
     if (this.#lifecycle.closed) return error;
-    const ping = await pingDocker(this.#clients.control);
+    const ping = await pingDocker(this.#clients.control, this.#clients.endpoint);
     return ping.available ? error : engineLostError("docker", this.#plan.name, (error as Error).message ?? String(error), error);
   }
 
@@ -286,6 +374,11 @@ class DockerHandle implements SandboxHandle {
   /** Unpacks corral's archive under the copied-workspace root with the image's tar, as the agent's user (`SandboxHandle.putArchive`). */
   async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     checkCopyPath(path);
+    await this.#untar(tar, path);
+  }
+
+  /** Unpacks `tar` into the container's folder `path` with the image's tar, as the agent's user. */
+  async #untar(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     this.#lifecycle.check(["tar"]);
     const exec = await this.#clients.control.getContainer(this.id).exec({ Cmd: putArchiveArgv(path), User: this.#plan.user, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
     const stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: true, stdin: true, Tty: false })) as Duplex;

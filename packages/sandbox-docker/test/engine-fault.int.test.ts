@@ -46,7 +46,7 @@ describe.skipIf(!ready)("docker: an engine that fails mid-run", () => {
       (error: unknown) => ({ error: error as { code?: string; message?: string; hint?: string } }),
     );
     if (options.killEngine) {
-      await waitFor(() => events.some((e) => e.type === "agent" && JSON.stringify(e).includes("agent-up")), 60_000, "the agent to start");
+      await waitFor(() => events.some((e) => (e.type === "agent" || e.type === "agent.output") && JSON.stringify(e).includes("agent-up")), 60_000, "the agent to start");
       await waitFor(async () => (await processesMatching(marker)).length > 0, 10_000, "the agent to sleep");
       proxy.kill();
     }

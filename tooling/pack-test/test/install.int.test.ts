@@ -38,8 +38,8 @@ async function sizeKb(dir: string): Promise<number> {
 describe("install only what you need: @corral/cli + sandbox-bwrap + agent-claude from the packed tarballs", () => {
   let minimal: string;
   // A clean env, as a user's shell has: `pnpm test` sets NODE_PATH to the workspace's packages, which would let every plugin resolve.
-  const corral = (args: string[], cwd: string) =>
-    execa(join(minimal, "node_modules", ".bin", "corral"), args, { cwd, reject: false, stdin: "ignore", extendEnv: false, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1" } });
+  const corral = (args: string[], cwd: string, project = minimal) =>
+    execa(join(project, "node_modules", ".bin", "corral"), args, { cwd, reject: false, stdin: "ignore", extendEnv: false, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1" } });
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "corral-pack-test-"));
@@ -63,6 +63,18 @@ describe("install only what you need: @corral/cli + sandbox-bwrap + agent-claude
     expect(rows.map((row) => `${row.kind}:${row.name}:${row.package}`).sort()).toEqual(
       ["agent:claude:@corral/agent-claude", "agent:command:@corral/core", "isolation:in-place:@corral/core", "sandbox:bwrap:@corral/sandbox-bwrap", "sandbox:host:@corral/core"].sort(),
     );
+  });
+
+  it("the newer agent plugins installed from their tarballs are found by `corral plugins` and load (gemini, copilot)", async () => {
+    const project = await install([...MINIMAL_WITH_INTERNAL_DEPS, "@corral/agent-gemini", "@corral/agent-copilot"]);
+    const r = await corral(["plugins", "--json"], project, project);
+    expect(r.exitCode).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ kind: string; name: string; package: string; version: string }>;
+    const agents = rows.filter((row) => row.kind === "agent").map((row) => `${row.name}:${row.package}`);
+    expect(agents.sort()).toEqual(["claude:@corral/agent-claude", "command:@corral/core", "copilot:@corral/agent-copilot", "gemini:@corral/agent-gemini"]);
+    // Their CLIs are devDependencies only: neither package pulls in @google/gemini-cli or @github/copilot.
+    expect(existsSync(join(project, "node_modules", "@google", "gemini-cli"))).toBe(false);
+    expect(existsSync(join(project, "node_modules", "@github", "copilot"))).toBe(false);
   });
 
   it("has no dockerode (nor any other plugin's dependency) anywhere in node_modules", () => {

@@ -9,18 +9,19 @@ import { parseFlags } from "../args.js";
 import { INIT_HELP } from "../help.js";
 import { EXIT, type CliIO } from "../io.js";
 
-const AGENTS = ["claude", "codex", "gemini", "opencode", "pi", "command"] as const;
+const AGENTS = ["claude", "codex", "copilot", "gemini", "opencode", "pi", "command"] as const;
 const SANDBOXES = ["bwrap", "docker", "podman", "host"] as const;
 type AgentName = (typeof AGENTS)[number];
 type SandboxName = (typeof SANDBOXES)[number];
 
 /**
  * Credentials each agent reads, for .env.example; how its CLI is installed in an image; and the
- * model written when none is given, for an agent that has no default of its own (codex, opencode and pi require one).
+ * model written when none is given, for an agent that has no default of its own (codex, copilot, opencode and pi require one).
  */
 const AGENT_SETUP: Record<AgentName, { env: string[]; install: string; model?: string }> = {
   claude: { env: ["ANTHROPIC_API_KEY"], install: "RUN npm install -g @anthropic-ai/claude-code" },
   codex: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @openai/codex", model: "gpt-5-codex" },
+  copilot: { env: ["COPILOT_PROVIDER_API_KEY", "COPILOT_PROVIDER_BASE_URL"], install: "RUN npm install -g @github/copilot", model: "gpt-5" },
   gemini: { env: ["GEMINI_API_KEY"], install: "RUN npm install -g @google/gemini-cli" },
   opencode: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g opencode-ai", model: "gpt-5" },
   pi: { env: ["OPENAI_API_KEY"], install: "RUN npm install -g @mariozechner/pi-coding-agent", model: "gpt-5" },

@@ -1,4 +1,4 @@
-import { totalTokens, type Display, type RunEvent } from "@corral/core";
+import { agentEventsOf, totalTokens, type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { formatAgentEvent, incompleteBecause, oneLine } from "./format.js";
 
@@ -102,11 +102,13 @@ export function boardDisplay(options: { stream?: NodeJS.WritableStream & { colum
         case "iteration.finished":
           row.tokens += totalTokens(event.usage);
           break;
-        case "agent": {
-          const action = formatAgentEvent(event.event);
-          if (action) act(row, action);
+        case "agent":
+        case "agent.output":
+          for (const agentEvent of agentEventsOf(event)) {
+            const action = formatAgentEvent(agentEvent);
+            if (action) act(row, action);
+          }
           break;
-        }
         case "hook.started":
           act(row, `hook ${event.hook}: ${event.command}`);
           break;

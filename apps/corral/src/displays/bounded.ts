@@ -5,8 +5,8 @@ export const STREAM_HIGH_WATER = 1024 * 1024;
 
 /** What a display writes through: droppable writes give way when the reader falls behind. */
 export interface BoundedStream {
-  /** Writes `text`; a `droppable` write is skipped (and counted) while the stream is backed up. */
-  write(text: string, droppable?: boolean): void;
+  /** Writes `text`; a `droppable` write is skipped (and counted, as `lines` lines) while the stream is backed up. */
+  write(text: string, droppable?: boolean, lines?: number): void;
   /** Whether droppable writes are being skipped now. */
   readonly congested: boolean;
 }
@@ -25,9 +25,9 @@ export function boundedStream(stream: NodeJS.WritableStream, notice: (dropped: n
     get congested() {
       return backedUp();
     },
-    write(text, droppable = false) {
+    write(text, droppable = false, lines = 1) {
       if (droppable && backedUp()) {
-        dropped++;
+        dropped += lines;
         return;
       }
       if (dropped) {

@@ -143,3 +143,50 @@ describe("a reader slower than the agent (library displays on a stream nobody dr
     expect(parsed.at(-1)).toMatchObject({ type: "run.finished" });
   });
 });
+
+describe("the agent's output as agent.output events (ADR 0712)", () => {
+  const output = (kind: "text" | "raw", stream: "stdout" | "stderr", lines: string[]): RunEvent => ({ ...base, type: "agent.output", iteration: 1, kind, stream, lines });
+  const perLine = (kind: "text" | "raw", stream: "stdout" | "stderr", lines: string[]): RunEvent[] =>
+    lines.map((line) => ({ ...base, type: "agent", iteration: 1, event: kind === "text" ? { type: "text", text: line } : { type: "raw", line, stream } }));
+  const lines = Array.from({ length: 1000 }, (_, i) => (i === 7 ? "bell \x07 here" : `line ${i}`));
+
+  for (const tty of [false, true]) {
+    it(`terminal (${tty ? "TTY" : "no TTY"}): a batch shows exactly what its lines one by one would, in one write`, () => {
+      const batched = capture(tty);
+      const single = capture(tty);
+      const a = terminalDisplay({ stream: batched.stream, color: false });
+      const b = terminalDisplay({ stream: single.stream, color: false });
+      let writes = 0;
+      const write = batched.stream.write.bind(batched.stream);
+      batched.stream.write = ((chunk: string) => (writes++, write(chunk))) as typeof batched.stream.write;
+      a.onEvent(output("text", "stdout", lines));
+      a.onEvent(output("raw", "stderr", ["err one", "err two"]));
+      for (const event of [...perLine("text", "stdout", lines), ...perLine("raw", "stderr", ["err one", "err two"])]) b.onEvent(event);
+      a.close?.();
+      b.close?.();
+      expect(writes).toBeLessThanOrEqual(3); // one per batch, and close()
+      // The same screen: on a TTY the status line is redrawn less often, never differently at the end.
+      const screen = (text: string) => text.split("\n").map((line) => line.split("\r\x1b[2K").at(-1)).filter(Boolean);
+      expect(screen(batched.read())).toEqual(screen(single.read()));
+      expect(batched.read()).toContain("bell ␇ here");
+      expect(batched.read()).not.toContain("\x07");
+    });
+  }
+
+  it("terminal: a batch dropped for a slow reader counts its lines", async () => {
+    const { stream, read } = capture(false);
+    stream.pause();
+    const display = terminalDisplay({ stream });
+    const big = Array.from({ length: 2000 }, (_, i) => `${i} ${"x".repeat(1000)}`);
+    display.onEvent(output("text", "stdout", big)); // ~2 MB: written (the stream was empty)
+    display.onEvent(output("text", "stdout", big)); // backed up: dropped, 2000 lines
+    display.onEvent(events[4]!);
+    const out = await new Promise<string>((done) => {
+      stream.on("end", () => done(read()));
+      stream.resume();
+      stream.end();
+    });
+    expect(out).toMatch(/… 2000 line\(s\) of the agent's output not shown here/);
+    expect(out.split("\n").filter((line) => / x{1000}$/.test(line))).toHaveLength(2000);
+  });
+});

@@ -1,4 +1,4 @@
-import { describeAgentEvent, describeBudgetStop, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
+import { agentEventsOf, describeAgentEvent, describeBudgetStop, oneLine, totalTokens, type AgentEvent, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 
 export { oneLine };
@@ -30,6 +30,11 @@ function describeEvent(event: RunEvent): string | undefined {
       return `iteration ${event.iteration}/${event.maxIterations}`;
     case "agent":
       return describeAgentEvent(event.event);
+    case "agent.output":
+      // One line per line of output, as each read alone (`stderr: ` before a raw stderr line).
+      return agentEventsOf(event)
+        .map((e) => describeAgentEvent(e) ?? "")
+        .join("\n");
     case "completion.detected":
       return `completion signal seen: ${event.signal}`;
     case "iteration.finished":

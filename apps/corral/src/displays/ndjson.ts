@@ -24,7 +24,7 @@ export function ndjsonDisplay(stream: NodeJS.WritableStream = process.stdout): D
     name: "ndjson",
     onEvent(event) {
       last = event;
-      out.write(`${inertJson(event)}\n`, event.type === "agent" || event.type === "hook.output");
+      out.write(`${inertJson(event)}\n`, event.type === "agent" || event.type === "agent.output" || event.type === "hook.output");
     },
   };
 }

@@ -1,4 +1,4 @@
-import { type Display, type RunEvent } from "@corral/core";
+import { agentEventsOf, type AgentEvent, type Display, type RunEvent } from "@corral/core";
 import { inert } from "@corral/core/plugin-kit";
 import { boundedStream } from "./bounded.js";
 import { formatAgentEvent, formatEvent, oneLine } from "./format.js";
@@ -56,6 +56,41 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
   const prefix = (event: RunEvent) => (options.prefix !== false && event.name ? `[${inert(event.name)}] ` : "");
   const columns = () => Math.max(20, (stream.columns || 100) - 1);
 
+  const showAgent = (event: RunEvent, agentEvent: AgentEvent) => {
+    const action = formatAgentEvent(agentEvent);
+    if (action === undefined) return;
+    if (!live) return out.write(`${prefix(event)}${action}\n`, true);
+    status = action;
+    const kind = agentEvent.type;
+    if (kind === "text") print(dim(`${prefix(event)}${action}`), true);
+    // Tool calls stay in the scrollback, condensed to one line; retries and errors in full.
+    else if (kind === "tool-call") print(dim(oneLine(`${prefix(event)}${action}`, columns())), true);
+    else if (kind === "retry" || kind === "error" || (kind === "result" && agentEvent.isError)) print(`${prefix(event)}${action}`);
+    else drawStatus();
+  };
+
+  // A read's worth of output lines in one write (one syscall, not one per line), the status drawn once after them.
+  const showOutput = (event: Extract<RunEvent, { type: "agent.output" }>) => {
+    const head = prefix(event);
+    let text = "";
+    let lines = 0;
+    let last: string | undefined;
+    for (const agentEvent of agentEventsOf(event)) {
+      const action = formatAgentEvent(agentEvent);
+      if (action === undefined) continue;
+      last = action;
+      // Live, raw lines only move the status line (as one by one); text lines stay in the scrollback, dimmed.
+      if (live && event.kind === "raw") continue;
+      text += `${live ? dim(`${head}${action}`) : `${head}${action}`}\n`;
+      lines++;
+    }
+    if (last === undefined) return;
+    if (!live) return out.write(text, true, lines);
+    status = last;
+    if (lines) out.write(`${clear()}${text}${statusLine()}`, true, lines);
+    else drawStatus();
+  };
+
   return {
     name: "terminal",
     onEvent(event) {
@@ -64,19 +99,8 @@ export function terminalDisplay(options: TerminalDisplayOptions = {}): Display {
         if (live) timer = setInterval(drawStatus, 1000).unref();
       }
       if (event.type === "iteration.started") iteration = `[${event.iteration}/${event.maxIterations}]`;
-      if (event.type === "agent") {
-        const action = formatAgentEvent(event.event);
-        if (action === undefined) return;
-        if (!live) return out.write(`${prefix(event)}${action}\n`, true);
-        status = action;
-        const kind = event.event.type;
-        if (kind === "text") print(dim(`${prefix(event)}${action}`), true);
-        // Tool calls stay in the scrollback, condensed to one line; retries and errors in full.
-        else if (kind === "tool-call") print(dim(oneLine(`${prefix(event)}${action}`, columns())), true);
-        else if (kind === "retry" || kind === "error" || (kind === "result" && event.event.isError)) print(`${prefix(event)}${action}`);
-        else drawStatus();
-        return;
-      }
+      if (event.type === "agent.output") return showOutput(event);
+      if (event.type === "agent") return showAgent(event, event.event);
       // With the caller's own summary to come, its lines are not said here too.
       const summarized = options.summary === false && SUMMARIZED.has(event.type);
       const line = summarized ? undefined : formatEvent(event);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
 import { openLineFile, type LineFile } from "../displays/log-file.js";
-import { linesEvent, outputLine, sameBatch } from "./lines.js";
+import { linesEvent, outputEvent, outputLine, sameBatch } from "./lines.js";
 import { EVENTS_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run (its events.jsonl) holds at most this much unless told otherwise: 64 MiB. */
@@ -30,7 +30,7 @@ export interface JournalDisplayOptions {
 }
 
 /** The events that grow with what the agent (or a hook) prints; the others are few per run. */
-const isOutput = (event: RunEvent) => event.type === "agent" || event.type === "hook.output";
+const isOutput = (event: RunEvent) => event.type === "agent" || event.type === "agent.output" || event.type === "hook.output";
 
 /**
  * A batch is written once it holds this many bytes or lines (or at the end of the current turn of
@@ -192,6 +192,23 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     if (recordDirty) saveRecord();
   };
 
+  /**
+   * The agent's output, one event of many lines: one line of events.jsonl. Near the cap its lines go
+   * one by one (each its own event), so what fits is kept, as for lines that came one by one.
+   */
+  const output = (r: RunRecord, event: Extract<RunEvent, { type: "agent.output" }>) => {
+    const compact = outputEvent(event);
+    const line = `${inertJson(compact ?? event)}\n`;
+    const bytes = Buffer.byteLength(line);
+    if (!r.truncated && written + bytes <= maxBytes) return write(line, event.time, 1, bytes, true);
+    // Past the cap, each line counts as the event it was before output came batched (ADR 0712).
+    if (r.truncated) return truncate(r, event, event.lines.length);
+    for (let i = 0; i < event.lines.length; i++) {
+      if (r.truncated) return truncate(r, event, event.lines.length - i);
+      single(r, { ...event, lines: [event.lines[i]!] });
+    }
+  };
+
   /** One event, as its own line. */
   const single = (r: RunRecord, event: RunEvent) => {
     const line = `${inertJson(event)}\n`;
@@ -255,6 +272,10 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         return;
       }
       const r = record!;
+      if (event.type === "agent.output") {
+        flush();
+        return output(r, event);
+      }
       const line = outputLine(event);
       if (line !== undefined) {
         const length = line.length + 1;

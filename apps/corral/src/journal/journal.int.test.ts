@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, truncateSync } from "node:fs"
 import { join } from "node:path";
 import { gitIn, tempDir, tempRepo } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
-import { emptyUsage, type RunEvent } from "@corral/core";
+import { agentEventsOf, emptyUsage, type RunEvent } from "@corral/core";
 import { run } from "../run.js";
 import { journalDisplay } from "./display.js";
 import { listRuns, readEvents, readRun, streamEvents, streamLog } from "./reader.js";
@@ -28,7 +28,7 @@ describe("run() journals into .corral/runs of the repository", () => {
     const events = await readEvents(entry!);
     expect(events[0]!.type).toBe("run.started");
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "succeeded" });
-    expect(events.some((e) => e.type === "agent" && e.event.type === "text" && e.event.text === `id=${result.runId}`)).toBe(true);
+    expect(events.flatMap(agentEventsOf).some((e) => e.type === "text" && e.text === `id=${result.runId}`)).toBe(true);
     let files = ["run.json", "events.jsonl"].map((f) => readFileSync(join(entry!.dir, f), "utf8")).join("\n");
     for await (const text of streamLog(entry!)) files += text; // the plain-text log, rendered from events.jsonl
     expect(files).not.toContain("tok-1234567890-secret");

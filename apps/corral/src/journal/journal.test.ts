@@ -312,6 +312,64 @@ describe("journal reader, any size, never silent (issue 21 item 5)", () => {
   });
 });
 
+describe("journal: the agent's output as agent.output events (ADR 0712)", () => {
+  const output = (runId: string, kind: "text" | "raw", stream: "stdout" | "stderr", lines: string[]) => at(runId, { type: "agent.output", iteration: 1, kind, stream, lines }, "o");
+
+  it("keeps each as one line of events.jsonl, its lines joined (not a JSON array), and reads it back exactly; the log shows a line per line", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    const many = Array.from({ length: 20_000 }, (_, i) => (i % 9 === 0 ? "" : "y"));
+    const sent: RunEvent[] = [
+      started("out", "o"),
+      output("out", "text", "stdout", many),
+      output("out", "raw", "stderr", ["err \x1b[2J one", "err two"]),
+      output("out", "text", "stdout", ["a message\nof two lines", "next"]),
+      { ...finished("out"), name: "o" },
+    ];
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+
+    const file = readFileSync(join(dir, "out", "events.jsonl"), "utf8");
+    expect(file.split("\n").filter(Boolean)).toHaveLength(sent.length);
+    expect(file).not.toMatch(/[\x00-\x09\x0b-\x1f]/); // inert
+    // 2-byte lines cost 3 bytes each ("y\\n" in JSON), not a JSON array's 4 ("y",): under 1.6x the output.
+    const printed = many.reduce((sum, line) => sum + line.length + 1, 0);
+    expect(Buffer.byteLength(file)).toBeLessThan(printed * 1.6);
+    expect(Buffer.byteLength(file)).toBeLessThan(JSON.stringify(many).length * 0.8);
+    const read = await readEvents({ dir: join(dir, "out") });
+    expect(read).toEqual(sent);
+    const log = await logOf(join(dir, "out"));
+    expect(log).toMatch(/Z \[o\] #1 stderr: err ␛\[2J one\nstderr: err two\n/);
+    expect(log).toMatch(/#1 a message\n.*#1 of two lines\n.*#1 next\n/);
+    expect(log.split("\n").filter((line) => line.endsWith("y"))).toHaveLength(many.filter(Boolean).length);
+  });
+
+  it("at the cap keeps the lines that fit, one by one, and counts each line dropped; twin: under the cap nothing is dropped", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir, maxBytes: 64 * 1024 });
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i} ${"x".repeat(20)}`);
+    display.onEvent(started("cap", "o"));
+    display.onEvent(output("cap", "text", "stdout", lines));
+    display.onEvent(output("cap", "text", "stdout", ["later"]));
+    display.onEvent({ ...finished("cap"), name: "o" });
+    await display.close?.();
+    const read = await readEvents({ dir: join(dir, "cap") });
+    const kept = read.flatMap((e) => (e.type === "agent.output" ? e.lines : []));
+    expect(kept.length).toBeGreaterThan(100);
+    expect(kept).toEqual(lines.slice(0, kept.length));
+    expect(readRecord(join(dir, "cap"))!.truncated?.droppedEvents).toBe(lines.length + 1 - kept.length);
+    expect(read.at(-1)).toMatchObject({ type: "run.finished" });
+
+    const twin = await root();
+    const roomy = journalDisplay({ root: twin });
+    roomy.onEvent(started("cap", "o"));
+    roomy.onEvent(output("cap", "text", "stdout", lines));
+    await roomy.close?.();
+    expect((await readEvents({ dir: join(twin, "cap") })).flatMap((e) => (e.type === "agent.output" ? e.lines : []))).toEqual(lines);
+    expect(readRecord(join(twin, "cap"))!.truncated).toBeUndefined();
+  });
+});
+
 describe("journal batching (issue 22)", () => {
   it("writes consecutive output lines as one journal.lines event and reads them back exactly, in order, between the run's own events", async () => {
     const dir = await root();

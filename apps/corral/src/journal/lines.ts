@@ -17,8 +17,12 @@ export interface LinesEvent {
   lines: string;
 }
 
-/** The line-carrying fields of the events that are batched: agent text, agent raw output, hook output. */
-export type LineField = "event.text" | "event.line" | "line";
+/**
+ * The line-carrying fields of the events that are batched: agent text, agent raw output (one `agent`
+ * event per line, as journals before ADR 0712 hold them), hook output; and `lines`, the lines of one
+ * `agent.output` event (which it stands for whole: it expands back into that one event).
+ */
+export type LineField = "event.text" | "event.line" | "line" | "lines";
 
 /** The field of `event` that carries a line of output, when it is one that can be batched. */
 function lineField(event: RunEvent): { field: LineField; value: string } | undefined {
@@ -54,6 +58,20 @@ export function sameBatch(a: RunEvent, b: RunEvent): boolean {
   return a.type === "hook.output" && b.type === "hook.output" && a.hook === b.hook && a.stream === b.stream;
 }
 
+/**
+ * The journal event of an `agent.output` event: its lines joined, not a JSON array (half the size for
+ * short lines); undefined when a line holds a newline (a message): then it is kept as itself.
+ */
+export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>): LinesEvent | undefined {
+  const { runId, name, time, lines, ...body } = event;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    // One-character lines (`yes`) are most of them where lines are many: compared, not searched.
+    if (line.length === 1 ? line === "\n" : line.includes("\n")) return undefined;
+  }
+  return { runId, ...(name !== undefined ? { name } : {}), time, type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: lines.join("\n") };
+}
+
 /** The one journal event for a run of batched events (all of one key): the first, and the lines of all. */
 export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEvent {
   const { field } = lineField(first)!;
@@ -73,6 +91,7 @@ export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEven
 export function expandLines(value: Record<string, unknown>): RunEvent[] {
   const batch = readBatch(value);
   if (!batch) return [];
+  if (batch.field === "lines") return [{ ...batch.base, ...batch.of, lines: batch.lines.split("\n") } as RunEvent];
   return batch.lines.split("\n").map((line) => ({ ...batch.base, ...withLine(batch.of, batch.field, line) }) as RunEvent);
 }
 
@@ -88,14 +107,16 @@ export function batchHead(value: Record<string, unknown>): { first: RunEvent; li
 function readBatch(value: Record<string, unknown>) {
   const { runId, name, time, field, of, lines } = value;
   if (typeof runId !== "string" || typeof time !== "string" || typeof lines !== "string" || !of || typeof of !== "object") return undefined;
-  if (field !== "event.text" && field !== "event.line" && field !== "line") return undefined;
-  if (field !== "line" && (!(of as { event?: unknown }).event || typeof (of as { event?: unknown }).event !== "object")) return undefined;
+  if (field !== "event.text" && field !== "event.line" && field !== "line" && field !== "lines") return undefined;
+  if (field === "lines" && (of as { type?: unknown }).type !== "agent.output") return undefined;
+  if (field !== "line" && field !== "lines" && (!(of as { event?: unknown }).event || typeof (of as { event?: unknown }).event !== "object")) return undefined;
   return { base: { runId, ...(typeof name === "string" ? { name } : {}), time }, field: field as LineField, of: of as Record<string, unknown>, lines };
 }
 
 /** A copy of `body` with its line field set to `line` (in place, so the keys keep their order). */
 function withLine(body: Record<string, unknown>, field: LineField, line: string): Record<string, unknown> {
   if (field === "line") return { ...body, line };
+  if (field === "lines") return { ...body, lines: [line] };
   const key = field === "event.text" ? "text" : "line";
   return { ...body, event: { ...(body.event as Record<string, unknown>), [key]: line } };
 }

@@ -1,36 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RUN_ID_ENV } from "@corral/core";
-import { processLives } from "@corral/core/plugin-kit";
+import { processLives, runProcesses } from "@corral/core/plugin-kit";
 
-export { RUN_ID_ENV };
-
-/**
- * Live processes that belong to run `runId` (their environment carries `CORRAL_RUN_ID=<runId>`),
- * read from /proc. Processes of other users cannot be read and are not listed.
- */
-export function runProcesses(runId: string): number[] {
-  const needle = Buffer.from(`\0${RUN_ID_ENV}=${runId}\0`);
-  const first = Buffer.from(`${RUN_ID_ENV}=${runId}\0`);
-  const pids: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      const environ = readFileSync(`/proc/${pid}/environ`);
-      if (environ.includes(needle) || environ.subarray(0, first.length).equals(first)) pids.push(pid);
-    } catch {
-      // Gone already, or not ours.
-    }
-  }
-  return pids;
-}
+// The one /proc scan for a run's processes lives in core (the agent end-to-end kit uses it too).
+export { RUN_ID_ENV, runProcesses };
 
 /**
  * Stops every process of a dead run: SIGTERM, then SIGKILL after `graceMs` for those still there;

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, realpath, rm, stat, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type commandAgent, type ReapOptions, type ExecOptions, type ExecResult, type run as runLoop, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { agentEventsOf, type commandAgent, type ReapOptions, type ExecOptions, type ExecResult, type run as runLoop, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { removeRunTempDirs } from "@corral/core/plugin-kit";
 import { eventually, hostProcessesMatching } from "@corral/core/testing";
 import { containerLabels } from "../labels.js";
@@ -224,7 +224,7 @@ export function describeContainerEscapes(target: ContainerEscapeTarget): void {
               network: "none",
               signal: abort.signal,
               handleProcessSignals: false,
-              onEvent: (event) => event.type === "agent" && event.event.type === "text" && event.event.text === "started" && abort.abort("interrupted"),
+              onEvent: (event) => agentEventsOf(event).some((e) => e.type === "text" && e.text === "started") && abort.abort("interrupted"),
             }),
           );
           expect(error).toMatchObject({ code: "E_ABORTED" });

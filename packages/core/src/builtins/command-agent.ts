@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Agent, AgentEvent } from "../agent.js";
 import { defineAgent } from "../plugin.js";
 import { CORE_VERSION } from "../version.js";
+import { passThrough } from "../run/pass-through.js";
 
 const PLACEHOLDER = "{prompt}";
 
@@ -33,8 +34,11 @@ export const commandAgent = defineAgent({
       if (!usesPlaceholder) return { argv: [...options.argv], stdin: prompt };
       return { argv: options.argv.map((arg) => arg.split(PLACEHOLDER).join(prompt)) };
     },
-    parser: () => ({
-      parse: (line, stream): AgentEvent[] => (stream === "stdout" ? [{ type: "text", text: line }] : [{ type: "raw", line, stream }]),
-    }),
+    // Every line one event: the run loop takes the lines as they are (the same events, ADR 0712).
+    parser: () =>
+      passThrough(
+        { parse: (line, stream): AgentEvent[] => (stream === "stdout" ? [{ type: "text", text: line }] : [{ type: "raw", line, stream }]) },
+        { stdout: "text", stderr: "raw" },
+      ),
   }),
 });

@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { tempDir } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { commandAgent } from "../builtins/command-agent.js";
-import type { RunEvent } from "../events.js";
+import { agentEventsOf, type RunEvent } from "../events.js";
 import { run, type RunOptions } from "../run.js";
 
 /** The agent commits a file the way a coding agent does: plain `git commit`, no identity of its own. */
@@ -33,7 +33,7 @@ async function homeWithGitconfig(): Promise<string> {
 async function runWith(cwd: string, hostEnv: Record<string, string>, extra: Partial<RunOptions<undefined>> = {}) {
   const events: RunEvent[] = [];
   const result = await run({ cwd, agent: committingAgent, prompt: "commit", handleProcessSignals: false, hostEnv, onEvent: (e) => events.push(e), ...extra });
-  const output = events.flatMap((e) => (e.type === "agent" ? [JSON.stringify(e.event)] : [])).join("\n");
+  const output = events.flatMap((e) => agentEventsOf(e).map((a) => JSON.stringify(a))).join("\n");
   const warnings = events.flatMap((e) => (e.type === "log" && e.level === "warn" ? [e.message] : []));
   return { result, output, warnings };
 }

@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
 import { describeAgentEvent } from "../describe.js";
@@ -8,6 +11,7 @@ import type { Redactor } from "../redact.js";
 import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "../usage.js";
 import { budgetStopOf } from "./budget.js";
+import { passThroughOf } from "./pass-through.js";
 import type { Settings } from "./settings.js";
 
 /** What one iteration left behind for the loop: the agent's text (when asked for), session, signal, usage. */
@@ -39,6 +43,10 @@ export interface IterationContext {
 /** The agent's text kept for structured output is bounded: only the end of a long answer can hold its final tag. */
 const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
 
+/** An `agent.output` event holds at most this many lines or characters (a read of 2-byte lines is ~32,000). */
+const OUTPUT_BATCH_LINES = 8192;
+const OUTPUT_BATCH_CHARS = 256 * 1024;
+
 /** The idle timeout is pushed back at most this often (so it fires up to this much early after steady output). */
 const IDLE_REFRESH_MS = 50;
 
@@ -53,6 +61,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   const input = { prompt, iteration, home: ctx.home, cwd: ctx.cwd, ...(resumeSessionId ? { resumeSessionId } : {}) };
   const command = agent.command(input);
   const parser = agent.parser(input);
+  // A parser that makes one text or raw event of every line (the command agent's) is not called per line.
+  const direct = passThroughOf(parser);
   const exec = new AbortController();
   const stopExec = linkAbort(ctx.signal, exec);
   const tail = new TailBuffer(50);
@@ -71,35 +81,62 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     clockRead = false;
   };
 
-  const onAgentEvent = (event: AgentEvent) => {
-    emit({ type: "agent", iteration, event });
-    switch (event.type) {
-      case "text": {
-        if (ctx.keepText) {
-          outcome.text.push(event.text);
-          keptChars += event.text.length;
-          while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
+  // The agent's output goes out batched (ADR 0712): consecutive text, or raw lines of one stream, as
+  // one `agent.output` event, sent a microtask after its first line (the lines of one read arrive in
+  // one task) or before any other event of the iteration, so the order of events is the order of output.
+  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number } | undefined;
+  const flushOutput = () => {
+    const held = output;
+    if (held === undefined) return;
+    output = undefined;
+    emit({ type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines });
+  };
+  const emitNow = (body: RunEventBody) => {
+    if (output !== undefined) flushOutput();
+    emit(body);
+  };
+  const hold = (kind: "text" | "raw", stream: "stdout" | "stderr", piece: string) => {
+    if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
+    if (output === undefined) {
+      output = { kind, stream, lines: [], chars: 0 };
+      queueMicrotask(flushOutput);
+    }
+    output.lines.push(piece);
+    output.chars += piece.length;
+  };
+
+  // The agent's text: kept (structured output reads it) and watched for the completion signal.
+  const onText = (text: string) => {
+    if (ctx.keepText) {
+      outcome.text.push(text);
+      keptChars += text.length;
+      while (keptChars > KEPT_TEXT_CHARS && outcome.text.length > 1) keptChars -= outcome.text.shift()!.length;
+    }
+    if (outcome.signal === undefined) {
+      let matched: string | undefined;
+      for (const signal of settings.signals) {
+        if (text.includes(signal)) {
+          matched = signal;
+          break;
         }
-        if (outcome.signal === undefined) {
-          let matched: string | undefined;
-          for (const signal of settings.signals) {
-            if (event.text.includes(signal)) {
-              matched = signal;
-              break;
-            }
-          }
-          if (matched !== undefined) {
-            outcome.signal = matched;
-            emit({ type: "completion.detected", iteration, signal: matched });
-            clearTimeout(idleTimer);
-            graceTimer = setTimeout(() => {
-              stopReason = "grace";
-              exec.abort();
-            }, settings.completionTimeoutMs);
-          }
-        }
-        break;
       }
+      if (matched !== undefined) {
+        outcome.signal = matched;
+        emitNow({ type: "completion.detected", iteration, signal: matched });
+        clearTimeout(idleTimer);
+        graceTimer = setTimeout(() => {
+          stopReason = "grace";
+          exec.abort();
+        }, settings.completionTimeoutMs);
+      }
+    }
+  };
+
+  const onAgentEvent = (event: AgentEvent) => {
+    switch (event.type) {
+      case "text":
+        onText(event.text);
+        break;
       case "session":
         outcome.sessionId = event.sessionId;
         break;
@@ -118,12 +155,18 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   };
 
   // The "last output" of an error is what people read (`API Error: 500`), not the raw stream-json.
-  const take = (event: AgentEvent) => {
+  // `stream`: where the line that made the event was printed (a raw line names its own; checked, as data).
+  const take = (event: AgentEvent, stream: "stdout" | "stderr") => {
+    if (event.type === "text" && typeof event.text === "string") hold("text", stream, event.text);
+    else if (event.type === "raw" && typeof event.line === "string") hold("raw", event.stream === "stderr" ? "stderr" : "stdout", event.line);
+    else emitNow({ type: "agent", iteration, event });
     onAgentEvent(event);
     const readable = describeAgentEvent(event);
     if (readable !== undefined) tail.push(readable);
   };
 
+  const report = agent.execReport ? execReportPath(agent, ctx.home) : undefined;
+  const reportBefore = report ? await readExecReport(report) : undefined;
   const started = performance.now();
   let result;
   try {
@@ -145,18 +188,32 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
             idleTimer.refresh();
           }
         }
+        const meaning = direct?.[stream];
+        if (meaning === "text") {
+          hold("text", stream, line);
+          onText(line);
+          tail.push(line);
+          return;
+        }
+        if (meaning === "raw") {
+          hold("raw", stream, line);
+          tail.push(stream === "stderr" ? `stderr: ${line}` : line);
+          return;
+        }
         const events = parser.parse(line, stream);
-        for (let i = 0; i < events.length; i++) take(events[i]!);
+        for (let i = 0; i < events.length; i++) take(events[i]!, stream);
       },
     });
-    for (const event of parser.end?.() ?? []) take(event);
+    for (const event of parser.end?.() ?? []) take(event, "stdout");
   } finally {
+    if (report) for (const event of await execReportEvents(agent, report, reportBefore)) take(event, "stdout");
+    flushOutput();
     clearTimeout(idleTimer);
     clearTimeout(graceTimer);
     stopExec();
     ctx.account(outcome.usage);
   }
-  emit({ type: "iteration.finished", iteration, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started), usage: outcome.usage });
+  emitNow({ type: "iteration.finished", iteration, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started), usage: outcome.usage });
 
   // A budget's stop is a clean end: what the iteration learnt (its session) goes back to the loop.
   if (budgetStopOf(ctx.signal)) return outcome;
@@ -202,4 +259,40 @@ function failureHint(agent: Agent, exitCode: number | null): string {
     return `Exit ${exitCode} means \`${program}\` could not be started inside the sandbox (not found there, or not executable): install it there (for docker and podman, in the image: corral image build)${option}.`;
   }
   return "Read the agent's output above; check its credentials, model name and the API it talks to.";
+}
+
+/** An exec report is at most this large: it is a few numbers, written by the agent's CLI. */
+const EXEC_REPORT_BYTES = 1024 * 1024;
+
+/** Where the agent's exec report is on the host: a plain name in the per-run HOME (corral's own folder), or a typed error. */
+function execReportPath(agent: Agent, home: string): string {
+  const file = agent.execReport!.file;
+  if (!/^[A-Za-z0-9._-]+$/.test(file) || file === "." || file === "..") {
+    throw new CorralError("E_PLUGIN_INVALID", `The ${agent.name} agent's execReport.file (${JSON.stringify(file).slice(0, 80)}) is not a plain file name.`, { hint: "Name a file directly in the per-run HOME, e.g. .usage.json (the plugin's author can fix this)." });
+  }
+  return join(home, file);
+}
+
+/** The exec report's text: undefined when it is missing, not a regular file or too large. */
+async function readExecReport(path: string): Promise<string | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > EXEC_REPORT_BYTES) return undefined;
+    return (await handle.readFile()).toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What the exec's report means: nothing when the exec left it as it was (or missing), or when the agent's parser threw. */
+async function execReportEvents(agent: Agent, path: string, before: string | undefined): Promise<AgentEvent[]> {
+  const after = await readExecReport(path);
+  if (after === undefined || after === before) return [];
+  try {
+    return agent.execReport!.parse(after, before);
+  } catch {
+    return [];
+  }
 }

@@ -60,7 +60,7 @@ describe("hooks.onRunFinished", () => {
     const out = await tempDir();
     cleanup.push(repo, out);
     const controller = new AbortController();
-    const pending = run({ cwd: repo, prompt: "go", agent: sh("echo started; sleep 30"), isolation: inPlaceIsolation.create({}), handleProcessSignals: false, signal: controller.signal, hooks: { onRunFinished: `sleep 0.2; cat > ${join(out, "stdin.json")}` }, onEvent: (e) => e.type === "agent" && controller.abort() });
+    const pending = run({ cwd: repo, prompt: "go", agent: sh("echo started; sleep 30"), isolation: inPlaceIsolation.create({}), handleProcessSignals: false, signal: controller.signal, hooks: { onRunFinished: `sleep 0.2; cat > ${join(out, "stdin.json")}` }, onEvent: (e) => (e.type === "agent" || e.type === "agent.output") && controller.abort() });
     await expect(pending).rejects.toMatchObject({ code: "E_ABORTED" });
     expect(JSON.parse(await readFile(join(out, "stdin.json"), "utf8"))).toMatchObject({ type: "run.finished", status: "aborted" });
   });

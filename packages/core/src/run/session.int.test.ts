@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { removeDir, tempRepo } from "@corral/test-support";
 import type { Agent, AgentCommandInput } from "../agent.js";
 import { inPlaceIsolation } from "../builtins/in-place.js";
-import type { RunEvent } from "../events.js";
+import { agentEventsOf, type RunEvent } from "../events.js";
 import { run } from "../run.js";
 import { copySessionTree, plainSessionId } from "./session.js";
 
@@ -112,7 +112,7 @@ describe("run({ keepSession, resume })", () => {
       expect(inputs.map((i) => i.resumeSessionId)).toEqual([undefined, "s-1", undefined]);
       expect(events.find((e) => e.type === "run.started")).toMatchObject({ resumedFrom: first.runId });
       // The resumed exec found the first run's session in its new HOME.
-      const texts = events.flatMap((e) => (e.type === "agent" && e.event.type === "text" ? [e.event.text] : []));
+      const texts = events.flatMap((e) => agentEventsOf(e).flatMap((a) => (a.type === "text" ? [a.text] : [])));
       expect(texts[0]).toBe("one");
     } finally {
       await removeDir(dir);

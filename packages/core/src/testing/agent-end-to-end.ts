@@ -4,18 +4,19 @@ import { mkdir, mkdtemp, readlink, realpath, rm, symlink, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { isEvent, type RunEvent } from "../events.js";
+import { agentEventsOf, isEvent, type RunEvent } from "../events.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, MissingCredentialsError } from "../errors.js";
 import { GATEWAY_PLACEHOLDER } from "../run/network.js";
 import { Output } from "../output.js";
 import { spawnStreaming } from "../process.js";
-import { run } from "../run.js";
 import type { RunOptions, RunResult } from "../run/options.js";
 import type { Mount } from "../sandbox.js";
 import type { Usage } from "../usage.js";
 import { z } from "zod";
 import { git } from "../git.js";
-import { eventually, hostProcessesMatching } from "./processes.js";
+import { runProcesses } from "../liveness.js";
+import { newRunId, run } from "../run.js";
+import { eventually } from "./processes.js";
 
 /** Token counts of one scripted model turn. */
 export interface EndToEndTurnUsage {
@@ -97,7 +98,7 @@ export type UsageOf = (turn: EndToEndTurnUsage) => Usage;
 export interface AgentEndToEndOptions {
   /** The agent's plugin name (`claude`): the describes and `corral run --agent` use it. */
   name: string;
-  /** The plugin, configured against the mock: `model` is unique to one case (the process table is searched for it). */
+  /** The plugin, configured against the mock: `model` is unique to one case. A case finds the CLI's processes by the run id in their env (`CORRAL_RUN_ID`), not by name. */
   agent(input: { model: string; api: EndToEndApi }): RunOptions["agent"];
   /** Model names are `<modelPrefix>-<random>`. */
   modelPrefix: string;
@@ -128,6 +129,11 @@ export interface AgentEndToEndOptions {
     /** The agent reports a cost in USD. */
     costUsd: boolean;
     sessionId: RegExp;
+    /**
+     * What the key variable holds in the CLI's shell tool under the credentials gateway: the gateway's
+     * placeholder (default), or nothing where the CLI strips its own key variable from its tools' env (Copilot CLI).
+     */
+    shellKeyVar?: "placeholder" | "stripped";
     /** API errors and the text the run's error must carry for each. */
     apiErrors: Array<{ status: number; message: string; contains: string }>;
   };
@@ -253,7 +259,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       if (expects.costUsd) expect(result.usage.costUsd).toBeGreaterThan(0);
       expect(result.sessionId).toMatch(expects.sessionId);
 
-      const agentEvents = events.filter((e) => isEvent(e, "agent")).map((e) => e.event);
+      const agentEvents = events.flatMap(agentEventsOf);
       expect(agentEvents).toContainEqual(expect.objectContaining({ type: "tool-call", name: expects.shellCall }));
       expect(agentEvents).toContainEqual(expect.objectContaining({ type: "tool-result", ...expects.shellResult }));
       // The key reached the API, and the prompt with it.
@@ -272,7 +278,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       const result = await runAgent(api, { cwd, prompt }, events);
       expect(options.conversationText(api.conversation()[0]!)).toContain("END-OF-PROMPT-MARKER");
       expect(result.completionSignal).toBe("<promise>COMPLETE</promise>");
-      const texts = events.flatMap((e) => (isEvent(e, "agent") && e.event.type === "text" ? [e.event.text] : []));
+      const texts = events.flatMap(agentEventsOf).flatMap((e) => (e.type === "text" ? [e.text] : []));
       expect(texts.join("")).toContain("Read it.");
       expect(result.commits).toEqual([]);
     });
@@ -302,14 +308,14 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       skipUnless(ctx, cliMissing);
       const api = await start([{ stall: true }]);
       const cwd = await repo();
-      const model = uniqueModel();
+      const runId = newRunId();
       // Long enough for a slow start on a loaded machine to reach the model first.
-      const running = runAgent(api, { cwd, idleTimeout: cli.silentStartSeconds ?? 8, model });
+      const running = runAgent(api, { cwd, idleTimeout: cli.silentStartSeconds ?? 8, runId });
       running.catch(() => {});
       await api.waitForConversation(1, FIRST_REQUEST_MS);
       await expect(running).rejects.toBeInstanceOf(IdleTimeoutError);
       expect(api.conversation()).toHaveLength(1);
-      await eventually(async () => (await hostProcessesMatching(model)).length === 0, `${name} processes to exit`);
+      await eventually(() => runProcesses(runId).length === 0, `${name} processes to exit`);
       // A silent start, then as long again of silence after the request, and room for the rest.
     }, Math.max(120_000, ((cli.silentStartSeconds ?? 8) * 2 + 60) * 1000));
 
@@ -339,15 +345,15 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       skipUnless(ctx, cliMissing);
       const api = await start([{ stall: true }]);
       const cwd = await repo();
-      const model = uniqueModel();
+      const runId = newRunId();
       const controller = new AbortController();
-      const running = runAgent(api, { cwd, signal: controller.signal, model });
+      const running = runAgent(api, { cwd, signal: controller.signal, runId });
       running.catch(() => {});
       await api.waitForConversation(1, FIRST_REQUEST_MS);
-      expect((await hostProcessesMatching(model)).length).toBeGreaterThanOrEqual(cli.processes ?? 1);
+      expect(runProcesses(runId).length).toBeGreaterThanOrEqual(cli.processes ?? 1);
       controller.abort("test abort");
       await expect(running).rejects.toBeInstanceOf(AbortError);
-      await eventually(async () => (await hostProcessesMatching(model)).length === 0, `${name} processes to exit`);
+      await eventually(() => runProcesses(runId).length === 0, `${name} processes to exit`);
     });
   });
 
@@ -403,22 +409,21 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
         skipUnless(ctx, unavailable);
         const api = await start([{ stall: true }]);
         const cwd = await repo();
-        const model = uniqueModel();
+        const runId = newRunId();
         const events: RunEvent[] = [];
         const controller = new AbortController();
-        const running = runAgent(api, { cwd, signal: controller.signal, model, ...inSandbox() }, events);
+        const running = runAgent(api, { cwd, signal: controller.signal, runId, ...inSandbox() }, events);
         running.catch(() => {});
         await api.waitForConversation(1, FIRST_REQUEST_MS);
-        const runId = events[0]!.runId;
         if (target.leftovers) expect(await target.leftovers(runId)).toHaveLength(1);
-        const pids = await hostProcessesMatching(model);
+        const pids = runProcesses(runId);
         expect(pids.length).toBeGreaterThan(0);
         // The CLI runs in the sandbox's pid namespace, not ours.
         if (target.ownPidNamespace) expect((await Promise.all(pids.map(inOtherPidNamespace))).filter(Boolean).length).toBeGreaterThan(0);
 
         controller.abort("test abort");
         await expect(running).rejects.toBeInstanceOf(AbortError);
-        await eventually(async () => (await hostProcessesMatching(model)).length === 0, `${name} processes to exit`);
+        await eventually(() => runProcesses(runId).length === 0, `${name} processes to exit`);
         await noLeftovers(runId);
       });
 
@@ -454,7 +459,7 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
           expect(api.requests.every((r) => options.sentKey(r) === credential.value)).toBe(true);
           // The tool's output went back to the model unredacted: inside, the key was nowhere.
           const toolResult = JSON.stringify(api.conversation().at(-1)?.body).match(/env-hits:[^"]*committed/)?.[0];
-          expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${GATEWAY_PLACEHOLDER}\\ncommitted`);
+          expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${expects.shellKeyVar === "stripped" ? "" : GATEWAY_PLACEHOLDER}\\ncommitted`);
           expect(api.requests.some((r) => JSON.stringify(r.body ?? "").includes(credential.value))).toBe(false);
           expect(events.filter((e) => e.type === "network.allowed").every((e) => e.type === "network.allowed" && e.protocol === "gateway")).toBe(true);
         });

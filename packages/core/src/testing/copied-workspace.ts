@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { commandAgent } from "../builtins/command-agent.js";
+import { agentEventsOf } from "../events.js";
 import { git } from "../git.js";
 import type { Isolation } from "../isolation.js";
 import type { Configured } from "../plugin.js";
@@ -88,7 +89,7 @@ export function describeCopiedWorkspace(name: string, makeSandbox: () => Configu
         handleProcessSignals: false,
         idleTimeout: 120,
         onEvent: (event) => {
-          if (event.type === "agent" && event.event.type === "text") lines.push(event.event.text);
+          for (const said of agentEventsOf(event)) if (said.type === "text") lines.push(said.text);
           if (event.type === "log" && event.level === "warn") warnings.push(event.message);
         },
       }).then(

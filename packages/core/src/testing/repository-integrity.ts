@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { commandAgent } from "../builtins/command-agent.js";
 import { git } from "../git.js";
+import { agentEventsOf } from "../events.js";
 import type { Isolation } from "../isolation.js";
 import type { Configured } from "../plugin.js";
 import { run, type RunResult } from "../run.js";
@@ -158,7 +159,7 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
         idleTimeout: 120,
         ...(extra.name ? { name: extra.name } : {}),
         onEvent: (event) => {
-          if (event.type === "agent" && event.event.type === "text") lines.push(event.event.text);
+          for (const e of agentEventsOf(event)) if (e.type === "text") lines.push(e.text);
         },
       }).then(
         (result) => ({ result, error: undefined }),

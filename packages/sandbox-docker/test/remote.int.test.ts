@@ -1,0 +1,318 @@
+/**
+ * The docker sandbox against a second, real engine on its own test host (tooling/ci/remote-engine.sh:
+ * a dockerd in a network namespace at 10.231.0.2 with its own mount namespace and data root, TLS
+ * certificates made for the test, and an sshd). Nothing here mocks the engine or the network.
+ */
+import { parsePolicy, type SandboxSpec } from "@corral/core";
+import { describeCopiedWorkspace, EgressProxy } from "@corral/core/testing";
+import { createServer } from "node:http";
+import { worktree } from "@corral/worktree-git";
+import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
+import Docker from "dockerode";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statSync } from "node:fs";
+import { run, type RunEvent } from "@corral/core";
+import { END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
+import { gitIn, tempRepo } from "@corral/test-support";
+// Not dependencies (agent-claude's tests depend on this package): the built plugin and the mock, by path.
+const claudeModule = new URL("../../agent-claude/dist/index.js", import.meta.url).href;
+const mockModule = new URL("../../../tooling/mock-model-api/src/index.ts", import.meta.url).href;
+const claudeBinary = fileURLToPath(new URL("../../agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url));
+import { LABELS } from "@corral/container";
+import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
+
+const script = fileURLToPath(new URL("../../../tooling/ci/remote-engine.sh", import.meta.url));
+const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+
+/** The remote engine's variables (starting it when this machine can: root). */
+function remoteEngine(): { ready: boolean; reason: string; env: Record<string, string> } {
+  if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
+  try {
+    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
+    // Started when it does not answer; the test image loaded again when the local one changed.
+    execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
+    const env = Object.fromEntries(
+      execFileSync("bash", [script, "env"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    return { ready: true, reason: "", env };
+  } catch (error) {
+    return { ready: false, reason: `the remote test engine did not start (tooling/ci/remote-engine.sh start): ${(error as Error).message}`, env: {} };
+  }
+}
+
+const remote = remoteEngine();
+const ready = requireTool(remote.ready, remote.reason);
+const E = remote.env;
+const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPath: E.CORRAL_REMOTE_DOCKER_CERT_PATH! });
+const ssh = () => ({ host: E.CORRAL_REMOTE_SSH!, sshIdentity: E.CORRAL_REMOTE_SSH_KEY!, sshKnownHosts: E.CORRAL_REMOTE_SSH_KNOWN_HOSTS! });
+const sandboxWith = (options: Record<string, unknown>) => dockerSandbox.create(docker({ image: CONTAINER_TEST_IMAGE, ...options }).options);
+
+// The copied-workspace kit (round trip, the patch, planted hooks/config/links/other refs) on the
+// remote engine over tcp+TLS: the only way a workspace reaches it.
+if (ready) {
+  describeCopiedWorkspace("docker on a remote engine (tcp+TLS)", () => docker({ image: CONTAINER_TEST_IMAGE, ...tls() }), { worktree: (options) => worktree(options), env: { PATH: "/usr/local/bin:/usr/bin:/bin" } });
+}
+
+describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
+  let root: string;
+  let n = 0;
+  // A copied workspace (the container's own /tmp/corral), and the run's HOME shipped in.
+  let home: string;
+  const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
+    runId: `remote-it-${process.pid}-${++n}`,
+    workspace: { path: "/tmp/corral/workspace", cwd: "/tmp/corral/workspace", copy: true },
+    gitMounts: [],
+    home,
+    mounts: [],
+    env: { PATH: "/usr/bin:/bin", HOME: home },
+    network: "none",
+    limits: {},
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    root = await tempDir("corral-remote-it-");
+    home = join(root, "home");
+    mkdirSync(home, { mode: 0o700 });
+    writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = remote test\n");
+  });
+  afterAll(async () => {
+    if (root) await removeDir(root);
+  });
+
+  it("tcp+TLS: check() answers, names the remote engine and checks the image there; the engine is not local", async () => {
+    const sandbox = sandboxWith(tls());
+    const availability = await sandbox.check();
+    expect(availability).toMatchObject({ available: true, detail: expect.stringContaining("tcp://10.231.0.2:2376 (TLS), a remote engine") });
+    expect(sandbox.capabilities?.workspaceLocality).toBe("remote");
+    const missing = await sandboxWith({ ...tls(), image: "corral-not-built:remote" }).check();
+    expect(missing).toMatchObject({ available: false, code: "E_SANDBOX_IMAGE_MISSING" });
+  });
+
+  it("tcp+TLS: a container on the remote engine streams an exec's lines and exit code", async () => {
+    const handle = await sandboxWith(tls()).create(spec());
+    try {
+      const lines: string[] = [];
+      const result = await handle.exec(["sh", "-c", 'echo one; echo two >&2; cat "$HOME/.gitconfig"; exit 3'], { cwd: "/tmp", onLine: (line) => lines.push(line) });
+      expect({ code: result.exitCode, lines }).toMatchObject({ code: 3 });
+      // stdout and stderr are two streams: their order against each other is not kept.
+      expect(lines).toEqual(expect.arrayContaining(["one", "two", "\tname = remote test"])); // the last: the run's HOME, shipped in
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("ssh://: check() and an exec over ssh (the host key checked against known_hosts)", async () => {
+    const sandbox = sandboxWith(ssh());
+    expect(await sandbox.check()).toMatchObject({ available: true, detail: expect.stringContaining("ssh://root@10.231.0.2") });
+    expect(sandbox.capabilities?.workspaceLocality).toBe("remote");
+    const handle = await sandbox.create(spec());
+    try {
+      const lines: string[] = [];
+      expect((await handle.exec(["sh", "-c", "echo over-ssh"], { cwd: "/tmp", onLine: (line) => lines.push(line) })).exitCode).toBe(0);
+      expect(lines).toEqual(["over-ssh"]);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("a docker context (DOCKER_CONTEXT and its TLS files) reaches the same engine", async () => {
+    const home = join(root, "ctx-home");
+    const { createHash } = await import("node:crypto");
+    const id = createHash("sha256").update("remote-test").digest("hex");
+    mkdirSync(join(home, ".docker", "contexts", "meta", id), { recursive: true });
+    mkdirSync(join(home, ".docker", "contexts", "tls", id, "docker"), { recursive: true });
+    writeFileSync(join(home, ".docker", "contexts", "meta", id, "meta.json"), JSON.stringify({ Name: "remote-test", Metadata: {}, Endpoints: { docker: { Host: E.CORRAL_REMOTE_DOCKER_TCP, SkipTLSVerify: false } } }));
+    for (const file of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(home, ".docker", "contexts", "tls", id, "docker", file), readFileSync(join(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, file)));
+    const endpoint = resolveDockerEndpoint({}, { DOCKER_CONTEXT: "remote-test" }, home);
+    expect(endpoint).toMatchObject({ locality: "remote", display: "tcp://10.231.0.2:2376 (TLS)" });
+    expect((await new Docker(endpoint.connection).version()).Version).toBeTruthy();
+  });
+
+  it("attack: an engine whose certificate the CA does not vouch for is refused (typed, with the fix)", async () => {
+    const availability = await sandboxWith({ ...tls(), certPath: E.CORRAL_REMOTE_WRONG_CA_CERT_PATH! }).check();
+    expect(availability).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", hint: expect.stringContaining("DOCKER_CERT_PATH") });
+    await expect(sandboxWith({ ...tls(), certPath: E.CORRAL_REMOTE_WRONG_CA_CERT_PATH! }).create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_ENGINE_TRUST" });
+  });
+
+  it("attack: the engine refuses a client certificate its CA did not sign, and a missing one", async () => {
+    const dir = join(root, "self-signed-client");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "ca.pem"), readFileSync(join(E.CORRAL_REMOTE_DOCKER_CERT_PATH!, "ca.pem")));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=intruder", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+    expect(await sandboxWith({ ...tls(), certPath: dir }).check()).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", reason: expect.stringContaining("refused corral's client certificate") });
+    // No client certificate at all: the engine itself refuses the connection (corral refuses earlier, endpoint.test.ts).
+    const bare = new Docker({ protocol: "https", host: "10.231.0.2", port: 2376, ca: readFileSync(join(dir, "ca.pem")) });
+    await expect(bare.version()).rejects.toThrow();
+  });
+
+  it("attack: an ssh host whose key is not in known_hosts is refused", async () => {
+    const empty = join(root, "known_hosts");
+    writeFileSync(empty, "");
+    expect(await sandboxWith({ ...ssh(), sshKnownHosts: empty }).check()).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", hint: expect.stringContaining("known_hosts") });
+  });
+
+  it("nothing of the repository exists from the remote engine's view (its whole filesystem bound in)", async () => {
+    const api = new Docker(resolveDockerEndpoint(tls()).connection);
+    const container = await api.createContainer({ Image: CONTAINER_TEST_IMAGE, Cmd: ["sh", "-c", `test -e /host${repo}/package.json && echo repo-visible; test -e /host/var/lib && echo root-bound`], HostConfig: { Binds: ["/:/host:ro"], NetworkMode: "none" } });
+    try {
+      await container.start();
+      await container.wait();
+      const logs = (await container.logs({ stdout: true, stderr: true })).toString();
+      expect(logs).toContain("root-bound"); // twin: the bind shows the remote host's files
+      expect(logs).not.toContain("repo-visible");
+    } finally {
+      await container.remove({ force: true });
+    }
+  });
+
+  it("corral clean reaps on the remote engine: a dead run's container goes, a live one stays", async () => {
+    const api = new Docker(resolveDockerEndpoint(tls()).connection);
+    const { hostname } = await import("node:os");
+    const make = async (runId: string, pid: number) => (await api.createContainer({ Image: CONTAINER_TEST_IMAGE, Cmd: ["true"], Labels: { [LABELS.run]: runId, [LABELS.pid]: String(pid), [LABELS.host]: hostname() } })).id;
+    const dead = await make(`remote-dead-${process.pid}`, 2 ** 22 - 7);
+    const live = await make(`remote-live-${process.pid}`, process.pid);
+    try {
+      const sandbox = sandboxWith(tls());
+      const reaped = await sandbox.reap!({});
+      expect(reaped).toBeTruthy();
+      const exists = (id: string) => api.getContainer(id).inspect().then(() => true, () => false);
+      expect(await exists(dead)).toBe(false);
+      expect(await exists(live)).toBe(true);
+      expect((await reapOrphans({ endpoint: tls(), runId: `remote-live-${process.pid}` })).containers[0]).toMatchObject({ action: "kept" });
+    } finally {
+      await api.getContainer(live).remove({ force: true }).catch(() => {});
+      await api.getContainer(dead).remove({ force: true }).catch(() => {});
+    }
+  });
+
+  it("builds the image on the remote engine", async () => {
+    const context = join(root, "build");
+    mkdirSync(context);
+    writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN echo built-remotely > /built\n`);
+    const tag = `corral-remote-built:${process.pid}`;
+    const sandbox = sandboxWith({ ...tls(), image: tag });
+    await sandbox.buildImage!({ contextDir: context, tag });
+    try {
+      expect(await sandbox.check()).toMatchObject({ available: true });
+      await expect(new Docker().getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 }); // not on the local engine
+    } finally {
+      await sandbox.removeImage!(tag);
+    }
+  });
+
+  it("attack: a mounted workspace or a host mount is refused on a remote engine (it would show the remote host's folder of that name)", async () => {
+    const sandbox = sandboxWith(tls());
+    await expect(sandbox.create(spec({ workspace: { path: root, cwd: root } }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", hint: expect.stringContaining("--workspace copy") });
+    await expect(sandbox.create(spec({ mounts: [{ host: root, sandbox: "/data" }] }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining(root) });
+  });
+
+  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out", async () => {
+    const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
+    await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
+    const port = (upstream.address() as { port: number }).port;
+    const socket = join(root, `proxy-${n}.sock`);
+    const records: { allowed: boolean; host: string }[] = [];
+    const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as never, hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" }, onRecord: (record: { allowed: boolean; host: string }) => records.push(record) } as never);
+    const sandbox = sandboxWith(ssh());
+    expect(sandbox.capabilities?.network).toContain("proxy");
+    const handle = await sandbox.create(spec({ network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
+    try {
+      const out = async (argv: string[]) => {
+        const lines: string[] = [];
+        await handle.exec(argv, { cwd: "/tmp", onLine: (line, stream) => stream === "stdout" && lines.push(line) });
+        return lines;
+      };
+      const curl = (...args: string[]) => ["curl", "-sS", "--max-time", "10", ...args];
+      expect(await out(curl("--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
+      expect(await out(curl("--socks5-hostname", "127.0.0.1:1080", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
+      expect(await out(curl("--proxy", "http://127.0.0.1:3128", "-o", "/dev/null", "-w", "%{http_code}", `http://denied.test:${port}/`))).toEqual(["403"]);
+      // attack: straight to this machine over the veth, or anywhere, without the proxy: no route.
+      expect(await out(["sh", "-c", `curl -sS --max-time 5 http://${E.CORRAL_REMOTE_HOST_IP}:${port}/ >/dev/null 2>&1 && echo reached || echo refused`])).toEqual(["refused"]);
+      expect(records.map((r) => [r.allowed, r.host])).toEqual(expect.arrayContaining([[true, "allowed.test"], [false, "denied.test"]]));
+    } finally {
+      await handle.close();
+      await proxy.close();
+      await new Promise((done) => upstream.close(done));
+    }
+  });
+
+  it("fails closed for an allowlist over tcp+TLS: the egress proxy cannot reach those containers yet", async () => {
+    const sandbox = sandboxWith(tls());
+    expect(sandbox.capabilities?.network).not.toContain("proxy");
+    await expect(sandbox.create(spec({ network: { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as never }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
+  });
+});
+
+// A real agent run on the remote engine: the Claude Code CLI (in an image built on that engine) against
+// the mock model API on this machine's loopback, reached only through the run's network policy (the
+// proxy relayed over ssh); the workspace copied in because the engine is remote, and the agent's
+// commit brought back on the run's branch.
+describe.skipIf(!ready)("claude on a remote docker engine", () => {
+  it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", async (ctx) => {
+    const binary = (() => {
+      try {
+        return statSync(claudeBinary).size > 1_000_000 ? claudeBinary : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    const built = await import(claudeModule).catch(() => undefined);
+    if (!requireTool(Boolean(binary && built), "the claude native binary or the built @corral/agent-claude is missing (pnpm install; pnpm build)")) return ctx.skip();
+    const { claude } = built as typeof import("../../agent-claude/src/index.js");
+    const { startMockModelApi } = (await import(mockModule)) as typeof import("../../../tooling/mock-model-api/src/index.js");
+    // The image with the CLI, built on the remote engine by the plugin (once per binary).
+    const { size, mtimeMs } = statSync(binary!);
+    const image = `corral-test-claude:${size}-${Math.floor(mtimeMs)}`;
+    const remoteSandbox = sandboxWith({ ...ssh(), image });
+    if (!(await remoteSandbox.check()).available) {
+      const context = await tempDir("corral-claude-image-");
+      const { linkSync, copyFileSync } = await import("node:fs");
+      try {
+        linkSync(binary!, join(context, "claude"));
+      } catch {
+        copyFileSync(binary!, join(context, "claude"));
+      }
+      writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nCOPY claude /usr/local/bin/claude\n`);
+      await sandboxWith({ ...tls(), image }).buildImage!({ contextDir: context, tag: image });
+      await removeDir(context);
+    }
+    const api = await startMockModelApi({ script: [{ text: "Writing the file.", toolCalls: [{ shell: END_TO_END_COMMIT_SCRIPT }], usage: { inputTokens: 10, outputTokens: 5 } }, { text: "Done. <promise>COMPLETE</promise>", usage: { inputTokens: 10, outputTokens: 5 } }] } as never);
+    const repo = await tempRepo();
+    const events: RunEvent[] = [];
+    try {
+      const result = await run({
+        agent: claude({ model: "claude-remote-e2e" }),
+        sandbox: docker({ image, ...ssh() }),
+        isolation: (await import("@corral/worktree-git")).worktree(),
+        cwd: repo,
+        prompt: "Write hello.txt and commit it. Say <promise>COMPLETE</promise> when done.",
+        maxIterations: 2,
+        workspace: "auto",
+        network: { allow: [] },
+        handleProcessSignals: false,
+        idleTimeout: 90,
+        hostEnv: { PATH: "/usr/local/bin:/usr/bin:/bin", ANTHROPIC_API_KEY: "sk-ant-test-remote-0123456789", ANTHROPIC_BASE_URL: api.url },
+        env: { CLAUDE_CODE_MAX_RETRIES: "0" },
+        onEvent: (event: RunEvent) => events.push(event),
+      } as never);
+      expect({ status: result.status, error: (result as { error?: { message?: string } }).error?.message }).toMatchObject({ status: "succeeded" });
+      expect(result.commits.map((c: { subject: string }) => c.subject)).toEqual(["agent: add hello.txt"]);
+      expect(await gitIn(repo, "show", `${result.branch}:hello.txt`)).toBe("hello from the agent");
+      expect(api.requests.length).toBeGreaterThan(0);
+      // auto picked a copy, and said so; the API was reached through the proxy.
+      expect(events.some((e) => e.type === "log" && /not on this machine, so the workspace is copied/.test((e as { message: string }).message))).toBe(true);
+      expect(events.some((e) => e.type === "network.allowed" && (e as { host?: string }).host === "127.0.0.1")).toBe(true);
+    } finally {
+      await api.close();
+      await removeDir(repo);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+// Case 10, remote engines (issue 20): the docker sandbox on the local socket against the same
+// sandbox on a second, real engine over tcp+TLS (tooling/ci/remote-engine.sh: another dockerd in a
+// network namespace, TLS certificates made for the test), same image:
+//   - one exec of `true` (output streamed, as the run loop does): remote over TCP+TLS and over ssh vs the local socket;
+//   - a whole one-iteration run (copied workspace in and out, the `command` agent making a commit):
+//     remote vs local, both with `workspace: "copy"` so only the engine's place differs.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { commandAgent, instantiate, run } from "../../packages/core/dist/index.js";
+import { baseEnv, makeRepo, removeDir, tempDir, TEST_IMAGE } from "./fixtures.mjs";
+import { measureEach, note, report, skip } from "./measure.mjs";
+
+const script = fileURLToPath(new URL("../ci/remote-engine.sh", import.meta.url));
+let env;
+try {
+  if (process.getuid?.() !== 0) throw new Error("the remote test engine needs root");
+  const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
+  execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
+  env = Object.fromEntries(execFileSync("bash", [script, "env"], { encoding: "utf8" }).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+} catch (error) {
+  skip("remote", `remote engine unavailable: ${error.message}`);
+  process.exit(0);
+}
+const { docker } = await import("../../packages/sandbox-docker/dist/index.js");
+const { worktree } = await import("../../packages/worktree-git/dist/index.js");
+const local = docker({ image: TEST_IMAGE });
+const remote = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_DOCKER_TCP, tlsVerify: true, certPath: env.CORRAL_REMOTE_DOCKER_CERT_PATH });
+const overSsh = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_SSH, sshIdentity: env.CORRAL_REMOTE_SSH_KEY, sshKnownHosts: env.CORRAL_REMOTE_SSH_KNOWN_HOSTS });
+for (const [name, configured] of [["local", local], ["remote", remote], ["ssh", overSsh]]) {
+  const availability = await instantiate("sandbox", configured).check();
+  if (!availability.available) {
+    skip("remote", `${name} docker: ${availability.reason}`);
+    process.exit(0);
+  }
+}
+
+const cases = [];
+const home = await tempDir("corral-bench-home-");
+const copySpec = (runId) => ({ runId, workspace: { path: "/tmp/corral/workspace", cwd: "/tmp/corral/workspace", copy: true }, gitMounts: [], home, mounts: [], env: { ...baseEnv, HOME: home }, network: "none", limits: {} });
+const onLine = () => {};
+const repo = await makeRepo();
+try {
+  // exec: both handles live, timed in rotation.
+  const handles = [];
+  for (const configured of [local, remote, overSsh]) handles.push(await instantiate("sandbox", configured).create(copySpec(`bench-remote-${process.pid}-${handles.length}`)));
+  try {
+    note("exec true: local socket, tcp+TLS and ssh (in rotation)");
+    const ok = (r) => {
+      if (r.exitCode !== 0) throw new Error(`exec exited ${r.exitCode}`);
+    };
+    const [viaLocal, viaRemote, viaSsh] = await measureEach(handles.map((h) => () => h.exec(["true"], { cwd: "/tmp", onLine }).then(ok)), { warmup: 3, samples: 20 });
+    cases.push(
+      { name: "exec true, remote docker (tcp+TLS)", unit: "ms", samples: viaRemote, floor: "exec true, local docker (unix socket)" },
+      { name: "exec true, remote docker (ssh)", unit: "ms", samples: viaSsh, floor: "exec true, local docker (unix socket)" },
+      { name: "exec true, local docker (unix socket)", unit: "ms", samples: viaLocal },
+    );
+  } finally {
+    for (const h of handles) await h.close();
+  }
+
+  // A one-iteration run making a commit, copied workspace, on each engine.
+  const agent = commandAgent.configure({ argv: ["sh", "-c", "echo bench > bench.txt && git add bench.txt && git -c user.name=b -c user.email=b@example.invalid commit -qm bench"] });
+  const runOn = (sandbox) => async () => {
+    const result = await run({ agent, sandbox, isolation: worktree(), workspace: "copy", cwd: repo, prompt: "bench", maxIterations: 1, handleProcessSignals: false, network: "none", env: { ...baseEnv } });
+    if (result.status !== "completed" && result.status !== "incomplete") throw new Error(`run ${result.status}: ${result.error?.message ?? ""}`);
+    if (!result.commits?.length) throw new Error("the run's commit did not come back");
+  };
+  note("1-iteration runs (copied workspace): local and remote (in rotation)");
+  const [runLocal, runRemote] = await measureEach([runOn(local), runOn(remote)], { warmup: 1, samples: 5 });
+  cases.push(
+    { name: "1-iteration run, remote docker (tcp+TLS, copy)", unit: "ms", samples: runRemote, floor: "1-iteration run, local docker (copy)" },
+    { name: "1-iteration run, local docker (copy)", unit: "ms", samples: runLocal },
+  );
+} finally {
+  await removeDir(repo);
+  await removeDir(home);
+}
+report("remote", cases, { notes: ["the remote engine is a second dockerd in a network namespace on this machine (veth, no real network latency): the ratio is the cost of TCP+TLS and of not sharing the host's files, not of distance"] });
