@@ -150,7 +150,9 @@ const PATCH_SCRIPT = [
   'git init -q --bare "$out/git" || exit 1',
   'export GIT_DIR="$out/git" GIT_WORK_TREE="$ws" GIT_INDEX_FILE="$out/index"',
   'git config core.bare false && printf "%s\\n" "$ws/.git/objects" > "$out/git/objects/info/alternates" && printf "* -filter -diff -merge\\n" > "$out/git/info/attributes" || exit 1',
-  'git -C "$ws" add -A && git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/uncommitted.patch" || exit 1',
+  // The agent's index only as a stat cache (so unchanged files are not hashed again); if git will not read it, none.
+  'cp "$ws/.git/index" "$out/index" 2>/dev/null; git -C "$ws" add -A 2>/dev/null || { rm -f "$out/index"; git -C "$ws" add -A; } || exit 1',
+  'git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/uncommitted.patch" || exit 1',
   'rm -rf "$out/git" "$out/index"',
 ].join("\n");
 

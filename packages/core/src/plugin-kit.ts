@@ -33,3 +33,6 @@ export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";
 export { extractTar, packTar, safeArchivePath, walkForTar } from "./tar.js";
 export type { ExtractOptions, ExtractResult, TarEntryIn, TarEntryOut } from "./tar.js";
+// What run() does for a copied workspace, for sandbox authors' tests and the benches.
+export { bringBack, copiedPaths, shipIn } from "./copied-workspace.js";
+export type { BringBackReport, ShipInReport } from "./copied-workspace.js";

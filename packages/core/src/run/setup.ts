@@ -74,6 +74,8 @@ export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Wo
   const { options, settings, isolation, sandbox, emit, runId, held } = scope;
   const sandboxed = isolatesFilesystem(sandbox);
   const continueFrom = options.resume?.branch ? { branch: options.resume.branch, ...(options.resume.workspace ? { path: options.resume.workspace } : {}), ...(options.resume.baseBranch ? { baseBranch: options.resume.baseBranch } : {}) } : undefined;
+  // Before anything exists: a sandbox that cannot take a copy refuses it (fail closed).
+  const copyCapability = copiedWorkspaceFor(options.workspace, sandbox, emit);
   const workspace = (held.workspace = await isolation.acquire({
     cwd: settings.cwd,
     runId,
@@ -96,7 +98,6 @@ export async function prepareWorkspace(scope: RunScope): Promise<{ workspace: Wo
       emit({ type: "log", level: "warn", message: "copy was ignored: the run works in the checkout itself." });
     }
   }
-  const copyCapability = copiedWorkspaceFor(options.workspace, sandbox, emit);
   if (copyCapability) {
     requireCopyWorkspace(workspace);
     held.copy = {

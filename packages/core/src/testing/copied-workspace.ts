@@ -10,6 +10,7 @@ import type { Isolation } from "../isolation.js";
 import type { Configured } from "../plugin.js";
 import { run, type RunResult } from "../run.js";
 import type { Sandbox } from "../sandbox.js";
+import { extractTar, packTar } from "../tar.js";
 import { firedTraps, plantTrapsScript, writeTrap } from "./repository-integrity.js";
 
 /** What `describeCopiedWorkspace` needs besides the sandbox. */
@@ -103,6 +104,44 @@ export function describeCopiedWorkspace(name: string, makeSandbox: () => Configu
     };
     const userGit = async (dir: string, ...args: string[]) => (await git(args, { cwd: dir })).stdout;
     const patchOf = (dir: string, result: RunResult) => join(dir, ".corral", "runs", result.runId, "uncommitted.patch");
+
+    it("the archive capability: putArchive then getArchive gives the same files back; a symlink the agent made is never followed on the host", async (ctx) => {
+      ready(ctx);
+      const instance = "plugin" in sandbox ? sandbox.plugin.create(sandbox.options) : sandbox;
+      const cap = instance.capabilities!.copiedWorkspace!;
+      const home = await mkdtemp(join(root, "home-"));
+      const handle = await instance.create({
+        runId: `copied-kit-${process.pid}-${Date.now()}`,
+        workspace: { path: `${cap.root}/workspace`, cwd: `${cap.root}/workspace`, copy: true },
+        gitMounts: [],
+        home,
+        mounts: [],
+        env: { HOME: home, ...options.env },
+        network: "none",
+        limits: {},
+      });
+      try {
+        expect(handle.putArchive && handle.getArchive).toBeTruthy();
+        const secret = join(root, "host-secret");
+        await writeFile(secret, "host only\n");
+        await handle.putArchive!(packTar([{ path: "workspace/a.txt", type: "file", body: Buffer.from("a\n") }, { path: "workspace/sub/b.txt", type: "file", body: Buffer.from("b\n"), mode: 0o755 }]), cap.root);
+        const made = await handle.exec(["sh", "-c", `cat a.txt sub/b.txt && ln -s ${secret} link && ln -s ${root} dirlink && echo agent > c.txt`], { cwd: `${cap.root}/workspace` });
+        expect(made.exitCode).toBe(0);
+        const out = await mkdtemp(join(root, "out-"));
+        const got = await extractTar(await handle.getArchive!(`${cap.root}/workspace`), { place: (entry) => join(out, entry.path) });
+        expect(await readFile(join(out, "workspace", "sub", "b.txt"), "utf8")).toBe("b\n");
+        expect(await readFile(join(out, "workspace", "c.txt"), "utf8")).toBe("agent\n");
+        expect(got.refused.sort()).toEqual(["workspace/dirlink (a symlink)", "workspace/link (a symlink)"]);
+        // Through a link the agent made: never the host's file.
+        const through = await handle.getArchive!(`${cap.root}/workspace/dirlink/host-secret`).then(
+          (tar) => extractTar(tar, { place: (entry) => join(out, "through", entry.path) }).then(() => readFile(join(out, "through", "host-secret"), "utf8").catch(() => "")),
+          () => "",
+        ).catch(() => "");
+        expect(through).not.toContain("host only");
+      } finally {
+        await handle.close();
+      }
+    });
 
     it("a commit comes back on the run's branch and an uncommitted edit as a patch beside it, never applied; nothing of the repository is mounted", async (ctx) => {
       ready(ctx);
