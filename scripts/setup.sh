@@ -20,7 +20,7 @@ fi
 
 log "system packages: git bubblewrap procps; seccomp and a C compiler for the bwrap escape suite"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps bsdutils util-linux ca-certificates seccomp gcc libc6-dev socat curl openssl openssh-server openssh-client iproute2 >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git bubblewrap procps bsdutils util-linux ca-certificates seccomp gcc libc6-dev socat curl openssl openssh-server openssh-client iproute2 python3 >/dev/null
 
 log "extra tools for the plugin-ecosystem tests (firejail)"
 bash tooling/ci/extras.sh install
