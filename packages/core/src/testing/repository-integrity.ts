@@ -266,17 +266,19 @@ export function describeRepositoryIntegrity(name: string, makeSandbox: () => Con
             idleTimeout: 120,
             onEvent: (event) => {
               if (event.type === "workspace.ready") workspace = event.path;
-              if (event.type !== "agent" || event.event.type !== "text" || !event.event.text.startsWith("done-")) return;
-              const n = event.event.text.slice("done-".length);
-              // Between the agent's commits the user runs the maintenance git runs by itself, and commits.
-              maintenance.push(
-                (async () => {
-                  await git(["gc", "--quiet", "--prune=now"], { cwd: dir });
-                  await git(["pack-refs", "--all"], { cwd: dir });
-                  if (mode === "worktree") await git(["commit", "-q", "--allow-empty", "-m", `user ${n}`], { cwd: dir, env: AUTHOR });
-                  await writeFile(join(workspace, `go-${n}`), "");
-                })(),
-              );
+              for (const said of agentEventsOf(event)) {
+                if (said.type !== "text" || !said.text.startsWith("done-")) continue;
+                const n = said.text.slice("done-".length);
+                // Between the agent's commits the user runs the maintenance git runs by itself, and commits.
+                maintenance.push(
+                  (async () => {
+                    await git(["gc", "--quiet", "--prune=now"], { cwd: dir });
+                    await git(["pack-refs", "--all"], { cwd: dir });
+                    if (mode === "worktree") await git(["commit", "-q", "--allow-empty", "-m", `user ${n}`], { cwd: dir, env: AUTHOR });
+                    await writeFile(join(workspace, `go-${n}`), "");
+                  })(),
+                );
+              }
             },
           });
           const result = await outcome;
