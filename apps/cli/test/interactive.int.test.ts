@@ -40,12 +40,11 @@ describe.runIf(ready)("corral run --interactive: the real claude TUI in a pseudo
         await mkdir(join(repo, "node_modules/@corral"), { recursive: true });
         await symlink(join(PACKAGES, "agent-claude"), join(repo, "node_modules/@corral/agent-claude"));
         const config = join(await tempDir(), "corral.config.json");
-        // As a claude user's own config would say: onboarding done (its first-run check calls api.anthropic.com, which the allowlist refuses).
-        const onboarded = `printf '{"hasCompletedOnboarding":true,"theme":"dark"}' > "$HOME/.claude.json"`;
         // A container has its own filesystem: the installed CLI (a native binary) is shown in it read-only, as the agent E2E tests do.
         const inContainer = { name: sandbox, options: { image: CONTAINER_TEST_IMAGE } };
         const mounts = sandbox === "bwrap" ? [] : [{ host: join(PACKAGES, "agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe"), sandbox: "/usr/local/bin/claude" }];
-        await writeFile(config, JSON.stringify({ sandbox: sandbox === "bwrap" ? { name: "bwrap" } : inContainer, mounts, hooks: { onSandboxReady: onboarded } }));
+        // No hook marks claude's onboarding done: the claude plugin's setup does (its first-run check would call api.anthropic.com).
+        await writeFile(config, JSON.stringify({ sandbox: sandbox === "bwrap" ? { name: "bwrap" } : inContainer, mounts }));
         const args = ["run", "--interactive", "--agent", "claude", "--config", config, "--isolation", "worktree", "--name", "tui", "--credentials", "gateway"];
         const r = await execa("python3", [PTY, JSON.stringify(PERSON), "150", "--", "node", BIN, ...args], {
           cwd: repo,

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MissingCredentialsError, PluginOptionsError } from "@corral/core";
 import { describe, expect, it } from "vitest";
 import { claude, claudeAgent } from "./index.js";
@@ -40,6 +43,16 @@ describe("claude command", () => {
 });
 
 describe("claude setup", () => {
+  it("marks onboarding done in the per-run HOME (the TUI's first-run dialogs), and keeps a ~/.claude.json already there", async () => {
+    const home = mkdtempSync(join(tmpdir(), "claude-home-"));
+    agentWith().setup!({ env: { ANTHROPIC_API_KEY: "k" }, home });
+    expect(JSON.parse(readFileSync(join(home, ".claude.json"), "utf8"))).toEqual({ hasCompletedOnboarding: true });
+    writeFileSync(join(home, ".claude.json"), '{"theme":"light"}');
+    agentWith().setup!({ env: { ANTHROPIC_API_KEY: "k" }, home });
+    expect(readFileSync(join(home, ".claude.json"), "utf8")).toBe('{"theme":"light"}');
+    rmSync(home, { recursive: true });
+  });
+
   it("throws MissingCredentialsError without any credential", () => {
     const agent = agentWith();
     expect(() => agent.setup!({ env: { PATH: "/bin" }, home: "/h" })).toThrow(MissingCredentialsError);

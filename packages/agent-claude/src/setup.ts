@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { MissingCredentialsError, type AgentApi, type AgentSetupInput } from "@corral/core";
 import { apiHostRule } from "@corral/core/plugin-kit";
 import type { ClaudeOptions } from "./options.js";
@@ -20,7 +22,7 @@ const UNATTENDED_ENV: Record<string, string> = {
 };
 
 /** Checks credentials before anything is spawned and returns the env every exec gets. */
-export function claudeSetup(options: ClaudeOptions, { env }: AgentSetupInput): Record<string, string> {
+export function claudeSetup(options: ClaudeOptions, { env, home }: AgentSetupInput): Record<string, string> {
   if (!CLAUDE_CREDENTIALS.some((name) => env[name])) {
     throw new MissingCredentialsError(`The claude agent needs credentials, but none of ${CLAUDE_CREDENTIALS.join(", ")} is set.`, {
       hint: "Export ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, or CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`) before running corral.",
@@ -31,7 +33,22 @@ export function claudeSetup(options: ClaudeOptions, { env }: AgentSetupInput): R
   // Claude Code refuses bypass mode as root unless told it is sandboxed; corral's sandbox is that sandbox.
   if (options.permissionMode === "bypassPermissions" && env.IS_SANDBOX === undefined) extra.IS_SANDBOX = "1";
   if (options.maxRetries !== undefined) extra.CLAUDE_CODE_MAX_RETRIES = String(options.maxRetries);
+  markOnboarded(home);
   return extra;
+}
+
+/**
+ * Claude Code's TUI (`corral run --interactive`) starts with first-run dialogs in a new HOME, and
+ * its onboarding check calls api.anthropic.com, which an allowlist refuses: the per-run HOME says
+ * onboarding is done, as a user's own ~/.claude.json would. Created only where none is (O_EXCL, so
+ * never through a link); print mode does not read it. Best effort: only the TUI's dialogs depend on it.
+ */
+function markOnboarded(home: string): void {
+  try {
+    writeFileSync(join(home, ".claude.json"), `${JSON.stringify({ hasCompletedOnboarding: true })}\n`, { flag: "wx", mode: 0o600 });
+  } catch {
+    // A HOME that already has one (a resumed session's), or none to write to: nothing to do.
+  }
 }
 
 /** Where Claude Code sends its requests when ANTHROPIC_BASE_URL does not say otherwise. */
