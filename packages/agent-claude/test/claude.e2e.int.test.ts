@@ -20,6 +20,7 @@ describeCorralAgentEndToEnd({
     costUsd: true,
     sessionId: /^[0-9a-f-]{36}$/,
     apiErrors: [{ status: 500, message: "Internal server error: overloaded (mock)", contains: "Internal server error: overloaded (mock)" }],
+    deniedHosts: [],
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-claude",

@@ -25,6 +25,7 @@ describeCorralAgentEndToEnd({
       // For 5xx codex shows its own text instead of the body; the run still fails with it.
       { status: 500, message: "overloaded (mock)", contains: "high demand" },
     ],
+    deniedHosts: [],
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-codex",

@@ -25,6 +25,7 @@ describeCorralAgentEndToEnd({
     sessionId: /^[0-9a-f-]{36}$/,
     // A 400 is not retried and carries the API's message (a 401 is retried twice, then reported as "Authentication failed … (HTTP 401)").
     apiErrors: [{ status: 400, message: "Bad request (mock 400)", contains: "400 Bad request (mock 400)" }],
+    deniedHosts: [],
     // Copilot strips COPILOT_PROVIDER_API_KEY from its shell tool's env: the tool sees no key variable at all.
     shellKeyVar: "stripped",
   },

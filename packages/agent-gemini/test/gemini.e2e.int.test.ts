@@ -20,6 +20,7 @@ describeCorralAgentEndToEnd({
     costUsd: false,
     sessionId: /^[0-9a-f-]{36}$/,
     apiErrors: [{ status: 400, message: "API key not valid (mock 400)", contains: "API key not valid (mock 400)" }],
+    deniedHosts: [],
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-gemini",

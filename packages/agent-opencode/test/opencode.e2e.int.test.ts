@@ -23,6 +23,7 @@ describeCorralAgentEndToEnd({
     sessionId: /^ses_\w+$/,
     // 4xx is not retried; OpenCode retries 5xx with growing waits before it gives up.
     apiErrors: [{ status: 401, message: "Invalid key (mock 401)", contains: "APIError 401: Invalid key (mock 401)" }],
+    deniedHosts: ["registry.npmjs.org"],
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-opencode",

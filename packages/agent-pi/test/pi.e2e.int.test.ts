@@ -25,6 +25,7 @@ describeCorralAgentEndToEnd({
     sessionId: /^[0-9a-f-]{36}$/,
     // pi exits 0 on an API error; corral makes it an AgentExecutionError with the status and the API's message.
     apiErrors: [{ status: 401, message: "Invalid key (mock 401)", contains: "401 Invalid key (mock 401)" }],
+    deniedHosts: [],
   },
   packageDir: PACKAGE_DIR,
   packageName: "@corral/agent-pi",

@@ -136,6 +136,11 @@ export interface AgentEndToEndOptions {
     shellKeyVar?: "placeholder" | "stripped";
     /** API errors and the text the run's error must carry for each. */
     apiErrors: Array<{ status: number; message: string; contains: string }>;
+    /**
+     * The hosts the CLI reaches for besides its API (an update check, a registry look-up, telemetry), which an
+     * empty allowlist denies: the gateway case checks it asked for exactly these and still completed. Unchecked when undefined.
+     */
+    deniedHosts?: string[];
   };
   /** The isolation the sandboxes' cases use (a git worktree: the commit is checked on the run's branch). */
   isolation(): NonNullable<RunOptions["isolation"]>;
@@ -462,6 +467,11 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
           expect(toolResult).toBe(`env-hits:0\\nhome-hits:0\\nkey-var:${expects.shellKeyVar === "stripped" ? "" : GATEWAY_PLACEHOLDER}\\ncommitted`);
           expect(api.requests.some((r) => JSON.stringify(r.body ?? "").includes(credential.value))).toBe(false);
           expect(events.filter((e) => e.type === "network.allowed").every((e) => e.type === "network.allowed" && e.protocol === "gateway")).toBe(true);
+          // Unattended and quiet: nothing but the API was reached for, except what the agent declares (and the run did without).
+          if (expects.deniedHosts) {
+            const denied = new Set(events.flatMap((e) => (e.type === "network.denied" ? [e.host] : [])));
+            expect(denied).toEqual(new Set(expects.deniedHosts));
+          }
         });
 
         it("(twin) the key in the sandbox's env, through the allowlist: the API is reached through the proxy, nothing else", async (ctx) => {
