@@ -31,6 +31,7 @@ export { computeMerge, type ComputedMerge, type MergeStrategy } from "./merge.js
 export { createRedactor, redactDeep } from "./redact.js";
 export type { Redactor } from "./redact.js";
 export { inert, inertJson } from "./inert.js";
+export { readPlainFile, type PlainFileRead } from "./plain-file.js";
 export { extractTar, packTar, safeArchivePath, walkForTar } from "./tar.js";
 export type { ExtractOptions, ExtractResult, TarEntryIn, TarEntryOut } from "./tar.js";
 // What run() does for a copied workspace, for sandbox authors' tests and the benches.

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { git, gitMessage, type GitResult } from "./git.js";
+import { readPlainFile } from "./plain-file.js";
 
 /**
  * Bringing a run's work back. The run's git dir was the agent's: its objects may be forged (git does
@@ -312,30 +313,6 @@ function otherRunInFlux(stderr: string, mine: string): boolean {
   return ref !== undefined && ref !== mine;
 }
 
-
-/**
- * Reads a small regular file without following a symlink at its last component (the folders
- * above were checked by the caller or are corral's own).
- */
-async function readPlainFile(path: string, maxBytes: number): Promise<{ text?: string; missing?: true; problem?: string }> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return { missing: true };
-    if (code === "ELOOP") return { problem: "it is a symbolic link" };
-    return { problem: `unreadable (${code})` };
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { problem: "it is not a regular file" };
-    if (info.size > maxBytes) return { problem: `it is too large (${info.size} bytes)` };
-    return { text: (await handle.readFile()).toString("utf8") };
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Copies the object files of `from` into `to`: loose objects and pack/index pairs, regular files

@@ -1,5 +1,3 @@
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
@@ -7,6 +5,7 @@ import { describeAgentEvent } from "../describe.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, SandboxError } from "../errors.js";
 import type { RunEventBody } from "../events.js";
 import { TailBuffer } from "../lines.js";
+import { readPlainFile } from "../plain-file.js";
 import type { Redactor } from "../redact.js";
 import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "../usage.js";
@@ -275,15 +274,7 @@ function execReportPath(agent: Agent, home: string): string {
 
 /** The exec report's text: undefined when it is missing, not a regular file or too large. */
 async function readExecReport(path: string): Promise<string | undefined> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    const info = await handle.stat();
-    if (!info.isFile() || info.size > EXEC_REPORT_BYTES) return undefined;
-    return (await handle.readFile()).toString("utf8");
-  } finally {
-    await handle.close();
-  }
+  return (await readPlainFile(path, EXEC_REPORT_BYTES)).text;
 }
 
 /** What the exec's report means: nothing when the exec left it as it was (or missing), or when the agent's parser threw. */
