@@ -7,6 +7,7 @@ import { codexCommand } from "./command.js";
 import { codexOptions, type CodexOptionsInput } from "./options.js";
 import { createCodexParser } from "./parser.js";
 import { codexApi, codexSetup } from "./setup.js";
+import { keptThreadTotals } from "./kept-threads.js";
 import { ThreadUsage } from "./usage.js";
 
 /** The `codex` agent plugin. */
@@ -24,7 +25,11 @@ export const codexAgent = defineAgent({
       executable: { name: options.executable, option: "executable" },
       // Codex keeps its threads under CODEX_HOME (~/.codex)/sessions: `exec resume` reads them there.
       sessionFiles: [".codex/sessions"],
-      setup: (input) => codexSetup(options, input),
+      setup: async (input) => {
+        // A resumed run's HOME holds the threads an earlier run kept: their totals are where its first exec starts.
+        for (const [thread, total] of await keptThreadTotals(input.home)) threads.remember(thread, total);
+        return codexSetup(options, input);
+      },
       api: (env) => codexApi(options, env),
       command: (input) => codexCommand(options, input),
       // A resumed exec reports the thread's total usage: its parser subtracts what the thread had.

@@ -149,7 +149,7 @@ export function createCodexParser(options: CodexParserOptions = {}): AgentParser
 }
 
 /** Codex counts cached input inside input_tokens; corral counts them apart, like Anthropic does. */
-function usageOf(usage: Json): Usage {
+export function usageOf(usage: Json): Usage {
   const input = num(usage.input_tokens);
   const cached = Math.min(num(usage.cached_input_tokens), input);
   return { inputTokens: input - cached, outputTokens: num(usage.output_tokens), cacheReadTokens: cached, cacheWriteTokens: num(usage.cache_write_input_tokens) };

@@ -19,6 +19,11 @@ export class ThreadUsage {
     };
   }
 
+  /** What an earlier run left the thread at (its kept rollout), before this run's first exec resumes it. */
+  remember(threadId: string, total: Usage): void {
+    this.#totals.set(threadId, total);
+  }
+
   total(threadId: string): Usage | undefined {
     return this.#totals.get(threadId);
   }

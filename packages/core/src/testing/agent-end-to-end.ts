@@ -17,6 +17,7 @@ import { git } from "../git.js";
 import { runProcesses } from "../liveness.js";
 import { newRunId, run } from "../run.js";
 import { eventually } from "./processes.js";
+import { instantiate } from "../plugin.js";
 
 /** Token counts of one scripted model turn. */
 export interface EndToEndTurnUsage {
@@ -308,6 +309,37 @@ export function describeAgentEndToEnd(options: AgentEndToEndOptions): void {
       expect(perExec).toEqual([tokens(expects.usage(TURN)), tokens(expects.usage(SMALL_TURN))]);
       expect(tokens(result.usage)).toEqual(sum(expects.usage(TURN), expects.usage(SMALL_TURN)));
     });
+
+    // Across runs (`corral run --resume`): only an agent that keeps a session in its HOME (`sessionFiles`) can continue one.
+    const keptSession = instantiate("agent", options.agent({ model: "kit", api: { url: "http://127.0.0.1:9", port: 9 } as EndToEndApi })).sessionFiles?.[0];
+    it.runIf(keptSession !== undefined)(
+      "resume across runs: the run that continues gets the session the first one kept, the model sees the first exchange, each run counts only its own tokens; a run that does not resume starts afresh",
+      async (ctx) => {
+        skipUnless(ctx, cliMissing);
+        const api = await start([{ text: "First answer MARKER-KEPT.", usage: TURN }, { text: DONE, usage: SMALL_TURN }, { text: DONE, usage: SMALL_TURN }]);
+        const cwd = await repo();
+        const kept = await mkdtemp(join(tmpdir(), "corral-kit-session-"));
+        try {
+          const first = await runAgent(api, { cwd, prompt: "Say MARKER-KEPT.", maxIterations: 1, keepSession: kept });
+          expect(first.sessionId).toMatch(expects.sessionId);
+          expect(existsSync(join(kept, keptSession!))).toBe(true);
+          const second = await runAgent(api, { cwd, prompt: "And now?", resume: { runId: first.runId, sessionId: first.sessionId!, sessionDir: kept } });
+          expect(second.status).toBe("succeeded");
+          expect(second.sessionId).toBe(first.sessionId);
+          const history = options.conversationText(api.conversation()[1]!);
+          for (const said of ["Say MARKER-KEPT.", "First answer MARKER-KEPT.", "And now?"]) expect(history).toContain(said);
+          // A CLI whose session reports running totals (Copilot's usage file) still gives each run its own.
+          expect(tokens(first.usage)).toEqual(tokens(expects.usage(TURN)));
+          expect(tokens(second.usage)).toEqual(tokens(expects.usage(SMALL_TURN)));
+          // The twin: without resume, a session of its own, without the first exchange.
+          const fresh = await runAgent(api, { cwd, prompt: "Anything." });
+          expect(fresh.sessionId).not.toBe(first.sessionId);
+          expect(options.conversationText(api.conversation()[2]!)).not.toContain("MARKER-KEPT");
+        } finally {
+          await rm(kept, { recursive: true, force: true });
+        }
+      },
+    );
 
     it("an idle agent: a stalled model ends in an idle timeout after one request and leaves no process", async (ctx) => {
       skipUnless(ctx, cliMissing);
