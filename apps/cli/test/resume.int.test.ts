@@ -129,6 +129,39 @@ describe("corral run --resume", () => {
   });
 });
 
+describe("corral run --resume keeps the first run's network, credentials, workspace and limits, never wider", () => {
+  const options = async (repo: string, id: string) => (JSON.parse(await readFile(join(repo, ".corral/runs", id, "run.json"), "utf8")) as { options: Record<string, unknown> }).options;
+  const resumedId = (stdout: string) => stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; runId: string }).find((e) => e.type === "run.started")!.runId;
+
+  it("the first run's --network none and --pids come back on the resumed run (they were the config's default before)", async () => {
+    const repo = await tempRepo();
+    const first = await corral(["run", "--sandbox", "bwrap", "--network", "none", "--pids", "300", "--prompt", "task", "--name", "narrow", ...AGENT], repo);
+    expect(first.exitCode, first.stderr).toBe(3);
+    const resumed = await corral(["run", "--resume", "narrow", "--json", ...AGENT], repo);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(await options(repo, resumedId(resumed.stdout))).toMatchObject({ network: "none", limits: { pids: 300 } });
+    // What the caller passes wins.
+    expect((await corral(["run", "--prompt", "task", "--name", "narrow2", "--sandbox", "bwrap", "--network", "none", ...AGENT], repo)).exitCode).toBe(3);
+    const flagged = await corral(["run", "--resume", "narrow2", "--network", "host", "--json", ...AGENT], repo);
+    expect(flagged.exitCode, flagged.stderr).toBe(0);
+    expect(await options(repo, resumedId(flagged.stdout))).toMatchObject({ network: "host" });
+  });
+
+  it("attack: a wider network planted in the journal is not taken: the config's applies, and it says so", async () => {
+    const repo = await tempRepo();
+    expect((await corral(["run", "--sandbox", "bwrap", "--network", "none", "--prompt", "task", "--name", "planted", ...AGENT], repo)).exitCode).toBe(3);
+    const planted = (await runs(repo)).find((r) => r.name === "planted")!;
+    const file = join(repo, ".corral/runs", planted.id, "run.json");
+    const record = JSON.parse(await readFile(file, "utf8")) as { options: Record<string, unknown> };
+    await writeFile(file, JSON.stringify({ ...record, options: { ...record.options, network: "host" } }));
+    const resumed = await corral(["run", "--resume", "planted", "--json", ...AGENT], repo);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('had a wider network than this one gets ("host")');
+    const kept = await options(repo, resumedId(resumed.stdout));
+    expect(kept.network).toBeUndefined();
+  });
+});
+
 describe("corral run --resume with a journal an agent could have written", () => {
   it("refuses a recorded branch that is the base or the checkout's, and a prompt file outside the repository; a prompt given again resumes", async () => {
     const repo = await tempRepo();

@@ -5,7 +5,9 @@ import { git } from "@corral/core/plugin-kit";
 import { streamEvents, type JournalRun } from "./journal/reader.js";
 import { readFleet, readRun } from "./journal/reader.js";
 import { SESSION_DIR, type RunState } from "./journal/record.js";
+import { configFor } from "./config.js";
 import { PluginLoader } from "./plugins.js";
+import { recordedSafety } from "./resume-policy.js";
 import { branchStanding } from "./review/branches.js";
 import { assertRunOver, changeOf, reviewLocation } from "./review/change.js";
 import { run, type CorralRunOptions } from "./run.js";
@@ -28,8 +30,9 @@ export interface ResumePlan {
  * How the run that continues `ref` (a run id, name or unique prefix) is made, without starting it.
  * It takes from the journal the agent, sandbox and isolation (by name: their options come from the config
  * and flags, as for any run, the journal keeps none of an instance), the model, the
- * prompt and the iteration count; the caller's options win, and the config fills the rest as for
- * any run. It continues on the same branch (its tip is the new base), in the kept workspace when
+ * prompt and the iteration count, and the network, credentials, workspace and limits where they are no
+ * wider than the config's (`recordedSafety`); the caller's options win, and the config fills the rest as
+ * for any run. It continues on the same branch (its tip is the new base), in the kept workspace when
  * there is one, and in the agent's session when the same agent runs again. Refused with a typed
  * error: a run still running (`E_RUN_ACTIVE`), one that succeeded and is merged into its base
  * (`E_RUN_MERGED`), one whose branch is gone (`E_BRANCH_GONE`), one with no branch (`E_RUN_NO_BRANCH`)
@@ -68,6 +71,9 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
   const sessionDir = join(from.dir, SESSION_DIR);
   const sessionKept = sessionId !== undefined && (await isRealFolder(from.dir)) && (await isRealFolder(sessionDir));
   const recorded = from.options;
+  // The first run's network, credentials, workspace and limits, where they are no wider than this run's would be.
+  const { config } = await configFor({ cwd, ...(overrides.config !== undefined ? { config: overrides.config } : {}), ...(overrides.configData ? { configData: overrides.configData } : {}) });
+  const safety = recordedSafety(recorded, config, overrides);
   const sandbox = recordedPlugin(recorded.sandbox);
   const isolation = recordedPlugin(recorded.isolation);
   const options: CorralRunOptions = {
@@ -80,7 +86,10 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
     // The caller's prompt replaces the recorded one whole (a prompt and a prompt file exclude each other).
     ...(overrides.prompt === undefined && overrides.promptFile === undefined ? await promptInside(promptOf(recorded), repoRoot) : {}),
     ...(typeof recorded.maxIterations === "number" ? { maxIterations: recorded.maxIterations } : {}),
+    ...safety.options,
     ...overrides,
+    ...(safety.options.limits ? { limits: safety.options.limits } : {}),
+    ...(safety.warnings.length ? { warnings: [...(overrides.warnings ?? []), ...safety.warnings] } : {}),
     cwd,
     resume: {
       runId: from.id,
