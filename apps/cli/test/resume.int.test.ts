@@ -192,7 +192,7 @@ describe("corral run --retry-failed", () => {
   it("runs only the fleet's failed tasks again, each continuing its own branch, and says which", async () => {
     const repo = await tempRepo();
     await writeFile(join(repo, "tasks.json"), JSON.stringify([{ name: "good", prompt: "ok good" }, { name: "bad", prompt: "fail bad" }]));
-    const fleet = await corral(["run", "--tasks", "tasks.json", ...AGENT], repo);
+    const fleet = await corral(["run", "--tasks", "tasks.json", "--sandbox", "bwrap", "--network", "none", ...AGENT], repo);
     expect(fleet.exitCode).toBe(1);
     const tasks = await runs(repo);
     const fleetId = tasks[0]!.fleet!;
@@ -209,6 +209,9 @@ describe("corral run --retry-failed", () => {
     expect(after.filter((r) => r.name === "good")).toHaveLength(1);
     expect(after.filter((r) => r.name === "bad").map((r) => r.state)).toEqual(["succeeded", "failed"]);
     expect(await gitIn(repo, "log", "--format=%s", "corral/bad")).toBe("retry fail bad\nfail fail bad\ninitial");
+    // With the fleet's own --network none, as a resumed run keeps it.
+    const again = after.find((r) => r.name === "bad" && r.state === "succeeded")!;
+    expect((JSON.parse(await readFile(join(repo, ".corral/runs", again.id, "run.json"), "utf8")) as { options: unknown }).options).toMatchObject({ network: "none", sandbox: { name: "bwrap" } });
 
     // Every task of the retried fleet ended well: nothing to retry.
     const retryFleet = after.find((r) => r.name === "bad" && r.state === "succeeded")!.fleet!;

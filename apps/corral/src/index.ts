@@ -18,6 +18,7 @@ export { boardDisplay } from "./displays/board.js";
 export { runMany, summarizeTask, totalsByAgent } from "./fleet.js";
 // Continuing: a run where another left off (corral run --resume), a fleet's failed tasks again (--retry-failed).
 export { resumeRun, resumeOptions, retryTasks, reclaimInterrupted, RETRY_STATES } from "./resume.js";
+export { recordedSafety, type RecordedSafety } from "./resume-policy.js";
 // A terminal inside a finished run's sandbox, on its worktree (corral shell).
 export { shellRun, DEFAULT_SHELL } from "./shell.js";
 export type { ShellOptions } from "./shell.js";

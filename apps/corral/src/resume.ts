@@ -7,7 +7,7 @@ import { readFleet, readRun } from "./journal/reader.js";
 import { SESSION_DIR, type RunState } from "./journal/record.js";
 import { configFor } from "./config.js";
 import { PluginLoader } from "./plugins.js";
-import { recordedSafety } from "./resume-policy.js";
+import { recordedSafety, type RecordedSafety } from "./resume-policy.js";
 import { branchStanding } from "./review/branches.js";
 import { assertRunOver, changeOf, reviewLocation } from "./review/change.js";
 import { run, type CorralRunOptions } from "./run.js";
@@ -151,7 +151,10 @@ export interface RetriedTask {
  * continues its own branch (and kept worktree) where the failed run left it. A fleet where
  * every task ended well is `E_NOTHING_TO_RETRY`.
  */
-export async function retryTasks(ref: string, options: { cwd?: string; states?: readonly RunState[]; agent?: unknown } = {}): Promise<{ fleet: string; tasks: RetriedTask[] }> {
+export async function retryTasks(
+  ref: string,
+  options: { cwd?: string; states?: readonly RunState[]; agent?: unknown; caller?: CorralRunOptions } = {},
+): Promise<{ fleet: string; tasks: RetriedTask[]; safety: RecordedSafety }> {
   const { root } = await reviewLocation(options.cwd ?? process.cwd());
   const fleet = await readFleet(root, ref);
   const states = options.states ?? RETRY_STATES;
@@ -183,7 +186,14 @@ export async function retryTasks(ref: string, options: { cwd?: string; states?: 
       hint: states.includes("incomplete") ? "`corral runs list` shows how its tasks ended." : "Add --include-incomplete to also run the tasks that ran out of iterations or budget.",
     });
   }
-  return { fleet: fleet.id, tasks };
+  // The fleet's network, credentials, workspace and limits, as for --resume: its tasks ran with the same flags.
+  const { config } = await configFor({ cwd: options.cwd ?? process.cwd(), ...(options.caller?.config !== undefined ? { config: options.caller.config } : {}) });
+  const each = tasks.map(({ from }) => recordedSafety(from.options, config, options.caller ?? {}));
+  const same = each.every((s) => JSON.stringify(s.options) === JSON.stringify(each[0]!.options));
+  const safety: RecordedSafety = same
+    ? { options: each[0]!.options, warnings: [...new Set(each.flatMap((s) => s.warnings))] }
+    : { options: {}, warnings: ["The retried tasks recorded different network, credentials, workspace or limits settings: none is kept, the config's apply (pass the flags to choose)."] };
+  return { fleet: fleet.id, tasks, safety };
 }
 
 /** A folder, not a symlink to one (`lstat`). */

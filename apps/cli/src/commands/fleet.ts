@@ -77,9 +77,11 @@ export async function runFleet(values: RunFlagValues, commandArgv: string[], io:
  */
 async function retried(values: RunFlagValues, options: CorralRunOptions, io: CliIO): Promise<Task[]> {
   const states = values["include-incomplete"] ? [...RETRY_STATES, "incomplete" as const] : RETRY_STATES;
-  const { fleet, tasks } = await retryTasks(values["retry-failed"]!, { ...(options.cwd ? { cwd: options.cwd } : {}), states, ...(options.agent !== undefined ? { agent: options.agent } : {}) });
+  const { fleet, tasks, safety } = await retryTasks(values["retry-failed"]!, { ...(options.cwd ? { cwd: options.cwd } : {}), states, ...(options.agent !== undefined ? { agent: options.agent } : {}), caller: options });
   for (const { from } of tasks) await reclaimInterrupted(from, options);
   options.branchExists = "reuse";
+  Object.assign(options, safety.options);
+  if (safety.warnings.length) options.warnings = [...(options.warnings ?? []), ...safety.warnings];
   io.stderr.write(inert(`corral: retrying ${tasks.length} task(s) of fleet ${fleet}:\n${tasks.map(({ task, from }) => `  ${task.name}  ${from.state}  (run ${from.id})`).join("\n")}\n`));
   if (values.json) io.stdout.write(`${inertJson({ type: "retry", fleet, tasks: tasks.map(({ task, from }) => ({ name: task.name, runId: from.id, state: from.state, ...(from.branch ? { branch: from.branch } : {}) })) })}\n`);
   return tasks.map((t) => t.task);
