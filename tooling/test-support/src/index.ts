@@ -115,6 +115,8 @@ export interface SocketProxy {
   socket: string;
   /** Kills socat and every connection it carries (its whole process group): the engine is gone for its clients. */
   kill(): void;
+  /** Stops (SIGSTOP) socat and every connection it carries: the engine hangs, its connections open and silent. `kill` ends it. */
+  hang(): void;
 }
 
 /** Starts `socat` in front of the unix socket `target` (the engine's), in its own process group; resolves once it listens. */
@@ -123,14 +125,12 @@ export async function socketProxy(target: string, dir: string): Promise<SocketPr
   // fork: one child per connection, all in socat's process group, so kill() cuts the streams too.
   const child = execa("socat", [`UNIX-LISTEN:${socket},fork`, `UNIX-CONNECT:${target}`], { detached: true, stdio: "ignore", reject: false });
   await waitFor(async () => (await stat(socket).catch(() => undefined))?.isSocket() === true, 10_000, "socat to listen");
-  return {
-    socket,
-    kill: () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // gone already
-      }
-    },
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      // gone already
+    }
   };
+  return { socket, kill: () => signal("SIGKILL"), hang: () => signal("SIGSTOP") };
 }
