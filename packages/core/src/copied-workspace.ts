@@ -1,9 +1,10 @@
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { CorralError } from "./errors.js";
 import { git, gitMessage } from "./git.js";
 import type { Workspace } from "./isolation.js";
 import type { RunEventBody } from "./events.js";
+import { readGitRef } from "./quarantine.js";
 import type { WorkspaceMode } from "./run/options.js";
 import { isolatesFilesystem, type CopiedWorkspaceCapability, type Sandbox, type SandboxHandle } from "./sandbox.js";
 import { extractTar, packTar, walkForTar, type TarEntryIn } from "./tar.js";
@@ -140,38 +141,37 @@ function takenGitPath(rel: string, branch: string): boolean {
   return /^objects\/[0-9a-f]{2}\/[0-9a-f]{38}([0-9a-f]{24})?$/.test(rel) || /^objects\/pack\/pack-[0-9a-f]{40}([0-9a-f]{24})?\.(pack|idx)$/.test(rel);
 }
 
-// Run inside the sandbox: its git, but not the git dir the agent wrote — a fresh one (objects
-// borrowed), with no system or global config and attributes that switch every filter and driver
-// off, as the quarantine reads a work tree. Fixed text: paths and the tip are arguments.
-const PATCH_SCRIPT = [
-  'ws=$1; out=$2; tip=$3',
-  'rm -rf "$out" && mkdir -p "$out" || exit 1',
-  'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
-  'git init -q --bare "$out/git" || exit 1',
-  'export GIT_DIR="$out/git" GIT_WORK_TREE="$ws" GIT_INDEX_FILE="$out/index"',
-  'git config core.bare false && printf "%s\\n" "$ws/.git/objects" > "$out/git/objects/info/alternates" && printf "* -filter -diff -merge\\n" > "$out/git/info/attributes" || exit 1',
-  // The agent's index only as a stat cache (so unchanged files are not hashed again); if git will not read it, none.
-  'cp "$ws/.git/index" "$out/index" 2>/dev/null; git -C "$ws" add -A 2>/dev/null || { rm -f "$out/index"; git -C "$ws" add -A; } || exit 1',
-  'git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/uncommitted.patch" || exit 1',
-  'rm -rf "$out/git" "$out/index"',
-].join("\n");
+/** The folder of the sandbox's git dir the patch is written to (taken back, never written into the run's git dir). */
+const PATCH_DIR = "corral-uncommitted";
 
-/** The branch's tip as the sandbox left it, read as data from what came back (a loose ref file corral wrote, or a packed-refs line), else the base. */
-async function tipOf(runGitDir: string, branch: string, base: string): Promise<string> {
-  const id = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-  const loose = (await readFile(join(runGitDir, "refs", "heads", ...branch.split("/")), "utf8").catch(() => "")).trim();
-  if (id.test(loose)) return loose;
-  const packed = await readFile(join(runGitDir, "packed-refs"), "utf8").catch(() => "");
-  for (const line of packed.split("\n")) {
-    const [sha, name] = line.trim().split(" ");
-    if (name === `refs/heads/${branch}` && sha && id.test(sha)) return sha;
-  }
-  return base;
-}
+// Run inside the sandbox, in the one exec bring-back makes: its git, but not the git dir the agent
+// wrote — a fresh one written here (objects borrowed), with no system or global config and
+// attributes that switch every filter and driver off, as the quarantine reads a work tree. The
+// agent's index is moved aside as the stat cache (mtime kept, so git's racy-entry check still holds
+// and only changed files are hashed; if git will not read it, none), which also keeps its
+// megabytes out of the archive. The branch's tip is read as plain text, as the host reads it
+// afterwards; the patch is named by the tip it was made against, in the git dir, so one archive
+// brings it back with the objects. Fixed text: paths, the branch and the base are arguments.
+const PATCH_SCRIPT = String.raw`ws=$1; scratch=$2; branch=$3; base=$4; out="$ws/.git/${PATCH_DIR}"
+rm -rf "$scratch" "$out" && mkdir -p "$scratch/git/objects/info" "$scratch/git/refs" "$scratch/git/info" "$out" || exit 1
+ref="$ws/.git/refs/heads/$branch"; tip=
+if [ -f "$ref" ] && [ ! -L "$ref" ]; then read -r tip < "$ref"
+elif [ -f "$ws/.git/packed-refs" ]; then while read -r sha name; do if [ "$name" = "refs/heads/$branch" ]; then tip=$sha; break; fi; done < "$ws/.git/packed-refs"; fi
+case "$tip" in *[!0-9a-f]*|"") tip=$base ;; esac
+[ "${"$"}{#tip}" -eq "${"$"}{#base}" ] || tip=$base
+if [ "${"$"}{#base}" -eq 64 ]; then printf '[core]\n\trepositoryformatversion = 1\n\tbare = false\n[extensions]\n\tobjectformat = sha256\n'; else printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n'; fi > "$scratch/git/config" || exit 1
+printf 'ref: refs/heads/corral\n' > "$scratch/git/HEAD" && printf '%s\n' "$ws/.git/objects" > "$scratch/git/objects/info/alternates" && printf '* -filter -diff -merge\n' > "$scratch/git/info/attributes" || exit 1
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_DIR="$scratch/git" GIT_WORK_TREE="$ws" GIT_INDEX_FILE="$scratch/index"
+mv "$ws/.git/index" "$scratch/index" 2>/dev/null
+git -C "$ws" add -A 2>/dev/null || { rm -f "$scratch/index"; git -C "$ws" add -A; } || exit 1
+git -C "$ws" diff --cached --binary --no-ext-diff --no-textconv "$tip" > "$out/$tip.patch" || exit 1
+rm -rf "$scratch"`;
 
 /**
- * Brings the run's work out of the sandbox (before it is closed): the patch of its uncommitted work,
- * then its git dir, read as a hostile archive into the run's own git dir on the host.
+ * Brings the run's work out of the sandbox (before it is closed) in one exec and one archive: the
+ * exec makes the patch of its uncommitted work; then its git dir, read as a hostile archive, gives
+ * the objects, the run's branch, HEAD and their reflogs into the run's own git dir on the host, and
+ * the patch beside the repository — kept only when it was made against the tip that came back.
  */
 export async function bringBack(
   handle: SandboxHandle,
@@ -183,49 +183,59 @@ export async function bringBack(
   requireCopy(handle, workspace);
   const paths = copiedPaths(capability, workspace);
   const branch = workspace.branch!;
+  const base = workspace.baseCommit!;
   const runGitDir = workspace.runGitDir!;
   const refused: string[] = [];
 
+  const lines: string[] = [];
+  const made = await handle.exec(["sh", "-c", PATCH_SCRIPT, "corral-patch", paths.workspace, paths.out, branch, base], {
+    cwd: paths.root,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.env ? { env: options.env } : {}),
+    onLine: (line) => void (lines.length < 20 && lines.push(line)),
+  });
+  if (made.exitCode !== 0) refused.push(`the uncommitted work could not be read inside the sandbox (exit ${made.exitCode ?? made.signal}: ${lines.join("; ").slice(0, 300)})`);
+
   // What the run's git dir on the host held for HEAD and the branch is replaced by the sandbox's.
   for (const rel of ["HEAD", "packed-refs", `refs/heads/${branch}`, "logs"]) await rm(join(runGitDir, rel), { recursive: true, force: true });
+  await rm(options.patchPath, { force: true });
   let objects = 0;
+  let patchTip: string | undefined;
+  const patchName = new RegExp(`^${PATCH_DIR}/([0-9a-f]{${base.length}})\\.patch$`);
   const got = await extractTar(await handle.getArchive(`${paths.workspace}/.git`), {
     replace: true,
     place: (entry) => {
       const rel = entry.path.startsWith(".git/") ? entry.path.slice(".git/".length) : undefined;
-      if (!rel || !takenGitPath(rel, branch)) return undefined;
+      if (!rel) return undefined;
+      const patch = made.exitCode === 0 && patchTip === undefined ? patchName.exec(rel) : null;
+      if (patch) {
+        if (entry.size > MAX_PATCH_BYTES) {
+          refused.push(`the uncommitted work's patch (${entry.size} bytes is more than ${MAX_PATCH_BYTES})`);
+          return undefined;
+        }
+        patchTip = patch[1]!;
+        return options.patchPath;
+      }
+      if (!takenGitPath(rel, branch)) return undefined;
       if (rel.startsWith("objects/")) objects++;
       return join(runGitDir, ...rel.split("/"));
     },
   });
   refused.push(...got.refused);
 
-  const lines: string[] = [];
-  const made = await handle.exec(["sh", "-c", PATCH_SCRIPT, "corral-patch", paths.workspace, paths.out, await tipOf(runGitDir, branch, workspace.baseCommit!)], {
-    cwd: paths.root,
-    timeoutMs: options.timeoutMs ?? 120_000,
-    ...(options.env ? { env: options.env } : {}),
-    onLine: (line) => void (lines.length < 20 && lines.push(line)),
-  });
   let patch: BringBackReport["patch"];
   if (made.exitCode === 0) {
-    await mkdir(join(options.patchPath, ".."), { recursive: true });
-    const got = await handle
-      .getArchive(`${paths.out}/uncommitted.patch`)
-      .then((tar) => extractTar(tar, { replace: true, place: (entry) => (entry.path === "uncommitted.patch" ? options.patchPath : undefined), maxBytes: 1024 ** 3, maxEntries: 10 }))
-      .catch((error: unknown) => {
-        // The script always writes the patch (empty when nothing is uncommitted): a missing one is said.
-        if (error instanceof CorralError && error.code === "E_ARCHIVE_UNSAFE") throw error;
-        refused.push(`the uncommitted work's patch could not be read (${error instanceof Error ? error.message : String(error)})`);
-        return undefined;
-      });
-    refused.push(...(got?.refused ?? []));
-    const body = got?.files ? await readFile(options.patchPath) : undefined;
-    if (body?.length) patch = { path: options.patchPath, bytes: body.length, files: body.toString("latin1").match(/^diff --git /gm)?.length ?? 0 };
-    else await rm(options.patchPath, { force: true });
-  } else {
-    refused.push(`the uncommitted work could not be read inside the sandbox (exit ${made.exitCode ?? made.signal}: ${lines.join("; ").slice(0, 300)})`);
+    const tip = await readGitRef(runGitDir, `refs/heads/${branch}`, base.length === 64 ? "sha256" : "sha1");
+    const expected = "sha" in tip ? tip.sha : base;
+    const body = patchTip ? await readFile(options.patchPath).catch(() => undefined) : undefined;
+    if (!patchTip) refused.push("the uncommitted work's patch did not come back");
+    else if (patchTip !== expected) refused.push(`the uncommitted work's patch was made against ${patchTip.slice(0, 12)}, not the branch's tip ${expected.slice(0, 12)} that came back: it is not kept`);
+    else if (body?.length) patch = { path: options.patchPath, bytes: body.length, files: body.toString("latin1").match(/^diff --git /gm)?.length ?? 0 };
+    if (!patch) await rm(options.patchPath, { force: true });
   }
 
   return { objects, refused, ...(patch ? { patch } : {}), durationMs: performance.now() - started };
 }
+
+/** The largest patch of uncommitted work taken back. */
+const MAX_PATCH_BYTES = 1024 ** 3;

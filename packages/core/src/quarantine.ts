@@ -73,20 +73,8 @@ export class Quarantine {
    * problem, reported rather than followed.
    */
   async readRunRef(name: string): Promise<RefRead> {
-    if (!/^refs\/[A-Za-z0-9._/-]+$/.test(name) || name.split("/").some((part) => part === ".." || part === "")) return { problem: `"${name}" is not a ref name corral reads` };
-    if (!this.#runGitDir) return { missing: true };
-    const parts = name.split("/");
-    let dir = this.#runGitDir;
-    for (const part of parts.slice(0, -1)) {
-      dir = join(dir, part);
-      const info = await lstat(dir).catch(() => undefined);
-      if (!info) return this.#packedRef(name);
-      if (!info.isDirectory()) return { problem: `${name}: ${dir} is not a plain folder (a link?)` };
-    }
-    const loose = await readPlainFile(join(this.#runGitDir, name), 4096);
-    if (loose.missing) return this.#packedRef(name);
-    if (loose.problem) return { problem: `${name}: ${loose.problem}` };
-    return this.#asObjectId(name, loose.text!.trim());
+    if (!this.#runGitDir) return refNameProblem(name) ?? { missing: true };
+    return readGitRef(this.#runGitDir, name, this.#objectFormat);
   }
 
   /** The run's HEAD, read as data: the branch it names, or a detached commit. */
@@ -141,23 +129,8 @@ export class Quarantine {
     return r.stdout.split("\n").flatMap((row) => (row.endsWith(" commit") ? [row.split(" ")[0]!] : []));
   }
 
-  async #packedRef(name: string): Promise<RefRead> {
-    if (!this.#runGitDir) return { missing: true };
-    const packed = await readPlainFile(join(this.#runGitDir, "packed-refs"), 256 * 1024 * 1024);
-    if (packed.missing) return { missing: true };
-    if (packed.problem) return { problem: `packed-refs: ${packed.problem}` };
-    for (const line of packed.text!.split("\n")) {
-      const space = line.indexOf(" ");
-      if (space > 0 && line.slice(space + 1) === name) return this.#asObjectId(name, line.slice(0, space));
-    }
-    return { missing: true };
-  }
-
   #asObjectId(name: string, value: string): RefRead {
-    const length = this.#objectFormat === "sha1" ? 40 : 64;
-    if (new RegExp(`^[0-9a-f]{${length}}$`).test(value)) return { sha: value };
-    if (value.startsWith("ref:")) return { problem: `${name} was made a symbolic ref (${value.slice(0, 80)}); corral does not follow it` };
-    return { problem: `${name} does not hold an object id` };
+    return asObjectId(name, value, this.#objectFormat);
   }
 
   /**
@@ -271,6 +244,51 @@ export const EMPTY_TREE = { sha1: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sh
 
 /** A ref read as data from a repository the agent could write: its commit, missing, or why it could not be trusted. */
 export type RefRead = { sha: string } | { missing: true } | { problem: string };
+
+/**
+ * A ref of a git dir corral does not trust, read as data: a loose ref file (never through a
+ * symlink, every folder on the way a plain folder) or a packed-refs line, whose value must be an
+ * object id. A symbolic ref, a link or garbage is a problem, reported rather than followed.
+ */
+export async function readGitRef(gitDir: string, name: string, objectFormat: "sha1" | "sha256"): Promise<RefRead> {
+  const bad = refNameProblem(name);
+  if (bad) return bad;
+  const parts = name.split("/");
+  let dir = gitDir;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const info = await lstat(dir).catch(() => undefined);
+    if (!info) return packedRef(gitDir, name, objectFormat);
+    if (!info.isDirectory()) return { problem: `${name}: ${dir} is not a plain folder (a link?)` };
+  }
+  const loose = await readPlainFile(join(gitDir, name), 4096);
+  if (loose.missing) return packedRef(gitDir, name, objectFormat);
+  if (loose.problem) return { problem: `${name}: ${loose.problem}` };
+  return asObjectId(name, loose.text!.trim(), objectFormat);
+}
+
+function refNameProblem(name: string): { problem: string } | undefined {
+  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(name) || name.split("/").some((part) => part === ".." || part === "")) return { problem: `"${name}" is not a ref name corral reads` };
+  return undefined;
+}
+
+async function packedRef(gitDir: string, name: string, objectFormat: "sha1" | "sha256"): Promise<RefRead> {
+  const packed = await readPlainFile(join(gitDir, "packed-refs"), 256 * 1024 * 1024);
+  if (packed.missing) return { missing: true };
+  if (packed.problem) return { problem: `packed-refs: ${packed.problem}` };
+  for (const line of packed.text!.split("\n")) {
+    const space = line.indexOf(" ");
+    if (space > 0 && line.slice(space + 1) === name) return asObjectId(name, line.slice(0, space), objectFormat);
+  }
+  return { missing: true };
+}
+
+function asObjectId(name: string, value: string, objectFormat: "sha1" | "sha256"): RefRead {
+  const length = objectFormat === "sha1" ? 40 : 64;
+  if (new RegExp(`^[0-9a-f]{${length}}$`).test(value)) return { sha: value };
+  if (value.startsWith("ref:")) return { problem: `${name} was made a symbolic ref (${value.slice(0, 80)}); corral does not follow it` };
+  return { problem: `${name} does not hold an object id` };
+}
 
 /** One reflog entry of a run's git dir, read as data. */
 export interface ReflogEntry {

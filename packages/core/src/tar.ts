@@ -116,7 +116,16 @@ function fileEntry(path: string, name: string, size: number, mode: number): TarE
       const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         if (!(await handle.stat()).isFile()) throw new CorralError("E_ARCHIVE_UNSAFE", `${name} is not a regular file.`);
-        yield* handle.createReadStream({ autoClose: false }) as AsyncIterable<Uint8Array>;
+        // Read straight from the handle (no stream): one read for a small file. Asking for a byte
+        // more than is left tells packTar when the file grew.
+        for (let read = 0; ; ) {
+          const want = Math.min(Math.max(size - read, 0) + 1, 1024 * 1024);
+          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, null);
+          if (bytesRead === 0) break;
+          read += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+          if (bytesRead < want && read >= size) break;
+        }
       } finally {
         await handle.close();
       }
@@ -214,6 +223,8 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, options: Ext
   let ended = false;
   let pax: Record<string, string> = {};
   const links = new Set<string>();
+  /** Host folders made (or found) for files: each is made once. */
+  const made = new Set<string>();
   const underLink = (path: string) => {
     const parts = path.split("/");
     for (let i = 1; i < parts.length; i++) if (links.has(parts.slice(0, i).join("/"))) return true;
@@ -324,9 +335,19 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, options: Ext
         await body(size);
         continue;
       }
-      await mkdir(dirname(dest), { recursive: true });
-      if (options.replace) await rm(dest, { force: true });
-      const handle = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o100 ? 0o755 : 0o644);
+      const folder = dirname(dest);
+      if (!made.has(folder)) {
+        await mkdir(folder, { recursive: true });
+        made.add(folder);
+      }
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+      const fileMode = mode & 0o100 ? 0o755 : 0o644;
+      // Created exclusively; with `replace`, what is there is unlinked first (never written through).
+      const handle = await open(dest, flags, fileMode).catch(async (error: unknown) => {
+        if (!options.replace || (error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        await rm(dest, { force: true });
+        return open(dest, flags, fileMode);
+      });
       try {
         await body(size, async (chunk) => void (await handle.write(chunk)));
       } finally {

@@ -223,6 +223,42 @@ export function describeCopiedWorkspace(name: string, makeSandbox: () => Configu
       expect((await git(["fsck", "--no-dangling"], { cwd: dir, allowFailure: true })).exitCode).toBe(0);
     });
 
+    it("an edit made in the same second as the agent's last index write, of the same size, is in the patch (the agent's index is a stat cache only as git's racy-entry check allows)", async (ctx) => {
+      ready(ctx);
+      const { dir } = await repository();
+      // `git add` then a same-size rewrite in place within the second, then more than a second before
+      // corral reads the work: an index copied with a new mtime would call the file clean.
+      const outcome = await agent(dir, "sleep 1.1; echo aaaa > racy.txt && git add racy.txt && printf 'bbbb\\n' > racy.txt && sleep 1.1 && echo done");
+      const result = succeeded(outcome);
+      expect(outcome.lines).toContain("done");
+      const check = await mkdtemp(join(root, "apply-"));
+      await git(["clone", "-q", "--branch", result.branch!, dir, check], { cwd: root });
+      await git(["apply", "--index", patchOf(dir, result)], { cwd: check });
+      expect(await readFile(join(check, "racy.txt"), "utf8")).toBe("bbbb\n");
+    });
+
+    it("a patch made against another tip than the branch that comes back is not kept, and one planted in the git dir is never taken (twin: the branch still comes back)", async (ctx) => {
+      ready(ctx);
+      const { dir } = await repository();
+      const outcome = await agent(
+        dir,
+        [
+          "echo legit > legit.txt && git add legit.txt && git commit -q -m 'legit work'",
+          'gitdir="$(git rev-parse --absolute-git-dir)"',
+          // A patch of the agent's own where corral's goes, and the branch written with a CR: the
+          // sandbox's shell reads no id there (so its patch is against the base), the host trims it.
+          'mkdir -p "$gitdir/corral-uncommitted" && echo "diff --git a/planted b/planted" > "$gitdir/corral-uncommitted/$(git rev-parse HEAD).patch"',
+          'printf "%s\\r\\n" "$(git rev-parse HEAD)" > "$gitdir/refs/heads/$(git symbolic-ref --short HEAD)"',
+          "echo wip > wip.txt && echo done",
+        ].join("\n"),
+      );
+      const result = succeeded(outcome);
+      expect(result.commits.map((c) => c.subject)).toEqual(["legit work"]);
+      expect(await userGit(dir, "show", `${result.branch!}:legit.txt`)).toBe("legit");
+      expect(outcome.warnings.join("\n")).toMatch(/not brought back: the uncommitted work's patch was made against [0-9a-f]{12}, not the branch's tip/);
+      expect(existsSync(patchOf(dir, result))).toBe(false);
+    });
+
     it("an agent that deletes its git dir loses its commits but the run's branch stays where it began (and the user's repository is untouched)", async (ctx) => {
       ready(ctx);
       const { dir, main } = await repository();
