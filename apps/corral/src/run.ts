@@ -92,9 +92,10 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
   const sandbox = await resolveRef(loader, "sandbox", chooseRef("sandbox", options.sandbox, config.sandbox as Ref<"sandbox"> | undefined, choiceWarnings) ?? "host");
   const isGit = await insideGit;
-  const defaultIsolation = isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place";
   const chosenIsolation = chooseRef("isolation", options.isolation, config.isolation as Ref<"isolation"> | undefined, choiceWarnings);
-  const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? defaultIsolation);
+  // The default is looked for (an import of the worktree package) only when none was chosen.
+  const defaultIsolation = async () => (isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place");
+  const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? (await defaultIsolation()));
   if (isolation.requiresGit && !isGit) {
     throw new UsageError(`${cwd} is not inside a git repository, and the ${isolation.name} isolation needs one.`, {
       hint: "Run corral in a git repository (git init && git commit), pass --cwd to one, or use --isolation in-place.",

@@ -2,7 +2,7 @@ import { rmdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, type AcquireRequest, type Workspace } from "@corral/core";
-import { git } from "@corral/core/plugin-kit";
+import { git, repoObjectFormat } from "@corral/core/plugin-kit";
 import { BranchExistsError, BranchGoneError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";
@@ -32,8 +32,11 @@ const MAX_TRANSIENT_RETRIES = 25;
 export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace<WorktreeMeta>> {
   throwIfAborted(request.signal);
   const repo = await resolveRepo(request.cwd);
-  const base = await resolveBase(repo, options.base);
   const continued = request.continueFrom;
+  // The read-only questions of a plain run (no branch given, none continued) do not depend on each
+  // other: git is asked them side by side, and their answers (or errors) are taken in the order below.
+  const ahead = continued || options.branch !== undefined || options.detach ? undefined : askAhead(repo, options, request);
+  const base = await resolveBase(repo, options.base);
   if (continued) {
     await checkBranchName(repo, continued.branch, "branch");
     if (!(await branchExists(repo, continued.branch))) throw new BranchGoneError(continued.branch);
@@ -44,13 +47,13 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
     : options.branch === undefined
       ? undefined
       : await checkExplicitBranch(repo, options.branch, reuseBranch, request.branchExists);
-  if (!options.detach && !explicitBranch) await checkBranchName(repo, `${options.branchPrefix}x`, "branchPrefix");
+  if (!options.detach && !explicitBranch) await (ahead?.prefixChecked ?? checkBranchName(repo, `${options.branchPrefix}x`, "branchPrefix"));
   const slug = continued ? slugify(continued.path ? basename(continued.path) : continued.branch.replace(/^.*\//, "")) : slugify(request.name ?? options.branch ?? request.runId);
   // A named run's branch that exists already: refused, continued, or (the default) another name, said.
   const notes: string[] = [];
   if (!options.detach && !explicitBranch) {
     const wanted = `${options.branchPrefix}${slug}`;
-    if (await branchExists(repo, wanted)) {
+    if (await (ahead?.wanted === wanted ? ahead.wantedExists : branchExists(repo, wanted))) {
       if (request.branchExists === "fail") throw new BranchExistsError(wanted, RESUME_HINT);
       if (request.branchExists === "reuse") explicitBranch = { name: wanted, exists: true };
       else notes.push(`The branch ${wanted} exists already, so this run works on a new branch (named below). To continue ${wanted} instead: --branch-exists reuse, or corral run --resume <run>; --branch-exists fail refuses.`);
@@ -68,6 +71,7 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
     ...(baseBranch ? { baseBranch } : {}),
     slug,
     ...(explicitBranch ? { explicitBranch } : {}),
+    ...(ahead?.objectFormat ? { objectFormat: ahead.objectFormat } : {}),
     request,
   };
   throwIfAborted(request.signal);
@@ -82,6 +86,30 @@ export async function acquire(options: WorktreeOptions, request: AcquireRequest)
     if (reused) return withNotes(reused);
   }
   return withNotes(await createFresh(options, plan));
+}
+
+/**
+ * A plain run's git questions, started now and awaited later: whether the branch prefix is a valid
+ * branch name, whether the run's branch exists, and (no run git dir to say it) the object format.
+ * Each promise is marked handled, so one that fails before its turn is not an unhandled rejection.
+ */
+function askAhead(repo: Repo, options: WorktreeOptions, request: AcquireRequest) {
+  const handled = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch(() => {});
+    return promise;
+  };
+  let wanted: string | undefined;
+  try {
+    wanted = `${options.branchPrefix}${slugify(request.name ?? request.runId)}`;
+  } catch {
+    wanted = undefined; // slugify's own error is thrown in its turn
+  }
+  return {
+    prefixChecked: handled(checkBranchName(repo, `${options.branchPrefix}x`, "branchPrefix")),
+    wanted,
+    wantedExists: wanted === undefined ? undefined : handled(branchExists(repo, wanted)),
+    objectFormat: request.sandboxed === false ? handled(repoObjectFormat(repo.root)) : undefined,
+  };
 }
 
 /** What an `E_BRANCH_EXISTS` from `branchExists: "fail"` says to do. */

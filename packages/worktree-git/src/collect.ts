@@ -254,15 +254,20 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
 async function hostUnreferencedCommits(meta: WorktreeMeta, base: string, tip: string): Promise<string[]> {
   if (meta.acquiredAt === undefined) return [];
   const objects = join(meta.commonDir, "objects");
-  const fresh: string[] = [];
-  for (const fanout of await readdir(objects).catch(() => [] as string[])) {
-    if (!/^[0-9a-f]{2}$/.test(fanout)) continue;
-    for (const entry of await readdir(join(objects, fanout), { withFileTypes: true }).catch(() => [])) {
-      if (!entry.isFile() || !/^[0-9a-f]{38}(?:[0-9a-f]{24})?$/.test(entry.name)) continue;
-      const info = await lstat(join(objects, fanout, entry.name)).catch(() => undefined);
-      if (info && info.mtimeMs >= meta.acquiredAt) fresh.push(fanout + entry.name);
-    }
-  }
+  // Every fan-out folder, and every loose object in it, looked at side by side: one after another, this
+  // walk grew with the repository's loose objects (~0.5 s at 240 folders, more than the rest of the run).
+  const acquiredAt = meta.acquiredAt;
+  const fanouts = (await readdir(objects).catch(() => [] as string[])).filter((fanout) => /^[0-9a-f]{2}$/.test(fanout));
+  const perFanout = await Promise.all(
+    fanouts.map(async (fanout) => {
+      const names = (await readdir(join(objects, fanout), { withFileTypes: true }).catch(() => []))
+        .filter((entry) => entry.isFile() && /^[0-9a-f]{38}(?:[0-9a-f]{24})?$/.test(entry.name))
+        .map((entry) => entry.name);
+      const infos = await Promise.all(names.map((name) => lstat(join(objects, fanout, name)).catch(() => undefined)));
+      return names.filter((_, i) => infos[i] !== undefined && infos[i]!.mtimeMs >= acquiredAt).map((name) => fanout + name);
+    }),
+  );
+  const fresh = perFanout.flat();
   if (!fresh.length) return [];
   const types = await git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { cwd: meta.root, input: `${fresh.join("\n")}\n`, allowFailure: true });
   const commits = new Set(types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" "))));

@@ -24,6 +24,8 @@ export interface AcquirePlan {
   slug: string;
   /** An explicit branch (no suffixing), and whether it already exists (then it is continued). */
   explicitBranch?: { name: string; exists: boolean };
+  /** The repository's object format, asked of git ahead (a plain run without a run git dir). */
+  objectFormat?: Promise<"sha1" | "sha256">;
   request: AcquireRequest;
 }
 
@@ -77,7 +79,7 @@ export async function finish(
         ...(plan.branchPrefix ? { hideRefs: [`refs/heads/${plan.branchPrefix}`] } : {}),
       }));
     }
-    objectFormat ??= await repoObjectFormat(repo.root);
+    objectFormat ??= await (plan.objectFormat ?? repoObjectFormat(repo.root));
     await writeStatus(repo, { ...made.status, path: made.path, gitDir, ...(runGitDir ? { runGitDir } : {}), state: "active" });
     const meta: WorktreeMeta = {
       slug: made.slug,

@@ -42,7 +42,11 @@ export async function resolveRepo(cwd: string): Promise<Repo> {
 /** The commit `ref` names, and the local branch it is (when it is one; for HEAD, the checked-out branch). */
 export async function resolveBase(repo: Repo, ref: string): Promise<{ commit: string; branch?: string }> {
   if (ref.startsWith("-")) throw new UnknownRefError(ref);
-  const r = await git(["rev-parse", "--verify", "-q", "--end-of-options", `${ref}^{commit}`], { cwd: repo.checkout, allowFailure: true });
+  // The commit and the ref's full name, asked side by side (the name is used only when the commit is found).
+  const [r, full] = await Promise.all([
+    git(["rev-parse", "--verify", "-q", "--end-of-options", `${ref}^{commit}`], { cwd: repo.checkout, allowFailure: true }),
+    git(["rev-parse", "--symbolic-full-name", ref], { cwd: repo.checkout, allowFailure: true }),
+  ]);
   if (r.exitCode !== 0) {
     if (ref === "HEAD" || ref === "@") {
       const unborn = await git(["symbolic-ref", "-q", "HEAD"], { cwd: repo.checkout, allowFailure: true });
@@ -55,7 +59,6 @@ export async function resolveBase(repo: Repo, ref: string): Promise<{ commit: st
     }
     throw new UnknownRefError(ref);
   }
-  const full = await git(["rev-parse", "--symbolic-full-name", ref], { cwd: repo.checkout, allowFailure: true });
   const name = full.exitCode === 0 ? full.stdout.trim() : "";
   return { commit: r.stdout.trim(), ...(name.startsWith("refs/heads/") ? { branch: name.slice("refs/heads/".length) } : {}) };
 }

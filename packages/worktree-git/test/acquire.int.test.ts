@@ -210,6 +210,19 @@ describe.runIf(hasGit)("acquire", () => {
       expect(await tree(dir)).toEqual(before);
     });
 
+    it("several bad inputs at once: the same one wins as when git was asked one question at a time", async () => {
+      // acquire asks git about the base, the prefix and the branch side by side (ADR 0730); the errors keep their order.
+      const dir = await repo();
+      const before = await tree(dir);
+      await expect(isolation({ base: "no-such-branch", branchPrefix: "bad..prefix/" }).acquire(request(dir, { name: "../../" }))).rejects.toThrow(UnknownRefError);
+      await expect(isolation({ branchPrefix: "bad..prefix/" }).acquire(request(dir, { name: "../../" }))).rejects.toThrow(/branchPrefix "bad\.\.prefix\/x"/);
+      await expect(isolation().acquire(request(dir, { name: "../../" }))).rejects.toThrow(/no characters usable/);
+      expect(await tree(dir)).toEqual(before);
+      // and their twin: good inputs asked the same way make the worktree
+      const ws = await isolation({ branchPrefix: "team/" }).acquire(request(dir, { name: "fine" }));
+      expect(ws.branch).toBe("team/fine");
+    });
+
     it("a name that is only unsafe characters", async () => {
       const dir = await repo();
       const before = await tree(dir);
