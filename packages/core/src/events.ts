@@ -130,6 +130,24 @@ export function agentEventsOf(event: RunEvent): AgentEvent[] {
   return event.kind === "text" ? lines.map((text) => ({ type: "text", text })) : lines.map((line) => ({ type: "raw", line, stream }));
 }
 
+/** The text an `agent.output` body's lines were split from, when core split them from one (ADR 0720). */
+const splitFrom = new WeakMap<object, string>();
+
+/**
+ * The lines of an `agent.output` event joined by "\n", when core made them by splitting that text at
+ * its newlines (a block of output from `ExecOptions.onLines`): then no line holds a newline, and a
+ * reader that wants them joined (the journal) need not join them again. Undefined otherwise (a batch of
+ * messages, lines that arrived one by one, a line the redactor changed): join them yourself.
+ */
+export function joinedOutputOf(event: RunEvent | RunEventBody): string | undefined {
+  return event.type === "agent.output" ? splitFrom.get(event) : undefined;
+}
+
+/** Records that `target`'s lines are `joined` split at its newlines (core only; the lines must not change after). */
+export function setJoinedOutput(target: object, joined: string): void {
+  splitFrom.set(target, joined);
+}
+
 /** Narrow a RunEvent by its type: `isEvent(e, "agent")`. */
 export function isEvent<T extends RunEventType>(event: RunEvent, type: T): event is Extract<RunEvent, { type: T }> {
   return event.type === type;
