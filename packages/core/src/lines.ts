@@ -53,22 +53,23 @@ export class LineSplitter {
     const text = typeof chunk === "string" ? chunk : this.#decoder.write(chunk);
     let start = 0;
     if (this.#onLines !== undefined) {
-      const last = text.lastIndexOf("\n");
-      if (last === -1) {
+      const first = text.indexOf("\n");
+      if (first === -1) {
         if (text.length > 0 && !this.#dropping) this.#hold(text);
         this.#flushBlock();
         return;
       }
+      const last = text.lastIndexOf("\n");
       // The first line finishes what is pending (or dropped): line by line. The rest, up to the last
       // newline, goes out as it is when no line in it can be over the cap and none ends in \r.
       if (this.#dropping || this.#pending > 0) {
-        const newline = text.indexOf("\n");
         if (this.#dropping) this.#dropping = false;
-        else this.#emit(text.slice(0, newline));
-        start = newline + 1;
+        else this.#emit(text.slice(0, first));
+        start = first + 1;
       }
       if (start <= last) {
-        if (last - start <= this.#max && text.lastIndexOf("\r", last) < start) this.#block += start === 0 && last === text.length - 1 ? text : text.slice(start, last + 1);
+        const cr = last - start <= this.#max ? text.indexOf("\r", start) : start; // a forward search is the native fast one
+        if (cr === -1 || cr > last) this.#block += start === 0 && last === text.length - 1 ? text : text.slice(start, last + 1);
         else this.#lines(text, start, last);
       }
       if (last + 1 < text.length) this.#hold(text.slice(last + 1));
