@@ -24,7 +24,7 @@ import type { Isolation } from "./isolation.js";
 import { CUT_MARKER } from "./lines.js";
 import { Output } from "./output.js";
 import { run, type RunOptions } from "./run.js";
-import type { Sandbox } from "./sandbox.js";
+import type { Sandbox, SandboxHandle } from "./sandbox.js";
 
 /** The command agent running a shell script; `$0` is the prompt. */
 const sh = (script: string) => commandAgent.configure({ argv: ["sh", "-c", script, "{prompt}"] });
@@ -540,6 +540,19 @@ describe("the line cap (maxLineChars)", () => {
   });
 });
 
+/** The host sandbox with each exec passed through `exec` (which may change its options). */
+function hostExecThrough(name: string, exec: (handle: SandboxHandle, ...args: Parameters<SandboxHandle["exec"]>) => ReturnType<SandboxHandle["exec"]>): Sandbox {
+  const inner = hostSandbox.create({});
+  return {
+    name,
+    check: () => inner.check(),
+    create: async (spec) => {
+      const handle = await inner.create(spec);
+      return { id: handle.id, exec: (argv, options) => exec(handle, argv, options), close: () => handle.close(), [Symbol.asyncDispose]: () => handle.close() };
+    },
+  };
+}
+
 describe("the agent's output, batched (ADR 0712)", () => {
   it("comes as agent.output events holding many lines each, exactly and in order, text apart from raw stderr, the completion after the text that held it", async () => {
     const repo = await tempRepo();
@@ -565,22 +578,14 @@ describe("the agent's output, batched (ADR 0712)", () => {
 
   it("gives the same events from a sandbox that delivers blocks (onLines, ADR 0720) as from one written before it (onLine only)", async () => {
     const repo = await tempRepo();
-    const inner = hostSandbox.create({});
     const seen = { onLine: 0, onLines: 0 };
     // The host sandbox, with what each exec is given recorded; `linesOnly` takes onLines away, as an older plugin ignores it.
-    const sandboxOf = (linesOnly: boolean): Sandbox => ({
-      name: linesOnly ? "lines-only" : "blocks",
-      check: () => inner.check(),
-      create: async (spec) => {
-        const handle = await inner.create(spec);
-        const exec: typeof handle.exec = (argv, options = {}) => {
-          const { onLines, ...rest } = options;
-          const counted = { ...rest, onLine: (line: string, stream: "stdout" | "stderr") => (seen.onLine++, options.onLine?.(line, stream)) };
-          return handle.exec(argv, linesOnly || !onLines ? counted : { ...counted, onLines: (block, stream) => (seen.onLines++, onLines(block, stream)) });
-        };
-        return { id: handle.id, exec, close: () => handle.close(), [Symbol.asyncDispose]: () => handle.close() };
-      },
-    });
+    const sandboxOf = (linesOnly: boolean): Sandbox =>
+      hostExecThrough(linesOnly ? "lines-only" : "blocks", (handle, argv, options = {}) => {
+        const { onLines, ...rest } = options;
+        const counted = { ...rest, onLine: (line: string, stream: "stdout" | "stderr") => (seen.onLine++, options.onLine?.(line, stream)) };
+        return handle.exec(argv, linesOnly || !onLines ? counted : { ...counted, onLines: (block, stream) => (seen.onLines++, onLines(block, stream)) });
+      });
     // Text and raw stderr interleaved, CRLF, UTF-8, a line past the cap, the signal inside a burst, and a last line without a newline.
     const script = [
       `awk 'BEGIN { for (i = 0; i < 20000; i++) print "line " i }'`,
@@ -618,14 +623,7 @@ describe("the agent's output, batched (ADR 0712)", () => {
   it("a failing agent's output tail is the same from blocks as from lines", async () => {
     const repo = await tempRepo();
     const inner = hostSandbox.create({});
-    const linesOnly: Sandbox = {
-      name: "lines-only",
-      check: () => inner.check(),
-      create: async (spec) => {
-        const handle = await inner.create(spec);
-        return { id: handle.id, exec: (argv, { onLines: _, ...options } = {}) => handle.exec(argv, options), close: () => handle.close(), [Symbol.asyncDispose]: () => handle.close() };
-      },
-    };
+    const linesOnly = hostExecThrough("lines-only", (handle, argv, { onLines: _, ...options } = {}) => handle.exec(argv, options));
     const script = `seq 1 5000; sleep 0.2; echo "bad thing" >&2; sleep 0.2; seq 1 30; exit 3`;
     const tails = [];
     for (const sandbox of [inner, linesOnly]) {
