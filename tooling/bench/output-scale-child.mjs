@@ -1,27 +1,77 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|one-line> <corral|floor|chunks> <MB> <budget seconds> <repo>
-// short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); one-line: MB MiB
-// without a newline. The corral library runs it (host sandbox, in place, run journal on); a run
-// that has not finished within the budget is aborted and the rate is over what it had processed.
-// floor: the same command through spawnStreaming, lines discarded (what the Sandbox seam's `onLine`
-// costs before corral does anything); chunks: the same command spawned and read, no line splitting.
-// Prints { seconds, MB, cpuMs,
-// maxRssMB, journalMB, finished }.
+//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude> <corral|core|floor|blocks|chunks> <MB> <budget seconds> <repo>
+// short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); kib-lines: of 1 KiB
+// lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on MB
+// MiB of its recorded conversation (lines of 0.1–2 KB). corral: the corral library runs it (host
+// sandbox, in place, run journal on); core: @corral/core's run(), no journal. A run that has not
+// finished within the budget is aborted and the rate is over what it had processed.
+// floor: the same command through spawnStreaming, lines discarded one by one (`onLine`); blocks: the
+// same in blocks of whole lines (`onLines`, ADR 0720); chunks: the same command spawned and read, no
+// line splitting. Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
+// cpuMs and seconds from the process start, runSeconds and runCpuMs around the work alone (no imports).
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ownUsage } from "./fixtures.mjs";
 
 const [shape, mode, mbArg, budgetArg, repo] = process.argv.slice(2);
 const bytes = Number(mbArg) * 2 ** 20;
-const what = shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : `yes | head -c ${bytes}`;
+const KIB_LINE = "x".repeat(1023);
+let claudeStream;
+if (shape === "claude") {
+  // ~MB MiB of the recorded conversation, as case 5 makes it (kept between samples of one size).
+  claudeStream = join(tmpdir(), `corral-bench-claude-${mbArg}.jsonl`);
+  const exists = await readFile(claudeStream).then(() => true, () => false);
+  if (!exists) {
+    const recorded = (await readFile(new URL("../../packages/agent-claude/src/fixtures/claude-tool-commit.jsonl", import.meta.url), "utf8")).split("\n").filter(Boolean).map((l) => l.replace(" <promise>COMPLETE</promise>", ""));
+    const lines = [];
+    let size = 0;
+    for (let i = 0; size < bytes; i++) {
+      const line = recorded[i % recorded.length].replace("I'll write the file.", `step ${i}: ${"x".repeat(i % 2000)}`);
+      lines.push(line);
+      size += Buffer.byteLength(line) + 1;
+    }
+    await writeFile(`${claudeStream}.tmp`, `${lines.join("\n")}\n`);
+    await import("node:fs/promises").then((fs) => fs.rename(`${claudeStream}.tmp`, claudeStream));
+  }
+}
+const what =
+  shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : shape === "kib-lines" ? `yes ${KIB_LINE} | head -c ${bytes}` : shape === "claude" ? `cat '${claudeStream}'` : `yes | head -c ${bytes}`;
 const argv = ["sh", "-c", what];
 const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+const fileBytes = shape === "claude" ? statSync(claudeStream).size : bytes;
 const started = performance.now();
 let seen = 0;
 let finished = true;
+/** The time and CPU of the work alone (the run, or the spawn), without node's start and the imports. */
+const work = {
+  at: 0,
+  cpu: undefined,
+  seconds: 0,
+  cpuMs: 0,
+  start() {
+    this.at = performance.now();
+    this.cpu = process.cpuUsage();
+  },
+  stop() {
+    const used = process.cpuUsage(this.cpu);
+    this.seconds = (performance.now() - this.at) / 1000;
+    this.cpuMs = (used.user + used.system) / 1000;
+  },
+};
+/** A fake `claude` that prints the recorded stream whatever its arguments. */
+async function fakeClaude() {
+  const bin = join(tmpdir(), "corral-bench-fake-claude");
+  await writeFile(bin, `#!/bin/sh\ncat > /dev/null\nexec ${what}\n`);
+  await chmod(bin, 0o755);
+  const { claude } = await import("../../packages/agent-claude/dist/index.js");
+  return claude({ executable: bin });
+}
 if (mode === "chunks") {
   // What a sandbox seam that hands over read chunks (not lines) would start from: spawn and read, bytes counted.
   const { spawn } = await import("node:child_process");
+  work.start();
   await new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (chunk) => (seen += chunk.length));
@@ -29,16 +79,23 @@ if (mode === "chunks") {
     child.on("error", reject);
     child.on("close", resolve);
   });
-} else if (mode === "floor") {
+  work.stop();
+} else if (mode === "floor" || mode === "blocks") {
   const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
-  await spawnStreaming(["sh", "-c", what], { env, onLine: (line) => (seen += line.length + 1) });
+  const lines = mode === "blocks" ? { onLines: (block) => (seen += block.length) } : {};
+  work.start();
+  await spawnStreaming(["sh", "-c", what], { env, onLine: (line) => (seen += line.length + 1), ...lines });
+  work.stop();
 } else {
-  const lib = await import("../../apps/corral/dist/index.js");
+  const lib = await import(mode === "core" ? "../../packages/core/dist/index.js" : "../../apps/corral/dist/index.js");
+  const agent = shape === "claude" ? await fakeClaude() : lib.commandAgent.configure({ argv });
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort("bench budget"), Number(budgetArg) * 1000);
+  work.start();
   const result = await lib
     .run({
-    agent: lib.commandAgent.configure({ argv }),
+    agent,
+    ...(shape === "claude" ? { hostEnv: { ANTHROPIC_API_KEY: "sk-bench-not-a-real-key" } } : {}),
     sandbox: lib.hostSandbox.configure({}),
     isolation: lib.inPlaceIsolation.configure({}),
     config: false,
@@ -57,6 +114,7 @@ if (mode === "chunks") {
       if (error?.code !== "E_ABORTED") throw error;
       return { status: "aborted" };
     });
+  work.stop();
   clearTimeout(timer);
   finished = result.status !== "aborted";
 }
@@ -71,5 +129,5 @@ try {
   // no journal (the floor)
 }
 // A cut line counts as the whole line it stood for: the bytes were read.
-const MB = shape === "one-line" || finished ? bytes / 2 ** 20 : seen / 2 ** 20;
-console.log(JSON.stringify({ seconds, MB, finished, journalMB: journal / 2 ** 20, ...ownUsage() }));
+const MB = shape === "one-line" || shape === "claude" || finished ? fileBytes / 2 ** 20 : seen / 2 ** 20;
+console.log(JSON.stringify({ seconds, MB, finished, journalMB: journal / 2 ** 20, ...ownUsage(), runSeconds: work.seconds, runCpuMs: work.cpuMs }));

@@ -3,7 +3,8 @@
 // one 100 MiB line without a newline (cut at the line cap, the rest read and dropped). Reported:
 // throughput (MB/s, target >= 50), orchestrator CPU per MB (target <= 10 ms), peak RSS and the
 // journal's size. Floor: the same command through spawnStreaming, lines discarded (the Sandbox seam's
-// `onLine`, before corral does anything), and under it the same command spawned and read in chunks. A case that
+// `onLine`, before corral does anything), the same in blocks of whole lines (`onLines`, ADR 0720), and
+// under it the same command spawned and read in chunks. A case that
 // cannot finish within BENCH_OUTPUT_BUDGET_SECONDS (90) is aborted there and rated over what it
 // had processed. BENCH_SHORT_LINES_MB / BENCH_ONE_LINE_MB change the sizes; BENCH_OUTPUT_CASES
 // (short-lines,one-line) picks cases.
@@ -23,12 +24,13 @@ for (const mode of wanted) {
   const repo = await makeRepo();
   try {
     const sample = (m) => async () => {
-      const r = await nodeChild(child, [mode, m === "floor" || m === "chunks" ? m : "corral", String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
+      const r = await nodeChild(child, [mode, m === "floor" || m === "blocks" || m === "chunks" ? m : "corral", String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
       note(`${m} ${label}: ${(r.MB / r.seconds).toFixed(1)} MB/s, ${(r.cpuMs / r.MB).toFixed(1)} ms CPU/MB, ${r.maxRssMB.toFixed(0)} MB RSS, journal ${r.journalMB.toFixed(1)} MB${r.finished ? "" : " (aborted at the budget)"}`);
       return r;
     };
     const samples = quick ? 1 : 3;
     const floor = await collect(sample("floor"), { warmup: 0, samples });
+    const blocks = await collect(sample("blocks"), { warmup: 0, samples });
     const chunks = await collect(sample("chunks"), { warmup: 0, samples });
     const ours = await collect(sample(mode), { warmup: 0, samples });
     if (ours.some((r) => !r.finished)) notes.push(`${label}: aborted after ${budget} s; the rate is over what had been processed`);
@@ -37,6 +39,7 @@ for (const mode of wanted) {
       { name: `${label}: spawn + line splitting`, unit: "MB/s", samples: floor.map((r) => r.MB / r.seconds) },
       { name: `${label}: CPU`, unit: "ms CPU/MB", samples: ours.map((r) => r.cpuMs / r.MB), floor: `${label}: spawn + line splitting CPU`, target: "<= 10 ms/MB" },
       { name: `${label}: spawn + line splitting CPU`, unit: "ms CPU/MB", samples: floor.map((r) => r.cpuMs / r.MB), floor: `${label}: spawn + read (chunks, no lines) CPU`, target: "<= 10 ms/MB" },
+      { name: `${label}: spawn + blocks of lines (onLines) CPU`, unit: "ms CPU/MB", samples: blocks.map((r) => r.cpuMs / r.MB), floor: `${label}: spawn + read (chunks, no lines) CPU` },
       { name: `${label}: spawn + read (chunks, no lines) CPU`, unit: "ms CPU/MB", samples: chunks.map((r) => r.cpuMs / r.MB) },
       { name: `${label}: peak RSS`, unit: "MB", samples: ours.map((r) => r.maxRssMB), floor: `${label}: spawn + line splitting RSS`, target: "< 250 MB" },
       { name: `${label}: spawn + line splitting RSS`, unit: "MB", samples: floor.map((r) => r.maxRssMB) },

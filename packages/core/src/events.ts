@@ -130,6 +130,28 @@ export function agentEventsOf(event: RunEvent): AgentEvent[] {
   return event.kind === "text" ? lines.map((text) => ({ type: "text", text })) : lines.map((line) => ({ type: "raw", line, stream }));
 }
 
+/**
+ * The text an `agent.output` body's lines were split from, when core split them from one (ADR 0720):
+ * a property of the event itself, not enumerable (JSON, spreads and equality never see it) and not a
+ * WeakMap, whose entries keep the text in the old generation until a full GC (+17 MB RSS, 1.14x CPU).
+ */
+const SPLIT_FROM = Symbol("corral.joinedOutput");
+
+/**
+ * The lines of an `agent.output` event joined by "\n", when core made them by splitting that text at
+ * its newlines (a block of output from `ExecOptions.onLines`): then no line holds a newline, and a
+ * reader that wants them joined (the journal) need not join them again. Undefined otherwise (a batch of
+ * messages, lines that arrived one by one, a line the redactor changed): join them yourself.
+ */
+export function joinedOutputOf(event: RunEvent | RunEventBody): string | undefined {
+  return event.type === "agent.output" ? (event as { [SPLIT_FROM]?: string })[SPLIT_FROM] : undefined;
+}
+
+/** Records that `target`'s lines are `joined` split at its newlines (core only; the lines must not change after). */
+export function setJoinedOutput(target: object, joined: string): void {
+  Object.defineProperty(target, SPLIT_FROM, { value: joined, enumerable: false, configurable: true });
+}
+
 /** Narrow a RunEvent by its type: `isEvent(e, "agent")`. */
 export function isEvent<T extends RunEventType>(event: RunEvent, type: T): event is Extract<RunEvent, { type: T }> {
   return event.type === type;

@@ -50,7 +50,7 @@ export type {
 } from "./isolation.js";
 export type { Display } from "./display.js";
 export type { FleetTaskSummary, RunEvent, RunEventBase, RunEventBody, RunEventType, RunStatus, TaskStatus } from "./events.js";
-export { agentEventsOf, isEvent } from "./events.js";
+export { agentEventsOf, isEvent, joinedOutputOf } from "./events.js";
 export type { Usage } from "./usage.js";
 export { addUsage, emptyUsage, totalTokens } from "./usage.js";
 

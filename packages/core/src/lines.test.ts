@@ -82,3 +82,72 @@ describe("LineSplitter: a line without end", () => {
     expect(lengths).toEqual([MAX_LINE_CHARS + CUT_MARKER.length]);
   });
 });
+
+describe("LineSplitter.blocks: whole lines per chunk (ADR 0720)", () => {
+  /** The lines a block stands for: each ends in "\n". */
+  const linesOf = (blocks: string[]) => blocks.flatMap((block) => {
+    expect(block.endsWith("\n"), "a block ends in a newline").toBe(true);
+    return block.slice(0, -1).split("\n");
+  });
+  const both = (chunks: (string | Buffer)[], maxLineChars?: number) => {
+    const cap = maxLineChars === undefined ? {} : { maxLineChars };
+    const lines: string[] = [];
+    const blocks: string[] = [];
+    const one = new LineSplitter((line) => lines.push(line), cap);
+    const many = LineSplitter.blocks((block) => blocks.push(block), cap);
+    for (const chunk of chunks) {
+      one.push(chunk);
+      many.push(chunk);
+    }
+    one.end();
+    many.end();
+    return { lines, blocks };
+  };
+
+  it("gives exactly the lines onLine gets, one block per chunk: CRLF, split UTF-8, cut lines, a last line without newline", () => {
+    const bytes = Buffer.from("héllo ✓\r\nplain\n\n\r\n");
+    const { lines, blocks } = both(["one\r\ntw", "o\nthree\nfour", bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9), "x".repeat(3000), "rest of it\nnext\r\nlast"], 1000);
+    expect(lines).toEqual(["one", "two", "three", "fourhéllo ✓", "plain", "", "", `${"x".repeat(1000)}${CUT_MARKER}`, "next", "last"]);
+    expect(linesOf(blocks)).toEqual(lines);
+    expect(blocks[0]).toBe("one\n");
+    expect(blocks.at(-1)).toBe("last\n");
+  });
+
+  it("(twin) a chunk of plain lines is handed over as it is, one block", () => {
+    const chunk = "y\n".repeat(32768);
+    const { lines, blocks } = both([chunk]);
+    expect(blocks).toEqual([chunk]);
+    expect(linesOf(blocks)).toEqual(lines);
+  });
+
+  it("matches onLine on random chunkings of random output", () => {
+    const alphabet = ["a", "b", "\n", "\r", "\r\n", "é", "✓", "x".repeat(700)];
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      let text = "";
+      for (let i = random(60); i > 0; i--) text += alphabet[random(alphabet.length)];
+      const bytes = Buffer.from(text);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + random(400);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const { lines, blocks } = both(chunks, 1024);
+      expect(linesOf(blocks)).toEqual(lines);
+    }
+  });
+
+  it("cuts a line of 64 MB without a newline at the cap, in blocks too", () => {
+    const lengths: number[] = [];
+    const splitter = LineSplitter.blocks((block) => lengths.push(...block.slice(0, -1).split("\n").map((line) => line.length)));
+    const piece = Buffer.alloc(1 << 20, 97);
+    for (let i = 0; i < 64; i++) splitter.push(piece);
+    splitter.end();
+    expect(lengths).toEqual([MAX_LINE_CHARS + CUT_MARKER.length]);
+  });
+});

@@ -12,6 +12,11 @@ export const CUT_MARKER = " …[corral: line cut]";
  * `\r\n`, in time linear in the input: a pending line is kept as pieces, joined once. A line
  * longer than `maxLineChars` is cut there with `CUT_MARKER` (so memory stays bounded whatever is
  * printed); `end()` flushes a last line that has no newline.
+ *
+ * Two ways to hand the lines over: one `onLine` call per line (`new LineSplitter(onLine)`), or one
+ * `onLines` call per chunk with every complete line of it (`LineSplitter.blocks(onLines)`, what
+ * `ExecOptions.onLines` gets): a block of the same lines, each ending in "\n", made without a slice
+ * per line when no line in it is cut or ends in `\r` (ADR 0720).
  */
 export class LineSplitter {
   readonly #decoder = new StringDecoder("utf8");
@@ -19,26 +24,59 @@ export class LineSplitter {
   #pending = 0;
   /** True after a cut, until the cut line's newline. */
   #dropping = false;
-  readonly #onLine: (line: string) => void;
+  readonly #onLine: ((line: string) => void) | undefined;
+  readonly #onLines: ((block: string) => void) | undefined;
+  /** Block mode: the lines of the chunk being pushed, each with its "\n". */
+  #block = "";
   readonly #max: number;
 
   /** `onLine` gets every complete line, without its newline; a line longer than `maxLineChars` (8 MiB) is cut and marked. */
-  constructor(onLine: (line: string) => void, options: { maxLineChars?: number } = {}) {
+  constructor(onLine: (line: string) => void, options?: { maxLineChars?: number });
+  constructor(onLine: ((line: string) => void) | undefined, options: { maxLineChars?: number; onLines?: (block: string) => void } = {}) {
     this.#onLine = onLine;
+    this.#onLines = options.onLines;
     this.#max = options.maxLineChars ?? MAX_LINE_CHARS;
+  }
+
+  /**
+   * A splitter that hands over blocks: `onLines` gets, once per `push` (and at `end()`), every line
+   * completed by it, each ending in "\n" (a last line without a newline gets one too). The lines are
+   * exactly the ones `onLine` would get, cut and `\r`-stripped the same way; `block.split("\n")`
+   * minus its last, empty element gives them back.
+   */
+  static blocks(onLines: (block: string) => void, options: { maxLineChars?: number } = {}): LineSplitter {
+    return new (LineSplitter as unknown as new (onLine: undefined, options: { maxLineChars?: number; onLines: (block: string) => void }) => LineSplitter)(undefined, { ...options, onLines });
   }
 
   /** Feeds output as it comes (UTF-8 split across chunks is handled). */
   push(chunk: Buffer | string): void {
     const text = typeof chunk === "string" ? chunk : this.#decoder.write(chunk);
     let start = 0;
-    let newline = text.indexOf("\n", start);
-    while (newline !== -1) {
-      if (this.#dropping) this.#dropping = false;
-      else this.#emit(text.slice(start, newline));
-      start = newline + 1;
-      newline = text.indexOf("\n", start);
+    if (this.#onLines !== undefined) {
+      const first = text.indexOf("\n");
+      if (first === -1) {
+        if (text.length > 0 && !this.#dropping) this.#hold(text);
+        this.#flushBlock();
+        return;
+      }
+      const last = text.lastIndexOf("\n");
+      // The first line finishes what is pending (or dropped): line by line. The rest, up to the last
+      // newline, goes out as it is when no line in it can be over the cap and none ends in \r.
+      if (this.#dropping || this.#pending > 0) {
+        if (this.#dropping) this.#dropping = false;
+        else this.#emit(text.slice(0, first));
+        start = first + 1;
+      }
+      if (start <= last) {
+        const cr = last - start <= this.#max ? text.indexOf("\r", start) : start; // a forward search is the native fast one
+        if (cr === -1 || cr > last) this.#block += start === 0 && last === text.length - 1 ? text : text.slice(start, last + 1);
+        else this.#lines(text, start, last);
+      }
+      if (last + 1 < text.length) this.#hold(text.slice(last + 1));
+      this.#flushBlock();
+      return;
     }
+    start = this.#lines(text, 0, text.length - 1);
     if (start < text.length && !this.#dropping) this.#hold(text.slice(start));
   }
 
@@ -48,6 +86,19 @@ export class LineSplitter {
     if (last && !this.#dropping) this.#hold(last);
     if (this.#pending > 0) this.#emit("");
     this.#dropping = false;
+    this.#flushBlock();
+  }
+
+  /** Emits, one by one, every line of `text` from `start` whose newline is at or before `last`; returns where the rest starts. */
+  #lines(text: string, start: number, last: number): number {
+    let newline = text.indexOf("\n", start);
+    while (newline !== -1 && newline <= last) {
+      if (this.#dropping) this.#dropping = false;
+      else this.#emit(text.slice(start, newline));
+      start = newline + 1;
+      newline = text.indexOf("\n", start);
+    }
+    return start;
   }
 
   /** Emits the pending pieces plus `tail` as one line. */
@@ -59,7 +110,7 @@ export class LineSplitter {
       this.#pending = 0;
     }
     if (line.length > this.#max) line = line.slice(0, this.#max) + CUT_MARKER;
-    this.#onLine(line.charCodeAt(line.length - 1) === 13 /* \r */ ? line.slice(0, -1) : line);
+    this.#line(line.charCodeAt(line.length - 1) === 13 /* \r */ ? line.slice(0, -1) : line);
   }
 
   #hold(piece: string): void {
@@ -71,7 +122,19 @@ export class LineSplitter {
     this.#pieces.length = 0;
     this.#pending = 0;
     this.#dropping = true;
-    this.#onLine(joined.slice(0, this.#max) + CUT_MARKER);
+    this.#line(joined.slice(0, this.#max) + CUT_MARKER);
+  }
+
+  #line(line: string): void {
+    if (this.#onLines === undefined) this.#onLine!(line);
+    else this.#block += `${line}\n`;
+  }
+
+  #flushBlock(): void {
+    if (this.#block === "") return;
+    const block = this.#block;
+    this.#block = "";
+    this.#onLines!(block);
   }
 }
 

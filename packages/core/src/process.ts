@@ -28,6 +28,8 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
   if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
 
   const started = performance.now();
+  // corral's own lines (a command that cannot run) go the way the output goes: blocks or lines.
+  const say = (line: string) => (options.onLines ? options.onLines(`${line}\n`, "stderr") : options.onLine?.(line, "stderr"));
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
@@ -39,7 +41,7 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
     });
   } catch (error) {
     // Synchronous refusals (an argument with a NUL byte, a bad cwd type): the command never ran.
-    options.onLine?.(`corral: cannot run ${file}: ${(error as Error).message}`, "stderr");
+    say(`corral: cannot run ${file}: ${(error as Error).message}`);
     return { exitCode: 127, signal: null, timedOut: false, aborted: false, durationMs: performance.now() - started };
   }
   // Data for stdin and the extra fds: written once, then closed. A child that exits without
@@ -77,7 +79,7 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
       new Promise<void>((resolve) => {
         const stream = child[name];
         if (!stream) return resolve();
-        const splitter = new LineSplitter((line) => options.onLine?.(line, name), options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars });
+        const splitter = lineSplitterFor(options, name);
         stream.on("data", (chunk: Buffer) => splitter.push(chunk));
         stream.on("end", () => {
           splitter.end();
@@ -99,7 +101,7 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
       child.stdout?.destroy();
       child.stderr?.destroy();
       if (!aborted && !timedOut) {
-        options.onLine?.(`corral: cannot run ${file}: ${result.error.message}`, "stderr");
+        say(`corral: cannot run ${file}: ${result.error.message}`);
         return { exitCode: 127, signal: null, timedOut, aborted, durationMs: performance.now() - started };
       }
       return { exitCode: null, signal: null, timedOut, aborted, durationMs: performance.now() - started };
@@ -119,6 +121,18 @@ export async function spawnStreaming(argv: readonly string[], options: SpawnOpti
     if (killTimer) clearTimeout(killTimer);
     options.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * The splitter for one output stream of an exec: it hands the lines to `options.onLines` in blocks
+ * when given (ADR 0720), to `options.onLine` one by one otherwise, cut at `options.maxLineChars`.
+ * The one way a sandbox turns a stream of bytes into what `ExecOptions` asks for.
+ */
+export function lineSplitterFor(options: Pick<ExecOptions, "onLine" | "onLines" | "maxLineChars">, stream: "stdout" | "stderr"): LineSplitter {
+  const cap = options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars };
+  const { onLines, onLine } = options;
+  if (onLines) return LineSplitter.blocks((block) => onLines(block, stream), cap);
+  return new LineSplitter(onLine ? (line) => onLine(line, stream) : () => {}, cap);
 }
 
 /** What `capture` returns: the child's whole stdout and stderr, and how it ended. */

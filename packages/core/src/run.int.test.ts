@@ -24,7 +24,7 @@ import type { Isolation } from "./isolation.js";
 import { CUT_MARKER } from "./lines.js";
 import { Output } from "./output.js";
 import { run, type RunOptions } from "./run.js";
-import type { Sandbox } from "./sandbox.js";
+import type { Sandbox, SandboxHandle } from "./sandbox.js";
 
 /** The command agent running a shell script; `$0` is the prompt. */
 const sh = (script: string) => commandAgent.configure({ argv: ["sh", "-c", script, "{prompt}"] });
@@ -540,6 +540,19 @@ describe("the line cap (maxLineChars)", () => {
   });
 });
 
+/** The host sandbox with each exec passed through `exec` (which may change its options). */
+function hostExecThrough(name: string, exec: (handle: SandboxHandle, ...args: Parameters<SandboxHandle["exec"]>) => ReturnType<SandboxHandle["exec"]>): Sandbox {
+  const inner = hostSandbox.create({});
+  return {
+    name,
+    check: () => inner.check(),
+    create: async (spec) => {
+      const handle = await inner.create(spec);
+      return { id: handle.id, exec: (argv, options) => exec(handle, argv, options), close: () => handle.close(), [Symbol.asyncDispose]: () => handle.close() };
+    },
+  };
+}
+
 describe("the agent's output, batched (ADR 0712)", () => {
   it("comes as agent.output events holding many lines each, exactly and in order, text apart from raw stderr, the completion after the text that held it", async () => {
     const repo = await tempRepo();
@@ -561,6 +574,65 @@ describe("the agent's output, batched (ADR 0712)", () => {
     expect(signalAt).toBeGreaterThan(-1);
     expect(detectedAt).toBeGreaterThan(signalAt);
     expect(events.findIndex((e) => e.type === "iteration.finished")).toBeGreaterThan(events.lastIndexOf(output.at(-1)!));
+  });
+
+  it("gives the same events from a sandbox that delivers blocks (onLines, ADR 0720) as from one written before it (onLine only)", async () => {
+    const repo = await tempRepo();
+    const seen = { onLine: 0, onLines: 0 };
+    // The host sandbox, with what each exec is given recorded; `linesOnly` takes onLines away, as an older plugin ignores it.
+    const sandboxOf = (linesOnly: boolean): Sandbox =>
+      hostExecThrough(linesOnly ? "lines-only" : "blocks", (handle, argv, options = {}) => {
+        const { onLines, ...rest } = options;
+        const counted = { ...rest, onLine: (line: string, stream: "stdout" | "stderr") => (seen.onLine++, options.onLine?.(line, stream)) };
+        return handle.exec(argv, linesOnly || !onLines ? counted : { ...counted, onLines: (block, stream) => (seen.onLines++, onLines(block, stream)) });
+      });
+    // Text and raw stderr interleaved, CRLF, UTF-8, a line past the cap, the signal inside a burst, and a last line without a newline.
+    const script = [
+      `awk 'BEGIN { for (i = 0; i < 20000; i++) print "line " i }'`,
+      `echo "oops ü" >&2`,
+      `printf 'crlf\\r\\nhé ✓\\n'`,
+      `head -c 3000 /dev/zero | tr '\\0' x; echo`,
+      `printf '%s\\n' 'before' '<promise>COMPLETE</promise>' 'after'`,
+      `printf 'no newline'`,
+    ].join("; ");
+    const outputOf = async (linesOnly: boolean) => {
+      const { promise, events } = await runIn(repo, { agent: sh(script), sandbox: sandboxOf(linesOnly), maxLineChars: 2000 });
+      const result = await promise;
+      const agent = events.flatMap((e) => agentEventsOf(e));
+      // In order per stream (the two pipes are read apart, so how they interleave is the scheduler's).
+      return {
+        status: result.status,
+        text: agent.filter((a) => a.type === "text"),
+        other: agent.filter((a) => a.type !== "text"),
+        order: events.filter((e) => e.type === "completion.detected" || (e.type === "agent.output" && (e.lines.includes("before") || e.lines.includes("after")))).map((e) => (e.type === "agent.output" ? e.lines.filter((l) => l === "before" || l === "after").join("+") : e.type)),
+      };
+    };
+    const blocks = await outputOf(false);
+    expect(seen.onLines).toBeGreaterThan(0);
+    const before = { ...seen };
+    const lines = await outputOf(true);
+    expect(seen.onLines).toBe(before.onLines);
+    expect(seen.onLine).toBeGreaterThan(20000);
+    expect(blocks).toEqual(lines);
+    const texts = blocks.text.flatMap((a) => (a.type === "text" ? [a.text] : []));
+    expect(blocks.other).toEqual([{ type: "raw", line: "oops ü", stream: "stderr" }]);
+    expect(texts).toEqual([...Array.from({ length: 20000 }, (_, i) => `line ${i}`), "crlf", "hé ✓", `${"x".repeat(2000)}${CUT_MARKER}`, "before", "<promise>COMPLETE</promise>", "after", "no newline"]);
+    expect(blocks.order).toEqual(["before", "completion.detected", "after"]);
+  });
+
+  it("a failing agent's output tail is the same from blocks as from lines", async () => {
+    const repo = await tempRepo();
+    const inner = hostSandbox.create({});
+    const linesOnly = hostExecThrough("lines-only", (handle, argv, { onLines: _, ...options } = {}) => handle.exec(argv, options));
+    const script = `seq 1 5000; sleep 0.2; echo "bad thing" >&2; sleep 0.2; seq 1 30; exit 3`;
+    const tails = [];
+    for (const sandbox of [inner, linesOnly]) {
+      const error = await (await runIn(repo, { agent: sh(script), sandbox })).promise.catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "E_AGENT_EXECUTION", exitCode: 3 });
+      tails.push((error as { outputTail: string[] }).outputTail);
+    }
+    expect(tails[0]).toEqual(tails[1]);
+    expect(tails[0]!.slice(-31)).toEqual(["stderr: bad thing", ...Array.from({ length: 30 }, (_, i) => String(i + 1))]);
   });
 
   it("redacts every line of a batch; twin: the lines without a secret arrive as printed", async () => {

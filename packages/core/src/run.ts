@@ -3,7 +3,7 @@ import { linkAbort, trapProcessSignals } from "./abort.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
 import { AbortError, CorralError, redactError, toCorralError } from "./errors.js";
-import type { RunEvent, RunEventBody, RunStatus } from "./events.js";
+import { joinedOutputOf, setJoinedOutput, type RunEvent, type RunEventBody, type RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
 import { createRedactor, redactDeep, type Redactor } from "./redact.js";
@@ -199,6 +199,7 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
           : { runId: id, time, ...output }
         : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(redactDeep(body, redactor) as RunEventBody) }
     ) as RunEvent;
+    if (output) keepJoined(event, body, output);
     // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
     for (const observe of observers) {
       try {
@@ -230,6 +231,13 @@ function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventB
     }
   }
   return { type: "agent.output", iteration: body.iteration, kind: body.kind === "raw" ? "raw" : "text", stream: body.stream === "stderr" ? "stderr" : "stdout", lines: redacted ?? lines };
+}
+
+/** The event keeps what its body's lines were split from (ADR 0720) when the redactor changed none of them. */
+function keepJoined(event: RunEvent, body: RunEventBody, output: { lines: string[] }): void {
+  if (body.type !== "agent.output" || output.lines !== body.lines) return;
+  const joined = joinedOutputOf(body);
+  if (joined !== undefined) setJoinedOutput(event, joined);
 }
 
 /** A sortable, unique run id: `20250101-120000-a1b2c3`. */

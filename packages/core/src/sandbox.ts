@@ -143,6 +143,17 @@ export interface ExecOptions {
   /** Called for every output line as it arrives, in order per stream. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /**
+   * Optional, for a caller that takes output in blocks (the run loop does, ADR 0720): called instead
+   * of `onLine` with one or more complete lines of one stream, each ending in "\n", as they arrive
+   * (typically every line completed by one read). The lines are exactly the ones `onLine` would get,
+   * cut at `maxLineChars` with `CUT_MARKER` and without a `\r` before their newline; a last line
+   * without a newline ends in one in its block. A sandbox that supports it MUST, when it is given,
+   * deliver every line of the exec through it (none through `onLine`), in order per stream:
+   * `LineSplitter.blocks` does exactly that, and `spawnStreaming` uses it. A sandbox written before
+   * it ignores it and calls `onLine`, so a caller that gives `onLines` MUST give `onLine` too.
+   */
+  onLines?: (block: string, stream: "stdout" | "stderr") => void;
+  /**
    * Characters a line may have (default 8 MiB, `MAX_LINE_CHARS`). A longer line MUST reach `onLine`
    * cut at this length and ending in `CUT_MARKER` (the rest of it, up to its newline, is dropped), so
    * memory stays bounded whatever the command prints: `LineSplitter` does exactly that.
@@ -186,7 +197,8 @@ export interface SandboxHandle extends AsyncDisposable {
   /**
    * Runs `argv` (never a shell string) inside the sandbox. It MUST give the command exactly
    * `spec.env` + `options.env` (nothing of the host's), honour `cwd`, `stdin`, `signal` and
-   * `timeoutMs`, stream lines to `onLine` in order per stream as they come, and on abort, timeout or
+   * `timeoutMs`, stream lines to `onLine` (or in blocks to `onLines`, when given and supported) in
+   * order per stream as they come, and on abort, timeout or
    * `close()` kill everything the command started. After `close()` it throws `E_SANDBOX_CLOSED`.
    */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;

@@ -355,10 +355,11 @@ class DockerHandle implements SandboxHandle {
       const output = (stream = (await this.#clients.stream.getExec(exec.id).start({ hijack: withStdin, stdin: withStdin, Tty: false })) as Duplex);
       await new Promise<void>((resolve) => {
         const cap = options.maxLineChars === undefined ? {} : { maxLineChars: options.maxLineChars };
-        const splitters = {
-          stdout: new LineSplitter((line) => options.onLine?.(line, "stdout"), cap),
-          stderr: new LineSplitter((line) => options.onLine?.(line, "stderr"), cap),
-        };
+        // In blocks of whole lines when the caller takes them (ADR 0720; only a core that has them asks).
+        const { onLines } = options;
+        const splitter = (stream: "stdout" | "stderr") =>
+          onLines ? LineSplitter.blocks((block) => onLines(block, stream), cap) : new LineSplitter((line) => options.onLine?.(line, stream), cap);
+        const splitters = { stdout: splitter("stdout"), stderr: splitter("stderr") };
         this.#clients.stream.modem.demuxStream(output, { write: (chunk: Buffer) => splitters.stdout.push(chunk) } as never, { write: (chunk: Buffer) => splitters.stderr.push(chunk) } as never);
         const done = () => {
           splitters.stdout.end();

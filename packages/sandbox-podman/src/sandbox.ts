@@ -284,6 +284,8 @@ class PodmanHandle implements SandboxHandle {
             if (stream === "stderr" && /^Error: /.test(line)) podmanErrors.push(line);
             options.onLine?.(line, stream);
           },
+          // In blocks of whole lines when the caller takes them (ADR 0720); podman's own errors are looked for in them.
+          ...(options.onLines ? { onLines: podmanBlocks(options.onLines, podmanErrors) } : {}),
         },
       );
       // spawnStreaming returns after both output streams drained; only then is the status read.
@@ -380,4 +382,14 @@ async function imageUser(podman: string, image: string, timeoutMs: number): Prom
   const result = await podmanCall(podman, ["image", "inspect", "--format", "{{.Config.User}}", image], { timeoutMs });
   if (result.exitCode !== 0) throw imageMissingError("podman", image);
   return result.stdout.join("").trim();
+}
+
+/** Passes blocks of output on, keeping podman's own `Error: ` lines of stderr (the command's exit 125 is read with them). */
+function podmanBlocks(onLines: (block: string, stream: "stdout" | "stderr") => void, errors: string[]): (block: string, stream: "stdout" | "stderr") => void {
+  return (block, stream) => {
+    if (stream === "stderr" && (block.startsWith("Error: ") || block.includes("\nError: "))) {
+      for (const line of block.slice(0, -1).split("\n")) if (line.startsWith("Error: ")) errors.push(line);
+    }
+    onLines(block, stream);
+  };
 }

@@ -1,4 +1,4 @@
-import { type RunEvent } from "@corral/core";
+import { joinedOutputOf, type RunEvent } from "@corral/core";
 
 /**
  * How the journal keeps consecutive output lines: one `journal.lines` event in events.jsonl stands for
@@ -64,12 +64,17 @@ export function sameBatch(a: RunEvent, b: RunEvent): boolean {
  */
 export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>): LinesEvent | undefined {
   const { runId, name, time, lines, ...body } = event;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    // One-character lines (`yes`) are most of them where lines are many: compared, not searched.
-    if (line.length === 1 ? line === "\n" : line.includes("\n")) return undefined;
+  // Lines core split from a block of output come joined already, and hold no newline (ADR 0720).
+  let joined = joinedOutputOf(event);
+  if (joined === undefined) {
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      // One-character lines (`yes`) are most of them where lines are many: compared, not searched.
+      if (line.length === 1 ? line === "\n" : line.includes("\n")) return undefined;
+    }
+    joined = lines.join("\n");
   }
-  return { runId, ...(name !== undefined ? { name } : {}), time, type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: lines.join("\n") };
+  return { runId, ...(name !== undefined ? { name } : {}), time, type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: joined };
 }
 
 /** The one journal event for a run of batched events (all of one key): the first, and the lines of all. */

@@ -3,7 +3,7 @@ import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
 import { describeAgentEvent } from "../describe.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, SandboxError } from "../errors.js";
-import type { RunEventBody } from "../events.js";
+import { setJoinedOutput, type RunEventBody } from "../events.js";
 import { TailBuffer } from "../lines.js";
 import { readPlainFile } from "../plain-file.js";
 import type { Redactor } from "../redact.js";
@@ -83,12 +83,15 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   // The agent's output goes out batched (ADR 0712): consecutive text, or raw lines of one stream, as
   // one `agent.output` event, sent a microtask after its first line (the lines of one read arrive in
   // one task) or before any other event of the iteration, so the order of events is the order of output.
-  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number } | undefined;
+  // `joined`: the batch's lines joined by "\n" when they were all split from blocks (ADR 0720), for the journal.
+  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number; joined?: string | undefined } | undefined;
   const flushOutput = () => {
     const held = output;
     if (held === undefined) return;
     output = undefined;
-    emit({ type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines });
+    const body: RunEventBody = { type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines };
+    if (held.joined !== undefined) setJoinedOutput(body, held.joined);
+    emit(body);
   };
   const emitNow = (body: RunEventBody) => {
     if (output !== undefined) flushOutput();
@@ -102,6 +105,32 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     }
     output.lines.push(piece);
     output.chars += piece.length;
+    output.joined = undefined;
+  };
+  // The lines of a block at once (`block` is them, each with its "\n"): the same batches as `hold`
+  // line by line, without a call per line, each batch knowing its lines joined (a slice of the block).
+  const holdLines = (kind: "text" | "raw", stream: "stdout" | "stderr", lines: string[], block: string) => {
+    let at = 0;
+    let offset = 0;
+    while (at < lines.length) {
+      if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
+      if (output === undefined) {
+        output = { kind, stream, lines: [], chars: 0, joined: "" };
+        queueMicrotask(flushOutput);
+      }
+      const held = output;
+      const room = at + OUTPUT_BATCH_LINES - held.lines.length;
+      let chars = held.chars;
+      let end = at;
+      while (end < lines.length && end < room && chars < OUTPUT_BATCH_CHARS) chars += lines[end++]!.length;
+      const taken = chars - held.chars + (end - at); // their characters and newlines
+      if (held.joined !== undefined) held.joined = held.lines.length === 0 ? block.slice(offset, offset + taken - 1) : `${held.joined}\n${block.slice(offset, offset + taken - 1)}`;
+      if (held.lines.length === 0) held.lines = at === 0 && end === lines.length ? lines : lines.slice(at, end);
+      else for (let i = at; i < end; i++) held.lines.push(lines[i]!);
+      held.chars = chars;
+      offset += taken;
+      at = end;
+    }
   };
 
   // The agent's text: kept (structured output reads it) and watched for the completion signal.
@@ -164,6 +193,41 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     if (readable !== undefined) tail.push(readable);
   };
 
+  // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
+  // The lines of one read arrive in one task: the clock is read once for them (then a microtask).
+  const touch = () => {
+    if (!clockRead && stopReason === undefined && graceTimer === undefined) {
+      clockRead = true;
+      queueMicrotask(clockExpired);
+      const now = performance.now();
+      if (now - refreshedAt >= IDLE_REFRESH_MS) {
+        refreshedAt = now;
+        idleTimer.refresh();
+      }
+    }
+  };
+  const takeLine = (line: string, stream: "stdout" | "stderr") => {
+    const meaning = direct?.[stream];
+    if (meaning === "text") {
+      hold("text", stream, line);
+      onText(line);
+      tail.push(line);
+      return;
+    }
+    if (meaning === "raw") {
+      hold("raw", stream, line);
+      tail.push(stream === "stderr" ? `stderr: ${line}` : line);
+      return;
+    }
+    const events = parser.parse(line, stream);
+    for (let i = 0; i < events.length; i++) take(events[i]!, stream);
+  };
+  // A signal is looked for in each line; one not in a block is in none of its lines.
+  const mayHoldSignal = (block: string) => {
+    for (const signal of settings.signals) if (block.includes(signal)) return true;
+    return false;
+  };
+
   const report = agent.execReport ? execReportPath(agent, ctx.home) : undefined;
   const reportBefore = report ? await readExecReport(report) : undefined;
   const started = performance.now();
@@ -176,31 +240,26 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       signal: exec.signal,
       maxLineChars: settings.maxLineChars,
       onLine: (line, stream) => {
-        // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
-        // The lines of one read arrive in one task: the clock is read once for them (then a microtask).
-        if (!clockRead && stopReason === undefined && graceTimer === undefined) {
-          clockRead = true;
-          queueMicrotask(clockExpired);
-          const now = performance.now();
-          if (now - refreshedAt >= IDLE_REFRESH_MS) {
-            refreshedAt = now;
-            idleTimer.refresh();
-          }
-        }
+        touch();
+        takeLine(line, stream);
+      },
+      // Blocks of whole lines (ADR 0720), from a sandbox that has them; one that has not calls onLine.
+      onLines: (block, stream) => {
+        touch();
         const meaning = direct?.[stream];
-        if (meaning === "text") {
-          hold("text", stream, line);
-          onText(line);
-          tail.push(line);
+        // Lines the loop must look at one by one: a parser's, the text kept for structured output, a block that may hold the signal.
+        if (meaning === undefined || (meaning === "text" && (ctx.keepText || (outcome.signal === undefined && mayHoldSignal(block))))) {
+          let start = 0;
+          for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
+            takeLine(block.slice(start, newline), stream);
+            start = newline + 1;
+          }
           return;
         }
-        if (meaning === "raw") {
-          hold("raw", stream, line);
-          tail.push(stream === "stderr" ? `stderr: ${line}` : line);
-          return;
-        }
-        const events = parser.parse(line, stream);
-        for (let i = 0; i < events.length; i++) take(events[i]!, stream);
+        const lines = block.split("\n");
+        lines.pop(); // the block's last newline ends its last line
+        holdLines(meaning, stream, lines, block);
+        for (let i = Math.max(0, lines.length - tail.size); i < lines.length; i++) tail.push(meaning === "raw" && stream === "stderr" ? `stderr: ${lines[i]!}` : lines[i]!);
       },
     });
     for (const event of parser.end?.() ?? []) take(event, "stdout");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { isCorralError } from "../errors.js";
+import { CUT_MARKER } from "../lines.js";
 import { spawn } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { parsePolicy, type ParsedPolicy } from "../network/policy.js";
@@ -176,6 +177,42 @@ export function describeSandboxConformance(
       expect(result.exitCode).toBe(0);
       expect(stdout).toEqual([...Array.from({ length: 2000 }, (_, i) => `out ${i + 1}`), "last without newline"]);
       expect(stderr).toEqual(Array.from({ length: 2000 }, (_, i) => `err ${i + 1}`));
+    });
+
+    it("delivers blocks of whole lines to onLines when given: the same lines as onLine, in order per stream, cut at maxLineChars, exact bytes", async (ctx) => {
+      // A sandbox written before onLines calls onLine instead: that passes too (ADR 0720); one that has it uses it alone.
+      const handle = await basic(ctx);
+      const script = [
+        'i=1; while [ $i -le 3000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done',
+        "printf 'crlf\\r\\nh\\303\\251llo \\342\\234\\223\\n\\n  spaced  \\n'",
+        "head -c 5000 /dev/zero | tr '\\0' x; echo; echo after-the-long-line",
+        "printf 'last without newline'",
+      ].join("; ");
+      const cap = { maxLineChars: 1024 };
+      const reference = await collect(handle, ["sh", "-c", script], cap);
+      const tail = ["crlf", "héllo ✓", "", "  spaced  ", `${"x".repeat(1024)}${CUT_MARKER}`, "after-the-long-line", "last without newline"];
+      expect(reference.result.exitCode).toBe(0);
+      expect(reference.stdout).toEqual([...Array.from({ length: 3000 }, (_, i) => `out ${i + 1}`), ...tail]);
+      const lines = { stdout: [] as string[], stderr: [] as string[] };
+      const used = { onLine: 0, onLines: 0 };
+      let unterminated = 0;
+      const result = await handle.exec(["sh", "-c", script], {
+        ...cap,
+        onLine: (line, stream) => {
+          used.onLine++;
+          lines[stream].push(line);
+        },
+        onLines: (block, stream) => {
+          used.onLines++;
+          if (!block.endsWith("\n")) unterminated++;
+          lines[stream].push(...block.slice(0, -1).split("\n"));
+        },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(unterminated, "every block ends in a newline").toBe(0);
+      expect(used.onLine === 0 || used.onLines === 0, `one way for the whole exec, not both (onLine ${used.onLine}, onLines ${used.onLines})`).toBe(true);
+      expect(lines.stdout).toEqual(reference.stdout);
+      expect(lines.stderr).toEqual(reference.stderr);
     });
 
     it("delivers lines while the command is still running", async (ctx) => {
