@@ -1,6 +1,6 @@
 import { SandboxUnavailableError } from "@corral/core";
 import { createHmac, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { homedir, tmpdir } from "node:os";
@@ -177,9 +177,13 @@ export class SshConnection {
     });
     await chmod(path, 0o600);
     server.unref();
+    // Not left behind when this process ends without closing it.
+    const onExit = () => rmSync(dir, { recursive: true, force: true });
+    process.once("exit", onExit);
     return {
       path,
       close: async () => {
+        process.off("exit", onExit);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await rm(dir, { recursive: true, force: true });
       },

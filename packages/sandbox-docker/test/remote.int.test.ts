@@ -7,7 +7,7 @@ import { parsePolicy, type SandboxSpec } from "@corral/core";
 import { describeCopiedWorkspace, EgressProxy } from "@corral/core/testing";
 import { createServer } from "node:http";
 import { worktree } from "@corral/worktree-git";
-import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, remoteTestEngine, removeDir, requireTool, tempDir } from "@corral/test-support";
 import Docker from "dockerode";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,29 +25,9 @@ const claudeBinary = fileURLToPath(new URL("../../agent-claude/node_modules/@ant
 import { LABELS } from "@corral/container";
 import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
 
-const script = fileURLToPath(new URL("../../../tooling/ci/remote-engine.sh", import.meta.url));
 const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
-/** The remote engine's variables (starting it when this machine can: root). */
-function remoteEngine(): { ready: boolean; reason: string; env: Record<string, string> } {
-  if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
-  try {
-    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
-    // Started when it does not answer; the test image loaded again when the local one changed.
-    execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
-    const env = Object.fromEntries(
-      execFileSync("bash", [script, "env"], { encoding: "utf8" })
-        .trim()
-        .split("\n")
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
-    return { ready: true, reason: "", env };
-  } catch (error) {
-    return { ready: false, reason: `the remote test engine did not start (tooling/ci/remote-engine.sh start): ${(error as Error).message}`, env: {} };
-  }
-}
-
-const remote = remoteEngine();
+const remote = remoteTestEngine();
 const ready = requireTool(remote.ready, remote.reason);
 const E = remote.env;
 const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPath: E.CORRAL_REMOTE_DOCKER_CERT_PATH! });
