@@ -157,7 +157,7 @@ export class SshConnection {
     const dir = await mkdtemp(join(tmpdir(), "corral-ssh-"));
     await chmod(dir, 0o700);
     const path = join(dir, "engine.sock");
-    const server: Server = createServer((local) => {
+    const server: Server = createServer({ allowHalfOpen: true }, (local) => {
       local.on("error", () => {});
       this.client().then(
         (client) =>
