@@ -258,6 +258,8 @@ export class SshConnection {
     this.#client ??= new Promise((resolve, reject) => {
       // Ref'd while connecting; then only while someone holds it (#refs).
       const socket = connect({ host: this.#config.host!, port: this.#config.port ?? 22 });
+      // Small request/answer exchanges (HTTP over a channel): Nagle's delay would add ~40 ms to each, as with OpenSSH's interactive sessions.
+      socket.setNoDelay(true);
       const client = new Client();
       const fail = (error: Error) => {
         this.#client = undefined;

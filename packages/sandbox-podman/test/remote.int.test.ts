@@ -175,7 +175,7 @@ describe.skipIf(!ready)("podman sandbox on a remote engine", () => {
       expect(exists(live)).toBe(true);
       expect((await reapOrphans({ endpoint: ssh(), runId: `remote-live-${process.pid}` })).containers[0]).toMatchObject({ action: "kept" });
     } finally {
-      onRemoteHost(`podman rm --force ${live} ${dead} >/dev/null 2>&1 || true`);
+      onRemoteHost(`podman rm --force --ignore ${live} ${dead} >/dev/null 2>&1 || true`);
     }
   });
 
