@@ -1,3 +1,4 @@
+import type { Engine } from "./errors.js";
 import { SandboxUnavailableError, type SandboxSpec } from "@corral/core";
 import { walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
 import { readdir } from "node:fs/promises";
@@ -5,7 +6,6 @@ import { join } from "node:path";
 import type { ContainerOptions } from "./options.js";
 import type { ContainerPlan } from "./plan.js";
 
-type Engine = "docker" | "podman";
 
 /**
  * A remote engine sees none of this machine's files: a bind mount there would show the remote host's

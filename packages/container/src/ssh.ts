@@ -1,3 +1,4 @@
+import type { Engine } from "./errors.js";
 import { SandboxUnavailableError } from "@corral/core";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -7,7 +8,6 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 
-type Engine = "docker" | "podman";
 type Env = Record<string, string | undefined>;
 
 /** The error for an endpoint corral will not talk to: unverifiable, unencrypted, or refusing corral's credentials. */

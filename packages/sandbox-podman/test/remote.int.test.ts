@@ -8,9 +8,9 @@
 import { parsePolicy, run, type RunEvent, type SandboxSpec } from "@corral/core";
 import { describeCopiedWorkspace, describeSandboxConformance, EgressProxy, END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
 import { LABELS } from "@corral/container";
-import { CONTAINER_TEST_IMAGE, gitIn, remoteTestEngine, removeDir, requireTool, tempDir, tempRepo } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, gitIn, remoteTestEngine, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { hostname } from "node:os";
@@ -118,6 +118,28 @@ describe.skipIf(!ready)("podman sandbox on a remote engine", () => {
       await handle.close();
     }
     expect(onRemoteHost(`podman ps --all --quiet --filter id=${handle.id}`).trim()).toBe("");
+  });
+
+  it("the remote container ends with corral: a SIGKILLed orchestrator's ssh connection goes, and the keeper takes the container with it", async () => {
+    // A child orchestrator (the built plugin) opens a sandbox on the remote engine, says its id, and is killed.
+    const entry = new URL("../dist/index.js", import.meta.url).href;
+    const script = `const { podman, podmanSandbox } = await import(${JSON.stringify(entry)});
+const sandbox = podmanSandbox.create(podman(${JSON.stringify({ image: CONTAINER_TEST_IMAGE, ...ssh() })}).options);
+const handle = await sandbox.create(${JSON.stringify(spec())});
+console.log("id=" + handle.id);
+setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const id = await new Promise<string>((done, fail) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        const match = /id=(\w+)/.exec(chunk.toString());
+        if (match) done(match[1]!);
+      });
+      child.once("exit", (code) => fail(new Error(`the child orchestrator exited (${code}) before its sandbox was up`)));
+    });
+    const running = () => onRemoteHost(`podman ps --all --quiet --no-trunc --filter id=${id}`).trim();
+    expect(running()).toBe(id); // twin: alive while its orchestrator is
+    child.kill("SIGKILL");
+    await waitFor(() => running() === "", 30_000, "the remote container to end after its orchestrator was killed");
   });
 
   it("attack: an ssh host whose key is not in known_hosts is refused, where podman's own ssh would trust it on first use; twin: the listed key is accepted", async () => {
