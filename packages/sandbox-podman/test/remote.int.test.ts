@@ -5,18 +5,17 @@
  * checked against known_hosts) and hands the podman CLI a forwarded local socket. Nothing here mocks
  * the engine or the network.
  */
-import { parsePolicy, run, type RunEvent, type SandboxSpec } from "@corral/core";
-import { describeCopiedWorkspace, describeSandboxConformance, EgressProxy, END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
+import { describeCopiedWorkspace, describeSandboxConformance } from "@corral/core/testing";
 import { LABELS } from "@corral/container";
-import { CONTAINER_TEST_IMAGE, gitIn, remoteTestEngine, removeDir, requireTool, tempDir, tempRepo, waitFor } from "@corral/test-support";
+import { expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "@corral/container/testing";
+import { CONTAINER_TEST_IMAGE, remoteTestEngine, removeDir, requireTool, tempRepo, waitFor } from "@corral/test-support";
 import { worktree } from "@corral/worktree-git";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { buildImage, podman, podmanSandbox, reapOrphans } from "../src/index.js";
 import { podmanCall } from "../src/cli.js";
 import { PodmanEngine, resolvePodmanEndpoint } from "../src/endpoint.js";
@@ -49,29 +48,13 @@ if (ready) {
 }
 
 describe.skipIf(!ready)("podman sandbox on a remote engine", () => {
+  const specs = remoteSpecs("corral-podman-remote-it");
+  const spec = specs.spec;
   let root: string;
-  let n = 0;
   let home: string;
-  const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
-    runId: `podman-remote-it-${process.pid}-${++n}`,
-    workspace: { path: "/tmp/corral/workspace", cwd: "/tmp/corral/workspace", copy: true },
-    gitMounts: [],
-    home,
-    mounts: [],
-    env: { PATH: "/usr/bin:/bin", HOME: home },
-    network: "none",
-    limits: {},
-    ...overrides,
-  });
-
-  beforeAll(async () => {
-    root = await tempDir("corral-podman-remote-it-");
-    home = join(root, "home");
-    mkdirSync(home, { mode: 0o700 });
-    writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = remote test\n");
-  });
-  afterAll(async () => {
-    if (root) await removeDir(root);
+  beforeAll(() => {
+    root = specs.root();
+    home = specs.home();
   });
 
   it("ssh://: check() answers, names the remote engine and checks the image there; the engine is not local", async () => {
@@ -218,31 +201,8 @@ setInterval(() => {}, 1000);`;
   });
 
   it("the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out", async () => {
-    const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
-    await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
-    const port = (upstream.address() as { port: number }).port;
-    const socket = join(root, `proxy-${n}.sock`);
-    const records: { allowed: boolean; host: string }[] = [];
-    const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as never, hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" }, onRecord: (record: { allowed: boolean; host: string }) => records.push(record) } as never);
-    const handle = await sandboxWith().create(spec({ network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
-    try {
-      const out = async (argv: string[]) => {
-        const lines: string[] = [];
-        await handle.exec(argv, { cwd: "/tmp", onLine: (line, stream) => stream === "stdout" && lines.push(line) });
-        return lines;
-      };
-      const curl = (...args: string[]) => ["curl", "-sS", "--max-time", "10", ...args];
-      expect(await out(curl("--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
-      expect(await out(curl("--socks5-hostname", "127.0.0.1:1080", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
-      expect(await out(curl("--proxy", "http://127.0.0.1:3128", "-o", "/dev/null", "-w", "%{http_code}", `http://denied.test:${port}/`))).toEqual(["403"]);
-      // attack: straight to this machine over the veth, or anywhere, without the proxy: no route.
-      expect(await out(["sh", "-c", `curl -sS --max-time 5 http://${E.CORRAL_REMOTE_HOST_IP}:${port}/ >/dev/null 2>&1 && echo reached || echo refused`])).toEqual(["refused"]);
-      expect(records.map((r) => [r.allowed, r.host])).toEqual(expect.arrayContaining([[true, "allowed.test"], [false, "denied.test"]]));
-    } finally {
-      await handle.close();
-      await proxy.close();
-      await new Promise((done) => upstream.close(done));
-    }
+    expect(sandboxWith().capabilities?.network).toContain("proxy");
+    await expectEgressRelayed((s) => sandboxWith().create(s), specs, E.CORRAL_REMOTE_HOST_IP!);
   });
 });
 
@@ -252,60 +212,26 @@ setInterval(() => {}, 1000);`;
 // commit brought back on the run's branch.
 describe.skipIf(!ready)("claude on a remote podman engine", () => {
   it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", async (ctx) => {
-    const binary = (() => {
-      try {
-        return statSync(claudeBinary).size > 1_000_000 ? claudeBinary : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
+    const binary = nativeBinary(claudeBinary);
     const built = await import(claudeModule).catch(() => undefined);
     if (!requireTool(Boolean(binary && built), "the claude native binary or the built @corral/agent-claude is missing (pnpm install; pnpm build)")) return ctx.skip();
     const { claude } = built as typeof import("../../agent-claude/src/index.js");
     const { startMockModelApi } = (await import(mockModule)) as typeof import("../../../tooling/mock-model-api/src/index.js");
-    // The image with the CLI, built on the remote engine by the plugin (once per binary).
-    const { size, mtimeMs } = statSync(binary!);
-    const image = `corral-test-claude:${size}-${Math.floor(mtimeMs)}`;
-    const remoteSandbox = sandboxWith({ image });
-    if (!(await remoteSandbox.check()).available) {
-      const context = await tempDir("corral-claude-image-");
-      const { linkSync, copyFileSync } = await import("node:fs");
-      try {
-        linkSync(binary!, join(context, "claude"));
-      } catch {
-        copyFileSync(binary!, join(context, "claude"));
-      }
-      writeFileSync(join(context, "Containerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nCOPY claude /usr/local/bin/claude\n`);
-      await remoteSandbox.buildImage!({ contextDir: context, tag: image });
-      await removeDir(context);
-    }
-    const api = await startMockModelApi({ script: [{ text: "Writing the file.", toolCalls: [{ shell: END_TO_END_COMMIT_SCRIPT }], usage: { inputTokens: 10, outputTokens: 5 } }, { text: "Done. <promise>COMPLETE</promise>", usage: { inputTokens: 10, outputTokens: 5 } }] } as never);
     const repo = await tempRepo();
-    const events: RunEvent[] = [];
     try {
-      const result = await run({
-        agent: claude({ model: "claude-remote-e2e" }),
-        sandbox: podman({ image, ...ssh() }),
+      await expectClaudeRunComesBack({
+        binary: binary!,
+        claude: claude as never,
+        startMockModelApi: startMockModelApi as never,
+        sandbox: (image) => podman({ image, ...ssh() }),
+        hasImage: async (image) => (await sandboxWith({ image }).check()).available,
+        buildImage: (contextDir, image) => sandboxWith({ image }).buildImage!({ contextDir, tag: image }),
+        baseImage: CONTAINER_TEST_IMAGE,
+        buildFile: "Containerfile",
         isolation: worktree(),
-        cwd: repo,
-        prompt: "Write hello.txt and commit it. Say <promise>COMPLETE</promise> when done.",
-        maxIterations: 2,
-        workspace: "auto",
-        network: { allow: [] },
-        handleProcessSignals: false,
-        idleTimeout: 90,
-        hostEnv: { PATH: "/usr/local/bin:/usr/bin:/bin", ANTHROPIC_API_KEY: "sk-ant-test-remote-0123456789", ANTHROPIC_BASE_URL: api.url },
-        env: { CLAUDE_CODE_MAX_RETRIES: "0" },
-        onEvent: (event: RunEvent) => events.push(event),
-      } as never);
-      expect({ status: result.status, error: (result as { error?: { message?: string } }).error?.message }).toMatchObject({ status: "succeeded" });
-      expect(result.commits.map((c: { subject: string }) => c.subject)).toEqual(["agent: add hello.txt"]);
-      expect(await gitIn(repo, "show", `${result.branch}:hello.txt`)).toBe("hello from the agent");
-      expect(api.requests.length).toBeGreaterThan(0);
-      expect(events.some((e) => e.type === "log" && /not on this machine, so the workspace is copied/.test((e as { message: string }).message))).toBe(true);
-      expect(events.some((e) => e.type === "network.allowed" && (e as { host?: string }).host === "127.0.0.1")).toBe(true);
+        repo,
+      });
     } finally {
-      await api.close();
       await removeDir(repo);
     }
   }, 300_000);
