@@ -30,4 +30,4 @@ export { EgressBridge } from "./egress.js";
 export { COPY_ROOT, checkCopyPath, copiedWorkspaceCapability, getArchiveArgv, putArchiveArgv } from "./copy.js";
 export { SshConnection, engineTrustError, hostKeyVerifier, sshConnectConfig, sshTrustFailure } from "./ssh.js";
 export type { SshOptions } from "./ssh.js";
-export { homeEntries, refuseHostPaths, remotePlan } from "./remote.js";
+export { homeEntries, refuseHostPaths, remotePlan, shipRunHome } from "./remote.js";

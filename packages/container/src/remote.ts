@@ -1,6 +1,6 @@
 import type { Engine } from "./errors.js";
 import { SandboxUnavailableError, type SandboxSpec } from "@corral/core";
-import { walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
+import { packTar, walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerOptions } from "./options.js";
@@ -31,4 +31,17 @@ export function remotePlan(plan: ContainerPlan, home: string): ContainerPlan {
 /** The run's HOME on the host as tar entries (its contents, named relative to it), for a remote container's own HOME. */
 export async function* homeEntries(home: string): AsyncGenerator<TarEntryIn> {
   for (const name of (await readdir(home)).sort()) yield* walkForTar(join(home, name), name);
+}
+
+/**
+ * Ships the run's HOME into a new remote container (`remotePlan` made it a tmpfs) with the plugin's
+ * `untar`; a failure closes the sandbox (nothing half-made is left) and is rethrown.
+ */
+export async function shipRunHome(home: string, untar: (tar: AsyncIterable<Uint8Array>, path: string) => Promise<void>, close: () => Promise<void>): Promise<void> {
+  try {
+    await untar(packTar(homeEntries(home)), home);
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type AttachOptions, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, LineSplitter, packTar } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, homeEntries, putArchiveArgv, refuseHostPaths, remotePlan, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -231,14 +231,7 @@ class DockerHandle implements SandboxHandle {
       }
     }
     const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
-    if (remote) {
-      try {
-        await handle.#untar(packTar(homeEntries(spec.home)), spec.home);
-      } catch (error) {
-        await handle.close().catch(() => {});
-        throw error;
-      }
-    }
+    if (remote) await shipRunHome(spec.home, (tar, path) => handle.#untar(tar, path), () => handle.close());
     return handle;
   }
 

@@ -1,6 +1,6 @@
 import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type AttachOptions, type ExecOptions, type ExecResult, type Sandbox, type SandboxCapabilities, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, packTar, runTempDir, spawnAttached, spawnStreaming } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, homeEntries, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, refuseHostPaths, remotePlan, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { HandleLifecycle, runTempDir, spawnAttached, spawnStreaming } from "@corral/core/plugin-kit";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, refuseHostPaths, remotePlan, shipRunHome, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -256,14 +256,7 @@ class PodmanHandle implements SandboxHandle {
     }
     const cgroup = remote ? undefined : await ContainerCgroup.find(initPid, id);
     const handle = new PodmanHandle(engine, id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
-    if (remote) {
-      try {
-        await handle.#untar(packTar(homeEntries(spec.home)), spec.home);
-      } catch (error) {
-        await handle.close().catch(() => {});
-        throw error;
-      }
-    }
+    if (remote) await shipRunHome(spec.home, (tar, path) => handle.#untar(tar, path), () => handle.close());
     return handle;
   }
 
