@@ -128,6 +128,12 @@ setInterval(() => {}, 1000);`;
   it("attack: an ssh host whose key is not in known_hosts is refused, where podman's own ssh would trust it on first use; twin: the listed key is accepted", async () => {
     const empty = join(root, "known_hosts");
     writeFileSync(empty, "");
+    // Before (what CONTAINER_HOST did when the CLI carried the connection): podman's own ssh, with no
+    // known_hosts at all, only warns and reaches the engine.
+    const bare = join(root, "bare-home");
+    mkdirSync(bare);
+    const own = spawnSync("podman", ["--url", E.CORRAL_REMOTE_PODMAN!, "--identity", E.CORRAL_REMOTE_SSH_KEY!, "info", "--format", "{{.Host.Hostname}}"], { env: { PATH: process.env.PATH, HOME: bare }, encoding: "utf8", timeout: 30_000 });
+    expect({ status: own.status, warned: /known_hosts/.test(own.stderr) }).toEqual({ status: 0, warned: true });
     const refused = sandboxWith({ sshKnownHosts: empty });
     expect(await refused.check()).toMatchObject({ available: false, code: "E_SANDBOX_ENGINE_TRUST", hint: expect.stringContaining("known_hosts") });
     await expect(refused.create(spec())).rejects.toMatchObject({ code: "E_SANDBOX_ENGINE_TRUST" });
