@@ -4,6 +4,8 @@
 //   - one exec of `true` (output streamed, as the run loop does): remote over TCP+TLS and over ssh vs the local socket;
 //   - a whole one-iteration run (copied workspace in and out, the `command` agent making a commit):
 //     remote vs local, both with `workspace: "copy"` so only the engine's place differs.
+// The same two for podman: the remote podman service over corral's ssh (a forwarded socket, ADR 0430)
+// vs this machine's podman.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { commandAgent, instantiate, run } from "../../packages/core/dist/index.js";
@@ -22,14 +24,17 @@ try {
   process.exit(0);
 }
 const { docker } = await import("../../packages/sandbox-docker/dist/index.js");
+const { podman } = await import("../../packages/sandbox-podman/dist/index.js");
 const { worktree } = await import("../../packages/worktree-git/dist/index.js");
 const local = docker({ image: TEST_IMAGE });
 const remote = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_DOCKER_TCP, tlsVerify: true, certPath: env.CORRAL_REMOTE_DOCKER_CERT_PATH });
 const overSsh = docker({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_SSH, sshIdentity: env.CORRAL_REMOTE_SSH_KEY, sshKnownHosts: env.CORRAL_REMOTE_SSH_KNOWN_HOSTS });
-for (const [name, configured] of [["local", local], ["remote", remote], ["ssh", overSsh]]) {
+const localPodman = podman({ image: TEST_IMAGE });
+const remotePodman = podman({ image: TEST_IMAGE, host: env.CORRAL_REMOTE_PODMAN, sshIdentity: env.CORRAL_REMOTE_SSH_KEY, sshKnownHosts: env.CORRAL_REMOTE_SSH_KNOWN_HOSTS });
+for (const [name, configured] of [["local docker", local], ["remote docker", remote], ["ssh docker", overSsh], ["local podman", localPodman], ["remote podman", remotePodman]]) {
   const availability = await instantiate("sandbox", configured).check();
   if (!availability.available) {
-    skip("remote", `${name} docker: ${availability.reason}`);
+    skip("remote", `${name}: ${availability.reason}`);
     process.exit(0);
   }
 }
@@ -70,6 +75,29 @@ try {
   cases.push(
     { name: "1-iteration run, remote docker (tcp+TLS, copy)", unit: "ms", samples: runRemote, floor: "1-iteration run, local docker (copy)" },
     { name: "1-iteration run, local docker (copy)", unit: "ms", samples: runLocal },
+  );
+
+  // podman: exec over the forwarded socket (ssh) vs the local engine, then a one-iteration run on each.
+  const podmanHandles = [];
+  for (const configured of [localPodman, remotePodman]) podmanHandles.push(await instantiate("sandbox", configured).create(copySpec(`bench-remote-podman-${process.pid}-${podmanHandles.length}`)));
+  try {
+    note("exec true: local podman and remote podman over ssh (in rotation)");
+    const ok = (r) => {
+      if (r.exitCode !== 0) throw new Error(`exec exited ${r.exitCode}`);
+    };
+    const [viaLocal, viaSsh] = await measureEach(podmanHandles.map((h) => () => h.exec(["true"], { cwd: "/tmp", onLine }).then(ok)), { warmup: 3, samples: 20 });
+    cases.push(
+      { name: "exec true, remote podman (ssh)", unit: "ms", samples: viaSsh, floor: "exec true, local podman" },
+      { name: "exec true, local podman", unit: "ms", samples: viaLocal },
+    );
+  } finally {
+    for (const h of podmanHandles) await h.close();
+  }
+  note("1-iteration runs (copied workspace): local and remote podman (in rotation)");
+  const [podmanLocal, podmanRemote] = await measureEach([runOn(localPodman), runOn(remotePodman)], { warmup: 1, samples: 5 });
+  cases.push(
+    { name: "1-iteration run, remote podman (ssh, copy)", unit: "ms", samples: podmanRemote, floor: "1-iteration run, local podman (copy)" },
+    { name: "1-iteration run, local podman (copy)", unit: "ms", samples: podmanLocal },
   );
 } finally {
   await removeDir(repo);

@@ -1,6 +1,7 @@
 import { SandboxError, SandboxUnavailableError } from "@corral/core";
 
-type Engine = "docker" | "podman";
+/** The container engines these helpers speak for (in messages and hints). */
+export type Engine = "docker" | "podman";
 
 /** The run's image is not in the engine: name the command that builds it. */
 export function imageMissingError(engine: Engine, image: string, cause?: unknown): SandboxError {

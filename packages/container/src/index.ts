@@ -28,3 +28,6 @@ export { reapedContainers } from "./reap.js";
 export type { ContainerReapResult, ReapedContainer } from "./reap.js";
 export { EgressBridge } from "./egress.js";
 export { COPY_ROOT, checkCopyPath, copiedWorkspaceCapability, getArchiveArgv, putArchiveArgv } from "./copy.js";
+export { SshConnection, engineTrustError, hostKeyVerifier, sshConnectConfig, sshTrustFailure } from "./ssh.js";
+export type { SshOptions } from "./ssh.js";
+export { homeEntries, refuseHostPaths, remotePlan, shipRunHome } from "./remote.js";

@@ -1,9 +1,9 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hostKeyVerifier, resolveDockerEndpoint } from "./endpoint.js";
+import { resolveDockerEndpoint } from "./endpoint.js";
 
 const home = mkdtempSync(join(tmpdir(), "corral-endpoint-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -68,22 +68,5 @@ describe("resolveDockerEndpoint", () => {
   it("attack: a context that skips TLS verification is refused", () => {
     context("lax", "tcp://10.4.4.5:2376", false, { SkipTLSVerify: true });
     expect(() => resolveDockerEndpoint({}, { DOCKER_CONTEXT: "lax" }, home)).toThrow(expect.objectContaining({ code: "E_SANDBOX_ENGINE_TRUST" }));
-  });
-});
-
-describe("hostKeyVerifier", () => {
-  const key = randomBytes(51);
-  const other = randomBytes(51);
-  it("accepts only the key known_hosts lists for that host (plain and hashed names)", () => {
-    const salt = randomBytes(20);
-    const hashed = `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update("[10.0.0.9]:2222").digest("base64")}`;
-    const file = join(home, "known_hosts");
-    writeFileSync(file, `10.0.0.8 ssh-ed25519 ${key.toString("base64")}\n${hashed} ssh-ed25519 ${key.toString("base64")}\n`);
-    expect(hostKeyVerifier(file, "10.0.0.8", 22)(key)).toBe(true);
-    expect(hostKeyVerifier(file, "10.0.0.9", 2222)(key)).toBe(true);
-    // attack: another key for a known host, or a known key for another host
-    expect(hostKeyVerifier(file, "10.0.0.8", 22)(other)).toBe(false);
-    expect(hostKeyVerifier(file, "10.0.0.7", 22)(key)).toBe(false);
-    expect(hostKeyVerifier(join(home, "absent"), "10.0.0.8", 22)(key)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { SandboxUnavailableError } from "@corral/core";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
+import { engineTrustError as trustError, sshConnectConfig, sshTrustFailure } from "@corral/container";
 import { existsSync, readFileSync } from "node:fs";
 import { Agent as HttpsAgent } from "node:https";
 import { homedir } from "node:os";
@@ -41,9 +42,7 @@ const TRUST_HINT_TLS =
   "Point DOCKER_CERT_PATH (or the plugin's certPath) at the folder with the engine's CA (ca.pem) and your client certificate (cert.pem, key.pem), as `docker --tlsverify` uses them.";
 
 /** The error for an endpoint corral will not talk to: unverifiable, unencrypted, or refusing corral's credentials. */
-export function engineTrustError(reason: string, hint: string, cause?: unknown): SandboxUnavailableError {
-  return new SandboxUnavailableError("docker", reason, { hint, code: "E_SANDBOX_ENGINE_TRUST", ...(cause ? { cause } : {}) });
-}
+const engineTrustError = (reason: string, hint: string, cause?: unknown) => trustError("docker", reason, hint, cause);
 
 /**
  * Resolves the engine as the docker CLI does: the plugin's `host`, then its `context`, then
@@ -110,22 +109,9 @@ function fromHost(raw: string, source: string, tls: { tlsVerify: boolean; certPa
   }
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   if (url.protocol === "ssh:") {
-    const port = Number(url.port || 22);
-    const knownHosts = options.sshKnownHosts ?? join(home, ".ssh", "known_hosts");
-    const sshOptions: ConstructorParameters<typeof SshDockerAgent>[0] = { host: hostname, port, hostVerifier: hostKeyVerifier(knownHosts, hostname, port), readyTimeout: 20_000 };
-    const identity = options.sshIdentity ?? (env.SSH_AUTH_SOCK ? undefined : ["id_ed25519", "id_ecdsa", "id_rsa"].map((file) => join(home, ".ssh", file)).find((file) => existsSync(file)));
-    if (identity) sshOptions.privateKey = readFileSync(identity);
-    else if (env.SSH_AUTH_SOCK) sshOptions.agent = env.SSH_AUTH_SOCK;
-    else throw engineTrustError(`${source} names ${raw}, but corral has no ssh key for it (no ssh agent, no ~/.ssh/id_*).`, "Start an ssh agent with the key (ssh-add), or pass the plugin's sshIdentity option.");
-    const user = decodeURIComponent(url.username) || "root";
-    sshOptions.username = user;
+    const { config, display } = sshConnectConfig("docker", url, source, options, env, home);
     // HTTP over our ssh agent (ssh.ts): one ssh connection, a dial-stdio channel per HTTP connection.
-    return {
-      display: `ssh://${user}@${hostname}${url.port ? `:${url.port}` : ""}`,
-      source,
-      locality: "remote",
-      connection: { protocol: "http", host: hostname, port, agent: new SshDockerAgent(sshOptions) } as Docker.DockerOptions,
-    };
+    return { display, source, locality: "remote", connection: { protocol: "http", host: config.host!, port: config.port!, agent: new SshDockerAgent(config) } as Docker.DockerOptions };
   }
   if (url.protocol !== "tcp:" && url.protocol !== "http:" && url.protocol !== "https:") {
     throw new SandboxUnavailableError("docker", `${source} has an address corral cannot use: ${JSON.stringify(raw)}.`, { hint: "Use unix://, tcp:// (with TLS) or ssh://." });
@@ -157,40 +143,6 @@ function fromHost(raw: string, source: string, tls: { tlsVerify: boolean; certPa
   };
 }
 
-/**
- * ssh2's host check: the key the server shows must be one known_hosts lists for this host (plain
- * `host`/`[host]:port` names or hashed `|1|salt|hash` ones). Unknown hosts are refused: corral never
- * adds a key on first use, since nobody is there to compare the fingerprint.
- */
-export function hostKeyVerifier(knownHostsFile: string, host: string, port: number): (key: Buffer) => boolean {
-  const names = port === 22 ? [host] : [`[${host}]:${port}`];
-  return (key: Buffer) => {
-    let text: string;
-    try {
-      text = readFileSync(knownHostsFile, "utf8");
-    } catch {
-      return false;
-    }
-    const wanted = key.toString("base64");
-    for (const line of text.split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 3 || fields[0]!.startsWith("#") || fields[0]!.startsWith("@")) continue;
-      const [patterns, , blob] = fields as [string, string, string];
-      if (blob === wanted && patterns.split(",").some((pattern) => names.some((name) => matchesHost(pattern, name)))) return true;
-    }
-    return false;
-  };
-}
-
-function matchesHost(pattern: string, name: string): boolean {
-  if (pattern.startsWith("|1|")) {
-    const [salt, hash] = pattern.slice(3).split("|");
-    if (!salt || !hash) return false;
-    return createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64") === hash;
-  }
-  return pattern === name;
-}
-
 /** What a TLS or ssh failure of a remote engine means, for the error's reason and hint; undefined for other failures. */
 export function trustFailure(endpoint: DockerEndpoint, error: unknown): { reason: string; hint: string } | undefined {
   const code = String((error as { code?: unknown })?.code ?? "");
@@ -203,11 +155,5 @@ export function trustFailure(endpoint: DockerEndpoint, error: unknown): { reason
   if (tls && (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/.test(code) || /certificate|self.signed|unable to verify/i.test(message))) {
     return { reason: `the engine at ${endpoint.display} showed a certificate corral's CA does not vouch for (${message.trim()}).`, hint: `Someone may be in between, or the CA is the wrong one. ${TRUST_HINT_TLS}` };
   }
-  if (/host key|hostVerifier|Host denied/i.test(message)) {
-    return { reason: `the ssh host key of ${endpoint.display} is not in known_hosts (${message}).`, hint: "Check the host's fingerprint and add it (ssh-keyscan HOST >> ~/.ssh/known_hosts after comparing), or pass the plugin's sshKnownHosts option." };
-  }
-  if (/All configured authentication methods failed|authentication/i.test(message)) {
-    return { reason: `${endpoint.display} refused corral's ssh key (${message}).`, hint: "Add the key to the remote user's authorized_keys, or pass the plugin's sshIdentity option." };
-  }
-  return undefined;
+  return sshTrustFailure(endpoint.display, error);
 }

@@ -1,8 +1,6 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type AttachOptions, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
-import { HandleLifecycle, LineSplitter, packTar, walkForTar, type TarEntryIn } from "@corral/core/plugin-kit";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -64,27 +62,6 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
 }
 
 /**
- * A remote engine sees none of this machine's files: a bind mount there would show the remote host's
- * folder of that name (or an empty one), never ours. So a remote run must copy its workspace, and
- * may not ask for host mounts (the agent's program included: it has to be in the image); its HOME
- * is shipped in (below). Fails closed, before anything is created.
- */
-function refuseHostPaths(display: string, spec: SandboxSpec, options: DockerOptions): void {
-  if (!spec.workspace.copy) {
-    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount this machine's workspace.`, { hint: "Run with --workspace copy (or auto, the default for a remote engine)." });
-  }
-  const paths = [...spec.mounts.map((m) => m.host), ...spec.gitMounts.map((m) => m.host), ...options.mounts.map((m) => m.host)];
-  if (paths.length) {
-    throw new SandboxUnavailableError("docker", `the engine at ${display} is on another machine, so it cannot mount ${paths.join(", ")} from this one.`, { hint: "Drop the mounts for a remote run; an agent's program must be in the image there (its Dockerfile)." });
-  }
-}
-
-/** The run's HOME on the host as tar entries (its contents, named relative to it), for a remote container's own HOME. */
-async function* homeEntries(home: string): AsyncGenerator<TarEntryIn> {
-  for (const name of (await readdir(home)).sort()) yield* walkForTar(join(home, name), name);
-}
-
-/**
  * A remote engine's capabilities: its containers cannot see this machine's files (so `auto`
  * workspaces are copied) and the egress bridge cannot enter their network namespace from here, so
  * an allowlist is refused (fail closed) rather than run unfiltered; `none` and the remote host's
@@ -105,9 +82,9 @@ function remoteCapabilities(endpoint: DockerEndpoint): SandboxCapabilities {
 }
 
 /** The ssh agent of an ssh:// endpoint, which can relay the egress proxy. */
-function sshRelay(clients: DockerClients): SshDockerAgent | undefined {
+function sshRelay(clients: DockerClients): SshConnection | undefined {
   const agent = (clients.endpoint.connection as { agent?: unknown }).agent;
-  return agent instanceof SshDockerAgent ? agent : undefined;
+  return agent instanceof SshDockerAgent ? agent.connection : undefined;
 }
 
 /** Maps the engine-agnostic plan onto docker's create request. */
@@ -188,10 +165,10 @@ class DockerHandle implements SandboxHandle {
   /** Preflight (network), then create the container, attach the keeper's stdin and start it. */
   static async start(clients: DockerClients, spec: SandboxSpec, options: DockerOptions): Promise<DockerHandle> {
     const remote = clients.endpoint.locality === "remote";
-    if (remote) refuseHostPaths(clients.endpoint.display, spec, options);
+    if (remote) refuseHostPaths("docker", clients.endpoint.display, spec, options);
     const planned = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(clients.control, options.image) } : {}) });
     // On a remote engine the run's HOME is the container's own (a tmpfs), filled with a copy of it.
-    const plan: ContainerPlan = remote ? { ...planned, mounts: planned.mounts.filter((m) => m.source !== spec.home), tmpfs: { ...planned.tmpfs, [spec.home]: "rw,nosuid,nodev,mode=1777" } } : planned;
+    const plan: ContainerPlan = remote ? remotePlan(planned, spec.home) : planned;
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
     const relay = remote ? sshRelay(clients) : undefined;
     if (proxy && remote && !relay) {
@@ -254,14 +231,7 @@ class DockerHandle implements SandboxHandle {
       }
     }
     const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
-    if (remote) {
-      try {
-        await handle.#untar(packTar(homeEntries(spec.home)), spec.home);
-      } catch (error) {
-        await handle.close().catch(() => {});
-        throw error;
-      }
-    }
+    if (remote) await shipRunHome(spec.home, (tar, path) => handle.#untar(tar, path), () => handle.close());
     return handle;
   }
 

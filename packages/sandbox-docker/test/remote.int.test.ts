@@ -3,51 +3,26 @@
  * a dockerd in a network namespace at 10.231.0.2 with its own mount namespace and data root, TLS
  * certificates made for the test, and an sshd). Nothing here mocks the engine or the network.
  */
-import { parsePolicy, type SandboxSpec } from "@corral/core";
-import { describeCopiedWorkspace, EgressProxy } from "@corral/core/testing";
-import { createServer } from "node:http";
+import { describeCopiedWorkspace } from "@corral/core/testing";
 import { worktree } from "@corral/worktree-git";
-import { CONTAINER_TEST_IMAGE, removeDir, requireTool, tempDir } from "@corral/test-support";
+import { CONTAINER_TEST_IMAGE, remoteTestEngine, removeDir, requireTool, tempRepo } from "@corral/test-support";
 import Docker from "dockerode";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { statSync } from "node:fs";
-import { run, type RunEvent } from "@corral/core";
-import { END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
-import { gitIn, tempRepo } from "@corral/test-support";
+import { beforeAll, describe, expect, it } from "vitest";
 // Not dependencies (agent-claude's tests depend on this package): the built plugin and the mock, by path.
 const claudeModule = new URL("../../agent-claude/dist/index.js", import.meta.url).href;
 const mockModule = new URL("../../../tooling/mock-model-api/src/index.ts", import.meta.url).href;
 const claudeBinary = fileURLToPath(new URL("../../agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url));
 import { LABELS } from "@corral/container";
+import { expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "@corral/container/testing";
 import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
 
-const script = fileURLToPath(new URL("../../../tooling/ci/remote-engine.sh", import.meta.url));
 const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
-/** The remote engine's variables (starting it when this machine can: root). */
-function remoteEngine(): { ready: boolean; reason: string; env: Record<string, string> } {
-  if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
-  try {
-    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
-    // Started when it does not answer; the test image loaded again when the local one changed.
-    execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
-    const env = Object.fromEntries(
-      execFileSync("bash", [script, "env"], { encoding: "utf8" })
-        .trim()
-        .split("\n")
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
-    return { ready: true, reason: "", env };
-  } catch (error) {
-    return { ready: false, reason: `the remote test engine did not start (tooling/ci/remote-engine.sh start): ${(error as Error).message}`, env: {} };
-  }
-}
-
-const remote = remoteEngine();
+const remote = remoteTestEngine();
 const ready = requireTool(remote.ready, remote.reason);
 const E = remote.env;
 const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPath: E.CORRAL_REMOTE_DOCKER_CERT_PATH! });
@@ -61,30 +36,11 @@ if (ready) {
 }
 
 describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
+  const specs = remoteSpecs("corral-remote-it");
+  const spec = specs.spec;
   let root: string;
-  let n = 0;
-  // A copied workspace (the container's own /tmp/corral), and the run's HOME shipped in.
-  let home: string;
-  const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
-    runId: `remote-it-${process.pid}-${++n}`,
-    workspace: { path: "/tmp/corral/workspace", cwd: "/tmp/corral/workspace", copy: true },
-    gitMounts: [],
-    home,
-    mounts: [],
-    env: { PATH: "/usr/bin:/bin", HOME: home },
-    network: "none",
-    limits: {},
-    ...overrides,
-  });
-
-  beforeAll(async () => {
-    root = await tempDir("corral-remote-it-");
-    home = join(root, "home");
-    mkdirSync(home, { mode: 0o700 });
-    writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = remote test\n");
-  });
-  afterAll(async () => {
-    if (root) await removeDir(root);
+  beforeAll(() => {
+    root = specs.root();
   });
 
   it("tcp+TLS: check() answers, names the remote engine and checks the image there; the engine is not local", async () => {
@@ -215,33 +171,8 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
   });
 
   it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out", async () => {
-    const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
-    await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
-    const port = (upstream.address() as { port: number }).port;
-    const socket = join(root, `proxy-${n}.sock`);
-    const records: { allowed: boolean; host: string }[] = [];
-    const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as never, hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" }, onRecord: (record: { allowed: boolean; host: string }) => records.push(record) } as never);
-    const sandbox = sandboxWith(ssh());
-    expect(sandbox.capabilities?.network).toContain("proxy");
-    const handle = await sandbox.create(spec({ network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
-    try {
-      const out = async (argv: string[]) => {
-        const lines: string[] = [];
-        await handle.exec(argv, { cwd: "/tmp", onLine: (line, stream) => stream === "stdout" && lines.push(line) });
-        return lines;
-      };
-      const curl = (...args: string[]) => ["curl", "-sS", "--max-time", "10", ...args];
-      expect(await out(curl("--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
-      expect(await out(curl("--socks5-hostname", "127.0.0.1:1080", `http://allowed.test:${port}/`))).toEqual([`hello from allowed.test:${port}`]);
-      expect(await out(curl("--proxy", "http://127.0.0.1:3128", "-o", "/dev/null", "-w", "%{http_code}", `http://denied.test:${port}/`))).toEqual(["403"]);
-      // attack: straight to this machine over the veth, or anywhere, without the proxy: no route.
-      expect(await out(["sh", "-c", `curl -sS --max-time 5 http://${E.CORRAL_REMOTE_HOST_IP}:${port}/ >/dev/null 2>&1 && echo reached || echo refused`])).toEqual(["refused"]);
-      expect(records.map((r) => [r.allowed, r.host])).toEqual(expect.arrayContaining([[true, "allowed.test"], [false, "denied.test"]]));
-    } finally {
-      await handle.close();
-      await proxy.close();
-      await new Promise((done) => upstream.close(done));
-    }
+    expect(sandboxWith(ssh()).capabilities?.network).toContain("proxy");
+    await expectEgressRelayed((s) => sandboxWith(ssh()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!);
   });
 
   it("fails closed for an allowlist over tcp+TLS: the egress proxy cannot reach those containers yet", async () => {
@@ -257,61 +188,27 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
 // commit brought back on the run's branch.
 describe.skipIf(!ready)("claude on a remote docker engine", () => {
   it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", async (ctx) => {
-    const binary = (() => {
-      try {
-        return statSync(claudeBinary).size > 1_000_000 ? claudeBinary : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
+    const binary = nativeBinary(claudeBinary);
     const built = await import(claudeModule).catch(() => undefined);
     if (!requireTool(Boolean(binary && built), "the claude native binary or the built @corral/agent-claude is missing (pnpm install; pnpm build)")) return ctx.skip();
     const { claude } = built as typeof import("../../agent-claude/src/index.js");
     const { startMockModelApi } = (await import(mockModule)) as typeof import("../../../tooling/mock-model-api/src/index.js");
-    // The image with the CLI, built on the remote engine by the plugin (once per binary).
-    const { size, mtimeMs } = statSync(binary!);
-    const image = `corral-test-claude:${size}-${Math.floor(mtimeMs)}`;
-    const remoteSandbox = sandboxWith({ ...ssh(), image });
-    if (!(await remoteSandbox.check()).available) {
-      const context = await tempDir("corral-claude-image-");
-      const { linkSync, copyFileSync } = await import("node:fs");
-      try {
-        linkSync(binary!, join(context, "claude"));
-      } catch {
-        copyFileSync(binary!, join(context, "claude"));
-      }
-      writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nCOPY claude /usr/local/bin/claude\n`);
-      await sandboxWith({ ...tls(), image }).buildImage!({ contextDir: context, tag: image });
-      await removeDir(context);
-    }
-    const api = await startMockModelApi({ script: [{ text: "Writing the file.", toolCalls: [{ shell: END_TO_END_COMMIT_SCRIPT }], usage: { inputTokens: 10, outputTokens: 5 } }, { text: "Done. <promise>COMPLETE</promise>", usage: { inputTokens: 10, outputTokens: 5 } }] } as never);
     const repo = await tempRepo();
-    const events: RunEvent[] = [];
     try {
-      const result = await run({
-        agent: claude({ model: "claude-remote-e2e" }),
-        sandbox: docker({ image, ...ssh() }),
-        isolation: (await import("@corral/worktree-git")).worktree(),
-        cwd: repo,
-        prompt: "Write hello.txt and commit it. Say <promise>COMPLETE</promise> when done.",
-        maxIterations: 2,
-        workspace: "auto",
-        network: { allow: [] },
-        handleProcessSignals: false,
-        idleTimeout: 90,
-        hostEnv: { PATH: "/usr/local/bin:/usr/bin:/bin", ANTHROPIC_API_KEY: "sk-ant-test-remote-0123456789", ANTHROPIC_BASE_URL: api.url },
-        env: { CLAUDE_CODE_MAX_RETRIES: "0" },
-        onEvent: (event: RunEvent) => events.push(event),
-      } as never);
-      expect({ status: result.status, error: (result as { error?: { message?: string } }).error?.message }).toMatchObject({ status: "succeeded" });
-      expect(result.commits.map((c: { subject: string }) => c.subject)).toEqual(["agent: add hello.txt"]);
-      expect(await gitIn(repo, "show", `${result.branch}:hello.txt`)).toBe("hello from the agent");
-      expect(api.requests.length).toBeGreaterThan(0);
-      // auto picked a copy, and said so; the API was reached through the proxy.
-      expect(events.some((e) => e.type === "log" && /not on this machine, so the workspace is copied/.test((e as { message: string }).message))).toBe(true);
-      expect(events.some((e) => e.type === "network.allowed" && (e as { host?: string }).host === "127.0.0.1")).toBe(true);
+      // The image is checked on the engine the run uses (ssh) and built over tcp+TLS.
+      await expectClaudeRunComesBack({
+        binary: binary!,
+        claude: claude as never,
+        startMockModelApi: startMockModelApi as never,
+        sandbox: (image) => docker({ image, ...ssh() }),
+        hasImage: async (image) => (await sandboxWith({ ...ssh(), image }).check()).available,
+        buildImage: (contextDir, image) => sandboxWith({ ...tls(), image }).buildImage!({ contextDir, tag: image }),
+        baseImage: CONTAINER_TEST_IMAGE,
+        buildFile: "Dockerfile",
+        isolation: worktree(),
+        repo,
+      });
     } finally {
-      await api.close();
       await removeDir(repo);
     }
   });

@@ -25,3 +25,5 @@ export { buildImage, removeImage } from "./build.js";
 export { podmanRunArgs } from "./sandbox.js";
 export type { PodmanOptionsInput as PodmanSandboxOptions } from "./options.js";
 export default podmanSandbox;
+export { PodmanEngine, resolvePodmanEndpoint } from "./endpoint.js";
+export type { ConnectionLookup, PodmanEndpoint, PodmanEndpointOptions } from "./endpoint.js";

@@ -2,7 +2,8 @@ import { LineSplitter } from "@corral/core/plugin-kit";
 import { KEEPER_READY } from "@corral/container";
 import { execa, type ResultPromise } from "execa";
 import type { Socket } from "node:net";
-import { clientEnv, type CliResult } from "./cli.js";
+import type { CliResult } from "./cli.js";
+import type { PodmanEngine } from "./endpoint.js";
 
 /**
  * The `podman run` client stays attached for the whole run: its stdin, a pipe only corral holds,
@@ -22,9 +23,10 @@ export class KeeperClient {
   }
 
   /** Starts `podman <args>` and waits until the keeper says it runs; the client's output when it does not. */
-  static async start(podman: string, args: readonly string[], options: { cwd: string; timeoutMs: number }): Promise<{ client: KeeperClient } | { failed: CliResult }> {
+  static async start(engine: PodmanEngine, args: readonly string[], options: { cwd: string; timeoutMs: number }): Promise<{ client: KeeperClient } | { failed: CliResult }> {
     const started = performance.now();
-    const child = execa(podman, args, { env: clientEnv(), extendEnv: false, cwd: options.cwd, detached: true, stdin: "pipe", stdout: "pipe", stderr: "pipe", buffer: false, reject: false, encoding: "buffer" });
+    const [podman, ...argv] = await engine.argv(args);
+    const child = execa(podman!, argv, { env: engine.env(), extendEnv: false, cwd: options.cwd, detached: true, stdin: "pipe", stdout: "pipe", stderr: "pipe", buffer: false, reject: false, encoding: "buffer" });
     const stdout: string[] = [];
     const stderr: string[] = [];
     let ready!: () => void;

@@ -2,14 +2,15 @@ import type { ReapOptions } from "@corral/core";
 import { LABELS, judgeOrphan, type ContainerReapResult, type ReapedContainer } from "@corral/container";
 import { SandboxError } from "@corral/core";
 import { podmanCall, podmanError } from "./cli.js";
+import { PodmanEngine, type PodmanEndpointOptions } from "./endpoint.js";
 
 /**
  * Finds corral's podman containers (by the `corral.run` label) and removes those whose
  * orchestrator process is gone. Containers of live runs, and of runs started on another host,
- * are kept. What `corral clean` calls.
+ * are kept. What `corral clean` calls, on the sandbox's engine (a remote one too).
  */
-export async function reapOrphans(options: ReapOptions & { podman?: string; engineTimeoutSeconds?: number } = {}): Promise<ContainerReapResult> {
-  const podman = options.podman ?? "podman";
+export async function reapOrphans(options: ReapOptions & { podman?: string; engineTimeoutSeconds?: number; endpoint?: PodmanEndpointOptions | PodmanEngine } = {}): Promise<ContainerReapResult> {
+  const podman = PodmanEngine.of(options.podman, options.endpoint);
   const timeoutMs = (options.engineTimeoutSeconds ?? 60) * 1000;
   const label = options.runId ? `${LABELS.run}=${options.runId}` : LABELS.run;
   const listed = await podmanCall(podman, ["ps", "--all", "--filter", `label=${label}`, "--format", "json"], { timeoutMs });

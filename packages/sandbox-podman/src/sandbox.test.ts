@@ -45,6 +45,13 @@ describe("podmanRunArgs", () => {
     expect(joined).not.toContain("secret");
   });
 
+  it("remote: no pidfile (the engine would write it on its own host); the cidfile is the client's", () => {
+    const joined = podmanRunArgs(plan, { userns: "host", runDir: "/run/x", seccomp: "/tmp/corral-seccomp-x/p.json", remote: true }).join(" ");
+    expect(joined).toContain("--cidfile /run/x/cid");
+    expect(joined).not.toContain("--pidfile");
+    expect(joined).toContain("--security-opt seccomp=/tmp/corral-seccomp-x/p.json");
+  });
+
   it("rootless: keep-id maps the host user; SELinux relabelling when asked", () => {
     const args = podmanRunArgs(plan, { userns: "keep-id", runDir: "/r", seccomp: "/r/s.json", selinuxLabel: "Z" });
     expect(args).toContain("--userns=keep-id");

@@ -1,6 +1,6 @@
-import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type AttachOptions, type ExecOptions, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
+import { SandboxError, SandboxUnavailableError, UsageError, unavailableBecause, type AttachOptions, type ExecOptions, type ExecResult, type Sandbox, type SandboxCapabilities, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, runTempDir, spawnAttached, spawnStreaming } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, agentIdentity, endedAtWallClock, execStatus, imageMissingError, planContainer, reapedContainers, refuseHostPaths, remotePlan, shipRunHome, sweepArgv, wallClockDeadline, type ContainerPlan, type SweepSignal } from "@corral/container";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -8,30 +8,43 @@ import { pipeline } from "node:stream/promises";
 import { open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage, removeImage } from "./build.js";
-import { clientEnv, podmanCall, podmanError, probePodman, type PodmanFacts } from "./cli.js";
+import { podmanCall, podmanError, probePodman, type PodmanFacts } from "./cli.js";
+import { PodmanEngine } from "./endpoint.js";
 import { KeeperClient } from "./keeper.js";
 import { reapOrphans } from "./reap.js";
 import type { PodmanOptions } from "./options.js";
-import { seccompProfile } from "./seccomp.js";
+import { seccompProfile, type SeccompFile } from "./seccomp.js";
 import { chooseUserns, type Userns } from "./userns.js";
 import { VERSION } from "./version.js";
 
 /** The podman Sandbox: one hardened container per run, every command a streamed `podman exec`. */
 export function createPodmanSandbox(options: PodmanOptions): Sandbox {
   const timeoutMs = options.engineTimeoutSeconds * 1000;
+  // Where the engine is (endpoint.ts), resolved once; an endpoint corral will not use is what check() reports.
+  let resolved: PodmanEngine | Error;
+  try {
+    resolved = PodmanEngine.of(options.podman, options);
+  } catch (error) {
+    resolved = error as Error;
+  }
+  const engine = (): PodmanEngine => {
+    if (resolved instanceof Error) throw resolved;
+    return resolved;
+  };
+  const remote = !(resolved instanceof Error) && resolved.remote;
   // Probed once per sandbox: whether podman works, rootless or not, and its runtime do not change mid-run.
   let probe: ReturnType<typeof probePodman> | undefined;
   const probeOnce = () => {
-    probe ??= probePodman(options.podman, timeoutMs).then((result) => {
+    probe ??= probePodman(engine(), timeoutMs).then((result) => {
       if (!result.available) probe = undefined; // try again next time: the user may fix it
       return result;
     });
     return probe;
   };
   // The tightened seccomp profile, made once per sandbox from podman's own.
-  let profile: Promise<string> | undefined;
+  let profile: Promise<SeccompFile> | undefined;
   const profileOnce = (facts: PodmanFacts) => {
-    profile ??= seccompProfile(facts).catch((error: unknown) => {
+    profile ??= seccompProfile(facts, engine()).catch((error: unknown) => {
       profile = undefined;
       throw error;
     });
@@ -41,9 +54,12 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
     name: "podman",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
+      // A remote engine's containers see none of this machine's files (auto copies); the allowlist is relayed over ssh.
+      if (remote) return { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"], workspaceLocality: "remote", copiedWorkspace: copiedWorkspaceCapability, attach: true } satisfies SandboxCapabilities;
       return { ...EgressBridge.capabilities(), copiedWorkspace: copiedWorkspaceCapability, attach: true };
     },
     async check() {
+      if (resolved instanceof Error) return unavailableBecause(resolved);
       const result = await probeOnce();
       if (!result.available) return result;
       let userns: ReturnType<typeof chooseUserns>;
@@ -53,21 +69,22 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
       } catch (error) {
         return unavailableBecause(error);
       }
-      const image = await podmanCall(options.podman, ["image", "exists", options.image], { timeoutMs });
+      const image = await podmanCall(engine(), ["image", "exists", options.image], { timeoutMs });
       if (image.exitCode !== 0) return unavailableBecause(imageMissingError("podman", options.image));
       const better = `run corral as a normal user (rootless podman, keep-id), or let podman give it a user namespace: ${userns.why ?? "set userns: \"auto\""}`;
-      return { available: true, detail: `podman ${result.version}; ${agentIdentity(options.user, userns.userns, better)}` };
+      const where = remote ? ` at ${engine().endpoint.display}, a remote engine (from ${engine().endpoint.source})` : "";
+      return { available: true, detail: `podman ${result.version}${where}; ${agentIdentity(options.user, userns.userns, better)}` };
     },
     create: async (spec) => {
       const result = await probeOnce();
-      if (!result.available) throw new SandboxUnavailableError("podman", result.reason, { hint: result.hint });
-      return PodmanHandle.start(spec, options, result, await profileOnce(result));
+      if (!result.available) throw new SandboxUnavailableError("podman", result.reason, { hint: result.hint, ...(result.code ? { code: result.code } : {}) });
+      return PodmanHandle.start(engine(), spec, options, result, await profileOnce(result));
     },
-    // What `corral clean` and `corral image` call (core's optional capabilities).
     image: options.image,
-    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, podman: options.podman, engineTimeoutSeconds: options.engineTimeoutSeconds })),
-    buildImage: (build) => buildImage({ ...build, podman: options.podman }),
-    removeImage: (tag) => removeImage(tag, { podman: options.podman, engineTimeoutSeconds: options.engineTimeoutSeconds }),
+    // What `corral clean` and `corral image` call (core's optional capabilities), on the same engine.
+    reap: async (reapOptions) => reapedContainers(await reapOrphans({ ...reapOptions, engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine() })),
+    buildImage: (build) => buildImage({ ...build, endpoint: engine() }),
+    removeImage: (tag) => removeImage(tag, { engineTimeoutSeconds: options.engineTimeoutSeconds, endpoint: engine() }),
   };
 }
 
@@ -76,10 +93,11 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
  * the container's and the keeper's ids in `runDir`, the user namespace, every hardening flag and
  * the `seccomp` profile file (seccomp.ts).
  */
-export function podmanRunArgs(plan: ContainerPlan, options: { userns: Userns; runDir: string; seccomp: string; selinuxLabel?: "z" | "Z" }): string[] {
+export function podmanRunArgs(plan: ContainerPlan, options: { userns: Userns; runDir: string; seccomp: string; selinuxLabel?: "z" | "Z"; remote?: boolean }): string[] {
   // Never pull: the image is built locally, and a run must not fetch something else by that name.
   // No signal proxying: the keeper ends by its stdin, not by what reaches the client.
-  const args = ["run", "--rm", "--interactive", "--sig-proxy=false", "--pull=never", "--name", plan.name, "--cidfile", join(options.runDir, "cid"), "--pidfile", join(options.runDir, "pid")];
+  // A remote engine writes the pidfile on its own host (the cidfile is the client's): its pid comes from inspect.
+  const args = ["run", "--rm", "--interactive", "--sig-proxy=false", "--pull=never", "--name", plan.name, "--cidfile", join(options.runDir, "cid"), ...(options.remote ? [] : ["--pidfile", join(options.runDir, "pid")])];
   if (plan.init) args.push("--init");
   // auto: a range big enough for every uid an image uses (the keeper is 65534).
   if (options.userns !== "host") args.push(options.userns === "auto" ? "--userns=auto:size=65536" : `--userns=${options.userns}`);
@@ -141,6 +159,7 @@ async function envFile(dir: string, env: Record<string, string>): Promise<{ path
 
 class PodmanHandle implements SandboxHandle {
   readonly id: string;
+  readonly #engine: PodmanEngine;
   readonly #options: PodmanOptions;
   readonly #plan: ContainerPlan;
   /** The run's private folder (0700): podman's and conmon's cwd (they drop files there), the ids files, the env files' names. */
@@ -152,10 +171,11 @@ class PodmanHandle implements SandboxHandle {
   readonly #lifecycle: HandleLifecycle;
 
   /** The proxy's ports inside the container, for a `proxy` network. */
-  readonly #bridge: EgressBridge | undefined;
+  readonly #bridge: { stop(): void } | undefined;
 
-  private constructor(id: string, options: PodmanOptions, plan: ContainerPlan, runDir: string, keeper: KeeperClient, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: EgressBridge | undefined) {
+  private constructor(engine: PodmanEngine, id: string, options: PodmanOptions, plan: ContainerPlan, runDir: string, keeper: KeeperClient, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: { stop(): void } | undefined) {
     this.#bridge = bridge;
+    this.#engine = engine;
     this.id = id;
     this.#options = options;
     this.#plan = plan;
@@ -171,29 +191,39 @@ class PodmanHandle implements SandboxHandle {
     this.#lifecycle = new HandleLifecycle({ sandbox: "podman", teardown: () => this.#remove() });
   }
 
-  static async start(spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: string): Promise<PodmanHandle> {
+  static async start(engine: PodmanEngine, spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: SeccompFile): Promise<PodmanHandle> {
     const timeoutMs = options.engineTimeoutSeconds * 1000;
-    const { userns } = chooseUserns(options.userns, facts);
-    const plan = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(options.podman, options.image, timeoutMs) } : {}) });
+    const remote = engine.remote;
+    // A remote engine cannot see this machine's files: copied workspace only, no host mounts (ADR 0430).
+    if (remote) refuseHostPaths("podman", engine.endpoint.display, spec, options);
+    const { userns } = chooseUserns(options.userns, facts, facts.subids === undefined ? undefined : () => facts.subids!);
+    const planned = planContainer(spec, options, { version: VERSION, ...(options.user === "image" ? { imageUser: await imageUser(engine, options.image, timeoutMs) } : {}) });
+    // On a remote engine the run's HOME is the container's own (a tmpfs), filled with a copy of it.
+    const plan = remote ? remotePlan(planned, spec.home) : planned;
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
-    if (proxy) EgressBridge.requirements("podman"); // fail closed before anything is created
+    if (proxy && !remote) EgressBridge.requirements("podman"); // fail closed before anything is created
     if (plan.network === "bridge" && !facts.rootless) {
       // Rootful podman needs a bridge network; rootless gets slirp4netns/pasta, which always exists.
-      const networks = await podmanCall(options.podman, ["network", "ls", "--format", "{{.Driver}}"], { timeoutMs });
+      const networks = await podmanCall(engine, ["network", "ls", "--format", "{{.Driver}}"], { timeoutMs });
       if (!networks.stdout.includes("bridge")) {
         throw new SandboxUnavailableError("podman", 'the network policy "bridge" cannot be had: podman has no bridge network', { hint: 'Create one (podman network create), or choose network "none" or "host".' });
       }
     }
     const runDir = await runTempDir("podman", spec.runId);
-    await writeFile(join(runDir, "seccomp.json"), seccomp, { mode: 0o600 });
-    const args = podmanRunArgs(plan, { userns, runDir, seccomp: join(runDir, "seccomp.json"), ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
+    let seccompPath: string;
+    if ("remote" in seccomp) seccompPath = seccomp.remote;
+    else {
+      seccompPath = join(runDir, "seccomp.json");
+      await writeFile(seccompPath, seccomp.local, { mode: 0o600 });
+    }
+    const args = podmanRunArgs(plan, { userns, runDir, seccomp: seccompPath, remote, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
     // Start first and diagnose only on failure: every podman call costs a process start.
     const startedAt = Date.now();
-    const started = await KeeperClient.start(options.podman, args, { cwd: runDir, timeoutMs });
+    const started = await KeeperClient.start(engine, args, { cwd: runDir, timeoutMs });
     if ("failed" in started) {
-      await podmanCall(options.podman, ["rm", "--force", "--time", "0", plan.name], { timeoutMs }).catch(() => {});
+      await podmanCall(engine, ["rm", "--force", "--time", "0", plan.name], { timeoutMs }).catch(() => {});
       await rm(runDir, { recursive: true, force: true });
-      const image = await podmanCall(options.podman, ["image", "exists", plan.image], { timeoutMs });
+      const image = await podmanCall(engine, ["image", "exists", plan.image], { timeoutMs });
       if (image.exitCode === 1) throw imageMissingError("podman", plan.image);
       throw new SandboxError(`Could not start the podman container for run ${spec.runId}: ${podmanError(started.failed)}`, {
         code: "E_SANDBOX_START",
@@ -201,19 +231,33 @@ class PodmanHandle implements SandboxHandle {
       });
     }
     const id = (await readFile(join(runDir, "cid"), "utf8").catch(() => "")).trim() || plan.name;
-    const initPid = Number((await readFile(join(runDir, "pid"), "utf8").catch(() => "")).trim());
-    let bridge: EgressBridge | undefined;
+    // A remote engine's pid is its host's: only the relay there (over ssh) uses it, never this machine's /proc.
+    const initPid = remote
+      ? Number((await podmanCall(engine, ["inspect", "--format", "{{.State.Pid}}", id], { timeoutMs })).stdout.join("").trim())
+      : Number((await readFile(join(runDir, "pid"), "utf8").catch(() => "")).trim());
+    const abandon = async () => {
+      await podmanCall(engine, ["rm", "--force", "--time", "0", id], { timeoutMs }).catch(() => {});
+      await started.client.stop(timeoutMs);
+      await rm(runDir, { recursive: true, force: true });
+    };
+    let bridge: { stop(): void } | undefined;
     if (proxy) {
       try {
-        bridge = await EgressBridge.start("podman", initPid, proxy);
+        if (remote) {
+          if (!Number.isInteger(initPid) || initPid <= 0) throw new SandboxError("podman did not report the container's process, so the egress proxy cannot be brought in.", { code: "E_SANDBOX_START" });
+          bridge = await engine.endpoint.ssh!.connection.relayEgress(initPid, proxy).catch((error: unknown) => {
+            throw new SandboxUnavailableError("podman", `the egress proxy could not be relayed to the engine at ${engine.endpoint.display}: ${(error as Error).message}.`, { hint: "The ssh login needs root on the engine's host (nsenter), and socat there.", cause: error });
+          });
+        } else bridge = await EgressBridge.start("podman", initPid, proxy);
       } catch (error) {
-        await podmanCall(options.podman, ["rm", "--force", "--time", "0", id], { timeoutMs }).catch(() => {});
-        await started.client.stop(timeoutMs);
-        await rm(runDir, { recursive: true, force: true });
+        await abandon();
         throw error;
       }
     }
-    return new PodmanHandle(id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), await ContainerCgroup.find(initPid, id), bridge);
+    const cgroup = remote ? undefined : await ContainerCgroup.find(initPid, id);
+    const handle = new PodmanHandle(engine, id, options, plan, runDir, started.client, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    if (remote) await shipRunHome(spec.home, (tar, path) => handle.#untar(tar, path), () => handle.close());
+    return handle;
   }
 
   /**
@@ -232,8 +276,8 @@ class PodmanHandle implements SandboxHandle {
       if (watch.stopped) return { exitCode: null, signal: null, timedOut: false, aborted: watch.aborted };
       file = await envFile(this.#runDir, env);
       const tty = options.tty ?? process.stdin.isTTY === true;
-      const ran = await spawnAttached([this.#options.podman, "exec", "--interactive", ...(tty ? ["--tty"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...argv], {
-        env: clientEnv(),
+      const ran = await spawnAttached(await this.#engine.argv(["exec", "--interactive", ...(tty ? ["--tty"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...argv]), {
+        env: this.#engine.env(),
         cwd: this.#runDir,
         signal: client.signal,
       });
@@ -272,9 +316,9 @@ class PodmanHandle implements SandboxHandle {
       if (watch.stopped) return result({ exitCode: null, signal: null });
       file = await envFile(this.#runDir, env);
       const ran = await spawnStreaming(
-        [this.#options.podman, "exec", ...(options.stdin !== undefined ? ["--interactive"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...(options.stdin !== undefined ? drainingStdin(argv) : argv)],
+        await this.#engine.argv(["exec", ...(options.stdin !== undefined ? ["--interactive"] : []), "--user", this.#plan.user, "--env-file", file.path, "--workdir", options.cwd ?? this.#plan.workdir, this.id, ...(options.stdin !== undefined ? drainingStdin(argv) : argv)]),
         {
-          env: clientEnv(),
+          env: this.#engine.env(),
           // conmon drops files (e.g. `oom`) in its cwd: keep them in our private folder, not the user's.
           cwd: this.#runDir,
           ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
@@ -310,8 +354,14 @@ class PodmanHandle implements SandboxHandle {
   /** Unpacks corral's archive under the copied-workspace root with the image's tar, as the agent's user (`SandboxHandle.putArchive`). */
   async putArchive(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     checkCopyPath(path);
+    await this.#untar(tar, path);
+  }
+
+  /** Unpacks `tar` into the container's folder `path` with the image's tar, as the agent's user. */
+  async #untar(tar: AsyncIterable<Uint8Array>, path: string): Promise<void> {
     this.#lifecycle.check(["tar"]);
-    const child = spawn(this.#options.podman, ["exec", "--interactive", "--user", this.#plan.user, this.id, ...putArchiveArgv(path)], { cwd: this.#runDir, env: clientEnv(), stdio: ["pipe", "ignore", "pipe"] });
+    const [podman, ...args] = await this.#engine.argv(["exec", "--interactive", "--user", this.#plan.user, this.id, ...putArchiveArgv(path)]);
+    const child = spawn(podman!, args, { cwd: this.#runDir, env: this.#engine.env(), stdio: ["pipe", "ignore", "pipe"] });
     const stderr: Buffer[] = [];
     child.stderr.on("data", (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)));
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
@@ -324,7 +374,8 @@ class PodmanHandle implements SandboxHandle {
   async getArchive(path: string): Promise<AsyncIterable<Uint8Array>> {
     checkCopyPath(path);
     if (this.#lifecycle.closed) throw new SandboxError("This podman sandbox is closed.", { code: "E_SANDBOX_CLOSED", hint: "Create a new sandbox." });
-    const child = spawn(this.#options.podman, ["exec", "--user", this.#plan.user, this.id, ...getArchiveArgv(path)], { cwd: this.#runDir, env: clientEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const [podman, ...args] = await this.#engine.argv(["exec", "--user", this.#plan.user, this.id, ...getArchiveArgv(path)]);
+    const child = spawn(podman!, args, { cwd: this.#runDir, env: this.#engine.env(), stdio: ["ignore", "pipe", "pipe"] });
     const stderr: Buffer[] = [];
     child.stderr.on("data", (chunk: Buffer) => void (stderr.length < 64 && stderr.push(chunk)));
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
@@ -342,7 +393,7 @@ class PodmanHandle implements SandboxHandle {
   /** One sweep of the agent's processes (processes.ts): an exec as the agent's user, waited for. */
   async #sweep(signal: SweepSignal): Promise<void> {
     if (this.#lifecycle.closed || this.#keeper.gone) return; // removing the container kills everything anyway
-    await podmanCall(this.#options.podman, ["exec", "--user", this.#plan.user, this.id, ...sweepArgv(signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#runDir });
+    await podmanCall(this.#engine, ["exec", "--user", this.#plan.user, this.id, ...sweepArgv(signal)], { timeoutMs: this.#options.engineTimeoutSeconds * 1000, cwd: this.#runDir });
   }
 
   /** Removes the container (killing everything in it). Idempotent. */
@@ -353,7 +404,7 @@ class PodmanHandle implements SandboxHandle {
   /** close()'s teardown, run once. */
   async #remove(): Promise<void> {
     const timeoutMs = this.#options.engineTimeoutSeconds * 1000;
-    const result = await podmanCall(this.#options.podman, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
+    const result = await podmanCall(this.#engine, ["rm", "--force", "--time", "0", this.id], { timeoutMs });
     // Also the dead-man's switch: were the removal to fail, the keeper ends the container.
     await this.#keeper.stop(timeoutMs);
     this.#bridge?.stop();
@@ -368,7 +419,7 @@ class PodmanHandle implements SandboxHandle {
 
   /** After a failed `podman rm`: whether the keeper's end took the container with it (`--rm`). Exit 1 of `container exists` means gone; anything else is not known to be. */
   async #goneAfterKeeper(timeoutMs: number): Promise<boolean> {
-    const exists = await podmanCall(this.#options.podman, ["container", "exists", this.id], { timeoutMs });
+    const exists = await podmanCall(this.#engine, ["container", "exists", this.id], { timeoutMs });
     return exists.exitCode === 1;
   }
 
@@ -378,8 +429,8 @@ class PodmanHandle implements SandboxHandle {
 }
 
 /** The image's USER (empty: root), for `user: "image"`: execs name it, and the keeper must not be it. */
-async function imageUser(podman: string, image: string, timeoutMs: number): Promise<string> {
-  const result = await podmanCall(podman, ["image", "inspect", "--format", "{{.Config.User}}", image], { timeoutMs });
+async function imageUser(engine: PodmanEngine, image: string, timeoutMs: number): Promise<string> {
+  const result = await podmanCall(engine, ["image", "inspect", "--format", "{{.Config.User}}", image], { timeoutMs });
   if (result.exitCode !== 0) throw imageMissingError("podman", image);
   return result.stdout.join("").trim();
 }

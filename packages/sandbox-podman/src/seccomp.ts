@@ -1,27 +1,52 @@
 import { SandboxUnavailableError } from "@corral/core";
 import { withoutUserNamespaces } from "@corral/container";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { PodmanFacts } from "./cli.js";
+import type { PodmanEngine } from "./endpoint.js";
+
+/** The tightened profile for `--security-opt seccomp=`: its JSON, written per run here, or a file already on a remote engine's host. */
+export type SeccompFile = { local: string } | { remote: string };
 
 /**
  * podman's own seccomp profile, less what creates user namespaces (core's seccomp.ts: podman's
  * default allows `unshare -U` in the container), as the JSON `--security-opt seccomp=` takes.
- * Without a profile to start from, the run stops (fail closed).
+ * Without a profile to start from, the run stops (fail closed). A remote engine reads the profile
+ * file on its own host, so there it is read and written over corral's ssh connection: the engine's
+ * profile, tightened, in a private folder of that host's (`mktemp -d`, 0700).
  */
-export async function seccompProfile(facts: Pick<PodmanFacts, "seccompProfile">): Promise<string> {
+export async function seccompProfile(facts: Pick<PodmanFacts, "seccompProfile">, engine?: Pick<PodmanEngine, "endpoint">): Promise<SeccompFile> {
   if (!facts.seccompProfile) {
     throw new SandboxUnavailableError("podman", "podman runs without a seccomp profile here, so an agent could create user namespaces", {
       hint: "Enable seccomp (seccomp_profile in containers.conf, or the containers-common package's seccomp.json).",
     });
   }
+  const ssh = engine?.endpoint.ssh?.connection;
+  const where = ssh ? ` on ${engine!.endpoint.display}` : "";
   let profile: unknown;
   try {
-    profile = JSON.parse(await readFile(facts.seccompProfile, "utf8"));
+    const text = ssh ? await remoteRead(ssh, facts.seccompProfile) : await readFile(facts.seccompProfile, "utf8");
+    profile = JSON.parse(text);
   } catch (error) {
-    throw new SandboxUnavailableError("podman", `cannot read podman's seccomp profile ${facts.seccompProfile}: ${(error as Error).message}`, {
+    throw new SandboxUnavailableError("podman", `cannot read podman's seccomp profile ${facts.seccompProfile}${where}: ${(error as Error).message}`, {
       hint: "Reinstall containers-common, or point seccomp_profile in containers.conf at a readable profile.",
       cause: error,
     });
   }
-  return JSON.stringify(withoutUserNamespaces(profile as Parameters<typeof withoutUserNamespaces>[0]));
+  const json = JSON.stringify(withoutUserNamespaces(profile as Parameters<typeof withoutUserNamespaces>[0]));
+  if (!ssh) return { local: json };
+  const written = await ssh.run(`umask 077 && dir=$(mktemp -d /tmp/corral-seccomp-XXXXXXXX) && cat > "$dir/${createHash("sha256").update(json).digest("hex").slice(0, 16)}.json" && echo "$dir"`, json);
+  const dir = written.stdout.trim();
+  if (written.code !== 0 || !/^\/tmp\/corral-seccomp-[A-Za-z0-9]+$/.test(dir)) {
+    throw new SandboxUnavailableError("podman", `cannot write corral's seccomp profile${where}: ${written.stderr.trim().slice(0, 300) || `exit ${written.code}`}`, { hint: "The ssh login needs a writable /tmp on the engine's host." });
+  }
+  return { remote: `${dir}/${createHash("sha256").update(json).digest("hex").slice(0, 16)}.json` };
+}
+
+/** A file on the engine's host, by its absolute path (quoted for the remote shell). */
+async function remoteRead(ssh: NonNullable<PodmanEngine["endpoint"]["ssh"]>["connection"], path: string): Promise<string> {
+  if (!path.startsWith("/")) throw new Error("not an absolute path");
+  const read = await ssh.run(`cat -- '${path.replace(/'/g, `'\\''`)}'`);
+  if (read.code !== 0) throw new Error(read.stderr.trim().slice(0, 300) || `exit ${read.code}`);
+  return read.stdout;
 }

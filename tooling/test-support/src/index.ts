@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { execa } from "execa";
 import { mkdtemp, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * Shared test helpers. Real things only: real git repos in temp dirs, the real process table.
@@ -133,4 +135,27 @@ export async function socketProxy(target: string, dir: string): Promise<SocketPr
     }
   };
   return { socket, kill: () => signal("SIGKILL"), hang: () => signal("SIGSTOP") };
+}
+
+/**
+ * The remote test engine's variables (tooling/ci/remote-engine.sh: a dockerd, an sshd and a podman
+ * service in their own network and mount namespace at 10.231.0.2), starting it when this machine can
+ * (root), and loading the test image there again when the local one changed.
+ */
+export function remoteTestEngine(): { ready: boolean; reason: string; env: Record<string, string> } {
+  if (process.getuid?.() !== 0) return { ready: false, reason: "the remote test engine needs root (network and mount namespaces)", env: {} };
+  const script = fileURLToPath(new URL("../../ci/remote-engine.sh", import.meta.url));
+  try {
+    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
+    execFileSync("bash", [script, /remote docker: \d/.test(status) ? "load" : "start"], { stdio: ["ignore", "ignore", "inherit"] });
+    const env = Object.fromEntries(
+      execFileSync("bash", [script, "env"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    return { ready: true, reason: "", env };
+  } catch (error) {
+    return { ready: false, reason: `the remote test engine did not start (tooling/ci/remote-engine.sh start): ${(error as Error).message}`, env: {} };
+  }
 }

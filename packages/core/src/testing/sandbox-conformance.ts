@@ -138,10 +138,12 @@ export function describeSandboxConformance(
     });
 
     const specFor = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => {
+      // A remote engine's sandbox gets a copied workspace (it cannot see this machine's folders).
+      const copyRoot = remote() ? sandbox.capabilities?.copiedWorkspace?.root : undefined;
       const spec: SandboxSpec = {
         runId: `conformance-${Date.now().toString(36)}`,
         name: "conformance",
-        workspace: { path: workspace, cwd: join(workspace, "sub") },
+        workspace: copyRoot ? { path: `${copyRoot}/workspace`, cwd: `${copyRoot}/workspace`, copy: true } : { path: workspace, cwd: join(workspace, "sub") },
         gitMounts: [],
         home,
         mounts: [],
@@ -164,6 +166,18 @@ export function describeSandboxConformance(
       const handle = await sandbox.create(specFor(overrides));
       open.push(handle);
       return handle;
+    };
+
+    /**
+     * A sandbox whose engine is on another machine (`capabilities.workspaceLocality: "remote"`) is given
+     * a copied workspace: the cases about the host's workspace folder seen from inside do not apply
+     * (describeCopiedWorkspace covers a copy's way in and out).
+     */
+    function remote(): boolean {
+      return sandbox?.capabilities?.workspaceLocality === "remote";
+    }
+    const skipIfRemote = (ctx: TestContext) => {
+      if (remote()) ctx.skip("the sandbox's engine is on another machine (workspaceLocality: remote): its workspace is a copy, not this machine's folder");
     };
 
     // One shared sandbox for the basic cases, as a run has one sandbox for all its iterations.
@@ -280,6 +294,7 @@ export function describeSandboxConformance(
     });
 
     it("runs in the workspace cwd by default and in the exec's cwd when given", async (ctx) => {
+      skipIfRemote(ctx);
       const handle = await basic(ctx);
       expect((await collect(handle, ["pwd"])).stdout).toEqual([join(workspace, "sub")]);
       expect((await collect(handle, ["pwd"], { cwd: workspace })).stdout).toEqual([workspace]);
@@ -311,6 +326,7 @@ export function describeSandboxConformance(
     });
 
     it("sees the workspace and HOME read-write, shared with the host", async (ctx) => {
+      skipIfRemote(ctx);
       const handle = await basic(ctx);
       const { result } = await collect(handle, ["sh", "-c", 'echo made-inside > "$1/made-inside.txt" && echo home > "$HOME/home-file"', "sh", workspace]);
       expect(result.exitCode).toBe(0);
@@ -321,6 +337,7 @@ export function describeSandboxConformance(
 
     it("mounts the isolation's git mounts exactly: a writable git dir elsewhere, read-only inside it, a read-only .git file", async (ctx) => {
       if (sandbox.capabilities?.filesystem === "host") ctx.skip("the sandbox declares it shows the host as it is (capabilities.filesystem: host)");
+      skipIfRemote(ctx);
       // The shape every git isolation hands out: the run's own git dir shown where the workspace's
       // `.git` points, the user's objects read-only inside it, and the `.git` file pinned.
       const gitDir = join(root, `run-git-${uniqueSleep()}`);
@@ -471,7 +488,8 @@ export function describeSandboxConformance(
       });
     }
 
-    describeSandboxCapabilities(() => ({ sandbox, unavailable, create: (ctx) => create(ctx), workspace, hostSecret: HOST_SECRET }));
+    // attach writes into the workspace folder, so it is checked where that folder is the sandbox's.
+    describeSandboxCapabilities(() => ({ sandbox, unavailable, create: (ctx) => create(ctx), ...(remote() ? {} : { workspace }), hostSecret: HOST_SECRET }));
 
     options.additionalTests?.({
       create,
