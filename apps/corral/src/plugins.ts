@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
+  CorralError,
   FIRST_PARTY_PLUGINS,
   PluginNotFoundError,
   Registry,
@@ -118,9 +119,27 @@ export async function importInstalled<T = Record<string, unknown>>(pkg: string, 
     const owner = installedFrom(dir, pkg);
     if (!owner) continue;
     const resolved = createRequire(join(owner, "noop.js")).resolve(pkg);
-    return (await import(pathToFileURL(resolved).href)) as T;
+    try {
+      return (await import(pathToFileURL(resolved).href)) as T;
+    } catch (error) {
+      throw olderCore(error, pkg) ?? error;
+    }
   }
   return undefined;
+}
+
+/**
+ * A plugin built against a newer core imports an entry point the installed one lacks (`@corral/core/zod`):
+ * Node's ERR_PACKAGE_PATH_NOT_EXPORTED, said as what it is, before the registry's apiVersion check could.
+ */
+function olderCore(error: unknown, pkg: string): CorralError | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== "ERR_PACKAGE_PATH_NOT_EXPORTED" || typeof message !== "string") return undefined;
+  const entry = /'(\.\/[^']+)' is not defined by "exports" in (\S*@corral\/core\/package\.json)/.exec(message);
+  if (!entry) return undefined;
+  return new CorralError("E_PLUGIN_API_VERSION", `The plugin package ${pkg} needs a newer @corral/core: the installed one has no ${entry[1]} entry point.`, {
+    hint: `Upgrade @corral/core (and corral) to the release ${pkg} came with, or install the version of ${pkg} that matches your core.`,
+  });
 }
 
 /**
