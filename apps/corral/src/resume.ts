@@ -72,8 +72,8 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
   const sessionKept = sessionId !== undefined && (await isRealFolder(from.dir)) && (await isRealFolder(sessionDir));
   const recorded = from.options;
   // The first run's network, credentials, workspace and limits, where they are no wider than this run's would be.
-  const { config } = await configFor({ cwd, ...(overrides.config !== undefined ? { config: overrides.config } : {}), ...(overrides.configData ? { configData: overrides.configData } : {}) });
-  const safety = recordedSafety(recorded, config, overrides);
+  const loaded = await configFor({ cwd, ...(overrides.config !== undefined ? { config: overrides.config } : {}), ...(overrides.configData ? { configData: overrides.configData } : {}) });
+  const safety = recordedSafety(recorded, loaded.config, overrides);
   const sandbox = recordedPlugin(recorded.sandbox);
   const isolation = recordedPlugin(recorded.isolation);
   const options: CorralRunOptions = {
@@ -90,6 +90,8 @@ export async function resumeOptions(ref: string, overrides: CorralRunOptions = {
     ...overrides,
     ...(safety.options.limits ? { limits: safety.options.limits } : {}),
     ...(safety.warnings.length ? { warnings: [...(overrides.warnings ?? []), ...safety.warnings] } : {}),
+    // The config read once: the run that continues uses the same load.
+    configData: loaded,
     cwd,
     resume: {
       runId: from.id,
