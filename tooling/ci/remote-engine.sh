@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A second, real container host for the remote-engine tests: its own network namespace (a veth
 # pair, host 10.231.0.1 / remote 10.231.0.2), its own mount namespace (private /run, /tmp, /var/tmp,
-# /work and /home, so no repository of this machine is visible there) and data roots, with
+# /work, /home and this checkout, so no repository of this machine is visible there) and data roots, with
 #   - a dockerd on tcp://10.231.0.2:2376 with TLS (CA, server and client certs made here by openssl),
 #   - an sshd on 10.231.0.2:22 (root, a key made here), so ssh://root@10.231.0.2 works,
 #   - a podman system service on /run/podman/podman.sock (reached through that sshd).
@@ -115,6 +115,8 @@ inner() {
   mount --make-rprivate /
   mount -t tmpfs -o mode=755 tmpfs /run
   for dir in /tmp /var/tmp /work /home; do [ -d "$dir" ] && mount -t tmpfs -o mode=1777 tmpfs "$dir"; done
+  # This checkout too, wherever it was cloned (CI clones outside the folders above).
+  [ -d "$CORRAL_REMOTE_HIDE" ] && mount -t tmpfs -o mode=755 tmpfs "$CORRAL_REMOTE_HIDE"
   mkdir -p /run/sshd /run/podman "$STATE/containers" "$STATE/docker"
   mount --bind "$STATE/containers" /var/lib/containers
   dockerd --iptables=false --ip-masq=false --bridge=none --data-root "$STATE/docker" \
@@ -140,7 +142,7 @@ start() {
     # remote host's private /tmp, and runc would fail every exec there.
     setsid nsenter --net="/run/netns/$NETNS" unshare -m --propagation private \
       env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-      CORRAL_REMOTE_STATE="$STATE" bash "$HERE/remote-engine.sh" __inner </dev/null >"$STATE/keeper.log" 2>&1 &
+      CORRAL_REMOTE_STATE="$STATE" CORRAL_REMOTE_HIDE="$(cd "$HERE/../.." && pwd)" bash "$HERE/remote-engine.sh" __inner </dev/null >"$STATE/keeper.log" 2>&1 &
     echo $! >"$STATE/keeper.pid"
     for _ in $(seq 1 150); do answers && break; sleep 0.2; done
     answers || { tail -n 30 "$STATE/dockerd.log" >&2; die "remote dockerd did not answer; see $STATE/dockerd.log"; }
