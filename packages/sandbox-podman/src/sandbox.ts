@@ -13,7 +13,7 @@ import { PodmanEngine } from "./endpoint.js";
 import { KeeperClient } from "./keeper.js";
 import { reapOrphans } from "./reap.js";
 import type { PodmanOptions } from "./options.js";
-import { seccompProfile, type SeccompFile } from "./seccomp.js";
+import { placeSeccompProfile, seccompProfile } from "./seccomp.js";
 import { chooseUserns, type Userns } from "./userns.js";
 import { VERSION } from "./version.js";
 
@@ -42,7 +42,7 @@ export function createPodmanSandbox(options: PodmanOptions): Sandbox {
     return probe;
   };
   // The tightened seccomp profile, made once per sandbox from podman's own.
-  let profile: Promise<SeccompFile> | undefined;
+  let profile: Promise<string> | undefined;
   const profileOnce = (facts: PodmanFacts) => {
     profile ??= seccompProfile(facts, engine()).catch((error: unknown) => {
       profile = undefined;
@@ -191,7 +191,7 @@ class PodmanHandle implements SandboxHandle {
     this.#lifecycle = new HandleLifecycle({ sandbox: "podman", teardown: () => this.#remove() });
   }
 
-  static async start(engine: PodmanEngine, spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: SeccompFile): Promise<PodmanHandle> {
+  static async start(engine: PodmanEngine, spec: SandboxSpec, options: PodmanOptions, facts: PodmanFacts, seccomp: string): Promise<PodmanHandle> {
     const timeoutMs = options.engineTimeoutSeconds * 1000;
     const remote = engine.remote;
     // A remote engine cannot see this machine's files: copied workspace only, no host mounts (ADR 0430).
@@ -210,16 +210,14 @@ class PodmanHandle implements SandboxHandle {
       }
     }
     const runDir = await runTempDir("podman", spec.runId);
-    let seccompPath: string;
-    if ("remote" in seccomp) seccompPath = seccomp.remote;
-    else {
-      seccompPath = join(runDir, "seccomp.json");
-      await writeFile(seccompPath, seccomp.local, { mode: 0o600 });
-    }
-    const args = podmanRunArgs(plan, { userns, runDir, seccomp: seccompPath, remote, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
+    const profile = await placeSeccompProfile(seccomp, runDir, engine).catch(async (error: unknown) => {
+      await rm(runDir, { recursive: true, force: true });
+      throw error;
+    });
+    const args = podmanRunArgs(plan, { userns, runDir, seccomp: profile.path, remote, ...(options.selinuxLabel ? { selinuxLabel: options.selinuxLabel } : {}) });
     // Start first and diagnose only on failure: every podman call costs a process start.
     const startedAt = Date.now();
-    const started = await KeeperClient.start(engine, args, { cwd: runDir, timeoutMs });
+    const started = await KeeperClient.start(engine, args, { cwd: runDir, timeoutMs }).finally(() => profile.remove());
     if ("failed" in started) {
       await podmanCall(engine, ["rm", "--force", "--time", "0", plan.name], { timeoutMs }).catch(() => {});
       await rm(runDir, { recursive: true, force: true });

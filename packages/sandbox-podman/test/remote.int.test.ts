@@ -103,6 +103,24 @@ describe.skipIf(!ready)("podman sandbox on a remote engine", () => {
     expect(onRemoteHost(`podman ps --all --quiet --filter id=${handle.id}`).trim()).toBe("");
   });
 
+  it("the tightened seccomp profile is on the remote host only while the container is made: none is left there; twin: the container keeps it (unshare -U refused)", async () => {
+    const profiles = () => onRemoteHost("ls -d /tmp/corral-seccomp-* 2>/dev/null || true").split("\n").filter(Boolean).sort();
+    const before = profiles();
+    const handle = await sandboxWith().create(spec());
+    try {
+      expect(profiles()).toEqual(before); // gone once the container exists, while it runs
+      const lines: string[] = [];
+      const userns = await handle.exec(["sh", "-c", "unshare -U true 2>&1; echo exit=$?; unshare --version >/dev/null && echo runs"], { cwd: "/tmp", onLine: (line) => lines.push(line) });
+      expect(userns.exitCode).toBe(0);
+      expect(lines).toContain("runs");
+      expect(lines.join("\n")).toContain("unshare failed: Operation not permitted");
+      expect(lines).not.toContain("exit=0");
+    } finally {
+      await handle.close();
+    }
+    expect(profiles()).toEqual(before);
+  });
+
   it("the remote container ends with corral: a SIGKILLed orchestrator's ssh connection goes, and the keeper takes the container with it", async () => {
     // A child orchestrator (the built plugin) opens a sandbox on the remote engine, says its id, and is killed.
     const entry = new URL("../dist/index.js", import.meta.url).href;
