@@ -1,40 +1,100 @@
 import { readFile } from "node:fs/promises";
 
+/** A process of a cgroup: its host pid and its uids (real, effective, saved, filesystem). */
+export interface CgroupProcess {
+  pid: number;
+  uids: string[];
+}
+
 /**
- * A container's processes as the host kernel lists them: its cgroup. The agent cannot leave the
+ * Where a container's cgroup and processes are read: this host's /proc and /sys, or (`remoteCgroupReader`)
+ * the engine's host through a command there, one round trip per question.
+ */
+export interface CgroupReader {
+  /** A file's text, or undefined when it cannot be read. */
+  read(path: string): Promise<string | undefined>;
+  /** The processes a `cgroup.procs` file lists, each with its uids; those gone meanwhile are left out. */
+  processes(procs: string): Promise<CgroupProcess[]>;
+}
+
+/** This host's. */
+const localReader: CgroupReader = {
+  read: (path) => readFile(path, "utf8").catch(() => undefined),
+  async processes(procs) {
+    const listed: CgroupProcess[] = [];
+    for (const pid of (await readFile(procs, "utf8")).split("\n").filter(Boolean).map(Number)) {
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
+      if (status !== undefined) listed.push({ pid, uids: uidsOf(status) }); // else gone meanwhile
+    }
+    return listed;
+  },
+};
+
+/**
+ * The engine's host's, through `run` (corral's ssh connection to it: ADR 0430). The files are the
+ * kernel's, never the agent's; a path goes to that host's shell only when it is plainly a path.
+ */
+export function remoteCgroupReader(run: (command: string) => Promise<{ code: number | null; stdout: string }>): CgroupReader {
+  const quoted = (path: string) => {
+    if (!/^\/[A-Za-z0-9_.:@/-]+$/.test(path)) throw new Error(`not a plain path: ${JSON.stringify(path.slice(0, 200))}`);
+    return `'${path}'`;
+  };
+  return {
+    async read(path) {
+      const result = await run(`cat -- ${quoted(path)}`);
+      return result.code === 0 ? result.stdout : undefined;
+    },
+    async processes(procs) {
+      // One round trip: each listed pid with the Uid: line of its status.
+      const result = await run(`for p in $(cat -- ${quoted(procs)}); do u=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null) && echo "$p $u"; done`);
+      if (result.code !== 0) throw new Error(`cannot read ${procs} on the engine's host`);
+      return result.stdout
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields) => /^\d+$/.test(fields[0] ?? "") && fields.length > 1)
+        .map(([pid, ...uids]) => ({ pid: Number(pid), uids }));
+    },
+  };
+}
+
+/**
+ * A container's processes as the kernel of the engine's host lists them: its cgroup. The agent cannot leave the
  * cgroup (it is read-only to it) nor take the keeper's uid, so this tells, without an exec,
  * whether an exec left anything behind; corral then sweeps only when it did (processes.ts).
  *
  * Found from the host pid of the container's PID 1, and only trusted when the cgroup's path names
- * the container's id: an engine on another machine, or in another pid namespace, reports pids
- * that mean nothing here, and then there is no such view (corral sweeps after every exec).
+ * the container's id: an engine in another pid namespace reports pids that mean nothing here, and
+ * then there is no such view (corral sweeps after every exec). An engine on another machine is
+ * asked through a `remoteCgroupReader` for the pids it reported.
  */
 export class ContainerCgroup {
   readonly #procs: string;
   readonly #init: number;
   readonly #keeperUid: string;
+  readonly #reader: CgroupReader;
 
-  private constructor(procs: string, init: number, keeperUid: string) {
+  private constructor(procs: string, init: number, keeperUid: string, reader: CgroupReader) {
     this.#procs = procs;
     this.#init = init;
     this.#keeperUid = keeperUid;
+    this.#reader = reader;
   }
 
-  /** The cgroup of the container whose PID 1 has host pid `initPid`, or undefined when it cannot be read from here. */
-  static async find(initPid: number, containerId: string): Promise<ContainerCgroup | undefined> {
+  /** The cgroup of the container whose PID 1 has host pid `initPid`, or undefined when it cannot be read (from here, or through `reader`). */
+  static async find(initPid: number, containerId: string, reader: CgroupReader = localReader): Promise<ContainerCgroup | undefined> {
     if (!Number.isInteger(initPid) || initPid <= 0 || !containerId) return undefined;
     try {
-      const keeperUid = uidsOf(await readFile(`/proc/${initPid}/status`, "utf8"))[0];
+      const keeperUid = uidsOf((await reader.read(`/proc/${initPid}/status`)) ?? "")[0];
       if (keeperUid === undefined) return undefined;
-      for (const line of (await readFile(`/proc/${initPid}/cgroup`, "utf8")).split("\n")) {
+      for (const line of ((await reader.read(`/proc/${initPid}/cgroup`)) ?? "").split("\n")) {
         const [, controllers, path] = line.match(/^\d+:([^:]*):(.*)$/) ?? [];
         if (path === undefined || !path.includes(containerId)) continue;
         // v2 (or the hybrid's unified tree), or a v1 controller's own mount.
         const roots = controllers ? [`/sys/fs/cgroup/${controllers.replace(/^name=/, "")}`] : ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
         for (const root of roots) {
           const procs = `${root}${path}/cgroup.procs`;
-          const listed = await readFile(procs, "utf8").catch(() => undefined);
-          if (listed?.split("\n").includes(String(initPid))) return new ContainerCgroup(procs, initPid, keeperUid);
+          const listed = await reader.read(procs).catch(() => undefined);
+          if (listed?.split("\n").includes(String(initPid))) return new ContainerCgroup(procs, initPid, keeperUid, reader);
         }
       }
     } catch {
@@ -45,15 +105,8 @@ export class ContainerCgroup {
 
   /** Host pids of the container's processes that are not PID 1 nor of the keeper's user: the agent's. */
   async agentPids(): Promise<number[]> {
-    const pids = (await readFile(this.#procs, "utf8")).split("\n").filter(Boolean).map(Number);
-    const agent: number[] = [];
-    for (const pid of pids) {
-      if (pid === this.#init) continue;
-      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
-      if (status === undefined) continue; // gone meanwhile
-      if (uidsOf(status).some((uid) => uid !== this.#keeperUid)) agent.push(pid);
-    }
-    return agent;
+    const processes = await this.#reader.processes(this.#procs);
+    return processes.filter(({ pid, uids }) => pid !== this.#init && uids.some((uid) => uid !== this.#keeperUid)).map(({ pid }) => pid);
   }
 }
 

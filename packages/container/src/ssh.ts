@@ -101,6 +101,10 @@ export class SshConnection {
   #holds = 0;
   /** The grace timer before the ssh socket is unref'd. */
   #idle: NodeJS.Timeout | undefined;
+  /** The long-lived shell `ask` writes to, opened on first use and again after it closes. */
+  #shell: Promise<HostShell> | undefined;
+  /** `ask`'s queue: one question at a time. */
+  #asking: Promise<unknown> = Promise.resolve();
 
   constructor(config: ConnectConfig) {
     this.#config = config;
@@ -145,6 +149,30 @@ export class SshConnection {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Runs a one-line `command` in a shell kept open on the host beside the connection (no stdin, its
+   * stderr dropped): its exit code and stdout. A question costs a round trip, where `run` costs the
+   * host's sshd a new session (~90 ms each on the test host, ~1 ms this way). For quick reads.
+   */
+  ask(command: string): Promise<{ code: number | null; stdout: string }> {
+    if (command.includes("\n")) return Promise.reject(new Error("ask takes one line"));
+    const asked = this.#asking.then(async () => {
+      const release = this.hold();
+      try {
+        this.#shell ??= this.client().then((client) => HostShell.open(client, () => (this.#shell = undefined)));
+        const shell = await this.#shell.catch((error: unknown) => {
+          this.#shell = undefined;
+          throw error;
+        });
+        return await shell.ask(command);
+      } finally {
+        release();
+      }
+    });
+    this.#asking = asked.catch(() => {});
+    return asked;
   }
 
   /**
@@ -294,5 +322,52 @@ export class SshConnection {
       this.#idle = undefined;
       if (this.#holds === 0) void this.#client?.then(({ socket }) => socket.unref(), () => {});
     }, 1000);
+  }
+}
+
+/** A `sh` on the host reading commands from an ssh channel; each answer ends with a line of a random marker and the exit code. */
+class HostShell {
+  readonly #channel: ClientChannel;
+  readonly #marker = `corral-${randomBytes(12).toString("hex")}`;
+  #output = "";
+  #waiting: { resolve: (answer: { code: number | null; stdout: string }) => void; reject: (error: Error) => void } | undefined;
+  #closed = false;
+
+  private constructor(channel: ClientChannel, onClose: () => void) {
+    this.#channel = channel;
+    channel.stderr.resume();
+    channel.on("data", (chunk: Buffer) => {
+      this.#output += chunk.toString("utf8");
+      this.#answer();
+    });
+    channel.once("close", () => {
+      this.#closed = true;
+      onClose();
+      this.#waiting?.reject(new Error("the host's shell closed"));
+      this.#waiting = undefined;
+    });
+  }
+
+  static open(client: Client, onClose: () => void): Promise<HostShell> {
+    return new Promise((resolve, reject) => client.exec("exec sh", (error, channel) => (error ? reject(error) : resolve(new HostShell(channel, onClose)))));
+  }
+
+  ask(command: string): Promise<{ code: number | null; stdout: string }> {
+    if (this.#closed) return Promise.reject(new Error("the host's shell closed"));
+    return new Promise((resolve, reject) => {
+      this.#output = "";
+      this.#waiting = { resolve, reject };
+      // In a subshell, so an `exit` or a `cd` ends with it; the newline before the marker ends any last line of the command's own.
+      this.#channel.write(`( ${command}\n) </dev/null 2>/dev/null; printf '\\n${this.#marker} %s\\n' "$?"\n`);
+    });
+  }
+
+  #answer(): void {
+    const end = this.#output.match(new RegExp(`\\n${this.#marker} (\\d+)\\n`));
+    if (!end || !this.#waiting) return;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting.resolve({ code: Number(end[1]), stdout: this.#output.slice(0, end.index) });
+    this.#output = "";
   }
 }

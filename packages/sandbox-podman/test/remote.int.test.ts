@@ -121,6 +121,43 @@ describe.skipIf(!ready)("podman sandbox on a remote engine", () => {
     expect(profiles()).toEqual(before);
   });
 
+  it("attack: what an exec leaves in the background (setsid'd, immune to SIGTERM) is gone when it returns, found through the remote cgroup; twin: keepBackgroundProcesses keeps it", async () => {
+    const mark = 100000 + (process.pid % 100000);
+    const leave = `setsid sh -c 'trap "" TERM; exec sleep ${mark}' >/dev/null 2>&1 & echo left`;
+    const sleeping = async (handle: Awaited<ReturnType<ReturnType<typeof sandboxWith>["create"]>>) => {
+      const lines: string[] = [];
+      await handle.exec(["ps", "-eo", "args"], { cwd: "/tmp", onLine: (line) => lines.push(line) });
+      return lines.filter((line) => line === `sleep ${mark}`).length;
+    };
+    for (const keep of [false, true]) {
+      const handle = await sandboxWith(keep ? { keepBackgroundProcesses: true } : {}).create(spec());
+      try {
+        const lines: string[] = [];
+        expect((await handle.exec(["sh", "-c", leave], { cwd: "/tmp", onLine: (line) => lines.push(line) })).exitCode).toBe(0);
+        expect(lines).toEqual(["left"]);
+        expect(await sleeping(handle)).toBe(keep ? 1 : 0);
+      } finally {
+        await handle.close();
+      }
+    }
+  });
+
+  it("the connection's long-lived shell answers one question at a time, exactly: output, exit code, no stdin, one shell for all", async () => {
+    const engine = remoteEngine();
+    try {
+      const ssh = engine.endpoint.ssh!.connection;
+      const answers = await Promise.all([ssh.ask("echo $$"), ssh.ask("printf 'no newline'"), ssh.ask("cat; echo read-nothing"), ssh.ask("echo out; echo err >&2; exit 3"), ssh.ask("echo $$")]);
+      expect(answers.map((a) => a.code)).toEqual([0, 0, 0, 3, 0]);
+      expect(answers[1]!.stdout).toBe("no newline");
+      expect(answers[2]!.stdout).toBe("read-nothing\n");
+      expect(answers[3]!.stdout).toBe("out\n");
+      expect(answers[4]!.stdout).toBe(answers[0]!.stdout); // the same shell, not a session per question
+      await expect(ssh.ask("echo a\necho b")).rejects.toThrow(/one line/);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("the remote container ends with corral: a SIGKILLed orchestrator's ssh connection goes, and the keeper takes the container with it", async () => {
     // A child orchestrator (the built plugin) opens a sandbox on the remote engine, says its id, and is killed.
     const entry = new URL("../dist/index.js", import.meta.url).href;

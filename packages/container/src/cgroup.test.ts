@@ -1,0 +1,52 @@
+import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ContainerCgroup, remoteCgroupReader } from "./cgroup.js";
+
+const root = process.getuid?.() === 0;
+/** A command run the way the ssh connection runs one on the engine's host: `sh -c`, its exit code and output. */
+const shell = async (command: string) => {
+  const ran = await promisify(execFile)("sh", ["-c", command]).then(
+    (done) => ({ code: 0, stdout: done.stdout }),
+    (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, stdout: error.stdout ?? "" }),
+  );
+  return ran;
+};
+
+describe("a container's cgroup, read here or on the engine's host", () => {
+  // This test process stands for the keeper (PID 1's user), a child of another uid for the agent's leftover.
+  const cgroupPath = readFileSync("/proc/self/cgroup", "utf8").split("\n")[0]!.split(":")[2]!;
+
+  it.skipIf(!root)("finds the agent's leftover process both ways: read from this host and through a command on that host", async () => {
+    const agent = spawn("sleep", ["30"], { uid: 65534, gid: 65534, stdio: "ignore" });
+    try {
+      for (const reader of [undefined, remoteCgroupReader(shell)]) {
+        const cgroup = await ContainerCgroup.find(process.pid, cgroupPath, reader);
+        expect(cgroup).toBeDefined();
+        const pids = await cgroup!.agentPids();
+        expect(pids).toContain(agent.pid);
+        expect(pids).not.toContain(process.pid); // the keeper's user is not the agent
+      }
+    } finally {
+      agent.kill("SIGKILL");
+    }
+  });
+
+  it("attack: a path that is not plainly a path never reaches the engine host's shell; twin: a plain one does", async () => {
+    const commands: string[] = [];
+    const reader = remoteCgroupReader(async (command) => {
+      commands.push(command);
+      return shell(command);
+    });
+    await expect(reader.read("/proc/1/status'; touch /tmp/corral-pwned; '")).rejects.toThrow(/not a plain path/);
+    await expect(reader.processes("/sys/fs/cgroup/$(reboot)/cgroup.procs")).rejects.toThrow(/not a plain path/);
+    expect(commands).toEqual([]);
+    expect(await reader.read("/proc/self/status")).toMatch(/^Uid:/m);
+    expect(commands).toHaveLength(1);
+  });
+
+  it("a container id that is not in the cgroup's path is not trusted (an engine in another pid namespace)", async () => {
+    expect(await ContainerCgroup.find(process.pid, "0123456789abcdef-not-this-cgroup", remoteCgroupReader(shell))).toBeUndefined();
+  });
+});
