@@ -47,13 +47,14 @@ export async function placeSeccompProfile(json: string, runDir: string, engine: 
     return { path, remove: async () => {} }; // goes with the run's folder
   }
   const name = `${createHash("sha256").update(json).digest("hex").slice(0, 16)}.json`;
-  const written = await ssh.run(`umask 077 && dir=$(mktemp -d /tmp/corral-seccomp-XXXXXXXX) && cat > "$dir/${name}" && echo "$dir"`, json);
+  // Through the connection's long-lived shell (a round trip, not an sshd session): the JSON is one line, single-quoted.
+  const written = await ssh.ask(`umask 077 && dir=$(mktemp -d /tmp/corral-seccomp-XXXXXXXX) && printf %s '${json.replace(/'/g, `'\\''`)}' > "$dir/${name}" && echo "$dir"`);
   const dir = written.stdout.trim();
   if (written.code !== 0 || !/^\/tmp\/corral-seccomp-[A-Za-z0-9]+$/.test(dir)) {
-    throw new SandboxUnavailableError("podman", `cannot write corral's seccomp profile on ${engine.endpoint.display}: ${written.stderr.trim().slice(0, 300) || `exit ${written.code}`}`, { hint: "The ssh login needs a writable /tmp on the engine's host." });
+    throw new SandboxUnavailableError("podman", `cannot write corral's seccomp profile on ${engine.endpoint.display} (exit ${written.code})`, { hint: "The ssh login needs a writable /tmp on the engine's host." });
   }
   // `dir` matched the pattern above: no quoting can be broken by it.
-  return { path: `${dir}/${name}`, remove: async () => void (await ssh.run(`rm -rf -- '${dir}'`).catch(() => {})) };
+  return { path: `${dir}/${name}`, remove: async () => void (await ssh.ask(`rm -rf -- '${dir}'`).catch(() => {})) };
 }
 
 /** A file on the engine's host, by its absolute path (quoted for the remote shell). */
