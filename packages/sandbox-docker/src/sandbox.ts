@@ -1,6 +1,6 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type AttachOptions, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, checkCopyPath, ContainerCgroup, remoteCgroupReader, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -213,8 +213,10 @@ class DockerHandle implements SandboxHandle {
       .inspect()
       .then((info) => info.State.Pid)
       .catch(() => undefined);
-    // A remote engine's pids are another machine's: nothing of this one's /proc describes them.
-    const cgroup = pid && !remote ? await ContainerCgroup.find(pid, container.id).catch(() => undefined) : undefined;
+    // A remote engine's pids are another machine's: over ssh its host is asked (the connection's long-lived
+    // shell, ~1 ms a question); over tcp+TLS nothing describes them, and every exec is followed by a sweep.
+    const cgroupReader = relay ? remoteCgroupReader((command) => relay.ask(command)) : undefined;
+    const cgroup = pid && (!remote || cgroupReader) ? await ContainerCgroup.find(pid, container.id, cgroupReader).catch(() => undefined) : undefined;
     let bridge: { stop(): void } | undefined;
     if (proxy) {
       try {

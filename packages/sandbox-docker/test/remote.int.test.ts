@@ -17,7 +17,7 @@ const claudeModule = new URL("../../agent-claude/dist/index.js", import.meta.url
 const mockModule = new URL("../../../tooling/mock-model-api/src/index.ts", import.meta.url).href;
 const claudeBinary = fileURLToPath(new URL("../../agent-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe", import.meta.url));
 import { LABELS } from "@corral/container";
-import { expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "@corral/container/testing";
+import { expectBackgroundSwept, expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "@corral/container/testing";
 import { docker, dockerSandbox, reapOrphans, resolveDockerEndpoint } from "../src/index.js";
 
 const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -63,6 +63,10 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     } finally {
       await handle.close();
     }
+  });
+
+  it("attack: what an exec leaves in the background is gone when it returns, over ssh (found through the remote cgroup) and tcp+TLS (swept after every exec); twin: keepBackgroundProcesses keeps it", async () => {
+    for (const endpoint of [ssh(), tls()]) await expectBackgroundSwept((keep) => sandboxWith({ ...endpoint, ...(keep ? { keepBackgroundProcesses: true } : {}) }).create(spec()));
   });
 
   it("ssh://: check() and an exec over ssh (the host key checked against known_hosts)", async () => {

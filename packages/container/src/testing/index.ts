@@ -6,5 +6,5 @@
  */
 export { describeContainerEscapes } from "./escape-suite.js";
 export type { ContainerEscapeTarget } from "./escape-suite.js";
-export { expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "./remote-cases.js";
+export { expectBackgroundSwept, expectClaudeRunComesBack, expectEgressRelayed, nativeBinary, remoteSpecs } from "./remote-cases.js";
 export type { RemoteClaudeRun } from "./remote-cases.js";

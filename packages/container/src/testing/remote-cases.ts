@@ -158,3 +158,25 @@ export async function expectClaudeRunComesBack(options: RemoteClaudeRun): Promis
     await api.close();
   }
 }
+
+/**
+ * attack: what an exec leaves in the background (setsid'd, immune to SIGTERM) is gone when it
+ * returns, whether corral found it through the remote host's cgroup or swept anyway; twin: with
+ * `keepBackgroundProcesses` it lives on into the next exec. `create(keep)` makes the sandbox's handle.
+ */
+export async function expectBackgroundSwept(create: (keepBackgroundProcesses: boolean) => Promise<SandboxHandle>): Promise<void> {
+  const mark = 100000 + (process.pid % 100000);
+  for (const keep of [false, true]) {
+    const handle = await create(keep);
+    try {
+      const lines: string[] = [];
+      const out = (line: string) => void lines.push(line);
+      expect((await handle.exec(["sh", "-c", `setsid sh -c 'trap "" TERM; exec sleep ${mark}' >/dev/null 2>&1 & echo left`], { cwd: "/tmp", onLine: out })).exitCode).toBe(0);
+      expect(lines.splice(0)).toEqual(["left"]);
+      await handle.exec(["ps", "-eo", "args"], { cwd: "/tmp", onLine: out });
+      expect(lines.filter((line) => line === `sleep ${mark}`), keep ? "kept" : "swept").toHaveLength(keep ? 1 : 0);
+    } finally {
+      await handle.close();
+    }
+  }
+}
