@@ -106,7 +106,11 @@ if (mode === "chunks") {
     env,
     signal: abort.signal,
     onEvent: (e) => {
-      if (e.type === "agent.output" && e.kind === "text") for (const line of e.lines) seen += line.length + 1;
+      if (e.type !== "agent.output" || e.kind !== "text") return;
+      // The text when the event has it (ADR 0740: its lines are made only when read), else the lines.
+      const text = lib.joinedOutputOf?.(e);
+      if (text !== undefined) seen += text.length + 1;
+      else for (const line of e.lines) seen += line.length + 1;
     },
     })
     // An abort at the budget ends the run with E_ABORTED: the sample is then rated over what it processed.

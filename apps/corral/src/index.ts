@@ -81,5 +81,8 @@ export {
   IsolationError,
   HookError,
   MissingCredentialsError,
+  // Reading a run's events: the agent's events of any event, the text of an output event (ADR 0740).
+  agentEventsOf,
+  joinedOutputOf,
 } from "@corral/core";
 export type { RunEvent, RunResult, Usage, Commit, Display, Plugin } from "@corral/core";

@@ -68,6 +68,10 @@ export type RunEventBody =
    * as many as one read of its output held. Each element is what one such event held (its `text`, or
    * its `line`), exactly; a message may hold newlines, a raw line never does. `stream`: where they were
    * printed. `agentEventsOf` gives them back as the `AgentEvent`s they stand for.
+   *
+   * Made from a block of whole lines (ADR 0740), `lines` is a lazy, memoised getter (own, enumerable:
+   * JSON, spreads and `toEqual` see an array) over the read's text, split at "\n" only when read;
+   * `joinedOutputOf(event)` gives that text without splitting it (the exact bytes, lines joined by "\n").
    */
   | { type: "agent.output"; iteration: number; kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[] }
   | { type: "completion.detected"; iteration: number; signal: string }
@@ -150,6 +154,27 @@ export function joinedOutputOf(event: RunEvent | RunEventBody): string | undefin
 /** Records that `target`'s lines are `joined` split at its newlines (core only; the lines must not change after). */
 export function setJoinedOutput(target: object, joined: string): void {
   Object.defineProperty(target, SPLIT_FROM, { value: joined, enumerable: false, configurable: true });
+}
+
+/**
+ * Gives `target` (an `agent.output` event or body being made, its other keys already set) lines that
+ * are `text` split at "\n", made only when someone reads them (ADR 0740): making 500,000 strings a MB
+ * of 2-byte lines is the whole CPU budget of a run's output, and the journal needs only the text.
+ * `lines`, when given, are that split already (then nothing is made twice).
+ */
+export function setLazyOutput(target: object, text: string, lines?: string[]): void {
+  let held = lines;
+  Object.defineProperty(target, "lines", {
+    enumerable: true,
+    configurable: true,
+    get: () => (held ??= text.split("\n")),
+    // A reader that replaces the lines (a test, a display's copy) gets a plain array; the text no longer stands for it.
+    set(value: string[]) {
+      Object.defineProperty(target, "lines", { value, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(target, SPLIT_FROM, { value: undefined, enumerable: false, configurable: true });
+    },
+  });
+  setJoinedOutput(target, text);
 }
 
 /** Narrow a RunEvent by its type: `isEvent(e, "agent")`. */

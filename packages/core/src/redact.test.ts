@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRedactor, redact, redactDeep } from "./redact.js";
+import { createRedactor, mayRedactLines, redact, redactDeep } from "./redact.js";
 
 describe("redactor", () => {
   it.each([
@@ -116,5 +116,37 @@ describe("redactor: encodings and line breaks of a secret value", () => {
   it("costs nothing without secret values: the default redactor changes no ordinary text", () => {
     const text = "hello%20world aGVsbG8= deadbeef\nsplit line";
     expect(redact(text)).toBe(text);
+  });
+});
+
+describe("mayRedactLines (ADR 0740)", () => {
+  // False must mean: redacting each line changes none. Random blocks of short and long lines, secrets and triggers among them.
+  it("says no only for blocks whose every line the redactor leaves as it is, with and without exact values", () => {
+    const words = ["y", "n", "ok", "sk-", "sk-abcdefghij", "KEY=", "MY_KEY=abcdef", "token x", "Bearer abc123def", "vwxyz", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", ""];
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (const values of [[], ["s3cr3t-value"]]) {
+      const redactor = createRedactor(values);
+      let spared = 0;
+      for (let round = 0; round < 3000; round++) {
+        const lines = Array.from({ length: 1 + next(6) }, () => Array.from({ length: 1 + next(2) }, () => words[next(words.length)]).join(next(2) ? "" : " "));
+        const text = lines.join("\n");
+        const changed = lines.some((line) => redactor(line) !== line);
+        if (!mayRedactLines(redactor, text)) {
+          spared++;
+          expect(changed, JSON.stringify(text)).toBe(false);
+        }
+      }
+      expect(spared).toBeGreaterThan(0);
+    }
+  });
+
+  it("spares a block of 2-byte lines even with exact values hidden; twin: one long line among them is not spared", () => {
+    const redactor = createRedactor(["s3cr3t-value"]);
+    const short = "y\n".repeat(5000).slice(0, -1);
+    expect(mayRedactLines(redactor, short)).toBe(false);
+    expect(mayRedactLines(redactor, `${short}\nyyyyyy\n${short}`)).toBe(true);
+    expect(mayRedactLines(createRedactor(), `${short}\nsk-abcdefghijk`)).toBe(true);
+    expect(mayRedactLines(createRedactor(), `${short}\nplain words here`)).toBe(false);
   });
 });

@@ -644,4 +644,19 @@ describe("the agent's output, batched (ADR 0712)", () => {
     const all = events.flatMap((e) => agentEventsOf(e));
     expect(all).toEqual(expect.arrayContaining([{ type: "text", text: "a *** b" }, { type: "text", text: "plain" }, { type: "raw", line: "***", stream: "stderr" }]));
   });
+
+  it("hides a secret in a block of many short lines, and one split across two lines of a block (ADR 0740); twin: the short lines arrive as printed", async () => {
+    const repo = await tempRepo();
+    const secret = "sk-block-secret-0123456789";
+    // Blocks are whole lines: a line is never split across reads, but a secret printed across two lines of one block is.
+    const script = `yes | head -n 20000; echo "a $SECRET b"; echo "API_KEY=hunter22x"; printf '%s\\n%s\\n' "\${SECRET%%-0123456789}" "-0123456789x"; yes n | head -n 20000`;
+    const { promise, events } = await runIn(repo, { agent: sh(script), env: { SECRET: secret }, secretEnv: ["SECRET"] });
+    await promise;
+    const json = JSON.stringify(events);
+    expect(json).not.toContain(secret);
+    expect(json).not.toContain("hunter22x");
+    expect(json).not.toContain("sk-block-secret");
+    const texts = events.flatMap((e) => agentEventsOf(e)).flatMap((a) => (a.type === "text" ? [a.text] : []));
+    expect(texts).toEqual([...Array.from({ length: 20000 }, () => "y"), "a *** b", "API_KEY=***", "***", "***x", ...Array.from({ length: 20000 }, () => "n")]);
+  });
 });

@@ -3,10 +3,10 @@ import { linkAbort, trapProcessSignals } from "./abort.js";
 import { hostSandbox } from "./builtins/host.js";
 import { inPlaceIsolation } from "./builtins/in-place.js";
 import { AbortError, CorralError, redactError, toCorralError } from "./errors.js";
-import { joinedOutputOf, setJoinedOutput, type RunEvent, type RunEventBody, type RunStatus } from "./events.js";
+import { joinedOutputOf, setJoinedOutput, setLazyOutput, type RunEvent, type RunEventBody, type RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
-import { createRedactor, redactDeep, type Redactor } from "./redact.js";
+import { createRedactor, mayRedactLines, redactDeep, type Redactor } from "./redact.js";
 import { budgetReached, budgetStopOf, BudgetStopReason, type BudgetStop } from "./run/budget.js";
 import { attachSession } from "./run/attach.js";
 import { abortReason } from "./run/iteration.js";
@@ -190,11 +190,14 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
     // The time is ours and cannot hold a secret; everything else passes the redactor.
     const id = redactor(runId);
     const name = options.name ? redactor(options.name) : undefined;
-    const output = redactOutput(body, redactor);
+    const text = unredactedText(body, redactor);
+    const output = text === undefined ? redactOutput(body, redactor) : undefined;
     // The same keys in the same order either way (the journal keeps events as they come).
     const event = (
-      output
-        ? name !== undefined
+      text !== undefined
+        ? lazyOutputEvent(id, name, time, body as Extract<RunEventBody, { type: "agent.output" }>, text)
+        : output
+          ? name !== undefined
           ? { runId: id, name, time, ...output }
           : { runId: id, time, ...output }
         : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(redactDeep(body, redactor) as RunEventBody) }
@@ -231,6 +234,25 @@ function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventB
     }
   }
   return { type: "agent.output", iteration: body.iteration, kind: body.kind === "raw" ? "raw" : "text", stream: body.stream === "stderr" ? "stderr" : "stdout", lines: redacted ?? lines };
+}
+
+/**
+ * The text of an `agent.output` body made of blocks (ADR 0740) that the redactor surely leaves as it
+ * is: its event keeps that text and its lines stay unmade. Undefined otherwise (redacted line by line).
+ */
+function unredactedText(body: RunEventBody, redactor: Redactor): string | undefined {
+  if (body.type !== "agent.output") return undefined;
+  const text = joinedOutputOf(body);
+  return text !== undefined && !mayRedactLines(redactor, text) ? text : undefined;
+}
+
+/** The event of such a body: the keys and their order a spread of `redactOutput`'s would give, its lines still unmade. */
+function lazyOutputEvent(runId: string, name: string | undefined, time: string, body: Extract<RunEventBody, { type: "agent.output" }>, text: string): RunEvent {
+  const kind = body.kind === "raw" ? "raw" : "text";
+  const stream = body.stream === "stderr" ? "stderr" : "stdout";
+  const event = (name !== undefined ? { runId, name, time, type: "agent.output", iteration: body.iteration, kind, stream } : { runId, time, type: "agent.output", iteration: body.iteration, kind, stream }) as RunEvent;
+  setLazyOutput(event, text);
+  return event;
 }
 
 /** The event keeps what its body's lines were split from (ADR 0720) when the redactor changed none of them. */

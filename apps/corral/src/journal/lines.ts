@@ -63,10 +63,14 @@ export function sameBatch(a: RunEvent, b: RunEvent): boolean {
  * short lines); undefined when a line holds a newline (a message): then it is kept as itself.
  */
 export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>): LinesEvent | undefined {
-  const { runId, name, time, lines, ...body } = event;
-  // Lines core split from a block of output come joined already, and hold no newline (ADR 0720).
+  // Lines core split from a block of output come joined already, and hold no newline (ADR 0720); an
+  // event made of blocks has only that text until its `lines` are read (ADR 0740): they are not.
   let joined = joinedOutputOf(event);
+  const { runId, name, time } = event;
+  const body: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) if (key !== "runId" && key !== "name" && key !== "time" && key !== "lines") body[key] = event[key as keyof typeof event];
   if (joined === undefined) {
+    const { lines } = event;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       // One-character lines (`yes`) are most of them where lines are many: compared, not searched.

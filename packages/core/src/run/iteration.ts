@@ -3,7 +3,7 @@ import { linkAbort } from "../abort.js";
 import type { Agent, AgentEvent } from "../agent.js";
 import { describeAgentEvent } from "../describe.js";
 import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, SandboxError } from "../errors.js";
-import { setJoinedOutput, type RunEventBody } from "../events.js";
+import { setLazyOutput, type RunEventBody } from "../events.js";
 import { TailBuffer } from "../lines.js";
 import { readPlainFile } from "../plain-file.js";
 import type { Redactor } from "../redact.js";
@@ -83,54 +83,71 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   // The agent's output goes out batched (ADR 0712): consecutive text, or raw lines of one stream, as
   // one `agent.output` event, sent a microtask after its first line (the lines of one read arrive in
   // one task) or before any other event of the iteration, so the order of events is the order of output.
-  // `joined`: the batch's lines joined by "\n" when they were all split from blocks (ADR 0720), for the journal.
-  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number; joined?: string | undefined } | undefined;
+  // `text`: a batch made of blocks (ADR 0740) holds their lines joined by "\n", never split here: the
+  // event's `lines` are made from it only for a reader that asks. Bounded by characters alone (a block
+  // is cut at a newline), so finding a batch's end needs no scan per line.
+  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number; text?: string | undefined } | undefined;
   const flushOutput = () => {
     const held = output;
     if (held === undefined) return;
     output = undefined;
-    const body: RunEventBody = { type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines };
-    if (held.joined !== undefined) setJoinedOutput(body, held.joined);
-    emit(body);
+    if (held.text !== undefined) {
+      const body = { type: "agent.output", iteration, kind: held.kind, stream: held.stream } as RunEventBody;
+      setLazyOutput(body, held.text);
+      emit(body);
+      return;
+    }
+    emit({ type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines });
   };
   const emitNow = (body: RunEventBody) => {
     if (output !== undefined) flushOutput();
     emit(body);
   };
   const hold = (kind: "text" | "raw", stream: "stdout" | "stderr", piece: string) => {
-    if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
+    if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.text !== undefined || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
     if (output === undefined) {
       output = { kind, stream, lines: [], chars: 0 };
       queueMicrotask(flushOutput);
     }
     output.lines.push(piece);
     output.chars += piece.length;
-    output.joined = undefined;
   };
-  // The lines of a block at once (`block` is them, each with its "\n"): the same batches as `hold`
-  // line by line, without a call per line, each batch knowing its lines joined (a slice of the block).
-  const holdLines = (kind: "text" | "raw", stream: "stdout" | "stderr", lines: string[], block: string) => {
-    let at = 0;
-    let offset = 0;
-    while (at < lines.length) {
-      if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
+  // The lines of a block at once (`block` is them, each with its "\n"), as text: consecutive blocks of
+  // one kind and stream join into one batch of at most OUTPUT_BATCH_CHARS characters.
+  const holdBlock = (kind: "text" | "raw", stream: "stdout" | "stderr", block: string) => {
+    let start = 0;
+    while (start < block.length) {
+      if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.text === undefined || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
       if (output === undefined) {
-        output = { kind, stream, lines: [], chars: 0, joined: "" };
+        output = { kind, stream, lines: [], chars: 0, text: undefined };
         queueMicrotask(flushOutput);
       }
       const held = output;
-      const room = at + OUTPUT_BATCH_LINES - held.lines.length;
-      let chars = held.chars;
-      let end = at;
-      while (end < lines.length && end < room && chars < OUTPUT_BATCH_CHARS) chars += lines[end++]!.length;
-      const taken = chars - held.chars + (end - at); // their characters and newlines
-      if (held.joined !== undefined) held.joined = held.lines.length === 0 ? block.slice(offset, offset + taken - 1) : `${held.joined}\n${block.slice(offset, offset + taken - 1)}`;
-      if (held.lines.length === 0) held.lines = at === 0 && end === lines.length ? lines : lines.slice(at, end);
-      else for (let i = at; i < end; i++) held.lines.push(lines[i]!);
-      held.chars = chars;
-      offset += taken;
-      at = end;
+      let end = block.length; // just past a "\n"
+      const room = OUTPUT_BATCH_CHARS - held.chars;
+      if (end - start > room) {
+        const cut = block.lastIndexOf("\n", start + room - 1);
+        if (cut >= start) end = cut + 1;
+        else if (held.text !== undefined) {
+          flushOutput(); // one line longer than the room left: it starts the next batch
+          continue;
+        } else end = block.indexOf("\n", start) + 1; // one line longer than a batch: a batch of its own
+      }
+      const piece = block.slice(start, end - 1);
+      held.text = held.text === undefined ? piece : `${held.text}\n${piece}`;
+      held.chars += end - start;
+      start = end;
     }
+  };
+  // The block's last `tail.size` lines, found from its end (the tail is all a block's lines are needed for).
+  const tailOf = (block: string): string[] => {
+    let cut = block.length - 1; // the "\n" that ends the last line taken so far
+    for (let taken = 0; taken < tail.size; taken++) {
+      const previous = cut === 0 ? -1 : block.lastIndexOf("\n", cut - 1);
+      cut = previous;
+      if (previous === -1) break;
+    }
+    return block.slice(cut + 1, -1).split("\n");
   };
 
   // The agent's text: kept (structured output reads it) and watched for the completion signal.
@@ -256,10 +273,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
           }
           return;
         }
-        const lines = block.split("\n");
-        lines.pop(); // the block's last newline ends its last line
-        holdLines(meaning, stream, lines, block);
-        for (let i = Math.max(0, lines.length - tail.size); i < lines.length; i++) tail.push(meaning === "raw" && stream === "stderr" ? `stderr: ${lines[i]!}` : lines[i]!);
+        holdBlock(meaning, stream, block);
+        for (const line of tailOf(block)) tail.push(meaning === "raw" && stream === "stderr" ? `stderr: ${line}` : line);
       },
     });
     for (const event of parser.end?.() ?? []) take(event, "stdout");
