@@ -122,10 +122,11 @@ describe("redactor: encodings and line breaks of a secret value", () => {
 describe("mayRedactLines (ADR 0740)", () => {
   // False must mean: redacting each line changes none. Random blocks of short and long lines, secrets and triggers among them.
   it("says no only for blocks whose every line the redactor leaves as it is, with and without exact values", () => {
-    const words = ["y", "n", "ok", "sk-", "sk-abcdefghij", "KEY=", "MY_KEY=abcdef", "token x", "Bearer abc123def", "vwxyz", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", ""];
+    // The value's pieces (line edges), encodings and a percent-encoded value's forms are among them.
+    const words = ["y", "n", "ok", "sk-", "sk-abcdefghij", "KEY=", "MY_KEY=abcdef", "token x", "Bearer abc123def", "vwxyz", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", "s3cr3t", "t-value", "czNjcjN0LXZhbHVl", "7333637233742d76616c7565", "p%40ss", "p%40ss%20w0rd%21x", "p@ss+w0rd!x", "w0rd!x", "\r", ""];
     let seed = 7;
     const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-    for (const values of [[], ["s3cr3t-value"]]) {
+    for (const values of [[], ["s3cr3t-value"], ["s3cr3t-value", "p@ss w0rd!x"]]) {
       const redactor = createRedactor(values);
       let spared = 0;
       for (let round = 0; round < 3000; round++) {
@@ -141,11 +142,15 @@ describe("mayRedactLines (ADR 0740)", () => {
     }
   });
 
-  it("spares a block of 2-byte lines even with exact values hidden; twin: one long line among them is not spared", () => {
+  it("spares a block of 2-byte lines, and of long lines no hidden value touches; twin: a line holding the value, or a piece of it at its edge, is not spared", () => {
     const redactor = createRedactor(["s3cr3t-value"]);
     const short = "y\n".repeat(5000).slice(0, -1);
     expect(mayRedactLines(redactor, short)).toBe(false);
-    expect(mayRedactLines(redactor, `${short}\nyyyyyy\n${short}`)).toBe(true);
+    expect(mayRedactLines(redactor, `${short}\n${"x".repeat(1023)}\n${short}`)).toBe(false);
+    expect(mayRedactLines(redactor, `${short}\nthe s3cr3t-value here\n${short}`)).toBe(true);
+    expect(mayRedactLines(redactor, `${short}\nit ends with s3cr3t\n-value starts this\n${short}`)).toBe(true);
+    expect(mayRedactLines(redactor, `${short}\nt-value starts this\n${short}`)).toBe(true);
+    expect(mayRedactLines(createRedactor(["p@ss w0rd!x"]), `${short}\nlogin?pw=p%40ss%20w0rd%21x&ok\n${short}`)).toBe(true);
     expect(mayRedactLines(createRedactor(), `${short}\nsk-abcdefghijk`)).toBe(true);
     expect(mayRedactLines(createRedactor(), `${short}\nplain words here`)).toBe(false);
   });

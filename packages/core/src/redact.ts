@@ -72,7 +72,7 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
     if (!text || text.length < SHORTEST_SECRET) return text;
     const short = text.length <= MEMO_LENGTH;
     if (short) for (let i = 0; i < MEMO_SIZE * 2; i += 2) if (recent[i] === text) return recent[i + 1]!;
-    let out = matcher(text);
+    let out = matcher.hide(text);
     for (const { trigger, pattern, replacement } of PATTERNS) if (trigger.test(out)) out = out.replace(pattern, replacement);
     if (short) {
       recent[next] = text;
@@ -95,14 +95,13 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
     recent.fill("");
   };
   redact.addSecrets(secrets);
-  // Whether redacting each line of `text` (lines joined by "\n") may change one (ADR 0740). No: no
-  // exact value is hidden and no trigger is in the text (then none is in any line: ~1.6 ms/MB of
-  // native scans), or every line is shorter than the shortest secret (the redactor returns those as
-  // they are; ~0.5 ms/MB to find out, asked when values are hidden). Yes means: line by line.
+  // Whether redacting each line of `text` (lines joined by "\n") may change one (ADR 0740). No when
+  // every line is shorter than the shortest secret (the redactor returns those as they are; ~0.5 ms/MB
+  // of 2-byte lines to find out), or when no hidden value touches the text (the matcher says it in
+  // one pass over the block) and no pattern's trigger is in it (then none is in any line).
   (redact as { [LINES_CHECK]?: (text: string) => boolean })[LINES_CHECK] = (text) => {
-    if (text.length < SHORTEST_SECRET) return false;
-    // A value's pieces are looked for at every line's edges: only lines too short to hold one spare that.
-    if (values.size > 0) return hasLongLine(text);
+    if (text.length < SHORTEST_SECRET || !hasLongLine(text)) return false;
+    if (matcher.touches(text)) return true;
     for (const { trigger } of PATTERNS) if (trigger.test(text)) return true;
     return false;
   };
@@ -143,8 +142,8 @@ export function mayRedactLines(redactor: Redactor, text: string): boolean {
  * none); their pieces at line breaks through two small indexes keyed by the two characters at the
  * line's edge, so a line costs two map look-ups whatever the number of secrets.
  */
-function buildMatcher(values: readonly string[]): (text: string) => string {
-  if (!values.length) return (text) => text;
+function buildMatcher(values: readonly string[]): Matcher {
+  if (!values.length) return { hide: (text) => text, touches: () => false };
   const literals = [...new Set(values.flatMap(literalForms))].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
   const percent = values.map(percentForm).filter((form): form is RegExp => form !== undefined);
   const plus = values.some((value) => value.includes(" ")); // form encoding writes a space as +
@@ -186,7 +185,7 @@ function buildMatcher(values: readonly string[]): (text: string) => string {
     return out;
   };
 
-  return (text) => {
+  const hide = (text: string): string => {
     let out = text;
     // Longest first, so a form that contains another is hidden whole; none longer than the text can be in it.
     let i = 0;
@@ -195,6 +194,29 @@ function buildMatcher(values: readonly string[]): (text: string) => string {
     if (percent.length && (out.includes("%") || (plus && out.includes("+")))) for (const form of percent) out = out.replace(form, MASK);
     return out.includes("\n") ? out.split("\n").map(edges).join("\n") : edges(out);
   };
+
+  // Whether `hide` would change a line of `text` (lines joined by "\n"), without making the lines: the
+  // same look-ups as `hide` and `edges`, at each newline. True may be a false alarm, false never is.
+  const touches = (text: string): boolean => {
+    for (const literal of literals) if (literal.length <= text.length && text.includes(literal)) return true;
+    if (percent.length && (text.includes("%") || (plus && text.includes("+")))) return true;
+    for (let start = 0; start <= text.length; ) {
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      const last = text.charCodeAt(end - 1) === 13 ? end - 1 : end; // a CRLF line ends before its \r
+      if (last - start >= FRAGMENT) for (const head of heads.get(pairKey(text, last - 2)) ?? []) if (head.length <= last - start && text.startsWith(head, last - head.length)) return true;
+      if (end - start >= FRAGMENT) for (const tail of tails.get(pairKey(text, start)) ?? []) if (text.startsWith(tail, start)) return true;
+      start = end + 1;
+    }
+    return false;
+  };
+  return { hide, touches };
+}
+
+/** What hides the secret values in a text, and says whether it would change any line of one. */
+interface Matcher {
+  hide(text: string): string;
+  touches(text: string): boolean;
 }
 
 /** Two UTF-16 units as one number, the key of the fragment indexes. */
