@@ -139,15 +139,16 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       start = end;
     }
   };
-  // The block's last `tail.size` lines, found from its end (the tail is all a block's lines are needed for).
+  // The block's last `tail.size` lines (the tail is all a block's lines are needed for), split from a
+  // window at its end that grows until it holds them: a few short strings for 2-byte lines, and native
+  // forward searches for long ones (scanning back with lastIndexOf cost 0.6 ms/MB of 1 KiB lines).
   const tailOf = (block: string): string[] => {
-    let cut = block.length - 1; // the "\n" that ends the last line taken so far
-    for (let taken = 0; taken < tail.size; taken++) {
-      const previous = cut === 0 ? -1 : block.lastIndexOf("\n", cut - 1);
-      cut = previous;
-      if (previous === -1) break;
+    for (let window = 16 * tail.size; ; window *= 4) {
+      const start = Math.max(0, block.length - window);
+      const lines = block.slice(start, -1).split("\n");
+      // Past the block's start, the window's first piece may be part of a line: it is never taken.
+      if (start === 0 || lines.length > tail.size) return lines.length > tail.size ? lines.slice(-tail.size) : lines;
     }
-    return block.slice(cut + 1, -1).split("\n");
   };
 
   // The agent's text: kept (structured output reads it) and watched for the completion signal.
