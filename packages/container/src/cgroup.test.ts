@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ContainerCgroup, remoteCgroupReader } from "./cgroup.js";
+import { agentLeftInTop, ContainerCgroup, remoteCgroupReader } from "./cgroup.js";
 
 const root = process.getuid?.() === 0;
 /** A command run the way the ssh connection runs one on the engine's host: `sh -c`, its exit code and output. */
@@ -48,5 +48,32 @@ describe("a container's cgroup, read here or on the engine's host", () => {
 
   it("a container id that is not in the cgroup's path is not trusted (an engine in another pid namespace)", async () => {
     expect(await ContainerCgroup.find(process.pid, "0123456789abcdef-not-this-cgroup", remoteCgroupReader(shell))).toBeUndefined();
+  });
+});
+
+describe("a container's processes, from the engine's top (tcp+TLS)", () => {
+  const titles = ["PID", "RUID", "EUID", "SUID", "FSUID"];
+  const init = ["7280", "65534", "65534", "65534", "65534"];
+
+  it("finds the agent's leftover (another uid than PID 1's, in any of the four); twin: PID 1 alone, or more of PID 1's user, is nothing left", () => {
+    expect(agentLeftInTop({ Titles: titles, Processes: [init, ["7326", "1000", "1000", "1000", "1000"]] }, 7280)).toBe(true);
+    expect(agentLeftInTop({ Titles: titles, Processes: [init, ["7327", "65534", "65534", "65534", "0"]] }, 7280)).toBe(true);
+    expect(agentLeftInTop({ Titles: titles, Processes: [init] }, 7280)).toBe(false);
+    expect(agentLeftInTop({ Titles: titles, Processes: [init, ["7330", "65534", "65534", "65534", "65534"]] }, 7280)).toBe(false);
+  });
+
+  it("attack: an answer of another shape is not believed (corral sweeps); twin: the shape asked for is", () => {
+    const leftover = ["7326", "1000", "1000", "1000", "1000"];
+    for (const top of [
+      undefined,
+      { Titles: [...titles, "CMD"], Processes: [[...init, "sleep"], [...leftover, "x"]] },
+      { Titles: titles, Processes: [init, ["7326", "1000 ", "1000", "1000", "1000"]] },
+      { Titles: titles, Processes: [init, ["7326", "1000", "1000", "1000"]] },
+      { Titles: titles, Processes: "7280 0 0 0 0" },
+      { Titles: titles, Processes: [leftover] }, // PID 1 not listed: another container's answer
+    ]) {
+      expect(agentLeftInTop(top, 7280)).toBeUndefined();
+    }
+    expect(agentLeftInTop({ Titles: titles, Processes: [init, leftover] }, 7280)).toBe(true);
   });
 });

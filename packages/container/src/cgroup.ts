@@ -114,3 +114,31 @@ export class ContainerCgroup {
 function uidsOf(status: string): string[] {
   return status.match(/^Uid:\s+(.*)$/m)?.[1]?.trim().split(/\s+/) ?? [];
 }
+
+/**
+ * What to ask an engine's `top` for (`ps_args`): the pid and the four uids of each process, numbers only
+ * (no command line: that is the agent's to write).
+ */
+export const TOP_PS_ARGS = "-o pid,ruid,euid,suid,fsuid";
+const TOP_TITLES = ["PID", "RUID", "EUID", "SUID", "FSUID"];
+
+/**
+ * Whether the agent has a process left in the container, told from the engine's `top` of it (asked with
+ * `TOP_PS_ARGS`): any process that is not PID 1 (host pid `initPid`) and has a uid other than PID 1's,
+ * as `ContainerCgroup.agentPids` decides from the cgroup. The engine lists the container's cgroup for
+ * it, where there is no other view of that host (tcp+TLS). Undefined when the answer is not exactly
+ * that shape or does not list PID 1: then corral sweeps anyway.
+ */
+export function agentLeftInTop(top: unknown, initPid: number): boolean | undefined {
+  const { Titles: titles, Processes: rows } = (top ?? {}) as { Titles?: unknown; Processes?: unknown };
+  if (!Array.isArray(titles) || titles.join(" ") !== TOP_TITLES.join(" ") || !Array.isArray(rows)) return undefined;
+  const processes: Array<{ pid: number; uids: string[] }> = [];
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== TOP_TITLES.length || !row.every((cell) => typeof cell === "string" && /^\d{1,10}$/.test(cell))) return undefined;
+    const [pid, ...uids] = row as string[];
+    processes.push({ pid: Number(pid), uids });
+  }
+  const keeperUid = processes.find(({ pid }) => pid === initPid)?.uids[0];
+  if (keeperUid === undefined) return undefined;
+  return processes.some(({ pid, uids }) => pid !== initPid && uids.some((uid) => uid !== keeperUid));
+}

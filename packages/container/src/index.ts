@@ -18,7 +18,7 @@ export { endedAtWallClock, execStatus, wallClockDeadline } from "./exec.js";
 export { AgentProcesses, sweepArgv } from "./processes.js";
 export type { AgentProcessesOptions, ExecWatch, SweepSignal } from "./processes.js";
 export { KEEPER_READY, keeperCommand, keeperUser } from "./keeper.js";
-export { ContainerCgroup, remoteCgroupReader, type CgroupProcess, type CgroupReader } from "./cgroup.js";
+export { agentLeftInTop, ContainerCgroup, remoteCgroupReader, TOP_PS_ARGS, type CgroupProcess, type CgroupReader } from "./cgroup.js";
 export { agentIdentity } from "./identity.js";
 export { withoutUserNamespaces } from "./seccomp.js";
 export type { SeccompProfile } from "./seccomp.js";

@@ -1,6 +1,6 @@
 import { SandboxError, SandboxUnavailableError, unavailableBecause, type AttachOptions, type ExecOptions, type SandboxCapabilities, type ExecResult, type Sandbox, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { HandleLifecycle, LineSplitter } from "@corral/core/plugin-kit";
-import { AgentProcesses, checkCopyPath, ContainerCgroup, remoteCgroupReader, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal } from "@corral/container";
+import { AgentProcesses, agentLeftInTop, checkCopyPath, ContainerCgroup, remoteCgroupReader, copiedWorkspaceCapability, EgressBridge, getArchiveArgv, putArchiveArgv, refuseHostPaths, remotePlan, shipRunHome, type SshConnection, agentIdentity, endedAtWallClock, engineLostError, execStatus, networkUnavailableError, planContainer, reapedContainers, sweepArgv, wallClockDeadline, type ContainerOptions, type ContainerPlan, type SweepSignal, TOP_PS_ARGS } from "@corral/container";
 import type { Socket } from "node:net";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import type Docker from "dockerode";
@@ -145,7 +145,7 @@ class DockerHandle implements SandboxHandle {
   /** The proxy's ports inside the container, for a `proxy` network. */
   readonly #bridge: { stop(): void } | undefined;
 
-  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, cgroup: ContainerCgroup | undefined, bridge: { stop(): void } | undefined) {
+  private constructor(clients: DockerClients, container: Docker.Container, plan: ContainerPlan, keeper: Socket, options: DockerOptions, wallDeadline: number | undefined, leftovers: (() => Promise<boolean | undefined>) | undefined, bridge: { stop(): void } | undefined) {
     this.#bridge = bridge;
     this.#clients = clients;
     this.#container = container;
@@ -157,7 +157,7 @@ class DockerHandle implements SandboxHandle {
       graceMs: options.killGraceSeconds * 1000,
       keepBackground: options.keepBackgroundProcesses,
       sweep: (signal) => this.#sweep(signal),
-      ...(cgroup ? { leftovers: async () => (await cgroup.agentPids()).length > 0 } : {}),
+      ...(leftovers ? { leftovers } : {}),
     });
     this.#lifecycle = new HandleLifecycle({ sandbox: "docker", teardown: () => this.#remove() });
   }
@@ -213,10 +213,16 @@ class DockerHandle implements SandboxHandle {
       .inspect()
       .then((info) => info.State.Pid)
       .catch(() => undefined);
-    // A remote engine's pids are another machine's: over ssh its host is asked (the connection's long-lived
-    // shell, ~1 ms a question); over tcp+TLS nothing describes them, and every exec is followed by a sweep.
+    // Whether an exec left a process of the agent's (corral sweeps only then). A remote engine's pids are
+    // another machine's: over ssh its host is asked (the connection's long-lived shell, ~1 ms a question);
+    // over tcp+TLS the engine's own `top` of the container (one API call, pids and uids only).
     const cgroupReader = relay ? remoteCgroupReader((command) => relay.ask(command)) : undefined;
     const cgroup = pid && (!remote || cgroupReader) ? await ContainerCgroup.find(pid, container.id, cgroupReader).catch(() => undefined) : undefined;
+    const leftovers = cgroup
+      ? async () => (await cgroup.agentPids()).length > 0
+      : remote && pid
+        ? async () => agentLeftInTop(await container.top({ ps_args: TOP_PS_ARGS }), pid)
+        : undefined;
     let bridge: { stop(): void } | undefined;
     if (proxy) {
       try {
@@ -232,7 +238,7 @@ class DockerHandle implements SandboxHandle {
         throw error;
       }
     }
-    const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), cgroup, bridge);
+    const handle = new DockerHandle(clients, container, plan, keeper, options, wallClockDeadline(startedAt, spec.limits.wallSeconds), leftovers, bridge);
     if (remote) await shipRunHome(spec.home, (tar, path) => handle.#untar(tar, path), () => handle.close());
     return handle;
   }

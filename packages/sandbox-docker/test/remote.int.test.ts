@@ -65,7 +65,7 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     }
   });
 
-  it("attack: what an exec leaves in the background is gone when it returns, over ssh (found through the remote cgroup) and tcp+TLS (swept after every exec); twin: keepBackgroundProcesses keeps it", async () => {
+  it("attack: what an exec leaves in the background is gone when it returns, over ssh (found through the remote cgroup) and tcp+TLS (found through the engine's top); twin: keepBackgroundProcesses keeps it", async () => {
     for (const endpoint of [ssh(), tls()]) await expectBackgroundSwept((keep) => sandboxWith({ ...endpoint, ...(keep ? { keepBackgroundProcesses: true } : {}) }).create(spec()));
   });
 
