@@ -59,6 +59,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
         tip = from;
       }
     }
+    const firstTip = tip;
     const [tipTree, baseTree] = await quarantine.treesOf([tip, base]);
     const snapshot = readWorkTree ? await quarantine.snapshot(workspace.path, join(meta.gitDir, "index")) : { tree: tipTree!, index: undefined, unreadable: [] };
     let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree!, snapshot.tree)), ...snapshot.unreadable];
@@ -98,7 +99,9 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
     fetched = false;
     const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
-    const finalTree = wip ? snapshot.tree : ((await quarantine.treesOf([tip]))[0] ?? tipTree!);
+    // `tip` is the WIP commit, the run's tip or the base here: their trees are known already.
+    const known = tip === firstTip ? tipTree : tip === base ? baseTree : undefined;
+    const finalTree = wip ? snapshot.tree : (known ?? (await quarantine.treesOf([tip]))[0] ?? tipTree!);
     return {
       tip,
       dirty,
@@ -199,11 +202,22 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
   // Without a run git dir (the host sandbox: a trusted run) the agent's git wrote the user's own
   // repository: its branch's reflog there says what it did, and its objects are the user's.
   const logName = meta.runGitDir ? "HEAD" : workspace.branch!;
-  const headLog = meta.runGitDir ? await quarantine.readRunReflog("HEAD") : await hostReflog(meta, workspace.branch!);
-  const reflog = [...headLog, ...(workspace.branch && meta.runGitDir ? await quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : [])];
+  // The reflogs, the commits no ref names and whether the branch went behind its base do not depend
+  // on each other: asked side by side (each marked handled; the errors are taken in this order).
+  const handled = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch(() => {});
+    return promise;
+  };
+  const behind = tip === base ? undefined : handled(quarantine.git(["merge-base", "--is-ancestor", tip, base], { allowFailure: true }));
+  const headLogRead = handled(meta.runGitDir ? quarantine.readRunReflog("HEAD") : hostReflog(meta, workspace.branch!));
+  const branchLogRead = handled(workspace.branch && meta.runGitDir ? quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : Promise.resolve([]));
+  const unreferencedRead = handled(meta.runGitDir ? quarantine.agentCommits() : hostUnreferencedCommits(meta, base, tip));
+  const headLog = await headLogRead;
+  const reflog = [...headLog, ...(await branchLogRead)];
   const superseded = new Set(reflog.filter((e) => /^(commit \(amend\)|rebase)/.test(e.message)).map((e) => e.old));
-  const unreferenced = meta.runGitDir ? await quarantine.agentCommits() : await hostUnreferencedCommits(meta, base, tip);
-  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...unreferenced])].filter((c) => !superseded.has(c) && !/^0+$/.test(c));
+  const unreferenced = await unreferencedRead;
+  // The tip and the base are what `rev-list ... ^tip ^base` takes away: with nothing else, nothing is lost.
+  const candidates = [...new Set([...reflog.flatMap((e) => [e.old, e.new]), ...unreferenced])].filter((c) => !superseded.has(c) && !/^0+$/.test(c) && c !== tip && c !== base);
   const failures: ReleaseFailure[] = [];
   if (candidates.length) {
     const listed = await quarantine.git(["rev-list", "--parents", "--ignore-missing", "--stdin"], { input: [...candidates, `^${tip}`, `^${base}`, ""].join("\n"), allowFailure: true });
@@ -237,7 +251,7 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
       failures.push({ code: "E_COMMITS_DROPPED", ref, message: `${count} commit(s) the run made are not on ${workspace.branch ?? "its HEAD"} (the newest: ${lostTip.slice(0, 12)} "${subject}"): ${how}; they are kept at ${ref}.` });
     }
   }
-  if (tip !== base && (await quarantine.git(["merge-base", "--is-ancestor", tip, base], { allowFailure: true })).exitCode === 0) {
+  if (behind && (await behind).exitCode === 0) {
     failures.push({ code: "E_COMMITS_DROPPED", message: `The run moved ${workspace.branch ?? "its HEAD"} behind where it started (${base.slice(0, 12)}${workspace.baseBranch ? `, still on ${workspace.baseBranch}` : ""}) to ${tip.slice(0, 12)}.` });
   }
   return failures;
@@ -270,7 +284,9 @@ async function hostUnreferencedCommits(meta: WorktreeMeta, base: string, tip: st
   const fresh = perFanout.flat();
   if (!fresh.length) return [];
   const types = await git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], { cwd: meta.root, input: `${fresh.join("\n")}\n`, allowFailure: true });
-  const commits = new Set(types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" "))));
+  // The tip and the base are never the run's lost commits (the caller takes them away), and no commit
+  // found below can be an ancestor of them: without other fresh commits, git is not asked.
+  const commits = new Set(types.stdout.split("\n").filter((row) => row.endsWith(" commit")).map((row) => row.slice(0, row.indexOf(" "))).filter((commit) => commit !== tip && commit !== base));
   if (!commits.size) return [];
   // Oldest first, each with its parents: a parent is taken before its children are looked at.
   const unnamed = await git(["rev-list", "--reverse", "--parents", "--stdin", "--not", "--all", "--reflog"], { cwd: meta.root, input: `${[...commits].join("\n")}\n`, allowFailure: true });
