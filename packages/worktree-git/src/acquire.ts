@@ -2,13 +2,13 @@ import { rmdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, type AcquireRequest, type Workspace } from "@corral/core";
-import { git, repoObjectFormat } from "@corral/core/plugin-kit";
+import { git } from "@corral/core/plugin-kit";
 import { BranchExistsError, BranchGoneError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";
 import { takeFromPool } from "./pool.js";
-import { branchExists, takeKept } from "./continue.js";
-import { resolveBase, resolveRepo, type Repo } from "./repo.js";
+import { branchExists, PLAIN_BRANCH, takeKept } from "./continue.js";
+import { objectFormatOf, resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
 import { claimStatus, removeStatus } from "./status.js";
 import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
@@ -108,7 +108,7 @@ function askAhead(repo: Repo, options: WorktreeOptions, request: AcquireRequest)
     prefixChecked: handled(checkBranchName(repo, `${options.branchPrefix}x`, "branchPrefix")),
     wanted,
     wantedExists: wanted === undefined ? undefined : handled(branchExists(repo, wanted)),
-    objectFormat: request.sandboxed === false ? handled(repoObjectFormat(repo.root)) : undefined,
+    objectFormat: request.sandboxed === false ? handled(objectFormatOf(repo)) : undefined,
   };
 }
 
@@ -177,7 +177,9 @@ async function checkExplicitBranch(repo: Repo, name: string, reuse: boolean, ask
 }
 
 async function checkBranchName(repo: Repo, name: string, field: string): Promise<void> {
-  const ok = !name.startsWith("-") && (await git(["check-ref-format", "--branch", name], { cwd: repo.root, allowFailure: true })).exitCode === 0;
+  // A plain name (no dot, `@`, space or other character git's rules are about; not HEAD) is valid for every git.
+  const plain = PLAIN_BRANCH.test(name) && name !== "HEAD";
+  const ok = plain || (!name.startsWith("-") && (await git(["check-ref-format", "--branch", name], { cwd: repo.root, allowFailure: true })).exitCode === 0);
   if (!ok) throw new UnsafePathError(`The ${field} "${name}" is not a valid git branch name.`, { hint: "Use letters, digits, '/', '.', '_' and '-' (see `git check-ref-format`)." });
 }
 

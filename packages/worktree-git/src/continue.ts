@@ -1,4 +1,5 @@
-import { lstat, rm } from "node:fs/promises";
+import { lstat, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
 import { lock, unlock } from "./git-worktrees.js";
@@ -10,8 +11,33 @@ import type { WorktreeMeta } from "./workspace.js";
 
 /** Whether `refs/heads/<branch>` exists in the user's repository. */
 export async function branchExists(repo: Repo, branch: string): Promise<boolean> {
+  if (await plainlyAbsent(repo, branch)) return false;
   return (await git(["show-ref", "--verify", "-q", `refs/heads/${branch}`], { cwd: repo.root, allowFailure: true })).exitCode === 0;
 }
+
+/**
+ * True only when the user's repository (trusted, read before the run) plainly has no such branch:
+ * files ref storage (no reftable), no loose ref file, no packed-refs line. Anything else (a file
+ * there, a packed line, an unusual name, a large packed-refs) is git's to answer.
+ */
+async function plainlyAbsent(repo: Repo, branch: string): Promise<boolean> {
+  if (!PLAIN_BRANCH.test(branch)) return false;
+  const missing = async (path: string) =>
+    lstat(path).then(
+      () => false,
+      (error: NodeJS.ErrnoException) => error.code === "ENOENT" || error.code === "ENOTDIR",
+    );
+  const [noReftable, noLoose] = await Promise.all([missing(join(repo.commonDir, "reftable")), missing(join(repo.commonDir, "refs", "heads", branch))]);
+  if (!noReftable || !noLoose) return false;
+  const packed = await readFile(join(repo.commonDir, "packed-refs")).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : undefined));
+  if (packed === null) return true;
+  if (packed === undefined || packed.length > 8 * 1024 * 1024) return false;
+  const name = `refs/heads/${branch}`;
+  return !packed.toString("utf8").split("\n").some((line) => line.endsWith(name) && line.charAt(line.length - name.length - 1) === " ");
+}
+
+/** Branch names whose ref is one plain path under `refs/heads/` (letters, digits, `_`, `-`, `/` between parts). */
+export const PLAIN_BRANCH = /^[A-Za-z0-9_][A-Za-z0-9_-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
 
 /**
  * Hands the kept worktree on `branch` (at `path`, when given) to the run that continues

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type AcquireRequest, type Workspace } from "@corral/core";
-import { createRunGitDir, repoObjectFormat, SHARED_OBJECTS } from "@corral/core/plugin-kit";
+import { createRunGitDir, SHARED_OBJECTS } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
-import type { Repo } from "./repo.js";
+import { objectFormatOf, type Repo } from "./repo.js";
 import { newStatus, writeStatus, type WorktreeStatus } from "./status.js";
 import { gitMounts, mapCwd, worktreeGitDir, type WorktreeMeta } from "./workspace.js";
 
@@ -79,7 +79,7 @@ export async function finish(
         ...(plan.branchPrefix ? { hideRefs: [`refs/heads/${plan.branchPrefix}`] } : {}),
       }));
     }
-    objectFormat ??= await (plan.objectFormat ?? repoObjectFormat(repo.root));
+    objectFormat ??= await (plan.objectFormat ?? objectFormatOf(repo));
     await writeStatus(repo, { ...made.status, path: made.path, gitDir, ...(runGitDir ? { runGitDir } : {}), state: "active" });
     const meta: WorktreeMeta = {
       slug: made.slug,

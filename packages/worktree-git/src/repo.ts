@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative } from "node:path";
-import { git } from "@corral/core/plugin-kit";
+import { git, repoObjectFormat } from "@corral/core/plugin-kit";
 import { NotGitRepositoryError, UnknownRefError } from "./errors.js";
 
 /** A repository as the worktree plugin sees it: every path canonical (symlinks resolved). */
@@ -11,6 +11,8 @@ export interface Repo {
   commonDir: string;
   /** The checkout the request came from (the main one, or a linked worktree). */
   checkout: string;
+  /** The object format, when `resolveRepo` read it (in the same git call). */
+  objectFormat?: "sha1" | "sha256";
 }
 
 /** Finds the repository around `cwd`; refuses a missing folder, a non-repository and a bare one. */
@@ -19,9 +21,10 @@ export async function resolveRepo(cwd: string): Promise<Repo> {
   if (!info?.isDirectory()) {
     throw new NotGitRepositoryError(`The folder ${cwd} does not exist.`, { hint: "Pass an existing folder inside a git repository (--cwd)." });
   }
-  // Allowed to see a bare repository here, only to say that it is one.
-  const r = await git(["-c", "safe.bareRepository=all", "rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository", "--show-toplevel"], { cwd, allowFailure: true });
-  const [commonDir, bare, top] = r.stdout.split("\n");
+  // Allowed to see a bare repository here, only to say that it is one. The object format comes last:
+  // git stops at --show-toplevel in a bare repository.
+  const r = await git(["-c", "safe.bareRepository=all", "rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository", "--show-toplevel", "--show-object-format"], { cwd, allowFailure: true });
+  const [commonDir, bare, top, format] = r.stdout.split("\n");
   if (r.exitCode !== 0 && bare !== "true") {
     throw new NotGitRepositoryError(`${cwd} is not inside a git repository.`, { cause: new Error(r.stderr) });
   }
@@ -36,7 +39,12 @@ export async function resolveRepo(cwd: string): Promise<Repo> {
   // The main checkout is the common dir's parent in every ordinary layout; with a separate git dir
   // there is no better anchor than the checkout we were started in.
   const root = basename(common) === ".git" ? dirname(common) : checkout;
-  return { root, commonDir: common, checkout };
+  return { root, commonDir: common, checkout, objectFormat: format === "sha256" ? "sha256" : "sha1" };
+}
+
+/** The repository's object format: as `resolveRepo` read it, else asked of git. */
+export async function objectFormatOf(repo: Repo): Promise<"sha1" | "sha256"> {
+  return repo.objectFormat ?? repoObjectFormat(repo.root);
 }
 
 /** The commit `ref` names, and the local branch it is (when it is one; for HEAD, the checked-out branch). */

@@ -49,7 +49,7 @@ export function metaOf(workspace: Workspace<unknown>): WorktreeMeta {
 }
 
 export function repoOf(meta: WorktreeMeta): Repo {
-  return { root: meta.root, commonDir: meta.commonDir, checkout: meta.checkout };
+  return { root: meta.root, commonDir: meta.commonDir, checkout: meta.checkout, objectFormat: meta.objectFormat };
 }
 
 /** Where a worktree's git data is, as corral recorded it (never as the worktree's `.git` file says). */
