@@ -21,7 +21,8 @@ import { git } from "@corral/core/plugin-kit";
 import { configFor, type CorralConfig, type LoadedConfig, type PluginRefConfig } from "./config.js";
 import { logFileDisplay } from "./displays/log-file.js";
 import { collectEnv } from "./env.js";
-import { journalLocation, runJournal, type JournalSettings } from "./journal/index.js";
+import { runJournal, type JournalSettings } from "./journal/index.js";
+import { probeGit, type GitProbe } from "./journal/root.js";
 import { PluginLoader } from "./plugins.js";
 
 type Ref<K extends PluginKind> = string | { name: string; options?: Record<string, unknown> } | Configured<K> | PluginInstanceOf[K];
@@ -79,9 +80,14 @@ export interface ResolvedRun<T> {
  * and checks that the isolation can work in `cwd`. Throws UsageError on bad input; creates nothing.
  */
 export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): Promise<ResolvedRun<T>> {
+  return resolveProbed(options, probeGit(resolve(options.cwd ?? process.cwd())));
+}
+
+/** `resolveRun` with git's answers for the cwd asked already (`run()` asks once for this and the journal). */
+async function resolveProbed<T>(options: CorralRunOptions<T>, probe: Promise<GitProbe>): Promise<ResolvedRun<T>> {
   const cwd = resolve(options.cwd ?? process.cwd());
   // git answers while the config and the plugins load (it never throws: false outside git).
-  const insideGit = isGitRepository(cwd);
+  const insideGit = probe.then((p) => p.insideWorkTree);
   const { config, file, warnings: configWarnings = [] } = await configFor({ ...options, cwd });
   const loader = new PluginLoader({ cwd, ...(config.plugins ? { plugins: config.plugins } : {}) });
 
@@ -154,9 +160,10 @@ export async function resolveRun<T = undefined>(options: CorralRunOptions<T>): P
  * resolved through the registry; config from corral.config.* fills what is not given.
  */
 export async function run<T = undefined>(options: CorralRunOptions<T>): Promise<RunResult<T> & { logFile?: string }> {
-  // Where the journal goes is asked of git while the run resolves (it never throws).
-  const location = options.journal === false ? undefined : journalLocation(resolve(options.cwd ?? process.cwd()));
-  const resolved = await resolveRun(options);
+  // Whether cwd is in git and where the journal goes: one git call, asked while the run resolves (it never throws).
+  const probe = probeGit(resolve(options.cwd ?? process.cwd()));
+  const location = options.journal === false ? undefined : probe.then((p) => p.location);
+  const resolved = await resolveProbed(options, probe);
   const displays: Display[] = [...(resolved.options.displays ?? [])];
   const log = resolved.logFile ? logFileDisplay(resolved.logFile, options.name ? { title: options.name } : {}) : undefined;
   if (log) displays.push(log);
@@ -237,11 +244,6 @@ async function notInTheLastCommit(cwd: string): Promise<string | undefined> {
   }
   const parts = [...(changed ? [`${changed} uncommitted change(s)`] : []), ...(untracked ? [`${untracked} untracked file(s)`] : [])];
   return parts.length ? parts.join(" and ") : undefined;
-}
-
-async function isGitRepository(cwd: string): Promise<boolean> {
-  const result = await git(["rev-parse", "--is-inside-work-tree"], { cwd, allowFailure: true }).catch(() => undefined);
-  return result?.exitCode === 0 && result.stdout === "true";
 }
 
 function pick<T>(options: CorralRunOptions<T>, config: CorralConfig, keys: readonly (keyof CorralConfig & keyof CorralRunOptions<T>)[]): Partial<CoreRunOptions<T>> {

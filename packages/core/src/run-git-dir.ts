@@ -121,7 +121,14 @@ export async function repoObjectFormat(cwd: string): Promise<"sha1" | "sha256"> 
  * HOME / XDG_CONFIG_HOME when the user's global config is not where this process's HOME says.
  */
 export async function gitIdentity(cwd: string, env: Record<string, string> = {}): Promise<{ name: string; email: string } | undefined> {
-  const [name, email] = await Promise.all(["user.name", "user.email"].map(async (key) => (await git(["config", "--get", key], { cwd, allowFailure: true, env })).stdout.trim()));
+  // One git call for both keys; the last value of each wins, as with `git config --get`.
+  const r = await git(["config", "-z", "--get-regexp", "^user\\.(name|email)$"], { cwd, allowFailure: true, env });
+  const found = new Map<string, string>();
+  for (const entry of r.exitCode === 0 ? r.stdout.split("\0") : []) {
+    const newline = entry.indexOf("\n");
+    found.set(newline < 0 ? entry : entry.slice(0, newline), newline < 0 ? "" : entry.slice(newline + 1));
+  }
+  const [name, email] = [found.get("user.name")?.trim(), found.get("user.email")?.trim()];
   return name && email ? { name, email } : undefined;
 }
 

@@ -1,11 +1,13 @@
-import { appendFileSync, existsSync, readFileSync, truncateSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { gitIn, tempDir, tempRepo } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { agentEventsOf, emptyUsage, type RunEvent } from "@corral/core";
+import { git } from "@corral/core/plugin-kit";
 import { run } from "../run.js";
 import { journalDisplay } from "./display.js";
 import { listRuns, readEvents, readRun, streamEvents, streamLog } from "./reader.js";
+import { journalLocation, probeGit } from "./root.js";
 
 const agent = (script: string) => ({ name: "command", options: { argv: ["sh", "-c", script] } });
 
@@ -72,4 +74,27 @@ describe("the journal reader, on a journal of any size (issue 21 item 5)", () =>
     for await (const event of streamEvents(await readRun(dir, "big"))) types.push(event.type);
     expect(types).toEqual(["run.started", "run.finished"]);
   }, 300_000); // ~2 s on an idle machine; reading 2 GiB takes much longer on a loaded one
+});
+
+describe("probeGit: one git call for whether cwd is in a work tree and where its journal goes", () => {
+  it("says what `git rev-parse --is-inside-work-tree` and the journal's own question say, in a checkout, a subfolder, a linked worktree, a git dir, outside git", async () => {
+    const repo = await tempRepo();
+    await gitIn(repo, "worktree", "add", "-q", "-b", "side", join(repo, ".corral", "side"));
+    const plain = await tempDir("corral-probe-plain-");
+    mkdirSync(join(repo, "sub", "deeper"), { recursive: true });
+    const inside = async (cwd: string) => (await git(["rev-parse", "--is-inside-work-tree"], { cwd, allowFailure: true })).stdout === "true";
+    const expected = {
+      [repo]: { insideWorkTree: true, location: { root: join(repo, ".corral/runs"), repoRoot: repo, commonDir: join(repo, ".git") } },
+      [join(repo, "sub", "deeper")]: { insideWorkTree: true, location: { root: join(repo, ".corral/runs"), repoRoot: repo, commonDir: join(repo, ".git") } },
+      [join(repo, ".corral", "side")]: { insideWorkTree: true, location: { root: join(repo, ".corral/runs"), repoRoot: repo, commonDir: join(repo, ".git") } },
+      [join(repo, ".git")]: { insideWorkTree: false, location: { root: join(repo, ".git/.corral/runs") } },
+      [plain]: { insideWorkTree: false, location: { root: join(plain, ".corral/runs") } },
+    };
+    for (const [cwd, want] of Object.entries(expected)) {
+      const probed = await probeGit(cwd);
+      expect({ cwd, probed }).toEqual({ cwd, probed: want });
+      expect({ cwd, inside: probed.insideWorkTree }).toEqual({ cwd, inside: await inside(cwd) });
+      expect(await journalLocation(cwd)).toEqual(want.location);
+    }
+  });
 });

@@ -12,18 +12,35 @@ export interface JournalLocation {
   commonDir?: string;
 }
 
+/** What one git call says of a folder: whether it is inside a work tree, and where its journal goes. */
+export interface GitProbe {
+  /** `git rev-parse --is-inside-work-tree` said true (false outside git, in a git dir, in a bare repository). */
+  insideWorkTree: boolean;
+  location: JournalLocation;
+}
+
+/**
+ * Asks git once what a run's setup needs of `cwd`: whether it is inside a work tree (the default
+ * isolation) and where the journal goes. It never throws: outside git, both say so.
+ */
+export async function probeGit(cwd: string): Promise<GitProbe> {
+  const dir = resolve(cwd);
+  const r = await git(["rev-parse", "--path-format=absolute", "--is-inside-work-tree", "--git-common-dir", "--show-toplevel"], { cwd: dir, allowFailure: true }).catch(() => undefined);
+  // In a git dir or a bare repository git says "false" and then fails on --show-toplevel.
+  const [inside, commonDir, toplevel] = r?.exitCode === 0 ? r.stdout.split("\n") : [];
+  const insideWorkTree = inside === "true";
+  if (!commonDir || !toplevel) return { insideWorkTree, location: { root: join(dir, ".corral", "runs") } };
+  // A normal repository's common dir is `<root>/.git`; otherwise (bare-ish layouts) use the checkout.
+  const repoRoot = basename(commonDir) === ".git" ? dirname(commonDir) : toplevel;
+  return { insideWorkTree, location: { root: join(repoRoot, ".corral", "runs"), repoRoot, commonDir } };
+}
+
 /**
  * Finds the journal for `cwd`: runs started anywhere in a repository, or in one of its worktrees,
  * share the main checkout's `.corral/runs`.
  */
 export async function journalLocation(cwd: string): Promise<JournalLocation> {
-  const dir = resolve(cwd);
-  const r = await git(["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], { cwd: dir, allowFailure: true }).catch(() => undefined);
-  const [commonDir, toplevel] = r?.exitCode === 0 ? r.stdout.split("\n") : [];
-  if (!commonDir || !toplevel) return { root: join(dir, ".corral", "runs") };
-  // A normal repository's common dir is `<root>/.git`; otherwise (bare-ish layouts) use the checkout.
-  const repoRoot = basename(commonDir) === ".git" ? dirname(commonDir) : toplevel;
-  return { root: join(repoRoot, ".corral", "runs"), repoRoot, commonDir };
+  return (await probeGit(cwd)).location;
 }
 
 /**

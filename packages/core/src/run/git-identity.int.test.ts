@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { tempDir } from "@corral/test-support";
 import { describe, expect, it } from "vitest";
 import { commandAgent } from "../builtins/command-agent.js";
 import { agentEventsOf, type RunEvent } from "../events.js";
+import { gitIdentity } from "../run-git-dir.js";
 import { run, type RunOptions } from "../run.js";
 
 /** The agent commits a file the way a coding agent does: plain `git commit`, no identity of its own. */
@@ -92,5 +93,23 @@ describe("git identity inside the sandbox", () => {
     const { result, warnings } = await runWith(repo, { PATH: process.env.PATH!, HOME: home }, { gitIdentity: false });
     expect(result.commits).toEqual([]);
     expect(warnings.join("\n")).not.toContain("git identity");
+  });
+  it("the identity is read as `git config --get` reads each key: the last value wins, names in any case, a subsection's ignored, both or none", async () => {
+    const repo = await repoWithoutIdentity();
+    const home = await homeWithGitconfig();
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config") };
+    const get = async (key: string) => (await execa("git", ["config", "--get", key], { cwd: repo, env: { ...process.env, ...env }, reject: false })).stdout.trim();
+    expect(await gitIdentity(repo, env)).toEqual({ name: "Ada Lovelace", email: "ada@example.com" });
+    // The repository's own values come after the global ones; a key without a value, a second [User] section, a subsection.
+    await writeFile(join(repo, ".git/config"), `${await readFile(join(repo, ".git/config"), "utf8")}\n[user]\n\tname\n[User]\n\tNAME = " Grace  Hopper "\n[user "work"]\n\tname = Not Her\n\temail = not@example.com\n`);
+    expect(await gitIdentity(repo, env)).toEqual({ name: await get("user.name"), email: await get("user.email") });
+    expect(await gitIdentity(repo, env)).toEqual({ name: "Grace  Hopper", email: "ada@example.com" });
+    // Only a name (the repository's): no identity.
+    const emptyHome = await tempDir("corral-identity-empty-");
+    const bare = { HOME: emptyHome, XDG_CONFIG_HOME: join(emptyHome, ".config") };
+    expect(await gitIdentity(repo, bare)).toBeUndefined();
+    // A config git cannot read is no identity, as each `git config --get` fails on it.
+    await writeFile(join(repo, ".git/config"), "[core\n");
+    expect(await gitIdentity(repo, env)).toBeUndefined();
   });
 });
