@@ -1,7 +1,7 @@
 import { lstat, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { type ReleaseFailure, type Workspace } from "@corral/core";
-import { git, gitIdentity, Quarantine, swapRef, type ReflogEntry } from "@corral/core/plugin-kit";
+import { type Commit, type ReleaseFailure, type Workspace } from "@corral/core";
+import { commitsSince, git, gitIdentity, Quarantine, swapRef, type ReflogEntry } from "@corral/core/plugin-kit";
 import type { WorktreeOptions } from "./options.js";
 import type { WorktreeMeta } from "./workspace.js";
 
@@ -19,12 +19,20 @@ export interface Collected {
   problems: string[];
   /** Commits the run made that are not on its branch (refused, or dropped by its own reset), each kept under a ref; a branch moved behind its base. */
   failures: ReleaseFailure[];
+  /** The commits on the run's branch since its base (`commitsSince`), asked once the branch was final; undefined without a branch or unless asked for. */
+  commits?: Promise<Commit[]>;
   /** corral's index for the work tree at `tip` (fresh stat data): installed when the worktree stays. */
   installIndex(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 const WIP_AUTHOR = { name: "corral", email: "corral@localhost" };
+
+/** A promise started ahead of its turn: marked handled, so one that fails before it is awaited is not an unhandled rejection. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
 
 /**
  * Brings a run's work back from its worktree, after the sandbox is closed. The run's ref is read
@@ -33,11 +41,13 @@ const WIP_AUTHOR = { name: "corral", email: "corral@localhost" };
  * filter or driver able to run, and the user's branch moves only by compare-and-swap from where the
  * run started. Without a run git dir (the host sandbox) the branch is read where the agent wrote it.
  */
-export async function collect(options: WorktreeOptions, workspace: Workspace, meta: WorktreeMeta, { readWorkTree = true } = {}): Promise<Collected> {
+export async function collect(options: WorktreeOptions, workspace: Workspace, meta: WorktreeMeta, { readWorkTree = true, listCommits = false } = {}): Promise<Collected> {
   const base = workspace.baseCommit!;
   const branch = workspace.branch;
   const problems: string[] = [];
   const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: meta.slug });
+  // The work tree's snapshot does not depend on where the run left its branch: read meanwhile, taken in its turn.
+  const snapshotRead = readWorkTree ? handled(quarantine.snapshot(workspace.path, join(meta.gitDir, "index"))) : undefined;
   const incoming = `refs/corral/incoming/${quarantine.path.split("/").pop()}`;
   let fetched = false;
   const bringBack = async (commit: string): Promise<string | undefined> => {
@@ -61,7 +71,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     }
     const firstTip = tip;
     const [tipTree, baseTree] = await quarantine.treesOf([tip, base]);
-    const snapshot = readWorkTree ? await quarantine.snapshot(workspace.path, join(meta.gitDir, "index")) : { tree: tipTree!, index: undefined, unreadable: [] };
+    const snapshot = snapshotRead ? await snapshotRead : { tree: tipTree!, index: undefined, unreadable: [] };
     let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree!, snapshot.tree)), ...snapshot.unreadable];
     // Repositories nested in the work tree show as gitlinks among what changed since the base.
     const nested = readWorkTree && snapshot.tree !== baseTree ? await nestedRepositories(quarantine, workspace.path, baseTree!, snapshot.tree) : [];
@@ -98,6 +108,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     }
     if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
     fetched = false;
+    // The branch is final: its commits are listed while the lost ones are looked for (which moves no branch).
+    const commits = listCommits && branch ? handled(commitsSince(meta.root, base, `refs/heads/${branch}`)) : undefined;
     const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
     // `tip` is the WIP commit, the run's tip or the base here: their trees are known already.
     const known = tip === firstTip ? tipTree : tip === base ? baseTree : undefined;
@@ -109,6 +121,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
       ...(wip ? { wip } : {}),
       problems,
       failures,
+      ...(commits ? { commits } : {}),
       async installIndex() {
         if (!snapshot.index) return;
         // From the snapshot (stat data fresh for every file) to `tip`'s tree: unchanged files keep their
@@ -120,6 +133,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     };
   } catch (error) {
     if (fetched) await git(["update-ref", "-d", incoming], { cwd: meta.root, allowFailure: true });
+    // Not removed under a snapshot still being written.
+    await snapshotRead?.catch(() => {});
     await quarantine.dispose();
     throw error;
   }
@@ -204,10 +219,6 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
   const logName = meta.runGitDir ? "HEAD" : workspace.branch!;
   // The reflogs, the commits no ref names and whether the branch went behind its base do not depend
   // on each other: asked side by side (each marked handled; the errors are taken in this order).
-  const handled = <T>(promise: Promise<T>): Promise<T> => {
-    promise.catch(() => {});
-    return promise;
-  };
   const behind = tip === base ? undefined : handled(quarantine.git(["merge-base", "--is-ancestor", tip, base], { allowFailure: true }));
   const headLogRead = handled(meta.runGitDir ? quarantine.readRunReflog("HEAD") : hostReflog(meta, workspace.branch!));
   const branchLogRead = handled(workspace.branch && meta.runGitDir ? quarantine.readRunReflog(`refs/heads/${workspace.branch}`) : Promise.resolve([]));

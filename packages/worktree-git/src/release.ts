@@ -42,11 +42,11 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
   // Whatever the agent made of the `.git` file, it leads to corral's admin dir again before any git reads it.
   if (await pinDotGit(workspace.path, meta.gitDir)) notes.push(`Repaired ${workspace.path}/.git: it had been changed to point elsewhere.`);
 
-  const collected = await collect(options, workspace, meta);
+  const collected = await collect(options, workspace, meta, { listCommits: true });
   try {
     if (collected.wip) notes.push(`Committed ${collected.wip.files} uncommitted file(s) as WIP commit ${collected.wip.sha.slice(0, 12)} on ${branch}.`);
     const problems = collected.problems;
-    const commits = branch ? await commitsSince(repo.root, workspace.baseCommit, `refs/heads/${branch}`) : [];
+    const commits = branch ? await (collected.commits ?? commitsSince(repo.root, workspace.baseCommit, `refs/heads/${branch}`)) : [];
     const failures: ReleaseFailure[] = [...collected.failures];
     let mergeOutcome: MergeBackOutcome | undefined;
     const result = (extra: Partial<ReleaseResult> & { removed: boolean }): ReleaseResult => ({
