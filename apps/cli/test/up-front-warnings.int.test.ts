@@ -24,6 +24,17 @@ describe("the run says up front what it will not see", () => {
     expect(r.stderr).not.toMatch(/last commit/);
   });
 
+  it("the same when the worktree isolation is asked for by name (the checkout's status is then asked while git says it is a repository); twin: in-place says nothing", async () => {
+    const repo = await tempRepo({ "README.md": "# x\n", "src/a.txt": "a\n" });
+    await writeFile(join(repo, "src/a.txt"), "changed\n");
+    const dirty = await corral(["run", "--isolation", "worktree", "--prompt", "p", ...AGENT], repo);
+    expect(dirty.exitCode, dirty.stderr).toBe(0);
+    expect(dirty.stderr).toMatch(/starts from the last commit: 1 uncommitted change\(s\) of your checkout are not in its workspace/);
+    const inPlace = await corral(["run", "--isolation", "in-place", "--prompt", "p", ...AGENT], repo);
+    expect(inPlace.exitCode, inPlace.stderr).toBe(0);
+    expect(inPlace.stderr).not.toMatch(/last commit/);
+  });
+
   it("a folder that is not a git repository means in-place, said at the start; twin: asking for in-place says nothing", async () => {
     const folder = await tempDir("corral-not-git-");
     const r = await corral(["run", "--prompt", "p", ...AGENT], folder);

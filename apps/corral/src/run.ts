@@ -97,11 +97,16 @@ async function resolveProbed<T>(options: CorralRunOptions<T>, probe: Promise<Git
   const model = options.model ?? config.model;
   const agent = await resolveRef(loader, "agent", agentRef, model ? { model } : {});
   const sandbox = await resolveRef(loader, "sandbox", chooseRef("sandbox", options.sandbox, config.sandbox as Ref<"sandbox"> | undefined, choiceWarnings) ?? "host");
-  const isGit = await insideGit;
   const chosenIsolation = chooseRef("isolation", options.isolation, config.isolation as Ref<"isolation"> | undefined, choiceWarnings);
+  // A chosen isolation is resolved while git answers; one that starts from the last commit has the
+  // checkout's status asked at once (outside git it fails, and is not used).
+  const chosen = chosenIsolation === undefined ? undefined : await resolveRef(loader, "isolation", chosenIsolation);
+  const leftEarly = chosen?.fromCommit ? notInTheLastCommit(cwd) : undefined;
+  leftEarly?.catch(() => {});
+  const isGit = await insideGit;
   // The default is looked for (an import of the worktree package) only when none was chosen.
   const defaultIsolation = async () => (isGit && (await loader.get("isolation", "worktree").then(() => true, () => false)) ? "worktree" : "in-place");
-  const isolation = await resolveRef(loader, "isolation", chosenIsolation ?? (await defaultIsolation()));
+  const isolation = chosen ?? (await resolveRef(loader, "isolation", await defaultIsolation()));
   if (isolation.requiresGit && !isGit) {
     throw new UsageError(`${cwd} is not inside a git repository, and the ${isolation.name} isolation needs one.`, {
       hint: "Run corral in a git repository (git init && git commit), pass --cwd to one, or use --isolation in-place.",
@@ -144,7 +149,7 @@ async function resolveProbed<T>(options: CorralRunOptions<T>, probe: Promise<Git
     warnings.push(`${cwd} is not a git repository: the agent works in this folder itself (in-place), with no branch to review. Run \`git init && git commit\` first for a worktree of its own.`);
   }
   if (isGit && isolation.fromCommit) {
-    const left = await notInTheLastCommit(cwd);
+    const left = await (leftEarly ?? notInTheLastCommit(cwd));
     if (left) warnings.push(`The run starts from the last commit: ${left} of your checkout are not in its workspace. Commit them, or name untracked ones in \`copy\` (--copy GLOB).`);
   }
   if (warnings.length) core.warnings = warnings;

@@ -34,14 +34,24 @@ export interface RunEnvironment {
  */
 export async function prepareEnvironment(scope: RunScope): Promise<RunEnvironment> {
   const { options, settings, agent, sandbox, hostEnv, redactor, emit, runId, held } = scope;
-  const identity = await resolveGitIdentity(options.gitIdentity, settings.cwd, hostEnv);
+  // git is asked for the identity while the env is built and the agent's program is looked for.
+  const identityRead = resolveGitIdentity(options.gitIdentity, settings.cwd, hostEnv);
+  identityRead.catch(() => {});
+  let env: Record<string, string>;
+  let program: AgentProgram | undefined;
+  try {
+    env = buildEnv(options, agent, hostEnv, redactor);
+    env[RUN_ID_ENV] = runId;
+    // The agent's program, found on the host before anything is created; shown inside read-only.
+    program = resolveAgentProgram({ agent, sandbox, cwd: settings.cwd, env, hostEnv, ...(options.mounts ? { mounts: options.mounts } : {}) });
+  } catch (error) {
+    await identityRead; // its error, if any, came first before
+    throw error;
+  }
+  const identity = await identityRead;
   if (!identity && options.gitIdentity !== false) {
     emit({ type: "log", level: "warn", message: "No git identity found: the agent's commits will fail with \"Author identity unknown\". Set it with `git config --global user.name/user.email`, or `gitIdentity` in the config." });
   }
-  const env = buildEnv(options, agent, hostEnv, redactor);
-  env[RUN_ID_ENV] = runId;
-  // The agent's program, found on the host before anything is created; shown inside read-only.
-  const program = resolveAgentProgram({ agent, sandbox, cwd: settings.cwd, env, hostEnv, ...(options.mounts ? { mounts: options.mounts } : {}) });
   if (program?.mounts.length) emit({ type: "log", level: "info", message: describeProgram(agent, program) });
   const home = (held.home = await runTempDir("home", runId));
   env.HOME = home;
