@@ -8,7 +8,7 @@ import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";
 import { takeFromPool } from "./pool.js";
 import { branchExists, PLAIN_BRANCH, takeKept } from "./continue.js";
-import { objectFormatOf, resolveBase, resolveRepo, type Repo } from "./repo.js";
+import { askBase, objectFormatOf, resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
 import { claimStatus, removeStatus } from "./status.js";
 import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
@@ -31,12 +31,16 @@ const MAX_TRANSIENT_RETRIES = 25;
  */
 export async function acquire(options: WorktreeOptions, request: AcquireRequest): Promise<Workspace<WorktreeMeta>> {
   throwIfAborted(request.signal);
+  // HEAD (the default base) names the same commit from any folder of the checkout: asked while the
+  // repository is, taken only once the repository checks out (its errors come first).
+  const headEarly = options.base === "HEAD" ? askBase(request.cwd, "HEAD") : undefined;
+  headEarly?.catch(() => {});
   const repo = await resolveRepo(request.cwd);
   const continued = request.continueFrom;
   // The read-only questions of a plain run (no branch given, none continued) do not depend on each
   // other: git is asked them side by side, and their answers (or errors) are taken in the order below.
   const ahead = continued || options.branch !== undefined || options.detach ? undefined : askAhead(repo, options, request);
-  const base = await resolveBase(repo, options.base);
+  const base = await resolveBase(repo, options.base, headEarly);
   if (continued) {
     await checkBranchName(repo, continued.branch, "branch");
     if (!(await branchExists(repo, continued.branch))) throw new BranchGoneError(continued.branch);

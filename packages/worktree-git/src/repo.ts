@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative } from "node:path";
-import { git, repoObjectFormat } from "@corral/core/plugin-kit";
+import { git, repoObjectFormat, type GitResult } from "@corral/core/plugin-kit";
 import { NotGitRepositoryError, UnknownRefError } from "./errors.js";
 
 /** A repository as the worktree plugin sees it: every path canonical (symlinks resolved). */
@@ -48,13 +48,9 @@ export async function objectFormatOf(repo: Repo): Promise<"sha1" | "sha256"> {
 }
 
 /** The commit `ref` names, and the local branch it is (when it is one; for HEAD, the checked-out branch). */
-export async function resolveBase(repo: Repo, ref: string): Promise<{ commit: string; branch?: string }> {
+export async function resolveBase(repo: Repo, ref: string, asked?: Promise<[GitResult, GitResult]>): Promise<{ commit: string; branch?: string }> {
   if (ref.startsWith("-")) throw new UnknownRefError(ref);
-  // The commit and the ref's full name, asked side by side (the name is used only when the commit is found).
-  const [r, full] = await Promise.all([
-    git(["rev-parse", "--verify", "-q", "--end-of-options", `${ref}^{commit}`], { cwd: repo.checkout, allowFailure: true }),
-    git(["rev-parse", "--symbolic-full-name", ref], { cwd: repo.checkout, allowFailure: true }),
-  ]);
+  const [r, full] = await (asked ?? askBase(repo.checkout, ref));
   if (r.exitCode !== 0) {
     if (ref === "HEAD" || ref === "@") {
       const unborn = await git(["symbolic-ref", "-q", "HEAD"], { cwd: repo.checkout, allowFailure: true });
@@ -77,4 +73,15 @@ export function inside(root: string, path: string): string | undefined {
   if (rel === "") return "";
   if (rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return undefined;
   return rel;
+}
+
+/**
+ * git's two answers `resolveBase` reads: the commit `ref` names and its full name, asked side by side
+ * in `cwd` (the name is used only when the commit is found). For HEAD, any folder of the checkout.
+ */
+export function askBase(cwd: string, ref: string): Promise<[GitResult, GitResult]> {
+  return Promise.all([
+    git(["rev-parse", "--verify", "-q", "--end-of-options", `${ref}^{commit}`], { cwd, allowFailure: true }),
+    git(["rev-parse", "--symbolic-full-name", ref], { cwd, allowFailure: true }),
+  ]);
 }
