@@ -73,8 +73,12 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     const [tipTree, baseTree] = await quarantine.treesOf([tip, base]);
     const snapshot = snapshotRead ? await snapshotRead : { tree: tipTree!, index: undefined, unreadable: [] };
     let dirty = [...(snapshot.tree === tipTree ? [] : await quarantine.changedPaths(tipTree!, snapshot.tree)), ...snapshot.unreadable];
-    // Repositories nested in the work tree show as gitlinks among what changed since the base.
-    const nested = readWorkTree && snapshot.tree !== baseTree ? await nestedRepositories(quarantine, workspace.path, baseTree!, snapshot.tree) : [];
+    // Repositories nested in the work tree show as gitlinks among what changed since the base. Asked
+    // now; awaited before anything is written (so its error still comes first), or, when nothing is
+    // written before the lost-commit checks, beside them.
+    const nestedRead = readWorkTree && snapshot.tree !== baseTree ? handled(nestedRepositories(quarantine, workspace.path, baseTree!, snapshot.tree)) : undefined;
+    const writesAhead = fetched || tip !== from || (dirty.length > 0 && !snapshot.unreadable.length && options.uncommitted === "commit" && branch !== undefined);
+    const nestedEarly = writesAhead ? ((await nestedRead) ?? []) : undefined;
     let wip: Collected["wip"];
     if (dirty.length && !snapshot.unreadable.length && options.uncommitted === "commit" && branch) {
       const made = await commitSnapshot(quarantine, meta, snapshot.tree, tip);
@@ -110,7 +114,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
     fetched = false;
     // The branch is final: its commits are listed while the lost ones are looked for (which moves no branch).
     const commits = listCommits && branch ? handled(commitsSince(meta.root, base, `refs/heads/${branch}`)) : undefined;
-    const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems) : [];
+    const failures = meta.runGitDir || branch ? await lostCommits(quarantine, workspace, meta, tip, problems, nestedRead) : [];
+    const nested = nestedEarly ?? (await nestedRead) ?? [];
     // `tip` is the WIP commit, the run's tip or the base here: their trees are known already.
     const known = tip === firstTip ? tipTree : tip === base ? baseTree : undefined;
     const finalTree = wip ? snapshot.tree : (known ?? (await quarantine.treesOf([tip]))[0] ?? tipTree!);
@@ -212,7 +217,7 @@ const STASH_SUBJECT = /^(WIP on |index on |untracked files on |On \S+: )/;
  * rebase replaced is not lost. Each lost line of work is brought back through the verifying
  * transfer and kept under `refs/corral/dropped/<run>/<n>`. A branch moved behind its base is said too.
  */
-async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, tip: string, problems: string[]): Promise<ReleaseFailure[]> {
+async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, tip: string, problems: string[], beforeWrites?: Promise<unknown>): Promise<ReleaseFailure[]> {
   const base = workspace.baseCommit!;
   // Without a run git dir (the host sandbox: a trusted run) the agent's git wrote the user's own
   // repository: its branch's reflog there says what it did, and its objects are the user's.
@@ -248,6 +253,7 @@ async function lostCommits(quarantine: Quarantine, workspace: Workspace, meta: W
       if (STASH_SUBJECT.test(subject)) continue;
       const count = (await quarantine.git(["rev-list", "--count", lostTip, `^${tip}`, `^${base}`], { allowFailure: true })).stdout.trim();
       const ref = `refs/corral/dropped/${run}/${++n}`;
+      await beforeWrites;
       const kept = await quarantine.transfer(meta.root, lostTip, ref);
       if (!kept.ok) {
         problems.push(`The run made ${count} commit(s) that are not on its branch, and they did not pass verification, so they were not brought back: ${kept.reason}`);

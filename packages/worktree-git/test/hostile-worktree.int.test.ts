@@ -85,6 +85,29 @@ describe.runIf(hasGit)("a hostile worktree: submodules and symlinks", () => {
     expect(result).toMatchObject({ removed: false, keptReason: expect.stringContaining("nested git repository") });
   });
 
+  it("a host run (no run git dir) that committed a nested repository keeps its worktree for it too (its gitlink is looked for beside the lost-commit checks)", async () => {
+    const dir = await tempRepo();
+    cleanup.push(dir);
+    const iso = isolation();
+    const ws = await iso.acquire(request(dir, { name: "nested-host", sandboxed: false }));
+    const sub = join(ws.path, "sub");
+    await gitIn(ws.path, "init", "-q", sub);
+    await writeFile(join(sub, "f.txt"), "x\n");
+    await gitIn(sub, "add", "f.txt");
+    await gitIn(sub, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "sub");
+    await gitIn(ws.path, "add", "sub");
+    await gitIn(ws.path, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "gitlink");
+    const result = await iso.release(ws, { outcome: "succeeded" });
+    expect(result).toMatchObject({ removed: false, keptReason: expect.stringContaining("nested git repository (sub)") });
+    expect(result.commits.map((c) => c.subject)).toEqual(["gitlink"]);
+    // Twin: the same host run without the nested repository is removed.
+    const plain = await iso.acquire(request(dir, { name: "plain-host", sandboxed: false }));
+    await writeFile(join(plain.path, "g.txt"), "g\n");
+    await gitIn(plain.path, "add", "g.txt");
+    await gitIn(plain.path, "-c", "user.name=A", "-c", "user.email=a@e.x", "commit", "-qm", "plain");
+    expect(await iso.release(plain, { outcome: "succeeded" })).toMatchObject({ removed: true });
+  });
+
   it("release never writes through a `.git` the agent replaced with a symlink to a host file", async () => {
     const dir = await tempRepo();
     const victims = await tempDir("corral-victim-");
