@@ -45,6 +45,8 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
   const base = workspace.baseCommit!;
   const branch = workspace.branch;
   const problems: string[] = [];
+  // Without a run git dir the branch is read in the user's repository: asked while the quarantine is made.
+  const hostTip = meta.runGitDir ? undefined : handled(hostRunTip(workspace, meta));
   const quarantine = await Quarantine.open({ commonDir: meta.commonDir, ...(meta.runGitDir ? { runGitDir: meta.runGitDir } : {}), objectFormat: meta.objectFormat, name: meta.slug });
   // The work tree's snapshot does not depend on where the run left its branch: read meanwhile, taken in its turn.
   const snapshotRead = readWorkTree ? handled(quarantine.snapshot(workspace.path, join(meta.gitDir, "index"))) : undefined;
@@ -58,7 +60,7 @@ export async function collect(options: WorktreeOptions, workspace: Workspace, me
   try {
     // Where the user's ref is now: the base (the agent wrote only its own git dir), or, without a
     // run git dir, wherever the agent moved it.
-    const from = meta.runGitDir ? base : await runTip(quarantine, workspace, meta, problems);
+    const from = hostTip ? await hostTip : base;
     let tip = meta.runGitDir ? await runTip(quarantine, workspace, meta, problems) : from;
     // The agent's commits cross first: a failed transfer leaves the branch at the base, and the work
     // tree (which still holds the changes) then counts as uncommitted, so it is kept, not lost.
@@ -166,11 +168,7 @@ export async function previewUncommitted(workspace: Workspace, meta: WorktreeMet
 async function runTip(quarantine: Quarantine, workspace: Workspace, meta: WorktreeMeta, problems: string[]): Promise<string> {
   const base = workspace.baseCommit!;
   const what = workspace.branch ? `branch ${workspace.branch}` : "HEAD";
-  if (!meta.runGitDir) {
-    const ref = workspace.branch ? `refs/heads/${workspace.branch}` : "HEAD";
-    const r = await git(["rev-parse", "--verify", "-q", `${ref}^{commit}`], { cwd: meta.root, allowFailure: true, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
-    return r.exitCode === 0 ? r.stdout.trim() : base;
-  }
+  if (!meta.runGitDir) return hostRunTip(workspace, meta);
   const read = workspace.branch ? await quarantine.readRunRef(`refs/heads/${workspace.branch}`) : await quarantine.readRunHead();
   if ("sha" in read) return read.sha;
   if ("detached" in read) return read.detached;
@@ -178,6 +176,13 @@ async function runTip(quarantine: Quarantine, workspace: Workspace, meta: Worktr
   else if ("branch" in read) problems.push(`The run moved HEAD onto the branch ${read.branch}; only a detached HEAD is brought back from a detached run.`);
   else problems.push(`The run deleted its ${what}; nothing was brought back.`);
   return base;
+}
+
+/** Without a run git dir: where the agent left its branch (or HEAD) in the user's repository; the base when it is not a commit. */
+async function hostRunTip(workspace: Workspace, meta: WorktreeMeta): Promise<string> {
+  const ref = workspace.branch ? `refs/heads/${workspace.branch}` : "HEAD";
+  const r = await git(["rev-parse", "--verify", "-q", `${ref}^{commit}`], { cwd: meta.root, allowFailure: true, env: { GIT_DIR: meta.gitDir, GIT_COMMON_DIR: meta.commonDir } });
+  return r.exitCode === 0 ? r.stdout.trim() : workspace.baseCommit!;
 }
 
 /** Gitlinks added or changed since `baseTree` that have a `.git` in the work tree: repositories the agent made there. */
