@@ -7,10 +7,10 @@ import type Docker from "dockerode";
 import { buildImage, removeImage } from "./build.js";
 import { dockerClients, statusOf, type DockerClients } from "./client.js";
 import { assertImage, daemonSecurity, imageUser, pingDocker } from "./engine.js";
-import type { DockerEndpoint } from "./endpoint.js";
 import type { DockerOptions } from "./options.js";
 import { SshDockerAgent } from "./ssh.js";
 import { reapOrphans } from "./reap.js";
+import { startExecRelay } from "./relay.js";
 import { VERSION } from "./version.js";
 
 /** The docker Sandbox: one hardened container per run, every command a streamed exec in it. */
@@ -31,7 +31,7 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
     name: "docker",
     // Read when a run starts: the allowlist (and so the default network) needs root here.
     get capabilities() {
-      return { ...(remote ? remoteCapabilities((resolved as DockerClients).endpoint) : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability, attach: true };
+      return { ...(remote ? remoteCapabilities : EgressBridge.capabilities()), copiedWorkspace: copiedWorkspaceCapability, attach: true };
     },
     async check() {
       if (resolved instanceof Error) return unavailableBecause(resolved);
@@ -63,23 +63,12 @@ export function createDockerSandbox(options: DockerOptions): Sandbox {
 
 /**
  * A remote engine's capabilities: its containers cannot see this machine's files (so `auto`
- * workspaces are copied) and the egress bridge cannot enter their network namespace from here, so
- * an allowlist is refused (fail closed) rather than run unfiltered; `none` and the remote host's
- * own networks remain (ADR 0410).
+ * workspaces are copied); the egress bridge cannot enter their network namespace from here, so an
+ * allowlist is relayed instead (over ssh on the engine's host, over tcp+TLS inside the container), and
+ * a relay that cannot start fails the create (fail closed) rather than run unfiltered (ADR 0410).
  */
-function remoteCapabilities(endpoint: DockerEndpoint): SandboxCapabilities {
-  // Over ssh the proxy is relayed through the connection (ssh.ts); over tcp+TLS there is no way in yet.
-  if ((endpoint.connection as { agent?: unknown }).agent instanceof SshDockerAgent) return { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"], workspaceLocality: "remote" };
-  return {
-    filesystem: "isolated",
-    network: ["host", "none", "bridge"],
-    proxyUnavailable: {
-      reason: `the engine at ${endpoint.display} is reached over tcp+TLS, and corral's egress proxy cannot be brought into its containers' network that way yet`,
-      hint: "Reach the engine over ssh:// (the proxy is relayed through the ssh connection), use --network none, or run the allowlisted run on a local engine",
-    },
-    workspaceLocality: "remote",
-  };
-}
+// Over ssh the proxy is relayed through the connection (ssh.ts); over tcp+TLS through exec streams into the container (relay.ts).
+const remoteCapabilities: SandboxCapabilities = { filesystem: "isolated", network: ["host", "none", "bridge", "proxy"], workspaceLocality: "remote" };
 
 /** The ssh agent of an ssh:// endpoint, which can relay the egress proxy. */
 function sshRelay(clients: DockerClients): SshConnection | undefined {
@@ -171,10 +160,6 @@ class DockerHandle implements SandboxHandle {
     const plan: ContainerPlan = remote ? remotePlan(planned, spec.home) : planned;
     const proxy = typeof spec.network === "object" && spec.network.mode === "proxy" ? spec.network : undefined;
     const relay = remote ? sshRelay(clients) : undefined;
-    if (proxy && remote && !relay) {
-      const { reason, hint } = remoteCapabilities(clients.endpoint).proxyUnavailable!;
-      throw new SandboxUnavailableError("docker", `${reason}.`, { hint });
-    }
     if (proxy && !remote) EgressBridge.requirements("docker"); // fail closed before anything is created
     if (plan.network === "bridge") {
       await clients.control
@@ -231,7 +216,10 @@ class DockerHandle implements SandboxHandle {
           ? await relay.relayEgress(pid, proxy).catch((error: unknown) => {
               throw new SandboxUnavailableError("docker", `the egress proxy could not be relayed to the engine at ${clients.endpoint.display}: ${(error as Error).message}.`, { hint: "The ssh login needs root on the engine's host (nsenter), and socat there.", cause: error });
             })
-          : await EgressBridge.start("docker", pid, proxy);
+          : remote
+            ? // tcp+TLS: through exec streams, as the keeper's user (not the agent's), before the agent runs.
+              await startExecRelay(clients, container.id, plan.keeperUser, proxy)
+            : await EgressBridge.start("docker", pid, proxy);
       } catch (error) {
         keeper.destroy();
         await container.remove({ force: true }).catch(() => {});

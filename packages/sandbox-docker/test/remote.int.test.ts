@@ -28,6 +28,17 @@ const E = remote.env;
 const tls = () => ({ host: E.CORRAL_REMOTE_DOCKER_TCP!, tlsVerify: true, certPath: E.CORRAL_REMOTE_DOCKER_CERT_PATH! });
 const ssh = () => ({ host: E.CORRAL_REMOTE_SSH!, sshIdentity: E.CORRAL_REMOTE_SSH_KEY!, sshKnownHosts: E.CORRAL_REMOTE_SSH_KNOWN_HOSTS! });
 const sandboxWith = (options: Record<string, unknown>) => dockerSandbox.create(docker({ image: CONTAINER_TEST_IMAGE, ...options }).options);
+/** This test process's children (what a relay on this machine would be), without the ps that lists them. */
+const childPids = () => execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n").filter((line) => line.trim() && !/\sps$/.test(line));
+/** This file's run containers left on the remote engine (by their run label), once a removal in progress (AutoRemove) has had 5 s. */
+const runContainers = async () => {
+  const api = new Docker(resolveDockerEndpoint(tls()).connection);
+  for (let i = 0; ; i++) {
+    const left = (await api.listContainers({ all: true, filters: { label: [LABELS.run] } })).filter((c) => c.Labels[LABELS.run]?.startsWith(`corral-remote-it-${process.pid}-`)).map((c) => c.Names[0]);
+    if (left.length === 0 || i >= 50) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
 
 // The copied-workspace kit (round trip, the patch, planted hooks/config/links/other refs) on the
 // remote engine over tcp+TLS: the only way a workspace reaches it.
@@ -174,24 +185,77 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     await expect(sandbox.create(spec({ mounts: [{ host: root, sandbox: "/data" }] }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining(root) });
   });
 
-  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out", async () => {
+  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; release cuts them", async () => {
     expect(sandboxWith(ssh()).capabilities?.network).toContain("proxy");
-    await expectEgressRelayed((s) => sandboxWith(ssh()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!);
+    await expectEgressRelayed((s) => sandboxWith(ssh()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!, { concurrent: 8 });
   });
 
-  it("fails closed for an allowlist over tcp+TLS: the egress proxy cannot reach those containers yet", async () => {
-    const sandbox = sandboxWith(tls());
-    expect(sandbox.capabilities?.network).not.toContain("proxy");
-    await expect(sandbox.create(spec({ network: { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as never }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE" });
+  it("tcp+TLS: the egress proxy is relayed through exec streams into the container: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; release cuts them", async () => {
+    expect(sandboxWith(tls()).capabilities?.network).toContain("proxy");
+    const before = childPids();
+    await expectEgressRelayed((s) => sandboxWith(tls()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!, { concurrent: 8 });
+    // Nothing ran on this machine for the relay, and the container (with every exec in it) is gone.
+    expect(childPids()).toEqual(before);
+    expect(await runContainers()).toEqual([]);
+  });
+
+  it("attack: the agent can neither reach the relay's private sockets nor write its announcements (another user); twin: the relay's own user can do both", async () => {
+    const handle = await sandboxWith(tls()).create(spec({ network: { mode: "proxy", socket: join(root, "absent.sock"), ports: { http: 3128, socks: 1080 } } }));
+    try {
+      const lines: string[] = [];
+      const script = [
+        'for d in /tmp/.corral-relay-*; do [ -d "$d" ] && echo folder; ls "$d" >/dev/null 2>&1 && echo listed; done',
+        'for p in /proc/[0-9]*; do [ "$p" = "/proc/$$" ] && continue; [ -n "$(ls "$p/fd" 2>/dev/null)" ] && echo "fds $p"; (echo "corral-relay 1" >"$p/fd/2") 2>/dev/null && echo "wrote $p"; done; echo done',
+      ].join("\n");
+      await handle.exec(["sh", "-c", script], { cwd: "/tmp", onLine: (line, stream) => void (stream === "stdout" && lines.push(line)) });
+      expect(lines).toEqual(["folder", "done"]);
+      // twin: the same script as the relay's own user (the keeper's) lists the folder and writes to the relay's stderr.
+      const api = new Docker(resolveDockerEndpoint(tls()).connection);
+      const keeperUser = (await api.getContainer(handle.id).inspect()).Config.User;
+      expect(keeperUser).not.toBe("");
+      const exec = await api.getContainer(handle.id).exec({ Cmd: ["sh", "-c", script], User: keeperUser, AttachStdout: true, AttachStderr: true });
+      const stream = (await exec.start({ hijack: false, stdin: false })) as NodeJS.ReadableStream;
+      let output = "";
+      for await (const chunk of stream) output += chunk.toString();
+      expect(output).toContain("listed");
+      expect(output).toMatch(/wrote \/proc\/\d+/);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("attack (fail closed): an allowlist over tcp+TLS with an image that has no socat is refused before the agent runs, typed, with the fix; its twin with socat is the test above", async () => {
+    const image = "corral-test-nosocat:1";
+    const sandbox = sandboxWith({ ...tls(), image });
+    const context = join(root, "nosocat");
+    mkdirSync(context, { recursive: true });
+    // The test image without socat (every path it is reachable by).
+    writeFileSync(join(context, "Dockerfile"), `FROM ${CONTAINER_TEST_IMAGE}\nRUN rm -f $(command -v socat) /bin/socat /usr/bin/socat\n`);
+    await sandbox.buildImage!({ contextDir: context, tag: image });
+    try {
+      const proxyNetwork = { mode: "proxy", socket: join(root, "p.sock"), ports: { http: 3128, socks: 1080 } } as const;
+      await expect(sandbox.create(spec({ network: proxyNetwork }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining("no socat"), hint: expect.stringContaining("install socat in the image") });
+      expect(await runContainers()).toEqual([]);
+      // twin: the same image runs without an allowlist (the refusal is the relay's, not the image's).
+      const handle = await sandbox.create(spec({ network: "none" }));
+      await handle.close();
+    } finally {
+      // The engine may still be removing the twin's container (AutoRemove) for a moment.
+      for (let i = 0; ; i++) {
+        const removed = await sandbox.removeImage!(image).then(() => true, (error: unknown) => (i < 50 ? false : Promise.reject(error)));
+        if (removed) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   });
 });
 
 // A real agent run on the remote engine: the Claude Code CLI (in an image built on that engine) against
 // the mock model API on this machine's loopback, reached only through the run's network policy (the
-// proxy relayed over ssh); the workspace copied in because the engine is remote, and the agent's
+// proxy relayed over ssh, or over tcp+TLS through exec streams into the container); the workspace copied in because the engine is remote, and the agent's
 // commit brought back on the run's branch.
 describe.skipIf(!ready)("claude on a remote docker engine", () => {
-  it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", async (ctx) => {
+  const claudeRun = async (ctx: { skip(): void }, over: () => Record<string, unknown>) => {
     const binary = nativeBinary(claudeBinary);
     const built = await import(claudeModule).catch(() => undefined);
     if (!requireTool(Boolean(binary && built), "the claude native binary or the built @corral/agent-claude is missing (pnpm install; pnpm build)")) return ctx.skip();
@@ -199,13 +263,13 @@ describe.skipIf(!ready)("claude on a remote docker engine", () => {
     const { startMockModelApi } = (await import(mockModule)) as typeof import("../../../tooling/mock-model-api/src/index.js");
     const repo = await tempRepo();
     try {
-      // The image is checked on the engine the run uses (ssh) and built over tcp+TLS.
+      // The image is checked on the engine the run uses and built over tcp+TLS.
       await expectClaudeRunComesBack({
         binary: binary!,
         claude: claude as never,
         startMockModelApi: startMockModelApi as never,
-        sandbox: (image) => docker({ image, ...ssh() }),
-        hasImage: async (image) => (await sandboxWith({ ...ssh(), image }).check()).available,
+        sandbox: (image) => docker({ image, ...over() }),
+        hasImage: async (image) => (await sandboxWith({ ...over(), image }).check()).available,
         buildImage: (contextDir, image) => sandboxWith({ ...tls(), image }).buildImage!({ contextDir, tag: image }),
         baseImage: CONTAINER_TEST_IMAGE,
         buildFile: "Dockerfile",
@@ -215,5 +279,7 @@ describe.skipIf(!ready)("claude on a remote docker engine", () => {
     } finally {
       await removeDir(repo);
     }
-  });
+  };
+  it("claude commits on the remote engine; the commit comes back on the run's branch; auto chose a copy and said so", (ctx) => claudeRun(ctx, ssh));
+  it("tcp+TLS: the same claude run, the mock model API reached through the exec-stream relay", (ctx) => claudeRun(ctx, tls));
 });

@@ -47,15 +47,23 @@ export function remoteSpecs(prefix: string): { spec(overrides?: Partial<SandboxS
 /**
  * The egress proxy relayed to a remote container: an allowed host is reached (HTTP and SOCKS5), a
  * denied one refused (403), and the host's own address over the veth is not reached without the proxy.
+ * With `more`: `concurrent` connections at once all come through, and a connection still open when the
+ * sandbox is released is cut (nothing of the relay outlives it).
  */
-export async function expectEgressRelayed(create: (spec: SandboxSpec) => Promise<SandboxHandle>, specs: ReturnType<typeof remoteSpecs>, hostIp: string): Promise<void> {
-  const upstream = createServer((request, response) => response.end(`hello from ${request.headers.host ?? "?"}\n`));
+export async function expectEgressRelayed(create: (spec: SandboxSpec) => Promise<SandboxHandle>, specs: ReturnType<typeof remoteSpecs>, hostIp: string, more?: { concurrent: number }): Promise<void> {
+  // /hold answers nothing: a connection that stays open until someone closes it.
+  const held: import("node:http").IncomingMessage[] = [];
+  const upstream = createServer((request, response) => {
+    if (request.url === "/hold") return void held.push(request);
+    response.end(`hello from ${request.headers.host ?? "?"}\n`);
+  });
   await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
   const port = (upstream.address() as { port: number }).port;
   const socket = join(specs.root(), `proxy-${process.hrtime.bigint()}.sock`);
   const records: { allowed: boolean; host: string }[] = [];
   const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }) as never, hosts: { "allowed.test": "127.0.0.1", "denied.test": "127.0.0.1" }, onRecord: (record: { allowed: boolean; host: string }) => records.push(record) } as never);
   const handle = await create(specs.spec({ network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
+  let closed = false;
   try {
     const out = async (argv: string[]) => {
       const lines: string[] = [];
@@ -69,9 +77,27 @@ export async function expectEgressRelayed(create: (spec: SandboxSpec) => Promise
     // attack: straight to this machine over the veth, or anywhere, without the proxy: no route.
     expect(await out(["sh", "-c", `curl -sS --max-time 5 http://${hostIp}:${port}/ >/dev/null 2>&1 && echo reached || echo refused`])).toEqual(["refused"]);
     expect(records.map((r) => [r.allowed, r.host])).toEqual(expect.arrayContaining([[true, "allowed.test"], [false, "denied.test"]]));
+    if (more) {
+      // Several connections at once, each its own relay, all answered; one line each.
+      const script = `for i in $(seq ${more.concurrent}); do curl -sS --max-time 20 --proxy http://127.0.0.1:3128 http://allowed.test:${port}/ & done; wait`;
+      expect(await out(["sh", "-c", script])).toEqual(Array.from({ length: more.concurrent }, () => `hello from allowed.test:${port}`));
+      // A connection held open through the relay is cut when the sandbox is released.
+      const pending = handle.exec(curl("--max-time", "60", "--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/hold`), { cwd: "/tmp" }).catch(() => undefined);
+      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(held).toHaveLength(1);
+      const cut = new Promise<boolean>((resolve) => {
+        held[0]!.socket.once("close", () => resolve(true));
+        setTimeout(() => resolve(false), 10_000).unref();
+      });
+      closed = true;
+      await handle.close();
+      expect(await cut).toBe(true);
+      await pending;
+    }
   } finally {
-    await handle.close();
+    if (!closed) await handle.close();
     await proxy.close();
+    upstream.closeAllConnections();
     await new Promise((done) => upstream.close(done));
   }
 }
