@@ -2,15 +2,20 @@
 // sandbox on a second, real engine over tcp+TLS (tooling/ci/remote-engine.sh: another dockerd in a
 // network namespace, TLS certificates made for the test), same image:
 //   - one exec of `true` (output streamed, as the run loop does): remote over TCP+TLS and over ssh vs the local socket;
+//   - one proxied HTTP request from inside a container (`network: "proxy"`, curl's own time_total): the
+//     tcp+TLS exec-stream relay and the ssh relay vs the local nsenter bridge, all to the same proxy;
 //   - a whole one-iteration run (copied workspace in and out, the `command` agent making a commit):
 //     remote vs local, both with `workspace: "copy"` so only the engine's place differs.
 // The same two for podman: the remote podman service over corral's ssh (a forwarded socket, ADR 0430)
 // vs this machine's podman.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { commandAgent, instantiate, run } from "../../packages/core/dist/index.js";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { commandAgent, instantiate, parsePolicy, run } from "../../packages/core/dist/index.js";
+import { EgressProxy } from "../../packages/core/dist/testing/index.js";
 import { baseEnv, makeRepo, removeDir, tempDir, TEST_IMAGE } from "./fixtures.mjs";
-import { measureEach, note, report, skip } from "./measure.mjs";
+import { measureEach, note, quick, report, skip } from "./measure.mjs";
 
 const script = fileURLToPath(new URL("../ci/remote-engine.sh", import.meta.url));
 let env;
@@ -63,6 +68,40 @@ try {
     for (const h of handles) await h.close();
   }
 
+  // The egress proxy's per-connection cost: one request through it from inside each container, in rotation.
+  const upstream = createServer((request, response) => response.end("ok"));
+  await new Promise((done) => upstream.listen(0, "127.0.0.1", done));
+  const port = upstream.address().port;
+  const socket = join(home, "relay-proxy.sock");
+  const proxy = await EgressProxy.start(socket, { policy: parsePolicy({ allow: [`allowed.test:${port}`] }), hosts: { "allowed.test": "127.0.0.1" } });
+  const proxied = [];
+  try {
+    for (const configured of [local, remote, overSsh]) proxied.push(await instantiate("sandbox", configured).create({ ...copySpec(`bench-relay-${process.pid}-${proxied.length}`), network: { mode: "proxy", socket, ports: { http: 3128, socks: 1080 } } }));
+    note("one proxied request from inside the container: local bridge, tcp+TLS relay, ssh relay (in rotation)");
+    const request = async (handle) => {
+      const lines = [];
+      const r = await handle.exec(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}\n", "--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/`], { cwd: "/tmp", onLine: (line, stream) => void (stream === "stdout" && lines.push(line)) });
+      const [code, seconds] = (lines[0] ?? "").split(" ");
+      if (r.exitCode !== 0 || code !== "200") throw new Error(`proxied request failed: exit ${r.exitCode}, ${lines.join(" ")}`);
+      return Number(seconds) * 1000;
+    };
+    const samples = proxied.map(() => []);
+    for (let i = 0; i < (quick ? 5 : 23); i++) for (const [k, handle] of proxied.entries()) {
+      const ms = await request(handle);
+      if (i >= 3) samples[k].push(ms); // the first three warm up
+    }
+    cases.push(
+      { name: "proxied request, remote docker (tcp+TLS, exec-stream relay)", unit: "ms", samples: samples[1], floor: "proxied request, local docker (nsenter bridge)" },
+      { name: "proxied request, remote docker (ssh relay)", unit: "ms", samples: samples[2], floor: "proxied request, local docker (nsenter bridge)" },
+      { name: "proxied request, local docker (nsenter bridge)", unit: "ms", samples: samples[0] },
+    );
+  } finally {
+    for (const h of proxied) await h.close();
+    await proxy.close();
+    await new Promise((done) => upstream.close(done));
+  }
+  if (process.env.BENCH_REMOTE === "relay") throw Object.assign(new Error("done"), { relayOnly: true });
+
   // A one-iteration run making a commit, copied workspace, on each engine.
   const agent = commandAgent.configure({ argv: ["sh", "-c", "echo bench > bench.txt && git add bench.txt && git -c user.name=b -c user.email=b@example.invalid commit -qm bench"] });
   const runOn = (sandbox) => async () => {
@@ -99,6 +138,8 @@ try {
     { name: "1-iteration run, remote podman (ssh, copy)", unit: "ms", samples: podmanRemote, floor: "1-iteration run, local podman (copy)" },
     { name: "1-iteration run, local podman (copy)", unit: "ms", samples: podmanLocal },
   );
+} catch (error) {
+  if (!error.relayOnly) throw error; // BENCH_REMOTE=relay: only the rows above
 } finally {
   await removeDir(repo);
   await removeDir(home);
