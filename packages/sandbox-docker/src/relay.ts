@@ -10,9 +10,9 @@ import type { DockerClients } from "./client.js";
  * runs two socat listeners on the proxy's loopback ports. Each accepted connection forks a child that
  * announces its pid on the exec's stderr and waits on a one-shot unix socket in a private folder;
  * for each announcement corral hands the pid to a second exec (started ahead of need) that connects to
- * that socket, and pipes its stream to corral's proxy socket here (the one the ssh relay forwards to: same allowlist, same
- * records). Everything runs as the keeper's user, never the agent's, so the agent can neither write
- * the announcements nor reach the private sockets. The image needs only sh and socat.
+ * that socket, and pipes its stream to corral's proxy socket here (the one the ssh relay forwards to:
+ * same allowlist, same records). Everything runs as the keeper's user, never the agent's, so the agent
+ * can neither write the announcements nor reach the private sockets. The image needs only sh and socat.
  */
 export interface ExecRelay {
   /** Ends every relayed connection and ignores later announcements; removing the container ends the execs. */
@@ -31,7 +31,7 @@ const SPARES = 2;
 const JOINER = 'read -r pid || exit 1; case "$pid" in ""|*[!0-9]*) exit 1;; esac; exec socat STDIO "UNIX-CONNECT:$0/$pid.sock,retry=2500,interval=0.002"';
 
 /**
- * The listeners' script, run as `sh -c SCRIPT sh <dir> <http port> <socks port> <hex http> <hex socks>`.
+ * The listeners' script, run as `sh -c SCRIPT <dir> <http port> <socks port> <hex http> <hex socks>` ($0 is the dir).
  * Only builtins besides socat (no grep, cat or mkfifo needed); $C is the child's command, from the exec's env.
  */
 const SCRIPT = [
@@ -188,12 +188,17 @@ export async function startExecRelay(clients: DockerClients, containerId: string
     listener.once("close", ended);
     listener.once("error", ended);
   });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new SandboxUnavailableError("docker", `the egress relay in the container on the engine at ${clients.endpoint.display} did not start listening within 15 s.`, { hint: RELAY_HINT })), 15_000).unref());
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SandboxUnavailableError("docker", `the egress relay in the container on the engine at ${clients.endpoint.display} did not start listening within 15 s.`, { hint: RELAY_HINT })), 15_000);
+  });
   try {
     await Promise.race([ready, timeout]);
   } catch (error) {
     stop();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   while (spares.length < SPARES) spares.push(spare());
   return { stop };
