@@ -185,12 +185,12 @@ describe.skipIf(!ready)("docker sandbox on a remote engine", () => {
     await expect(sandbox.create(spec({ mounts: [{ host: root, sandbox: "/data" }] }))).rejects.toMatchObject({ code: "E_SANDBOX_UNAVAILABLE", message: expect.stringContaining(root) });
   });
 
-  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; release cuts them", async () => {
+  it("ssh://: the egress proxy is relayed through the ssh connection: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; 8 MiB both ways intact; release cuts them", async () => {
     expect(sandboxWith(ssh()).capabilities?.network).toContain("proxy");
     await expectEgressRelayed((s) => sandboxWith(ssh()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!, { concurrent: 8 });
   });
 
-  it("tcp+TLS: the egress proxy is relayed through exec streams into the container: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; release cuts them", async () => {
+  it("tcp+TLS: the egress proxy is relayed through exec streams into the container: an allowed host is reached (HTTP and SOCKS5), a denied one refused, nothing else goes out; concurrent connections; 8 MiB both ways intact; release cuts them", async () => {
     expect(sandboxWith(tls()).capabilities?.network).toContain("proxy");
     const before = childPids();
     await expectEgressRelayed((s) => sandboxWith(tls()).create(s), specs, E.CORRAL_REMOTE_HOST_IP!, { concurrent: 8 });

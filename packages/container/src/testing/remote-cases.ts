@@ -1,6 +1,7 @@
 import { parsePolicy, run as runLoop, type Configured, type RunEvent, type SandboxHandle, type SandboxSpec } from "@corral/core";
 import { EgressProxy, END_TO_END_COMMIT_SCRIPT } from "@corral/core/testing";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -47,14 +48,23 @@ export function remoteSpecs(prefix: string): { spec(overrides?: Partial<SandboxS
 /**
  * The egress proxy relayed to a remote container: an allowed host is reached (HTTP and SOCKS5), a
  * denied one refused (403), and the host's own address over the veth is not reached without the proxy.
- * With `more`: `concurrent` connections at once all come through, and a connection still open when the
- * sandbox is released is cut (nothing of the relay outlives it).
+ * With `more`: `concurrent` connections at once all come through, 8 MiB go down and back up intact, and a
+ * connection still open when the sandbox is released is cut (nothing of the relay outlives it).
  */
 export async function expectEgressRelayed(create: (spec: SandboxSpec) => Promise<SandboxHandle>, specs: ReturnType<typeof remoteSpecs>, hostIp: string, more?: { concurrent: number }): Promise<void> {
   // /hold answers nothing: a connection that stays open until someone closes it.
   const held: import("node:http").IncomingMessage[] = [];
+  // /big: 8 MiB that are not all alike; /echo-hash: the sha256 of what was posted.
+  const big = Buffer.from(Array.from({ length: 8 << 20 }, (_, i) => (i * 31 + (i >> 12)) & 255));
   const upstream = createServer((request, response) => {
     if (request.url === "/hold") return void held.push(request);
+    if (request.url === "/big") return void response.end(big);
+    if (request.url === "/echo-hash") {
+      const hash = createHash("sha256");
+      request.on("data", (chunk: Buffer) => hash.update(chunk));
+      request.on("end", () => response.end(`${hash.digest("hex")}\n`));
+      return;
+    }
     response.end(`hello from ${request.headers.host ?? "?"}\n`);
   });
   await new Promise<void>((done) => upstream.listen(0, "127.0.0.1", done));
@@ -81,6 +91,9 @@ export async function expectEgressRelayed(create: (spec: SandboxSpec) => Promise
       // Several connections at once, each its own relay, all answered; one line each.
       const script = `for i in $(seq ${more.concurrent}); do curl -sS --max-time 20 --proxy http://127.0.0.1:3128 http://allowed.test:${port}/ & done; wait`;
       expect(await out(["sh", "-c", script])).toEqual(Array.from({ length: more.concurrent }, () => `hello from allowed.test:${port}`));
+      // 8 MiB down through the relay and the same file back up, intact both ways (frames split anywhere, backpressure).
+      const roundTrip = `curl -sS --max-time 60 --proxy http://127.0.0.1:3128 -o /tmp/big http://allowed.test:${port}/big && curl -sS --max-time 60 --proxy http://127.0.0.1:3128 --data-binary @/tmp/big http://allowed.test:${port}/echo-hash`;
+      expect(await out(["sh", "-c", roundTrip])).toEqual([createHash("sha256").update(big).digest("hex")]);
       // A connection held open through the relay is cut when the sandbox is released.
       const pending = handle.exec(curl("--max-time", "60", "--proxy", "http://127.0.0.1:3128", `http://allowed.test:${port}/hold`), { cwd: "/tmp" }).catch(() => undefined);
       for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
