@@ -1,19 +1,11 @@
 import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { gitIn, removeDir, tempRepo } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { gitIn } from "@corral/test-support";
 import { BranchExistsError, BranchGoneError } from "../src/index.js";
-import { agentCommit, branches, hasGit, isolation, request } from "./helpers.js";
+import { agentCommit, branches, hasGit, isolation, request, tempRepos } from "./helpers.js";
 
-const cleanup: string[] = [];
-afterEach(async () => {
-  for (const dir of cleanup.splice(0)) await removeDir(dir);
-});
-async function repo(): Promise<string> {
-  const dir = await tempRepo();
-  cleanup.push(dir);
-  return dir;
-}
+const repo = tempRepos();
 
 describe.runIf(hasGit)("branchExists: a named run whose branch exists", () => {
   async function withFix1(dir: string): Promise<string> {

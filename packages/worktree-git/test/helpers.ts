@@ -2,7 +2,8 @@ import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gitEnv, gitIn, hasCommand, requireTool } from "@corral/test-support";
+import { afterEach } from "vitest";
+import { gitEnv, gitIn, hasCommand, removeDir, requireTool, tempRepo } from "@corral/test-support";
 import type { AcquireRequest, Isolation, Workspace } from "@corral/core";
 import { agentGitEnv } from "@corral/core/testing";
 import { worktree } from "../src/index.js";
@@ -60,4 +61,17 @@ export async function agentCommit(ws: Workspace, path: string, content: string, 
   await agentGit(ws, "add", "--", path);
   await agentGit(ws, "commit", "-q", "-m", message);
   return agentGit(ws, "rev-parse", "HEAD");
+}
+
+/** A maker of temporary repositories, each removed after the test that made it (call once per file, at the top). */
+export function tempRepos(): () => Promise<string> {
+  const made: string[] = [];
+  afterEach(async () => {
+    for (const dir of made.splice(0)) await removeDir(dir);
+  });
+  return async () => {
+    const dir = await tempRepo();
+    made.push(dir);
+    return dir;
+  };
 }

@@ -3,21 +3,13 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
-import { gitIn, removeDir, tempRepo } from "@corral/test-support";
+import { describe, expect, it } from "vitest";
+import { gitIn, removeDir } from "@corral/test-support";
 import { listWorktrees, lockWorktree, pruneWorktrees, removeWorktree, unlockWorktree, worktreeInfo } from "../src/index.js";
-import { branches, hasGit, isolation, request, worktreePaths } from "./helpers.js";
+import { branches, hasGit, isolation, request, tempRepos, worktreePaths } from "./helpers.js";
 
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-const cleanup: string[] = [];
-afterEach(async () => {
-  for (const dir of cleanup.splice(0)) await removeDir(dir);
-});
-async function repo(): Promise<string> {
-  const dir = await tempRepo();
-  cleanup.push(dir);
-  return dir;
-}
+const repo = tempRepos();
 
 /** Another process acquires a worktree and stays alive until killed. */
 async function acquireInChild(dir: string, name: string) {

@@ -1,22 +1,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { git as coreGit } from "@corral/core/plugin-kit";
-import { gitIn, removeDir, tempRepo } from "@corral/test-support";
+import { gitIn } from "@corral/test-support";
 import { branchExists, PLAIN_BRANCH } from "../src/continue.js";
 import { objectFormatOf, resolveRepo } from "../src/repo.js";
-import { hasGit, isolation, request } from "./helpers.js";
+import { hasGit, isolation, request, tempRepos } from "./helpers.js";
 
 // The repository questions answered by reading files instead of starting git must give git's answer.
-const cleanup: string[] = [];
-afterEach(async () => {
-  for (const dir of cleanup.splice(0)) await removeDir(dir);
-});
-async function repo(): Promise<string> {
-  const dir = await tempRepo();
-  cleanup.push(dir);
-  return dir;
-}
+const repo = tempRepos();
 const showRef = async (dir: string, branch: string) => (await coreGit(["show-ref", "--verify", "-q", `refs/heads/${branch}`], { cwd: dir, allowFailure: true })).exitCode === 0;
 
 describe.runIf(hasGit)("repository reads without git", () => {
