@@ -129,6 +129,17 @@ inner() {
   exec sleep infinity
 }
 
+# A test host started from another checkout hid that one: hide this one too (mounts made now reach
+# the containers made from now on, which bind the host's / recursively).
+hide_checkout() {
+  local here
+  here="$(cd "$HERE/../.." && pwd)"
+  if inside test -e "$here/package.json"; then
+    log "hiding $here from the running test host"
+    nsenter -t "$(keeper_pid)" -m mount -t tmpfs -o mode=755 tmpfs "$here"
+  fi
+}
+
 start() {
   mkdir -p "$STATE"
   if [ -n "$(keeper_pid)" ] && kill -0 "$(keeper_pid)" 2>/dev/null && answers; then
@@ -153,6 +164,7 @@ start() {
 }
 
 load_image() {
+  hide_checkout
   # Loaded again whenever the local image changed (the same id on both engines: the same image).
   local want
   want="$(docker image inspect -f '{{.Id}}' "$TEST_IMAGE")"
