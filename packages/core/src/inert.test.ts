@@ -47,6 +47,11 @@ describe("inertJson: exact data, inert text", () => {
     expect(JSON.parse(json)).toEqual({ text });
   });
 
+  it("escapes DEL in text that is otherwise plain ASCII", () => {
+    expect(inertJson({ text: "rm\x7f -rf" })).toBe('{"text":"rm\\u007f -rf"}');
+    expect(inertJson({ text: "plain ascii" })).toBe('{"text":"plain ascii"}');
+  });
+
   it("is JSON.stringify for ordinary data, with indentation when asked", () => {
     const value = { a: "café 日本", b: [1, 2], c: null };
     expect(inertJson(value)).toBe(JSON.stringify(value));
