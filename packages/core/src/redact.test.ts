@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRedactor, mayRedactLines, redact, redactDeep } from "./redact.js";
+import { createRedactor, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
 
 describe("redactor", () => {
   it.each([
@@ -153,5 +153,51 @@ describe("mayRedactLines (ADR 0740)", () => {
     expect(mayRedactLines(createRedactor(["p@ss w0rd!x"]), `${short}\nlogin?pw=p%40ss%20w0rd%21x&ok\n${short}`)).toBe(true);
     expect(mayRedactLines(createRedactor(), `${short}\nsk-abcdefghijk`)).toBe(true);
     expect(mayRedactLines(createRedactor(), `${short}\nplain words here`)).toBe(false);
+  });
+});
+
+describe("redactDeep: strings looked at together, redacted as one by one", () => {
+  const words = ["y", "ok", "sk-", "sk-abcdefghij", "KEY", "=", "MY_KEY=abcdef", "token", "Bearer abc123def", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", "s3cr3t", "t-value", "czNjcjN0LXZhbHVl", "p%40ss%20w0rd%21x", "p@ss+w0rd!x", "\r", ""];
+  // What redactDeep must equal: every string through the redactor, one by one.
+  const naive = (value: unknown, r: (t: string) => string): unknown =>
+    typeof value === "string" ? r(value) : Array.isArray(value) ? value.map((v) => naive(v, r)) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, naive(v, r)])) : value;
+
+  it("gives what redacting each string would, for random events of short, long and multi-line strings", () => {
+    let seed = 11;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    // A string of words joined by a space, by nothing, or by a line break (a secret split across lines, KEY\n=\nvalue).
+    const text = () => Array.from({ length: 1 + next(4) }, () => words[next(words.length)]).join([" ", "", "\n"][next(3)]!);
+    for (const values of [[], ["s3cr3t-value"], ["s3cr3t-value", "p@ss w0rd!x"]]) {
+      const redactor = createRedactor(values);
+      let spared = 0;
+      for (let round = 0; round < 2000; round++) {
+        const event = { type: "agent", iteration: 1, event: { type: "tool-call", id: text(), input: { command: text(), args: [text(), text(), 3] } }, lines: next(2) ? [text(), text()] : [] };
+        const texts = [event.event.id, event.event.input.command, ...event.event.input.args.filter((a): a is string => typeof a === "string"), ...event.lines];
+        const changed = texts.some((t) => redactor(t) !== t);
+        if (!mayRedactAny(redactor, texts)) {
+          spared++;
+          expect(changed, JSON.stringify(texts)).toBe(false);
+        }
+        expect(redactDeep(event, redactor)).toEqual(naive(event, redactor));
+      }
+      expect(spared, "events spared").toBeGreaterThan(20);
+    }
+  });
+
+  it("says a value split over the lines of one string may be redacted; twin: ordinary strings are spared", () => {
+    const redactor = createRedactor(["s3cr3t-value"]);
+    expect(mayRedactAny(redactor, ["ok", "MY_KEY\n=\nabcdef"])).toBe(true);
+    expect(redactDeep({ a: "MY_KEY\n=\nabcdef" }, redactor)).toEqual({ a: "MY_KEY\n=\n***" });
+    expect(mayRedactAny(redactor, ["it ends with s3cr3t", "t-value"])).toBe(true);
+    expect(mayRedactAny(redactor, ["Bash", "echo hi > hello.txt", "Run a shell command"])).toBe(false);
+  });
+
+  it("always copies, and calls a plain redactor function on every string, short ones too", () => {
+    const value = { a: ["ab", { b: "abc" }], n: 1 };
+    const copy = redactDeep(value, createRedactor());
+    expect(copy).toEqual(value);
+    expect(copy).not.toBe(value);
+    expect(copy.a).not.toBe(value.a);
+    expect(redactDeep(value, (t) => t.toUpperCase())).toEqual({ a: ["AB", { b: "ABC" }], n: 1 });
   });
 });

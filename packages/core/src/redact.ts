@@ -105,7 +105,29 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
     for (const { trigger } of PATTERNS) if (trigger.test(text)) return true;
     return false;
   };
+  // Whether redacting any of `texts` whole may change it (each as `redact(text)`), from one look at
+  // them joined by "\n": the lines of the join are the lines of the texts, so a hidden value, or one's
+  // piece at a line's edge, in a text is in the join; and every pattern's match holds its trigger.
+  (redact as { [TEXTS_CHECK]?: (texts: readonly string[]) => boolean })[TEXTS_CHECK] = (texts) => {
+    const text = texts.length === 1 ? texts[0]! : texts.join("\n");
+    if (matcher.touches(text)) return true;
+    for (const { trigger } of PATTERNS) if (trigger.test(text)) return true;
+    return false;
+  };
   return redact;
+}
+
+/** How a redactor from `createRedactor` says whether any of some texts may need it (not public). */
+const TEXTS_CHECK = Symbol("corral.redactsTexts");
+
+/**
+ * Whether `redactor` may change any of `texts` (each redacted whole); false only when it surely
+ * changes none. One check of them all costs about what redacting one of them does.
+ */
+export function mayRedactAny(redactor: (text: string) => string, texts: readonly string[]): boolean {
+  if (!texts.length) return false;
+  const check = (redactor as { [TEXTS_CHECK]?: (texts: readonly string[]) => boolean })[TEXTS_CHECK];
+  return check === undefined || check(texts);
 }
 
 /** How a redactor from `createRedactor` says whether a block of lines may need it (not public). */
@@ -261,16 +283,50 @@ function percentForm(value: string): RegExp | undefined {
 /** The default redactor: patterns only. */
 export const redact: Redactor = createRedactor();
 
-/** Redacts every string inside a JSON-like value (events, options) without changing its shape. */
+/**
+ * Redacts every string inside a JSON-like value (events, options) without changing its shape: a
+ * copy, always. Every event of a run passes here: the strings are looked at together first, and
+ * most events hold none the redactor would change, so it is called on each only when one may.
+ */
 export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
   if (typeof value === "string") return redactor(value) as T;
+  const texts: string[] = [];
+  const copy = copyDeep(value, texts);
+  // One from createRedactor leaves a text shorter than a secret as it is, and can say whether it may change the others.
+  const checked = TEXTS_CHECK in redactor;
+  return checked && !mayRedactAny(redactor, texts) ? copy : redactEach(copy, redactor);
+}
+
+/** A copy of a JSON-like value (plain objects and arrays; anything else as it is), its strings as long as a secret added to `texts`. */
+function copyDeep<T>(value: T, texts: string[]): T {
+  if (typeof value === "string") {
+    if (value.length >= SHORTEST_SECRET) texts.push(value);
+    return value;
+  }
   if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redactor)) as T;
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyDeep(value[i], texts);
+    return out as T;
+  }
   // Plain objects only: a Date, Map or class instance in structured output is returned as it is.
-  // (Every event of a run passes here: no array or entries list is made per object.)
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const key in value) if (Object.hasOwn(value, key)) out[key] = redactDeep((value as Record<string, unknown>)[key], redactor);
+  for (const key in value) if (Object.hasOwn(value, key)) out[key] = copyDeep((value as Record<string, unknown>)[key], texts);
   return out as T;
+}
+
+/** Every string of `copy` (made by `copyDeep`: its own, held by no one else) through the redactor, in place. */
+function redactEach<T>(copy: T, redactor: (text: string) => string): T {
+  if (typeof copy === "string") return redactor(copy) as T;
+  if (typeof copy !== "object" || copy === null) return copy;
+  if (Array.isArray(copy)) {
+    for (let i = 0; i < copy.length; i++) copy[i] = redactEach(copy[i], redactor);
+    return copy;
+  }
+  const proto: unknown = Object.getPrototypeOf(copy);
+  if (proto !== Object.prototype && proto !== null) return copy;
+  for (const key in copy) if (Object.hasOwn(copy, key)) (copy as Record<string, unknown>)[key] = redactEach((copy as Record<string, unknown>)[key], redactor);
+  return copy;
 }

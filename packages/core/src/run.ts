@@ -6,7 +6,7 @@ import { AbortError, CorralError, redactError, toCorralError } from "./errors.js
 import { joinedOutputOf, setJoinedOutput, setLazyOutput, type RunEvent, type RunEventBody, type RunStatus } from "./events.js";
 import type { ReleaseResult } from "./isolation.js";
 import { instantiate } from "./plugin.js";
-import { createRedactor, mayRedactLines, redactDeep, type Redactor } from "./redact.js";
+import { createRedactor, mayRedactAny, mayRedactLines, redactDeep, type Redactor } from "./redact.js";
 import { budgetReached, budgetStopOf, BudgetStopReason, type BudgetStop } from "./run/budget.js";
 import { attachSession } from "./run/attach.js";
 import { abortReason } from "./run/iteration.js";
@@ -224,7 +224,9 @@ function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventB
   const { lines } = body;
   // Copied only from the first line the redactor changed: the batch is core's own array, held by no one else.
   let redacted: string[] | undefined;
-  for (let i = 0; i < lines.length; i++) {
+  // Most batches hold no line it would change: one look at them all says so.
+  const mayChange = mayRedactAny(redactor, lines);
+  for (let i = 0; mayChange && i < lines.length; i++) {
     const line = lines[i]!;
     const out = redactor(line);
     if (redacted) redacted.push(out);
