@@ -53,6 +53,23 @@ describe("TailBuffer", () => {
   });
 });
 
+describe("TailBuffer: lines made when read", () => {
+  it("makes a later line only if it is still kept when read, in its place, cut like the others", () => {
+    const t = new TailBuffer(3);
+    let made = 0;
+    const later = (line: string) => () => (made++, line);
+    t.pushLater(later("gone"));
+    t.push("a");
+    t.pushLater(later("b"));
+    t.push("c");
+    expect(made).toBe(0);
+    expect(t.lines).toEqual(["a", "b", "c"]);
+    expect(made).toBe(1);
+    t.pushLater(later("y".repeat(3000)));
+    expect(t.lines).toEqual(["b", "c", `${"y".repeat(2000)}…`]);
+  });
+});
+
 describe("LineSplitter: a line without end", () => {
   it("cuts a line longer than the cap with a marker, drops the rest of it, and goes on with the next line", () => {
     const lines: string[] = [];

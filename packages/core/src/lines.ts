@@ -171,16 +171,25 @@ export function jsonObjectLine(line: string): Record<string, any> | undefined {
 
 /** Keeps the last `size` lines, for error messages ("the last 50 lines of output"). A ring: a push moves nothing. */
 export class TailBuffer {
-  readonly #ring: string[] = [];
+  readonly #ring: Array<string | (() => string)> = [];
   #next = 0;
   constructor(readonly size = 50) {}
   push(line: string): void {
-    const kept = line.length > 2000 ? `${line.slice(0, 2000)}…` : line;
-    if (this.#ring.length < this.size) this.#ring.push(kept);
-    else this.#ring[this.#next] = kept;
+    this.#keep(cut(line));
+  }
+  /** A line made only if it is still among the last ones when they are read (most never are). */
+  pushLater(make: () => string): void {
+    this.#keep(make);
+  }
+  #keep(entry: string | (() => string)): void {
+    if (this.#ring.length < this.size) this.#ring.push(entry);
+    else this.#ring[this.#next] = entry;
     this.#next = (this.#next + 1) % this.size;
   }
   get lines(): string[] {
-    return this.#ring.length < this.size ? [...this.#ring] : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    const ring = this.#ring.length < this.size ? this.#ring : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    return ring.map((entry) => (typeof entry === "string" ? entry : cut(entry())));
   }
 }
+
+const cut = (line: string) => (line.length > 2000 ? `${line.slice(0, 2000)}…` : line);

@@ -165,6 +165,22 @@ describe("run loop with real processes", () => {
     expect(error.message).toContain("key is ***");
   });
 
+  it("a failing agent's tail reads its tool calls and results as displays do, the long ones cut, secrets redacted", async () => {
+    const dir = await tempDir();
+    const secret = "tool-tail-secret-0123456";
+    const agent: Agent = {
+      name: "tools",
+      command: () => ({ argv: ["sh", "-c", `echo "CALL ls $TAIL_VALUE"; echo "RESULT two  files"; echo "CALL $(head -c 20000 /dev/zero | tr '\\0' y)"; echo "RESULT"; exit 3`] }),
+      parser: () => ({
+        parse: (line) => (line.startsWith("CALL ") ? [{ type: "tool-call", name: "Bash", input: { command: line.slice(5) } }] : line.startsWith("RESULT") ? [{ type: "tool-result", output: line.slice(7) }] : []),
+      }),
+    };
+    const { promise } = await runIn(dir, { agent, env: { TAIL_VALUE: secret }, secretEnv: ["TAIL_VALUE"] });
+    const error = (await promise.catch((e: unknown) => e)) as AgentExecutionError;
+    expect(error).toMatchObject({ code: "E_AGENT_EXECUTION", exitCode: 3 });
+    expect(error.outputTail).toEqual(['→ Bash {"command":"ls ***"}', "← two files", `→ Bash {"command":"${"y".repeat(159 - 12)}…`, "← (no output)"]);
+  });
+
   it("a line's event is redacted field by field; a field its type does not have is not carried, so no secret rides on it", async () => {
     const dir = await tempDir();
     const secret = "extra-field-secret-98765";

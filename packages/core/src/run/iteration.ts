@@ -46,6 +46,9 @@ const KEPT_TEXT_CHARS = 8 * 1024 * 1024;
 const OUTPUT_BATCH_LINES = 8192;
 const OUTPUT_BATCH_CHARS = 256 * 1024;
 
+/** A tool event from a line at most this long waits in the output's tail undescribed (what it holds stays small). */
+const LAZY_TAIL_LINE_CHARS = 16 * 1024;
+
 /** The idle timeout is pushed back at most this often (so it fires up to this much early after steady output). */
 const IDLE_REFRESH_MS = 50;
 
@@ -202,13 +205,20 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
 
   // The "last output" of an error is what people read (`API Error: 500`), not the raw stream-json.
   // `stream`: where the line that made the event was printed (a raw line names its own; checked, as data).
-  const take = (event: AgentEvent, stream: "stdout" | "stderr") => {
+  // `lineChars`: the length of the line it came from, when it bounds what the event holds.
+  const take = (event: AgentEvent, stream: "stdout" | "stderr", lineChars = Infinity) => {
     if (event.type === "text" && typeof event.text === "string") hold("text", stream, event.text);
     else if (event.type === "raw" && typeof event.line === "string") hold("raw", event.stream === "stderr" ? "stderr" : "stdout", event.line);
     else emitNow({ type: "agent", iteration, event });
     onAgentEvent(event);
-    const readable = describeAgentEvent(event);
-    if (readable !== undefined) tail.push(readable);
+    // A tool's call or result is described (its input as JSON, made one line) only if it is still in
+    // the tail when an error reads it; one from a long line is described now (the tail keeps 2,000
+    // characters of it, not the whole event).
+    if ((event.type === "tool-call" || event.type === "tool-result") && lineChars <= LAZY_TAIL_LINE_CHARS) tail.pushLater(() => describeAgentEvent(event)!);
+    else {
+      const readable = describeAgentEvent(event);
+      if (readable !== undefined) tail.push(readable);
+    }
   };
 
   // Refreshing a timer per line costs more than the line; once per IDLE_REFRESH_MS is as good.
@@ -238,7 +248,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       return;
     }
     const events = parser.parse(line, stream);
-    for (let i = 0; i < events.length; i++) take(events[i]!, stream);
+    for (let i = 0; i < events.length; i++) take(events[i]!, stream, line.length);
   };
   // A signal is looked for in each line; one not in a block is in none of its lines.
   const mayHoldSignal = (block: string) => {
