@@ -157,7 +157,7 @@ describe("mayRedactLines (ADR 0740)", () => {
 });
 
 describe("redactDeep: strings looked at together, redacted as one by one", () => {
-  const words = ["y", "ok", "sk-", "sk-abcdefghij", "KEY", "=", "MY_KEY=abcdef", "token", "Bearer abc123def", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", "s3cr3t", "t-value", "czNjcjN0LXZhbHVl", "p%40ss%20w0rd%21x", "p@ss+w0rd!x", "\r", ""];
+  const words = ["y", "ok", "sk-", "sk-abcdefghij", "KEY", "=", "MY_KEY=abcdef", "token", "Bearer abc123def", "BeArEr x1y2z3q4", "TOKEN ", "Secret: abcd", "pAsSwOrD=hunter22", "plain", "two files", "hello.txt", "done", "abcdefgh", "secret", "s3cr3t-value", "3cr3t-", "-value", "s3cr3t", "t-value", "czNjcjN0LXZhbHVl", "p%40ss%20w0rd%21x", "p@ss+w0rd!x", "\r", ""];
   // What redactDeep must equal: every string through the redactor, one by one.
   const naive = (value: unknown, r: (t: string) => string): unknown =>
     typeof value === "string" ? r(value) : Array.isArray(value) ? value.map((v) => naive(v, r)) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, naive(v, r)])) : value;
