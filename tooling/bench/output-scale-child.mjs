@@ -1,8 +1,9 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude> <corral|core|floor|blocks|chunks> <MB> <budget seconds> <repo>
+//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); kib-lines: of 1 KiB
 // lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on MB
-// MiB of its recorded conversation (lines of 0.1–2 KB). corral: the corral library runs it (host
+// MiB of its recorded conversation (lines of 0.1–2 KB); codex: the same for the codex agent (its --json
+// events). corral: the corral library runs it (host
 // sandbox, in place, run journal on); core: @corral/core's run(), no journal. A run that has not
 // finished within the budget is aborted and the rate is over what it had processed.
 // floor: the same command through spawnStreaming, lines discarded one by one (`onLine`); blocks: the
@@ -18,13 +19,15 @@ import { ownUsage } from "./fixtures.mjs";
 const [shape, mode, mbArg, budgetArg, repo] = process.argv.slice(2);
 const bytes = Number(mbArg) * 2 ** 20;
 const KIB_LINE = "x".repeat(1023);
-let claudeStream;
-if (shape === "claude") {
+const agentShape = shape === "claude" || shape === "codex";
+let agentStream;
+if (agentShape) {
   // ~MB MiB of the recorded conversation, as case 5 makes it (kept between samples of one size).
-  claudeStream = join(tmpdir(), `corral-bench-claude-${mbArg}.jsonl`);
-  const exists = await readFile(claudeStream).then(() => true, () => false);
+  agentStream = join(tmpdir(), `corral-bench-${shape}-${mbArg}.jsonl`);
+  const exists = await readFile(agentStream).then(() => true, () => false);
   if (!exists) {
-    const recorded = (await readFile(new URL("../../packages/agent-claude/src/fixtures/claude-tool-commit.jsonl", import.meta.url), "utf8")).split("\n").filter(Boolean).map((l) => l.replace(" <promise>COMPLETE</promise>", ""));
+    const fixture = shape === "claude" ? "agent-claude/src/fixtures/claude-tool-commit.jsonl" : "agent-codex/src/fixtures/codex-tool-commit.jsonl";
+    const recorded = (await readFile(new URL(`../../packages/${fixture}`, import.meta.url), "utf8")).split("\n").filter(Boolean).map((l) => l.replace(" <promise>COMPLETE</promise>", ""));
     const lines = [];
     let size = 0;
     for (let i = 0; size < bytes; i++) {
@@ -32,15 +35,15 @@ if (shape === "claude") {
       lines.push(line);
       size += Buffer.byteLength(line) + 1;
     }
-    await writeFile(`${claudeStream}.tmp`, `${lines.join("\n")}\n`);
-    await import("node:fs/promises").then((fs) => fs.rename(`${claudeStream}.tmp`, claudeStream));
+    await writeFile(`${agentStream}.tmp`, `${lines.join("\n")}\n`);
+    await import("node:fs/promises").then((fs) => fs.rename(`${agentStream}.tmp`, agentStream));
   }
 }
 const what =
-  shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : shape === "kib-lines" ? `yes ${KIB_LINE} | head -c ${bytes}` : shape === "claude" ? `cat '${claudeStream}'` : `yes | head -c ${bytes}`;
+  shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : shape === "kib-lines" ? `yes ${KIB_LINE} | head -c ${bytes}` : agentShape ? `cat '${agentStream}'` : `yes | head -c ${bytes}`;
 const argv = ["sh", "-c", what];
 const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
-const fileBytes = shape === "claude" ? statSync(claudeStream).size : bytes;
+const fileBytes = agentShape ? statSync(agentStream).size : bytes;
 const started = performance.now();
 let seen = 0;
 let finished = true;
@@ -60,13 +63,13 @@ const work = {
     this.cpuMs = (used.user + used.system) / 1000;
   },
 };
-/** A fake `claude` that prints the recorded stream whatever its arguments. */
-async function fakeClaude() {
-  const bin = join(tmpdir(), "corral-bench-fake-claude");
+/** A fake `claude` (or `codex`) that prints the recorded stream whatever its arguments. */
+async function fakeAgent() {
+  const bin = join(tmpdir(), `corral-bench-fake-${shape}`);
   await writeFile(bin, `#!/bin/sh\ncat > /dev/null\nexec ${what}\n`);
   await chmod(bin, 0o755);
-  const { claude } = await import("../../packages/agent-claude/dist/index.js");
-  return claude({ executable: bin });
+  if (shape === "codex") return (await import("../../packages/agent-codex/dist/index.js")).codex({ executable: bin, model: "gpt-5-codex" });
+  return (await import("../../packages/agent-claude/dist/index.js")).claude({ executable: bin });
 }
 if (mode === "chunks") {
   // What a sandbox seam that hands over read chunks (not lines) would start from: spawn and read, bytes counted.
@@ -88,14 +91,14 @@ if (mode === "chunks") {
   work.stop();
 } else {
   const lib = await import(mode === "core" ? "../../packages/core/dist/index.js" : "../../apps/corral/dist/index.js");
-  const agent = shape === "claude" ? await fakeClaude() : lib.commandAgent.configure({ argv });
+  const agent = agentShape ? await fakeAgent() : lib.commandAgent.configure({ argv });
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort("bench budget"), Number(budgetArg) * 1000);
   work.start();
   const result = await lib
     .run({
     agent,
-    ...(shape === "claude" ? { hostEnv: { ANTHROPIC_API_KEY: "sk-bench-not-a-real-key" } } : {}),
+    ...(agentShape ? { hostEnv: { ANTHROPIC_API_KEY: "sk-bench-not-a-real-key", OPENAI_API_KEY: "sk-bench-not-a-real-key" } } : {}),
     sandbox: lib.hostSandbox.configure({}),
     isolation: lib.inPlaceIsolation.configure({}),
     config: false,
@@ -133,5 +136,5 @@ try {
   // no journal (the floor)
 }
 // A cut line counts as the whole line it stood for: the bytes were read.
-const MB = shape === "one-line" || shape === "claude" || finished ? fileBytes / 2 ** 20 : seen / 2 ** 20;
+const MB = shape === "one-line" || agentShape || finished ? fileBytes / 2 ** 20 : seen / 2 ** 20;
 console.log(JSON.stringify({ seconds, MB, finished, journalMB: journal / 2 ** 20, ...ownUsage(), runSeconds: work.seconds, runCpuMs: work.cpuMs }));
