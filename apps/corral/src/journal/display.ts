@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
 import { openLineFile, type LineFile } from "../displays/log-file.js";
-import { linesEvent, outputEvent, outputLine, sameBatch } from "./lines.js";
+import { linesBody, outputBody, outputLine, sameBatch } from "./lines.js";
 import { EVENTS_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run (its events.jsonl) holds at most this much unless told otherwise: 64 MiB. */
@@ -38,6 +38,56 @@ const isOutput = (event: RunEvent) => event.type === "agent" || event.type === "
  */
 const BATCH_BYTES = 256 * 1024;
 const BATCH_LINES = 8192;
+
+/**
+ * A `journal.events` line (ADR 0741) is closed at this many events, or at about BATCH_BYTES of them
+ * (a cheap estimate); one whose JSON came out longer than MAX_EVENTS_LINE (the estimate was far off) is
+ * made again event by event, in lines of at most BATCH_BYTES.
+ */
+const EVENTS_LINE_EVENTS = BATCH_LINES;
+const MAX_EVENTS_LINE = 4 * BATCH_BYTES;
+
+/** What a body held for a `journal.events` line stands for: an event, or the events of a run of lines. */
+type Held = RunEvent | readonly RunEvent[];
+
+/** The events a held body stands for, one by one (an `agent.output` as one event per line): how it goes near the cap. */
+function eventsOf(held: Held): readonly RunEvent[] {
+  if (isEvents(held)) return held;
+  if (held.type !== "agent.output") return [held];
+  return held.lines.map((line) => ({ ...held, lines: [line] }));
+}
+const isEvents = (held: Held): held is readonly RunEvent[] => Array.isArray(held);
+/** How many events a held body counts for when lost to a full disk (an `agent.output` is one), and when past the cap (one per line). */
+const lostCount = (held: Held) => (isEvents(held) ? held.length : 1);
+const droppedCount = (held: Held) => (isEvents(held) ? held.length : held.type === "agent.output" ? held.lines.length : 1);
+
+/** An event without its envelope: what a `journal.events` line holds of it. */
+function bodyOf(event: RunEvent): Record<string, unknown> {
+  const { runId: _runId, name: _name, time: _time, ...body } = event;
+  return body;
+}
+
+/** About how many characters an event's JSON takes (its strings two levels deep), without making it. */
+function sizeHint(event: RunEvent): number {
+  let size = 64;
+  const inner = event.type === "agent" ? (event.event as unknown as Record<string, unknown>) : (event as unknown as Record<string, unknown>);
+  for (const key in inner) {
+    const value = inner[key];
+    if (typeof value === "string") size += value.length;
+    else if (value && typeof value === "object") for (const k in value as Record<string, unknown>) {
+      const v = (value as Record<string, unknown>)[k];
+      size += typeof v === "string" ? v.length : 16;
+    }
+  }
+  return size;
+}
+
+/** Whether a `session` event changes run.json (the model where none was named, a new session id): as `apply` decides. */
+function sessionChanges(r: RunRecord, event: RunEvent): boolean {
+  if (event.type !== "agent" || event.event.type !== "session") return false;
+  const { model, sessionId } = event.event;
+  return (!!model && !r.model) || (typeof sessionId === "string" && sessionId.length <= 200 && sessionId !== r.sessionId);
+}
 
 /**
  * The journal of one run as a Display: `<root>/<run-id>/run.json` (the run's state, rewritten atomically
@@ -123,6 +173,106 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   let pendingEvents = 0;
   let pendingTime = "";
 
+  // Output events that may wait for the end of the turn and share runId, name and time (core stamps one
+  // time per turn: a read's events share it) are held here as their bodies, and written as one
+  // `journal.events` line (ADR 0741), its JSON made once, when the line is closed (`seal`). Anything
+  // else written (`write`) closes it first, so the order of events is kept.
+  let group: { runId: string; name: string | undefined; time: string; bodies: Record<string, unknown>[]; held: Held[]; events: number; size: number } | undefined;
+
+  /** Holds an output event's body for this turn's `journal.events` line. */
+  const hold = (event: RunEvent, body: Record<string, unknown>, held: Held, size: number) => {
+    let g = group;
+    if (g && (g.time !== event.time || g.runId !== event.runId || g.name !== event.name)) {
+      seal();
+      g = undefined;
+    }
+    g ??= group = { runId: event.runId, name: event.name, time: event.time, bodies: [], held: [], events: 0, size: 0 };
+    g.bodies.push(body);
+    g.held.push(held);
+    g.events += lostCount(held);
+    g.size += size;
+    if (g.size >= BATCH_BYTES || g.bodies.length >= EVENTS_LINE_EVENTS) seal();
+    else schedule();
+  };
+
+  /** Writes the events held as one line: their bodies' JSON made at once, when it fits whole under the cap. */
+  const seal = () => {
+    const g = group;
+    if (!g) return;
+    group = undefined;
+    const r = record!;
+    if (!r.truncated) {
+      // One body alone is the event itself (as before ADR 0741).
+      const line = g.bodies.length === 1 ? `${envelopeOf(g)}${inertJson(g.bodies[0]).slice(1)}\n` : `${envelopeOf(g)}"type":"journal.events","events":${inertJson(g.bodies)}}\n`;
+      const bytes = Buffer.byteLength(line);
+      if (bytes <= MAX_EVENTS_LINE && written + bytes <= maxBytes) {
+        write(line, g.time, g.events, bytes, true);
+        if (recordDirty) saveRecord();
+        return;
+      }
+    }
+    sealExactly(r, g);
+  };
+
+  /**
+   * The events held, body by body, each measured: a line of one body is the event itself (as before
+   * ADR 0741), lines stay within BATCH_BYTES, and near the cap a body that does not fit goes as the
+   * events it stands for, one by one (an agent.output's lines), so what fits is kept and the rest counted.
+   */
+  const sealExactly = (r: RunRecord, g: NonNullable<typeof group>) => {
+    const envelope = envelopeOf(g);
+    const head = `${envelope}"type":"journal.events","events":[`;
+    const envelopeBytes = Buffer.byteLength(envelope);
+    const headBytes = Buffer.byteLength(head);
+    let parts: string[] = [];
+    let bytes = 0; // the parts' bytes and the commas between them
+    let events = 0;
+    /** The bytes of the line of the parts taken and one more of `more` bytes. */
+    const lineBytes = (more: number) => (parts.length ? headBytes + bytes + 1 + more + 3 : envelopeBytes + more); // `]}\n`; alone: `{` dropped, `\n` added
+    const take = (json: string, size: number, count: number) => {
+      bytes += (parts.length ? 1 : 0) + size;
+      parts.push(json);
+      events += count;
+    };
+    const emit = () => {
+      if (!parts.length) return;
+      const line = parts.length === 1 ? `${envelope}${parts[0]!.slice(1)}\n` : `${head}${parts.join(",")}]}\n`;
+      const count = events;
+      [parts, bytes, events] = [[], 0, 0];
+      write(line, g.time, count, Buffer.byteLength(line), true);
+    };
+    for (let i = 0; i < g.bodies.length; i++) {
+      const held = g.held[i]!;
+      if (r.truncated) {
+        truncate(r, isEvents(held) ? held[0]! : held, droppedCount(held));
+        continue;
+      }
+      const json = inertJson(g.bodies[i]);
+      const size = Buffer.byteLength(json);
+      if (parts.length && lineBytes(size) > BATCH_BYTES) emit();
+      if (written + lineBytes(size) <= maxBytes) {
+        take(json, size, lostCount(held));
+        continue;
+      }
+      // Past the cap as a whole: one by one, so what fits is kept; each event past it counts.
+      const one = eventsOf(held);
+      for (let k = 0; k < one.length; k++) {
+        const json = inertJson(bodyOf(one[k]!));
+        const size = Buffer.byteLength(json);
+        if (parts.length && lineBytes(size) > BATCH_BYTES) emit();
+        if (written + lineBytes(size) <= maxBytes) {
+          take(json, size, 1);
+          continue;
+        }
+        emit();
+        truncate(r, one[k]!, one.length - k);
+        break;
+      }
+    }
+    emit();
+    if (recordDirty) saveRecord();
+  };
+
   const drain = () => {
     if (!pending.length) return;
     const text = pending.length === 1 ? pending[0]! : pending.join("");
@@ -134,8 +284,9 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     written = events!.bytes;
   };
 
-  /** Appends `line` (standing for `count` events); `later`: it may wait for the end of the turn. */
+  /** Appends `line` (standing for `count` events), after the events held; `later`: it may wait for the end of the turn. */
   const write = (line: string, time: string, count: number, bytes: number, later: boolean) => {
+    seal();
     if (!pending.length) pendingTime = time;
     pending.push(line);
     pendingBytes += bytes;
@@ -151,6 +302,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     flushScheduled = true;
     setImmediate(() => {
       flush();
+      seal();
       drain();
       flushScheduled = false;
     });
@@ -176,20 +328,16 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     saveRecord();
   };
 
-  /** Writes the batch of output lines held, as one event (or as itself when it is one line). */
+  /** Holds the batch of output lines as one `journal.lines` body (or as itself when it is one line). */
   const flush = () => {
     const held = batch;
     batch = undefined;
     if (!held || record === undefined) return;
     const [first] = held.events;
     if (held.events.length === 1) return single(record, first!);
-    const lines = linesEvent(first!, held.lines);
-    const line = `${inertJson(lines)}\n`;
-    // Past the cap as a whole: one by one, so what fits is kept.
-    const bytes = Buffer.byteLength(line);
-    if (record.truncated || written + bytes > maxBytes) return held.events.forEach((event) => single(record!, event));
-    write(line, first!.time, held.events.length, bytes, true);
-    if (recordDirty) saveRecord();
+    if (record.truncated) return truncate(record, first!, held.events.length);
+    // Near the cap it goes one by one, so what fits is kept (`sealExactly`).
+    hold(first!, linesBody(first!, held.lines), held.events, held.bytes);
   };
 
   /**
@@ -197,27 +345,24 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
    * one by one (each its own event), so what fits is kept, as for lines that came one by one.
    */
   const output = (r: RunRecord, event: Extract<RunEvent, { type: "agent.output" }>) => {
-    const compact = outputEvent(event);
-    const line = `${inertJson(compact ?? event)}\n`;
-    const bytes = Buffer.byteLength(line);
-    if (!r.truncated && written + bytes <= maxBytes) return write(line, event.time, 1, bytes, true);
     // Past the cap, each line counts as the event it was before output came batched (ADR 0712).
     if (r.truncated) return truncate(r, event, event.lines.length);
-    for (let i = 0; i < event.lines.length; i++) {
-      if (r.truncated) return truncate(r, event, event.lines.length - i);
-      single(r, { ...event, lines: [event.lines[i]!] });
-    }
+    const compact = outputBody(event);
+    hold(event, compact ?? bodyOf(event), event, compact ? compact.lines.length : sizeHint(event));
   };
 
-  /** One event, as its own line. */
+  /** One event: an output event that changes nothing in run.json is held for the turn's line; any other goes out at once, as its own line. */
   const single = (r: RunRecord, event: RunEvent) => {
+    const output = isOutput(event);
+    if (output && r.truncated) return truncate(r, event);
+    if (output && !sessionChanges(r, event)) return hold(event, bodyOf(event), event, sizeHint(event));
+    seal(); // what is held goes first: `written` is then exact
     const line = `${inertJson(event)}\n`;
     const bytes = Buffer.byteLength(line);
-    const output = isOutput(event);
-    if (output && (r.truncated || written + bytes > maxBytes)) return truncate(r, event);
+    if (output && written + bytes > maxBytes) return truncate(r, event);
     const changed = apply(r, event);
     // The line goes out first (an event that changes the record at once): events.jsonl is the truth, run.json a summary of it.
-    write(line, event.time, 1, bytes, output && !changed);
+    write(line, event.time, 1, bytes, false);
     if (changed || recordDirty) saveRecord();
   };
 
@@ -296,12 +441,20 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
     async close() {
       if (closed) return;
       flush();
-      if (record) drain();
+      if (record) {
+        seal();
+        drain();
+      }
       closed = true;
       if (record && recordDirty) saveRecord();
       events?.close();
     },
   };
+}
+
+/** `{"runId":…,"name":…,"time":…,`: the envelope a line of events starts with (an event's own line too). */
+function envelopeOf(g: { runId: string; name: string | undefined; time: string }): string {
+  return `{"runId":${inertJson(g.runId)},${g.name !== undefined ? `"name":${inertJson(g.name)},` : ""}"time":${inertJson(g.time)},`;
 }
 
 function formatBytes(bytes: number): string {

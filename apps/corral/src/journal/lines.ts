@@ -58,15 +58,18 @@ export function sameBatch(a: RunEvent, b: RunEvent): boolean {
   return a.type === "hook.output" && b.type === "hook.output" && a.hook === b.hook && a.stream === b.stream;
 }
 
+/** A `journal.lines` event without its envelope (`runId`, `name`, `time`): what it is inside a `journal.events` line. */
+export type LinesBody = Omit<LinesEvent, "runId" | "name" | "time">;
+
 /**
- * The journal event of an `agent.output` event: its lines joined, not a JSON array (half the size for
- * short lines); undefined when a line holds a newline (a message): then it is kept as itself.
+ * How the journal keeps an `agent.output` event, without its envelope (the body a `journal.events` line holds; alone,
+ * the envelope first, a `journal.lines` event): its lines joined, not a JSON array (half the size for short lines);
+ * undefined when a line holds a newline (a message): then it is kept as itself.
  */
-export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>): LinesEvent | undefined {
+export function outputBody(event: Extract<RunEvent, { type: "agent.output" }>): LinesBody | undefined {
   // Lines core split from a block of output come joined already, and hold no newline (ADR 0720); an
   // event made of blocks has only that text until its `lines` are read (ADR 0740): they are not.
   let joined = joinedOutputOf(event);
-  const { runId, name, time } = event;
   const body: Record<string, unknown> = {};
   for (const key of Object.keys(event)) if (key !== "runId" && key !== "name" && key !== "time" && key !== "lines") body[key] = event[key as keyof typeof event];
   if (joined === undefined) {
@@ -78,22 +81,49 @@ export function outputEvent(event: Extract<RunEvent, { type: "agent.output" }>):
     }
     joined = lines.join("\n");
   }
-  return { runId, ...(name !== undefined ? { name } : {}), time, type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: joined };
+  return { type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: joined };
 }
 
-/** The one journal event for a run of batched events (all of one key): the first, and the lines of all. */
-export function linesEvent(first: RunEvent, lines: readonly string[]): LinesEvent {
+/** The one journal event for a run of batched events (all of one key), without its envelope: the first, and the lines of all. */
+export function linesBody(first: RunEvent, lines: readonly string[]): LinesBody {
   const { field } = lineField(first)!;
-  const { runId, name, time, ...body } = first;
-  return {
-    runId,
-    ...(name !== undefined ? { name } : {}),
-    time,
-    type: "journal.lines",
-    field,
-    of: withLine(body as Record<string, unknown>, field, ""),
-    lines: lines.join("\n"),
-  };
+  const { runId: _runId, name: _name, time: _time, ...body } = first;
+  return { type: "journal.lines", field, of: withLine(body as Record<string, unknown>, field, ""), lines: lines.join("\n") };
+}
+
+/**
+ * How the journal keeps the output events of one turn of the event loop that share their envelope
+ * (ADR 0741): one line, `{"runId","name"?,"time","type":"journal.events","events":[…]}`, each element
+ * an event without `runId`, `name` and `time` (an `agent.output` or a run of lines in its `journal.lines`
+ * form). Readers give back each event with the line's envelope, in order.
+ */
+export interface EventsLine {
+  runId: string;
+  name?: string;
+  time: string;
+  type: "journal.events";
+  events: Record<string, unknown>[];
+}
+
+/**
+ * The entries one line of events.jsonl holds, as written: the line itself, or for a `journal.events`
+ * line each of its events with the line's envelope (a `journal.lines` among them left for `expandLines`).
+ * A journal is data: a malformed `journal.events` line gives nothing, and an element that is not an
+ * event body (not an object, no `type`, its own `runId`/`name`/`time`, or a `journal.events` itself,
+ * which is never nested) is skipped. Never recursive.
+ */
+export function entriesOfLine(value: Record<string, unknown>): Record<string, unknown>[] {
+  if (value.type !== "journal.events") return [value];
+  const { runId, name, time, events } = value;
+  if (typeof runId !== "string" || typeof time !== "string" || (name !== undefined && typeof name !== "string") || !Array.isArray(events)) return [];
+  const entries: Record<string, unknown>[] = [];
+  for (const body of events as unknown[]) {
+    if (!body || typeof body !== "object" || Array.isArray(body)) continue;
+    const b = body as Record<string, unknown>;
+    if (typeof b.type !== "string" || b.type === "journal.events" || Object.hasOwn(b, "runId") || Object.hasOwn(b, "name") || Object.hasOwn(b, "time")) continue;
+    entries.push({ runId, ...(name !== undefined ? { name } : {}), time, ...b });
+  }
+  return entries;
 }
 
 /** The events a `journal.lines` event stands for; nothing for a malformed one (a journal is data). */

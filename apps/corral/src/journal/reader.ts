@@ -5,7 +5,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CorralError, UsageError, type RunEvent } from "@corral/core";
 import { logRenderer } from "../displays/log-file.js";
-import { batchHead, expandLines } from "./lines.js";
+import { batchHead, entriesOfLine, expandLines } from "./lines.js";
 import { EVENTS_FILE, LOG_FILE, effectiveState, readRecord, runDir, type RunRecord } from "./record.js";
 
 /** A run as read back: its record, with `state` as it is now (a dead `running` run is `interrupted`). */
@@ -172,18 +172,20 @@ function oldLog(run: Pick<JournalRun, "dir">): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** The log's text, one block per line of events.jsonl (a `journal.lines` batch as one block). */
+/** The log's text, one block per line of events.jsonl (a `journal.lines` batch as one block; a `journal.events` line's events in order). */
 async function* renderLog(run: Pick<JournalRun, "dir">, options: FollowOptions & { until?: "end" }): AsyncGenerator<string> {
   const render = logRenderer();
+  const one = (event: Record<string, unknown>): string => {
+    if (event.type !== "journal.lines") return render.event(event as unknown as RunEvent);
+    const batch = batchHead(event);
+    return batch ? render.lines(batch.first, batch.lines) : "";
+  };
   for await (const line of follow(join(run.dir, EVENTS_FILE), run.dir, options, "skip")) {
-    const event = parseEvent(line);
+    const event = parseEvent(line) as Record<string, unknown> | undefined;
     if (!event) continue;
-    let text: string;
-    if ((event.type as string) === "journal.lines") {
-      const batch = batchHead(event as unknown as Record<string, unknown>);
-      if (!batch) continue;
-      text = render.lines(batch.first, batch.lines);
-    } else text = render.event(event);
+    let text = "";
+    if (event.type === "journal.events") for (const entry of entriesOfLine(event)) text += one(entry);
+    else text = one(event);
     if (text) yield text;
   }
 }
@@ -207,12 +209,21 @@ function load(root: string, id: string): JournalRun | undefined {
 
 /**
  * The events of one line of events.jsonl: one, the run of output lines a `journal.lines` event stands
- * for, or none for a torn or foreign line (only the last can be torn: appends are whole lines).
+ * for, the events of a `journal.events` line (ADR 0741), or none for a torn or foreign line (only the
+ * last can be torn: appends are whole lines).
  */
 function parseLine(line: string): RunEvent[] {
   const event = parseEvent(line);
   if (!event) return [];
-  return (event.type as string) === "journal.lines" ? expandLines(event as unknown as Record<string, unknown>) : [event];
+  const type = event.type as string;
+  if (type === "journal.lines") return expandLines(event as unknown as Record<string, unknown>);
+  if (type !== "journal.events") return [event];
+  const events: RunEvent[] = [];
+  for (const entry of entriesOfLine(event as unknown as Record<string, unknown>)) {
+    if (entry.type !== "journal.lines") events.push(entry as unknown as RunEvent);
+    else for (const one of expandLines(entry)) events.push(one);
+  }
+  return events;
 }
 
 /** One line of events.jsonl as it is written (a `journal.lines` batch not expanded); undefined for a torn or foreign line. */
