@@ -435,3 +435,161 @@ describe("journal batching (issue 22)", () => {
     await display.close?.();
   });
 });
+
+describe("journal: the output events of one turn as one journal.events line (ADR 0741)", () => {
+  const RUN = "20261203-152313-c737ec";
+  /** An event of turn `turn` (core stamps one time per turn: the events of one read share it). */
+  const on = (turn: number, body: RunEventBody, runId = RUN): RunEvent => ({ runId, name: "fix-login", time: new Date(Date.UTC(2026, 11, 3, 15, 0, 0, turn)).toISOString(), ...body }) as RunEvent;
+  /** One turn of a claude-like stream: what its stream-json makes of a read (text as agent.output, tool calls and results, usage, result, session). */
+  const claudeTurn = (turn: number, runId = RUN): RunEvent[] => [
+    on(turn, { type: "agent", iteration: 1, event: { type: "session", sessionId: "ef3d35c1-069b-4df8-92b7-8117ab172bbe", model: "claude-sonnet-4-5", tools: ["Bash", "Edit", "Read"] } }, runId),
+    on(turn, { type: "agent.output", iteration: 1, kind: "text", stream: "stdout", lines: [`step ${turn}: I'll write the file. ${"x".repeat(turn % 50)}`] }, runId),
+    on(turn, { type: "agent", iteration: 1, event: { type: "usage", usage: { inputTokens: 100, outputTokens: 1, cacheReadTokens: 10, cacheWriteTokens: 5 } } }, runId),
+    on(turn, { type: "agent", iteration: 1, event: { type: "tool-call", id: `toolu_${turn}`, name: "Bash", input: { command: "echo hi > hello.txt && git add hello.txt", description: "Run a shell command" } } }, runId),
+    on(turn, { type: "agent", iteration: 1, event: { type: "tool-result", id: `toolu_${turn}`, output: "done \x1b[31m\u202e" } }, runId),
+    on(turn, { type: "agent.output", iteration: 1, kind: "text", stream: "stdout", lines: ["Done.", "a message\nof two lines"] }, runId),
+    on(turn, { type: "agent", iteration: 1, event: { type: "result", isError: false, text: "Done.", costUsd: 0.01, turns: 2 } }, runId),
+  ];
+  const own = (turn: number, body: RunEventBody) => on(turn, body);
+  const linesOf = (dir: string, id = RUN) => readFileSync(join(dir, id, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it("writes a turn's output events as one line and reads back exactly the events written, in order, each with its envelope", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    const sent: RunEvent[] = [own(0, { type: "run.started", agent: "claude", sandbox: "host", isolation: "in-place", maxIterations: 1, cwd: "/repo" })];
+    for (let turn = 1; turn <= 30; turn++) sent.push(...claudeTurn(turn));
+    sent.push(own(99, { type: "run.finished", status: "succeeded", iterations: 1, usage: emptyUsage(), durationMs: 5 }));
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+
+    const lines = linesOf(dir);
+    const batched = lines.filter((line) => line.type === "journal.events");
+    // Turn 1's first session changes run.json, so it went out at once; every other turn is one line.
+    expect(batched).toHaveLength(30);
+    expect(lines).toHaveLength(1 + 1 + 30 + 1);
+    for (const line of batched) {
+      expect(Object.keys(line)).toEqual(["runId", "name", "time", "type", "events"]);
+      for (const body of line.events as Array<Record<string, unknown>>) expect(Object.keys(body)).not.toContain("runId");
+    }
+    expect((batched[1]!.events as Array<{ type: string }>).map((body) => body.type)).toEqual(["agent", "journal.lines", "agent", "agent", "agent", "agent.output", "agent"]);
+    const read = await readEvents({ dir: join(dir, RUN) });
+    expect(read).toEqual(sent);
+    expect(read.map((event) => JSON.stringify(event))).toEqual(sent.map((event) => JSON.stringify(event))); // keys in their order too
+    expect(readRecord(join(dir, RUN))).toMatchObject({ sessionId: "ef3d35c1-069b-4df8-92b7-8117ab172bbe", model: "claude-sonnet-4-5" });
+    expect(readFileSync(join(dir, RUN, "events.jsonl"), "utf8")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/); // inert
+  });
+
+  it("mixed with hook output and the run's own events: the run's own go out at once, after what is held; the log is as --log-file writes it", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    const file = logFileDisplay(join(dir, "log-file.log"), { title: "fix-login" });
+    const hook = (turn: number, line: string) => on(turn, { type: "hook.output", hook: "afterIteration", line, stream: "stdout" });
+    const sent: RunEvent[] = [own(0, { type: "run.started", agent: "claude", sandbox: "host", isolation: "in-place", maxIterations: 2, cwd: "/repo" })];
+    sent.push(own(1, { type: "iteration.started", iteration: 1, maxIterations: 2 }), ...claudeTurn(1), ...claudeTurn(2).slice(1, 4));
+    sent.push(own(2, { type: "log", level: "info", message: "the run's own, between output events of one turn" }), ...claudeTurn(2).slice(4));
+    sent.push(hook(3, "h1"), hook(3, "h2"), hook(3, "two\nlines"), on(3, { type: "agent", iteration: 1, event: { type: "tool-call", name: "Read", input: { path: "a" } } }));
+    sent.push(own(4, { type: "commits", commits: [{ sha: "a".repeat(40), subject: "agent: \x1b]0;x\x07 fix" }] }), own(4, { type: "iteration.started", iteration: 2, maxIterations: 2 }), ...claudeTurn(5));
+    sent.push(own(99, { type: "run.finished", status: "succeeded", iterations: 2, usage: emptyUsage(), durationMs: 5 }));
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+
+    const types = linesOf(dir).map((line) => line.type);
+    expect(types).toEqual(["run.started", "iteration.started", "agent", "journal.events", "journal.events", "log", "journal.events", "journal.events", "commits", "iteration.started", "journal.events", "run.finished"]);
+    const read = await readEvents({ dir: join(dir, RUN) });
+    expect(read).toEqual(sent);
+    const followed: RunEvent[] = [];
+    for await (const event of followEvents({ dir: join(dir, RUN) })) followed.push(event);
+    expect(followed).toEqual(sent);
+    // The log: each event of a journal.events line as --log-file shows it, the hook's lines as a batch.
+    for (const event of read) file.onEvent(event);
+    file.close?.();
+    const rendered = await logOf(join(dir, RUN));
+    expect(rendered).toContain('→ Read {"path":"a"}');
+    const bare = (log: string) => log.split("\n").map((line) => line.replace(/^\S+Z \[fix-login\] (#1 )?/, ""));
+    expect(bare(rendered)).toEqual(bare(readFileSync(join(dir, "log-file.log"), "utf8")));
+  });
+
+  it("near maxBytes keeps what fits (more than one line per event would), writes one marker and counts every event past it", async () => {
+    const maxBytes = 24 * 1024;
+    const call = (turn: number, i: number) => on(turn, { type: "agent", iteration: 1, event: { type: "tool-call", id: `toolu_${i}`, name: "Bash", input: { command: `echo ${i} ${"y".repeat(40)}` } } });
+    const output = (turn: number, lines: string[]) => on(turn, { type: "agent.output", iteration: 1, kind: "text", stream: "stdout", lines });
+    const sent: RunEvent[] = [own(0, { type: "run.started", agent: "claude", sandbox: "host", isolation: "in-place", maxIterations: 1, cwd: "/repo" })];
+    const lines = Array.from({ length: 400 }, (_, i) => `line ${i} ${"z".repeat(20)}`);
+    for (let i = 0; i < 120; i++) sent.push(call(1, i));
+    sent.push(output(1, lines), call(1, 1000), output(2, ["later"]));
+    const finish = own(99, { type: "run.finished", status: "succeeded", iterations: 1, usage: emptyUsage(), durationMs: 5 });
+    const dir = await root();
+    const display = journalDisplay({ root: dir, maxBytes });
+    for (const event of [...sent, finish]) display.onEvent(event);
+    await display.close?.();
+
+    const raw = readFileSync(join(dir, RUN, "events.jsonl"), "utf8");
+    const read = await readEvents({ dir: join(dir, RUN) });
+    const marker = read.findIndex((e) => e.type === "log" && e.message.startsWith("The journal reached its limit of 24 KiB"));
+    expect(marker).toBeGreaterThan(0);
+    expect(read.filter((e) => e.type === "log")).toHaveLength(1);
+    expect(read.slice(marker + 1)).toEqual([finish]);
+    // What came before the marker is exactly the start of what was sent (the agent.output's first lines), within the cap.
+    const kept = read.slice(0, marker);
+    const calls = kept.filter((e) => e.type === "agent").length;
+    const keptLines = kept.flatMap((e) => (e.type === "agent.output" ? e.lines : []));
+    expect(calls).toBe(120);
+    expect(keptLines.length).toBeGreaterThan(20);
+    expect(keptLines).toEqual(lines.slice(0, keptLines.length));
+    const beforeMarker = Buffer.byteLength(raw.slice(0, raw.indexOf('"type":"log"')).slice(0, raw.slice(0, raw.indexOf('"type":"log"')).lastIndexOf("\n") + 1));
+    expect(beforeMarker).toBeLessThanOrEqual(maxBytes);
+    // The next line would not have fitted: what fits is kept (a body and its comma, at most ~60 bytes, is what is left).
+    expect(maxBytes - beforeMarker).toBeLessThan(80);
+    // One line per event (before ADR 0741) fitted fewer: the run.started line, then each tool call's own line.
+    const perEvent = sent.slice(0, 121).reduce((sum, event) => sum + Buffer.byteLength(`${JSON.stringify(event)}\n`), 0);
+    expect(perEvent).toBeGreaterThan(maxBytes); // the calls alone, one per line, would not have fitted
+    // Counted: every line of the agent.output not kept, the last call and the later output.
+    expect(readRecord(join(dir, RUN))).toMatchObject({ state: "succeeded", truncated: { maxBytes, droppedEvents: lines.length - keptLines.length + 2 } });
+  });
+
+  it("reads a malformed journal.events line safely: what is well formed is kept, nothing nests, nothing throws", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    display.onEvent(own(0, { type: "run.started", agent: "claude", sandbox: "host", isolation: "in-place", maxIterations: 1, cwd: "/repo" }));
+    await display.close?.();
+    const ok = { type: "log", level: "info", message: "kept" };
+    let nested: Record<string, unknown> = { type: "journal.events", events: [ok] };
+    for (let i = 0; i < 2000; i++) nested = { type: "journal.events", events: [nested] };
+    const hostile = [
+      { runId: RUN, time: "t", type: "journal.events", events: "not an array" },
+      { runId: RUN, time: "t", type: "journal.events", events: { 0: ok } },
+      { runId: 7, time: "t", type: "journal.events", events: [ok] },
+      { runId: RUN, name: ["x"], time: "t", type: "journal.events", events: [ok] },
+      { runId: RUN, type: "journal.events", events: [ok] },
+      {
+        runId: RUN,
+        time: "t",
+        type: "journal.events",
+        events: [1, null, "x", [ok], { no: "type" }, { type: 5 }, nested, { ...ok, runId: "other" }, { ...ok, time: "forged" }, { ...ok, name: "forged" }, { type: "journal.lines", field: "bogus", of: {}, lines: "a" }, { type: "journal.lines", field: "lines", of: { type: "log" }, lines: "a" }, { ...ok, __proto__: { polluted: true } }, ok],
+      },
+    ];
+    appendFileSync(join(dir, RUN, "events.jsonl"), `${hostile.map((line) => JSON.stringify(line)).join("\n")}\n${JSON.stringify(nested)}\n`);
+    const read = await readEvents({ dir: join(dir, RUN) });
+    expect(read.map((e) => e.type)).toEqual(["run.started", "log", "log"]);
+    expect(read.slice(1)).toEqual([{ runId: RUN, time: "t", ...ok }, { runId: RUN, time: "t", ...ok }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const log = await logOf(join(dir, RUN));
+    expect(log.match(/kept/g)).toHaveLength(2);
+    expect(log).not.toContain("journal.events");
+  });
+
+  it("is smaller than one line per event: the same claude-like events, a turn each, against a line each", async () => {
+    const write = async (sameTurn: boolean) => {
+      const dir = await root();
+      const display = journalDisplay({ root: dir });
+      let n = 0;
+      for (let turn = 1; turn <= 200; turn++) for (const event of claudeTurn(turn)) display.onEvent(sameTurn ? event : { ...event, time: new Date(Date.UTC(2026, 11, 3, 15, 0, 0, 1000 * turn + n++)).toISOString() });
+      await display.close?.();
+      return { size: Buffer.byteLength(readFileSync(join(dir, RUN, "events.jsonl"))), events: await readEvents({ dir: join(dir, RUN) }) };
+    };
+    const [batched, single] = [await write(true), await write(false)];
+    expect(batched.events.map(({ time: _time, ...rest }) => rest)).toEqual(single.events.map(({ time: _time, ...rest }) => rest));
+    // Measured 0.71 (the envelope, ~80 bytes, once a turn instead of once an event; 7 events a turn): under 0.8 with margin.
+    expect(batched.size / single.size).toBeLessThan(0.8);
+  });
+});
