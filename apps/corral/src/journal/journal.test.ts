@@ -547,6 +547,20 @@ describe("journal: the output events of one turn as one journal.events line (ADR
     expect(readRecord(join(dir, RUN))).toMatchObject({ state: "succeeded", truncated: { maxBytes, droppedEvents: lines.length - keptLines.length + 2 } });
   });
 
+  it("a turn whose JSON came out far longer than its estimate is written again in lines of at most 256 KiB, every event kept", async () => {
+    const dir = await root();
+    const display = journalDisplay({ root: dir });
+    // Deep strings the cheap estimate does not see: ~2 KB of JSON each, ~1.2 MB in all.
+    const sent = Array.from({ length: 600 }, (_, i) => on(1, { type: "agent", iteration: 1, event: { type: "tool-call", id: `t${i}`, name: "Write", input: { file: { path: `f${i}`, content: "x".repeat(2000) } } } }));
+    for (const event of sent) display.onEvent(event);
+    await display.close?.();
+    const raw = readFileSync(join(dir, RUN, "events.jsonl"), "utf8").trim().split("\n");
+    expect(raw.length).toBeGreaterThanOrEqual(5);
+    expect(raw.every((line) => Buffer.byteLength(line) <= 256 * 1024)).toBe(true);
+    expect(raw.every((line) => (JSON.parse(line) as { type: string }).type === "journal.events")).toBe(true);
+    expect(await readEvents({ dir: join(dir, RUN) })).toEqual(sent);
+  });
+
   it("reads a malformed journal.events line safely: what is well formed is kept, nothing nests, nothing throws", async () => {
     const dir = await root();
     const display = journalDisplay({ root: dir });
