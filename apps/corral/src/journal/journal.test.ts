@@ -488,7 +488,7 @@ describe("journal: the output events of one turn as one journal.events line (ADR
     sent.push(own(1, { type: "iteration.started", iteration: 1, maxIterations: 2 }), ...claudeTurn(1), ...claudeTurn(2).slice(1, 4));
     sent.push(own(2, { type: "log", level: "info", message: "the run's own, between output events of one turn" }), ...claudeTurn(2).slice(4));
     sent.push(hook(3, "h1"), hook(3, "h2"), hook(3, "two\nlines"), on(3, { type: "agent", iteration: 1, event: { type: "tool-call", name: "Read", input: { path: "a" } } }));
-    sent.push(own(4, { type: "commits", commits: [{ sha: "a".repeat(40), subject: "agent: \x1b]0;x\x07 fix" }] }), own(4, { type: "iteration.started", iteration: 2, maxIterations: 2 }), ...claudeTurn(5));
+    sent.push(own(4, { type: "commits", commits: [{ sha: "a".repeat(40), subject: "agent: \x1b]0;x\x07 fix", author: "A <a@b>", time: "2026-12-03T15:00:00.000Z", files: ["a"] }] }), own(4, { type: "iteration.started", iteration: 2, maxIterations: 2 }), ...claudeTurn(5));
     sent.push(own(99, { type: "run.finished", status: "succeeded", iterations: 2, usage: emptyUsage(), durationMs: 5 }));
     for (const event of sent) display.onEvent(event);
     await display.close?.();
