@@ -64,16 +64,16 @@ export type LinesBody = Omit<LinesEvent, "runId" | "name" | "time">;
 /**
  * How the journal keeps an `agent.output` event, without its envelope (the body a `journal.events` line holds; alone,
  * the envelope first, a `journal.lines` event): its lines joined, not a JSON array (half the size for short lines);
- * undefined when a line holds a newline (a message): then it is kept as itself.
+ * undefined when a line holds a newline (a message), or for one line (an agent's text: the event itself is shorter,
+ * and costs nothing to make): then it is kept as itself.
  */
 export function outputBody(event: Extract<RunEvent, { type: "agent.output" }>): LinesBody | undefined {
   // Lines core split from a block of output come joined already, and hold no newline (ADR 0720); an
   // event made of blocks has only that text until its `lines` are read (ADR 0740): they are not.
   let joined = joinedOutputOf(event);
-  const body: Record<string, unknown> = {};
-  for (const key of Object.keys(event)) if (key !== "runId" && key !== "name" && key !== "time" && key !== "lines") body[key] = event[key as keyof typeof event];
   if (joined === undefined) {
     const { lines } = event;
+    if (lines.length === 1) return undefined;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       // One-character lines (`yes`) are most of them where lines are many: compared, not searched.
@@ -81,6 +81,8 @@ export function outputBody(event: Extract<RunEvent, { type: "agent.output" }>): 
     }
     joined = lines.join("\n");
   }
+  const body: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) if (key !== "runId" && key !== "name" && key !== "time" && key !== "lines") body[key] = event[key as keyof typeof event];
   return { type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: joined };
 }
 
