@@ -1,5 +1,5 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks> <MB> <budget seconds> <repo>
+//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks|parse> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); kib-lines: of 1 KiB
 // lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on MB
 // MiB of its recorded conversation (lines of 0.1–2 KB); codex: the same for the codex agent (its --json
@@ -8,7 +8,7 @@
 // finished within the budget is aborted and the rate is over what it had processed.
 // floor: the same command through spawnStreaming, lines discarded one by one (`onLine`); blocks: the
 // same in blocks of whole lines (`onLines`, ADR 0720); chunks: the same command spawned and read, no
-// line splitting. Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
+// line splitting; parse: the same lines one by one, each through JSON.parse (an agent stream's floor). Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
 // cpuMs and seconds from the process start, runSeconds and runCpuMs around the work alone (no imports).
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { readdirSync, statSync } from "node:fs";
@@ -82,6 +82,16 @@ if (mode === "chunks") {
     child.on("error", reject);
     child.on("close", resolve);
   });
+  work.stop();
+} else if (mode === "parse") {
+  // An agent's floor: the same stream through spawnStreaming, each line through JSON.parse (what its parser cannot skip).
+  const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
+  work.start();
+  const onLine = (line) => {
+    seen += line.length + 1;
+    if (line.startsWith("{")) JSON.parse(line);
+  };
+  await spawnStreaming(["sh", "-c", what], { env, onLine });
   work.stop();
 } else if (mode === "floor" || mode === "blocks") {
   const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");

@@ -7,18 +7,24 @@
 // under it the same command spawned and read in chunks. A case that
 // cannot finish within BENCH_OUTPUT_BUDGET_SECONDS (90) is aborted there and rated over what it
 // had processed. BENCH_SHORT_LINES_MB / BENCH_ONE_LINE_MB change the sizes; BENCH_OUTPUT_CASES
-// (short-lines,one-line) picks cases.
+// (short-lines,one-line,claude,codex) picks cases. claude, codex: each agent's recorded stream
+// (BENCH_AGENT_STREAM_MB, 40) with the journal on and off, and its lines through JSON.parse alone.
 import { fileURLToPath } from "node:url";
 import { makeRepo, nodeChild, removeDir } from "./fixtures.mjs";
 import { collect, note, quick, report } from "./measure.mjs";
 
 const child = fileURLToPath(new URL("./output-scale-child.mjs", import.meta.url));
 const budget = Number(process.env.BENCH_OUTPUT_BUDGET_SECONDS ?? 90);
-const sizes = { "short-lines": Number(process.env.BENCH_SHORT_LINES_MB ?? (quick ? 20 : 200)), "one-line": Number(process.env.BENCH_ONE_LINE_MB ?? 100) };
-const wanted = (process.env.BENCH_OUTPUT_CASES ?? "short-lines,one-line").split(",");
+const agentMB = Number(process.env.BENCH_AGENT_STREAM_MB ?? (quick ? 10 : 40));
+const sizes = { "short-lines": Number(process.env.BENCH_SHORT_LINES_MB ?? (quick ? 20 : 200)), "one-line": Number(process.env.BENCH_ONE_LINE_MB ?? 100), claude: agentMB, codex: agentMB };
+const wanted = (process.env.BENCH_OUTPUT_CASES ?? "short-lines,one-line,claude,codex").split(",");
 const cases = [];
 const notes = [];
 for (const mode of wanted) {
+  if (mode === "claude" || mode === "codex") {
+    await agentStream(mode, sizes[mode]);
+    continue;
+  }
   const MB = sizes[mode];
   const label = mode === "one-line" ? `one ${MB} MB line` : `${MB} MB of 2-byte lines`;
   const repo = await makeRepo();
@@ -49,4 +55,34 @@ for (const mode of wanted) {
     await removeDir(repo);
   }
 }
+/**
+ * An agent's recorded stream (claude's stream-json, codex's --json events) through the library + journal,
+ * against the same run without the journal (core `run()`) and the lines through JSON.parse alone: what
+ * its parser cannot skip. Samples in rotation, so a load spike hits all three alike.
+ */
+async function agentStream(agent, MB) {
+  const label = `${agent} stream-json, ${MB} MB`;
+  const repo = await makeRepo();
+  try {
+    const runs = { corral: [], core: [], parse: [] };
+    for (let i = 0; i < (quick ? 1 : 5); i++) {
+      for (const m of Object.keys(runs)) {
+        const r = await nodeChild(child, [agent, m, String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
+        note(`${m} ${label}: ${(r.MB / r.runSeconds).toFixed(1)} MB/s, ${(r.runCpuMs / r.MB).toFixed(1)} ms CPU/MB${m === "corral" ? `, journal ${r.journalMB.toFixed(1)} MB` : ""}`);
+        runs[m].push(r);
+      }
+    }
+    const cpu = (rs) => rs.map((r) => r.runCpuMs / r.MB);
+    cases.push(
+      { name: `${label}, journal on: CPU`, unit: "ms CPU/MB", samples: cpu(runs.corral), floor: `${label}, journal off: CPU`, target: "<= 10 ms/MB" },
+      { name: `${label}, journal off: CPU`, unit: "ms CPU/MB", samples: cpu(runs.core), floor: `${label}: spawn + lines + JSON.parse CPU` },
+      { name: `${label}: spawn + lines + JSON.parse CPU`, unit: "ms CPU/MB", samples: cpu(runs.parse) },
+      { name: `${label}, journal on: throughput`, unit: "MB/s", samples: runs.corral.map((r) => r.MB / r.runSeconds), target: ">= 50 MB/s" },
+      { name: `${label}: journal size per MB of output`, unit: "MB/MB", samples: runs.corral.map((r) => r.journalMB / r.MB) },
+    );
+  } finally {
+    await removeDir(repo);
+  }
+}
+
 report("output-scale", cases, { notes });
