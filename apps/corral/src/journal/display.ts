@@ -88,11 +88,17 @@ function sizeHint(event: RunEvent): number {
   return size;
 }
 
-/** Whether a `session` event changes run.json (the model where none was named, a new session id): as `apply` decides. */
-function sessionChanges(r: RunRecord, event: RunEvent): boolean {
-  if (event.type !== "agent" || event.event.type !== "session") return false;
+/**
+ * What a `session` event changes in run.json: the model the agent reports, where the run named none, and
+ * its last session (for a resume). Undefined when it changes nothing (or is no session event).
+ */
+function sessionChange(r: RunRecord, event: RunEvent): Pick<RunRecord, "model" | "sessionId"> | undefined {
+  if (event.type !== "agent" || event.event.type !== "session") return undefined;
   const { model, sessionId } = event.event;
-  return (!!model && !r.model) || (typeof sessionId === "string" && sessionId.length <= 200 && sessionId !== r.sessionId);
+  const change: Pick<RunRecord, "model" | "sessionId"> = {};
+  if (model && !r.model) change.model = model;
+  if (typeof sessionId === "string" && sessionId.length <= 200 && sessionId !== r.sessionId) change.sessionId = sessionId;
+  return change.model !== undefined || change.sessionId !== undefined ? change : undefined;
 }
 
 /**
@@ -361,7 +367,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
   const single = (r: RunRecord, event: RunEvent) => {
     const output = isOutput(event);
     if (output && r.truncated) return truncate(r, event);
-    if (output && !sessionChanges(r, event)) return hold(event, bodyOf(event), event, sizeHint(event));
+    if (output && !sessionChange(r, event)) return hold(event, bodyOf(event), event, sizeHint(event));
     seal(); // what is held goes first: `written` is then exact
     const line = `${inertJson(event)}\n`;
     const bytes = Buffer.byteLength(line);
@@ -399,12 +405,9 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
         if (event.teardownIncomplete) r.teardownIncomplete = event.teardownIncomplete;
         return true;
       case "agent": {
-        if (event.event.type !== "session") return false;
-        const before = `${r.model}\0${r.sessionId}`;
-        // The model the agent reports, where the run named none; its last session, for a resume.
-        if (event.event.model && !r.model) r.model = event.event.model;
-        if (typeof event.event.sessionId === "string" && event.event.sessionId.length <= 200) r.sessionId = event.event.sessionId;
-        return `${r.model}\0${r.sessionId}` !== before;
+        const change = sessionChange(r, event);
+        if (change) Object.assign(r, change);
+        return change !== undefined;
       }
       default:
         return false;
