@@ -41,9 +41,9 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
 
 /**
  * Every pattern's trigger in two expressions, one per case rule: a text that holds none (most) is
- * passed over twice, not once per trigger. On the claude and codex benches' texts this is 0.38x
- * the time of the seven tests on short prose and 0.72x on long lines (one expression for all, with
- * each letter spelt in both cases, was slower on long lines than the seven).
+ * passed over twice, not once per trigger: 0.31–0.38x the time of the seven tests on short texts,
+ * 0.39x on prose; on a long run of a letter that starts a trigger (`xxxx…`) it can be slower (a try
+ * at every position). One expression for all, each letter spelt in both cases, was slower still.
  */
 const TRIGGERS = [false, true].map((caseless) => new RegExp(PATTERNS.filter(({ trigger }) => trigger.ignoreCase === caseless).map(({ trigger }) => trigger.source).join("|"), caseless ? "i" : ""));
 const anyTrigger = (text: string): boolean => TRIGGERS[0]!.test(text) || TRIGGERS[1]!.test(text);
@@ -108,19 +108,13 @@ export function createRedactor(secrets: Iterable<string | undefined> = []): Reda
   // every line is shorter than the shortest secret (the redactor returns those as they are; ~0.5 ms/MB
   // of 2-byte lines to find out), or when no hidden value touches the text (the matcher says it in
   // one pass over the block) and no pattern's trigger is in it (then none is in any line).
-  (redact as { [LINES_CHECK]?: (text: string) => boolean })[LINES_CHECK] = (text) => {
-    if (text.length < SHORTEST_SECRET || !hasLongLine(text)) return false;
-    if (matcher.touches(text)) return true;
-    return anyTrigger(text);
-  };
+  const mayChange = (text: string) => matcher.touches(text) || anyTrigger(text);
+  (redact as { [LINES_CHECK]?: (text: string) => boolean })[LINES_CHECK] = (text) => text.length >= SHORTEST_SECRET && hasLongLine(text) && mayChange(text);
   // Whether redacting any of `texts` whole may change it (each as `redact(text)`), from one look at
   // them joined by "\n": the lines of the join are the lines of the texts, so a hidden value, or one's
   // piece at a line's edge, in a text is in the join; and every pattern's match holds its trigger.
-  (redact as { [TEXTS_CHECK]?: (texts: readonly string[]) => boolean })[TEXTS_CHECK] = (texts) => {
-    const text = texts.length === 1 ? texts[0]! : texts.join("\n");
-    if (matcher.touches(text)) return true;
-    return anyTrigger(text);
-  };
+  // (No short-line shortcut: one text's lines can hold KEY\n=\nvalue.) None: nothing to change.
+  (redact as { [TEXTS_CHECK]?: (texts: readonly string[]) => boolean })[TEXTS_CHECK] = (texts) => texts.length > 0 && mayChange(texts.length === 1 ? texts[0]! : texts.join("\n"));
   return redact;
 }
 
@@ -132,7 +126,6 @@ const TEXTS_CHECK = Symbol("corral.redactsTexts");
  * changes none. One check of them all costs about what redacting one of them does.
  */
 export function mayRedactAny(redactor: (text: string) => string, texts: readonly string[]): boolean {
-  if (!texts.length) return false;
   const check = (redactor as { [TEXTS_CHECK]?: (texts: readonly string[]) => boolean })[TEXTS_CHECK];
   return check === undefined || check(texts);
 }
@@ -297,43 +290,28 @@ export const redact: Redactor = createRedactor();
  */
 export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
   if (typeof value === "string") return redactor(value) as T;
+  // A redactor from createRedactor leaves a text shorter than a secret as it is: only the others are looked at.
   const texts: string[] = [];
-  const copy = copyDeep(value, texts);
-  // One from createRedactor leaves a text shorter than a secret as it is, and can say whether it may change the others.
-  const checked = TEXTS_CHECK in redactor;
-  return checked && !mayRedactAny(redactor, texts) ? copy : redactEach(copy, redactor);
+  const copy = mapStrings(value, (text) => {
+    if (text.length >= SHORTEST_SECRET) texts.push(text);
+    return text;
+  });
+  return mayRedactAny(redactor, texts) ? mapStrings(value, redactor) : copy;
 }
 
-/** A copy of a JSON-like value (plain objects and arrays; anything else as it is), its strings as long as a secret added to `texts`. */
-function copyDeep<T>(value: T, texts: string[]): T {
-  if (typeof value === "string") {
-    if (value.length >= SHORTEST_SECRET) texts.push(value);
-    return value;
-  }
+/** A copy of a JSON-like value (plain objects and arrays; anything else as it is) with each string through `map`. */
+function mapStrings<T>(value: T, map: (text: string) => string): T {
+  if (typeof value === "string") return map(value) as T;
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     const out = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copyDeep(value[i], texts);
+    for (let i = 0; i < value.length; i++) out[i] = mapStrings(value[i], map);
     return out as T;
   }
   // Plain objects only: a Date, Map or class instance in structured output is returned as it is.
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const key in value) if (Object.hasOwn(value, key)) out[key] = copyDeep((value as Record<string, unknown>)[key], texts);
+  for (const key in value) if (Object.hasOwn(value, key)) out[key] = mapStrings((value as Record<string, unknown>)[key], map);
   return out as T;
-}
-
-/** Every string of `copy` (made by `copyDeep`: its own, held by no one else) through the redactor, in place. */
-function redactEach<T>(copy: T, redactor: (text: string) => string): T {
-  if (typeof copy === "string") return redactor(copy) as T;
-  if (typeof copy !== "object" || copy === null) return copy;
-  if (Array.isArray(copy)) {
-    for (let i = 0; i < copy.length; i++) copy[i] = redactEach(copy[i], redactor);
-    return copy;
-  }
-  const proto: unknown = Object.getPrototypeOf(copy);
-  if (proto !== Object.prototype && proto !== null) return copy;
-  for (const key in copy) if (Object.hasOwn(copy, key)) (copy as Record<string, unknown>)[key] = redactEach((copy as Record<string, unknown>)[key], redactor);
-  return copy;
 }
