@@ -1,16 +1,16 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
 //   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks|parse> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); kib-lines: of 1 KiB
-// lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on MB
-// MiB of its recorded conversation (lines of 0.1–2 KB); codex: the same for the codex agent (its --json
-// events). corral: the corral library runs it (host
+// lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on one
+// turn of MB MiB made from its recorded conversation (lines of 0.3–2.5 KB, varied prose); codex: the
+// same for the codex agent (its --json events). corral: the corral library runs it (host
 // sandbox, in place, run journal on); core: @corral/core's run(), no journal. A run that has not
 // finished within the budget is aborted and the rate is over what it had processed.
 // floor: the same command through spawnStreaming, lines discarded one by one (`onLine`); blocks: the
 // same in blocks of whole lines (`onLines`, ADR 0720); chunks: the same command spawned and read, no
 // line splitting; parse: the same lines one by one, each through JSON.parse (an agent stream's floor). Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
 // cpuMs and seconds from the process start, runSeconds and runCpuMs around the work alone (no imports).
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,22 +22,60 @@ const KIB_LINE = "x".repeat(1023);
 const agentShape = shape === "claude" || shape === "codex";
 let agentStream;
 if (agentShape) {
-  // ~MB MiB of the recorded conversation, as case 5 makes it (kept between samples of one size).
-  agentStream = join(tmpdir(), `corral-bench-${shape}-${mbArg}.jsonl`);
+  // ~MB MiB of one turn of the recorded conversation, as an agent prints it: its start once (claude's
+  // init, codex's thread and turn), then its steps (text, a tool call, its result, text) again and
+  // again, each text and tool output varied prose of 0–2,000 characters, then its end (the result)
+  // once. Kept between samples of one size.
+  agentStream = join(tmpdir(), `corral-bench-${shape}-turn-${mbArg}.jsonl`);
   const exists = await readFile(agentStream).then(() => true, () => false);
   if (!exists) {
-    const fixture = shape === "claude" ? "agent-claude/src/fixtures/claude-tool-commit.jsonl" : "agent-codex/src/fixtures/codex-tool-commit.jsonl";
-    const recorded = (await readFile(new URL(`../../packages/${fixture}`, import.meta.url), "utf8")).split("\n").filter(Boolean).map((l) => l.replace(" <promise>COMPLETE</promise>", ""));
-    const lines = [];
-    let size = 0;
-    for (let i = 0; size < bytes; i++) {
-      const line = recorded[i % recorded.length].replace("I'll write the file.", `step ${i}: ${"x".repeat(i % 2000)}`);
-      lines.push(line);
-      size += Buffer.byteLength(line) + 1;
-    }
-    await writeFile(`${agentStream}.tmp`, `${lines.join("\n")}\n`);
-    await import("node:fs/promises").then((fs) => fs.rename(`${agentStream}.tmp`, agentStream));
+    await writeFile(`${agentStream}.tmp`, await agentTurn(shape, bytes));
+    await rename(`${agentStream}.tmp`, agentStream);
   }
+}
+/** One turn of about `bytes` made from the recorded conversation: its lines that start the turn, its steps over and over, its end. */
+async function agentTurn(shape, bytes) {
+  const fixture = shape === "claude" ? "agent-claude/src/fixtures/claude-tool-commit.jsonl" : "agent-codex/src/fixtures/codex-tool-commit.jsonl";
+  const recorded = (await readFile(new URL(`../../packages/${fixture}`, import.meta.url), "utf8")).split("\n").filter(Boolean).map((l) => l.replace(" <promise>COMPLETE</promise>", ""));
+  // claude: init | text, tool call, tool result, text | result. codex: thread, warning, turn started | text, command started, command done, text | turn done.
+  const [head, steps, end] = shape === "claude" ? [recorded.slice(0, 1), recorded.slice(1, 5), recorded.slice(5)] : [recorded.slice(0, 3), recorded.slice(3, 7), recorded.slice(7)];
+  const prose = proseOf(0x5eed);
+  const out = [...head];
+  let size = out.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+  for (let i = 0; size < bytes; i++) {
+    const step = steps[i % steps.length];
+    const text = JSON.stringify(prose(i % 2000)).slice(1, -1);
+    // The agent's text, and the command's output (claude's "done", codex's "done\n"), become the varied prose.
+    // Each round of steps is new API responses, tool calls and items, with ids of their own (claude counts a message's usage once).
+    const round = Math.floor(i / steps.length);
+    const line = step.replace(/(msg_mock_|toolu_mock_|item_)(\d)/g, (_, kind, n) => `${kind}${round}_${n}`).replace("I'll write the file.", `step ${i}: ${text}`).replace("Done.", `step ${i}: ${text}`).replace(/"done(\\n)?"/g, (_, nl) => `"${text}${nl ?? ""}"`);
+    out.push(line);
+    size += Buffer.byteLength(line) + 1;
+  }
+  out.push(...end);
+  return `${out.join("\n")}\n`;
+}
+
+/** Text of about `chars` characters in words, sentences and lines, like an agent's prose and a tool's output (a seeded PRNG: the same every time). */
+function proseOf(seed) {
+  const words = "the a of to and in is it that for on with as this be are file test we not by at run function return const build error from if line code value should now change will add fix check its new path use case first when one".split(" ");
+  const marks = ["`src/index.ts`", "`npm test`", "42", "(see below)", "e.g.", "README.md", "ok", "exit 0", "FAIL", "PASS"];
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (chars) => {
+    let text = "";
+    while (text.length < chars) {
+      const r = next();
+      const word = r < 0.08 ? marks[Math.floor(next() * marks.length)] : words[Math.floor(next() * words.length)];
+      text += word + (r > 0.97 ? ".\n" : r > 0.9 ? ". " : r > 0.86 ? ", " : " ");
+    }
+    return text.slice(0, chars);
+  };
 }
 const what =
   shape === "one-line" ? `head -c ${bytes} /dev/zero | tr '\\0' x` : shape === "kib-lines" ? `yes ${KIB_LINE} | head -c ${bytes}` : agentShape ? `cat '${agentStream}'` : `yes | head -c ${bytes}`;
