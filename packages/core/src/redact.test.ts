@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRedactor, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
+import { copyForRedaction, createRedactor, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
 
 describe("redactor", () => {
   it.each([
@@ -190,6 +190,22 @@ describe("redactDeep: strings looked at together, redacted as one by one", () =>
     expect(redactDeep({ a: "MY_KEY\n=\nabcdef" }, redactor)).toEqual({ a: "MY_KEY\n=\n***" });
     expect(mayRedactAny(redactor, ["it ends with s3cr3t", "t-value"])).toBe(true);
     expect(mayRedactAny(redactor, ["Bash", "echo hi > hello.txt", "Run a shell command"])).toBe(false);
+  });
+
+  it("copyForRedaction: one look at many events; spared, the copies are what redactDeep gives each; twin: one secret anywhere among them is seen", () => {
+    const redactor = createRedactor(["s3cr3t-value"]);
+    const events = Array.from({ length: 500 }, (_, i) => ({ type: "tool-call", name: "Bash", input: { command: `echo step ${i}`, args: ["ok", i] } }));
+    const clean = copyForRedaction(events, redactor);
+    expect(clean.mayChange).toBe(false);
+    expect(clean.copies).toEqual(events.map((e) => redactDeep(e, redactor)));
+    expect(clean.copies[0]).not.toBe(events[0]);
+    expect(clean.copies[0]!.input).not.toBe(events[0]!.input);
+    // A secret in one event, a KEY=value in another, a value split across two events, each alone among clean ones.
+    for (const [a, b] of [["echo s3cr3t-value", "ok"], ["API_KEY=hunter22", "ok"], ["it ends with s3cr3t", "t-value and more"]]) {
+      const mixed = [...events.slice(0, 200), { type: "text", text: a }, { type: "text", text: b }, ...events.slice(200)];
+      expect(copyForRedaction(mixed, redactor).mayChange, `${a} | ${b}`).toBe(true);
+    }
+    expect(copyForRedaction([], redactor)).toEqual({ copies: [], mayChange: false });
   });
 
   it("always copies, and calls a plain redactor function on every string, short ones too", () => {

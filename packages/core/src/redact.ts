@@ -290,13 +290,25 @@ export const redact: Redactor = createRedactor();
  */
 export function redactDeep<T>(value: T, redactor: (text: string) => string = redact): T {
   if (typeof value === "string") return redactor(value) as T;
+  const { copies, mayChange } = copyForRedaction([value], redactor);
+  return mayChange ? mapStrings(value, redactor) : copies[0]!;
+}
+
+/**
+ * Copies of `values`, as `redactDeep` makes them but not redacted, and whether `redactor` may change
+ * one of their strings: one look at all of them together. `mayChange` false: the copies are what
+ * `redactDeep` gives for each. The events a block of agent output makes are looked at this way, once.
+ */
+export function copyForRedaction<T>(values: readonly T[], redactor: (text: string) => string): { copies: T[]; mayChange: boolean } {
   // A redactor from createRedactor leaves a text shorter than a secret as it is: only the others are looked at.
   const texts: string[] = [];
-  const copy = mapStrings(value, (text) => {
+  const collect = (text: string) => {
     if (text.length >= SHORTEST_SECRET) texts.push(text);
     return text;
-  });
-  return mayRedactAny(redactor, texts) ? mapStrings(value, redactor) : copy;
+  };
+  const copies = new Array<T>(values.length);
+  for (let i = 0; i < values.length; i++) copies[i] = mapStrings(values[i] as T, collect);
+  return { copies, mayChange: mayRedactAny(redactor, texts) };
 }
 
 /** A copy of a JSON-like value (plain objects and arrays; anything else as it is) with each string through `map`. */

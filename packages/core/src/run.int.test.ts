@@ -636,6 +636,49 @@ describe("the agent's output, batched (ADR 0712)", () => {
     expect(blocks.order).toEqual(["before", "completion.detected", "after"]);
   });
 
+  it("looks at a parser's events of a block together: hides a secret in one event among thousands, and one split across two events; twin: the others arrive as parsed, the same from lines", async () => {
+    const repo = await tempRepo();
+    const secret = "sk-parsed-secret-0123456789";
+    // JSON lines: {"call":…} a tool call with that input, {"out":…} a tool result, {"say":…} text.
+    const parsed: Agent["parser"] = () => ({
+      parse: (line, stream) => {
+        if (stream === "stderr" || !line.startsWith("{")) return [{ type: "raw", line, stream }];
+        const value = JSON.parse(line) as { call?: unknown; out?: string; say?: string };
+        if (value.call !== undefined) return [{ type: "tool-call", name: "run", input: value.call }];
+        if (value.out !== undefined) return [{ type: "tool-result", output: value.out }];
+        return [{ type: "text", text: value.say ?? "" }];
+      },
+    });
+    const script = [
+      `awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\\"call\\":{\\"n\\":%d}}\\n{\\"out\\":\\"step %d\\"}\\n", i, i }'`,
+      `printf '{"call":{"command":"echo %s"}}\\n{"out":"API_KEY=hunter22x"}\\n' "$SECRET"`,
+      // The secret's first part ends one event's text and the rest starts the next one's.
+      `printf '{"say":"%s"}\\n{"say":"%s"}\\n' "\${SECRET%%-0123456789}" "-0123456789 done"`,
+      `awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\\"say\\":\\"after %d\\"}\\n", i }'`,
+    ].join("; ");
+    const agent: Agent = { name: "parsed", command: () => ({ argv: ["sh", "-c", script] }), parser: parsed };
+    const linesOnly = hostExecThrough("lines-only", (handle, argv, { onLines: _, ...options } = {}) => handle.exec(argv, options));
+    const outputs = [];
+    for (const sandbox of [hostSandbox.create({}), linesOnly]) {
+      const { promise, events } = await runIn(repo, { agent, sandbox, env: { SECRET: secret }, secretEnv: ["SECRET"] });
+      await promise;
+      const json = JSON.stringify(events);
+      expect(json).not.toContain(secret);
+      expect(json).not.toContain("sk-parsed-secret");
+      expect(json).not.toContain("hunter22x");
+      outputs.push(events.flatMap((e) => agentEventsOf(e)));
+    }
+    expect(outputs[0]).toEqual(outputs[1]);
+    expect(outputs[0]).toEqual([
+      ...Array.from({ length: 3000 }, (_, i) => [{ type: "tool-call", name: "run", input: { n: i } }, { type: "tool-result", output: `step ${i}` }]).flat(),
+      { type: "tool-call", name: "run", input: { command: "echo ***" } },
+      { type: "tool-result", output: "API_KEY=***" },
+      { type: "text", text: "***" },
+      { type: "text", text: "*** done" },
+      ...Array.from({ length: 3000 }, (_, i) => ({ type: "text", text: `after ${i}` })),
+    ]);
+  });
+
   it("a failing agent's output tail is the same from blocks as from lines", async () => {
     const repo = await tempRepo();
     const inner = hostSandbox.create({});

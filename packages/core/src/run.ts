@@ -13,7 +13,7 @@ import { abortReason } from "./run/iteration.js";
 import { notifyRunFinished } from "./run/notify.js";
 import { iterate, type LoopResult } from "./run/loop.js";
 import type { RunOptions, RunResult } from "./run/options.js";
-import type { RunScope } from "./run/scope.js";
+import type { Emit, RunScope } from "./run/scope.js";
 import { DEFAULT_COMPLETION_SIGNAL, validateRunOptions } from "./run/settings.js";
 import { openSandbox, prepareEnvironment, prepareWorkspace } from "./run/setup.js";
 import { integrityError, keptWorkspace, releaseFailure, shutdown } from "./run/shutdown.js";
@@ -172,7 +172,7 @@ export async function run<T = undefined>(options: RunOptions<T>): Promise<RunRes
 }
 
 /** Every event gets the run's id, name and time, and passes the run's redactor before anyone sees it. */
-function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redactor): (body: RunEventBody) => void {
+function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redactor): Emit {
   const observers = [...(options.displays ?? []).map((display) => (e: RunEvent) => display.onEvent(e)), ...(options.onEvent ? [options.onEvent] : [])];
   // One ISO time per piece of work (a task or microtask: the lines of one pipe read), not per event:
   // an agent printing short lines makes thousands in one read. A microtask marks the time stale again.
@@ -181,7 +181,7 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
   const expire = () => {
     stale = true;
   };
-  return (body) => {
+  return (body, checked) => {
     if (stale) {
       stale = false;
       queueMicrotask(expire);
@@ -190,8 +190,8 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
     // The time is ours and cannot hold a secret; everything else passes the redactor.
     const id = redactor(runId);
     const name = options.name ? redactor(options.name) : undefined;
-    const text = unredactedText(body, redactor);
-    const output = text === undefined ? redactOutput(body, redactor) : undefined;
+    const text = checked ? undefined : unredactedText(body, redactor);
+    const output = text === undefined ? redactOutput(body, checked ? undefined : redactor) : undefined;
     // The same keys in the same order either way (the journal keeps events as they come).
     const event = (
       text !== undefined
@@ -200,7 +200,7 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
           ? name !== undefined
           ? { runId: id, name, time, ...output }
           : { runId: id, time, ...output }
-        : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(redactDeep(body, redactor) as RunEventBody) }
+        : { runId: id, ...(name !== undefined ? { name } : {}), time, ...(checked ? body : (redactDeep(body, redactor) as RunEventBody)) }
     ) as RunEvent;
     if (output) keepJoined(event, body, output);
     // Displays and onEvent observe; a throwing one must never break the run or skip its cleanup.
@@ -218,17 +218,18 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
  * The agent's output (`agent.output`: by far the most of a run's text), redacted without
  * `redactDeep`'s walk: made anew from the fields its type has, each line through the redactor
  * (the type, kind and stream are ours or checked: shorter than any secret). Undefined for any other body.
+ * No redactor: its lines were checked already (`Emit`).
  */
-function redactOutput(body: RunEventBody, redactor: Redactor): Extract<RunEventBody, { type: "agent.output" }> | undefined {
+function redactOutput(body: RunEventBody, redactor: Redactor | undefined): Extract<RunEventBody, { type: "agent.output" }> | undefined {
   if (body.type !== "agent.output") return undefined;
   const { lines } = body;
   // Copied only from the first line the redactor changed: the batch is core's own array, held by no one else.
   let redacted: string[] | undefined;
   // Most batches hold no line it would change: one look at them all says so.
-  const mayChange = mayRedactAny(redactor, lines);
+  const mayChange = redactor !== undefined && mayRedactAny(redactor, lines);
   for (let i = 0; mayChange && i < lines.length; i++) {
     const line = lines[i]!;
-    const out = redactor(line);
+    const out = redactor!(line);
     if (redacted) redacted.push(out);
     else if (out !== line) {
       redacted = lines.slice(0, i);

@@ -6,11 +6,12 @@ import { AbortError, AgentExecutionError, CorralError, IdleTimeoutError, Sandbox
 import { setLazyOutput, type RunEventBody } from "../events.js";
 import { TailBuffer } from "../lines.js";
 import { readPlainFile } from "../plain-file.js";
-import type { Redactor } from "../redact.js";
+import { copyForRedaction, type Redactor } from "../redact.js";
 import type { ResourceLimits, SandboxHandle } from "../sandbox.js";
 import { addUsage, emptyUsage, type Usage } from "../usage.js";
 import { budgetStopOf } from "./budget.js";
 import { passThroughOf } from "./pass-through.js";
+import type { Emit } from "./scope.js";
 import type { Settings } from "./settings.js";
 
 /** What one iteration left behind for the loop: the agent's text (when asked for), session, signal, usage. */
@@ -30,7 +31,7 @@ export interface IterationContext {
   limits: ResourceLimits;
   redactor: Redactor;
   signal: AbortSignal;
-  emit: (body: RunEventBody) => void;
+  emit: Emit;
   /** Adds an iteration's usage to the run's, also when the iteration then fails: tokens spent are spent. */
   account: (usage: Usage) => void;
   /** Called each time the iteration's usage grows: a reached budget aborts the run (`signal`) with itself as reason. */
@@ -89,7 +90,8 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   // `text`: a batch made of blocks (ADR 0740) holds their lines joined by "\n", never split here: the
   // event's `lines` are made from it only for a reader that asks. Bounded by characters alone (a block
   // is cut at a newline), so finding a batch's end needs no scan per line.
-  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number; text?: string | undefined } | undefined;
+  // `checked`: every line of it was looked at with the redactor already (`Emit`).
+  let output: { kind: "text" | "raw"; stream: "stdout" | "stderr"; lines: string[]; chars: number; text?: string | undefined; checked: boolean } | undefined;
   const flushOutput = () => {
     const held = output;
     if (held === undefined) return;
@@ -100,18 +102,18 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
       emit(body);
       return;
     }
-    emit({ type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines });
+    emit({ type: "agent.output", iteration, kind: held.kind, stream: held.stream, lines: held.lines }, held.checked);
   };
-  const emitNow = (body: RunEventBody) => {
+  const emitNow = (body: RunEventBody, checked = false) => {
     if (output !== undefined) flushOutput();
-    emit(body);
+    emit(body, checked);
   };
-  const hold = (kind: "text" | "raw", stream: "stdout" | "stderr", piece: string) => {
+  const hold = (kind: "text" | "raw", stream: "stdout" | "stderr", piece: string, checked = false) => {
     if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.text !== undefined || output.lines.length >= OUTPUT_BATCH_LINES || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
     if (output === undefined) {
-      output = { kind, stream, lines: [], chars: 0 };
+      output = { kind, stream, lines: [], chars: 0, checked };
       queueMicrotask(flushOutput);
-    }
+    } else if (!checked) output.checked = false;
     output.lines.push(piece);
     output.chars += piece.length;
   };
@@ -122,7 +124,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     while (start < block.length) {
       if (output !== undefined && (output.kind !== kind || output.stream !== stream || output.text === undefined || output.chars >= OUTPUT_BATCH_CHARS)) flushOutput();
       if (output === undefined) {
-        output = { kind, stream, lines: [], chars: 0, text: undefined };
+        output = { kind, stream, lines: [], chars: 0, text: undefined, checked: false };
         queueMicrotask(flushOutput);
       }
       const held = output;
@@ -206,10 +208,11 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
   // The "last output" of an error is what people read (`API Error: 500`), not the raw stream-json.
   // `stream`: where the line that made the event was printed (a raw line names its own; checked, as data).
   // `lineChars`: the length of the line it came from, when it bounds what the event holds.
-  const take = (event: AgentEvent, stream: "stdout" | "stderr", lineChars = Infinity) => {
-    if (event.type === "text" && typeof event.text === "string") hold("text", stream, event.text);
-    else if (event.type === "raw" && typeof event.line === "string") hold("raw", event.stream === "stderr" ? "stderr" : "stdout", event.line);
-    else emitNow({ type: "agent", iteration, event });
+  // `checked`: the event is core's copy, looked at with the redactor already (`Emit`).
+  const take = (event: AgentEvent, stream: "stdout" | "stderr", lineChars = Infinity, checked = false) => {
+    if (event.type === "text" && typeof event.text === "string") hold("text", stream, event.text, checked);
+    else if (event.type === "raw" && typeof event.line === "string") hold("raw", event.stream === "stderr" ? "stderr" : "stdout", event.line, checked);
+    else emitNow({ type: "agent", iteration, event }, checked);
     onAgentEvent(event);
     // A tool's call or result is described (its input as JSON, made one line) only if it is still in
     // the tail when an error reads it; one from a long line is described now (the tail keeps 2,000
@@ -250,6 +253,29 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     const events = parser.parse(line, stream);
     for (let i = 0; i < events.length; i++) take(events[i]!, stream, line.length);
   };
+  // A parser's events of a block, looked at with the redactor all at once (`copyForRedaction`): one
+  // look at a few hundred events' strings costs ~what one event's did (a call, a join, two regular
+  // expressions); when one may hold a secret, each is redacted on its own as before.
+  const takeParsedBlock = (block: string, stream: "stdout" | "stderr") => {
+    const events: AgentEvent[] = [];
+    const lineChars: number[] = [];
+    try {
+      let start = 0;
+      for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
+        const line = block.slice(start, newline);
+        start = newline + 1;
+        const parsed = parser.parse(line, stream);
+        for (let i = 0; i < parsed.length; i++) {
+          events.push(parsed[i]!);
+          lineChars.push(line.length);
+        }
+      }
+    } finally {
+      // A parser that threw on a line: the events of the lines before it are still the run's.
+      const { copies, mayChange } = copyForRedaction(events, redactor);
+      for (let i = 0; i < copies.length; i++) take(copies[i]!, stream, lineChars[i], !mayChange);
+    }
+  };
   // A signal is looked for in each line; one not in a block is in none of its lines.
   const mayHoldSignal = (block: string) => {
     for (const signal of settings.signals) if (block.includes(signal)) return true;
@@ -276,7 +302,11 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
         touch();
         const meaning = direct?.[stream];
         // Lines the loop must look at one by one: a parser's, the text kept for structured output, a block that may hold the signal.
-        if (meaning === undefined || (meaning === "text" && (ctx.keepText || (outcome.signal === undefined && mayHoldSignal(block))))) {
+        if (meaning === undefined) {
+          takeParsedBlock(block, stream);
+          return;
+        }
+        if (meaning === "text" && (ctx.keepText || (outcome.signal === undefined && mayHoldSignal(block)))) {
           let start = 0;
           for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
             takeLine(block.slice(start, newline), stream);

@@ -8,6 +8,13 @@ import type { RunNetwork } from "./network.js";
 import type { RunOptions } from "./options.js";
 import type { Settings } from "./settings.js";
 
+/**
+ * Sends an event to the run's displays and observers, with the run's id, name and time, through the
+ * run's redactor. `checked`: core's own copy whose strings `copyForRedaction` found the redactor
+ * leaves as they are (the events of a block of agent output, looked at once): not looked at again.
+ */
+export type Emit = (body: RunEventBody, checked?: boolean) => void;
+
 /** What a run holds while it lives; shutdown gives back whatever is set, in one order. */
 export interface Held {
   home?: string;
@@ -39,7 +46,7 @@ export interface RunScope<T = unknown> {
   readonly isolation: Isolation;
   readonly hostEnv: Record<string, string | undefined>;
   readonly redactor: Redactor;
-  readonly emit: (body: RunEventBody) => void;
+  readonly emit: Emit;
   /** Aborted by the caller's signal, SIGINT/SIGTERM, or nothing. */
   readonly signal: AbortSignal;
   /** Throws AbortError once `signal` is aborted: each phase calls it between its steps. */
