@@ -11,8 +11,9 @@ const MASK = "***";
  * prose, tool output) passes every trigger test and never runs a pattern.
  */
 const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }> = [
-  // Provider API keys: sk-…, sk-ant-…, sk-proj-…, ghp_…, xoxb-… and similar long tokens.
-  { trigger: /[srp]k-/, pattern: /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, replacement: MASK },
+  // Provider API keys: sk-…, sk-ant-…, sk-proj-…, ghp_…, xoxb-… and similar long tokens. The trigger
+  // is `k-`, not `[srp]k-`: s, r and p are common letters, each one a try of the expression.
+  { trigger: /k-/, pattern: /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, replacement: MASK },
   { trigger: /gh[pousr]_|github_pat_/, pattern: /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, replacement: MASK },
   { trigger: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replacement: MASK },
   { trigger: /AKIA/, pattern: /\bAKIA[0-9A-Z]{16}\b/g, replacement: MASK },
