@@ -109,6 +109,19 @@ describe("claude stream-json parser, retries and tokens spent", () => {
     const withResult = [...events, ...parser.parse(line({ type: "result", subtype: "success", is_error: false, result: "ok", usage: { input_tokens: 200, output_tokens: 30, cache_read_input_tokens: 10 } }), "stdout")];
     expect(spent(withResult)).toEqual({ inputTokens: 200, outputTokens: 30, cacheReadTokens: 10, cacheWriteTokens: 0 });
   });
+
+  it("remembers the usage of the last 256 messages only (a stream of new ids grows no memory); twin: interleaved messages are still counted once each", () => {
+    const parser = createClaudeParser();
+    const assistant = (id: string, output: number) => line({ type: "assistant", message: { id, model: "m", content: [{ type: "text", text: "x" }], usage: { input_tokens: 1, output_tokens: output } } });
+    // Two messages whose lines interleave among 200 others: each counted once, at its latest size.
+    const events = [parser.parse(assistant("a", 1), "stdout"), parser.parse(assistant("b", 1), "stdout")].flat();
+    for (let i = 0; i < 200; i++) events.push(...parser.parse(assistant(`m${i}`, 1), "stdout"), ...parser.parse(assistant("a", 2), "stdout"), ...parser.parse(assistant("b", 3), "stdout"));
+    expect(spent(events)).toEqual({ inputTokens: 202, outputTokens: 200 + 2 + 3, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    // A flood of ids: what is remembered stays bounded (an id from 10,000 messages back counts again).
+    for (let i = 0; i < 10_000; i++) parser.parse(assistant(`flood${i}`, 1), "stdout");
+    expect(spent(parser.parse(assistant("flood0", 1), "stdout"))).toMatchObject({ outputTokens: 1 });
+    expect(spent(parser.parse(assistant("flood9999", 1), "stdout"))).toMatchObject({ outputTokens: 0 });
+  });
 });
 
 describeAgentParserConformance("claude", () => claudeAgent.create(claude().options), {

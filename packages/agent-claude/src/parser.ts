@@ -23,11 +23,18 @@ export function createClaudeParser(): AgentParser {
 }
 
 /**
+ * The messages whose usage is remembered: a message's lines come together (a subagent's may interleave
+ * with a few others), and the stream is the agent's to write, so a flood of ids must not grow memory.
+ */
+const REMEMBERED_MESSAGES = 256;
+
+/**
  * Tokens as they are spent: each API response's usage (its stream-json lines repeat it per content
  * block, so it is counted once per message id, growing), then the result's total less what was
  * already counted. An iteration stopped before its result still counts what it spent.
  */
 class StreamedUsage {
+  /** The last REMEMBERED_MESSAGES message ids and their usage so far, the latest last. */
   readonly #perMessage = new Map<string, Usage>();
   #counted = emptyUsage();
 
@@ -36,7 +43,9 @@ class StreamedUsage {
     if (typeof id !== "string" || !raw) return undefined;
     const now = usageOf(raw);
     const before = this.#perMessage.get(id) ?? emptyUsage();
+    this.#perMessage.delete(id);
     this.#perMessage.set(id, now);
+    if (this.#perMessage.size > REMEMBERED_MESSAGES) this.#perMessage.delete(this.#perMessage.keys().next().value!);
     const delta = subtract(now, before);
     if (Object.values(delta).every((n) => n === 0)) return undefined;
     this.#counted = addUsage(this.#counted, delta);
