@@ -1,5 +1,5 @@
 // One sample of the output scale case, in its own node process (so peak RSS is its own):
-//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks|parse> <MB> <budget seconds> <repo>
+//   node output-scale-child.mjs <short-lines|kib-lines|one-line|claude|codex> <corral|core|floor|blocks|chunks|parse|reencode> <MB> <budget seconds> <repo>
 // short-lines: the command agent prints MB MiB of 2-byte lines (`yes | head -c`); kib-lines: of 1 KiB
 // lines; one-line: MB MiB without a newline; claude: the claude agent (its stream-json parser) on one
 // turn of MB MiB made from its recorded conversation (lines of 0.3–2.5 KB, varied prose); codex: the
@@ -8,7 +8,9 @@
 // finished within the budget is aborted and the rate is over what it had processed.
 // floor: the same command through spawnStreaming, lines discarded one by one (`onLine`); blocks: the
 // same in blocks of whole lines (`onLines`, ADR 0720); chunks: the same command spawned and read, no
-// line splitting; parse: the same lines one by one, each through JSON.parse (an agent stream's floor). Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
+// line splitting; parse: the same lines one by one, each through JSON.parse (an agent stream's floor);
+// reencode: that, and what each gave through JSON.stringify, appended to a file 256 KiB at a time (the
+// floor of any journal of what was parsed). Prints { seconds, MB, cpuMs, maxRssMB, journalMB, finished, runSeconds, runCpuMs }:
 // cpuMs and seconds from the process start, runSeconds and runCpuMs around the work alone (no imports).
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { readdirSync, statSync } from "node:fs";
@@ -131,6 +133,32 @@ if (mode === "chunks") {
   };
   await spawnStreaming(["sh", "-c", what], { env, onLine });
   work.stop();
+} else if (mode === "reencode") {
+  // What a journal of the parsed stream cannot skip: parse each line, write it again as JSON, append it.
+  const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
+  const { closeSync, openSync, rmSync, writeSync } = await import("node:fs");
+  const file = join(tmpdir(), `corral-bench-reencode-${process.pid}.jsonl`);
+  const fd = openSync(file, "a", 0o600);
+  let pending = [];
+  let chars = 0;
+  const drain = () => {
+    writeSync(fd, pending.join(""));
+    pending = [];
+    chars = 0;
+  };
+  work.start();
+  const onLine = (line) => {
+    seen += line.length + 1;
+    if (!line.startsWith("{")) return;
+    const json = `${JSON.stringify(JSON.parse(line))}\n`;
+    pending.push(json);
+    if ((chars += json.length) >= 256 * 1024) drain();
+  };
+  await spawnStreaming(["sh", "-c", what], { env, onLine });
+  drain();
+  work.stop();
+  closeSync(fd);
+  rmSync(file);
 } else if (mode === "floor" || mode === "blocks") {
   const { spawnStreaming } = await import("../../packages/core/dist/plugin-kit.js");
   const lines = mode === "blocks" ? { onLines: (block) => (seen += block.length) } : {};

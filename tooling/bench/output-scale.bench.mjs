@@ -7,8 +7,9 @@
 // under it the same command spawned and read in chunks. A case that
 // cannot finish within BENCH_OUTPUT_BUDGET_SECONDS (90) is aborted there and rated over what it
 // had processed. BENCH_SHORT_LINES_MB / BENCH_ONE_LINE_MB change the sizes; BENCH_OUTPUT_CASES
-// (short-lines,one-line,claude,codex) picks cases. claude, codex: each agent's recorded stream
-// (BENCH_AGENT_STREAM_MB, 40) with the journal on and off, and its lines through JSON.parse alone.
+// (short-lines,one-line,claude,codex) picks cases. claude, codex: each agent's stream
+// (BENCH_AGENT_STREAM_MB, 40) with the journal on and off, its lines through JSON.parse alone, and
+// parsed, re-encoded and appended to a file.
 import { fileURLToPath } from "node:url";
 import { makeRepo, nodeChild, removeDir } from "./fixtures.mjs";
 import { collect, note, quick, report } from "./measure.mjs";
@@ -56,15 +57,17 @@ for (const mode of wanted) {
   }
 }
 /**
- * An agent's recorded stream (claude's stream-json, codex's --json events) through the library + journal,
- * against the same run without the journal (core `run()`) and the lines through JSON.parse alone: what
- * its parser cannot skip. Samples in rotation, so a load spike hits all three alike.
+ * An agent's stream (claude's stream-json, codex's --json events: one turn made from its recorded
+ * conversation) through the library + journal, against the same run without the journal (core `run()`),
+ * the lines through JSON.parse alone (what its parser cannot skip), and the lines parsed, written again
+ * as JSON and appended to a file (what a journal of what was parsed cannot skip). Samples in rotation,
+ * so a load spike hits all four alike.
  */
 async function agentStream(agent, MB) {
   const label = `${agent} stream-json, ${MB} MB`;
   const repo = await makeRepo();
   try {
-    const runs = { corral: [], core: [], parse: [] };
+    const runs = { corral: [], core: [], parse: [], reencode: [] };
     for (let i = 0; i < (quick ? 1 : 5); i++) {
       for (const m of Object.keys(runs)) {
         const r = await nodeChild(child, [agent, m, String(MB), String(budget), repo], { timeoutMs: (budget + 120) * 1000 });
@@ -74,9 +77,10 @@ async function agentStream(agent, MB) {
     }
     const cpu = (rs) => rs.map((r) => r.runCpuMs / r.MB);
     cases.push(
-      { name: `${label}, journal on: CPU`, unit: "ms CPU/MB", samples: cpu(runs.corral), floor: `${label}, journal off: CPU`, target: "<= 10 ms/MB" },
+      { name: `${label}, journal on: CPU`, unit: "ms CPU/MB", samples: cpu(runs.corral), floor: `${label}: lines parsed, re-encoded, appended: CPU`, target: "<= 10 ms/MB" },
       { name: `${label}, journal off: CPU`, unit: "ms CPU/MB", samples: cpu(runs.core), floor: `${label}: spawn + lines + JSON.parse CPU` },
       { name: `${label}: spawn + lines + JSON.parse CPU`, unit: "ms CPU/MB", samples: cpu(runs.parse) },
+      { name: `${label}: lines parsed, re-encoded, appended: CPU`, unit: "ms CPU/MB", samples: cpu(runs.reencode) },
       { name: `${label}, journal on: throughput`, unit: "MB/s", samples: runs.corral.map((r) => r.MB / r.runSeconds), target: ">= 50 MB/s" },
       { name: `${label}: journal size per MB of output`, unit: "MB/MB", samples: runs.corral.map((r) => r.journalMB / r.MB) },
     );
