@@ -260,16 +260,13 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     const events: AgentEvent[] = [];
     const lineChars: number[] = [];
     try {
-      let start = 0;
-      for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
-        const line = block.slice(start, newline);
-        start = newline + 1;
+      eachLineOf(block, (line) => {
         const parsed = parser.parse(line, stream);
         for (let i = 0; i < parsed.length; i++) {
           events.push(parsed[i]!);
           lineChars.push(line.length);
         }
-      }
+      });
     } finally {
       // A parser that threw on a line: the events of the lines before it are still the run's.
       const { copies, mayChange } = copyForRedaction(events, redactor);
@@ -307,11 +304,7 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
           return;
         }
         if (meaning === "text" && (ctx.keepText || (outcome.signal === undefined && mayHoldSignal(block)))) {
-          let start = 0;
-          for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
-            takeLine(block.slice(start, newline), stream);
-            start = newline + 1;
-          }
+          eachLineOf(block, (line) => takeLine(line, stream));
           return;
         }
         holdBlock(meaning, stream, block);
@@ -355,6 +348,15 @@ export async function runIteration(ctx: IterationContext, iteration: number, pro
     });
   }
   return outcome;
+}
+
+/** Calls `take` with each line of `block`, a block of whole lines (each ends with "\n"), without it. */
+function eachLineOf(block: string, take: (line: string) => void): void {
+  let start = 0;
+  for (let newline = block.indexOf("\n"); newline !== -1; newline = block.indexOf("\n", start)) {
+    take(block.slice(start, newline));
+    start = newline + 1;
+  }
 }
 
 /** The abort's reason as text, when it has one. */
