@@ -191,7 +191,7 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
     const id = redactor(runId);
     const name = options.name ? redactor(options.name) : undefined;
     const text = checked ? undefined : unredactedText(body, redactor);
-    const output = text === undefined ? redactOutput(body, checked ? undefined : redactor) : undefined;
+    const output = text === undefined ? redactOutput(body, redactor, checked) : undefined;
     // The same keys in the same order either way (the journal keeps events as they come).
     const event = (
       text !== undefined
@@ -218,18 +218,18 @@ function eventEmitter<T>(runId: string, options: RunOptions<T>, redactor: Redact
  * The agent's output (`agent.output`: by far the most of a run's text), redacted without
  * `redactDeep`'s walk: made anew from the fields its type has, each line through the redactor
  * (the type, kind and stream are ours or checked: shorter than any secret). Undefined for any other body.
- * No redactor: its lines were checked already (`Emit`).
+ * `checked`: its lines were looked at already (`Emit`), and are taken as they are.
  */
-function redactOutput(body: RunEventBody, redactor: Redactor | undefined): Extract<RunEventBody, { type: "agent.output" }> | undefined {
+function redactOutput(body: RunEventBody, redactor: Redactor, checked = false): Extract<RunEventBody, { type: "agent.output" }> | undefined {
   if (body.type !== "agent.output") return undefined;
   const { lines } = body;
   // Copied only from the first line the redactor changed: the batch is core's own array, held by no one else.
   let redacted: string[] | undefined;
   // Most batches hold no line it would change: one look at them all says so.
-  const mayChange = redactor !== undefined && mayRedactAny(redactor, lines);
+  const mayChange = !checked && mayRedactAny(redactor, lines);
   for (let i = 0; mayChange && i < lines.length; i++) {
     const line = lines[i]!;
-    const out = redactor!(line);
+    const out = redactor(line);
     if (redacted) redacted.push(out);
     else if (out !== line) {
       redacted = lines.slice(0, i);
