@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { copyForRedaction, createRedactor, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
+import { anyTrigger, copyForRedaction, createRedactor, inTriggers, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
 
 describe("redactor", () => {
   it.each([
@@ -215,5 +215,76 @@ describe("redactDeep: strings looked at together, redacted as one by one", () =>
     expect(copy).not.toBe(value);
     expect(copy.a).not.toBe(value.a);
     expect(redactDeep(value, (t) => t.toUpperCase())).toEqual({ a: ["AB", { b: "ABC" }], n: 1 });
+  });
+});
+
+describe("the trigger search: plain-ASCII text searched by its rarer letters", () => {
+  // Pieces of every pattern in odd cases and spacing, and what borders them: quotes, \v and \f, a
+  // two-byte letter, a Kelvin sign (its lower case is an ASCII k), a long run for the credential.
+  const pieces = ["sk-", "rK-", "pk-", "ghp_", "gHo_", "github_pat_", "xoxb-", "XOXB-", "AKIA", "KEY", "kEy", "Ke", "y", "TOKEN", "toKen", "to", "ken", "Bearer", "bEaReR", "BASIC", "basiC", "SeCrEt", "se", "cret", "passwd", "PassWord", "pass", "w", "ord", "CREDENTIALS", "AUTH", "Auth", '"', "'", " ", "\t", "\n", "\v", "\f", "\r", "=", ":", "_", "-", "abcdefgh12345678", "ABCDEFGHIJKLMNOP1234", "é", "\u212a", "x", "."];
+
+  it("says yes wherever a trigger's expression finds one, for random texts of those pieces (plain ASCII and not); twin: most are spared", () => {
+    let seed = 23;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    let triggered = 0;
+    let spared = 0;
+    for (let round = 0; round < 30000; round++) {
+      const text = Array.from({ length: 2 + next(10) }, () => pieces[next(pieces.length)]).join("");
+      const found = anyTrigger(text);
+      if (inTriggers(text)) {
+        triggered++;
+        expect(found, JSON.stringify(text)).toBe(true);
+      } else if (!found) spared++;
+    }
+    expect(triggered, "texts with a trigger").toBeGreaterThan(5000);
+    expect(spared, "texts spared").toBeGreaterThan(2000);
+    // Every trigger whole, the caseless ones in random case, with each space and quote they allow, among random pieces.
+    const spaces = [" ", "\t", "\n", "\v", "\f", "\r"];
+    const anyCase = (word: string) => [...word].map((c) => (next(2) ? c.toUpperCase() : c)).join("");
+    const pick = <T,>(list: readonly T[]) => list[next(list.length)]!;
+    const triggers = [
+      () => pick(["k-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "AKIA", "KEY", "TOKEN", "SECRET", "PASSW", "CREDENTIAL", "AUTH"]),
+      () => anyCase(pick(["bearer", "basic", "token"])) + pick(spaces),
+      () => anyCase(pick(["key", "secret", "token", "passwd", "password"])) + pick(["", '"', "'"]) + pick(["", ...spaces]) + pick(["", ...spaces]) + pick(["=", ":"]),
+    ];
+    for (let round = 0; round < 20000; round++) {
+      const text = [pick(pieces), pick(["", "x", " ", "é"]), pick(triggers)(), pick(["", "x", " "]), pick(pieces)].join("");
+      expect(inTriggers(text), JSON.stringify(text)).toBe(true);
+      expect(anyTrigger(text), JSON.stringify(text)).toBe(true);
+    }
+  });
+
+  it("finds a secret after a flood of a letter a search starts with, or of places it looks at (the expressions take over); twin: the flood alone is spared", () => {
+    for (const flood of ["k", "b", "c", "p", "ke", "_", "a_", "cret:", "token", "bearer"]) {
+      const run = flood.repeat(Math.ceil(200_000 / flood.length));
+      expect(mayRedactAny(redact, [run]), flood).toBe(false);
+      for (const secret of ["sk-abcdefghijklmnop", "Authorization: Bearer abc123def456ghi", "ghp_abcdefghijklmnopqrstuv", "password = hunter22"]) {
+        expect(mayRedactAny(redact, [`${run} ${secret}`]), `${flood} then ${secret}`).toBe(true);
+        expect(redact(`${run} ${secret}`)).not.toContain(secret.slice(-8));
+      }
+    }
+  });
+
+  it("finds a secret's form after its tail has been seen without it (the form is searched for from a rarer letter); twin: the tails are left as they are", () => {
+    for (const value of ["sk-bench-not-a-real-key", "hunter2-Correct-Horse", "p@ss w0rd!xyz"]) {
+      const redactor = createRedactor([value]);
+      // The value, its base64 (the characters that depend on its bytes alone), its hex.
+      const bytes = Buffer.from(value);
+      const forms = [value, bytes.toString("base64").slice(0, Math.floor((8 * bytes.length) / 6)), bytes.toString("hex")];
+      for (const form of forms) {
+        // Each tail of the form after a wrong head, then the form itself.
+        const tails = Array.from({ length: form.length - 6 }, (_, k) => `#${form.slice(k + 1)}`).join(" ");
+        expect(mayRedactAny(redactor, [`${tails} ${form} end.`]), form).toBe(true);
+        expect(redactor(`${tails} ${form} end.`), form).toBe(`${tails} *** end.`);
+      }
+    }
+  });
+
+  it("looks at text of other characters with the expressions: a secret beside an accent or an emoji is seen; twin: the same prose is spared", () => {
+    for (const text of ["café: token abcdef123456", "✅ Bearer eyJhbGciOiJIUzI1NiJ9.x.y", "naïve API_KEY=abcdef12", "🔑 SeCrEt = s3cr3tv4lue"]) {
+      expect(mayRedactAny(redact, [text]), text).toBe(true);
+      expect(redact(text)).toContain("***");
+    }
+    expect(mayRedactAny(redact, ["café: the tests pass ✅", "naïve résumé of the change"])).toBe(false);
   });
 });

@@ -6,6 +6,11 @@
  */
 const MASK = "***";
 
+// Triggers `anyTrigger` tests as they are.
+const GITHUB_TRIGGER = /gh[pousr]_|github_pat_/;
+const SLACK_TRIGGER = /xox[abposr]-/;
+const CAPITALS_TRIGGER = /KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH/;
+
 /**
  * Each pattern with a cheap trigger that any text it could match must contain: most text (agent
  * prose, tool output) passes every trigger test and never runs a pattern.
@@ -14,8 +19,8 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
   // Provider API keys: sk-…, sk-ant-…, sk-proj-…, ghp_…, xoxb-… and similar long tokens. The trigger
   // is `k-`, not `[srp]k-`: s, r and p are common letters, each one a try of the expression.
   { trigger: /k-/, pattern: /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g, replacement: MASK },
-  { trigger: /gh[pousr]_|github_pat_/, pattern: /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, replacement: MASK },
-  { trigger: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replacement: MASK },
+  { trigger: GITHUB_TRIGGER, pattern: /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{10,}/g, replacement: MASK },
+  { trigger: SLACK_TRIGGER, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replacement: MASK },
   { trigger: /AKIA/, pattern: /\bAKIA[0-9A-Z]{16}\b/g, replacement: MASK },
   // Authorization headers. The credential must look like one (a digit in it, or 20+ characters), so
   // prose such as "a basic example" or "the token budget" is not mangled.
@@ -27,7 +32,7 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
   // Env style, NAME=value / NAME: value, where an upper-case name says it holds a secret.
   // Case-sensitive on purpose: "Unrecognized key: maxTurns" is an ordinary message, not a secret.
   {
-    trigger: /KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH/,
+    trigger: CAPITALS_TRIGGER,
     pattern: /\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)[A-Z0-9_]*)(\s*[=:]\s*)("?)([^\s"',;&]+)/g,
     replacement: `$1$2$3${MASK}`,
   },
@@ -47,7 +52,91 @@ const PATTERNS: Array<{ trigger: RegExp; pattern: RegExp; replacement: string }>
  * at every position). One expression for all, each letter spelt in both cases, was slower still.
  */
 const TRIGGERS = [false, true].map((caseless) => new RegExp(PATTERNS.filter(({ trigger }) => trigger.ignoreCase === caseless).map(({ trigger }) => trigger.source).join("|"), caseless ? "i" : ""));
-const anyTrigger = (text: string): boolean => TRIGGERS[0]!.test(text) || TRIGGERS[1]!.test(text);
+/** Whether a pattern's trigger is in `text`: the expressions themselves (what `anyTrigger` must agree with). */
+export const inTriggers = (text: string): boolean => TRIGGERS[0]!.test(text) || TRIGGERS[1]!.test(text);
+
+/**
+ * Whether `text` may hold a pattern's trigger: true whenever `inTriggers` is (a property test holds
+ * it to that), and what most text gets instead. Plain-ASCII text (a native byte count tells) is
+ * searched with `includes` for each trigger's rarer letters, found by memchr at a few bytes a
+ * nanosecond, and the places found are looked at by hand: the expressions try at every common
+ * letter. 0.4–0.5x their time on prose, 0.6–0.7x on code. Other text goes to them (its lower case
+ * costs more than they do). A flood of one letter a search starts with (`kkkk…`) is its worst
+ * case: ~6 ns a letter per search that starts with it, where the expressions take ~2.
+ */
+export function anyTrigger(text: string): boolean {
+  if (Buffer.byteLength(text) !== text.length) return inTriggers(text);
+  // Case-sensitive: sk-/rk-/pk- keys and Slack tokens (both need a dash: most prose has none), AWS
+  // key ids, upper-case names, GitHub tokens.
+  if (text.includes("-") && (text.includes("k-") || (text.includes("xox") && SLACK_TRIGGER.test(text)))) return true;
+  if (text.includes("AKIA") || CAPITALS_TRIGGER.test(text) || githubTrigger(text)) return true;
+  // Caseless, on the lower case (ASCII: the same places).
+  const lower = text.toLowerCase();
+  const assigns = lower.includes(":") || lower.includes("=");
+  // Each place found costs a call: text full of them (`kekeke…`) goes to the expressions.
+  let places = 16 + (text.length >> 6);
+  for (const { part, assignment, isTrigger } of CASELESS_TRIGGERS) {
+    if (assignment && !assigns) continue;
+    for (let at = lower.indexOf(part); at !== -1; at = lower.indexOf(part, at + part.length)) {
+      if (--places < 0) return inTriggers(text);
+      if (isTrigger(lower, at)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The caseless triggers, `(bearer|basic|token)\s` and `(key|secret|token|passw(or)?d)["']?\s*[=:]`, as
+ * a part of each word to look for (its rarer letters first) and whether a trigger is at a place found;
+ * `assignment`: it needs a `:` or `=`.
+ */
+const CASELESS_TRIGGERS: Array<{ part: string; assignment: boolean; isTrigger(lower: string, at: number): boolean }> = [
+  {
+    part: "ke",
+    assignment: false,
+    isTrigger: (lower, at) => {
+      const next = lower.charCodeAt(at + 2);
+      if (next === 121 /* key */) return assignsAt(lower, at + 3);
+      return next === 110 /* token */ && at >= 2 && lower.startsWith("to", at - 2) && (isAsciiSpace(lower.charCodeAt(at + 3)) || assignsAt(lower, at + 3));
+    },
+  },
+  { part: "bearer", assignment: false, isTrigger: (lower, at) => isAsciiSpace(lower.charCodeAt(at + 6)) },
+  { part: "basic", assignment: false, isTrigger: (lower, at) => isAsciiSpace(lower.charCodeAt(at + 5)) },
+  { part: "cret", assignment: true, isTrigger: (lower, at) => at >= 2 && lower.startsWith("se", at - 2) && assignsAt(lower, at + 4) },
+  {
+    part: "passw",
+    assignment: true,
+    isTrigger: (lower, at) => (lower.charCodeAt(at + 5) === 100 /* passwd */ && assignsAt(lower, at + 6)) || (lower.startsWith("ord", at + 5) && assignsAt(lower, at + 8)),
+  },
+];
+
+/**
+ * Whether GITHUB_TRIGGER is in `text`, from its underscores: ids (`toolu_01…`) put a few in most
+ * agent output, and each is looked at, not the whole text; many (snake_case code) go to the expression.
+ */
+function githubTrigger(text: string): boolean {
+  let budget = 16 + (text.length >> 8);
+  for (let at = text.indexOf("_"); at !== -1; at = text.indexOf("_", at + 1)) {
+    if (--budget < 0) return GITHUB_TRIGGER.test(text);
+    // gh[pousr]_ ends here, or github_pat_ has its first or its last underscore here.
+    if (at >= 3 && text.charCodeAt(at - 3) === 103 /* g */ && text.charCodeAt(at - 2) === 104 /* h */ && "pousr".includes(text[at - 1]!)) return true;
+    if (text.startsWith("github_pat_", at - 6) || text.startsWith("github_pat_", at - 10)) return true;
+  }
+  return false;
+}
+
+/** Tab, line feed, vertical tab, form feed, carriage return, space: what `\s` matches in ASCII. */
+function isAsciiSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}
+
+/** Whether `["']?\s*[=:]` matches at `at` (an assignment after a secret's name). */
+function assignsAt(text: string, at: number): boolean {
+  let code = text.charCodeAt(at);
+  if (code === 34 || code === 39) code = text.charCodeAt(++at);
+  while (isAsciiSpace(code)) code = text.charCodeAt(++at);
+  return code === 61 /* = */ || code === 58 /* : */;
+}
 
 /** No secret value (>= 6 chars) or pattern match fits in less. */
 const SHORTEST_SECRET = 6;
@@ -168,6 +257,7 @@ export function mayRedactLines(redactor: Redactor, text: string): boolean {
 function buildMatcher(values: readonly string[]): Matcher {
   if (!values.length) return { hide: (text) => text, touches: () => false };
   const literals = [...new Set(values.flatMap(literalForms))].filter((f) => f.length >= SHORTEST_SECRET).sort((a, b) => b.length - a.length);
+  const searches = literals.map(searchOf);
   const percent = values.map(percentForm).filter((form): form is RegExp => form !== undefined);
   const plus = values.some((value) => value.includes(" ")); // form encoding writes a space as +
   // Prefixes of a form that can end a line, and suffixes that can start one, longest first.
@@ -213,7 +303,7 @@ function buildMatcher(values: readonly string[]): Matcher {
     // Longest first, so a form that contains another is hidden whole; none longer than the text can be in it.
     let i = 0;
     while (i < literals.length && literals[i]!.length > out.length) i++;
-    for (; i < literals.length; i++) if (out.includes(literals[i]!)) out = out.split(literals[i]!).join(MASK);
+    for (; i < literals.length; i++) if (holds(out, searches[i]!)) out = out.split(literals[i]!).join(MASK);
     if (percent.length && (out.includes("%") || (plus && out.includes("+")))) for (const form of percent) out = out.replace(form, MASK);
     return out.includes("\n") ? out.split("\n").map(edges).join("\n") : edges(out);
   };
@@ -221,7 +311,7 @@ function buildMatcher(values: readonly string[]): Matcher {
   // Whether `hide` would change a line of `text` (lines joined by "\n"), without making the lines: the
   // same look-ups as `hide` and `edges`, at each newline. True may be a false alarm, false never is.
   const touches = (text: string): boolean => {
-    for (const literal of literals) if (literal.length <= text.length && text.includes(literal)) return true;
+    for (const search of searches) if (search.form.length <= text.length && holds(text, search)) return true;
     if (percent.length && (text.includes("%") || (plus && text.includes("+")))) return true;
     for (let start = 0; start <= text.length; ) {
       let end = text.indexOf("\n", start);
@@ -240,6 +330,36 @@ function buildMatcher(values: readonly string[]): Matcher {
 interface Matcher {
   hide(text: string): string;
   touches(text: string): boolean;
+}
+
+/**
+ * A literal form and where to look for it from: `includes` finds a string by its first character
+ * (memchr), then compares, so a common first character (`s` of `sk-…`) stops it all along prose.
+ * The form is looked for by its tail from its least common character among the first ones (a tail
+ * of at least SHORTEST_SECRET characters), then checked whole: 0.xx the time on prose.
+ */
+interface LiteralSearch {
+  form: string;
+  from: number;
+  head: string;
+  tail: string;
+}
+
+/** Characters of prose and code, the most common first; any other is rarer than all of them (digits and capitals most). */
+const COMMON = " etaoinsrhldcu\n.m,fpg_w-y\"b=(v)/:k'x;jqz";
+
+function searchOf(form: string): LiteralSearch {
+  const rank = (char: string) => (COMMON.includes(char) ? COMMON.indexOf(char) : COMMON.length + (/[0-9A-Z]/.test(char) ? 0 : 1));
+  let from = 0;
+  for (let at = 1; at <= form.length - SHORTEST_SECRET; at++) if (rank(form[at]!) > rank(form[from]!)) from = at;
+  return { form, from, head: form.slice(0, from), tail: form.slice(from) };
+}
+
+/** Whether `text` holds the form (as `text.includes(form)`). */
+function holds(text: string, { form, from, head, tail }: LiteralSearch): boolean {
+  if (from === 0) return text.includes(form);
+  for (let at = text.indexOf(tail, from); at !== -1; at = text.indexOf(tail, at + 1)) if (text.startsWith(head, at - from)) return true;
+  return false;
 }
 
 /** Two UTF-16 units as one number, the key of the fragment indexes. */
