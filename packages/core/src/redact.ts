@@ -60,9 +60,10 @@ export const inTriggers = (text: string): boolean => TRIGGERS[0]!.test(text) || 
  * it to that), and what most text gets instead. Plain-ASCII text (a native byte count tells) is
  * searched with `includes` for each trigger's rarer letters, found by memchr at a few bytes a
  * nanosecond, and the places found are looked at by hand: the expressions try at every common
- * letter. 0.4–0.5x their time on prose, 0.6–0.7x on code. Other text goes to them (its lower case
- * costs more than they do). A flood of one letter a search starts with (`kkkk…`) is its worst
- * case: ~6 ns a letter per search that starts with it, where the expressions take ~2.
+ * letter. 0.26x their time on prose, ~0.6x on the texts of the claude and codex streams of `pnpm
+ * bench`. Other text goes to them (its lower case costs more than they do), and so does text with
+ * too many places to look at. A flood of a letter a search starts with is its worst case (ADR
+ * 0743): ~13 ms/MB for `bbbb…` (two searches start with b), against 0.8 for the expressions.
  */
 export function anyTrigger(text: string): boolean {
   if (Buffer.byteLength(text) !== text.length) return inTriggers(text);
@@ -336,7 +337,8 @@ interface Matcher {
  * A literal form and where to look for it from: `includes` finds a string by its first character
  * (memchr), then compares, so a common first character (`s` of `sk-…`) stops it all along prose.
  * The form is looked for by its tail from its least common character among the first ones (a tail
- * of at least SHORTEST_SECRET characters), then checked whole: 0.xx the time on prose.
+ * of at least SHORTEST_SECRET characters), then checked whole: for the six forms of a 23-character
+ * key, 0.29x the time of `includes` on prose, 0.7–0.85x on the texts of the agents' events.
  */
 interface LiteralSearch {
   form: string;
@@ -345,11 +347,14 @@ interface LiteralSearch {
   tail: string;
 }
 
-/** Characters of prose and code, the most common first; any other is rarer than all of them (digits and capitals most). */
-const COMMON = " etaoinsrhldcu\n.m,fpg_w-y\"b=(v)/:k'x;jqz";
+/**
+ * Characters of agent output (prose, code, ids and counts), the most common first; any other is
+ * rarer than all of them, capitals most.
+ */
+const COMMON = " etaoinsrhldcu\n0123456789.m,fpg_w-y\"b=(v)/:k'x;jqz";
 
 function searchOf(form: string): LiteralSearch {
-  const rank = (char: string) => (COMMON.includes(char) ? COMMON.indexOf(char) : COMMON.length + (/[0-9A-Z]/.test(char) ? 0 : 1));
+  const rank = (char: string) => (COMMON.includes(char) ? COMMON.indexOf(char) : COMMON.length + (/[A-Z]/.test(char) ? 1 : 0));
   let from = 0;
   for (let at = 1; at <= form.length - SHORTEST_SECRET; at++) if (rank(form[at]!) > rank(form[from]!)) from = at;
   return { form, from, head: form.slice(0, from), tail: form.slice(from) };
