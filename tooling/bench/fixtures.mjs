@@ -48,7 +48,7 @@ export async function removeDir(dir) {
 
 /** A SandboxSpec for `dir` with no extra mounts, host network and no limits. */
 export function specFor(dir, home, runId = `bench-${process.pid}-${Date.now()}`) {
-  return { runId, workspace: { path: dir, cwd: dir }, gitMounts: { readWrite: [], readOnly: [] }, home, mounts: [], env: { ...baseEnv, HOME: home }, network: "host", limits: {} };
+  return { runId, workspace: { path: dir, cwd: dir }, gitMounts: [], home, mounts: [], env: { ...baseEnv, HOME: home }, network: "host", limits: {} };
 }
 
 /** Runs argv to completion (argv only, the given env); the first stdout lines and the status. */

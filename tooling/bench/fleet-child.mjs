@@ -10,7 +10,8 @@ const runs = Number(runsArg);
 const lib = await import("../../apps/corral/dist/index.js");
 const { worktree } = await import("../../packages/worktree-git/dist/index.js");
 const options = {
-  agent: lib.commandAgent.configure({ argv: ["sh", "-c", 'for i in 1 2 3 4 5; do echo "step $i"; sleep 0.1; done'] }),
+  // It ends with the completion signal: without it a run ends "incomplete" (its iterations ran out).
+  agent: lib.commandAgent.configure({ argv: ["sh", "-c", 'for i in 1 2 3 4 5; do echo "step $i"; sleep 0.1; done; echo "<promise>COMPLETE</promise>"'] }),
   sandbox: lib.hostSandbox.configure({}),
   isolation: worktree(),
   config: false,
