@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyTrigger, copyForRedaction, createRedactor, inTriggers, mayRedactAny, mayRedactLines, redact, redactDeep } from "./redact.js";
+import { anyTrigger, copyForRedaction, createRedactor, inTriggers, mayRedactAny, mayRedactLines, redact, redactDeep, SEARCHED_LENGTH } from "./redact.js";
 
 describe("redactor", () => {
   it.each([
@@ -221,6 +221,8 @@ describe("redactDeep: strings looked at together, redacted as one by one", () =>
 describe("the trigger search: plain-ASCII text searched by its rarer letters", () => {
   // Pieces of every pattern in odd cases and spacing, and what borders them: quotes, \v and \f, a
   // two-byte letter, a Kelvin sign (its lower case is an ASCII k), a long run for the credential.
+  // Texts are made at least SEARCHED_LENGTH long (shorter ones go to the expressions themselves).
+  const pad = ".".repeat(SEARCHED_LENGTH);
   const pieces = ["sk-", "rK-", "pk-", "ghp_", "gHo_", "github_pat_", "xoxb-", "XOXB-", "AKIA", "KEY", "kEy", "Ke", "y", "TOKEN", "toKen", "to", "ken", "Bearer", "bEaReR", "BASIC", "basiC", "SeCrEt", "se", "cret", "passwd", "PassWord", "pass", "w", "ord", "CREDENTIALS", "AUTH", "Auth", '"', "'", " ", "\t", "\n", "\v", "\f", "\r", "=", ":", "_", "-", "abcdefgh12345678", "ABCDEFGHIJKLMNOP1234", "é", "\u212a", "x", "."];
 
   it("says yes wherever a trigger's expression finds one, for random texts of those pieces (plain ASCII and not); twin: most are spared", () => {
@@ -229,7 +231,7 @@ describe("the trigger search: plain-ASCII text searched by its rarer letters", (
     let triggered = 0;
     let spared = 0;
     for (let round = 0; round < 30000; round++) {
-      const text = Array.from({ length: 2 + next(10) }, () => pieces[next(pieces.length)]).join("");
+      const text = pad + Array.from({ length: 2 + next(10) }, () => pieces[next(pieces.length)]).join("");
       const found = anyTrigger(text);
       if (inTriggers(text)) {
         triggered++;
@@ -248,7 +250,7 @@ describe("the trigger search: plain-ASCII text searched by its rarer letters", (
       () => anyCase(pick(["key", "secret", "token", "passwd", "password"])) + pick(["", '"', "'"]) + pick(["", ...spaces]) + pick(["", ...spaces]) + pick(["=", ":"]),
     ];
     for (let round = 0; round < 20000; round++) {
-      const text = [pick(pieces), pick(["", "x", " ", "é"]), pick(triggers)(), pick(["", "x", " "]), pick(pieces)].join("");
+      const text = [pad, pick(pieces), pick(["", "x", " ", "é"]), pick(triggers)(), pick(["", "x", " "]), pick(pieces)].join("");
       expect(inTriggers(text), JSON.stringify(text)).toBe(true);
       expect(anyTrigger(text), JSON.stringify(text)).toBe(true);
     }

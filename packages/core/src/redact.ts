@@ -66,7 +66,8 @@ export const inTriggers = (text: string): boolean => TRIGGERS[0]!.test(text) || 
  * 0743): ~13 ms/MB for `bbbb…` (two searches start with b), against 0.8 for the expressions.
  */
 export function anyTrigger(text: string): boolean {
-  if (Buffer.byteLength(text) !== text.length) return inTriggers(text);
+  // Under SEARCHED_LENGTH the dozen calls of the search cost more than the two expressions.
+  if (text.length < SEARCHED_LENGTH || Buffer.byteLength(text) !== text.length) return inTriggers(text);
   // Case-sensitive: sk-/rk-/pk- keys and Slack tokens (both need a dash: most prose has none), AWS
   // key ids, upper-case names, GitHub tokens.
   if (text.includes("-") && (text.includes("k-") || (text.includes("xox") && SLACK_TRIGGER.test(text)))) return true;
@@ -85,6 +86,9 @@ export function anyTrigger(text: string): boolean {
   }
   return false;
 }
+
+/** The shortest text the trigger search takes (measured: 108 against 70 ns at 16 characters, 119 against 127 at 32). */
+export const SEARCHED_LENGTH = 32;
 
 /**
  * The caseless triggers, `(bearer|basic|token)\s` and `(key|secret|token|passw(or)?d)["']?\s*[=:]`, as
