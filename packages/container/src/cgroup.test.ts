@@ -1,8 +1,11 @@
 import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { agentLeftInTop, ContainerCgroup, remoteCgroupReader } from "./cgroup.js";
+import { agentLeftInTop, ContainerCgroup, localCgroupReader, remoteCgroupReader } from "./cgroup.js";
 
 const root = process.getuid?.() === 0;
 /** A command run the way the ssh connection runs one on the engine's host: `sh -c`, its exit code and output. */
@@ -44,6 +47,22 @@ describe("a container's cgroup, read here or on the engine's host", () => {
     expect(commands).toEqual([]);
     expect(await reader.read("/proc/self/status")).toMatch(/^Uid:/m);
     expect(commands).toHaveLength(1);
+  });
+
+  it("a process that ended after the listing is left out, even when listed last; twin: a live one is listed, and a listing that cannot be read fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "corral-cgroup-"));
+    try {
+      const procs = join(dir, "cgroup.procs");
+      const gone = 4194304 + 1; // above the kernel's largest pid: never alive
+      await writeFile(procs, `${process.pid}\n${gone}\n`);
+      for (const reader of [undefined, remoteCgroupReader(shell)]) {
+        const listed = await (reader ?? localCgroupReader).processes(procs);
+        expect(listed.map(({ pid }) => pid)).toEqual([process.pid]);
+        await expect((reader ?? localCgroupReader).processes(join(dir, "missing"))).rejects.toThrow(); // no listing at all is still a failure
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a container id that is not in the cgroup's path is not trusted (an engine in another pid namespace)", async () => {

@@ -18,7 +18,7 @@ export interface CgroupReader {
 }
 
 /** This host's. */
-const localReader: CgroupReader = {
+export const localCgroupReader: CgroupReader = {
   read: (path) => readFile(path, "utf8").catch(() => undefined),
   async processes(procs) {
     const listed: CgroupProcess[] = [];
@@ -45,8 +45,9 @@ export function remoteCgroupReader(run: (command: string) => Promise<{ code: num
       return result.code === 0 ? result.stdout : undefined;
     },
     async processes(procs) {
-      // One round trip: each listed pid with the Uid: line of its status.
-      const result = await run(`for p in $(cat -- ${quoted(procs)}); do u=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null) && echo "$p $u"; done`);
+      // One round trip: each listed pid with the Uid: line of its status. Only the listing can fail it: a
+      // process that ended since (the `cat` itself, in a busy cgroup) is skipped by the `if`, listed last or not.
+      const result = await run(`l=$(cat -- ${quoted(procs)}) || exit 1; for p in $l; do if u=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null); then echo "$p $u"; fi; done`);
       if (result.code !== 0) throw new Error(`cannot read ${procs} on the engine's host`);
       return result.stdout
         .split("\n")
@@ -81,7 +82,7 @@ export class ContainerCgroup {
   }
 
   /** The cgroup of the container whose PID 1 has host pid `initPid`, or undefined when it cannot be read (from here, or through `reader`). */
-  static async find(initPid: number, containerId: string, reader: CgroupReader = localReader): Promise<ContainerCgroup | undefined> {
+  static async find(initPid: number, containerId: string, reader: CgroupReader = localCgroupReader): Promise<ContainerCgroup | undefined> {
     if (!Number.isInteger(initPid) || initPid <= 0 || !containerId) return undefined;
     try {
       const keeperUid = uidsOf((await reader.read(`/proc/${initPid}/status`)) ?? "")[0];
