@@ -1,12 +1,12 @@
 import { rmdir } from "node:fs/promises";
 import { basename } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { AbortError, type AcquireRequest, type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
 import { BranchExistsError, BranchGoneError, UnsafePathError, WorktreeCreationError, gitMessage } from "./errors.js";
 import type { WorktreeOptions } from "./options.js";
 import { ensureExcluded, excludePatterns, prepareBaseDir, reserveFolder } from "./paths.js";
 import { takeFromPool } from "./pool.js";
+import { CONCURRENT_WORKTREE_CHANGE, concurrentRetryPause, gitAcrossWorktrees, MAX_CONCURRENT_RETRIES } from "./git-worktrees.js";
 import { branchExists, PLAIN_BRANCH, takeKept } from "./continue.js";
 import { askBase, objectFormatOf, resolveBase, resolveRepo, type Repo } from "./repo.js";
 import { slugify, withSuffix } from "./slug.js";
@@ -17,12 +17,6 @@ import type { WorktreeMeta } from "./workspace.js";
 
 /** git's own words for "that name is taken": retried with the next suffix. */
 const COLLISION = /already exists|cannot lock ref|already checked out|already used by worktree|already registered/i;
-/**
- * Another `git worktree add` running at the same moment: git read that worktree's admin folder
- * while it was half-written (an empty `commondir`/`gitdir`). Nothing of ours is wrong: retry.
- */
-const TRANSIENT = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|could not lock config file/i;
-const MAX_TRANSIENT_RETRIES = 25;
 
 /**
  * Checks every input, then makes (or reuses) a worktree. Bad input leaves nothing behind. A run that
@@ -121,7 +115,7 @@ const RESUME_HINT = "Continue that run with `corral run --resume <run>`, continu
 
 async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise<Workspace<WorktreeMeta>> {
   const { repo, request } = plan;
-  let transientRetries = 0;
+  let concurrentRetries = 0;
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const slug = withSuffix(plan.slug, n);
     const branch = branchFor(options, plan, slug);
@@ -144,10 +138,10 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
     if (r.exitCode !== 0) {
       await rmdir(path).catch(() => {}); // only ever our own empty reservation
       await removeStatus(repo, slug);
-      if (TRANSIENT.test(r.stderr) && transientRetries++ < MAX_TRANSIENT_RETRIES) {
+      if (CONCURRENT_WORKTREE_CHANGE.test(r.stderr) && concurrentRetries++ < MAX_CONCURRENT_RETRIES) {
         // git creates a `-b` branch before it fails here; that branch is ours (we hold the slug) and empty.
-        if (branch && !plan.explicitBranch) await git(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
-        await sleep(10 + Math.random() * 90);
+        if (branch && !plan.explicitBranch) await gitAcrossWorktrees(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
+        await concurrentRetryPause();
         n--; // the same name again
         continue;
       }
@@ -161,8 +155,8 @@ async function createFresh(options: WorktreeOptions, plan: AcquirePlan): Promise
       return workspace;
     } catch (error) {
       // Half-made: take the worktree back so nothing is left behind; the branch has no commits yet.
-      await git(["worktree", "remove", "--force", "--force", path], { cwd: repo.root, allowFailure: true });
-      if (branch && !plan.explicitBranch) await git(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
+      await gitAcrossWorktrees(["worktree", "remove", "--force", "--force", path], { cwd: repo.root, allowFailure: true });
+      if (branch && !plan.explicitBranch) await gitAcrossWorktrees(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
       await removeStatus(repo, slug);
       throw error;
     }

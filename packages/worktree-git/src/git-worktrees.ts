@@ -1,10 +1,39 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { EMPTY_TREE, git, Quarantine } from "@corral/core/plugin-kit";
+import { GitError } from "@corral/core";
+import { EMPTY_TREE, git, Quarantine, type GitResult } from "@corral/core/plugin-kit";
 import { WorktreeRemovalError, gitMessage } from "./errors.js";
 import type { Repo } from "./repo.js";
 import { inWorktree, type PinnedWorktree } from "./workspace.js";
+
+/**
+ * Another run's worktree changing while git walked them all (every `git worktree` command, and `git
+ * branch -D`, reads each admin folder first): one half-written by a concurrent `worktree add` (an empty
+ * `commondir`/`gitdir`), or one gone mid-way under a concurrent `worktree remove` ("Invalid path
+ * '…/worktrees/<id>…'"). Nothing of ours is wrong, and git stopped before doing anything: run it again.
+ */
+export const CONCURRENT_WORKTREE_CHANGE = /failed to read .*worktrees\/[^/]+\/(commondir|gitdir)|Invalid path '[^']*\/worktrees\/[^/']+|could not lock config file/i;
+export const MAX_CONCURRENT_RETRIES = 25;
+/** A short random wait before running again, so runs that met each other do not meet again. */
+export const concurrentRetryPause = () => sleep(10 + Math.random() * 90);
+
+/**
+ * `git` for a command that walks every worktree of the repository: run again while it failed only on
+ * another worktree changing (`CONCURRENT_WORKTREE_CHANGE`, at most `MAX_CONCURRENT_RETRIES` times);
+ * otherwise as `git`.
+ */
+export async function gitAcrossWorktrees(args: readonly string[], options: { cwd: string; allowFailure?: boolean }): Promise<GitResult> {
+  for (let retries = 0; ; retries++) {
+    const r = await git(args, { cwd: options.cwd, allowFailure: true });
+    if (r.exitCode !== 0 && CONCURRENT_WORKTREE_CHANGE.test(r.stderr) && retries < MAX_CONCURRENT_RETRIES) {
+      await concurrentRetryPause();
+      continue;
+    }
+    if (r.exitCode !== 0 && !options.allowFailure) throw new GitError(args, r);
+    return r;
+  }
+}
 
 /** One entry of `git worktree list --porcelain -z`. */
 export interface GitWorktree {
@@ -21,7 +50,7 @@ export interface GitWorktree {
 
 /** Every worktree git knows of, the main one first. */
 export async function gitWorktrees(repo: Repo): Promise<GitWorktree[]> {
-  const r = await git(["worktree", "list", "--porcelain", "-z"], { cwd: repo.root });
+  const r = await gitAcrossWorktrees(["worktree", "list", "--porcelain", "-z"], { cwd: repo.root });
   const out: GitWorktree[] = [];
   let current: GitWorktree | undefined;
   for (const field of r.stdout.split("\0")) {
@@ -69,12 +98,12 @@ export async function uncommitted(worktree: PinnedWorktree): Promise<string[]> {
 }
 
 export async function lock(path: string, reason: string, cwd: string): Promise<void> {
-  await git(["worktree", "lock", "--reason", reason, "--", path], { cwd });
+  await gitAcrossWorktrees(["worktree", "lock", "--reason", reason, "--", path], { cwd });
 }
 
 /** Unlocks; a worktree that was not locked is fine. */
 export async function unlock(path: string, cwd: string): Promise<void> {
-  const r = await git(["worktree", "unlock", "--", path], { cwd, allowFailure: true });
+  const r = await gitAcrossWorktrees(["worktree", "unlock", "--", path], { cwd, allowFailure: true });
   if (r.exitCode !== 0 && !/is not locked/.test(r.stderr)) throw Object.assign(new Error(r.stderr), r);
 }
 
@@ -87,10 +116,10 @@ export async function unlock(path: string, cwd: string): Promise<void> {
  */
 export async function gitRemoveWorktree(repo: Repo, path: string, force: boolean): Promise<void> {
   const args = force ? ["worktree", "remove", "--force", "--force", path] : ["worktree", "remove", path];
-  let last = await git(args, { cwd: repo.root, allowFailure: true });
+  const last = await gitAcrossWorktrees(args, { cwd: repo.root, allowFailure: true });
   for (let attempt = 1; last.exitCode !== 0 && attempt <= 3 && !existsSync(path); attempt++) {
     await sleep(100 * attempt);
-    await git(["worktree", "prune"], { cwd: repo.root, allowFailure: true });
+    await gitAcrossWorktrees(["worktree", "prune"], { cwd: repo.root, allowFailure: true });
     if (!(await gitWorktrees(repo)).some((w) => w.path === path)) return;
   }
   if (last.exitCode !== 0) throw new WorktreeRemovalError(`git could not remove the worktree ${path}: ${gitMessage(last)}`, { cause: Object.assign(new Error(last.stderr), last) });

@@ -7,7 +7,7 @@ import { worktreeOptions } from "./options.js";
 import { pinDotGit, release } from "./release.js";
 import type { WorktreeMeta } from "./workspace.js";
 import { WorktreeLockError, WorktreeRemovalError, gitMessage } from "./errors.js";
-import { gitRemoveWorktree, gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
+import { gitAcrossWorktrees, gitRemoveWorktree, gitWorktrees, lock, uncommitted, unlock, type GitWorktree } from "./git-worktrees.js";
 import { resolveRepo, type Repo } from "./repo.js";
 import { ownerAlive, readAllStatuses, removeStatus, writeStatus, type WorktreeStatus } from "./status.js";
 
@@ -136,7 +136,7 @@ export async function removeWorktree(
   }
   let branchDeleted = false;
   if (options.deleteBranch && info.branch) {
-    branchDeleted = (await git(["branch", "-D", "--", info.branch], { cwd: r.root, allowFailure: true })).exitCode === 0;
+    branchDeleted = (await gitAcrossWorktrees(["branch", "-D", "--", info.branch], { cwd: r.root, allowFailure: true })).exitCode === 0;
   }
   return { path: info.path, removed: true, ...(info.branch ? { branch: info.branch } : {}), branchDeleted };
 }

@@ -4,7 +4,7 @@ import { type Workspace } from "@corral/core";
 import { git } from "@corral/core/plugin-kit";
 import { branchFor, finish, lockReason, MAX_ATTEMPTS, statusFor, type AcquirePlan } from "./plan.js";
 import { BranchExistsError } from "./errors.js";
-import { lock, uncommitted, unlock } from "./git-worktrees.js";
+import { gitAcrossWorktrees, lock, uncommitted, unlock } from "./git-worktrees.js";
 import type { WorktreeOptions } from "./options.js";
 import type { Repo } from "./repo.js";
 import { inWorktree, type WorktreeMeta } from "./workspace.js";
@@ -75,7 +75,7 @@ async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: Worktr
   }
   if (!made) return undefined;
   try {
-    if (made.path !== old) await git(["worktree", "move", "--force", "--force", old, made.path], { cwd: repo.root });
+    if (made.path !== old) await gitAcrossWorktrees(["worktree", "move", "--force", "--force", old, made.path], { cwd: repo.root });
     await unlock(made.path, repo.root);
     await lock(made.path, lockReason(plan.request.runId), repo.root);
     const pinned = inWorktree({ path: made.path, gitDir, commonDir: repo.commonDir });
@@ -83,7 +83,7 @@ async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: Worktr
     await git(made.branch ? ["switch", "--quiet", "--no-guess", made.branch] : ["switch", "--quiet", "--detach", plan.baseCommit], pinned);
     return await finish(plan, { ...made, reused: true, detached: options.detach });
   } catch (error) {
-    if (made.branch && !plan.explicitBranch?.exists) await git(["branch", "-D", "--", made.branch], { cwd: repo.root, allowFailure: true });
+    if (made.branch && !plan.explicitBranch?.exists) await gitAcrossWorktrees(["branch", "-D", "--", made.branch], { cwd: repo.root, allowFailure: true });
     await removeStatus(repo, made.slug);
     // The folder may have moved already; discard() removes it wherever it is.
     pooled.path = (await lstat(made.path).catch(() => undefined)) ? made.path : old;
@@ -93,7 +93,7 @@ async function reuse(options: WorktreeOptions, plan: AcquirePlan, pooled: Worktr
 
 async function discard(repo: Repo, taken: { status: WorktreeStatus; file: string }): Promise<void> {
   if (taken.status.state === "pooled") {
-    await git(["worktree", "remove", "--force", "--force", taken.status.path], { cwd: repo.root, allowFailure: true });
+    await gitAcrossWorktrees(["worktree", "remove", "--force", "--force", taken.status.path], { cwd: repo.root, allowFailure: true });
   }
   await rm(taken.file, { force: true });
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type MergeBackOutcome, type ReleaseFailure, type ReleaseOptions, type ReleaseResult, type Workspace } from "@corral/core";
 import { commitsSince, git } from "@corral/core/plugin-kit";
 import { collect } from "./collect.js";
-import { gitRemoveWorktree, unlock } from "./git-worktrees.js";
+import { gitAcrossWorktrees, gitRemoveWorktree, unlock } from "./git-worktrees.js";
 import { mergeBack } from "./merge.js";
 import type { WorktreeOptions } from "./options.js";
 import { returnToPool } from "./pool.js";
@@ -28,7 +28,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
   if (!(await lstat(workspace.path).catch(() => undefined))) {
     // The folder is gone; what the run committed may still be in its git dir.
     const problems = await recoverBranchOnly(options, workspace, meta);
-    await git(["worktree", "remove", "--force", "--force", workspace.path], { cwd: repo.root, allowFailure: true });
+    await gitAcrossWorktrees(["worktree", "remove", "--force", "--force", workspace.path], { cwd: repo.root, allowFailure: true });
     await removeStatus(repo, meta.slug);
     if (meta.runGitDir) await rm(meta.runGitDir, { recursive: true, force: true });
     return {
@@ -98,7 +98,7 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
 
     if (branch && options.deleteBranch) {
       if (commits.length === 0 || merged) {
-        await git(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
+        await gitAcrossWorktrees(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
         notes.push(`Deleted the branch ${branch}.`);
       } else {
         notes.push(`Kept the branch ${branch}: it has ${commits.length} commit(s) not merged anywhere.`);

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitIn, removeDir, tempRepo } from "@corral/test-support";
@@ -226,4 +226,33 @@ describe.runIf(hasGit)("merge-back", () => {
     expect(await gitIn(dir, "rev-parse", "release")).toBe(tip);
     expect(await gitIn(dir, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
   });
+  it("another run's worktree vanishing while git reads them all (a removal at the same moment) is waited out; twin: one that stays broken fails the release, and the worktree stays", async () => {
+    const dir = await repo();
+    const iso = isolation();
+    // git reads every worktree's admin folder before it removes one, and dies on one gone half-way
+    // through; this one stays that way until it is removed.
+    const ghost = join(dir, ".git/worktrees/ghost");
+    const plantGhost = async () => {
+      await mkdir(ghost);
+      await writeFile(join(ghost, "commondir"), "gone/../..\n");
+      await writeFile(join(ghost, "gitdir"), `${join(dir, "..", "ghost", ".git")}\n`);
+    };
+    const ws = await iso.acquire(request(dir, { name: "walk" }));
+    await plantGhost();
+    const otherRemovalEnds = setTimeout(() => void rm(ghost, { recursive: true, force: true }), 150);
+    try {
+      expect(await iso.release(ws, { outcome: "succeeded" })).toMatchObject({ removed: true });
+    } finally {
+      clearTimeout(otherRemovalEnds);
+    }
+    expect(existsSync(ws.path)).toBe(false);
+    expect(await worktreePaths(dir)).toEqual([]);
+
+    const stuck = await iso.acquire(request(dir, { name: "stuck" }));
+    await plantGhost();
+    await expect(iso.release(stuck, { outcome: "succeeded" })).rejects.toThrow(/Invalid path '[^']*worktrees\/ghost/);
+    expect(existsSync(join(stuck.path, "README.md"))).toBe(true);
+    await rm(ghost, { recursive: true, force: true });
+    expect(await worktreePaths(dir)).toEqual([stuck.path]);
+  }, 30_000);
 });
