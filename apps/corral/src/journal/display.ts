@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Display, type RunEvent } from "@corral/core";
 import { inertJson, processStartTime } from "@corral/core/plugin-kit";
 import { openLineFile, type LineFile } from "../displays/log-file.js";
-import { linesBody, outputBody, outputLine, sameBatch } from "./lines.js";
+import { linesBody, outputBody, outputLine, outputLineCount, sameBatch } from "./lines.js";
 import { EVENTS_FILE, runDir, writeRecord, type RunRecord } from "./record.js";
 
 /** The journal of one run (its events.jsonl) holds at most this much unless told otherwise: 64 MiB. */
@@ -65,7 +65,7 @@ function eventsOf(held: Held): readonly RunEvent[] {
 const isEvents = (held: Held): held is readonly RunEvent[] => Array.isArray(held);
 /** How many events a held body counts for when lost to a full disk (an `agent.output` is one), and when past the cap (one per line). */
 const lostCount = (held: Held) => (isEvents(held) ? held.length : 1);
-const droppedCount = (held: Held) => (isEvents(held) ? held.length : held.type === "agent.output" ? held.lines.length : 1);
+const droppedCount = (held: Held) => (isEvents(held) ? held.length : held.type === "agent.output" ? outputLineCount(held) : 1);
 
 /** An event without its envelope: what a `journal.events` line holds of it. */
 function bodyOf(event: RunEvent): Record<string, unknown> {
@@ -358,7 +358,7 @@ export function journalDisplay(options: JournalDisplayOptions): Display & { read
    */
   const output = (r: RunRecord, event: Extract<RunEvent, { type: "agent.output" }>) => {
     // Past the cap, each line counts as the event it was before output came batched (ADR 0712).
-    if (r.truncated) return truncate(r, event, event.lines.length);
+    if (r.truncated) return truncate(r, event, outputLineCount(event));
     const compact = outputBody(event);
     hold(event, compact ?? bodyOf(event), event, compact ? compact.lines.length : sizeHint(event));
   };

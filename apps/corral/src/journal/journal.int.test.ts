@@ -56,6 +56,31 @@ describe("run() journals into .corral/runs of the repository", () => {
   });
 });
 
+describe("a run's output past the journal's cap", () => {
+  it("counts every line it did not keep, exactly, long lines and 2-byte ones, as core hands them over in blocks", async () => {
+    const repo = await tempRepo();
+    const [long, short] = [300, 200_000];
+    await run({
+      cwd: repo,
+      config: false,
+      isolation: "in-place",
+      agent: agent(`yes ${"0123456789".repeat(10)} | head -n ${long}; yes y | head -n ${short}`),
+      journal: { maxBytes: 16 * 1024 },
+      prompt: "go",
+      name: "capped",
+      handleProcessSignals: false,
+    });
+    const [entry] = await listRuns(join(repo, ".corral", "runs"));
+    const events = await readEvents(entry!);
+    const marker = events.findIndex((e) => e.type === "log" && e.message.startsWith("The journal reached its limit"));
+    expect(marker).toBeGreaterThan(0);
+    const kept = events.slice(0, marker).flatMap((e) => (e.type === "agent.output" ? e.lines : []));
+    expect(kept.length).toBeGreaterThan(10);
+    expect(entry!.truncated).toMatchObject({ maxBytes: 16 * 1024, droppedEvents: long + short - kept.length });
+    expect(events.slice(marker + 1).some((e) => e.type === "agent.output")).toBe(false);
+  });
+});
+
 describe("the journal reader, on a journal of any size (issue 21 item 5)", () => {
   const event = (type: "run.started" | "run.finished"): RunEvent =>
     type === "run.started"

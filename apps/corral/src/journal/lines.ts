@@ -86,6 +86,31 @@ export function outputBody(event: Extract<RunEvent, { type: "agent.output" }>): 
   return { type: "journal.lines", field: "lines", of: { ...body, lines: [] }, lines: joined };
 }
 
+/**
+ * How many lines an `agent.output` event holds: counted in its joined text when core handed it over as a block
+ * (ADR 0740), without making its lines (half a million strings a MB of 2-byte lines: what the journal saves by
+ * keeping the text). Past the journal's cap each line is counted, not written (ADR 0712).
+ */
+export function outputLineCount(event: Extract<RunEvent, { type: "agent.output" }>): number {
+  const joined = joinedOutputOf(event);
+  return joined === undefined ? event.lines.length : newlines(joined) + 1;
+}
+
+/** The newlines in `text`: found by native search while lines are long, counted character by character once one is short (a search per 2-byte line costs more). */
+function newlines(text: string): number {
+  let count = 0;
+  for (let from = 0; ; ) {
+    const at = text.indexOf("\n", from);
+    if (at === -1) return count;
+    count++;
+    if (at - from < 32) {
+      for (let i = at + 1; i < text.length; i++) if (text.charCodeAt(i) === 10) count++;
+      return count;
+    }
+    from = at + 1;
+  }
+}
+
 /** The one journal event for a run of batched events (all of one key), without its envelope: the first, and the lines of all. */
 export function linesBody(first: RunEvent, lines: readonly string[]): LinesBody {
   const { field } = lineField(first)!;
