@@ -4,6 +4,7 @@ import { type MergeBackOutcome, type ReleaseFailure, type ReleaseOptions, type R
 import { commitsSince, git } from "@corral/core/plugin-kit";
 import { collect } from "./collect.js";
 import { gitAcrossWorktrees, gitRemoveWorktree, unlock } from "./git-worktrees.js";
+import { gitMessage } from "./errors.js";
 import { mergeBack } from "./merge.js";
 import type { WorktreeOptions } from "./options.js";
 import { returnToPool } from "./pool.js";
@@ -98,8 +99,8 @@ export async function release(options: WorktreeOptions, workspace: Workspace, { 
 
     if (branch && options.deleteBranch) {
       if (commits.length === 0 || merged) {
-        await gitAcrossWorktrees(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
-        notes.push(`Deleted the branch ${branch}.`);
+        const deleted = await gitAcrossWorktrees(["branch", "-D", "--", branch], { cwd: repo.root, allowFailure: true });
+        notes.push(deleted.exitCode === 0 ? `Deleted the branch ${branch}.` : `Kept the branch ${branch}: git could not delete it (${gitMessage(deleted).split("\n")[0]}).`);
       } else {
         notes.push(`Kept the branch ${branch}: it has ${commits.length} commit(s) not merged anywhere.`);
       }

@@ -91,6 +91,11 @@ describe.runIf(hasGit)("commits and release", () => {
     expect((await deleting.release(busy, { outcome: "succeeded" })).notes?.[0]).toMatch(/Kept the branch corral\/busy: it has 1 commit/);
     expect(await branches(dir)).toEqual(expect.arrayContaining(["corral/busy"]));
     expect(await branches(dir)).not.toContain("corral/empty");
+    // A branch git refuses to delete (another git holds its ref's lock) is kept, and the note says so.
+    const locked = await deleting.acquire(request(dir, { name: "locked" }));
+    await writeFile(join(dir, ".git/refs/heads/corral/locked.lock"), "");
+    expect((await deleting.release(locked, { outcome: "succeeded" })).notes).toEqual([expect.stringMatching(/^Kept the branch corral\/locked: git could not delete it \(.*cannot lock ref/)]);
+    expect(await branches(dir)).toContain("corral/locked");
   });
 
   it("keeps a detached worktree whose commits are on no branch", async () => {
