@@ -4,7 +4,7 @@
 // `docker exec` / `podman exec` into the same container. Target: <= 1.10x floor + 5 ms.
 import { instantiate } from "../../packages/core/dist/index.js";
 import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
-import { availableSandboxes, baseEnv, makeRepo, removeDir, specFor, tempDir } from "./fixtures.mjs";
+import { availableSandboxes, baseEnv, makeRepo, rawBwrapTrue, removeDir, specFor, tempDir } from "./fixtures.mjs";
 import { measurePair, note, report, skip } from "./measure.mjs";
 
 const only = process.env.BENCH_SANDBOXES?.split(",");
@@ -32,7 +32,7 @@ function rawExec(name, handle) {
       return () => spawnStreaming(["true"], { cwd: repo, env, onLine });
     case "bwrap":
       // The seccomp program goes on fd 3, as the plugin hands it over.
-      return () => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env, onLine, extraFds: handle.extraFds ?? [] });
+      return rawBwrapTrue(handle, env);
     case "docker":
       return () => spawnStreaming(["docker", "exec", ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), "--workdir", repo, handle.id, "true"], { env: { PATH: process.env.PATH }, onLine });
     case "podman":

@@ -51,6 +51,15 @@ export function specFor(dir, home, runId = `bench-${process.pid}-${Date.now()}`)
   return { runId, workspace: { path: dir, cwd: dir }, gitMounts: [], home, mounts: [], env: { ...baseEnv, HOME: home }, network: "host", limits: {} };
 }
 
+/**
+ * `true` spawned raw with the argv a bwrap handle builds for it (`argvFor`), its seccomp program on
+ * fd 3 as the plugin hands it over: the floor of an exec through that handle.
+ */
+export function rawBwrapTrue(handle, env) {
+  const argv = handle.argvFor(["true"]);
+  return () => spawnStreaming(argv, { cwd: "/", env, onLine: () => {}, extraFds: handle.extraFds ?? [] });
+}
+
 /** Runs argv to completion (argv only, the given env); the first stdout lines and the status. */
 export async function runQuiet(argv, { env = { PATH: process.env.PATH ?? "/usr/bin:/bin" }, cwd, timeoutMs = 60_000 } = {}) {
   const lines = [];

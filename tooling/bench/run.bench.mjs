@@ -5,7 +5,7 @@
 // Also: a whole 1-iteration run per sandbox (setup, exec, teardown), for the record.
 import { commandAgent, instantiate, run } from "../../packages/core/dist/index.js";
 import { spawnStreaming } from "../../packages/core/dist/plugin-kit.js";
-import { availableSandboxes, baseEnv, makeRepo, removeDir } from "./fixtures.mjs";
+import { availableSandboxes, baseEnv, makeRepo, rawBwrapTrue, removeDir } from "./fixtures.mjs";
 import { measureEach, note, report } from "./measure.mjs";
 
 const repo = await makeRepo();
@@ -35,10 +35,11 @@ async function rawExecsInRun(configured, isolation, options) {
             if (key !== "create") return typeof target[key] === "function" ? target[key].bind(target) : target[key];
             return async (spec) => {
               const handle = await target.create(spec);
-              const argv = handle.argvFor(["true"]);
-              const raw = () => spawnStreaming(argv, { cwd: "/", env: { ...spec.env }, onLine: () => {}, extraFds: handle.extraFds ?? [] }).then((r) => {
-                if (r.exitCode !== 0) throw new Error(`raw bwrap exited with ${r.exitCode ?? r.signal}`);
-              });
+              const spawnRaw = rawBwrapTrue(handle, { ...spec.env });
+              const raw = () =>
+                spawnRaw().then((r) => {
+                  if (r.exitCode !== 0) throw new Error(`raw bwrap exited with ${r.exitCode ?? r.signal}`);
+                });
               [samples] = await measureEach([raw], options);
               return handle;
             };
@@ -89,7 +90,7 @@ try {
     );
     // For the record, what the sandbox itself costs without the run's git mounts and network: the bare argv.
     const handle = await instantiate("sandbox", bwrap.configured).create({ runId: "bench-floor", workspace: { path: repo, cwd: repo }, gitMounts: [], home: repo, mounts: [], env: { ...baseEnv }, network: "host", limits: {} });
-    const [bare] = await measureEach([() => spawnStreaming(handle.argvFor(["true"]), { cwd: "/", env: { ...baseEnv }, onLine: () => {}, extraFds: handle.extraFds ?? [] })], { warmup: 3, samples: 20 });
+    const [bare] = await measureEach([rawBwrapTrue(handle, { ...baseEnv })], { warmup: 3, samples: 20 });
     await handle.close();
     cases.push({ name: "raw bwrap exec (host network, no git mounts)", unit: "ms", samples: bare });
   } else if (!worktreeModule) notes.push("bwrap/worktree runs skipped: packages/worktree-git is not built");
